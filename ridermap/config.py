@@ -1,0 +1,139 @@
+"""The TOML config (``ridermap.toml``), loaded into a frozen dataclass.
+
+Example (paths are relative to the config file)::
+
+    [project]
+    name = "锦江区示范"
+    admin_code = "510104"          # GB/T 2260 code of the district
+    base_url = "https://rider.example.cn/"
+    language = "zh"                # or "en"
+    data_date = "2026-11"
+
+    [[sources]]
+    path = "base.osm"
+
+    [[sources]]
+    path = "survey.xlsx"
+    crs = "gcj02"                  # wgs84, cgcs2000, gcj02, bd09, EPSG:n
+
+    [build]
+    outputs = ["gpkg", "validation", "posters", "doorplates", "site", "gaps"]
+    paper = "A2"
+    workers = 2                    # local processes; executor = "dask" for a cluster
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ridermap.errors import ConfigError
+from ridermap.ingest.crs import normalise_crs
+
+DEFAULT_TARGETS_M = {
+    "rider_parking": 100.0,
+    "charger": 300.0,
+    "battery_swap": 300.0,
+    "parcel_locker": 200.0,
+    "rider_station": 1000.0,
+    "toilet": 500.0,
+}
+OUTPUTS = ("gpkg", "validation", "posters", "doorplates", "site", "gaps")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a path (or ``overpass:`` query) and the CRS it is in."""
+
+    path: str
+    crs: str | None = None  # None: the file's own CRS, else WGS84
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str = "ridermap"
+    admin_code: str = "000000"
+    base_url: str = "https://rider.example.cn/"
+    language: str = "zh"
+    data_date: str = ""
+    sources: tuple[Source, ...] = ()
+    communities: tuple[str, ...] = ()  # empty: every compound found
+    outputs: tuple[str, ...] = OUTPUTS
+    paper: str = "A2"
+    plate_size: str = "small"
+    workers: int = 2
+    executor: str = "local"
+    dask_address: str = ""
+    targets_m: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TARGETS_M))
+    cache_dir: str = ""
+    config_path: str = ""
+
+
+def _get(table: dict, key: str, kind: type, default, where: str):
+    value = table.get(key, default)
+    if value is not default and not isinstance(value, kind):
+        raise ConfigError(f"{where}: {key} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read a ``ridermap.toml``; ``None`` gives the defaults (no sources)."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{where}: config file not found") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
+    project = data.get("project", {})
+    build = data.get("build", {})
+    gaps = data.get("gaps", {})
+    base = path.parent
+    sources = []
+    for i, item in enumerate(data.get("sources", []), start=1):
+        if not isinstance(item, dict) or "path" not in item:
+            raise ConfigError(f"{where}: [[sources]] #{i} needs a path")
+        raw = str(item["path"])
+        resolved = raw if raw.startswith("overpass:") else str((base / raw).resolve())
+        crs = normalise_crs(item["crs"]) if item.get("crs") else None
+        sources.append(Source(resolved, crs))
+    language = _get(project, "language", str, "zh", where)
+    if language not in ("zh", "en"):
+        raise ConfigError(f"{where}: language must be 'zh' or 'en', got {language!r}")
+    outputs = tuple(_get(build, "outputs", list, list(OUTPUTS), where))
+    unknown = set(outputs) - set(OUTPUTS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown outputs {sorted(unknown)} (known: {', '.join(OUTPUTS)})")
+    targets = dict(DEFAULT_TARGETS_M)
+    for kind, value in gaps.get("targets_m", {}).items():
+        if not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError(f"{where}: gaps.targets_m.{kind} must be a positive number, got {value!r}")
+        targets[kind] = float(value)
+    executor = _get(build, "executor", str, "local", where)
+    if executor not in ("local", "dask"):
+        raise ConfigError(f"{where}: build.executor must be 'local' or 'dask', got {executor!r}")
+    base_url = _get(project, "base_url", str, Config.base_url, where)
+    if not base_url.endswith("/"):
+        base_url += "/"
+    cache = _get(project, "cache_dir", str, "", where)
+    return Config(
+        name=_get(project, "name", str, Config.name, where),
+        admin_code=str(project.get("admin_code", Config.admin_code)),
+        base_url=base_url,
+        language=language,
+        data_date=str(project.get("data_date", "")),
+        sources=tuple(sources),
+        communities=tuple(str(c) for c in _get(data, "communities", list, [], where)),
+        outputs=outputs,
+        paper=_get(build, "paper", str, "A2", where),
+        plate_size=_get(build, "plate_size", str, "small", where),
+        workers=int(_get(build, "workers", int, 2, where)),
+        executor=executor,
+        dask_address=_get(build, "dask_address", str, "", where),
+        targets_m=targets,
+        cache_dir=str((base / cache).resolve()) if cache else "",
+        config_path=str(path.resolve()),
+    )

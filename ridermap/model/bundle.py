@@ -1,0 +1,115 @@
+"""The :class:`Bundle`: the six layers of one or many compounds."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import geopandas as gpd
+import pandas as pd
+
+from ridermap.model.schema import CRS, LAYERS
+
+_BOOL_COLUMNS = {"locked", "rideable"}
+_INT_COLUMNS = {"levels"}
+
+
+def empty_layer(layer: str) -> gpd.GeoDataFrame:
+    """Return an empty GeoDataFrame with the columns of ``layer``."""
+    return conform_layer(layer, gpd.GeoDataFrame({c: [] for c in LAYERS[layer]}, geometry=[], crs=CRS))
+
+
+def conform_layer(layer: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return a copy of ``gdf`` with exactly the columns and dtypes of ``layer``.
+
+    Missing text columns become ``""``, missing flags ``False``, missing
+    ``levels`` ``<NA>``. Extra columns are dropped. The input is not changed.
+    """
+    out = {}
+    n = len(gdf)
+    for col in LAYERS[layer]:
+        values = gdf[col] if col in gdf.columns else pd.Series([None] * n, index=gdf.index)
+        if col in _BOOL_COLUMNS:
+            out[col] = values.fillna(False).astype(bool)
+        elif col in _INT_COLUMNS:
+            out[col] = pd.to_numeric(values, errors="coerce").round().astype("Int64")
+        else:
+            out[col] = values.where(values.notna(), "").astype(str)
+    geometry = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) and gdf.geometry.name in gdf else gpd.GeoSeries([None] * n, index=gdf.index)
+    result = gpd.GeoDataFrame(out, geometry=geometry.values, crs=gdf.crs or CRS, index=range(n))
+    if result.crs is not None and result.crs != CRS:
+        result = result.to_crs(CRS)
+    return result
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Six layers (GeoDataFrames in WGS84) for one or many compounds.
+
+    Streets and facilities outside every compound have ``community_id == ""``
+    and belong to every single-compound view that reaches them (see
+    :meth:`community`).
+    """
+
+    communities: gpd.GeoDataFrame
+    gates: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    units: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    paths: gpd.GeoDataFrame
+
+    @classmethod
+    def empty(cls) -> Bundle:
+        return cls(**{name: empty_layer(name) for name in LAYERS})
+
+    @classmethod
+    def from_layers(cls, layers: dict[str, gpd.GeoDataFrame]) -> Bundle:
+        """Build a bundle from a dict of layers; missing layers are empty."""
+        return cls(**{name: conform_layer(name, layers[name]) if name in layers else empty_layer(name) for name in LAYERS})
+
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """Return ``{layer name: GeoDataFrame}`` in schema order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def community_ids(self) -> list[str]:
+        return list(self.communities["id"])
+
+    def community(self, community_id: str, *, margin_m: float = 300.0) -> Bundle:
+        """Return the view of one compound.
+
+        Rows with that ``community_id``, plus shared rows (``community_id``
+        empty: streets, public facilities) within ``margin_m`` of the compound.
+        """
+        from ridermap.errors import ConfigError
+
+        comm = self.communities[self.communities["id"] == community_id]
+        if comm.empty:
+            known = ", ".join(self.community_ids()[:10])
+            raise ConfigError(f"no community with id {community_id!r} (known: {known})")
+        area = comm.to_crs(comm.estimate_utm_crs()).buffer(margin_m).to_crs(CRS).union_all()
+
+        def _pick(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+            if "community_id" not in layer.columns:
+                return layer
+            own = layer["community_id"] == community_id
+            shared = (layer["community_id"] == "") & layer.intersects(area)
+            return layer[own | shared].reset_index(drop=True)
+
+        return replace(
+            self,
+            communities=comm.reset_index(drop=True),
+            **{name: _pick(getattr(self, name)) for name in LAYERS if name != "communities"},
+        )
+
+    def replace(self, **layers: gpd.GeoDataFrame) -> Bundle:
+        """Return a copy with some layers replaced (conformed to the schema)."""
+        return replace(self, **{k: conform_layer(k, v) for k, v in layers.items()})
+
+
+def concat_bundles(bundles: list[Bundle]) -> Bundle:
+    """Stack bundles layer by layer (no de-duplication)."""
+    if not bundles:
+        return Bundle.empty()
+    out = {}
+    for name in LAYERS:
+        frames = [getattr(b, name) for b in bundles]
+        out[name] = conform_layer(name, gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=CRS))
+    return Bundle(**out)

@@ -1,0 +1,83 @@
+"""The community model: layer names, columns and allowed values.
+
+One *bundle* holds six layers, each a GeoDataFrame in WGS84 (EPSG:4326). A
+GeoPackage on disk uses the same layer names; one file may hold many
+compounds, told apart by ``community_id``.
+"""
+from __future__ import annotations
+
+CRS = "EPSG:4326"
+
+#: layer name -> ordered non-geometry columns (``geometry`` is always last).
+LAYERS: dict[str, tuple[str, ...]] = {
+    "communities": ("id", "name", "rider_access", "rider_hours", "admin_code", "source"),
+    "gates": ("id", "community_id", "name", "rider_access", "hours", "locked", "source"),
+    "buildings": ("id", "community_id", "number", "label", "levels", "source"),
+    "units": ("id", "community_id", "building_id", "number", "label", "flats", "source"),
+    "facilities": ("id", "kind", "name", "community_id", "source"),
+    "paths": ("id", "community_id", "kind", "access", "rideable", "source"),
+}
+
+#: layer name -> geometry type every row must have.
+GEOMETRY: dict[str, str] = {
+    "communities": "Polygon",  # Polygon or MultiPolygon
+    "gates": "Point",
+    "buildings": "Polygon",  # Polygon or MultiPolygon
+    "units": "Point",
+    "facilities": "Point",
+    "paths": "LineString",
+}
+
+#: rider access of a compound or gate: ride in, park outside and walk in, no entry.
+RIDER_ACCESS = ("ride", "walk", "none")
+
+#: facility kinds the tool knows; the first seven are required by planners.
+FACILITY_KINDS = (
+    "charger",
+    "battery_swap",
+    "rider_parking",
+    "parcel_locker",
+    "toilet",
+    "rider_station",
+    "drinking_water",
+    "transfer_bicycle",
+)
+
+#: display names of facility kinds, Chinese and English.
+FACILITY_LABELS: dict[str, dict[str, str]] = {
+    "charger": {"zh": "充电桩", "en": "Charger"},
+    "battery_swap": {"zh": "换电柜", "en": "Battery swap"},
+    "rider_parking": {"zh": "骑手停车点", "en": "Rider parking"},
+    "parcel_locker": {"zh": "快递柜", "en": "Parcel locker"},
+    "toilet": {"zh": "公共厕所", "en": "Toilet"},
+    "rider_station": {"zh": "骑手驿站", "en": "Rider station"},
+    "drinking_water": {"zh": "饮水点", "en": "Drinking water"},
+    "transfer_bicycle": {"zh": "换乘自行车", "en": "Transfer bicycles"},
+}
+
+RIDER_ACCESS_LABELS: dict[str, dict[str, str]] = {
+    "ride": {"zh": "可骑行进入", "en": "Ride in"},
+    "walk": {"zh": "停车步行进入", "en": "Park and walk in"},
+    "none": {"zh": "禁止进入", "en": "No entry"},
+}
+
+#: path kinds (from OSM ``highway``) and whether e-bikes may ride them by default.
+PATH_KINDS_RIDEABLE: dict[str, bool] = {
+    "residential": True,
+    "service": True,
+    "living_street": True,
+    "unclassified": True,
+    "tertiary": True,
+    "secondary": True,
+    "primary": True,
+    "trunk": False,
+    "motorway": False,
+    "cycleway": True,
+    "track": True,
+    "road": True,
+    "footway": False,
+    "path": False,
+    "pedestrian": False,
+    "steps": False,
+    "corridor": False,
+}
