@@ -10,6 +10,8 @@ from ridermap.model.schema import CRS, LAYERS
 
 _BOOL_COLUMNS = {"locked", "rideable"}
 _INT_COLUMNS = {"levels"}
+#: layers whose rows outside every compound (streets, public facilities) are shared
+_SHARED_LAYERS = ("facilities", "paths")
 
 
 def empty_layer(layer: str) -> gpd.GeoDataFrame:
@@ -75,8 +77,9 @@ class Bundle:
     def community(self, community_id: str, *, margin_m: float = 300.0) -> Bundle:
         """Return the view of one compound.
 
-        Rows with that ``community_id``, plus shared rows (``community_id``
-        empty: streets, public facilities) within ``margin_m`` of the compound.
+        Rows with that ``community_id``, plus paths and facilities outside
+        every compound (``community_id == ""``: streets, public toilets...)
+        within ``margin_m`` of the compound.
         """
         from ridermap.errors import ConfigError
 
@@ -86,17 +89,17 @@ class Bundle:
             raise ConfigError(f"no community with id {community_id!r} (known: {known})")
         area = comm.to_crs(comm.estimate_utm_crs()).buffer(margin_m).to_crs(CRS).union_all()
 
-        def _pick(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-            if "community_id" not in layer.columns:
-                return layer
-            own = layer["community_id"] == community_id
-            shared = (layer["community_id"] == "") & layer.intersects(area)
-            return layer[own | shared].reset_index(drop=True)
+        def _pick(name: str) -> gpd.GeoDataFrame:
+            layer = getattr(self, name)
+            keep = layer["community_id"] == community_id
+            if name in _SHARED_LAYERS:
+                keep |= (layer["community_id"] == "") & layer.intersects(area)
+            return layer[keep].reset_index(drop=True)
 
         return replace(
             self,
             communities=comm.reset_index(drop=True),
-            **{name: _pick(getattr(self, name)) for name in LAYERS if name != "communities"},
+            **{name: _pick(name) for name in LAYERS if name != "communities"},
         )
 
     def replace(self, **layers: gpd.GeoDataFrame) -> Bundle:

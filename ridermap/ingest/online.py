@@ -1,0 +1,93 @@
+"""Optional online download of OSM data from Overpass, cached on disk.
+
+Never needed by tests or default commands. A source ``overpass:bbox=S,W,N,E``
+or ``overpass:place=北京邮电大学`` is fetched once as OSM XML (``[out:xml]``),
+saved in the cache folder and then read like any local ``.osm`` file, so the
+online path and the offline path share one reader. Place names are geocoded
+with osmnx (Nominatim). The endpoint is osmnx's ``settings.overpass_url``.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from ridermap.errors import InputError
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_S = 180
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("RIDERMAP_CACHE", Path.home() / ".cache" / "ridermap"))
+
+
+def overpass_query(south: float, west: float, north: float, east: float) -> str:
+    """Overpass QL for everything ridermap reads inside a bounding box."""
+    bbox = f"{south},{west},{north},{east}"
+    return (
+        f"[out:xml][timeout:{TIMEOUT_S}];\n(\n"
+        f'  way["landuse"="residential"]({bbox});\n'
+        f'  relation["landuse"="residential"]({bbox});\n'
+        f'  way["place"="neighbourhood"]({bbox});\n'
+        f'  way["building"]({bbox});\n'
+        f'  relation["building"]({bbox});\n'
+        f'  way["highway"]({bbox});\n'
+        f'  node["entrance"]({bbox});\n'
+        f'  node["barrier"]({bbox});\n'
+        f'  node["amenity"]({bbox});\n'
+        f'  way["amenity"]({bbox});\n'
+        ");\n(._;>;);\nout body;\n"
+    )
+
+
+def parse_spec(spec: str) -> tuple[float, float, float, float]:
+    """``overpass:bbox=S,W,N,E`` or ``overpass:place=NAME`` -> (S, W, N, E)."""
+    body = spec.split(":", 1)[1]
+    key, _, value = body.partition("=")
+    if key == "bbox":
+        try:
+            s, w, n, e = (float(v) for v in value.split(","))
+        except ValueError:
+            raise InputError(f"{spec}: bbox must be S,W,N,E in degrees") from None
+        if not (-90 <= s < n <= 90 and -180 <= w < e <= 180):
+            raise InputError(f"{spec}: bbox must be S,W,N,E with S<N and W<E")
+        return s, w, n, e
+    if key == "place":
+        import osmnx as ox
+
+        try:
+            gdf = ox.geocode_to_gdf(value)
+        except (ox._errors.InsufficientResponseError, ValueError, TypeError) as exc:
+            raise InputError(f"{spec}: place not found: {exc}") from exc
+        w, s, e, n = gdf.total_bounds
+        return s, w, n, e
+    raise InputError(f"{spec}: use overpass:bbox=S,W,N,E or overpass:place=NAME")
+
+
+def fetch_osm(spec: str, *, cache_dir: str | Path | None = None, refresh: bool = False) -> Path:
+    """Download (or reuse from cache) the OSM XML for an ``overpass:`` source."""
+    import osmnx as ox
+    import requests
+
+    s, w, n, e = parse_spec(spec)
+    query = overpass_query(s, w, n, e)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    target = cache / f"overpass-{hashlib.sha256(query.encode()).hexdigest()[:16]}.osm"
+    if target.is_file() and not refresh:
+        log.info("using cached %s", target)
+        return target
+    url = ox.settings.overpass_url.rstrip("/") + "/interpreter"
+    try:
+        response = requests.post(url, data={"data": query}, timeout=TIMEOUT_S,
+                                 headers={"User-Agent": "ridermap (+https://github.com/ridermap)"})
+    except requests.RequestException as exc:
+        raise InputError(f"{spec}: Overpass not reachable ({type(exc).__name__}); use a local .osm/.pbf file") from exc
+    if response.status_code != 200 or b"<osm" not in response.content[:500]:
+        raise InputError(f"{spec}: Overpass answered HTTP {response.status_code}: {response.text[:80]!r}")
+    from ridermap.publish.atomic import write_bytes  # the cache is this reader's own file
+
+    write_bytes(target, response.content)
+    return target

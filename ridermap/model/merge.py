@@ -1,0 +1,380 @@
+"""Merge survey tables into a bundle: the survey adds to and overrides OSM.
+
+Rules (also in the README), applied layer by layer in this order:
+
+1. ``communities``: a row matches a compound by ``osm_id`` or by name; it sets
+   the compound's rider rule (``rider_access``, ``hours``) and, with an
+   ``id``, re-keys the compound (``510104-w1001`` -> ``510104-jhy``) and every
+   id below it. An unmatched row needs a ``wkt`` polygon and adds a compound.
+2. ``buildings``: a point (``lon``/``lat``) inside an existing building, or a
+   ``wkt`` polygon overlapping one, updates it (number, label, levels); the
+   building id follows its new number. A polygon that matches nothing adds a
+   building; a bare point that matches nothing is an error.
+3. ``gates``: matched by name within the compound, else the nearest gate
+   within 20 m; the survey's rider rule, hours and lock override OSM's.
+   Unmatched rows add a gate.
+4. ``units``: the unit's building is found by the ``building`` number within
+   its compound (or, with no number, the building nearest the door within
+   30 m). A door with the same building and unit number as an OSM entrance,
+   or within 3 m of one, replaces it; otherwise it adds a unit.
+5. ``facilities``: a facility of the same kind within 10 m is replaced;
+   otherwise added. ``community`` may be empty (public facility).
+6. ``paths``: added (``wkt`` lines).
+
+Non-empty survey values override; empty cells keep what OSM had.
+"""
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from openlocationcode import openlocationcode as olc
+
+from ridermap import ids
+from ridermap.errors import InputError
+from ridermap.ingest.numbers import parse_building_number, parse_unit_number
+from ridermap.model.bundle import Bundle, conform_layer
+from ridermap.model.schema import CRS, PATH_KINDS_RIDEABLE
+
+log = logging.getLogger(__name__)
+
+ORDER = ("communities", "buildings", "gates", "units", "facilities", "paths")
+GATE_MATCH_M = 20.0
+UNIT_MATCH_M = 3.0
+UNIT_BUILDING_M = 30.0
+FACILITY_MATCH_M = 10.0
+
+
+def point_key(geom) -> str:
+    """A stable id part from a location: its 11-digit plus code (≈ 3 m)."""
+    p = geom.representative_point() if geom.geom_type != "Point" else geom
+    return olc.encode(p.y, p.x, 11).replace("+", "")
+
+
+class _Layers:
+    """Mutable working copies of a bundle's layers during one merge."""
+
+    def __init__(self, bundle: Bundle, admin_code: str) -> None:
+        self.admin_code = admin_code
+        self.data = {name: gdf.copy() for name, gdf in bundle.layers().items()}
+        geoms = [g for gdf in self.data.values() for g in gdf.geometry.values[:50] if g is not None]
+        self.metric = str(gpd.GeoSeries(geoms, crs=CRS).estimate_utm_crs()) if geoms else None
+
+    def __getitem__(self, name: str) -> gpd.GeoDataFrame:
+        return self.data[name]
+
+    def set(self, name: str, gdf: gpd.GeoDataFrame) -> None:
+        self.data[name] = gdf.reset_index(drop=True)
+
+    def append(self, name: str, rows: list[dict]) -> None:
+        if rows:
+            new = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
+            self.set(name, gpd.GeoDataFrame(pd.concat([self.data[name], new], ignore_index=True), crs=CRS))
+
+    def to_metric(self, geoms) -> gpd.GeoSeries:
+        series = gpd.GeoSeries(geoms, crs=CRS)
+        if self.metric is None:
+            self.metric = str(series.estimate_utm_crs())
+        return series.to_crs(self.metric)
+
+    def bundle(self) -> Bundle:
+        return Bundle.from_layers({k: conform_layer(k, v) for k, v in self.data.items()})
+
+    # --- re-keying ---------------------------------------------------------
+    def rekey_community(self, old: str, new: str) -> None:
+        if old == new:
+            return
+        if (self["communities"]["id"] == new).any():
+            raise InputError(f"compound id {new!r} is used twice")
+        for name, gdf in self.data.items():
+            gdf = gdf.copy()
+            if name == "communities":
+                gdf.loc[gdf["id"] == old, "id"] = new
+            else:
+                if name in ("gates", "buildings", "units"):
+                    gdf["id"] = [new + i[len(old):] if i.startswith(old + "-") else i for i in gdf["id"]]
+                if name == "units":
+                    gdf["building_id"] = [new + i[len(old):] if i.startswith(old + "-") else i for i in gdf["building_id"]]
+                gdf.loc[gdf["community_id"] == old, "community_id"] = new
+            self.data[name] = gdf
+
+    def rekey_building(self, old: str, new: str) -> str:
+        if old == new:
+            return old
+        taken = set(self["buildings"]["id"])
+        if new in taken:
+            new = f"{new}-{old.rsplit('-', 1)[-1]}"
+        b = self["buildings"].copy()
+        b.loc[b["id"] == old, "id"] = new
+        u = self["units"].copy()
+        u["id"] = [new + i[len(old):] if i.startswith(old + "-") else i for i in u["id"]]
+        u.loc[u["building_id"] == old, "building_id"] = new
+        self.data["buildings"], self.data["units"] = b, u
+        return new
+
+
+def merge_survey(base: Bundle, tables: dict[str, gpd.GeoDataFrame], *, admin_code: str, where: str) -> Bundle:
+    """Apply one survey file's tables to ``base`` (see the module rules)."""
+    work = _Layers(base, admin_code)
+    for layer in ORDER:
+        if layer in tables and len(tables[layer]):
+            _APPLY[layer](work, tables[layer], where)
+    return work.bundle()
+
+
+def _find_community(work: _Layers, text: str, geom, where: str) -> str:
+    """Compound id from a survey ``community`` cell (id, key or name) or location."""
+    comm = work["communities"]
+    text = (text or "").strip()
+    if text:
+        for col in ("id", "name"):
+            hit = comm[comm[col] == text]
+            if len(hit):
+                return str(hit["id"].iloc[0])
+        hit = comm[comm["id"].str.endswith("-" + ids.slug(text))]
+        if len(hit):
+            return str(hit["id"].iloc[0])
+        raise InputError(f"{where}: compound {text!r} not found (known: {', '.join(comm['name'][:8])})")
+    if geom is not None and len(comm):
+        inside = comm[comm.geometry.contains(geom) | (comm.geometry.distance(geom) < 2e-4)]
+        if len(inside):
+            return str(inside["id"].iloc[0])
+    return ""
+
+
+def _apply_communities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
+    new_rows = []
+    for _, rec in table.iterrows():
+        at = f"{where} {rec['source'].split(':', 1)[1]}"
+        comm = work["communities"]
+        match = comm.iloc[0:0]
+        osm_id = str(rec.get("osm_id", "") or "")
+        if osm_id:
+            key = osm_id.replace("way/", "w").replace("relation/", "r")
+            match = comm[comm["source"].str.endswith("/" + key.lstrip("wr")) | comm["id"].str.endswith("-" + key)]
+        if match.empty and rec.get("name"):
+            match = comm[comm["name"] == rec["name"]]
+        if match.empty and rec.get("id"):
+            match = comm[comm["id"] == ids.community_id(work.admin_code, rec["id"])]
+        if match.empty:
+            if rec.geometry is None or rec.geometry.geom_type not in ("Polygon", "MultiPolygon"):
+                raise InputError(f"{at}: compound {rec.get('name') or rec.get('id')!r} is not in the other sources and has no wkt polygon")
+            key = rec.get("id") or point_key(rec.geometry)
+            new_rows.append({"id": ids.community_id(work.admin_code, key), "name": rec.get("name", "") or key,
+                             "rider_access": rec.get("rider_access") or "ride", "rider_hours": rec.get("hours", ""),
+                             "admin_code": work.admin_code, "source": rec["source"], "geometry": rec.geometry})
+            continue
+        cid = str(match["id"].iloc[0])
+        c = work["communities"].copy()
+        sel = c["id"] == cid
+        for src, dst in (("name", "name"), ("rider_access", "rider_access"), ("hours", "rider_hours")):
+            if rec.get(src):
+                c.loc[sel, dst] = rec[src]
+        if rec.geometry is not None and rec.geometry.geom_type in ("Polygon", "MultiPolygon"):
+            c.loc[sel, "geometry"] = rec.geometry
+        c.loc[sel, "source"] = c.loc[sel, "source"] + ";" + rec["source"]
+        work.set("communities", c)
+        if rec.get("id"):
+            work.rekey_community(cid, ids.community_id(work.admin_code, rec["id"]))
+    work.append("communities", new_rows)
+
+
+def _apply_buildings(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
+    new_rows = []
+    for _, rec in table.iterrows():
+        at = f"{where} {rec['source'].split(':', 1)[1]}"
+        geom = rec.geometry
+        number = parse_building_number(rec.get("number", "")) or parse_building_number(rec.get("label", ""))
+        label = rec.get("label", "") or (f"{number}号楼" if number else "")
+        b = work["buildings"]
+        hit = b.iloc[0:0]
+        if geom is not None and geom.geom_type == "Point":
+            hit = b[b.geometry.contains(geom)]
+            if hit.empty and len(b):
+                d = work.to_metric(b.geometry).distance(work.to_metric([geom]).iloc[0])
+                hit = b[d.values < 5.0]
+            if hit.empty:
+                raise InputError(f"{at}: no building at this point; give a wkt polygon to add one")
+        elif geom is not None:
+            inter = b.geometry.intersection(geom).area
+            share = inter / np.maximum(np.minimum(b.geometry.area, geom.area), 1e-18)
+            hit = b[share.values > 0.5]
+        else:
+            cid = _find_community(work, rec.get("community", ""), None, at)
+            hit = b[(b["community_id"] == cid) & (b["number"] == number)]
+            if hit.empty:
+                raise InputError(f"{at}: building {number or label!r} not found and no location given")
+        if hit.empty:  # a new polygon
+            cid = _find_community(work, rec.get("community", ""), geom.representative_point(), at)
+            base = cid or ids.slug(work.admin_code)
+            new_rows.append({"id": ids.building_id(base, number, fallback=point_key(geom)), "community_id": cid,
+                             "number": number, "label": label, "levels": rec.get("levels") or None,
+                             "source": rec["source"], "geometry": geom})
+            continue
+        bid = str(hit["id"].iloc[0])
+        b = b.copy()
+        sel = b["id"] == bid
+        if number:
+            b.loc[sel, "number"] = number
+        if label:
+            b.loc[sel, "label"] = label
+        if rec.get("levels"):
+            b.loc[sel, "levels"] = int(float(rec["levels"]))
+        if geom is not None and geom.geom_type != "Point":
+            b.loc[sel, "geometry"] = geom
+        b.loc[sel, "source"] = b.loc[sel, "source"] + ";" + rec["source"]
+        work.set("buildings", b)
+        if number:
+            cid = str(hit["community_id"].iloc[0])
+            work.rekey_building(bid, ids.building_id(cid or ids.slug(work.admin_code), number))
+    work.append("buildings", new_rows)
+
+
+def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
+    new_rows = []
+    for _, rec in table.iterrows():
+        at = f"{where} {rec['source'].split(':', 1)[1]}"
+        geom = rec.geometry
+        cid = _find_community(work, rec.get("community", ""), geom, at)
+        g = work["gates"]
+        cand = g[g["community_id"] == cid] if cid else g
+        hit = cand[(cand["name"] == rec.get("name")) & (cand["name"] != "")] if rec.get("name") else cand.iloc[0:0]
+        if hit.empty and geom is not None and len(cand):
+            d = work.to_metric(cand.geometry).distance(work.to_metric([geom]).iloc[0])
+            hit = cand[d.values <= GATE_MATCH_M].iloc[np.argsort(d.values[d.values <= GATE_MATCH_M])[:1]]
+        if hit.empty:
+            if geom is None:
+                raise InputError(f"{at}: gate {rec.get('name')!r} not found and no lon/lat given")
+            if not cid:
+                raise InputError(f"{at}: gate {rec.get('name')!r} is not on any compound; give its compound")
+            locked = bool(rec.get("locked", False))
+            new_rows.append({"id": ids.gate_id(cid, rec.get("id") or rec.get("name") or point_key(geom)), "community_id": cid,
+                             "name": rec.get("name", ""), "rider_access": "none" if locked else (rec.get("rider_access") or "ride"),
+                             "hours": rec.get("hours", ""), "locked": locked, "source": rec["source"], "geometry": geom})
+            continue
+        gid = hit["id"].iloc[0]
+        g = g.copy()
+        sel = g["id"] == gid
+        for col in ("name", "rider_access", "hours"):
+            if rec.get(col):
+                g.loc[sel, col] = rec[col]
+        if "locked" in rec and str(rec.get("locked")) != "":
+            g.loc[sel, "locked"] = bool(rec["locked"])
+            if rec["locked"]:
+                g.loc[sel, "rider_access"] = "none"
+        g.loc[sel, "source"] = g.loc[sel, "source"] + ";" + rec["source"]
+        work.set("gates", g)
+    work.append("gates", new_rows)
+
+
+def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
+    new_rows = []
+    for _, rec in table.iterrows():
+        at = f"{where} {rec['source'].split(':', 1)[1]}"
+        geom = rec.geometry
+        cid = _find_community(work, rec.get("community", ""), geom, at)
+        b = work["buildings"]
+        bnum = parse_building_number(rec.get("building", ""))
+        if bnum:
+            hit = b[(b["number"] == bnum) & ((b["community_id"] == cid) if cid else True)]
+            if hit.empty:
+                raise InputError(f"{at}: building {rec.get('building')!r} not found" + (f" in compound {cid}" if cid else ""))
+            if len(hit) > 1 and geom is not None:
+                d = work.to_metric(hit.geometry).distance(work.to_metric([geom]).iloc[0])
+                hit = hit.iloc[[int(np.argmin(d.values))]]
+        else:
+            if geom is None or b.empty:
+                raise InputError(f"{at}: unit has no building number and no location")
+            d = work.to_metric(b.geometry).distance(work.to_metric([geom]).iloc[0])
+            k = int(np.argmin(d.values))
+            if d.values[k] > UNIT_BUILDING_M:
+                raise InputError(f"{at}: no building within {UNIT_BUILDING_M:g} m of this unit door; give its building number")
+            hit = b.iloc[[k]]
+        bid, bcid = str(hit["id"].iloc[0]), str(hit["community_id"].iloc[0])
+        number = parse_unit_number(rec.get("unit", "")) or parse_unit_number(rec.get("label", ""))
+        label = rec.get("label", "") or (f"{number}单元" if number else "")
+        u = work["units"]
+        mine = u[u["building_id"] == bid]
+        match = mine[(mine["number"] == number) & (mine["number"] != "")] if number else mine.iloc[0:0]
+        if match.empty and geom is not None and len(mine):
+            d = work.to_metric(mine.geometry).distance(work.to_metric([geom]).iloc[0])
+            match = mine[d.values <= UNIT_MATCH_M]
+        if match.empty:
+            if geom is None:
+                raise InputError(f"{at}: unit {number or label!r} of building {bid} not found and no lon/lat given")
+            new_rows.append({"id": ids.unit_id(bid, number, fallback=point_key(geom)), "community_id": bcid, "building_id": bid,
+                             "number": number, "label": label, "flats": rec.get("flats", ""), "source": rec["source"],
+                             "geometry": geom})
+            continue
+        u = u.copy()
+        sel = u["id"] == match["id"].iloc[0]
+        if number:
+            u.loc[sel, "number"] = number
+            u.loc[sel, "id"] = ids.unit_id(bid, number)
+        for col in ("label", "flats"):
+            val = label if col == "label" else rec.get(col)
+            if val:
+                u.loc[sel, col] = val
+        if geom is not None:
+            u.loc[sel, "geometry"] = geom
+        u.loc[sel, "source"] = u.loc[sel, "source"] + ";" + rec["source"]
+        work.set("units", u)
+    work.append("units", new_rows)
+
+
+def _apply_facilities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
+    new_rows = []
+    for _, rec in table.iterrows():
+        at = f"{where} {rec['source'].split(':', 1)[1]}"
+        geom = rec.geometry
+        if geom is None:
+            raise InputError(f"{at}: facility has no lon/lat")
+        geom = geom if geom.geom_type == "Point" else geom.representative_point()
+        f = work["facilities"]
+        same = f[f["kind"] == rec["kind"]]
+        if len(same):
+            d = work.to_metric(same.geometry).distance(work.to_metric([geom]).iloc[0])
+            same = same[d.values <= FACILITY_MATCH_M]
+        cid = _find_community(work, rec.get("community", ""), geom, at) if rec.get("community") else _inside_community(work, geom)
+        row = {"id": ids.facility_id(rec["kind"], rec.get("id") or point_key(geom)), "kind": rec["kind"],
+               "name": rec.get("name", ""), "community_id": cid, "source": rec["source"], "geometry": geom}
+        if len(same):
+            work.set("facilities", work["facilities"][work["facilities"]["id"] != same["id"].iloc[0]])
+            row["source"] = same["source"].iloc[0] + ";" + rec["source"]
+        new_rows.append(row)
+    work.append("facilities", new_rows)
+
+
+def _inside_community(work: _Layers, geom) -> str:
+    comm = work["communities"]
+    inside = comm[comm.geometry.contains(geom)]
+    return str(inside["id"].iloc[0]) if len(inside) else ""
+
+
+def _apply_paths(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
+    rows = []
+    for _, rec in table.iterrows():
+        at = f"{where} {rec['source'].split(':', 1)[1]}"
+        geom = rec.geometry
+        if geom is None or geom.geom_type not in ("LineString", "MultiLineString"):
+            raise InputError(f"{at}: path needs a wkt LINESTRING")
+        kind = rec.get("kind", "") or "footway"
+        cid = _find_community(work, rec.get("community", ""), shapely.line_interpolate_point(geom, 0.5, normalized=True), at)
+        rideable = rec["rideable"] if "rideable" in rec and str(rec.get("rideable")) != "" else PATH_KINDS_RIDEABLE.get(kind, False)
+        for part in getattr(geom, "geoms", [geom]):
+            rows.append({"id": f"p-{rec.get('id') or point_key(part)}", "community_id": cid, "kind": kind,
+                         "access": rec.get("access", ""), "rideable": bool(rideable), "source": rec["source"], "geometry": part})
+    work.append("paths", rows)
+
+
+_APPLY = {
+    "communities": _apply_communities,
+    "buildings": _apply_buildings,
+    "gates": _apply_gates,
+    "units": _apply_units,
+    "facilities": _apply_facilities,
+    "paths": _apply_paths,
+}
