@@ -38,6 +38,11 @@ def handle_errors(fn):
             _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
             _fail(f"{exc.filename}: {exc.strerror}")
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug, not bad input: one line, traceback with -vv
+            log.debug("internal error", exc_info=True)
+            _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for the traceback)", code=3)
 
     return wrapper
 
@@ -81,7 +86,83 @@ def main(verbose: int, quiet: bool) -> None:
 
 
 # --- ingest / validate / build: lead ---------------------------------------
-# (commands added below)
+@main.command()
+@sources_argument
+@crs_option
+@config_option
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="GeoPackage to write (six layers).")
+@handle_errors
+def ingest(sources, crs, config_path, output):
+    """Read OSM and survey SOURCE... into one GeoPackage."""
+    from ridermap.publish.gpkg import write_gpkg
+
+    bundle, _ = load_bundle(sources, crs, config_path)
+    write_gpkg(bundle, output)
+    counts = ", ".join(f"{len(v)} {k}" for k, v in bundle.layers().items())
+    click.echo(f"wrote {output}: {counts}")
+
+
+@main.command()
+@sources_argument
+@crs_option
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Message language (default: config, else zh).")
+@click.option("--no-routes", is_flag=True, help="Skip the reachability check along paths.")
+def validate(sources, crs, config_path, fmt, lang, no_routes):
+    """Check SOURCE... and list what is wrong or missing.
+
+    Exit 0 when clean or only warnings, 1 on data errors, 2 on unreadable
+    input or bad usage.
+    """
+    import json
+
+    from ridermap.model.validate import format_text, has_errors
+    from ridermap.model.validate import validate as run_validate
+
+    try:
+        bundle, config = load_bundle(sources, crs, config_path)
+        findings = run_validate(bundle, check_routes=not no_routes)
+    except RidermapError as exc:
+        _fail(str(exc).splitlines()[0])
+    language = lang or (config.language if config else "zh")
+    if fmt == "json":
+        click.echo(json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=1))
+    else:
+        click.echo(format_text(findings, language=language), nl=False)
+    sys.exit(EXIT_DATA_ERRORS if has_errors(findings) else 0)
+
+
+@main.command()
+@click.argument("config_file", required=False, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default="out", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--workers", type=int, default=None, help="Local worker processes (default: config, 2).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default=None, help="Where per-compound work runs.")
+@click.option("--only", "outputs", multiple=True, type=click.Choice(["gpkg", "validation", "posters", "doorplates", "site", "gaps"]), help="Build only these outputs (repeatable).")
+@handle_errors
+def build(config_file, output, workers, executor, outputs):
+    """Build every output for every compound in CONFIG (default: the sample)."""
+    import dataclasses
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ridermap.config import load_config
+    from ridermap.ingest import bundle_from_config
+    from ridermap.publish.build import build as run_build
+
+    path = Path(config_file) if config_file else _sample_config()
+    config = load_config(path)
+    changes = {k: v for k, v in (("workers", workers), ("executor", executor), ("outputs", tuple(outputs) or None)) if v}
+    config = dataclasses.replace(config, **changes)
+    click.echo(f"ridermap build {path} -> {output}/", err=True)
+    bundle = bundle_from_config(config)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  disable=log.getEffectiveLevel() > logging.WARNING, transient=False) as progress:
+        task = progress.add_task("compounds", total=len(config.communities or bundle.community_ids()))
+        report = run_build(bundle, output, config=config,
+                           on_done=lambda done, total, _r: progress.update(task, completed=done, total=total))
+    click.echo(f"{len(report.communities)} compounds, {len(report.files)} files in {output}/; "
+               f"validation: {report.errors} errors, {report.warnings} warnings ({output}/validation.txt)")
 
 # --- poster: helper (issue 3) ----------------------------------------------
 

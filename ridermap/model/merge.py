@@ -116,6 +116,31 @@ class _Layers:
         return new
 
 
+def _at(rec) -> str:
+    """``survey.xlsx:units:12`` -> ``survey.xlsx sheet units row 12`` for messages."""
+    parts = str(rec["source"]).rsplit(":", 2)
+    if len(parts) != 3:
+        return str(rec["source"])
+    name, layer, row = parts
+    if name.lower().endswith(".csv"):
+        return f"{name} row {row}"
+    if name.lower().endswith((".xlsx", ".xlsm")):
+        return f"{name} sheet {layer} row {row}"
+    return f"{name} layer {layer} feature {row}"
+
+
+def _crs_hint(work: _Layers, geom) -> str:
+    """' (read as GCJ-02 it falls on building X: declare crs = "gcj02")' or ''."""
+    from ridermap.ingest.crs import bd09_to_wgs84, gcj02_to_wgs84
+
+    for name, fix in (("gcj02", gcj02_to_wgs84), ("bd09", bd09_to_wgs84)):
+        lon, lat = fix(geom.x, geom.y)
+        hit = work["buildings"][work["buildings"].geometry.contains(shapely.Point(lon[0], lat[0]))]
+        if len(hit):
+            return f' (read as {name} it falls on building {hit["label"].iloc[0] or hit["id"].iloc[0]}: declare crs = "{name}")'
+    return ""
+
+
 def merge_survey(base: Bundle, tables: dict[str, gpd.GeoDataFrame], *, admin_code: str, where: str) -> Bundle:
     """Apply one survey file's tables to ``base`` (see the module rules)."""
     work = _Layers(base, admin_code)
@@ -139,7 +164,7 @@ def _find_community(work: _Layers, text: str, geom, where: str) -> str:
             return str(hit["id"].iloc[0])
         raise InputError(f"{where}: compound {text!r} not found (known: {', '.join(comm['name'][:8])})")
     if geom is not None and len(comm):
-        inside = comm[comm.geometry.contains(geom) | (comm.geometry.distance(geom) < 2e-4)]
+        inside = comm[comm.geometry.contains(geom) | (shapely.distance(comm.geometry.values, geom) < 2e-4)]  # ~20 m
         if len(inside):
             return str(inside["id"].iloc[0])
     return ""
@@ -148,7 +173,7 @@ def _find_community(work: _Layers, text: str, geom, where: str) -> str:
 def _apply_communities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
     new_rows = []
     for _, rec in table.iterrows():
-        at = f"{where} {rec['source'].split(':', 1)[1]}"
+        at = _at(rec)
         comm = work["communities"]
         match = comm.iloc[0:0]
         osm_id = str(rec.get("osm_id", "") or "")
@@ -185,7 +210,7 @@ def _apply_communities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> No
 def _apply_buildings(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
     new_rows = []
     for _, rec in table.iterrows():
-        at = f"{where} {rec['source'].split(':', 1)[1]}"
+        at = _at(rec)
         geom = rec.geometry
         number = parse_building_number(rec.get("number", "")) or parse_building_number(rec.get("label", ""))
         label = rec.get("label", "") or (f"{number}号楼" if number else "")
@@ -197,7 +222,7 @@ def _apply_buildings(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None
                 d = work.to_metric(b.geometry).distance(work.to_metric([geom]).iloc[0])
                 hit = b[d.values < 5.0]
             if hit.empty:
-                raise InputError(f"{at}: no building at this point; give a wkt polygon to add one")
+                raise InputError(f"{at}: no building at this point; give a wkt polygon to add one{_crs_hint(work, geom)}")
         elif geom is not None:
             inter = b.geometry.intersection(geom).area
             share = inter / np.maximum(np.minimum(b.geometry.area, geom.area), 1e-18)
@@ -236,7 +261,7 @@ def _apply_buildings(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None
 def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
     new_rows = []
     for _, rec in table.iterrows():
-        at = f"{where} {rec['source'].split(':', 1)[1]}"
+        at = _at(rec)
         geom = rec.geometry
         cid = _find_community(work, rec.get("community", ""), geom, at)
         g = work["gates"]
@@ -273,7 +298,7 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
 def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
     new_rows = []
     for _, rec in table.iterrows():
-        at = f"{where} {rec['source'].split(':', 1)[1]}"
+        at = _at(rec)
         geom = rec.geometry
         cid = _find_community(work, rec.get("community", ""), geom, at)
         b = work["buildings"]
@@ -328,7 +353,7 @@ def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
 def _apply_facilities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
     new_rows = []
     for _, rec in table.iterrows():
-        at = f"{where} {rec['source'].split(':', 1)[1]}"
+        at = _at(rec)
         geom = rec.geometry
         if geom is None:
             raise InputError(f"{at}: facility has no lon/lat")
@@ -357,7 +382,7 @@ def _inside_community(work: _Layers, geom) -> str:
 def _apply_paths(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
     rows = []
     for _, rec in table.iterrows():
-        at = f"{where} {rec['source'].split(':', 1)[1]}"
+        at = _at(rec)
         geom = rec.geometry
         if geom is None or geom.geom_type not in ("LineString", "MultiLineString"):
             raise InputError(f"{at}: path needs a wkt LINESTRING")

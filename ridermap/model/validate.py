@@ -1,0 +1,221 @@
+"""Validation: a plain list of what is wrong or missing in a bundle.
+
+Each :class:`Finding` has a severity (``error`` / ``warning``), the layer,
+the feature id, its source (file and row, or OSM id) and a message in
+Chinese and English. ``ridermap validate`` exits 1 when any error is found.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import geopandas as gpd
+import numpy as np
+
+from ridermap.ingest.crs import bd09_to_wgs84, gcj02_to_wgs84
+from ridermap.model.bundle import Bundle
+from ridermap.model.schema import CRS, LAYERS
+
+log = logging.getLogger(__name__)
+
+UNIT_NEAR_BUILDING_M = 5.0
+UNIT_FAR_FROM_BUILDING_M = 30.0
+GATE_ON_BOUNDARY_M = 3.0
+SHIFT_SUSPECT_M = 100.0
+SHIFT_FIXED_M = 25.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # "error" | "warning"
+    code: str
+    layer: str
+    id: str
+    source: str
+    message_zh: str
+    message_en: str
+
+    def message(self, language: str = "zh") -> str:
+        return self.message_zh if language == "zh" else self.message_en
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def validate(bundle: Bundle, *, check_routes: bool = True) -> list[Finding]:
+    """Run every check; findings sorted by severity, layer and id."""
+    findings: list[Finding] = []
+    if bundle.communities.empty:
+        findings.append(Finding("error", "no_compound", "communities", "", "", "没有找到任何小区（landuse=residential 范围）",
+                                "no compound found (no landuse=residential polygon with buildings)"))
+        return findings
+    metric = str(bundle.communities.estimate_utm_crs())
+    findings += _empty_layers(bundle)
+    findings += _buildings(bundle)
+    findings += _units(bundle, metric)
+    findings += _gates(bundle, metric)
+    findings += _shifted_survey_points(bundle, metric)
+    if check_routes:
+        findings += _reachability(bundle)
+    order = {"error": 0, "warning": 1}
+    return sorted(findings, key=lambda f: (order[f.severity], f.layer, f.id, f.code))
+
+
+def _empty_layers(bundle: Bundle) -> list[Finding]:
+    out = []
+    zh = {"communities": "小区", "gates": "出入口", "buildings": "楼栋", "units": "单元门", "facilities": "设施", "paths": "道路"}
+    for name in LAYERS:
+        if getattr(bundle, name).empty:
+            severity = "error" if name in ("buildings", "communities") else "warning"
+            out.append(Finding(severity, "empty_layer", name, "", "", f"{zh[name]}图层为空", f"layer {name} is empty"))
+    for cid in bundle.community_ids():
+        for name in ("gates", "units"):
+            layer = getattr(bundle, name)
+            if len(layer) and not (layer["community_id"] == cid).any():
+                out.append(Finding("warning", "empty_layer", name, cid, "", f"小区 {cid} 没有{zh[name]}", f"compound {cid} has no {name}"))
+    return out
+
+
+def _buildings(bundle: Bundle) -> list[Finding]:
+    out = []
+    b = bundle.buildings[bundle.buildings["community_id"] != ""]
+    for _, row in b[b["number"] == ""].iterrows():
+        out.append(Finding("warning", "building_without_number", "buildings", row["id"], row["source"],
+                           f"楼栋没有楼号（{row['label'] or '无名称'}）", f"building has no number ({row['label'] or 'no name'})"))
+    numbered = b[(b["number"] != "") & (b["community_id"] != "")]
+    for (cid, number), group in numbered.groupby(["community_id", "number"]):
+        if len(group) > 1:
+            # same label twice is a real duplicate; 7号楼 and 家属7号楼 only share the number
+            same_label = group["label"].duplicated(keep=False)
+            for (_, row), same in zip(group.iterrows(), same_label):
+                out.append(Finding("error" if same else "warning", "duplicate_building_number", "buildings", row["id"], row["source"],
+                                   f"小区 {cid} 中楼号 {number} 重复（{len(group)} 栋：{'、'.join(group['label'])}）",
+                                   f"building number {number} is used {len(group)} times in {cid} ({', '.join(group['label'])})"))
+    return out
+
+
+def _units(bundle: Bundle, metric: str) -> list[Finding]:
+    out = []
+    u = bundle.units
+    if u.empty:
+        return out
+    known = set(bundle.buildings["id"])
+    for _, row in u[~u["building_id"].isin(known)].iterrows():
+        out.append(Finding("error", "unit_without_building", "units", row["id"], row["source"],
+                           f"单元门所属楼栋 {row['building_id']} 不存在", f"unit's building {row['building_id']} does not exist"))
+    for _, row in u[u["number"] == ""].iterrows():
+        out.append(Finding("warning", "unit_without_number", "units", row["id"], row["source"],
+                           "单元门没有单元号", "unit door has no unit number"))
+    numbered = u[u["number"] != ""]
+    for (bid, number), group in numbered.groupby(["building_id", "number"]):
+        if len(group) > 1:
+            for _, row in group.iterrows():
+                out.append(Finding("error", "duplicate_unit_number", "units", row["id"], row["source"],
+                                   f"楼栋 {bid} 中单元号 {number} 重复", f"unit number {number} is used {len(group)} times in {bid}"))
+    have = u[u["building_id"].isin(known)]
+    if len(have):
+        bgeom = bundle.buildings.set_index("id").geometry.to_crs(metric)
+        upts = have.geometry.to_crs(metric)
+        dist = np.array([bgeom.loc[bid].distance(p) for bid, p in zip(have["building_id"], upts)])
+        for (_, row), d in zip(have.iterrows(), dist):
+            if d > UNIT_NEAR_BUILDING_M:
+                severity = "error" if d > UNIT_FAR_FROM_BUILDING_M else "warning"
+                out.append(Finding(severity, "unit_far_from_building", "units", row["id"], row["source"],
+                                   f"单元门距所属楼栋 {d:.0f} 米（应在楼栋外墙上）", f"unit door is {d:.0f} m from its building"))
+    return out
+
+
+def _gates(bundle: Bundle, metric: str) -> list[Finding]:
+    out = []
+    g = bundle.gates
+    comm = bundle.communities.set_index("id")
+    rings = comm.geometry.to_crs(metric).boundary
+    for _, row in g.iterrows():
+        if row["community_id"] in rings.index:
+            d = rings.loc[row["community_id"]].distance(gpd.GeoSeries([row.geometry], crs=CRS).to_crs(metric).iloc[0])
+            if d > GATE_ON_BOUNDARY_M:
+                out.append(Finding("warning", "gate_off_boundary", "gates", row["id"], row["source"],
+                                   f"出入口“{row['name']}”不在小区边界上（相距 {d:.0f} 米）", f"gate {row['name']!r} is {d:.0f} m off the compound boundary"))
+    for cid, crow in comm.iterrows():
+        mine = g[g["community_id"] == cid]
+        usable = mine[(mine["rider_access"] != "none") & (~mine["locked"])]
+        if usable.empty:
+            out.append(Finding("error", "no_rider_gate", "communities", cid, crow["source"],
+                               f"小区“{crow['name']}”没有骑手可用的出入口", f"compound {crow['name']!r} has no gate riders may use"))
+    return out
+
+
+def _shifted_survey_points(bundle: Bundle, metric: str) -> list[Finding]:
+    """Survey unit doors far from every building that land on buildings as GCJ-02 / BD-09."""
+    out = []
+    u = bundle.units
+    if u.empty or bundle.buildings.empty:
+        return out
+    survey = u[~u["source"].str.startswith("osm:")]
+    if survey.empty:
+        return out
+    files = survey["source"].str.split(":").str[0]
+    buildings = bundle.buildings.geometry.to_crs(metric)
+    tree_geoms = buildings.values
+    import shapely
+
+    tree = shapely.STRtree(tree_geoms)
+
+    def _median_dist(lon, lat) -> float:
+        pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=CRS).to_crs(metric).values
+        idx = tree.nearest(pts)
+        return float(np.median(shapely.distance(pts, tree_geoms[idx])))
+
+    for name, group in survey.groupby(files):
+        lon, lat = group.geometry.x.values, group.geometry.y.values
+        now = _median_dist(lon, lat)
+        if now < SHIFT_SUSPECT_M:
+            continue
+        for crs, fix in (("gcj02", gcj02_to_wgs84), ("bd09", bd09_to_wgs84)):
+            fixed = _median_dist(*fix(lon, lat))
+            if fixed < SHIFT_FIXED_M:
+                out.append(Finding("error", "crs_shifted", "units", "", name,
+                                   f"{name} 的点位距楼栋中位 {now:.0f} 米，按 {crs} 解读则仅 {fixed:.0f} 米：请声明 crs = \"{crs}\"",
+                                   f"{name}: points are a median {now:.0f} m from buildings; read as {crs} they are {fixed:.0f} m: declare crs = \"{crs}\""))
+                break
+        else:
+            out.append(Finding("warning", "survey_far", "units", "", name,
+                               f"{name} 的单元门距楼栋中位 {now:.0f} 米", f"{name}: unit doors are a median {now:.0f} m from buildings"))
+    return out
+
+
+def _reachability(bundle: Bundle) -> list[Finding]:
+    """Units no rider-usable gate reaches along the paths (walking)."""
+    from ridermap.analysis.network import nearest_distances, network_from_bundle
+
+    out = []
+    if bundle.paths.empty or bundle.units.empty:
+        return out
+    net = network_from_bundle(bundle)
+    for cid in bundle.community_ids():
+        gates = bundle.gates[(bundle.gates["community_id"] == cid) & (bundle.gates["rider_access"] != "none") & (~bundle.gates["locked"])]
+        units = bundle.units[bundle.units["community_id"] == cid]
+        if gates.empty or units.empty:
+            continue
+        dist, _ = nearest_distances(net, gates.geometry, units.geometry, mode="walk")
+        for (_, row), d in zip(units.iterrows(), dist):
+            if not np.isfinite(d):
+                out.append(Finding("warning", "unit_unreachable", "units", row["id"], row["source"],
+                                   "沿小区道路无法从任何骑手可用出入口到达该单元门", "no path reaches this unit door from a gate riders may use"))
+    return out
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(f.severity == "error" for f in findings)
+
+
+def format_text(findings: list[Finding], *, language: str = "zh") -> str:
+    """One line per finding, then a count."""
+    lines = []
+    for f in findings:
+        where = " ".join(x for x in (f.layer, f.id, f"({f.source})" if f.source else "") if x)
+        lines.append(f"{f.severity.upper():7} {f.code:26} {where}: {f.message(language)}")
+    n_err = sum(f.severity == "error" for f in findings)
+    n_warn = len(findings) - n_err
+    lines.append(f"{n_err} 个错误，{n_warn} 个警告" if language == "zh" else f"{n_err} errors, {n_warn} warnings")
+    return "\n".join(lines) + "\n"

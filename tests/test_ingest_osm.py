@@ -1,0 +1,107 @@
+"""OSM ingest on the real extracts in ../shared/data/osm (skipped when absent)."""
+from __future__ import annotations
+
+import bz2
+
+import osmium
+import pytest
+
+from conftest import BUPT_ID, MINSK_ID, shared_osm
+from ridermap.ids import is_safe_id
+from ridermap.ingest import bundle_from_sources
+from ridermap.ingest.numbers import parse_building_number, parse_unit_number
+
+
+def _to_pbf(src, dst):
+    with osmium.SimpleWriter(str(dst)) as writer:
+        for obj in osmium.FileProcessor(str(src)):
+            writer.add(obj)
+    return dst
+
+
+def _check_bupt(compound):
+    b = compound.buildings
+    numbered = b[b["number"] != ""]
+    assert len(b) == 23
+    assert len(numbered) == 21
+    assert all(n.isdigit() for n in numbered["number"])          # integers in strings
+    assert set(numbered["label"]) <= {f"{n}号楼" for n in range(1, 40)}  # labels as written
+    assert len(compound.units) == 17                            # every entrance on a building
+    names = set(compound.gates["name"])
+    assert "南门" in names
+    assert any(s.startswith("osm:node/1275371651") for s in compound.gates["source"])  # the lift gates
+    assert "charger" in set(compound.facilities["kind"])
+    assert (compound.paths["community_id"] == BUPT_ID).sum() > 10  # the compound's own paths
+    for layer in ("gates", "buildings", "units", "facilities"):
+        assert all(is_safe_id(i) for i in getattr(compound, layer)["id"])
+
+
+def test_bupt_compound_from_osm_xml(bupt_bundle):
+    _check_bupt(bupt_bundle.community(BUPT_ID))
+
+
+@pytest.mark.parametrize("fmt", ["pbf", "bz2"])
+def test_bupt_compound_from_pbf_and_bz2(tmp_path, fmt):
+    src = shared_osm("beijing_bupt.osm")
+    if fmt == "pbf":
+        path = _to_pbf(src, tmp_path / "bupt.osm.pbf")
+    else:
+        path = tmp_path / "bupt.osm.bz2"
+        path.write_bytes(bz2.compress(src.read_bytes()))
+    bundle = bundle_from_sources([path], admin_code="110108")
+    _check_bupt(bundle.community(BUPT_ID))
+
+
+def test_ids_are_stable_across_runs(bupt_bundle):
+    again = bundle_from_sources([shared_osm("beijing_bupt.osm")], admin_code="110108")
+    for layer in ("gates", "buildings", "units", "facilities", "paths"):
+        assert list(getattr(again, layer)["id"]) == list(getattr(bupt_bundle, layer)["id"])
+
+
+def test_minsk_stairwell_entrances_are_units(minsk_bundle):
+    compound = minsk_bundle.community(MINSK_ID)
+    units = compound.units
+    assert len(units) >= 36
+    assert (units["number"] != "").sum() >= 36
+    assert units["flats"].ne("").sum() > 20
+
+
+def test_xueyuanlu_named_compounds():
+    bundle = bundle_from_sources([shared_osm("beijing_xueyuanlu.osm")], admin_code="110108")
+    names = set(bundle.communities["name"])
+    assert {"富润家园", "石科院生活区", "静淑苑"} <= names
+    skk = bundle.community("110108-w595108678")
+    assert len(skk.buildings) == 15
+    b10 = skk.buildings[skk.buildings["label"] == "10号楼"].iloc[0]
+    assert b10["number"] == "10" and b10["levels"] == 5
+
+
+def test_clipped_extract_survives(tmp_path):
+    """A way whose nodes are missing (as in API exports) is cut, not fatal."""
+    text = shared_osm("beijing_bupt.osm").read_text(encoding="utf-8")
+    first_node = text.index("<node")
+    end_node = text.index("/>", first_node) + 2
+    if text[first_node:end_node].count(">") == 1 and "</node>" not in text[first_node:end_node]:
+        text = text[:first_node] + text[end_node:]
+    path = tmp_path / "clipped.osm"
+    path.write_text(text, encoding="utf-8")
+    assert len(bundle_from_sources([path], admin_code="110108").buildings) > 100
+
+
+@pytest.mark.parametrize("text, number", [("7号楼", "7"), ("家属27号楼", "27"), ("三号楼", "3"), ("十二栋", "12"),
+                                          ("B3座", "B3"), ("3幢", "3"), ("二十一号楼", "21"), ("12", "12"),
+                                          ("１２号楼", "12"), ("食堂", ""), ("", "")])
+def test_building_numbers(text, number):
+    assert parse_building_number(text) == number
+
+
+@pytest.mark.parametrize("text, number", [("2单元", "2"), ("一单元", "1"), ("3", "3"), ("02", "2"), ("十单元", "10"), ("东门", "")])
+def test_unit_numbers(text, number):
+    assert parse_unit_number(text) == number
+
+
+def test_private_compound_paths_are_kept(sample_bundle):
+    """osmnx's walk/bike filters drop access=private: ridermap keeps them."""
+    inside = sample_bundle.paths[sample_bundle.paths["community_id"] == "510104-jhy"]
+    assert inside["access"].eq("private").sum() >= 10
+    assert inside["rideable"].any() and (~inside["rideable"]).any()
