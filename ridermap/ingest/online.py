@@ -58,6 +58,7 @@ def parse_spec(spec: str) -> tuple[float, float, float, float]:
     if key == "place":
         import osmnx as ox
 
+        ox.settings.cache_folder = str(default_cache_dir() / "osmnx")
         try:
             gdf = ox.geocode_to_gdf(value)
         except (ox._errors.InsufficientResponseError, ValueError, TypeError) as exc:

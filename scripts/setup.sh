@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install ridermap into ./.venv with everything it needs. Idempotent.
+#   bash scripts/setup.sh          # the tool (+ poppler-utils for plate verification)
+#   bash scripts/setup.sh --test   # also the test tools and Debian chromium
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+apt_pkgs=()
+command -v pdftoppm >/dev/null || apt_pkgs+=(poppler-utils)
+if [ "$want_test" = 1 ]; then
+  [ -x /usr/bin/chromium ] || apt_pkgs+=(chromium)
+fi
+if [ ${#apt_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: apt-get install ${apt_pkgs[*]}" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+  else
+    echo "setup: please install ${apt_pkgs[*]} (Debian/Ubuntu: sudo apt-get install ${apt_pkgs[*]}); continuing" >&2
+  fi
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+extra=""
+[ "$want_test" = 1 ] && extra="[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
+echo "setup: ridermap installed in .venv (run .venv/bin/ridermap --help)" >&2

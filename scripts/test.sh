@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Run the whole test suite (installs what the tests need first). Extra args go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+exec .venv/bin/python -m pytest "$@"
