@@ -1,0 +1,38 @@
+"""ridermap: rider-friendly maps of Chinese residential compounds (骑手友好型社区).
+
+Data flows one way::
+
+    ingest  ->  model  ->  analysis  ->  render  ->  publish
+    (OSM, survey   (Bundle, merge,  (network,      (posters, plates, (write files,
+     files, CRS)    validation)      routes, gaps)  web maps)          site, build)
+
+Public API (see each module for details)::
+
+    from ridermap import load_config, bundle_from_config, bundle_from_sources, validate, build
+"""
+from __future__ import annotations
+
+from ridermap.config import Config, load_config
+from ridermap.errors import (
+    ConfigError,
+    CRSError,
+    InputError,
+    RenderError,
+    RidermapError,
+    ValidationError,
+    VerificationError,
+)
+from ridermap.ingest import bundle_from_config, bundle_from_gpkg, bundle_from_osm, bundle_from_sources, read_survey
+from ridermap.model import Bundle, concat_bundles
+from ridermap.model.validate import Finding, format_text, validate
+from ridermap.publish.build import BuildReport, build
+from ridermap.publish.gpkg import write_gpkg
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Bundle", "BuildReport", "Config", "ConfigError", "CRSError", "Finding", "InputError", "RenderError",
+    "RidermapError", "ValidationError", "VerificationError", "build", "bundle_from_config", "bundle_from_gpkg",
+    "bundle_from_osm", "bundle_from_sources", "concat_bundles", "format_text", "load_config", "read_survey",
+    "validate", "write_gpkg",
+]
