@@ -54,6 +54,11 @@ def point_key(geom) -> str:
     return olc.encode(p.y, p.x, 11).replace("+", "")
 
 
+def _reprefix(values, old: str, new: str) -> list[str]:
+    """Replace the id prefix ``old-`` by ``new-`` (children of a re-keyed parent)."""
+    return [new + v[len(old):] if v.startswith(old + "-") else v for v in values]
+
+
 class _Layers:
     """Mutable working copies of a bundle's layers during one merge."""
 
@@ -80,6 +85,10 @@ class _Layers:
             self.metric = str(series.estimate_utm_crs())
         return series.to_crs(self.metric)
 
+    def distances_m(self, gdf: gpd.GeoDataFrame, geom) -> np.ndarray:
+        """Metres from each row of ``gdf`` to ``geom``."""
+        return self.to_metric(gdf.geometry).distance(self.to_metric([geom]).iloc[0]).values
+
     def bundle(self) -> Bundle:
         return Bundle.from_layers({k: conform_layer(k, v) for k, v in self.data.items()})
 
@@ -95,9 +104,9 @@ class _Layers:
                 gdf.loc[gdf["id"] == old, "id"] = new
             else:
                 if name in ("gates", "buildings", "units"):
-                    gdf["id"] = [new + i[len(old):] if i.startswith(old + "-") else i for i in gdf["id"]]
+                    gdf["id"] = _reprefix(gdf["id"], old, new)
                 if name == "units":
-                    gdf["building_id"] = [new + i[len(old):] if i.startswith(old + "-") else i for i in gdf["building_id"]]
+                    gdf["building_id"] = _reprefix(gdf["building_id"], old, new)
                 gdf.loc[gdf["community_id"] == old, "community_id"] = new
             self.data[name] = gdf
 
@@ -110,7 +119,7 @@ class _Layers:
         b = self["buildings"].copy()
         b.loc[b["id"] == old, "id"] = new
         u = self["units"].copy()
-        u["id"] = [new + i[len(old):] if i.startswith(old + "-") else i for i in u["id"]]
+        u["id"] = _reprefix(u["id"], old, new)
         u.loc[u["building_id"] == old, "building_id"] = new
         self.data["buildings"], self.data["units"] = b, u
         return new
@@ -219,8 +228,8 @@ def _apply_buildings(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None
         if geom is not None and geom.geom_type == "Point":
             hit = b[b.geometry.contains(geom)]
             if hit.empty and len(b):
-                d = work.to_metric(b.geometry).distance(work.to_metric([geom]).iloc[0])
-                hit = b[d.values < 5.0]
+                d = work.distances_m(b, geom)
+                hit = b[d < 5.0]
             if hit.empty:
                 raise InputError(f"{at}: no building at this point; give a wkt polygon to add one{_crs_hint(work, geom)}")
         elif geom is not None:
@@ -268,8 +277,8 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
         cand = g[g["community_id"] == cid] if cid else g
         hit = cand[(cand["name"] == rec.get("name")) & (cand["name"] != "")] if rec.get("name") else cand.iloc[0:0]
         if hit.empty and geom is not None and len(cand):
-            d = work.to_metric(cand.geometry).distance(work.to_metric([geom]).iloc[0])
-            hit = cand[d.values <= GATE_MATCH_M].iloc[np.argsort(d.values[d.values <= GATE_MATCH_M])[:1]]
+            d = work.distances_m(cand, geom)
+            hit = cand[d <= GATE_MATCH_M].iloc[np.argsort(d[d <= GATE_MATCH_M])[:1]]
         if hit.empty:
             if geom is None:
                 raise InputError(f"{at}: gate {rec.get('name')!r} not found and no lon/lat given")
@@ -308,14 +317,14 @@ def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
             if hit.empty:
                 raise InputError(f"{at}: building {rec.get('building')!r} not found" + (f" in compound {cid}" if cid else ""))
             if len(hit) > 1 and geom is not None:
-                d = work.to_metric(hit.geometry).distance(work.to_metric([geom]).iloc[0])
-                hit = hit.iloc[[int(np.argmin(d.values))]]
+                d = work.distances_m(hit, geom)
+                hit = hit.iloc[[int(np.argmin(d))]]
         else:
             if geom is None or b.empty:
                 raise InputError(f"{at}: unit has no building number and no location")
-            d = work.to_metric(b.geometry).distance(work.to_metric([geom]).iloc[0])
-            k = int(np.argmin(d.values))
-            if d.values[k] > UNIT_BUILDING_M:
+            d = work.distances_m(b, geom)
+            k = int(np.argmin(d))
+            if d[k] > UNIT_BUILDING_M:
                 raise InputError(f"{at}: no building within {UNIT_BUILDING_M:g} m of this unit door; give its building number")
             hit = b.iloc[[k]]
         bid, bcid = str(hit["id"].iloc[0]), str(hit["community_id"].iloc[0])
@@ -325,8 +334,8 @@ def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
         mine = u[u["building_id"] == bid]
         match = mine[(mine["number"] == number) & (mine["number"] != "")] if number else mine.iloc[0:0]
         if match.empty and geom is not None and len(mine):
-            d = work.to_metric(mine.geometry).distance(work.to_metric([geom]).iloc[0])
-            match = mine[d.values <= UNIT_MATCH_M]
+            d = work.distances_m(mine, geom)
+            match = mine[d <= UNIT_MATCH_M]
         if match.empty:
             if geom is None:
                 raise InputError(f"{at}: unit {number or label!r} of building {bid} not found and no lon/lat given")
@@ -361,8 +370,8 @@ def _apply_facilities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> Non
         f = work["facilities"]
         same = f[f["kind"] == rec["kind"]]
         if len(same):
-            d = work.to_metric(same.geometry).distance(work.to_metric([geom]).iloc[0])
-            same = same[d.values <= FACILITY_MATCH_M]
+            d = work.distances_m(same, geom)
+            same = same[d <= FACILITY_MATCH_M]
         cid = _find_community(work, rec.get("community", ""), geom, at) if rec.get("community") else _inside_community(work, geom)
         row = {"id": ids.facility_id(rec["kind"], rec.get("id") or point_key(geom)), "kind": rec["kind"],
                "name": rec.get("name", ""), "community_id": cid, "source": rec["source"], "geometry": geom}

@@ -1,0 +1,69 @@
+"""``ridermap build`` and the executor seam (local processes, Dask)."""
+from __future__ import annotations
+
+import json
+import operator
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import SAMPLE_CONFIG, SAMPLE_ID
+from ridermap.publish.executor import LocalExecutor, make_executor
+
+
+def _square(x):
+    return x * x
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_executor_keeps_order_and_reports_progress(workers):
+    seen = []
+    out = LocalExecutor(workers).map(_square, range(7), on_done=lambda d, t, r: seen.append((d, t)))
+    assert out == [x * x for x in range(7)]
+    assert sorted(d for d, _ in seen) == list(range(1, 8)) and {t for _, t in seen} == {7}
+
+
+def test_dask_executor_runs_the_same_tasks():
+    pytest.importorskip("distributed")
+    from ridermap.publish.executor import DaskExecutor
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        ex = DaskExecutor(cluster.scheduler_address)
+        try:
+            seen = []
+            assert ex.map(operator.neg, [1, 2, 3], on_done=lambda d, t, r: seen.append(d)) == [-1, -2, -3]
+            assert sorted(seen) == [1, 2, 3]
+        finally:
+            ex.close()
+
+
+def test_unknown_executor():
+    from ridermap.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        make_executor("cloud")
+
+
+def test_build_model_and_validation(tmp_path):
+    from cli import main
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", str(SAMPLE_CONFIG), "-o", str(out), "--only", "gpkg", "--only", "validation"])
+    assert result.exit_code == 0, result.output
+    assert (out / "ridermap.gpkg").is_file()
+    assert json.loads((out / "validation.json").read_text(encoding="utf-8")) is not None
+    from ridermap.ingest import bundle_from_sources
+
+    again = bundle_from_sources([out / "ridermap.gpkg"])
+    assert SAMPLE_ID in again.community_ids() and len(again.units) == 26
+
+
+def test_build_with_a_bad_config_is_one_line(tmp_path):
+    from cli import main
+
+    cfg = tmp_path / "ridermap.toml"
+    cfg.write_text('[project]\nlanguage = "fr"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(cfg), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "language must be 'zh' or 'en'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
