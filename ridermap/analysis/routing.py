@@ -1,0 +1,850 @@
+"""Rider routes from gate to door, computed once at build time.
+
+For every unit door of a compound this module finds how a delivery rider
+gets there and says it in a few lines of Chinese and English:
+
+- **ride in** through a gate riders may ride through, along rideable paths,
+  then park and walk the last metres (footways to the door);
+- or, where riding in is not allowed, **park** at the nearest rider parking
+  outside the compound (or, if there is none, at a gate open to walking) and
+  **walk** in through a gate open to walking.
+
+All of this is one shortest-path search over a two-layer graph built on top
+of :mod:`ridermap.analysis.network` (the network's edges, split where doors
+and parkings snap onto them): a *ride* layer (rideable edges, gates joined for
+riding) and a *walk* layer (walkable edges, gates joined for walking).
+Riders switch from riding to walking at any node inside a compound or at a
+public rider parking; cost is travel time (``ride_speed_mps``,
+``walk_speed_mps``) plus a fixed cost for parking outside. One Dijkstra from a
+virtual source tied to every allowed start (ride-in gates, parkings, gates
+for parking at the gate) serves every door at once.
+
+Gate rules with hours (OSM ``opening_hours``) are honoured with two plans per
+door: the plan when every rule applies (:attr:`RoutePlan.routes`) and the
+plan outside those hours, when riders park and walk
+(:attr:`RoutePlan.off_hours`). Pages pick the plan for the current time with
+the schedules from :func:`parse_hours`.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
+from shapely.ops import substring
+
+from ridermap.analysis.network import Network, nearest_distances_many, network_from_bundle, snap
+from ridermap.model.bundle import Bundle
+from ridermap.model.schema import FACILITY_KINDS
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Leg",
+    "UnitRoute",
+    "RoutePlan",
+    "Schedule",
+    "plan_routes",
+    "rider_routes",
+    "nearest_facilities",
+    "off_hours_bundle",
+    "parse_hours",
+    "hours_apply",
+    "route_steps",
+    "NEAREST_KINDS",
+]
+
+#: facility kinds listed on unit pages, nearest first by path distance
+NEAREST_KINDS = ("rider_parking", "charger", "battery_swap", "parcel_locker", "toilet", "rider_station", "drinking_water")
+_EPS = 1e-6  # weight of "free" edges: scipy drops explicit zeros in some paths
+
+# ---------------------------------------------------------------------------
+# opening hours
+# ---------------------------------------------------------------------------
+#: Minutes of the day, per weekday (Monday first): ``((start, end), ...)``.
+Schedule = tuple[tuple[tuple[int, int], ...], ...]
+
+_DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+_DAY_TOKEN = re.compile(r"^(Mo|Tu|We|Th|Fr|Sa|Su)(?:-(Mo|Tu|We|Th|Fr|Sa|Su))?$")
+
+
+def parse_hours(text: str) -> Schedule | None:
+    """Parse the common subset of OSM ``opening_hours`` into a weekly schedule.
+
+    Supported: ``24/7``; rules separated by ``;`` with an optional weekday
+    selector (``Mo-Fr``, ``Sa,Su``, ``Mo-We,Fr``) and comma-separated time
+    spans (``07:00-09:00,17:00-19:30``; ``24:00`` ends the day; spans past
+    midnight continue on the next day) or ``off``. A later rule replaces an
+    earlier one for the days it names, as in OSM.
+
+    Parameters
+    ----------
+    text
+        The ``hours`` value of a gate or compound.
+
+    Returns
+    -------
+    Schedule or None
+        Seven tuples (Monday..Sunday) of ``(start_min, end_min)``; ``None``
+        when ``text`` is empty or uses syntax outside the subset (public
+        holidays, months, sunrise...).
+
+    Examples
+    --------
+    >>> parse_hours("Mo-Fr 07:00-09:00; Sa,Su off")[0]
+    ((420, 540),)
+    >>> parse_hours("Mo-Fr 07:00-09:00; Sa,Su off")[6]
+    ()
+    >>> parse_hours("22:00-06:00")[1]
+    ((0, 360), (1320, 1440))
+    >>> parse_hours("PH off") is None
+    True
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    if text == "24/7":
+        return tuple(((0, 1440),) for _ in _DAYS)
+    days: list[list[tuple[int, int]]] = [[] for _ in _DAYS]
+    for rule in text.replace("||", ";").split(";"):
+        rule = rule.strip()
+        if not rule:
+            continue
+        head, _, rest = rule.partition(" ")
+        selected = _parse_days(head)
+        if selected is None:
+            selected, rest = list(range(7)), rule
+        rest = rest.strip()
+        spans: list[tuple[int, int, int]] = []  # day offset, start, end
+        if rest in ("off", "closed"):
+            pass
+        elif rest == "24/7" or rest == "00:00-24:00":
+            spans.append((0, 0, 1440))
+        else:
+            for part in rest.split(","):
+                m = _TIME.match(part.strip())
+                if not m:
+                    return None
+                h0, m0, h1, m1 = (int(g) for g in m.groups())
+                if h0 > 24 or h1 > 24 or m0 > 59 or m1 > 59:
+                    return None
+                start, end = h0 * 60 + m0, h1 * 60 + m1
+                if end > start:
+                    spans.append((0, start, end))
+                elif end < start:  # past midnight
+                    spans.append((0, start, 1440))
+                    if end > 0:
+                        spans.append((1, 0, end))
+        own: dict[int, list[tuple[int, int]]] = {d: [] for d in selected}
+        spill: dict[int, list[tuple[int, int]]] = {}
+        for d in selected:
+            for off, start, end in spans:
+                target = (d + off) % 7
+                (own if off == 0 else spill).setdefault(target, []).append((start, end))
+        for d in selected:
+            days[d] = list(own[d])
+        for d, extra in spill.items():
+            days[d] = days[d] + extra
+    return tuple(tuple(sorted(set(day))) for day in days)
+
+
+def _parse_days(token: str) -> list[int] | None:
+    out: list[int] = []
+    for part in token.split(","):
+        m = _DAY_TOKEN.match(part)
+        if not m:
+            return None
+        a = _DAYS.index(m.group(1))
+        b = _DAYS.index(m.group(2)) if m.group(2) else a
+        out += list(range(a, b + 1)) if a <= b else list(range(a, 7)) + list(range(0, b + 1))
+    return out
+
+
+def hours_apply(schedule: Schedule, weekday: int, minute: int) -> bool:
+    """Whether ``schedule`` covers ``minute`` (0..1439) of ``weekday`` (0 = Monday).
+
+    >>> hours_apply(parse_hours("Mo-Fr 07:00-09:00"), 0, 480)
+    True
+    >>> hours_apply(parse_hours("Mo-Fr 07:00-09:00"), 5, 480)
+    False
+    """
+    return any(start <= minute < end for start, end in schedule[weekday])
+
+
+def _has_hours(value: str) -> bool:
+    return bool(str(value or "").strip())
+
+
+def off_hours_bundle(bundle: Bundle) -> Bundle | None:
+    """The bundle as it is outside the hours of its rider rules.
+
+    Gates and compounds whose rule has ``hours`` become ``walk`` (riders park
+    and walk) outside those hours; locked gates stay locked.
+
+    Returns
+    -------
+    Bundle or None
+        ``None`` when no gate or compound of ``bundle`` has hours.
+    """
+    gates = bundle.gates.copy()
+    comms = bundle.communities.copy()
+    g_hours = gates["hours"].map(_has_hours)
+    c_hours = comms["rider_hours"].map(_has_hours)
+    if not g_hours.any() and not c_hours.any():
+        return None
+    gates.loc[g_hours, "rider_access"] = "walk"
+    comms.loc[c_hours, "rider_access"] = "walk"
+    return bundle.replace(gates=gates, communities=comms)
+
+
+# ---------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Leg:
+    """One stretch of a route travelled one way.
+
+    Attributes
+    ----------
+    mode
+        ``"ride"`` or ``"walk"``.
+    geometry
+        WGS84 LineString in travel order.
+    length_m
+        Length in metres.
+    gate_id
+        Gate passed at the start of this leg (``""`` if none).
+    steps
+        ``(turn, metres)`` pairs: go ``metres`` then turn (``left``,
+        ``right``, ``slight_left``, ``slight_right``, ``uturn``; the last is
+        ``arrive``).
+    """
+
+    mode: str
+    geometry: shapely.LineString
+    length_m: float
+    gate_id: str = ""
+    steps: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class UnitRoute:
+    """How a rider reaches one unit door.
+
+    Attributes
+    ----------
+    unit_id
+        The unit.
+    gate_id
+        The gate the rider goes through into the compound (``""`` if the door
+        is reached without passing a gate).
+    entry
+        ``"ride"`` (ride in, park near the door) or ``"walk"`` (park outside,
+        walk in).
+    parking_id
+        Facility id of the rider parking used for ``walk`` entries (``""``
+        when riding in, or when parking at the gate).
+    legs
+        Ride and walk legs in travel order.
+    time_s
+        Estimated travel time (the cost minimised), seconds.
+    """
+
+    unit_id: str
+    gate_id: str
+    entry: str
+    parking_id: str
+    legs: tuple[Leg, ...]
+    time_s: float
+
+    @property
+    def ride_m(self) -> float:
+        return float(sum(leg.length_m for leg in self.legs if leg.mode == "ride"))
+
+    @property
+    def walk_m(self) -> float:
+        return float(sum(leg.length_m for leg in self.legs if leg.mode == "walk"))
+
+    @property
+    def length_m(self) -> float:
+        return self.ride_m + self.walk_m
+
+    @property
+    def gates_used(self) -> tuple[str, ...]:
+        return tuple(leg.gate_id for leg in self.legs if leg.gate_id)
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """Routes and nearest facilities of every unit of a bundle.
+
+    Attributes
+    ----------
+    routes
+        ``unit id -> UnitRoute`` (``None`` if unreachable) when every rider
+        rule applies (inside their hours).
+    off_hours
+        The same outside the hours of rules that have hours; empty when no
+        rule has hours.
+    schedules
+        Gate or compound id -> parsed hours (``None`` if not understood),
+        for rules that have hours.
+    nearest
+        One row per unit and facility kind: ``unit_id``, ``kind``,
+        ``facility_id``, ``distance_m`` (path distance, walking).
+    """
+
+    routes: dict[str, UnitRoute | None]
+    off_hours: dict[str, UnitRoute | None] = field(default_factory=dict)
+    schedules: dict[str, Schedule | None] = field(default_factory=dict)
+    nearest: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["unit_id", "kind", "facility_id", "distance_m"]))
+
+
+# ---------------------------------------------------------------------------
+# the two-layer search
+# ---------------------------------------------------------------------------
+def plan_routes(
+    bundle: Bundle,
+    *,
+    ride_speed_mps: float = 4.2,
+    walk_speed_mps: float = 1.2,
+    park_s: float = 30.0,
+    gate_park_s: float = 90.0,
+    kinds: tuple[str, ...] = NEAREST_KINDS,
+) -> RoutePlan:
+    """Routes (inside and outside rule hours) and nearest facilities for every unit.
+
+    Parameters
+    ----------
+    bundle
+        Usually one compound (:meth:`Bundle.community`), with the streets and
+        facilities around it.
+    ride_speed_mps, walk_speed_mps, park_s, gate_park_s
+        See :func:`rider_routes`.
+    kinds
+        Facility kinds for :attr:`RoutePlan.nearest`.
+
+    Returns
+    -------
+    RoutePlan
+    """
+    if bundle.units.empty or bundle.paths.empty:
+        log.info("routing: no units or no paths; no routes")
+        return RoutePlan(routes={uid: None for uid in bundle.units["id"]})
+    options = dict(ride_speed_mps=ride_speed_mps, walk_speed_mps=walk_speed_mps, park_s=park_s, gate_park_s=gate_park_s)
+    net = network_from_bundle(bundle)
+    routes = rider_routes(bundle, network=net, **options)
+    schedules: dict[str, Schedule | None] = {}
+    for table, column in ((bundle.gates, "hours"), (bundle.communities, "rider_hours")):
+        for rid, text in zip(table["id"], table[column]):
+            if _has_hours(text):
+                schedules[rid] = parse_hours(text)
+                if schedules[rid] is None:
+                    log.warning("routing: %s: hours %r not understood; pages show them as text", rid, text)
+    off = off_hours_bundle(bundle)
+    off_routes = rider_routes(off, **options) if off is not None else {}
+    return RoutePlan(routes=routes, off_hours=off_routes, schedules=schedules,
+                     nearest=nearest_facilities(bundle, network=net, kinds=kinds))
+
+
+def rider_routes(
+    bundle: Bundle,
+    *,
+    network: Network | None = None,
+    ride_speed_mps: float = 4.2,
+    walk_speed_mps: float = 1.2,
+    park_s: float = 30.0,
+    gate_park_s: float = 90.0,
+    gate_parking_m: float = 40.0,
+) -> dict[str, UnitRoute | None]:
+    """Best way in for a rider to every unit door, as the gate rules stand.
+
+    Parameters
+    ----------
+    bundle
+        Units, gates, paths, compounds and rider parkings (facilities of kind
+        ``rider_parking``).
+    network
+        The network of ``bundle`` if already built.
+    ride_speed_mps, walk_speed_mps
+        Speeds that turn metres into the time minimised.
+    park_s
+        Time to park at a rider parking outside and set off on foot.
+    gate_park_s
+        Time to park at a gate that has no rider parking (higher: riders
+        should use proper parkings where there are some).
+    gate_parking_m
+        When riders park at a gate, a rider parking this close to it (either
+        side of the fence) is where they park.
+
+    Returns
+    -------
+    dict
+        Unit id -> :class:`UnitRoute`, or ``None`` when the door cannot be
+        reached from any gate riders may use.
+    """
+    units = bundle.units
+    out: dict[str, UnitRoute | None] = {uid: None for uid in units["id"]}
+    if units.empty:
+        return out
+    net = network if network is not None else network_from_bundle(bundle)
+    parkings = bundle.facilities[bundle.facilities["kind"] == "rider_parking"]
+    n_units = len(units)
+    points = gpd.GeoSeries(list(units.geometry.values) + list(parkings.geometry.values), crs=units.crs)
+    snapped = snap(net, points, mode="walk")
+    graph = _LayeredGraph(net, snapped, ride_speed_mps=ride_speed_mps, walk_speed_mps=walk_speed_mps)
+
+    # starts: S -> ride-layer gate hubs, walk-layer public parkings, walk-layer gate hubs
+    src_node, src_cost, src_what = [], [], []
+    gate_ride, gate_walk = _gate_modes(net)
+    for gid, hub in net.gate_node.items():
+        if gate_ride.get(gid):
+            src_node.append(graph.ride(hub)); src_cost.append(0.0); src_what.append(("gate", gid))
+        if gate_walk.get(gid):
+            src_node.append(graph.walk(hub)); src_cost.append(gate_park_s); src_what.append(("gate_park", gid))
+    park_xy = snapped.xy[n_units:]
+    park_zone = net.zone_of_xy(park_xy) if len(parkings) else np.zeros(0, dtype=np.int64)
+    for k, (fid, zone) in enumerate(zip(parkings["id"], park_zone)):
+        node = graph.point_spur[n_units + k]
+        if node >= 0 and zone < 0:
+            src_node.append(graph.walk(node)); src_cost.append(park_s); src_what.append(("parking", fid))
+    if not src_node:
+        log.warning("routing: no gate riders may use and no rider parking; no routes")
+        return out
+    mat, source = graph.matrix(np.asarray(src_node), np.asarray(src_cost))
+    cost, pred = dijkstra(mat, directed=True, indices=source, return_predecessors=True)
+    first_of = {node: i for i, node in enumerate(src_node)}  # start node -> source row
+
+    for i, uid in enumerate(units["id"]):
+        spur = graph.point_spur[i]
+        if spur < 0 or not np.isfinite(cost[graph.walk(spur)]):
+            log.info("routing: unit %s cannot be reached from any gate riders may use", uid)
+            continue
+        chain = _chain(pred, graph.walk(spur), source)
+        start = chain[0]
+        what = src_what[first_of[start]] if start in first_of else ("gate", "")
+        parking = ""
+        if what[0] == "gate_park" and len(parkings):
+            # parking at a gate: name the rider parking right there, if any
+            d = np.hypot(*(park_xy - net.node_xy[net.gate_node[what[1]]]).T)
+            if d.min() <= gate_parking_m:
+                parking = str(parkings["id"].iloc[int(d.argmin())])
+        out[uid] = graph.unit_route(uid, chain, what, float(cost[graph.walk(spur)]), parking_id=parking)
+    return out
+
+
+def _gate_modes(net: Network) -> tuple[dict[str, bool], dict[str, bool]]:
+    """Whether each gate's connectors let riders ride / walk through."""
+    ride: dict[str, bool] = {}
+    walk: dict[str, bool] = {}
+    if not len(net.edge_gate_id):
+        return ride, walk
+    conn = np.flatnonzero(net.edge_gate_id != "")
+    for e in conn.tolist():
+        gid = net.edge_gate_id[e]
+        ride[gid] = ride.get(gid, False) or bool(net.edge_ride[e])
+        walk[gid] = walk.get(gid, False) or bool(net.edge_walk[e])
+    return ride, walk
+
+
+def _chain(pred: np.ndarray, node: int, source: int) -> list[int]:
+    chain = [node]
+    while True:
+        p = int(pred[chain[-1]])
+        if p < 0 or p == source:
+            break
+        chain.append(p)
+    chain.reverse()
+    return chain
+
+
+class _LayeredGraph:
+    """The network with points inserted, doubled into a ride and a walk layer."""
+
+    def __init__(self, net: Network, snapped, *, ride_speed_mps: float, walk_speed_mps: float) -> None:
+        self.net = net
+        self.snapped = snapped
+        self.v_ride = ride_speed_mps
+        self.v_walk = walk_speed_mps
+        n0 = net.n_nodes
+        npts = len(snapped)
+        self.n_local = n0 + 2 * npts
+        ok = snapped.edge >= 0
+        pts = np.flatnonzero(ok)
+        on_node = n0 + np.arange(npts)
+        spur_node = n0 + npts + np.arange(npts)
+        self.point_spur = np.where(ok, spur_node, -1)
+        self.point_on = np.where(ok, on_node, -1)
+        # pieces: every network edge, split where points sit on it
+        pe, po = snapped.edge[pts], snapped.offset_m[pts]
+        order = np.lexsort((po, pe))
+        pts, pe, po = pts[order], pe[order], po[order]
+        carried = np.isin(np.arange(net.n_edges), pe)
+        plain = np.flatnonzero(~carried)
+        a = [net.edge_u[plain]]; b = [net.edge_v[plain]]; orig = [plain]
+        o0 = [np.zeros(len(plain))]; o1 = [net.edge_length_m[plain]]
+        if len(pts):
+            first = np.r_[True, pe[1:] != pe[:-1]]
+            last = np.r_[pe[1:] != pe[:-1], True]
+            mid = np.flatnonzero(~last)
+            length = net.edge_length_m[pe[last]]
+            a += [net.edge_u[pe[first]], on_node[pts[mid]], on_node[pts[last]]]
+            b += [on_node[pts[first]], on_node[pts[mid + 1]], net.edge_v[pe[last]]]
+            orig += [pe[first], pe[mid], pe[last]]
+            o0 += [np.zeros(int(first.sum())), po[mid], po[last]]
+            o1 += [po[first], po[mid + 1], length]
+        self.a = np.concatenate(a).astype(np.int64)
+        self.b = np.concatenate(b).astype(np.int64)
+        self.orig = np.concatenate(orig).astype(np.int64)
+        self.o0 = np.concatenate(o0).astype(float)
+        self.o1 = np.concatenate(o1).astype(float)
+        self.length = np.maximum(self.o1 - self.o0, 0.0)
+        self.ride_ok = net.edge_ride[self.orig]
+        self.walk_ok = net.edge_walk[self.orig]
+        # where riders may get off: nodes of path pieces inside a compound
+        zone = net.edge_zone[self.orig] if len(net.edge_zone) else np.full(len(self.orig), -1)
+        is_conn = (net.edge_gate_id[self.orig] != "") if len(net.edge_gate_id) else np.zeros(len(self.orig), bool)
+        inside = (zone >= 0) & ~is_conn
+        self.dismount = np.zeros(self.n_local, dtype=bool)
+        self.dismount[self.a[inside]] = True
+        self.dismount[self.b[inside]] = True
+        self.is_conn = is_conn
+        self._lookup: dict[tuple[int, int], int] = {}
+        # a piece per (layer, node pair): keep the shortest
+        for layer, usable in (("ride", self.ride_ok), ("walk", self.walk_ok)):
+            idx = np.flatnonzero(usable)
+            order = idx[np.argsort(self.length[idx], kind="stable")]
+            for k in order[::-1].tolist():  # shortest written last wins
+                x, y = int(self.a[k]), int(self.b[k])
+                self._lookup[(layer, x, y)] = k
+                self._lookup[(layer, y, x)] = k
+
+    def ride(self, node: int) -> int:
+        return int(node)
+
+    def walk(self, node: int) -> int:
+        return int(node) + self.n_local
+
+    def matrix(self, src_nodes: np.ndarray, src_cost: np.ndarray) -> tuple[sparse.csr_array, int]:
+        """Directed CSR graph of both layers plus a virtual source (returned)."""
+        M = self.n_local
+        S = 2 * M
+        rows, cols, w = [], [], []
+        r = np.flatnonzero(self.ride_ok)
+        rw = self.length[r] / self.v_ride + _EPS
+        rows += [self.a[r], self.b[r]]; cols += [self.b[r], self.a[r]]; w += [rw, rw]
+        k = np.flatnonzero(self.walk_ok)
+        ww = self.length[k] / self.v_walk + _EPS
+        rows += [self.a[k] + M, self.b[k] + M]; cols += [self.b[k] + M, self.a[k] + M]; w += [ww, ww]
+        ok = self.point_spur >= 0
+        sp, on = self.point_spur[ok], self.point_on[ok]
+        sw = self.snapped.distance_m[ok] / self.v_walk + _EPS
+        rows += [sp + M, on + M]; cols += [on + M, sp + M]; w += [sw, sw]
+        dm = np.flatnonzero(self.dismount)
+        rows += [dm]; cols += [dm + M]; w += [np.full(len(dm), _EPS)]
+        # public parkings: riders may also get off there after riding out of a gate
+        rows += [np.asarray(src_nodes) * 0 + S]; cols += [np.asarray(src_nodes)]; w += [np.asarray(src_cost) + _EPS]
+        rows_a, cols_a, w_a = np.concatenate(rows), np.concatenate(cols), np.concatenate(w)
+        # parallel edges would be summed by the constructor: keep the cheapest
+        order = np.lexsort((w_a, cols_a, rows_a))
+        rows_a, cols_a, w_a = rows_a[order], cols_a[order], w_a[order]
+        keep = np.r_[True, (rows_a[1:] != rows_a[:-1]) | (cols_a[1:] != cols_a[:-1])]
+        n = 2 * M + 1
+        return sparse.csr_array((w_a[keep], (rows_a[keep], cols_a[keep])), shape=(n, n)), S
+
+    def _piece_coords(self, k: int, forward: bool) -> np.ndarray:
+        e = int(self.orig[k])
+        geom = self.net.edge_geometry[e]
+        L = float(self.net.edge_length_m[e])
+        if self.o0[k] <= 0 and self.o1[k] >= L:
+            xy = shapely.get_coordinates(geom)
+        else:
+            scale = geom.length / L if L > 0 else 1.0
+            xy = shapely.get_coordinates(substring(geom, self.o0[k] * scale, self.o1[k] * scale))
+        return xy if forward else xy[::-1]
+
+    def unit_route(self, unit_id: str, chain: list[int], what: tuple[str, str], time_s: float, *,
+                   parking_id: str = "") -> UnitRoute:
+        """Turn a chain of layered nodes into legs."""
+        M = self.n_local
+        npts = len(self.snapped)
+        n0 = self.net.n_nodes
+        # runs of (mode, coords, gate crossed before)
+        segments: list[tuple[str, np.ndarray, str, int]] = []  # mode, xy, gate id, zone
+        zone_arr = self.net.edge_zone if len(self.net.edge_zone) else None
+        for x, y in zip(chain[:-1], chain[1:]):
+            lx, ly = x % M, y % M
+            if lx == ly:  # ride -> walk transfer
+                continue
+            mode = "ride" if x < M else "walk"
+            k = self._lookup.get((mode, lx, ly))
+            if k is None:  # a spur: straight between the point and its snapped position
+                spur = lx if lx >= n0 + npts else ly
+                pid = spur - n0 - npts
+                p0, p1 = self.snapped.xy[pid], self.snapped.snapped_xy[pid]
+                xy = np.vstack([p0, p1]) if spur == lx else np.vstack([p1, p0])
+                segments.append((mode, xy, "", -2))
+                continue
+            forward = int(self.a[k]) == lx
+            gate = self.net.edge_gate_id[self.orig[k]] if self.is_conn[k] else ""
+            zone = int(zone_arr[self.orig[k]]) if zone_arr is not None and not self.is_conn[k] else -2
+            segments.append((mode, self._piece_coords(k, forward), gate, zone))
+        kind, ref = what
+        # the entry gate: the first gate after the last stretch on public ground
+        last_public = max((i for i, s in enumerate(segments) if s[3] == -1), default=-1)
+        entry_gate = next((s[2] for s in segments[last_public + 1:] if s[2]), "")
+        if not entry_gate and kind in ("gate", "gate_park") and last_public < 0:
+            entry_gate = ref
+        if kind == "gate" and entry_gate:
+            # riding before the entry gate is the rider's own way: start at the gate
+            idx = next((i for i, s in enumerate(segments) if s[2] == entry_gate and i > last_public), None)
+            if idx is not None:
+                segments = segments[idx:]
+        legs: list[Leg] = []
+        cur_mode, cur_xy, cur_gate = None, [], ""
+        if kind == "gate" and entry_gate and segments and not segments[0][2]:
+            cur_gate = entry_gate
+        if kind == "gate_park":
+            cur_gate = ref
+
+        def flush() -> None:
+            if cur_mode is None or not cur_xy:
+                return
+            xy = np.vstack(cur_xy)
+            keep = np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]
+            xy = xy[keep]
+            if len(xy) < 2:
+                xy = np.vstack([xy, xy])
+            length = float(np.hypot(*np.diff(xy, axis=0).T).sum())
+            if length <= 0 and legs and not cur_gate:
+                return
+            geom = self.net.to_wgs84(shapely.LineString(xy))
+            legs.append(Leg(mode=cur_mode, geometry=geom, length_m=length, gate_id=cur_gate, steps=route_steps(xy)))
+
+        for mode, xy, gate, _zone in segments:
+            if cur_mode is not None and (mode != cur_mode or (gate and mode == "walk" and cur_gate != gate)):
+                flush()
+                cur_xy, cur_gate = [], ""
+            if gate and not cur_xy:
+                cur_gate = gate
+            elif gate and cur_mode == "ride":
+                pass  # riding through a second gate: one ride leg
+            cur_mode = mode
+            cur_xy.append(xy)
+        flush()
+        # a route that is nothing but the gate itself (door at the gate)
+        return UnitRoute(unit_id=unit_id, gate_id=entry_gate, entry="ride" if kind == "gate" else "walk",
+                         parking_id=ref if kind == "parking" else parking_id, legs=tuple(legs), time_s=time_s)
+
+
+# ---------------------------------------------------------------------------
+# turn-by-turn
+# ---------------------------------------------------------------------------
+def route_steps(xy: np.ndarray, *, simplify_m: float = 2.0, turn_deg: float = 35.0, short_m: float = 6.0) -> tuple[tuple[str, float], ...]:
+    """Turn instructions along a metric polyline.
+
+    Parameters
+    ----------
+    xy
+        ``(n, 2)`` coordinates in metres, in travel order.
+    simplify_m
+        Wiggles smaller than this are ignored.
+    turn_deg
+        Bends sharper than this are turns.
+    short_m
+        A stretch shorter than this between two bends merges them (a jog).
+
+    Returns
+    -------
+    tuple
+        ``(turn, metres)``: go ``metres`` then ``turn``; the last turn is
+        ``"arrive"``.
+
+    Examples
+    --------
+    >>> route_steps(np.array([[0, 0], [0, 120], [45, 120]]))
+    (('right', 120.0), ('arrive', 45.0))
+    """
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    line = shapely.LineString(xy) if len(xy) >= 2 else None
+    if line is None or line.length == 0:
+        return (("arrive", 0.0),)
+    pts = shapely.get_coordinates(line.simplify(simplify_m, preserve_topology=False))
+    seg = np.diff(pts, axis=0)
+    lengths = np.hypot(seg[:, 0], seg[:, 1])
+    keep = lengths > 0
+    seg, lengths = seg[keep], lengths[keep]
+    heading = np.degrees(np.arctan2(seg[:, 1], seg[:, 0]))
+    turns = (heading[1:] - heading[:-1] + 180.0) % 360.0 - 180.0  # >0: left (counter-clockwise)
+    steps: list[list] = []
+    run = lengths[0]
+    pending = 0.0
+    for i, angle in enumerate(turns, start=1):
+        pending += angle
+        if lengths[i] < short_m and i < len(lengths) - 1:
+            run += lengths[i]
+            continue
+        if abs(pending) >= turn_deg:
+            steps.append([_turn_name(pending), run])
+            run = 0.0
+        pending = 0.0
+        run += lengths[i]
+    steps.append(["arrive", run])
+    return tuple((t, float(round(d, 1))) for t, d in steps)
+
+
+def _turn_name(angle: float) -> str:
+    side = "left" if angle > 0 else "right"
+    a = abs(angle)
+    if a >= 150:
+        return "uturn"
+    if a < 60:
+        return f"slight_{side}"
+    return side
+
+
+_TURN_TEXT = {
+    "zh": {"left": "左转", "right": "右转", "slight_left": "向左前方", "slight_right": "向右前方", "uturn": "掉头"},
+    "en": {"left": "turn left", "right": "turn right", "slight_left": "bear left", "slight_right": "bear right",
+           "uturn": "make a U-turn"},
+}
+_TEXT = {
+    "zh": {
+        "park_at": "在{name}停车", "park_outside": "在{gate}外停车",
+        "ride_in": "从{gate}骑行进入", "walk_in": "从{gate}步行进入",
+        "after_gate": "进门后{turn}", "straight_turn": "直行约{d}米，{turn}",
+        "ride_park": "骑行约{d}米后停车", "park": "停车",
+        "walk_to_gate": "步行约{d}米到{gate}", "walk": "步行约{d}米",
+        "arrive_ride": "骑行约{d}米到达{dest}", "arrive_walk": "步行约{d}米到达{dest}", "arrive": "到达{dest}",
+    },
+    "en": {
+        "park_at": "Park at {name}", "park_outside": "Park outside {gate}",
+        "ride_in": "Ride in through {gate}", "walk_in": "Walk in through {gate}",
+        "after_gate": "Once through, {turn}", "straight_turn": "Go straight about {d} m, then {turn}",
+        "ride_park": "Ride about {d} m and park", "park": "Park",
+        "walk_to_gate": "Walk about {d} m to {gate}", "walk": "Walk about {d} m",
+        "arrive_ride": "Ride about {d} m to {dest}", "arrive_walk": "Walk about {d} m to {dest}", "arrive": "Arrive at {dest}",
+    },
+}
+
+
+def round_m(distance_m: float) -> int:
+    """Distances as riders read them: to 5 m below 100 m, to 10 m above.
+
+    >>> round_m(123), round_m(47), round_m(1), round_m(0)
+    (120, 45, 5, 0)
+    """
+    if distance_m <= 0:
+        return 0
+    step = 5 if distance_m < 100 else 10
+    return int(max(step, step * round(distance_m / step)))
+
+
+def describe(route: UnitRoute, *, lang: str, gate_names: dict[str, str], parking_names: dict[str, str],
+             destination: str, detail_m: float = 40.0) -> list[str]:
+    """Turn-by-turn text of a route, a few lines in Chinese or English.
+
+    Parameters
+    ----------
+    route
+        The route.
+    lang
+        ``"zh"`` or ``"en"``.
+    gate_names, parking_names
+        Id -> display name (data, not escaped: escape when rendering).
+    destination
+        What the rider arrives at, e.g. ``"7号楼2单元"``.
+    detail_m
+        Legs shorter than this get no turns, just their length.
+
+    Returns
+    -------
+    list of str
+        e.g. ``["从南门骑行进入", "直行约120米，右转", "骑行约45米后停车", "步行约10米到达7号楼2单元"]``.
+    """
+    if lang not in _TEXT:
+        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+    text, turn = _TEXT[lang], _TURN_TEXT[lang]
+    lines: list[str] = []
+    if route.entry == "walk":
+        if route.parking_id:
+            fallback = "骑手停车点" if lang == "zh" else "the rider parking"
+            lines.append(text["park_at"].format(name=parking_names.get(route.parking_id) or fallback))
+        elif route.gate_id:
+            lines.append(text["park_outside"].format(gate=gate_names.get(route.gate_id, route.gate_id)))
+    n_legs = len(route.legs)
+    for li, leg in enumerate(route.legs):
+        last = li == n_legs - 1
+        gate = gate_names.get(leg.gate_id, leg.gate_id) if leg.gate_id else ""
+        if gate:
+            lines.append(text["ride_in" if leg.mode == "ride" else "walk_in"].format(gate=gate))
+        steps = leg.steps if leg.length_m >= detail_m and leg.steps else (("arrive", leg.length_m),)
+        for si, (t, d) in enumerate(steps):
+            dist = round_m(d)
+            if t != "arrive":
+                if si == 0 and gate and d <= 10:
+                    lines.append(text["after_gate"].format(turn=turn[t]))
+                else:
+                    lines.append(text["straight_turn"].format(d=dist, turn=turn[t]))
+            elif last:
+                key = "arrive_ride" if leg.mode == "ride" else "arrive_walk"
+                lines.append(text[key].format(d=dist, dest=destination) if dist else text["arrive"].format(dest=destination))
+            elif leg.mode == "ride":
+                lines.append(text["ride_park"].format(d=dist) if dist else text["park"])
+            elif dist:
+                nxt = route.legs[li + 1].gate_id
+                lines.append(text["walk_to_gate"].format(d=dist, gate=gate_names.get(nxt, nxt)) if nxt else text["walk"].format(d=dist))
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# nearest facilities
+# ---------------------------------------------------------------------------
+def nearest_facilities(bundle: Bundle, *, network: Network | None = None, kinds: tuple[str, ...] = NEAREST_KINDS) -> pd.DataFrame:
+    """Nearest facility of each kind to each unit door, by walking path distance.
+
+    Parameters
+    ----------
+    bundle
+        Units and facilities (facilities outside the compound count too).
+    network
+        The network of ``bundle`` if already built.
+    kinds
+        Facility kinds to look for (see :data:`ridermap.model.schema.FACILITY_KINDS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit_id``, ``kind``, ``facility_id``, ``distance_m``; only kinds
+        reachable from the door appear.
+    """
+    cols = ["unit_id", "kind", "facility_id", "distance_m"]
+    unknown = set(kinds) - set(FACILITY_KINDS)
+    if unknown:
+        raise ValueError(f"unknown facility kinds {sorted(unknown)} (known: {', '.join(FACILITY_KINDS)})")
+    units, fac = bundle.units, bundle.facilities
+    present = [k for k in kinds if (fac["kind"] == k).any()]
+    if units.empty or not present or bundle.paths.empty:
+        return pd.DataFrame(columns=cols)
+    net = network if network is not None else network_from_bundle(bundle)
+    groups = {k: fac[fac["kind"] == k] for k in present}
+    result = nearest_distances_many(net, {k: g.geometry for k, g in groups.items()}, units.geometry, mode="walk")
+    frames = []
+    for k, (dist, which) in result.items():
+        ok = np.isfinite(dist) & (which >= 0)
+        frames.append(pd.DataFrame({
+            "unit_id": units["id"].to_numpy()[ok],
+            "kind": k,
+            "facility_id": groups[k]["id"].to_numpy()[which[ok]],
+            "distance_m": dist[ok],
+        }))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    return out.sort_values(["unit_id", "distance_m"], kind="stable").reset_index(drop=True)
+
