@@ -55,6 +55,7 @@ __all__ = [
     "network_from_arrays",
     "snap",
     "nearest_distances",
+    "nearest_distances_many",
     "distance_matrix",
     "route",
     "routes",
@@ -140,12 +141,16 @@ class Network:
     def to_metric(self, points) -> np.ndarray:
         """``(n, 2)`` metric coordinates of WGS84 points (GeoSeries, geometry array or list)."""
         geoms = _as_geoseries(points)
-        if geoms.crs is not None and str(geoms.crs) != self.crs:
-            geoms = geoms.to_crs(self.crs)
-        if len(geoms) and (geoms.isna().any() or not (geoms.geom_type == "Point").all()):
-            bad = geoms.index[geoms.isna() | (geoms.geom_type != "Point")][0]
-            raise ValidationError(f"network snap: row {bad} is not a point ({geoms.loc[bad]!r})")
-        return shapely.get_coordinates(geoms.values).reshape(-1, 2)
+        values = geoms.values
+        is_point = shapely.get_type_id(np.asarray(values, dtype=object)) == 0
+        if not is_point.all():
+            bad = int(np.flatnonzero(~is_point)[0])
+            raise ValidationError(f"network snap: row {bad} is not a point ({values[bad]!r})")
+        xy = shapely.get_coordinates(values).reshape(-1, 2)
+        if len(xy) and str(geoms.crs) != self.crs:
+            x, y = Transformer.from_crs(geoms.crs, self.crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
+            xy = np.column_stack([x, y])
+        return xy
 
     def to_wgs84(self, geom):
         """Transform shapely geometry (or array) from metres to WGS84."""
@@ -201,11 +206,9 @@ class Network:
         return out
 
     @cached_property
-    def _segment_tree(self) -> shapely.STRtree:
+    def _midpoint_index(self) -> _SegIndex | None:
         s = self._segments
-        boxes = shapely.box(np.minimum(s["x0"], s["x1"]), np.minimum(s["y0"], s["y1"]),
-                            np.maximum(s["x0"], s["x1"]), np.maximum(s["y0"], s["y1"]))
-        return shapely.STRtree(boxes)
+        return _SegIndex(s["x0"], s["y0"], s["x1"], s["y1"]) if len(s["edge"]) else None
 
     @cached_property
     def _zones_with_edges(self) -> np.ndarray:
@@ -300,7 +303,7 @@ def network_from_bundle(bundle, *, gate_snap_m: float = 5.0, gate_link_m: float 
     paths = paths[paths.geometry.notna() & ~paths.geometry.is_empty]
     if paths.empty:
         raise ValidationError("network: layer 'paths' has no line to build a network from")
-    crs = str(paths.estimate_utm_crs())
+    crs = _utm_crs(paths.total_bounds)
     paths_m = paths.to_crs(crs)
     communities = bundle.communities
     communities_m = communities.to_crs(crs) if len(communities) else communities
@@ -334,6 +337,14 @@ def network_from_bundle(bundle, *, gate_snap_m: float = 5.0, gate_link_m: float 
         gate_link_m=gate_link_m,
         touch_m=touch_m,
     )
+
+
+def _utm_crs(bounds) -> str:
+    """UTM zone (WGS84) of the centre of lon/lat ``bounds``."""
+    lon = (bounds[0] + bounds[2]) / 2.0
+    lat = (bounds[1] + bounds[3]) / 2.0
+    zone = int(np.clip(np.floor((lon + 180.0) / 6.0) + 1, 1, 60))
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
 
 
 def network_from_arrays(
@@ -419,8 +430,7 @@ def network_from_arrays(
     seg = {"path": vpath[sa], "x0": vx[sa], "y0": vy[sa], "x1": vx[sa + 1], "y1": vy[sa + 1],
            "m0": vmeasure[sa], "v0": sa}
     seg["len"] = np.hypot(seg["x1"] - seg["x0"], seg["y1"] - seg["y0"])
-    seg_tree = shapely.STRtree(shapely.box(np.minimum(seg["x0"], seg["x1"]), np.minimum(seg["y0"], seg["y1"]),
-                                           np.maximum(seg["x0"], seg["x1"]), np.maximum(seg["y0"], seg["y1"])))
+    seg_index = _SegIndex(seg["x0"], seg["y0"], seg["x1"], seg["y1"])
 
     splits = _Splits()
     # (a) path ends
@@ -433,9 +443,7 @@ def network_from_arrays(
     shared = np.flatnonzero((cnt[inv] >= 2) & ~(first_v | last_v))
     splits.add(vpath[shared], vmeasure[shared], vx[shared], vy[shared])
     # (c) crossings and touches between segments
-    ia, ib = seg_tree.query(seg_tree.geometries)
-    keep = ia < ib
-    ia, ib = ia[keep], ib[keep]
+    ia, ib = seg_index.self_pairs()
     ia, ib, t, u, px, py = _segment_intersections(seg, ia, seg, ib)
     if len(ia):
         j = splits.add(seg["path"][ia], seg["m0"][ia] + t * seg["len"][ia], px, py)
@@ -443,7 +451,7 @@ def network_from_arrays(
     # (d) loose ends within touch_m of another path
     if touch_m > 0 and len(ends):
         ex, ey = vx[ends], vy[ends]
-        qi, si = seg_tree.query(shapely.box(ex - touch_m, ey - touch_m, ex + touch_m, ey + touch_m))
+        qi, si = seg_index.near(np.column_stack([ex, ey]), touch_m)
         d, tt = _point_segment(ex[qi], ey[qi], seg, si)
         own = ((seg["x0"][si] == ex[qi]) & (seg["y0"][si] == ey[qi])) | ((seg["x1"][si] == ex[qi]) & (seg["y1"][si] == ey[qi]))
         ok = (d <= touch_m) & ~own
@@ -464,9 +472,7 @@ def network_from_arrays(
         rs = np.flatnonzero(ridx[1:] == ridx[:-1])
         ring = {"x0": rc[rs, 0], "y0": rc[rs, 1], "x1": rc[rs + 1, 0], "y1": rc[rs + 1, 1]}
         ring["len"] = np.hypot(ring["x1"] - ring["x0"], ring["y1"] - ring["y0"])
-        ring_boxes = shapely.box(np.minimum(ring["x0"], ring["x1"]), np.minimum(ring["y0"], ring["y1"]),
-                                 np.maximum(ring["x0"], ring["x1"]), np.maximum(ring["y0"], ring["y1"]))
-        si, ri = seg_tree.query(ring_boxes)[::-1]
+        si, ri = seg_index.pairs_with(_SegIndex(ring["x0"], ring["y0"], ring["x1"], ring["y1"], piece_m=2 * seg_index.half))
         si, ri, t, _u, px, py = _segment_intersections(seg, si, ring, ri, skip_shared=False)
         if len(si):
             splits.add(seg["path"][si], seg["m0"][si] + t * seg["len"][si], px, py)
@@ -474,7 +480,7 @@ def network_from_arrays(
     gate_j = np.full(n_gates, -1, dtype=np.int64)
     if n_gates:
         gx, gy = gate_xy[:, 0], gate_xy[:, 1]
-        qi, si = seg_tree.query(shapely.box(gx - gate_snap_m, gy - gate_snap_m, gx + gate_snap_m, gy + gate_snap_m))
+        qi, si = seg_index.near(gate_xy, gate_snap_m)
         d, tt = _point_segment(gx[qi], gy[qi], seg, si)
         ok = d <= gate_snap_m
         qi, si, d, tt = qi[ok], si[ok], d[ok], tt[ok]
@@ -494,7 +500,7 @@ def network_from_arrays(
         g_comm = np.asarray(gate_community if gate_community is not None else [""] * n_gates, dtype=object)
         own = np.array([zid_list.index(c) if c in zid_list else -1 for c in g_comm[loose_gates]], dtype=np.int64)
         gx, gy = gate_xy[loose_gates, 0], gate_xy[loose_gates, 1]
-        qi, si = seg_tree.query(shapely.box(gx - gate_link_m, gy - gate_link_m, gx + gate_link_m, gy + gate_link_m))
+        qi, si = seg_index.near(gate_xy[loose_gates], gate_link_m)
         d, tt = _point_segment(gx[qi], gy[qi], seg, si)
         qx = seg["x0"][si] + tt * (seg["x1"][si] - seg["x0"][si])
         qy = seg["y0"][si] + tt * (seg["y1"][si] - seg["y0"][si])
@@ -678,6 +684,58 @@ def network_from_arrays(
     )
     log.info("network: %d paths -> %d nodes, %d edges, %d gates joined", n_paths, net.n_nodes, net.n_edges, len(gate_node))
     return net
+
+
+class _SegIndex:
+    """Candidate search over straight segments: a KD-tree of the midpoints of short sub-pieces.
+
+    A segment within ``r`` of a point has a sub-piece midpoint within
+    ``r + half`` of it, so radius queries on the midpoints never miss one.
+    """
+
+    def __init__(self, x0, y0, x1, y1, *, piece_m: float | None = None) -> None:
+        length = np.hypot(x1 - x0, y1 - y0)
+        if piece_m is None:
+            piece_m = max(float(np.median(length)) if len(length) else 1.0, 5.0)
+        n_sub = np.maximum(np.ceil(length / piece_m).astype(np.int64), 1)
+        self.seg = np.repeat(np.arange(len(n_sub)), n_sub)
+        k = np.arange(len(self.seg)) - np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
+        t = (k + 0.5) / n_sub[self.seg] if len(self.seg) else np.zeros(0)
+        mx = x0[self.seg] + t * (x1[self.seg] - x0[self.seg])
+        my = y0[self.seg] + t * (y1[self.seg] - y0[self.seg])
+        self.half = (float(np.max(length / n_sub)) / 2.0 if len(length) else 0.0) + 1e-6
+        self.tree = cKDTree(np.column_stack([mx, my]).reshape(-1, 2))
+
+    def self_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs ``i < j`` of segments that may touch."""
+        pairs = self.tree.query_pairs(2 * self.half, output_type="ndarray")
+        return _unique_pairs(self.seg[pairs[:, 0]], self.seg[pairs[:, 1]], ordered=True)
+
+    def pairs_with(self, other: _SegIndex) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (segment here, segment of ``other``) that may touch."""
+        sdm = self.tree.sparse_distance_matrix(other.tree, self.half + other.half, output_type="ndarray")
+        return _unique_pairs(self.seg[sdm["i"]], other.seg[sdm["j"]])
+
+    def near(self, xy: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (point, segment) where the segment may lie within ``r`` of the point."""
+        if len(xy) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        sdm = cKDTree(xy).sparse_distance_matrix(self.tree, r + self.half, output_type="ndarray")
+        return _unique_pairs(sdm["i"].astype(np.int64), self.seg[sdm["j"]])
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray, *, ordered: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if ordered:
+        a, b = np.minimum(a, b), np.maximum(a, b)
+        keep = a != b
+        a, b = a[keep], b[keep]
+    if len(a) == 0:
+        return a, b
+    base = int(b.max()) + 1
+    key = np.sort(a * base + b)
+    key = key[np.r_[True, key[1:] != key[:-1]]]
+    return key // base, key % base
 
 
 def _connect(conn: dict, hub: int, port: int, hub_xy, port_xy, length: float, ride: bool, walk: bool, zone: int, gate: str) -> None:
@@ -896,15 +954,33 @@ def snap(net: Network, points, *, mode: str | None = None, zones: bool = True, z
     best_s = np.full(n, -1, dtype=np.int64)
     best_t = np.zeros(n)
     todo = np.arange(n)
-    tree = net._segment_tree
+    kd = net._midpoint_index
+    if n and kd is not None:
+        # fast path: the K nearest sub-piece midpoints; exact when no unseen segment can be nearer
+        k = min(12, kd.tree.n)
+        dd, ii = kd.tree.query(xy, k=k, workers=-1)
+        dd, ii = dd.reshape(n, k), ii.reshape(n, k)
+        cand = kd.seg[ii]
+        d, t = _point_segment(np.repeat(xy[:, 0], k), np.repeat(xy[:, 1], k), s, cand.ravel())
+        d, t = d.reshape(n, k), t.reshape(n, k)
+        ok = allowed[cand] & ((pz[:, None] == -2) | (seg_zone[cand] == pz[:, None]))
+        d = np.where(ok, d, np.inf)
+        dmin = d.min(axis=1)
+        tie = d <= dmin[:, None] + 1e-9
+        pick = np.argmin(np.where(tie, cand, np.iinfo(np.int64).max), axis=1)
+        rows = np.arange(n)
+        exact = np.isfinite(dmin) & ((dmin <= dd[:, -1] - kd.half) | (k == kd.tree.n)) & (dmin <= max_snap_m)
+        hit = rows[exact]
+        best_d[hit], best_s[hit], best_t[hit] = dmin[hit], cand[hit, pick[hit]], t[hit, pick[hit]]
+        # with every segment among the candidates, the rest have nothing usable
+        todo = rows[~exact] if k < kd.tree.n else np.zeros(0, dtype=np.int64)
     radius = min(25.0, max_snap_m)
     while len(todo):
-        px, py = xy[todo, 0], xy[todo, 1]
-        qi, si = tree.query(shapely.box(px - radius, py - radius, px + radius, py + radius))
+        qi, si = kd.near(xy[todo], radius)
         ok = allowed[si] & ((pz[todo[qi]] == -2) | (seg_zone[si] == pz[todo[qi]]))
         qi, si = qi[ok], si[ok]
-        d, t = _point_segment(px[qi], py[qi], s, si)
-        within = d <= radius  # beyond the box's inscribed circle a nearer segment may lie outside the box
+        d, t = _point_segment(xy[todo[qi], 0], xy[todo[qi], 1], s, si)
+        within = d <= radius
         qi, si, d, t = qi[within], si[within], d[within], t[within]
         if len(qi):
             order = np.lexsort((si, d, qi))
@@ -935,9 +1011,10 @@ def snap(net: Network, points, *, mode: str | None = None, zones: bool = True, z
 # ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Augmented:
-    graph: sparse.csr_array
-    point_node: np.ndarray  # spur node per inserted point (-1 unsnapped)
-    a: np.ndarray  # kept graph edges (a < b not required)
+    graph: sparse.csr_array  # both directions stored: use ``directed=True``
+    on_node: np.ndarray  # node of each point on its edge (-1 unsnapped)
+    spur_node: np.ndarray  # node at the point itself, joined by its spur (-1 none)
+    a: np.ndarray  # kept undirected edges
     b: np.ndarray
     w: np.ndarray
     orig: np.ndarray  # network edge (-1: spur)
@@ -945,22 +1022,29 @@ class _Augmented:
     o1: np.ndarray
 
 
-def _augment(net: Network, snapped: Snapped, mode: str) -> _Augmented:
-    """The ``mode`` graph with every snapped point inserted as a node on its edge plus a spur."""
+def _augment(net: Network, snapped: Snapped, mode: str, spur=None) -> _Augmented:
+    """The ``mode`` graph with every snapped point inserted as a node on its edge.
+
+    Points where ``spur`` is true also get a node at their own position,
+    joined to the on-edge node by the straight spur (sources need it so the
+    spur counts in the distance; for targets it is simply added afterwards).
+    """
     usable = net.mode_mask(mode)
     n0 = net.n_nodes
     npts = len(snapped)
     ok = (snapped.edge >= 0) & usable[np.maximum(snapped.edge, 0)] if npts else np.zeros(0, bool)
+    spur = ok & (np.ones(npts, dtype=bool) if spur is None else np.asarray(spur, dtype=bool))
+    on_node = np.where(ok, n0 + np.arange(npts), -1)
+    spur_node = np.full(npts, -1, dtype=np.int64)
+    spur_node[spur] = n0 + npts + np.arange(int(spur.sum()))
     pts = np.flatnonzero(ok)
-    on_node = n0 + np.arange(npts)  # on-edge node of point i
-    spur_node = n0 + npts + np.arange(npts)
     # chains along edges that carry points
     pe, po = snapped.edge[pts], snapped.offset_m[pts]
     order = np.lexsort((po, pe))
     pts, pe, po = pts[order], pe[order], po[order]
-    carried = np.unique(pe)
-    plain = np.flatnonzero(usable)
-    plain = plain[~np.isin(plain, carried)]
+    carries = np.zeros(net.n_edges, dtype=bool)
+    carries[pe] = True
+    plain = np.flatnonzero(usable & ~carries)
     a = [net.edge_u[plain]]
     b = [net.edge_v[plain]]
     w = [net.edge_length_m[plain]]
@@ -972,7 +1056,7 @@ def _augment(net: Network, snapped: Snapped, mode: str) -> _Augmented:
         last = np.r_[pe[1:] != pe[:-1], True]
         # u -> first point
         a.append(net.edge_u[pe[first]]); b.append(on_node[pts[first]]); w.append(po[first])
-        orig.append(pe[first]); o0.append(np.zeros(first.sum())); o1.append(po[first])
+        orig.append(pe[first]); o0.append(np.zeros(int(first.sum()))); o1.append(po[first])
         # point -> next point on the same edge
         mid = np.flatnonzero(~last)
         a.append(on_node[pts[mid]]); b.append(on_node[pts[mid + 1]]); w.append(po[mid + 1] - po[mid])
@@ -981,9 +1065,9 @@ def _augment(net: Network, snapped: Snapped, mode: str) -> _Augmented:
         L = net.edge_length_m[pe[last]]
         a.append(on_node[pts[last]]); b.append(net.edge_v[pe[last]]); w.append(np.maximum(L - po[last], 0.0))
         orig.append(pe[last]); o0.append(po[last]); o1.append(L)
-        # spurs
-        a.append(spur_node[pts]); b.append(on_node[pts]); w.append(snapped.distance_m[pts])
-        orig.append(np.full(len(pts), -1)); o0.append(np.zeros(len(pts))); o1.append(np.zeros(len(pts)))
+    sp = np.flatnonzero(spur)
+    a.append(spur_node[sp]); b.append(on_node[sp]); w.append(snapped.distance_m[sp])
+    orig.append(np.full(len(sp), -1)); o0.append(np.zeros(len(sp))); o1.append(np.zeros(len(sp)))
     a, b, w = np.concatenate(a), np.concatenate(b), np.concatenate(w).astype(float)
     orig, o0, o1 = np.concatenate(orig), np.concatenate(o0), np.concatenate(o1)
     # parallel edges: keep the shortest (csr construction would add them up)
@@ -993,10 +1077,9 @@ def _augment(net: Network, snapped: Snapped, mode: str) -> _Augmented:
     sel = order[keep]
     sel = sel[a[sel] != b[sel]]
     a, b, w, orig, o0, o1 = a[sel], b[sel], w[sel], orig[sel], o0[sel], o1[sel]
-    n = n0 + 2 * npts
-    graph = sparse.csr_array((w, (a, b)), shape=(n, n))
-    point_node = np.where(ok, spur_node, -1)
-    return _Augmented(graph, point_node, a, b, w, orig, o0, o1)
+    n = n0 + npts + int(spur.sum())
+    graph = sparse.csr_array((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+    return _Augmented(graph, on_node, spur_node, a, b, w, orig, o0, o1)
 
 
 def _snapped(net: Network, points, mode: str) -> Snapped:
@@ -1030,29 +1113,62 @@ def nearest_distances(net: Network, sources, targets, *, mode: str) -> tuple[np.
         Per target: metres (spurs included) to the nearest source and that
         source's position in ``sources``; ``inf`` and ``-1`` when unreachable.
     """
+    return nearest_distances_many(net, {"sources": sources}, targets, mode=mode)["sources"]
+
+
+def nearest_distances_many(net: Network, sources: dict, targets, *, mode: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`nearest_distances` for several source sets (e.g. facility kinds) at once.
+
+    The targets and every source set are inserted into one graph; then one
+    multi-source Dijkstra runs per source set.
+
+    Parameters
+    ----------
+    net
+        The network.
+    sources
+        ``{name: points or Snapped}``.
+    targets
+        Points or :class:`Snapped`.
+    mode
+        ``"ride"`` or ``"walk"``.
+
+    Returns
+    -------
+    dict
+        ``{name: (distance_m, source_index)}`` as :func:`nearest_distances` returns.
+    """
     net.mode_mask(mode)
-    src = _snapped(net, sources, mode)
     dst = _snapped(net, targets, mode)
-    ns, nt = len(src), len(dst)
-    dist = np.full(nt, np.inf)
-    which = np.full(nt, -1, dtype=np.int64)
-    if ns == 0 or nt == 0:
-        return dist, which
-    aug = _augment(net, _concat(src, dst), mode)
-    src_nodes = aug.point_node[:ns]
-    live = src_nodes >= 0
-    if not live.any():
-        return dist, which
-    d, _pred, origin = dijkstra(aug.graph, directed=False, indices=src_nodes[live], min_only=True, return_predecessors=True)
-    tn = aug.point_node[ns:]
+    nt = len(dst)
+    parts = {name: _snapped(net, pts, mode) for name, pts in sources.items()}
+    out = {name: (np.full(nt, np.inf), np.full(nt, -1, dtype=np.int64)) for name in parts}
+    if nt == 0 or not parts:
+        return out
+    everything, starts, pos = dst, {}, nt
+    for name, part in parts.items():
+        starts[name] = pos
+        everything = _concat(everything, part)
+        pos += len(part)
+    aug = _augment(net, everything, mode, spur=np.arange(pos) >= nt)
+    tn = aug.on_node[:nt]
     ok = tn >= 0
-    dist[ok] = d[tn[ok]]
+    off = dst.distance_m[ok]
     lookup = np.full(aug.graph.shape[0], -1, dtype=np.int64)
-    lookup[src_nodes[live]] = np.flatnonzero(live)
-    o = origin[tn[ok]]
-    which[ok] = np.where(o >= 0, lookup[np.maximum(o, 0)], -1)
-    which[~np.isfinite(dist)] = -1
-    return dist, which
+    for name, part in parts.items():
+        nodes = aug.spur_node[starts[name]:starts[name] + len(part)]
+        live = nodes >= 0
+        if not live.any():
+            continue
+        d, _pred, origin = dijkstra(aug.graph, directed=True, indices=nodes[live], min_only=True, return_predecessors=True)
+        dist, which = out[name]
+        dist[ok] = d[tn[ok]] + off
+        lookup[nodes[live]] = np.flatnonzero(live)
+        o = origin[tn[ok]]
+        which[ok] = np.where(o >= 0, lookup[np.maximum(o, 0)], -1)
+        which[~np.isfinite(dist)] = -1
+        lookup[nodes[live]] = -1
+    return out
 
 
 def distance_matrix(net: Network, sources, targets, *, mode: str, limit_m: float = np.inf, chunk: int = 32) -> np.ndarray:
@@ -1068,15 +1184,17 @@ def distance_matrix(net: Network, sources, targets, *, mode: str, limit_m: float
     out = np.full((nt, ns), np.inf)
     if ns == 0 or nt == 0:
         return out
-    aug = _augment(net, _concat(src, dst), mode)
-    src_nodes = aug.point_node[:ns]
-    tn = aug.point_node[ns:]
-    tok = tn >= 0
+    aug = _augment(net, _concat(src, dst), mode, spur=np.arange(ns + nt) < ns)
+    src_nodes = aug.spur_node[:ns]
+    tn = aug.on_node[ns:]
+    tok = np.flatnonzero(tn >= 0)
+    off = dst.distance_m[tok]
     live = np.flatnonzero(src_nodes >= 0)
     for start in range(0, len(live), chunk):
         part = live[start:start + chunk]
-        d = dijkstra(aug.graph, directed=False, indices=src_nodes[part], limit=limit_m)
-        out[np.ix_(np.flatnonzero(tok), part)] = d[:, tn[tok]].T
+        d = dijkstra(aug.graph, directed=True, indices=src_nodes[part], limit=limit_m)
+        block = d[:, tn[tok]].T + off[:, None]
+        out[np.ix_(tok, part)] = np.where(block <= limit_m, block, np.inf)
     return out
 
 
@@ -1104,11 +1222,11 @@ def routes(net: Network, origin, destinations, *, mode: str) -> list[Route | Non
     if len(o) != 1:
         raise ValidationError(f"route: origin must be one point, got {len(o)}")
     dst = _snapped(net, destinations, mode)
-    aug = _augment(net, _concat(o, dst), mode)
-    start = aug.point_node[0]
+    aug = _augment(net, _concat(o, dst), mode, spur=np.arange(1 + len(dst)) == 0)
+    start = aug.spur_node[0]
     if start < 0:
         return [None] * len(dst)
-    d, pred = dijkstra(aug.graph, directed=False, indices=start, return_predecessors=True)
+    d, pred = dijkstra(aug.graph, directed=True, indices=start, return_predecessors=True)
     lookup: dict[tuple[int, int], int] = {}
     for k, (x, y) in enumerate(zip(aug.a.tolist(), aug.b.tolist())):
         lookup[(x, y)] = k
@@ -1116,7 +1234,7 @@ def routes(net: Network, origin, destinations, *, mode: str) -> list[Route | Non
     out: list[Route | None] = []
     to_wgs = Transformer.from_crs(net.crs, CRS, always_xy=True)
     all_xy = np.vstack([o.xy, dst.xy])
-    for i, node in enumerate(aug.point_node[1:].tolist()):
+    for i, node in enumerate(aug.on_node[1:].tolist()):
         if node < 0 or not np.isfinite(d[node]):
             out.append(None)
             continue
@@ -1129,19 +1247,15 @@ def routes(net: Network, origin, destinations, *, mode: str) -> list[Route | Non
         for x, y in zip(chain[:-1], chain[1:]):
             k = lookup[(x, y)]
             e = int(aug.orig[k])
-            if e < 0:  # spur: straight to the snapped position
-                far = aug.b[k] if aug.a[k] == x else aug.a[k]
-                pid = far - net.n_nodes
-                idx = pid if pid < len(o) + len(dst) else pid - len(o) - len(dst)
-                coords.append(np.vstack([o.snapped_xy, dst.snapped_xy])[idx][None, :])
+            if e < 0:  # the origin's spur: straight to its snapped position
+                coords.append(o.snapped_xy[0][None, :])
                 continue
             if not edges or edges[-1] != e:
                 edges.append(e)
-            o0, o1 = float(aug.o0[k]), float(aug.o1[k])
             forward = aug.a[k] == x
-            piece = _substring(net, e, o0, o1)
-            pc = shapely.get_coordinates(piece)
+            pc = shapely.get_coordinates(_substring(net, e, float(aug.o0[k]), float(aug.o1[k])))
             coords.append(pc if forward else pc[::-1])
+        coords.append(dst.snapped_xy[i][None, :])
         coords.append(all_xy[1 + i][None, :])
         xy = np.vstack(coords)
         keep = np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]
@@ -1153,7 +1267,7 @@ def routes(net: Network, origin, destinations, *, mode: str) -> list[Route | Non
         path_ids = [p for j, p in enumerate(path_ids) if j == 0 or p != path_ids[j - 1]]
         gate_ids = [g for g in net.edge_gate_id[edges].tolist() if g] if len(net.edge_gate_id) else []
         gate_ids = [g for j, g in enumerate(gate_ids) if j == 0 or g != gate_ids[j - 1]]
-        out.append(Route(geometry=shapely.LineString(np.column_stack([lon, lat])), length_m=float(d[node]),
+        out.append(Route(geometry=shapely.LineString(np.column_stack([lon, lat])), length_m=float(d[node] + dst.distance_m[i]),
                          edges=edges, path_ids=path_ids, gate_ids=gate_ids))
     return out
 
