@@ -165,8 +165,71 @@ def build(config_file, output, workers, executor, outputs):
                f"validation: {report.errors} errors, {report.warnings} warnings ({output}/validation.txt)")
 
 # --- poster: helper (issue 3) ----------------------------------------------
+@main.command()
+@sources_argument
+@crs_option
+@config_option
+@click.option("--community", required=True, help="Compound id (see `ridermap validate`).")
+@click.option("--gate", default=None, help="Gate id or exact name; omit for the north-up overview.")
+@click.option("--paper", type=click.Choice(["A4", "A3", "A2", "A1", "A0"], case_sensitive=False), default=None,
+              help="Paper size (default: config, else A2).")
+@click.option("--landscape", is_flag=True, help="Long side horizontal.")
+@click.option("--dpi", type=click.IntRange(50, 1200), default=300, show_default=True, help="PNG resolution.")
+@click.option("--bleed", "bleed_mm", type=click.FloatRange(0, 20), default=0.0, show_default=True, help="Bleed in mm.")
+@click.option("--crop-marks", is_flag=True, help="Crop marks at the trim corners.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="poster.pdf, .svg or .png")
+@handle_errors
+def poster(sources, crs, config_path, community, gate, paper, landscape, dpi, bleed_mm, crop_marks, output):
+    """Print-ready guide poster of one gate (or the overview) of a compound."""
+    from ridermap.config import Config
+    from ridermap.publish.posters import poster_format, write_poster
+
+    poster_format(output)
+    bundle, config = load_bundle(sources, crs, config_path)
+    path = write_poster(bundle, community, output, gate=gate, config=config or Config(),
+                        paper=paper.upper() if paper else None, landscape=landscape, bleed_mm=bleed_mm,
+                        crop_marks=crop_marks, dpi=dpi)
+    click.echo(f"wrote {path}")
+
 
 # --- doorplates: helper (issue 4) ------------------------------------------
+@main.command()
+@sources_argument
+@crs_option
+@config_option
+@click.option("--community", "communities", multiple=True, help="Compound id (repeatable; default: every compound).")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["unit", "building", "gate"]), help="Plate kind (repeatable; default: all).")
+@click.option("--size", type=click.Choice(["small", "medium", "large"]), default=None, help="150×90, 270×170 or 570×370 mm (default: config, else small).")
+@click.option("--sheet", type=click.Choice(["A4", "A3", "fit"]), default=None, help="Print sheet (default: A4 small, A3 medium, fit = one per page for large).")
+@click.option("-o", "--output", required=True, type=click.Path(), help="plates.pdf (imposed sheets only) or a folder (sheets, one PDF + SVG per plate, index.csv).")
+@click.option("--verify", is_flag=True, help="Rasterise the PDF at 150 dpi and decode every plate (needs pdftoppm).")
+@handle_errors
+def doorplates(sources, crs, config_path, communities, kinds, size, sheet, output, verify):
+    """QR doorplates for the units, buildings and gates of SOURCE...."""
+    from ridermap.config import Config
+    from ridermap.publish.doorplates import write_doorplate_sheets, write_doorplates
+    from ridermap.render.doorplate import KINDS, plates_for_community
+
+    bundle, config = load_bundle(sources, crs, config_path)
+    config = config or Config()
+    ids = list(communities) or list(config.communities) or bundle.community_ids()
+    kinds = tuple(kinds) or KINDS
+    size = size or config.plate_size
+    if output.lower().endswith(".pdf"):
+        plates = [p for cid in ids for p in plates_for_community(bundle, cid, config=config, kinds=kinds)]
+        if not plates:
+            raise click.UsageError(f"no {'/'.join(kinds)} found in {len(ids)} compound(s): no doorplates to make")
+        files = write_doorplate_sheets(plates, output, size=size, sheet=sheet, verify=verify,
+                                       title=f"ridermap doorplates: {', '.join(ids[:3])}")
+    else:
+        files = [f for cid in ids for f in write_doorplates(bundle, cid, output, config=config, kinds=kinds,
+                                                             size=size, sheet=sheet, verify=verify)]
+        if not files:
+            raise click.UsageError(f"no {'/'.join(kinds)} found in {len(ids)} compound(s): no doorplates to make")
+    for summary in (f for f in files if f.name.endswith("verification.txt")):
+        click.echo(summary.read_text(encoding="utf-8").splitlines()[0])
+    click.echo(f"wrote {len(files)} file(s) for {len(ids)} compound(s) to {output}")
+
 
 # --- site: helper (issue 5) ------------------------------------------------
 

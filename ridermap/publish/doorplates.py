@@ -1,0 +1,387 @@
+"""Write QR doorplates (imposed sheets, one PDF + SVG per plate, an index) and verify them.
+
+Layout of ``write_doorplates(bundle, cid, OUTDIR)``::
+
+    OUTDIR/<community_id>/
+        doorplates-<size>-<sheet>.pdf     imposed print sheets, cut marks, plate ids in the margin
+        plates/<plate_id>.pdf / .svg      one file per plate, at trim size
+        index.csv                         plate id, kind, address, QR payload, page and place on the sheets
+        verification.json / .txt          with ``verify=True``: every plate decoded from the sheets PDF
+
+Verification rasterises the sheets PDF exactly as it will be printed, at
+150 dpi, with poppler's ``pdftoppm`` (Debian ``poppler-utils``), crops every
+plate and decodes it with zxing-cpp. A plate passes when exactly one QR code
+(not Micro QR) is found on it and its text equals the plate's payload. Any
+failure raises :class:`~ridermap.errors.VerificationError` naming the plate
+ids; the outputs are then not published (they stay as they were) and the
+summary is written beside them as ``<community_id>.verification-failed.json``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ridermap.config import Config
+from ridermap.errors import RenderError, VerificationError
+from ridermap.model.bundle import Bundle
+from ridermap.publish.atomic import atomic_dir, atomic_path, write_text
+from ridermap.render.doorplate import (
+    DEFAULT_SHEET,
+    KINDS,
+    PLATE_SIZES,
+    Placement,
+    Plate,
+    plate_pdf,
+    plate_svg,
+    plates_for_community,
+    sheets_pdf,
+)
+
+log = logging.getLogger(__name__)
+
+VERIFY_DPI = 150
+#: pages rasterised per pdftoppm call
+_CHUNK_PAGES = 16
+
+
+@dataclass
+class VerificationReport:
+    """What decoding the printed PDF found.
+
+    Attributes
+    ----------
+    pdf
+        The PDF that was rasterised.
+    dpi
+        Resolution of the rasterisation.
+    results
+        One dict per plate: ``plate_id``, ``page`` (1-based), ``ok``,
+        ``decoded`` (list of texts found), ``expected`` and ``problem``.
+    seconds
+        Wall time of rasterising and decoding.
+    """
+
+    pdf: str
+    dpi: int
+    results: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failures(self) -> list[dict]:
+        return [r for r in self.results if not r["ok"]]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results) and not self.failures
+
+    def as_dict(self) -> dict:
+        return {
+            "pdf": self.pdf,
+            "dpi": self.dpi,
+            "rasteriser": _pdftoppm_version(),
+            "decoder": f"zxing-cpp {_zxing_version()}",
+            "plates": len(self.results),
+            "verified": len(self.results) - len(self.failures),
+            "failed": len(self.failures),
+            "seconds": round(self.seconds, 2),
+            "failures": self.failures,
+            "results": [{"plate_id": r["plate_id"], "page": r["page"], "ok": r["ok"]} for r in self.results],
+        }
+
+    def text(self) -> str:
+        head = (f"{len(self.results) - len(self.failures)}/{len(self.results)} doorplates decoded correctly "
+                f"from {Path(self.pdf).name} at {self.dpi} dpi ({self.seconds:.1f} s)")
+        lines = [head]
+        for r in self.failures:
+            lines.append(f"FAILED {r['plate_id']} (page {r['page']}): {r['problem']}; expected {r['expected']!r}, "
+                         f"decoded {r['decoded']!r}")
+        return "\n".join(lines) + "\n"
+
+
+def _pdftoppm() -> str:
+    exe = shutil.which("pdftoppm")
+    if not exe:
+        raise VerificationError("doorplate verification needs pdftoppm: install Debian/Ubuntu 'poppler-utils'")
+    return exe
+
+
+def _pdftoppm_version() -> str:
+    try:
+        out = subprocess.run([_pdftoppm(), "-v"], capture_output=True, text=True, check=False, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return "pdftoppm"
+    first = (out.stderr or out.stdout).splitlines()
+    return first[0].strip() if first else "pdftoppm"
+
+
+def _zxing_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("zxing-cpp")
+    except PackageNotFoundError:
+        return "?"
+
+
+def _read_pgm(path: Path) -> np.ndarray:
+    """A binary (P5) 8-bit greyscale PGM as a 2-D uint8 array."""
+    data = path.read_bytes()
+    fields: list[bytes] = []
+    pos = 0
+    while len(fields) < 4:
+        match = re.compile(rb"\s*(#[^\n]*\n\s*)*([^\s#]+)").match(data, pos)
+        if match is None:
+            raise VerificationError(f"{path.name}: not a PGM image")
+        fields.append(match.group(2))
+        pos = match.end()
+    if fields[0] != b"P5" or fields[3] != b"255":
+        raise VerificationError(f"{path.name}: expected an 8-bit binary PGM, got {fields[0]!r} max {fields[3]!r}")
+    width, height = int(fields[1]), int(fields[2])
+    return np.frombuffer(data, dtype=np.uint8, count=width * height, offset=pos + 1).reshape(height, width)
+
+
+def _decode(image: np.ndarray) -> list[tuple[bool, str, str]]:
+    """``(is a full QR code, format name, text)`` of every QR-family code in ``image``."""
+    import zxingcpp
+
+    fmt = zxingcpp.BarcodeFormat
+    codes = zxingcpp.read_barcodes(image, formats=fmt.QRCode | fmt.MicroQRCode | fmt.RMQRCode)
+    return [(code.format == fmt.QRCode, str(code.format), code.text) for code in codes]
+
+
+def _check_page(image: np.ndarray, page: int, items: list[tuple[Plate, Placement]], dpi: int) -> list[dict]:
+    px = dpi / 25.4
+    out = []
+    for plate, p in items:
+        x0, y0 = max(0, int(p.x_mm * px)), max(0, int(p.y_mm * px))
+        x1, y1 = int(np.ceil((p.x_mm + p.width_mm) * px)), int(np.ceil((p.y_mm + p.height_mm) * px))
+        found = _decode(np.ascontiguousarray(image[y0:y1, x0:x1]))
+        texts = [text for _, _, text in found]
+        problem = ""
+        if not found:
+            problem = "no QR code found"
+        elif len(found) > 1:
+            problem = f"{len(found)} codes found on one plate"
+        elif not found[0][0]:
+            problem = f"printed as {found[0][1]}, not a full QR code"
+        elif texts[0] != plate.payload:
+            problem = "decoded text differs from the payload"
+        out.append({"plate_id": plate.plate_id, "page": page + 1, "ok": not problem, "expected": plate.payload,
+                    "decoded": texts, "problem": problem})
+    return out
+
+
+def verify_pdf(
+    pdf: str | Path,
+    plates: Sequence[Plate],
+    placements: Sequence[Placement],
+    *,
+    dpi: int = VERIFY_DPI,
+    workers: int = 2,
+) -> VerificationReport:
+    """Rasterise ``pdf`` with pdftoppm and decode every plate with zxing-cpp.
+
+    Parameters
+    ----------
+    pdf
+        Sheets PDF written from ``plates`` (see :func:`ridermap.render.doorplate.sheets_pdf`).
+    plates, placements
+        The plates in the PDF and where each was placed.
+    dpi
+        Rasterisation resolution (150: what the issue asks for).
+    workers
+        pdftoppm processes running at once.
+
+    Returns
+    -------
+    VerificationReport
+        Never raises on a mismatch: look at ``.ok`` / ``.failures``.
+    """
+    pdf = Path(pdf)
+    exe = _pdftoppm()
+    start = time.perf_counter()
+    by_page: dict[int, list[tuple[Plate, Placement]]] = {}
+    for plate, p in zip(plates, placements, strict=True):
+        by_page.setdefault(p.page, []).append((plate, p))
+    pages = sorted(by_page)
+    chunks = [pages[i:i + _CHUNK_PAGES] for i in range(0, len(pages), _CHUNK_PAGES)]
+
+    def run(chunk: list[int]) -> list[dict]:
+        with tempfile.TemporaryDirectory(prefix="ridermap-verify-") as tmp:
+            cmd = [exe, "-r", str(dpi), "-gray", "-f", str(chunk[0] + 1), "-l", str(chunk[-1] + 1), str(pdf), f"{tmp}/p"]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise VerificationError(f"{pdf.name}: pdftoppm failed on pages {chunk[0] + 1}-{chunk[-1] + 1}: "
+                                        f"{done.stderr.strip()[:300]}")
+            images = {int(re.search(r"-(\d+)\.pgm$", f.name).group(1)) - 1: f for f in Path(tmp).glob("p-*.pgm")}
+            results = []
+            for page in chunk:
+                if page not in images:
+                    raise VerificationError(f"{pdf.name}: page {page + 1} was not rasterised")
+                results += _check_page(_read_pgm(images[page]), page, by_page[page], dpi)
+            return results
+
+    report = VerificationReport(str(pdf), dpi)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for results in pool.map(run, chunks):
+            report.results += results
+    report.seconds = time.perf_counter() - start
+    log.info("%s", report.text().splitlines()[0])
+    return report
+
+
+def _index_csv(plates: Sequence[Plate], placements: Sequence[Placement], sheets_name: str) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["plate_id", "kind", "community_id", "address", "headline", "payload", "plus_code",
+                     "sheets_pdf", "page", "x_mm", "y_mm", "rotated"])
+    for plate, p in zip(plates, placements):
+        writer.writerow([plate.plate_id, plate.kind, plate.community_id, plate.address, plate.headline,
+                         plate.payload, plate.plus_code.removeprefix("Plus Code "), sheets_name, p.page + 1,
+                         f"{p.x_mm:.1f}", f"{p.y_mm:.1f}", int(p.rotated)])
+    return buf.getvalue()
+
+
+def _resolve(size: str | None, sheet: str | None, config: Config) -> tuple[str, str]:
+    size = size or config.plate_size or "small"
+    if size not in PLATE_SIZES:
+        raise RenderError(f"unknown plate size {size!r} (known: {', '.join(PLATE_SIZES)})")
+    return size, sheet or DEFAULT_SHEET[size]
+
+
+def _verify_or_fail(pdf: Path, plates, placements, *, summary: Path, failed_summary: Path) -> list[Path]:
+    report = verify_pdf(pdf, plates, placements)
+    data = json.dumps(report.as_dict(), ensure_ascii=False, indent=1)
+    if not report.ok:
+        write_text(failed_summary, data)
+        ids = ", ".join(r["plate_id"] for r in report.failures[:10])
+        more = f" and {len(report.failures) - 10} more" if len(report.failures) > 10 else ""
+        raise VerificationError(f"{len(report.failures)} doorplate(s) do not decode to their payload: {ids}{more} "
+                                f"(see {failed_summary})")
+    summary.write_text(data, encoding="utf-8")
+    summary.with_suffix(".txt").write_text(report.text(), encoding="utf-8")
+    return [summary, summary.with_suffix(".txt")]
+
+
+def write_doorplates(
+    bundle: Bundle,
+    community_id: str,
+    outdir: str | Path,
+    *,
+    config: Config,
+    kinds: Iterable[str] = KINDS,
+    verify: bool = False,
+    size: str | None = None,
+    sheet: str | None = None,
+    per_plate: bool = True,
+) -> list[Path]:
+    """Write the doorplates of one compound into ``outdir/<community_id>/``.
+
+    Parameters
+    ----------
+    bundle
+        The model (any bundle holding the compound).
+    community_id
+        The compound.
+    outdir
+        Parent folder (``ridermap build`` passes ``OUTDIR/doorplates``).
+    config
+        ``base_url``, ``language`` and the default ``plate_size``.
+    kinds
+        Any of ``unit``, ``building``, ``gate``.
+    verify
+        Rasterise the sheets PDF at 150 dpi and decode every plate; a
+        mismatch raises :class:`VerificationError` and nothing is published.
+    size
+        ``small`` / ``medium`` / ``large``; default ``config.plate_size``.
+    sheet
+        ``A4`` / ``A3`` / ``fit``; default: the smallest paper that holds the size.
+    per_plate
+        Also write ``plates/<id>.pdf`` and ``.svg``.
+
+    Returns
+    -------
+    list of Path
+        The files written (empty when the compound has no plates of ``kinds``).
+    """
+    size, sheet = _resolve(size, sheet, config)
+    plates = plates_for_community(bundle, community_id, config=config, kinds=kinds)
+    if not plates:
+        log.warning("%s: no %s to make doorplates for", community_id, "/".join(kinds))
+        return []
+    target = Path(outdir) / community_id
+    sheets_name = f"doorplates-{size}-{sheet}.pdf"
+    pdf, _grid, placements = sheets_pdf(plates, size=size, sheet=sheet,
+                                        title=f"{community_id} doorplates ({size}, {sheet})")
+    names = [sheets_name, "index.csv"]
+    with atomic_dir(target) as tmp:
+        (tmp / sheets_name).write_bytes(pdf)
+        (tmp / "index.csv").write_text(_index_csv(plates, placements, sheets_name), encoding="utf-8")
+        if per_plate:
+            (tmp / "plates").mkdir()
+            chars = "".join(sorted({ch for p in plates for ch in p.all_text()}))
+            for plate in plates:
+                (tmp / "plates" / f"{plate.plate_id}.pdf").write_bytes(plate_pdf(plate, size, font_chars=chars))
+                (tmp / "plates" / f"{plate.plate_id}.svg").write_text(plate_svg(plate, size), encoding="utf-8")
+                names += [f"plates/{plate.plate_id}.pdf", f"plates/{plate.plate_id}.svg"]
+        if verify:
+            written = _verify_or_fail(tmp / sheets_name, plates, placements, summary=tmp / "verification.json",
+                                      failed_summary=Path(outdir) / f"{community_id}.verification-failed.json")
+            names += [p.name for p in written]
+    log.info("%s: %d doorplates (%s, %s) in %s", community_id, len(plates), size, sheet, target)
+    return [target / n for n in names]
+
+
+def write_doorplate_sheets(
+    plates: Sequence[Plate],
+    target: str | Path,
+    *,
+    size: str = "small",
+    sheet: str | None = None,
+    verify: bool = False,
+    title: str = "",
+) -> list[Path]:
+    """Write ``plates`` (of any compounds) into one imposed PDF ``target``.
+
+    With ``verify`` the PDF is decoded before it is put in place and the
+    summary is written beside it (``<target stem>.verification.json`` /
+    ``.txt``); on a mismatch the PDF is not written and
+    :class:`VerificationError` is raised.
+
+    Returns
+    -------
+    list of Path
+        The PDF, then the summaries.
+    """
+    target = Path(target)
+    if size not in PLATE_SIZES:
+        raise RenderError(f"unknown plate size {size!r} (known: {', '.join(PLATE_SIZES)})")
+    sheet = sheet or DEFAULT_SHEET[size]
+    pdf, _grid, placements = sheets_pdf(plates, size=size, sheet=sheet, title=title)
+    summary = target.with_name(f"{target.stem}.verification.json")
+    written: list[Path] = []
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(pdf)
+        if verify:
+            report = verify_pdf(tmp, plates, placements)
+            report.pdf = str(target)
+            write_text(summary, json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+            if not report.ok:
+                ids = ", ".join(r["plate_id"] for r in report.failures[:10])
+                raise VerificationError(f"{len(report.failures)} doorplate(s) do not decode to their payload: "
+                                        f"{ids} (see {summary}); {target} was not written")
+            written = [summary, write_text(summary.with_suffix(".txt"), report.text())]
+    return [target, *written]

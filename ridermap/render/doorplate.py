@@ -1,0 +1,900 @@
+"""QR doorplates for units, buildings and gates: content, layout in mm, SVG/PDF, imposition.
+
+A plate (domain.md §4, Tianjin standard-address QR plate) is blue with white
+bold sans text and a black-on-white QR code::
+
+    +--------------------------------------------------+
+    |  锦华苑 7号楼 2单元          +-------------+     |   address (wraps / shrinks)
+    |                              |  QR code    |     |
+    |  2单元                       |  (quiet     |     |   headline: the large number
+    |                              |   zone in)  |     |
+    |                              +-------------+     |
+    |                                 扫码导航         |   caption
+    |  户号 201-1804                 Plus Code ...     |   details | plus code
+    +--------------------------------------------------+
+
+Sizes (:data:`PLATE_SIZES`): small 150×90 mm with a 40 mm QR, medium
+270×170 / 75 mm, large 570×370 / 120 mm. The QR size is the white square,
+which includes the 4-module quiet zone; error correction is M or higher
+(raised to Q or H when that costs no extra size); never Micro QR.
+
+Text
+    Every character of a name is kept. A text block first shrinks, then
+    wraps (between CJK characters, at spaces, never before closing
+    punctuation), down to a minimum size per block; text that still does not
+    fit raises :class:`~ridermap.errors.RenderError` naming the plate; it never
+    overflows. "Bold" is the regular Noto Sans SC drawn with a white outline
+    stroke of :data:`BOLD_EM` (fill + stroke), because only the regular
+    weight ships with the project's font package.
+
+Missing numbers (our choice: print what is known)
+    A unit or building with neither number nor label still gets a plate: its
+    id and QR payload are stable (``…-u_n5820145184``), so a rider who scans
+    it gets the unit's page. The missing part is printed as ``未编号单元`` /
+    ``未编号楼栋`` ("unnumbered unit/building"; English: ``Unit (no number)``),
+    and :func:`plates_for_community` logs a warning listing them so the grid
+    worker can survey the number.
+
+This module never touches the disk (it reads the font file only).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from ridermap.config import Config
+from ridermap.errors import RenderError
+from ridermap.model.bundle import Bundle
+from ridermap.model.schema import RIDER_ACCESS_LABELS
+from ridermap.render.doorplate_pdf import CidFont, PdfBuilder, fmt, load_font
+from ridermap.render.fonts import check_glyphs, cjk_font_path
+from ridermap.urls import absolute, building_path, gate_path, unit_path
+
+log = logging.getLogger(__name__)
+
+KINDS = ("unit", "building", "gate")
+
+
+@dataclass(frozen=True)
+class PlateSize:
+    """Trim size of a plate and the side of its QR square (quiet zone included), in mm."""
+
+    name: str
+    width_mm: float
+    height_mm: float
+    qr_mm: float
+
+
+#: the size table of domain.md §4
+PLATE_SIZES: dict[str, PlateSize] = {
+    "small": PlateSize("small", 150.0, 90.0, 40.0),
+    "medium": PlateSize("medium", 270.0, 170.0, 75.0),
+    "large": PlateSize("large", 570.0, 370.0, 120.0),
+}
+#: paper sizes (portrait) for imposed sheets; ``fit`` makes one page per plate with marks
+SHEET_SIZES_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
+SHEETS = ("A4", "A3", "fit")
+#: default sheet per plate size (the smallest paper that holds it)
+DEFAULT_SHEET = {"small": "A4", "medium": "A3", "large": "fit"}
+
+#: plate colours (RGB 0..1): doorplate blue, white, black
+BLUE = (0.0, 0.31, 0.63)
+#: faux-bold outline stroke, in em of the text size
+BOLD_EM = 0.05
+#: line pitch and baseline position within a line, in em
+LINE_EM = 1.25
+BASELINE_EM = 0.92
+#: QR quiet zone in modules
+QUIET_ZONE = 4
+#: sheet margin and gutter between plates (cut marks and plate ids live there), mm
+SHEET_MARGIN_MM = 6.0
+GUTTER_MM = 6.0
+CUT_MARK_OFFSET_MM = 1.5
+CUT_MARK_LENGTH_MM = 3.5
+ID_TEXT_MM = 2.2
+
+_TEXTS = {
+    "zh": {
+        "caption": "扫码导航",
+        "no_unit": "未编号单元",
+        "no_building": "未编号楼栋",
+        "unit": "{n}单元",
+        "building": "{n}号楼",
+        "gate": "出入口",
+        "flats": "户号 {flats}",
+        "units": "单元 {units}",
+        "locked": "常闭",
+        "sep": "、",
+    },
+    "en": {
+        "caption": "Scan for directions",
+        "no_unit": "Unit (no number)",
+        "no_building": "Building (no number)",
+        "unit": "Unit {n}",
+        "building": "Building {n}",
+        "gate": "Gate",
+        "flats": "Flats {flats}",
+        "units": "Units {units}",
+        "locked": "usually locked",
+        "sep": ", ",
+    },
+}
+_MAX_UNITS_LISTED = 12
+
+
+@dataclass(frozen=True)
+class Plate:
+    """What one doorplate says (no geometry).
+
+    Attributes
+    ----------
+    plate_id
+        The unit, building or gate id (file names, sheet margin).
+    kind
+        ``unit``, ``building`` or ``gate``.
+    payload
+        The QR text: the absolute URL of the rider page.
+    address
+        Standard address text: compound + building (+ unit) or gate.
+    headline
+        The large text: unit label, building label or gate name.
+    details
+        Small lines: flats of a unit, units of a building, rider access of a gate.
+    plus_code
+        Open Location Code of the door (11 digits, about 3 m), or ``""``.
+    caption
+        The line under the QR ("扫码导航").
+    """
+
+    plate_id: str
+    kind: str
+    community_id: str
+    payload: str
+    address: str
+    headline: str
+    details: tuple[str, ...] = ()
+    plus_code: str = ""
+    caption: str = ""
+
+    def all_text(self) -> str:
+        return "".join((self.address, self.headline, *self.details, self.plus_code, self.caption, self.plate_id))
+
+
+# --------------------------------------------------------------------------- content
+def _plus_code(geometry) -> str:
+    from openlocationcode import openlocationcode as olc
+
+    if geometry is None or geometry.is_empty:
+        return ""
+    point = geometry if geometry.geom_type == "Point" else geometry.representative_point()
+    return "Plus Code " + olc.encode(point.y, point.x, 11)
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+def _is_bare_number(text: str) -> bool:
+    """``12``, ``13А``, ``9H``, ``B3``: digits and letters only, no CJK, at least one digit."""
+    return any(ch.isdigit() for ch in text) and all(ch.isalnum() and not _is_cjk(ch) for ch in text)
+
+
+def _label(label: str, number: str, template: str, missing: str) -> tuple[str, bool]:
+    """Display label of a building / unit and whether its number is missing.
+
+    The label is kept as written (``7号楼``, ``B3座``, ``Дом Кругера``), except
+    that a bare number such as ``12`` or ``13А`` (OSM ``ref`` / ``addr:housenumber``)
+    gets the kind's word (``12号楼``, ``9H单元``) so the address reads unambiguously.
+    """
+    label, number = str(label).strip(), str(number).strip()
+    if label and not _is_bare_number(label):
+        return label, False
+    if label or number:
+        return template.format(n=label or number), False
+    return missing, True
+
+
+def plates_for_community(
+    bundle: Bundle,
+    community_id: str,
+    *,
+    config: Config,
+    kinds: Iterable[str] = KINDS,
+) -> list[Plate]:
+    """The plates of one compound, gates first, then buildings, then units.
+
+    Parameters
+    ----------
+    bundle
+        Any bundle holding the compound (a single-compound view is taken).
+    community_id
+        Id of the compound.
+    config
+        ``base_url`` (QR payloads) and ``language`` (captions, fallbacks).
+    kinds
+        Any of ``unit``, ``building``, ``gate``.
+
+    Returns
+    -------
+    list of Plate
+        Ordered by kind (as :data:`KINDS` ... gates, buildings, units), then
+        building number and unit number.
+
+    Raises
+    ------
+    RenderError
+        Unknown kind, or a character the CJK font cannot draw.
+    """
+    kinds = tuple(kinds)
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise RenderError(f"unknown doorplate kind(s) {sorted(unknown)} (known: {', '.join(KINDS)})")
+    view = bundle.community(community_id)
+    texts = _TEXTS.get(config.language, _TEXTS["zh"])
+    compound = str(view.communities["name"].iloc[0]).strip()
+    caption = texts["caption"]
+    base = config.base_url
+    buildings = view.buildings.assign(_key=[_sort_key(n, i) for i, n in zip(view.buildings["id"], view.buildings["number"])])
+    buildings = buildings.sort_values("_key", kind="stable")
+    building_label: dict[str, str] = {}
+    building_missing: set[str] = set()
+    unnumbered: list[str] = []
+    for row in buildings.itertuples(index=False):
+        label, missing = _label(row.label, row.number, texts["building"], texts["no_building"])
+        building_label[row.id] = label
+        if missing:
+            building_missing.add(row.id)
+            if "building" in kinds:
+                unnumbered.append(row.id)
+    building_number = dict(zip(buildings["id"], buildings["number"]))
+    units = view.units.assign(
+        _bkey=[_sort_key(building_number.get(b, ""), b) for b in view.units["building_id"]],
+        _ukey=[_sort_key(n, i) for i, n in zip(view.units["id"], view.units["number"])],
+    ).sort_values(["_bkey", "_ukey"], kind="stable")
+
+    plates: list[Plate] = []
+    if "gate" in kinds:
+        for row in view.gates.sort_values("id", kind="stable").itertuples(index=False):
+            name = str(row.name).strip() or texts["gate"]
+            access = RIDER_ACCESS_LABELS.get(row.rider_access, {}).get(config.language, "")
+            rule = _join(access, str(row.hours), texts["locked"] if row.locked else "")
+            plates.append(Plate(
+                plate_id=row.id, kind="gate", community_id=community_id,
+                payload=absolute(base, gate_path(community_id, row.id)),
+                address=_join(compound, name), headline=name, details=(rule,) if rule else (),
+                plus_code=_plus_code(row.geometry), caption=caption,
+            ))
+    if "building" in kinds:
+        for row in buildings.itertuples(index=False):
+            label = building_label[row.id]
+            own = units[units["building_id"] == row.id]
+            numbers = [str(n) for n in own["number"] if str(n).strip()]
+            listed = texts["sep"].join(numbers[:_MAX_UNITS_LISTED]) + ("…" if len(numbers) > _MAX_UNITS_LISTED else "")
+            plates.append(Plate(
+                plate_id=row.id, kind="building", community_id=community_id,
+                payload=absolute(base, building_path(community_id, row.id)),
+                address=_join(compound, label), headline=label,
+                details=(texts["units"].format(units=listed),) if numbers else (),
+                plus_code=_plus_code(row.geometry), caption=caption,
+            ))
+    if "unit" in kinds:
+        for row in units.itertuples(index=False):
+            label, missing = _label(row.label, row.number, texts["unit"], texts["no_unit"])
+            if missing or row.building_id in building_missing:
+                unnumbered.append(row.id)
+            b_label = building_label.get(row.building_id, "")
+            flats = str(row.flats).strip()
+            plates.append(Plate(
+                plate_id=row.id, kind="unit", community_id=community_id,
+                payload=absolute(base, unit_path(row.id)),
+                address=_join(compound, b_label, label), headline=label,
+                details=(texts["flats"].format(flats=flats),) if flats else (),
+                plus_code=_plus_code(row.geometry), caption=caption,
+            ))
+    if unnumbered:
+        log.warning("%s: %d plate(s) printed without a number (%s): survey their numbers",
+                    community_id, len(unnumbered), ", ".join(unnumbered[:10]) + (" …" if len(unnumbered) > 10 else ""))
+    for plate in plates:
+        check_glyphs(plate.all_text(), where=f"doorplate {plate.plate_id}")
+    return plates
+
+
+def _sort_key(number: object, fallback: str) -> tuple[int, float, str]:
+    text = str(number).strip()
+    try:
+        return (0, float(text), text)
+    except ValueError:
+        return (1 if text else 2, 0.0, text or fallback)
+
+
+# --------------------------------------------------------------------------- QR
+@dataclass(frozen=True)
+class QrSymbol:
+    """A QR code's modules (``True`` = dark, no quiet zone), version and error-correction level."""
+
+    modules: np.ndarray
+    version: int
+    error: str
+
+    @property
+    def size(self) -> int:
+        return int(self.modules.shape[0])
+
+
+def _encode(payload: str, level: str) -> np.ndarray:
+    import zxingcpp
+
+    code = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level=level)
+    return np.asarray(code.to_image(scale=1, add_quiet_zones=False)) < 128
+
+
+def make_qr(payload: str) -> QrSymbol:
+    """The QR code of ``payload``: a full (never Micro) QR code, error correction ≥ M.
+
+    The smallest version that holds ``payload`` at level M is used, and the
+    level is raised to Q or H when that fits the same version (as segno's
+    ``boost_error``). Encoded with zxing-cpp's writer (C++, ~20× faster than
+    segno here, see ``benchmarks/doorplates.py``); what is printed is checked
+    by decoding the rasterised PDF (:mod:`ridermap.publish.doorplates`).
+    """
+    try:
+        modules, level = _encode(payload, "M"), "M"
+    except (ValueError, RuntimeError) as exc:
+        raise RenderError(f"cannot encode {payload!r} as a QR code: {exc}") from exc
+    for higher in ("Q", "H"):  # if Q needs a bigger symbol, so does H: usually one extra encode
+        boosted = _encode(payload, higher)
+        if boosted.shape != modules.shape:
+            break
+        modules, level = boosted, higher
+    n = modules.shape[0]
+    if modules.ndim != 2 or n != modules.shape[1] or n < 21 or (n - 17) % 4:
+        raise RenderError(f"QR for {payload!r} is {modules.shape} modules: not a full QR code")
+    return QrSymbol(modules, (n - 17) // 4, level)
+
+
+def _qr_runs(modules: np.ndarray) -> list[tuple[int, int, int]]:
+    """Horizontal runs of dark modules as ``(row, col, length)``."""
+    padded = np.zeros((modules.shape[0], modules.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = modules
+    edges = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)
+    return list(zip(rows.tolist(), starts.tolist(), (ends - starts).tolist()))
+
+
+# --------------------------------------------------------------------------- text fitting
+_CLOSE = set("，。、；：！？）》」』】〕,.;:!?)]}·…%")
+_OPEN = set("（《「『【〔([{")
+#: after these a Latin word may break even without a space (lists of hours: "11:00,13:30")
+_BREAK_AFTER = set("，。、；：！？）》」』】〕,;)]}…")
+
+
+def _is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return 0x2E80 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF or 0x20000 <= o <= 0x3FFFF
+
+
+def _tokens(text: str) -> list[tuple[str, bool]]:
+    """Break ``text`` into unbreakable tokens, each with "a space precedes it"."""
+    tokens: list[tuple[str, bool]] = []
+    space = False
+    pending_open = ""
+    for ch in text:
+        if ch.isspace():
+            space = True
+            continue
+        joins_prev = tokens and not space and not pending_open and (
+            ch in _CLOSE or (not _is_cjk(ch) and not _is_cjk(tokens[-1][0][-1]) and tokens[-1][0][-1] not in _BREAK_AFTER)
+        )
+        if joins_prev:
+            tokens[-1] = (tokens[-1][0] + ch, tokens[-1][1])
+        elif ch in _OPEN:
+            pending_open += ch
+            continue
+        else:
+            tokens.append((pending_open + ch, space))
+            pending_open = ""
+        space = False
+    if pending_open:
+        tokens.append((pending_open, space))
+    return tokens
+
+
+@lru_cache(maxsize=65536)
+def _width_em(font: CidFont, text: str) -> float:
+    return font.width_em(text)
+
+
+def _greedy(font: CidFont, tokens: list[tuple[str, bool]], limit_em: float) -> list[str]:
+    lines: list[str] = []
+    cur = ""
+    for token, spaced in tokens:
+        candidate = f"{cur} {token}" if (cur and spaced) else cur + token
+        if not cur or _width_em(font, candidate) <= limit_em:
+            if not cur and _width_em(font, token) > limit_em:  # an over-long word: break by character
+                for ch in token:
+                    if not cur or _width_em(font, cur + ch) <= limit_em:
+                        cur += ch
+                    else:
+                        lines.append(cur)
+                        cur = ch
+            else:
+                cur = candidate
+        else:
+            lines.append(cur)
+            cur = token
+            if _width_em(font, token) > limit_em:
+                cur = ""
+                for ch in token:
+                    if not cur or _width_em(font, cur + ch) <= limit_em:
+                        cur += ch
+                    else:
+                        lines.append(cur)
+                        cur = ch
+    if cur:
+        lines.append(cur)
+    return lines
+
+
+def _wrap(font: CidFont, text: str, max_lines: int) -> list[str]:
+    """Wrap into at most ``max_lines`` lines, making the widest line as narrow as possible."""
+    tokens = _tokens(text)
+    if not tokens:
+        return []
+    one = " ".join(text.split())
+    if max_lines == 1:
+        return [one]
+    lo = max(_width_em(font, ch) for ch in one if not ch.isspace())
+    hi = _width_em(font, one)
+    best = [one]
+    for _ in range(30):
+        if hi - lo < 1e-3:
+            break
+        mid = (lo + hi) / 2
+        lines = _greedy(font, tokens, mid)
+        if len(lines) <= max_lines:
+            best, hi = lines, mid
+        else:
+            lo = mid
+    return best
+
+
+@dataclass(frozen=True)
+class _Fit:
+    size_mm: float
+    lines: tuple[str, ...]
+
+    @property
+    def height_mm(self) -> float:
+        return len(self.lines) * LINE_EM * self.size_mm
+
+
+@lru_cache(maxsize=8192)
+def _fit(font: CidFont, text: str, width_mm: float, height_mm: float, max_size_mm: float,
+         min_size_mm: float, max_lines: int) -> _Fit | None:
+    """Largest size (≤ max) at which ``text`` fits the box, wrapping if that helps."""
+    best: _Fit | None = None
+    for n in range(1, max_lines + 1):
+        lines = _wrap(font, text, n)
+        if not lines:
+            return _Fit(0.0, ())
+        widest = max(_width_em(font, line) for line in lines) + BOLD_EM
+        size = min(max_size_mm, width_mm / widest, height_mm / (len(lines) * LINE_EM))
+        if best is None or size > best.size_mm + 1e-6:
+            best = _Fit(size, tuple(lines))
+        if size >= max_size_mm - 1e-9 or len(lines) < n:
+            break
+    return best if best is not None and best.size_mm >= min_size_mm else None
+
+
+# --------------------------------------------------------------------------- layout
+@dataclass(frozen=True)
+class TextRun:
+    """One line of text: left end of its baseline and its size, in plate mm (y down)."""
+
+    role: str
+    text: str
+    x_mm: float
+    baseline_mm: float
+    size_mm: float
+
+
+@dataclass(frozen=True)
+class PlateLayout:
+    """Everything placed on one plate, in mm from the plate's top-left corner."""
+
+    plate: Plate
+    size: PlateSize
+    qr_x_mm: float
+    qr_y_mm: float
+    module_mm: float
+    qr_modules: int
+    qr_version: int
+    qr_error: str
+    runs: tuple[tuple[int, int, int], ...]
+    texts: tuple[TextRun, ...]
+    frame_inset_mm: float
+    frame_width_mm: float
+    text_box_mm: tuple[float, float, float, float] = field(default=(0, 0, 0, 0))  # x0, y0, x1, y1
+
+
+def _block(font: CidFont, text: str, *, role: str, where: str, x0: float, x1: float, top: float,
+           height: float, max_size: float, min_size: float, max_lines: int, align: str = "left") -> list[TextRun]:
+    fit = _fit(font, text, round(x1 - x0, 4), round(height, 4), round(max_size, 4), round(min_size, 4), max_lines)
+    if fit is None:
+        raise RenderError(
+            f"doorplate {where}: {role} text {text!r} does not fit {x1 - x0:.0f}×{height:.0f} mm "
+            f"even at {min_size:.1f} mm in {max_lines} line(s); shorten it"
+        )
+    runs = []
+    for i, line in enumerate(fit.lines):
+        pad = BOLD_EM / 2 * fit.size_mm
+        if align == "center":
+            x = (x0 + x1) / 2 - _width_em(font, line) * fit.size_mm / 2
+        else:
+            x = x0 + pad
+        runs.append(TextRun(role, line, x, top + (i * LINE_EM + BASELINE_EM) * fit.size_mm, fit.size_mm))
+    return runs
+
+
+def layout_plate(plate: Plate, size: PlateSize | str, *, font: CidFont | None = None) -> PlateLayout:
+    """Place the QR code and text of ``plate`` on a plate of ``size``.
+
+    Raises
+    ------
+    RenderError
+        When a text does not fit even at its minimum size, or the QR modules
+        would be smaller than 0.5 mm (payload too long).
+    """
+    size = PLATE_SIZES[size] if isinstance(size, str) else size
+    font = font or default_font()
+    W, H, Q = size.width_mm, size.height_mm, size.qr_mm
+    m = 0.07 * H
+    gap = 0.05 * H
+    qr = make_qr(plate.payload)
+    n = qr.size
+    module = Q / (n + 2 * QUIET_ZONE)
+    if module < 0.5:
+        raise RenderError(f"doorplate {plate.plate_id}: payload {plate.payload!r} needs QR version {qr.version}; "
+                          f"modules would be {module:.2f} mm on a {Q:.0f} mm code: shorten base_url")
+    qr_x, qr_y = W - m - Q, m
+    x0, x1 = m, qr_x - gap
+    top, bottom = m, H - m
+    where = plate.plate_id
+    texts: list[TextRun] = []
+
+    # under the QR: caption, then the plus code
+    y = qr_y + Q + 0.03 * H
+    qx0, qx1 = qr_x - 0.3 * gap, W - m + 0.3 * gap
+    under = bottom - y
+    if plate.caption:
+        cap = _block(font, plate.caption, role="caption", where=where, x0=qx0, x1=qx1, top=y,
+                     height=min(under * 0.55, 0.1 * H), max_size=0.07 * H, min_size=0.025 * H, max_lines=2, align="center")
+        texts += cap
+        y += len(cap) * LINE_EM * cap[0].size_mm
+    if plate.plus_code:
+        texts += _block(font, plate.plus_code, role="plus_code", where=where, x0=qx0, x1=qx1, top=y,
+                        height=bottom - y, max_size=0.045 * H, min_size=0.025 * H, max_lines=2, align="center")
+
+    # left column: address (top), details (bottom), headline (between, centred vertically)
+    address = _block(font, plate.address, role="address", where=where, x0=x0, x1=x1, top=top,
+                     height=0.3 * H, max_size=0.1 * H, min_size=0.035 * H, max_lines=3) if plate.address else []
+    address_bottom = top + sum(LINE_EM * r.size_mm for r in address)
+    details: list[TextRun] = []
+    y_details = bottom
+    for line in reversed(plate.details):
+        fit = _fit(font, line, round(x1 - x0, 4), round(0.14 * H, 4), round(0.06 * H, 4), round(0.03 * H, 4), 2)
+        if fit is None:
+            raise RenderError(f"doorplate {where}: detail text {line!r} does not fit {x1 - x0:.0f} mm "
+                              f"even at {0.03 * H:.1f} mm in 2 lines; shorten it")
+        y_details -= fit.height_mm
+        details = _block(font, line, role="detail", where=where, x0=x0, x1=x1, top=y_details,
+                         height=fit.height_mm + 1e-6, max_size=fit.size_mm, min_size=0.03 * H, max_lines=2) + details
+    head_top = address_bottom + (0.04 * H if address else 0)
+    head_bottom = y_details - (0.03 * H if details else 0)
+    headline: list[TextRun] = []
+    if plate.headline:
+        headline = _block(font, plate.headline, role="headline", where=where, x0=x0, x1=x1, top=head_top,
+                          height=head_bottom - head_top, max_size=0.3 * H, min_size=0.06 * H, max_lines=2)
+        used = sum(LINE_EM * r.size_mm for r in headline)
+        shift = max(0.0, (head_bottom - head_top - used) / 2)
+        headline = [TextRun(r.role, r.text, r.x_mm, r.baseline_mm + shift, r.size_mm) for r in headline]
+    texts = address + headline + details + texts
+    return PlateLayout(
+        plate=plate, size=size, qr_x_mm=qr_x, qr_y_mm=qr_y, module_mm=module, qr_modules=n,
+        qr_version=qr.version, qr_error=qr.error, runs=tuple(_qr_runs(qr.modules)), texts=tuple(texts),
+        frame_inset_mm=0.03 * H, frame_width_mm=0.007 * H, text_box_mm=(x0, top, x1, bottom),
+    )
+
+
+def ink_box(run: TextRun, *, font: CidFont | None = None) -> tuple[float, float, float, float] | None:
+    """Where the ink of ``run`` lands, ``(x0, y0, x1, y1)`` in plate mm, bold stroke included."""
+    font = font or default_font()
+    pen = 0.0
+    boxes = []
+    for ch in run.text:
+        b = font.ink_bounds_em(ch)
+        if b is not None:
+            boxes.append((pen + b[0], b[1], pen + b[2], b[3]))
+        pen += font.advance_em(ch)
+    if not boxes:
+        return None
+    half = BOLD_EM / 2
+    s = run.size_mm
+    return (
+        run.x_mm + (min(b[0] for b in boxes) - half) * s,
+        run.baseline_mm - (max(b[3] for b in boxes) + half) * s,
+        run.x_mm + (max(b[2] for b in boxes) + half) * s,
+        run.baseline_mm - (min(b[1] for b in boxes) - half) * s,
+    )
+
+
+@lru_cache(maxsize=1)
+def default_font() -> CidFont:
+    """The project's CJK font (:func:`ridermap.render.fonts.cjk_font_path`) as a :class:`CidFont`."""
+    return load_font(str(cjk_font_path()))
+
+
+# --------------------------------------------------------------------------- PDF / SVG drawing
+def _rgb(c: tuple[float, float, float]) -> str:
+    return " ".join(fmt(v) for v in c)
+
+
+def plate_ops(layout: PlateLayout, *, font: CidFont | None = None) -> str:
+    """PDF content-stream operators drawing one plate, in plate mm with y down."""
+    font = font or default_font()
+    size = layout.size
+    W, H = size.width_mm, size.height_mm
+    i, fw = layout.frame_inset_mm, layout.frame_width_mm
+    m = layout.module_mm
+    qx = layout.qr_x_mm + QUIET_ZONE * m
+    qy = layout.qr_y_mm + QUIET_ZONE * m
+    parts = [
+        f"q {_rgb(BLUE)} rg 0 0 {fmt(W)} {fmt(H)} re f",
+        f"1 1 1 RG {fmt(fw)} w {fmt(i)} {fmt(i)} {fmt(W - 2 * i)} {fmt(H - 2 * i)} re S",
+        f"1 g {fmt(layout.qr_x_mm)} {fmt(layout.qr_y_mm)} {fmt(size.qr_mm)} {fmt(size.qr_mm)} re f",
+        f"q {fmt(m)} 0 0 {fmt(m)} {fmt(qx)} {fmt(qy)} cm 0 g",
+        " ".join(f"{c} {r} {n} 1 re" for r, c, n in layout.runs) + " f Q",
+        "1 g 1 G 1 j 1 J BT 2 Tr",
+    ]
+    for run in layout.texts:
+        parts.append(f"/F1 {fmt(run.size_mm)} Tf {fmt(BOLD_EM * run.size_mm)} w "
+                     f"1 0 0 -1 {fmt(run.x_mm)} {fmt(run.baseline_mm)} Tm {font.encode(run.text)} Tj")
+    parts.append("ET Q\n")
+    return "\n".join(parts)
+
+
+def _svg_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def plate_svg(plate: Plate, size: PlateSize | str, *, font: CidFont | None = None) -> str:
+    """One plate as a standalone SVG (text as glyph outlines: no font needed to view or print it)."""
+    font = font or default_font()
+    layout = layout_plate(plate, size, font=font)
+    size = layout.size
+    W, H = size.width_mm, size.height_mm
+    i, fw = layout.frame_inset_mm, layout.frame_width_mm
+    m = layout.module_mm
+    blue = "#" + "".join(f"{round(v * 255):02x}" for v in BLUE)
+    glyphs: dict[str, str] = {}
+    text_parts = []
+    upm = font.units_per_em
+    for run in layout.texts:
+        uses = []
+        pen = 0.0
+        for ch in run.text:
+            if not ch.isspace():
+                gid = f"g{font.cid(ch)}"
+                glyphs.setdefault(gid, font.outline(ch))
+                uses.append(f'<use xlink:href="#{gid}" x="{fmt(pen)}"/>')
+            pen += font.advance_em(ch) * upm
+        k = run.size_mm / upm
+        text_parts.append(f'<g transform="translate({fmt(run.x_mm)} {fmt(run.baseline_mm)}) scale({k:.6g} {-k:.6g})">'
+                          + "".join(uses) + "</g>")
+    qr_d = "".join(f"M{c} {r}h{n}v1h-{n}z" for r, c, n in layout.runs)
+    defs = "".join(f'<path id="{gid}" d="{d}"/>' for gid, d in sorted(glyphs.items()))
+    qx = layout.qr_x_mm + QUIET_ZONE * m
+    qy = layout.qr_y_mm + QUIET_ZONE * m
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'width="{fmt(W)}mm" height="{fmt(H)}mm" viewBox="0 0 {fmt(W)} {fmt(H)}">'
+        f"<title>{_svg_escape(plate.address)}</title>"
+        f'<desc data-plate-id="{_svg_escape(plate.plate_id)}" data-payload="{_svg_escape(plate.payload)}">'
+        f"{_svg_escape(plate.payload)}</desc>"
+        f"<defs>{defs}</defs>"
+        f'<rect width="{fmt(W)}" height="{fmt(H)}" fill="{blue}"/>'
+        f'<rect x="{fmt(i)}" y="{fmt(i)}" width="{fmt(W - 2 * i)}" height="{fmt(H - 2 * i)}" fill="none" '
+        f'stroke="#fff" stroke-width="{fmt(fw)}"/>'
+        f'<rect class="qr" x="{fmt(layout.qr_x_mm)}" y="{fmt(layout.qr_y_mm)}" width="{fmt(size.qr_mm)}" '
+        f'height="{fmt(size.qr_mm)}" fill="#fff"/>'
+        f'<path class="qr-modules" transform="translate({fmt(qx)} {fmt(qy)}) scale({m:.6g})" fill="#000" d="{qr_d}"/>'
+        f'<g class="text" fill="#fff" stroke="#fff" stroke-width="{fmt(BOLD_EM * upm)}" stroke-linejoin="round">'
+        + "".join(text_parts) + "</g></svg>\n"
+    )
+
+
+def plate_pdf(plate: Plate, size: PlateSize | str, *, font_chars: str = "", font: CidFont | None = None) -> bytes:
+    """One plate as a one-page PDF of exactly the plate's trim size (font embedded).
+
+    Parameters
+    ----------
+    font_chars
+        Extra characters to put in the embedded font subset. Pass the same
+        string (e.g. every character of a compound's plates) for many plates
+        and the subset is made once and reused.
+    """
+    font = font or default_font()
+    layout = layout_plate(plate, size, font=font)
+    doc = PdfBuilder(font, title=f"{plate.address} ({plate.plate_id})")
+    doc.use_text(font_chars)
+    for run in layout.texts:
+        doc.use_text(run.text)
+    doc.add_page(layout.size.width_mm, layout.size.height_mm, plate_ops(layout, font=font))
+    return doc.to_bytes()
+
+
+# --------------------------------------------------------------------------- imposition
+@dataclass(frozen=True)
+class Placement:
+    """Where plate ``index`` sits on the imposed sheets (mm from the page's top-left, y down).
+
+    ``width_mm`` × ``height_mm`` is the box the plate occupies on the page
+    (swapped from the plate's size when ``rotated``: turned 90° clockwise).
+    """
+
+    index: int
+    page: int
+    x_mm: float
+    y_mm: float
+    width_mm: float
+    height_mm: float
+    rotated: bool
+
+
+@dataclass(frozen=True)
+class SheetGrid:
+    sheet: str
+    page_width_mm: float
+    page_height_mm: float
+    cols: int
+    rows: int
+    rotated: bool
+    x0_mm: float
+    y0_mm: float
+
+    @property
+    def per_page(self) -> int:
+        return self.cols * self.rows
+
+
+def sheet_grid(size: PlateSize | str, sheet: str) -> SheetGrid:
+    """How plates of ``size`` tile a ``sheet`` (A4 / A3 portrait, or ``fit``: one plate per page).
+
+    Plates keep :data:`GUTTER_MM` between them and :data:`SHEET_MARGIN_MM`
+    from the paper edge; they are turned 90° when more fit that way.
+
+    Raises
+    ------
+    RenderError
+        The plate does not fit the paper.
+    """
+    size = PLATE_SIZES[size] if isinstance(size, str) else size
+    w, h = size.width_mm, size.height_mm
+    if sheet == "fit":
+        pad = SHEET_MARGIN_MM + GUTTER_MM
+        return SheetGrid("fit", w + 2 * pad, h + 2 * pad, 1, 1, False, pad, pad)
+    if sheet not in SHEET_SIZES_MM:
+        raise RenderError(f"unknown sheet {sheet!r} (known: {', '.join(SHEETS)})")
+    pw, ph = SHEET_SIZES_MM[sheet]
+    best = None
+    for rotated, (bw, bh) in ((False, (w, h)), (True, (h, w))):
+        cols = int((pw - 2 * SHEET_MARGIN_MM + GUTTER_MM) // (bw + GUTTER_MM))
+        rows = int((ph - 2 * SHEET_MARGIN_MM + GUTTER_MM) // (bh + GUTTER_MM))
+        if cols * rows and (best is None or cols * rows > best[0] * best[1]):
+            best = (cols, rows, rotated, bw, bh)
+    if best is None:
+        raise RenderError(
+            f"{size.name} plates ({w:.0f}×{h:.0f} mm) do not fit on {sheet} ({pw:.0f}×{ph:.0f} mm) with "
+            f"{SHEET_MARGIN_MM:.0f} mm margins; use --sheet fit (one plate per page) or a smaller --size"
+        )
+    cols, rows, rotated, bw, bh = best
+    x0 = (pw - (cols * bw + (cols - 1) * GUTTER_MM)) / 2
+    y0 = (ph - (rows * bh + (rows - 1) * GUTTER_MM)) / 2
+    return SheetGrid(sheet, pw, ph, cols, rows, rotated, x0, y0)
+
+
+def impose(count: int, size: PlateSize | str, sheet: str) -> tuple[SheetGrid, list[Placement]]:
+    """Placements of ``count`` plates, filling each page row by row."""
+    size = PLATE_SIZES[size] if isinstance(size, str) else size
+    grid = sheet_grid(size, sheet)
+    bw, bh = (size.height_mm, size.width_mm) if grid.rotated else (size.width_mm, size.height_mm)
+    out = []
+    for index in range(count):
+        page, slot = divmod(index, grid.per_page)
+        row, col = divmod(slot, grid.cols)
+        out.append(Placement(index, page, grid.x0_mm + col * (bw + GUTTER_MM), grid.y0_mm + row * (bh + GUTTER_MM),
+                             bw, bh, grid.rotated))
+    return grid, out
+
+
+def _cut_marks(p: Placement) -> str:
+    o, n = CUT_MARK_OFFSET_MM, CUT_MARK_LENGTH_MM
+    x0, y0, x1, y1 = p.x_mm, p.y_mm, p.x_mm + p.width_mm, p.y_mm + p.height_mm
+    segs = []
+    for x, sx in ((x0, -1), (x1, 1)):
+        for y, sy in ((y0, -1), (y1, 1)):
+            segs.append(f"{fmt(x + sx * o)} {fmt(y)} m {fmt(x + sx * (o + n))} {fmt(y)} l")
+            segs.append(f"{fmt(x)} {fmt(y + sy * o)} m {fmt(x)} {fmt(y + sy * (o + n))} l")
+    return " ".join(segs) + " S"
+
+
+def sheets_pdf(
+    plates: Sequence[Plate],
+    *,
+    size: PlateSize | str = "small",
+    sheet: str | None = None,
+    title: str = "",
+    font: CidFont | None = None,
+) -> tuple[bytes, SheetGrid, list[Placement]]:
+    """Impose ``plates`` on print sheets with cut marks and each plate id in the margin.
+
+    Parameters
+    ----------
+    plates
+        From :func:`plates_for_community` (any number of compounds).
+    size
+        ``small``, ``medium`` or ``large`` (:data:`PLATE_SIZES`).
+    sheet
+        ``A4``, ``A3`` or ``fit``; ``None``: :data:`DEFAULT_SHEET` for the size.
+    title
+        Document title.
+
+    Returns
+    -------
+    pdf : bytes
+    grid : SheetGrid
+    placements : list of Placement
+        One per plate, in the order of ``plates``.
+    """
+    font = font or default_font()
+    size = PLATE_SIZES[size] if isinstance(size, str) else size
+    sheet = sheet or DEFAULT_SHEET[size.name]
+    if not plates:
+        raise RenderError("no doorplates to impose (no units, buildings or gates selected)")
+    grid, placements = impose(len(plates), size, sheet)
+    doc = PdfBuilder(font, title=title or f"ridermap doorplates {size.name} {sheet}")
+    page_ops: list[list[str]] = [[] for _ in range(placements[-1].page + 1)]
+    for plate, p in zip(plates, placements):
+        layout = layout_plate(plate, size, font=font)
+        for run in layout.texts:
+            doc.use_text(run.text)
+        doc.use_text(plate.plate_id)
+        if p.rotated:  # 90° clockwise: plate (u, v) -> page (x + h - v, y + u)
+            cm = f"0 1 -1 0 {fmt(p.x_mm + p.width_mm)} {fmt(p.y_mm)} cm"
+        else:
+            cm = f"1 0 0 1 {fmt(p.x_mm)} {fmt(p.y_mm)} cm"
+        ops = page_ops[p.page]
+        ops.append(f"q {cm}\n{plate_ops(layout, font=font)}Q")
+        ops.append(f"0 G 0.1 w {_cut_marks(p)}")
+        ops.append(f"BT 0 g 0 Tr /F1 {fmt(ID_TEXT_MM)} Tf 1 0 0 -1 {fmt(p.x_mm + CUT_MARK_OFFSET_MM + CUT_MARK_LENGTH_MM)} "
+                   f"{fmt(p.y_mm + p.height_mm + 1.0 + 0.9 * ID_TEXT_MM)} Tm {font.encode(plate.plate_id)} Tj ET")
+    for ops in page_ops:
+        doc.add_page(grid.page_width_mm, grid.page_height_mm, "\n".join(ops) + "\n")
+    return doc.to_bytes(), grid, placements
+
+
+def plate_count_per_page(size: PlateSize | str, sheet: str | None = None) -> int:
+    """How many plates of ``size`` one ``sheet`` holds."""
+    size = PLATE_SIZES[size] if isinstance(size, str) else size
+    return sheet_grid(size, sheet or DEFAULT_SHEET[size.name]).per_page
+
+
+def mm_to_px(value_mm: float, dpi: float) -> int:
+    """Millimetres to whole pixels at ``dpi`` (rounded down)."""
+    return int(math.floor(value_mm / 25.4 * dpi))
