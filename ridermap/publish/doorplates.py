@@ -158,7 +158,7 @@ def _decode(image: np.ndarray) -> list[tuple[bool, str, str]]:
     import zxingcpp
 
     fmt = zxingcpp.BarcodeFormat
-    codes = zxingcpp.read_barcodes(image, formats=fmt.QRCode | fmt.MicroQRCode | fmt.RMQRCode)
+    codes = zxingcpp.read_barcodes(image, formats=(fmt.QRCode, fmt.MicroQRCode, fmt.RMQRCode))
     return [(code.format == fmt.QRCode, str(code.format), code.text) for code in codes]
 
 

@@ -1,0 +1,459 @@
+"""QR doorplates: content, geometry in mm, text fitting, PDF/SVG, imposition, decoding what is printed."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import Point, Polygon
+
+from conftest import MINSK_ID, SAMPLE_ID
+from ridermap.config import Config
+from ridermap.errors import RenderError, VerificationError
+from ridermap.model.bundle import Bundle
+from ridermap.render import doorplate as dp
+from ridermap.urls import absolute, building_path, gate_path, unit_path
+
+CID = "510104-tst"
+LONG_NAME = "成都市锦江区春熙路街道锦华苑东区二期骑手友好示范小区北苑住宅组团邻里中心服务站点"  # 40 characters
+CONFIG = Config(base_url="https://rider.example.cn/", language="zh", admin_code="510104")
+
+needs_pdftoppm = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) not installed")
+
+
+def _box(x, y, d=0.0002):
+    return Polygon([(x, y), (x + d, y), (x + d, y + d), (x, y + d)])
+
+
+def make_bundle(name: str = "测试苑") -> Bundle:
+    """A compound with numbered, bare-number, Cyrillic and unnumbered buildings and units."""
+    x0, y0 = 104.08, 30.65
+    crs = "EPSG:4326"
+    communities = gpd.GeoDataFrame(
+        {"id": [CID], "name": [name], "rider_access": ["ride"]},
+        geometry=[Polygon([(x0 - 0.001, y0 - 0.001), (x0 + 0.003, y0 - 0.001), (x0 + 0.003, y0 + 0.002), (x0 - 0.001, y0 + 0.002)])],
+        crs=crs,
+    )
+    buildings = gpd.GeoDataFrame(
+        {
+            "id": [f"{CID}-b7", f"{CID}-b12", f"{CID}-b21", f"{CID}-b_w99"],
+            "community_id": [CID] * 4,
+            "number": ["7", "12", "21", ""],
+            "label": ["7号楼", "12", "Дом Кругера", ""],
+        },
+        geometry=[_box(x0, y0), _box(x0 + 0.0005, y0), _box(x0 + 0.001, y0), _box(x0 + 0.0015, y0)],
+        crs=crs,
+    )
+    units = gpd.GeoDataFrame(
+        {
+            "id": [f"{CID}-b7-u1", f"{CID}-b7-u2", f"{CID}-b12-u9H", f"{CID}-b21-u1", f"{CID}-b_w99-u_n5"],
+            "community_id": [CID] * 5,
+            "building_id": [f"{CID}-b7", f"{CID}-b7", f"{CID}-b12", f"{CID}-b21", f"{CID}-b_w99"],
+            "number": ["1", "2", "9H", "1", ""],
+            "label": ["1单元", "2单元", "9H", "", ""],
+            "flats": ["101-602", "", "", "1-8", ""],
+        },
+        geometry=[Point(x0 + 0.0001, y0), Point(x0 + 0.00015, y0), Point(x0 + 0.0006, y0), Point(x0 + 0.0011, y0), Point(x0 + 0.0016, y0)],
+        crs=crs,
+    )
+    gates = gpd.GeoDataFrame(
+        {
+            "id": [f"{CID}-gs", f"{CID}-gn"],
+            "community_id": [CID] * 2,
+            "name": ["南门", ""],
+            "rider_access": ["ride", "none"],
+            "hours": ["Mo-Su 00:00-11:00,13:30-17:00,19:30-24:00", ""],
+            "locked": [False, True],
+        },
+        geometry=[Point(x0 + 0.001, y0 - 0.001), Point(x0 + 0.001, y0 + 0.002)],
+        crs=crs,
+    )
+    return Bundle.from_layers({"communities": communities, "buildings": buildings, "units": units, "gates": gates})
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return make_bundle()
+
+
+@pytest.fixture(scope="module")
+def plates(bundle):
+    return dp.plates_for_community(bundle, CID, config=CONFIG)
+
+
+def _expected_payload(plate: dp.Plate) -> str:
+    path = {"unit": lambda: unit_path(plate.plate_id),
+            "building": lambda: building_path(CID, plate.plate_id),
+            "gate": lambda: gate_path(CID, plate.plate_id)}[plate.kind]()
+    return absolute(CONFIG.base_url, path)
+
+
+# --------------------------------------------------------------------------- content
+def test_plate_content_and_payloads(plates):
+    by_id = {p.plate_id: p for p in plates}
+    assert [p.kind for p in plates] == ["gate"] * 2 + ["building"] * 4 + ["unit"] * 5
+    for plate in plates:
+        assert plate.payload == _expected_payload(plate)
+        assert plate.plus_code.startswith("Plus Code ") and "+" in plate.plus_code
+    unit = by_id[f"{CID}-b7-u2"]
+    assert unit.payload == "https://rider.example.cn/u/510104-tst-b7-u2.html"
+    assert unit.address == "测试苑 7号楼 2单元" and unit.headline == "2单元"
+    assert by_id[f"{CID}-b7-u1"].details == ("户号 101-602",)
+    # bare numbers get the kind's word; names as written are kept
+    assert by_id[f"{CID}-b12"].headline == "12号楼"
+    assert by_id[f"{CID}-b12-u9H"].address == "测试苑 12号楼 9H单元"
+    assert by_id[f"{CID}-b21-u1"].address == "测试苑 Дом Кругера 1单元"
+    assert by_id[f"{CID}-b7"].details == ("单元 1、2",)
+    gate = by_id[f"{CID}-gs"]
+    assert gate.headline == "南门" and gate.details == ("可骑行进入 Mo-Su 00:00-11:00,13:30-17:00,19:30-24:00",)
+    assert by_id[f"{CID}-gn"].headline == "出入口" and by_id[f"{CID}-gn"].details == ("禁止进入 常闭",)
+
+
+def test_missing_numbers_print_what_is_known_and_warn(bundle, caplog):
+    with caplog.at_level(logging.WARNING, logger="ridermap.render.doorplate"):
+        plates = {p.plate_id: p for p in dp.plates_for_community(bundle, CID, config=CONFIG)}
+    unit = plates[f"{CID}-b_w99-u_n5"]
+    assert unit.headline == "未编号单元" and unit.address == "测试苑 未编号楼栋 未编号单元"
+    assert plates[f"{CID}-b_w99"].headline == "未编号楼栋"
+    assert f"{CID}-b_w99-u_n5" in caplog.text and "survey their numbers" in caplog.text
+
+
+def test_english_captions_and_kinds(bundle):
+    en = dataclasses.replace(CONFIG, language="en")
+    plates = dp.plates_for_community(bundle, CID, config=en, kinds=("unit",))
+    assert {p.kind for p in plates} == {"unit"} and plates[0].caption == "Scan for directions"
+    assert {p.headline for p in plates} >= {"Unit 9H", "Unit 1", "Unit (no number)"}
+    with pytest.raises(RenderError, match="unknown doorplate kind"):
+        dp.plates_for_community(bundle, CID, config=CONFIG, kinds=("door",))
+
+
+def test_character_the_font_lacks_is_an_error():
+    with pytest.raises(RenderError, match="glyph"):
+        dp.plates_for_community(make_bundle("测试\U00013000苑"), CID, config=CONFIG)
+
+
+# --------------------------------------------------------------------------- QR
+@pytest.mark.parametrize("payload", [
+    "https://rider.example.cn/u/510104-jhy-b7-u2.html",
+    "https://rider.example.cn/c/000000-w501362928.html#b=000000-w501362928-b15-w25434714",
+    "x",
+])
+def test_qr_is_full_qr_with_ecc_at_least_m(payload):
+    import zxingcpp
+
+    qr = dp.make_qr(payload)
+    assert qr.error in ("M", "Q", "H")
+    assert qr.size == 17 + 4 * qr.version and qr.version <= 6
+    # read the bare module matrix back (4-module quiet zone, 8 px per module)
+    image = np.pad(np.where(qr.modules, 0, 255).astype(np.uint8), 4, constant_values=255).repeat(8, 0).repeat(8, 1)
+    (code,) = zxingcpp.read_barcodes(image)
+    assert code.format == zxingcpp.BarcodeFormat.QRCode and code.text == payload
+    assert code.ec_level == qr.error
+
+
+def test_ecc_is_boosted_only_when_the_symbol_stays_the_same_size():
+    import zxingcpp
+
+    payload = "https://rider.example.cn/u/510104-jhy-b7-u2.html"
+    qr = dp.make_qr(payload)
+    at_m = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M").to_image(add_quiet_zones=False)
+    assert qr.size == np.asarray(at_m).shape[0]
+
+
+# --------------------------------------------------------------------------- geometry and text
+def test_size_table():
+    assert {k: (s.width_mm, s.height_mm, s.qr_mm) for k, s in dp.PLATE_SIZES.items()} == {
+        "small": (150, 90, 40), "medium": (270, 170, 75), "large": (570, 370, 120)}
+
+
+@pytest.mark.parametrize("size", ["small", "medium", "large"])
+def test_layout_geometry_matches_the_size_table(plates, size):
+    spec = dp.PLATE_SIZES[size]
+    for plate in plates:
+        lay = dp.layout_plate(plate, size)
+        assert (lay.size.width_mm, lay.size.height_mm) == (spec.width_mm, spec.height_mm)
+        # the QR square (quiet zone included) is the table's size and lies on the plate
+        assert lay.module_mm * (lay.qr_modules + 2 * dp.QUIET_ZONE) == pytest.approx(spec.qr_mm)
+        assert 0 < lay.qr_x_mm and lay.qr_x_mm + spec.qr_mm < spec.width_mm
+        assert 0 < lay.qr_y_mm and lay.qr_y_mm + spec.qr_mm < spec.height_mm
+        # the runs cover exactly the dark modules
+        assert sum(n for _, _, n in lay.runs) == int(dp.make_qr(plate.payload).modules.sum())
+
+
+def _inside(box, outer, tol=1e-6):
+    return box[0] >= outer[0] - tol and box[1] >= outer[1] - tol and box[2] <= outer[2] + tol and box[3] <= outer[3] + tol
+
+
+def _overlaps(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("size", ["small", "medium", "large"])
+@pytest.mark.parametrize("name", [LONG_NAME, "Rizhskaya-Nemiga-Residential-Courtyard-No-17-Block-B-Phase-2", "锦华苑"],
+                         ids=["40-chinese-chars", "long-latin-word", "short"])
+def test_text_stays_inside_the_plate(size, name):
+    assert len(LONG_NAME) == 40
+    plates = dp.plates_for_community(make_bundle(name), CID, config=CONFIG)
+    spec = dp.PLATE_SIZES[size]
+    frame = dp.PLATE_SIZES[size].height_mm * 0.03
+    for plate in plates:
+        lay = dp.layout_plate(plate, size)
+        inner = (frame, frame, spec.width_mm - frame, spec.height_mm - frame)  # inside the white frame line
+        qr = (lay.qr_x_mm, lay.qr_y_mm, lay.qr_x_mm + spec.qr_mm, lay.qr_y_mm + spec.qr_mm)
+        boxes = []
+        for run in lay.texts:
+            ink = dp.ink_box(run)
+            assert ink is not None
+            assert _inside(ink, inner), (plate.plate_id, run, ink, inner)
+            assert not _overlaps(ink, qr), (plate.plate_id, run.text)
+            boxes.append(ink)
+        for i, a in enumerate(boxes):  # lines never overprint each other
+            for b in boxes[i + 1:]:
+                assert not _overlaps(a, b), (plate.plate_id, a, b)
+        # every character of the address is printed (wrapping drops only spaces)
+        address_runs = "".join(r.text for r in lay.texts if r.role == "address")
+        assert address_runs.replace(" ", "") == plate.address.replace(" ", "")
+
+
+def test_long_name_wraps_instead_of_shrinking_to_nothing():
+    plate = next(p for p in dp.plates_for_community(make_bundle(LONG_NAME), CID, config=CONFIG) if p.kind == "unit")
+    lay = dp.layout_plate(plate, "small")
+    address = [r for r in lay.texts if r.role == "address"]
+    assert len(address) >= 2 and min(r.size_mm for r in address) >= 0.035 * 90
+
+
+def test_text_that_cannot_fit_is_refused_with_the_plate_id():
+    plate = next(p for p in dp.plates_for_community(make_bundle("很长" * 200), CID, config=CONFIG) if p.kind == "unit")
+    with pytest.raises(RenderError, match=re.escape(plate.plate_id)):
+        dp.layout_plate(plate, "small")
+
+
+def test_wrapping_keeps_times_and_words_together():
+    tokens = [t for t, _ in dp._tokens("可骑行进入 Mo-Su 00:00-11:00,13:30-17:00")]
+    assert tokens == ["可", "骑", "行", "进", "入", "Mo-Su", "00:00-11:00,", "13:30-17:00"]
+    assert [t for t, _ in dp._tokens("锦华苑（东区）。")] == ["锦", "华", "苑", "（东", "区）。"]
+
+
+# --------------------------------------------------------------------------- PDF and SVG
+def _pdffonts(path) -> list[str]:
+    if shutil.which("pdffonts") is None:
+        pytest.skip("pdffonts (poppler-utils) not installed")
+    out = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    return out.splitlines()[2:]
+
+
+def test_plate_pdf_trim_size_font_and_text(plates, tmp_path):
+    from pypdf import PdfReader
+
+    plate = next(p for p in plates if p.plate_id == f"{CID}-b21-u1")
+    for size, spec in dp.PLATE_SIZES.items():
+        path = tmp_path / f"{size}.pdf"
+        path.write_bytes(dp.plate_pdf(plate, size))
+        page = PdfReader(path).pages[0]
+        assert float(page.mediabox.width) * 25.4 / 72 == pytest.approx(spec.width_mm, abs=0.01)
+        assert float(page.mediabox.height) * 25.4 / 72 == pytest.approx(spec.height_mm, abs=0.01)
+        text = page.extract_text().replace("\n", "").replace(" ", "")
+        assert plate.address.replace(" ", "") in text  # searchable: ToUnicode is right
+        fonts = _pdffonts(path)
+        assert len(fonts) == 1 and re.match(r"^[A-Z]{6}\+NotoSansSC", fonts[0])
+        assert fonts[0].split()[-5:-2] == ["yes", "yes", "yes"]  # emb sub uni
+
+
+def test_svg_is_self_contained_and_its_qr_decodes(plates):
+    import zxingcpp
+
+    plate = plates[0]
+    root = ET.fromstring(dp.plate_svg(plate, "small"))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    assert root.get("width") == "150mm" and root.get("height") == "90mm" and root.get("viewBox") == "0 0 150 90"
+    assert root.find("s:title", ns).text == plate.address
+    assert root.findall(".//s:text", ns) == []  # text is outlines: no font needed to print it
+    assert len(root.findall(".//s:use", ns)) == sum(len(r.text.replace(" ", "")) for r in dp.layout_plate(plate, "small").texts)
+    qr_rect = root.find("s:rect[@class='qr']", ns)
+    assert float(qr_rect.get("width")) == 40 and float(qr_rect.get("height")) == 40
+    d = root.find("s:path[@class='qr-modules']", ns).get("d")
+    n = dp.make_qr(plate.payload).size
+    grid = np.zeros((n, n), dtype=bool)
+    for c, r, w in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\d+z", d):
+        grid[int(r), int(c):int(c) + int(w)] = True
+    image = np.pad(np.where(grid, 0, 255).astype(np.uint8), 4, constant_values=255).repeat(6, 0).repeat(6, 1)
+    assert [c.text for c in zxingcpp.read_barcodes(image)] == [plate.payload]
+
+
+# --------------------------------------------------------------------------- imposition
+@pytest.mark.parametrize("size,sheet,per_page,rotated", [
+    ("small", "A4", 3, False), ("small", "A3", 6, True), ("medium", "A4", 1, True),
+    ("medium", "A3", 2, False), ("large", "fit", 1, False),
+])
+def test_imposition_fits_the_paper(size, sheet, per_page, rotated):
+    grid, placements = dp.impose(7, size, sheet)
+    assert grid.per_page == per_page and grid.rotated == rotated
+    spec = dp.PLATE_SIZES[size]
+    for p in placements:
+        assert {p.width_mm, p.height_mm} == {spec.width_mm, spec.height_mm}
+        assert p.x_mm >= dp.SHEET_MARGIN_MM - 1e-9 and p.y_mm >= dp.SHEET_MARGIN_MM - 1e-9
+        assert p.x_mm + p.width_mm <= grid.page_width_mm - dp.SHEET_MARGIN_MM + 1e-9
+        assert p.y_mm + p.height_mm <= grid.page_height_mm - dp.SHEET_MARGIN_MM + 1e-9
+    for a in placements:
+        for b in placements:
+            if a.index < b.index and a.page == b.page:
+                box_a = (a.x_mm, a.y_mm, a.x_mm + a.width_mm, a.y_mm + a.height_mm)
+                box_b = (b.x_mm - dp.GUTTER_MM + 1e-6, b.y_mm - dp.GUTTER_MM + 1e-6,
+                         b.x_mm + b.width_mm + dp.GUTTER_MM - 1e-6, b.y_mm + b.height_mm + dp.GUTTER_MM - 1e-6)
+                assert not _overlaps(box_a, box_b)  # a gutter for cut marks and ids between plates
+
+
+def test_large_plates_do_not_fit_a3():
+    with pytest.raises(RenderError, match="do not fit on A3"):
+        dp.impose(1, "large", "A3")
+
+
+def test_sheets_carry_plate_ids_in_the_margin(plates, tmp_path):
+    from pypdf import PdfReader
+
+    pdf, grid, placements = dp.sheets_pdf(plates, size="small", sheet="A4")
+    path = tmp_path / "sheets.pdf"
+    path.write_bytes(pdf)
+    reader = PdfReader(path)
+    assert len(reader.pages) == -(-len(plates) // 3)
+    for plate, p in zip(plates, placements):
+        assert plate.plate_id in reader.pages[p.page].extract_text()
+    assert all(line.split()[-5:-2] == ["yes", "yes", "yes"] for line in _pdffonts(path))
+
+
+# --------------------------------------------------------------------------- printed and decoded
+def _raster(path, dpi=150):
+    out = subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", "1", "-l", "1", str(path)],
+                         capture_output=True, check=True).stdout
+    return out
+
+
+@needs_pdftoppm
+@pytest.mark.parametrize("size", ["small", "medium"])
+def test_printed_qr_has_the_planned_size_in_mm(plates, tmp_path, size):
+    """Measure the QR symbol on the 150 dpi raster of the one-plate PDF."""
+    import zxingcpp
+
+    from ridermap.publish.doorplates import _read_pgm
+
+    plate = plates[-1]
+    path = tmp_path / "plate.pdf"
+    path.write_bytes(dp.plate_pdf(plate, size))
+    subprocess.run(["pdftoppm", "-r", "150", "-gray", str(path), str(tmp_path / "r")], check=True)
+    image = _read_pgm(next(tmp_path.glob("r*.pgm")))
+    spec = dp.PLATE_SIZES[size]
+    px = 150 / 25.4
+    assert image.shape[1] == pytest.approx(spec.width_mm * px, abs=1)
+    assert image.shape[0] == pytest.approx(spec.height_mm * px, abs=1)
+    (code,) = zxingcpp.read_barcodes(image)
+    assert code.text == plate.payload
+    lay = dp.layout_plate(plate, size)
+    pos = code.position
+    side_px = np.hypot(pos.top_right.x - pos.top_left.x, pos.top_right.y - pos.top_left.y)
+    symbol_mm = lay.module_mm * lay.qr_modules
+    assert side_px / px == pytest.approx(symbol_mm, abs=2 * 25.4 / 150)
+    left_mm = pos.top_left.x / px
+    assert left_mm == pytest.approx(lay.qr_x_mm + dp.QUIET_ZONE * lay.module_mm, abs=2 * 25.4 / 150)
+
+
+@needs_pdftoppm
+@pytest.mark.parametrize("size,sheet", [("small", "A4"), ("small", "A3"), ("medium", "A4")])
+def test_every_plate_decodes_to_its_payload(plates, tmp_path, size, sheet):
+    from ridermap.publish.doorplates import verify_pdf
+
+    pdf, _grid, placements = dp.sheets_pdf(plates, size=size, sheet=sheet)
+    path = tmp_path / "sheets.pdf"
+    path.write_bytes(pdf)
+    report = verify_pdf(path, plates, placements)
+    assert report.ok, report.text()
+    assert [r["plate_id"] for r in report.results] == [p.plate_id for p in plates]
+    for result, plate in zip(report.results, plates):
+        assert result["decoded"] == [plate.payload] == [_expected_payload(plate)]
+
+
+@needs_pdftoppm
+def test_a_wrong_code_fails_and_nothing_is_published(plates, tmp_path, monkeypatch):
+    import ridermap.publish.doorplates as pub
+
+    bad_id = plates[3].plate_id
+    real = pub.sheets_pdf
+
+    def tampered(ps, **kw):  # print another URL on one plate
+        swapped = [dataclasses.replace(p, payload=p.payload + "x") if p.plate_id == bad_id else p for p in ps]
+        return real(swapped, **kw)
+
+    monkeypatch.setattr(pub, "sheets_pdf", tampered)
+    target = tmp_path / "plates.pdf"
+    with pytest.raises(VerificationError, match=re.escape(bad_id)):
+        pub.write_doorplate_sheets(plates, target, verify=True)
+    assert not target.exists()
+    summary = json.loads((tmp_path / "plates.verification.json").read_text(encoding="utf-8"))
+    assert summary["failed"] == 1 and summary["failures"][0]["plate_id"] == bad_id
+    assert summary["failures"][0]["decoded"] == [plates[3].payload + "x"]
+    assert [p.name for p in tmp_path.iterdir()] == ["plates.verification.json"]
+
+
+@needs_pdftoppm
+def test_write_doorplates_folder(bundle, tmp_path):
+    from ridermap.publish.doorplates import write_doorplates
+
+    files = write_doorplates(bundle, CID, tmp_path, config=CONFIG, verify=True)
+    folder = tmp_path / CID
+    assert all(f.is_file() for f in files)
+    names = {f.relative_to(folder).as_posix() for f in files}
+    assert {"doorplates-small-A4.pdf", "index.csv", "verification.json", "verification.txt",
+            f"plates/{CID}-b7-u2.pdf", f"plates/{CID}-b7-u2.svg", f"plates/{CID}-gs.svg"} <= names
+    summary = json.loads((folder / "verification.json").read_text(encoding="utf-8"))
+    assert summary["plates"] == summary["verified"] == 11 and summary["failed"] == 0
+    index = (folder / "index.csv").read_text(encoding="utf-8").splitlines()
+    assert len(index) == 12 and index[0].startswith("plate_id,kind,")
+    assert not list(tmp_path.glob(".*"))  # no temporary leftovers
+
+
+# --------------------------------------------------------------------------- real data
+@needs_pdftoppm
+def test_sample_compound_every_plate_verified(sample_bundle, sample_config, tmp_path):
+    from ridermap.publish.doorplates import write_doorplates
+
+    view = sample_bundle.community(SAMPLE_ID)
+    write_doorplates(sample_bundle, SAMPLE_ID, tmp_path, config=sample_config, verify=True, per_plate=False)
+    summary = json.loads((tmp_path / SAMPLE_ID / "verification.json").read_text(encoding="utf-8"))
+    assert summary["verified"] == len(view.units) + len(view.buildings) + len(view.gates) == summary["plates"]
+    assert len(view.units) >= 25
+
+
+@needs_pdftoppm
+def test_minsk_compound_every_unit_verified(minsk_bundle, tmp_path):
+    from ridermap.publish.doorplates import write_doorplates
+
+    write_doorplates(minsk_bundle, MINSK_ID, tmp_path, config=CONFIG, kinds=("unit",), verify=True, per_plate=False)
+    summary = json.loads((tmp_path / MINSK_ID / "verification.json").read_text(encoding="utf-8"))
+    assert summary["plates"] == summary["verified"] >= 36
+
+
+# --------------------------------------------------------------------------- CLI
+@needs_pdftoppm
+def test_cli_doorplates(bundle, tmp_path):
+    from cli import main
+    from ridermap.publish.gpkg import write_gpkg
+
+    source = write_gpkg(bundle, tmp_path / "src.gpkg")
+    out = tmp_path / "plates.pdf"
+    result = CliRunner().invoke(main, ["doorplates", str(source), "--kind", "unit", "--sheet", "A3", "-o", str(out), "--verify"])
+    assert result.exit_code == 0, result.output
+    assert "5/5 doorplates decoded correctly" in result.output and out.is_file()
+    result = CliRunner().invoke(main, ["doorplates", str(source), "--community", CID, "--kind", "gate", "-o", str(tmp_path / "dir")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "dir" / CID / "plates").iterdir()) == [
+        f"{CID}-gn.pdf", f"{CID}-gn.svg", f"{CID}-gs.pdf", f"{CID}-gs.svg"]
+    result = CliRunner().invoke(main, ["doorplates", str(source), "--size", "large", "--sheet", "A3", "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 2 and "do not fit on A3" in result.output
+    assert not (tmp_path / "x.pdf").exists()
