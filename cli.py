@@ -232,8 +232,90 @@ def doorplates(sources, crs, config_path, communities, kinds, size, sheet, outpu
 
 
 # --- site: helper (issue 5) ------------------------------------------------
+@main.command()
+@sources_argument
+@crs_option
+@config_option
+@click.option("-o", "--output", default="site", show_default=True, type=click.Path(file_okay=False), help="Site folder (entry page index.html).")
+@click.option("--basemap", type=click.Choice(["osm", "amap", "tencent", "tianditu"]), default=None,
+              help="Background tiles (default: none, nothing loaded from the network). amap/tencent are GCJ-02: overlays are shifted to match.")
+@click.option("--tianditu-key", envvar="TIANDITU_KEY", default="", help="Your Tianditu key (for --basemap tianditu; or TIANDITU_KEY).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Default page language (default: config, else zh).")
+@handle_errors
+def site(sources, crs, config_path, output, basemap, tianditu_key, lang):
+    """Write the offline rider website for SOURCE... (open OUTPUT/index.html)."""
+    import dataclasses
+
+    from ridermap.config import Config
+    from ridermap.publish.site import write_site
+
+    bundle, config = load_bundle(sources, crs, config_path)
+    config = config or Config()
+    if lang:
+        config = dataclasses.replace(config, language=lang)
+    files = write_site(bundle, output, config=config, basemap=basemap, tianditu_key=tianditu_key)
+    pages = sum(f.suffix == ".html" for f in files)
+    click.echo(f"wrote {output}/: {len(bundle.communities)} compounds, {pages} pages, {len(files)} files; open {output}/index.html")
+
 
 # --- gaps: helper (issue 6) ------------------------------------------------
+def _read_candidates(path: str, crs: str | None):
+    """Candidate sites: points in any vector file, or a CSV with lon/lat (经度/纬度) columns."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from ridermap.errors import InputError
+    from ridermap.ingest.crs import normalise_crs, to_wgs84
+
+    declared = normalise_crs(crs) if crs else None
+    try:
+        if path.lower().endswith(".csv"):
+            df = pd.read_csv(path, encoding="utf-8-sig")
+            cols = {c.strip().lower(): c for c in df.columns}
+            lon = next((cols[c] for c in ("lon", "lng", "longitude", "x", "经度") if c in cols), None)
+            lat = next((cols[c] for c in ("lat", "latitude", "y", "纬度") if c in cols), None)
+            if lon is None or lat is None:
+                raise InputError(f"{path}: candidate CSV needs lon and lat columns (or 经度/纬度), got {list(df.columns)}")
+            x, y = pd.to_numeric(df[lon], errors="coerce"), pd.to_numeric(df[lat], errors="coerce")
+            if x.isna().any() or y.isna().any():
+                row = int((x.isna() | y.isna()).to_numpy().argmax()) + 2
+                raise InputError(f"{path}: row {row}: lon/lat is not a number")
+            gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(x, y), crs=None)
+        else:
+            gdf = gpd.read_file(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{path}: cannot read candidate sites: {exc}") from exc
+    if gdf.empty or not (gdf.geom_type == "Point").all():
+        raise InputError(f"{path}: candidate sites must be points (got {sorted(set(gdf.geom_type.dropna())) or 'nothing'})")
+    source_crs = declared or (str(gdf.crs) if gdf.crs is not None else "EPSG:4326")
+    lon, lat = to_wgs84(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), source_crs)
+    out = gpd.GeoDataFrame(gdf.drop(columns="geometry"), geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    if "id" in out:
+        out["id"] = "user:" + out["id"].astype(str)
+    return out
+
+
+@main.command()
+@sources_argument
+@crs_option
+@config_option
+@click.option("-o", "--output", default="gaps", show_default=True, type=click.Path(file_okay=False), help="Output folder (replaced whole).")
+@click.option("--candidates", type=click.Path(dir_okay=False), default=None, help="Extra candidate sites: points (GeoJSON, GPKG, SHP, or CSV with lon,lat).")
+@click.option("-k", "--sites", "k", type=click.IntRange(min=0), default=3, show_default=True, help="New sites to propose per facility kind.")
+@click.option("--no-pdf", is_flag=True, help="Skip the per-compound A3 PDF maps.")
+@handle_errors
+def gaps(sources, crs, config_path, output, candidates, k, no_pdf):
+    """Distances from every unit door to each kind of rider facility, gaps and new-site proposals."""
+    from ridermap.config import Config
+    from ridermap.publish.gaps import write_gaps
+
+    bundle, config = load_bundle(sources, crs, config_path)
+    extra = _read_candidates(candidates, crs) if candidates else None
+    files = write_gaps(bundle, output, config=config or Config(), candidates=extra, k=k, pdf=not no_pdf)
+    click.echo(f"wrote {len(files)} files to {output}/ (units.csv, summary.json, gaps.html, ...)")
+
 
 
 if __name__ == "__main__":

@@ -1,0 +1,264 @@
+"""The rider website, rendered into strings (nothing here touches the disk).
+
+Pages (paths from :mod:`ridermap.urls`)::
+
+    index.html            compounds (search by name) + district care map
+    c/<community>.html    compound map: layers, search "7-2", gates with current rules, unit list
+    u/<unit>.html         unit deep link: gate, ride in or park and walk, route, steps, nearby
+    d/<community>.js      the compound's map data, shared by its pages (cached once)
+    assets/               Leaflet (vendored from ``js_lib_leaflet``), site.js, site.css
+
+Every name from data is escaped: Jinja2 autoescapes the HTML, JSON goes
+through ``tojson`` (``<``, ``>``, ``&``, ``'`` escaped) and ``site.js`` puts
+names into the page with ``textContent`` only. Maps load nothing from the
+network unless a basemap is asked for.
+
+The public entry points are :func:`render_community`, :func:`render_index`
+and :func:`site_assets`; :mod:`ridermap.publish.site` writes them.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from ridermap import urls
+from ridermap.analysis.routing import RoutePlan, plan_routes
+from ridermap.config import Config
+from ridermap.errors import RenderError
+from ridermap.model.bundle import Bundle
+from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
+from ridermap.render.site_data import (
+    CARE_KINDS,
+    community_data,
+    coord_shift,
+    index_data,
+    rule_text,
+    unit_data,
+    unit_titles,
+)
+from ridermap.render.site_maps import Layer, MapParts, render_map_parts, site_map
+from ridermap.resources import templates_dir
+
+log = logging.getLogger(__name__)
+
+__all__ = ["render_community", "render_index", "site_assets", "data_path", "FAC_CHARS"]
+
+#: one character per facility kind, drawn in its map marker
+FAC_CHARS = {"charger": "充", "battery_swap": "换", "rider_parking": "P", "parcel_locker": "柜", "toilet": "厕",
+             "rider_station": "驿", "drinking_water": "水", "transfer_bicycle": "单"}
+
+_COMMUNITY_LAYERS = [
+    Layer("outline", "小区范围", "Compound"),
+    Layer("paths", "道路", "Paths"),
+    Layer("buildings", "楼栋", "Buildings"),
+    Layer("units", "单元门", "Unit doors"),
+    Layer("gates", "出入口", "Gates"),
+    Layer("facilities", "设施", "Facilities"),
+]
+_UNIT_LAYERS = _COMMUNITY_LAYERS + [Layer("route", "路线", "Route")]
+
+
+def data_path(community_id: str) -> str:
+    """Site-relative path of a compound's shared map data (``d/<id>.js``)."""
+    return "d/" + urls.community_path(community_id)[2:-5] + ".js"
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    folder = templates_dir() / "site"
+    if not (folder / "base.html.j2").is_file():
+        raise RenderError(f"site templates are missing from {folder}")
+    return Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html", "html.j2"], default=False),
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def _parts(fmap) -> dict[str, Markup]:
+    parts: MapParts = render_map_parts(fmap)
+    # folium's output holds only our own constants and escaped JSON: mark it safe
+    return {"css": Markup(parts.css), "html": Markup(parts.html), "js": Markup(parts.js), "script": Markup(parts.script)}
+
+
+def _natural(text: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text)))
+
+
+def _bounds(polygons: list) -> list[list[float]] | None:
+    pts = [pt for poly in polygons for ring in poly for pt in ring]
+    if not pts:
+        return None
+    lats, lons = [p[0] for p in pts], [p[1] for p in pts]
+    return [[min(lats), min(lons)], [max(lats), max(lons)]]
+
+
+def _minify_json(obj) -> str:
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    # the same escapes as Jinja's tojson: safe in any HTML or JS context
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+
+
+def render_community(
+    bundle: Bundle,
+    *,
+    config: Config,
+    plan: RoutePlan | None = None,
+    basemap: str | None = None,
+    tianditu_key: str = "",
+) -> dict[str, str]:
+    """Render one compound's pages: its map page, one page per unit, its map data.
+
+    Parameters
+    ----------
+    bundle
+        One compound: :meth:`Bundle.community` (with nearby streets and facilities).
+    config
+        Language (``zh`` default), data date.
+    plan
+        Routes from :func:`ridermap.analysis.routing.plan_routes` (computed
+        here when not given).
+    basemap, tianditu_key
+        See :func:`ridermap.render.site_maps.site_map`. GCJ-02 basemaps shift
+        every overlay.
+
+    Returns
+    -------
+    dict
+        Site-relative path -> text.
+    """
+    if len(bundle.communities) != 1:
+        raise RenderError(f"render_community needs one compound, got {len(bundle.communities)} (use bundle.community(id))")
+    shift = coord_shift(basemap)
+    plan = plan if plan is not None else plan_routes(bundle)
+    data = community_data(bundle, shift=shift)
+    cid = data["id"]
+    lang = config.language
+    env = _env()
+    out: dict[str, str] = {data_path(cid): "window.RM_DATA=" + _minify_json(data) + ";\n"}
+    bounds = _bounds(data["outline"])
+    titles = unit_titles(bundle)
+    units_of: dict[str, list] = {}
+    for u in sorted(bundle.units.itertuples(index=False), key=lambda r: _natural(r.number or r.id)):
+        t = titles.loc[u.id]
+        units_of.setdefault(u.building_id, []).append({"path": urls.unit_path(u.id), "zh": t["unit_zh"], "en": t["unit_en"]})
+    buildings = [{"id": b.id, "label": b.label or b.number or b.id, "units": units_of.get(b.id, [])}
+                 for b in sorted(bundle.buildings.itertuples(index=False), key=lambda r: _natural(r.number or r.label))]
+    comm = bundle.communities.iloc[0]
+    gates = [{"id": g.id, "name": g.name or g.id, "access": "none" if g.locked else g.rider_access, "locked": bool(g.locked),
+              "hours": rule_text(g.hours) if not g.locked else {}} for g in bundle.gates.itertuples(index=False)]
+    facilities = [{"kind": f.kind, "label": FACILITY_LABELS.get(f.kind, {"zh": f.kind, "en": f.kind}), "name": f.name}
+                  for f in bundle.facilities.itertuples(index=False)]
+    common = {"lang": lang, "prefix": "../", "access": RIDER_ACCESS_LABELS, "data_date": config.data_date,
+              "data_path": data_path(cid)}
+    cmap = site_map(prefix="../", bounds=bounds, layers=_COMMUNITY_LAYERS, basemap=basemap, tianditu_key=tianditu_key)
+    out[urls.community_path(cid)] = env.get_template("community.html.j2").render(
+        **common, map=_parts(cmap),
+        c={"id": cid, "name": comm["name"] or cid, "access": comm["rider_access"], "hours": rule_text(comm["rider_hours"]),
+           "gates": gates, "buildings": buildings, "facilities": facilities},
+        page={"kind": "community", "cid": cid},
+    )
+    gate_names = dict(zip(bundle.gates["id"], bundle.gates["name"]))
+    rules = {g["id"]: g for g in gates}
+    fac_names = dict(zip(bundle.facilities["id"], bundle.facilities["name"]))
+    unit_template = env.get_template("unit.html.j2")
+    for u in bundle.units.itertuples(index=False):
+        ud = unit_data(bundle, plan, u.id, shift=shift)
+        plans = []
+        for p in ud["plans"]:
+            rule_zh = "、".join(f"{gate_names.get(r, comm['name'])} {_rule(rules, r, comm, 'zh')}" for r in p["rules"])
+            rule_en = "; ".join(f"{gate_names.get(r, comm['name'])} {_rule(rules, r, comm, 'en')}" for r in p["rules"])
+            plans.append({**p, "gate_name": gate_names.get(p["gate"], ""), "rule_zh": rule_zh, "rule_en": rule_en})
+        near = [{"kind": f["k"], "label": FACILITY_LABELS.get(f["k"], {"zh": f["k"], "en": f["k"]}),
+                 "name": fac_names.get(f["id"], ""), "d": f["d"]} for f in ud["near"]]
+        t = titles.loc[u.id]
+        umap = site_map(prefix="../", bounds=bounds, layers=_UNIT_LAYERS, basemap=basemap, tianditu_key=tianditu_key)
+        out[urls.unit_path(u.id)] = unit_template.render(
+            **common, map=_parts(umap),
+            u={"title_zh": t["title_zh"], "title_en": t["title_en"], "building_id": u.building_id, "flats": u.flats},
+            c={"name": comm["name"] or cid, "path": urls.community_path(cid)},
+            plans=plans, near=near,
+            page={"kind": "unit", "cid": cid, "unit": u.id, "building": u.building_id,
+                  "plans": [{"when": p["when"], "rules": p["rules"], "entry": p["entry"], "legs": p["legs"]} for p in ud["plans"]]},
+        )
+    log.info("site: %s: %d pages", cid, len(out) - 1)
+    return out
+
+
+def _rule(rules: dict, rid: str, comm, lang: str) -> str:
+    hours = rules[rid]["hours"] if rid in rules else rule_text(comm["rider_hours"])
+    return hours.get(lang, "") if hours else ""
+
+
+def render_index(bundle: Bundle, *, config: Config, basemap: str | None = None, tianditu_key: str = "",
+                 kinds: tuple[str, ...] = CARE_KINDS) -> str:
+    """Render ``index.html``: every compound (search by name) and the district care map.
+
+    Parameters
+    ----------
+    bundle
+        The whole district (all compounds).
+    config
+        ``name`` is the page title; language, data date.
+    basemap, tianditu_key
+        As for :func:`render_community`.
+    kinds
+        Facility kinds on the care map.
+    """
+    shift = coord_shift(basemap)
+    data = index_data(bundle, shift=shift, kinds=kinds)
+    polys = [poly for c in data["communities"] for poly in c["outline"]]
+    bounds = _bounds(polys) or _bounds([[[f["p"] for f in data["fac"] if f["p"]]]])
+    layers = [Layer("compounds", "小区", "Compounds")] + [
+        Layer(k, FACILITY_LABELS[k]["zh"], FACILITY_LABELS[k]["en"]) for k in kinds]
+    fmap = site_map(prefix="", bounds=bounds, layers=layers, basemap=basemap, tianditu_key=tianditu_key)
+    units = bundle.units.groupby("community_id").size().to_dict() if len(bundle.units) else {}
+    communities = sorted(
+        ({"id": c.id, "name": c.name or c.id, "access": c.rider_access, "units": int(units.get(c.id, 0)),
+          "path": urls.community_path(c.id)} for c in bundle.communities.itertuples(index=False)),
+        key=lambda c: _natural(c["name"]))
+    care = []
+    for k in kinds:
+        items = [f for f in data["fac"] if f["k"] == k]
+        if items:
+            care.append({"kind": k, "label": FACILITY_LABELS[k], "places": [{"name": f["n"]} for f in items]})
+    return _env().get_template("index.html.j2").render(
+        lang=config.language, prefix="", access=RIDER_ACCESS_LABELS, data_date=config.data_date,
+        title=config.name, communities=communities, care=care, map=_parts(fmap),
+        page={"kind": "index", "index": data},
+    )
+
+
+def _leaflet_dir() -> Path:
+    try:
+        import js_lib_leaflet
+    except ImportError as exc:
+        raise RenderError("the rider site needs Leaflet from the package django-js-lib-leaflet: pip install django-js-lib-leaflet") from exc
+    folder = Path(js_lib_leaflet.__file__).resolve().parent / "static" / "js_lib_leaflet"
+    if not (folder / "leaflet.js").is_file():
+        raise RenderError(f"Leaflet files are missing from {folder}; reinstall django-js-lib-leaflet")
+    return folder
+
+
+def site_assets() -> dict[str, str | Path]:
+    """The shared assets: site-relative path -> text (rendered) or a file to copy.
+
+    Leaflet's ``leaflet.js``, ``leaflet.css`` and its images come from the
+    installed ``js_lib_leaflet`` package (never committed copies);
+    ``site.js`` and ``site.css`` from ``templates/site/``.
+    """
+    leaflet = _leaflet_dir()
+    out: dict[str, str | Path] = {
+        "assets/leaflet.js": leaflet / "leaflet.js",
+        "assets/leaflet.css": leaflet / "leaflet.css",
+        "assets/site.css": templates_dir() / "site" / "site.css",
+    }
+    for image in ("layers.png", "layers-2x.png", "marker-icon.png", "marker-icon-2x.png", "marker-shadow.png"):
+        if (leaflet / "images" / image).is_file():
+            out[f"assets/images/{image}"] = leaflet / "images" / image
+    labels = {"kinds": FACILITY_LABELS, "access": RIDER_ACCESS_LABELS}
+    out["assets/site.js"] = _env().get_template("site.js.j2").render(labels=labels, fac_chars=FAC_CHARS)
+    return out

@@ -1,0 +1,283 @@
+"""Compact, JSON-ready data of the rider site (no HTML here).
+
+Every page draws its map in the browser from these dicts (``site.js``);
+names stay plain text here and are escaped where they are written (Jinja2
+``tojson`` / autoescape, ``textContent`` in the browser).
+
+Coordinates are ``[lat, lon]`` rounded to 6 decimals (~0.1 m), shifted into
+GCJ-02 when the basemap is in GCJ-02 (AMap, Tencent) so overlays line up.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ridermap.analysis.routing import RoutePlan, Schedule, UnitRoute, describe, parse_hours
+from ridermap.model.bundle import Bundle
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "GCJ02_BASEMAPS",
+    "CARE_KINDS",
+    "coord_shift",
+    "community_data",
+    "unit_data",
+    "index_data",
+    "unit_titles",
+    "format_schedule",
+    "rule_text",
+]
+
+#: basemaps drawn in GCJ-02: overlays are shifted into it
+GCJ02_BASEMAPS = frozenset({"amap", "tencent"})
+#: facility kinds on the district care map
+CARE_KINDS = ("rider_station", "toilet", "charger", "battery_swap", "parcel_locker", "drinking_water")
+
+Shift = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+_DAY_NAMES = {
+    "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+
+
+def coord_shift(basemap: str | None) -> Shift | None:
+    """The coordinate shift overlays need on ``basemap`` (``None``: none)."""
+    if basemap in GCJ02_BASEMAPS:
+        from ridermap.ingest.crs import wgs84_to_gcj02
+
+        return wgs84_to_gcj02
+    return None
+
+
+def _latlon(geom, shift: Shift | None) -> list:
+    """Nested ``[lat, lon]`` lists of a Point, LineString, Polygon or Multi*."""
+    if geom is None or geom.is_empty:
+        return []
+    kind = geom.geom_type
+    if kind.startswith("Multi") or kind == "GeometryCollection":
+        return [_latlon(g, shift) for g in geom.geoms]
+    if kind == "Polygon":
+        return [_ring(geom.exterior, shift)] + [_ring(r, shift) for r in geom.interiors]
+    xy = shapely.get_coordinates(geom)
+    pts = _pairs(xy, shift)
+    return pts[0] if kind == "Point" else pts
+
+
+def _ring(ring, shift: Shift | None) -> list:
+    return _pairs(shapely.get_coordinates(ring), shift)
+
+
+def _pairs(xy: np.ndarray, shift: Shift | None) -> list:
+    lon, lat = xy[:, 0], xy[:, 1]
+    if shift is not None:
+        lon, lat = shift(lon, lat)
+    return np.column_stack([np.round(lat, 6), np.round(lon, 6)]).tolist()
+
+
+def _polygons(geom, shift: Shift | None) -> list:
+    """Always a list of polygons (each a list of rings)."""
+    if geom is None or geom.is_empty:
+        return []
+    parts = geom.geoms if geom.geom_type == "MultiPolygon" else [geom]
+    return [_latlon(p, shift) for p in parts]
+
+
+def format_schedule(schedule: Schedule, *, lang: str) -> str:
+    """Readable weekly hours: ``每天 07:00–09:00、17:00–19:00``.
+
+    >>> from ridermap.analysis.routing import parse_hours
+    >>> format_schedule(parse_hours("Mo-Fr 07:00-09:00"), lang="zh")
+    '周一至周五 07:00–09:00；周六至周日 不适用'
+    >>> format_schedule(parse_hours("Mo-Su 00:00-11:00,19:30-24:00"), lang="en")
+    'Daily 00:00–11:00, 19:30–24:00'
+    """
+    names = _DAY_NAMES[lang]
+    sep, none = ("、", "不适用") if lang == "zh" else (", ", "not in force")
+
+    def spans(day) -> str:
+        return sep.join(f"{a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}" for a, b in day) or none
+
+    if all(day == schedule[0] for day in schedule):
+        return ("每天 " if lang == "zh" else "Daily ") + spans(schedule[0])
+    groups: list[tuple[int, int]] = []
+    for d in range(7):
+        if groups and schedule[d] == schedule[groups[-1][0]] and groups[-1][1] == d - 1:
+            groups[-1] = (groups[-1][0], d)
+        else:
+            groups.append((d, d))
+    parts = []
+    for a, b in groups:
+        days = names[a] if a == b else (f"{names[a]}至{names[b]}" if lang == "zh" else f"{names[a]}–{names[b]}")
+        parts.append(f"{days} {spans(schedule[a])}")
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def rule_text(hours: str) -> dict:
+    """Hours of a rider rule for pages: raw text, readable zh/en, schedule."""
+    hours = str(hours or "").strip()
+    if not hours:
+        return {}
+    schedule = parse_hours(hours)
+    if schedule is None:
+        return {"raw": hours, "zh": hours, "en": hours, "s": None}
+    return {"raw": hours, "zh": format_schedule(schedule, lang="zh"), "en": format_schedule(schedule, lang="en"),
+            "s": [list(map(list, day)) for day in schedule]}
+
+
+def unit_titles(bundle: Bundle) -> pd.DataFrame:
+    """Display names of every unit: building label, unit label (with fallbacks), search keys.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by unit id: ``building`` (``7号楼``), ``unit_zh`` (``2单元``
+        or ``入口1``), ``unit_en``, ``title_zh`` (``7号楼2单元``), ``title_en``,
+        ``bnum``, ``unum``.
+    """
+    b = bundle.buildings.set_index("id")
+    u = bundle.units.sort_values("id", kind="stable")
+    rows = []
+    seen: dict[str, int] = {}
+    for uid, bid, num, label in zip(u["id"], u["building_id"], u["number"], u["label"]):
+        blabel = str(b.at[bid, "label"]) if bid in b.index else ""
+        bnum = str(b.at[bid, "number"]) if bid in b.index else ""
+        if not blabel:
+            blabel = f"{bnum}号楼" if bnum else ""
+        seen[bid] = seen.get(bid, 0) + 1
+        if label:
+            uzh, uen = str(label), str(label) if not num else f"Unit {num}"
+        elif num:
+            uzh, uen = f"{num}单元", f"Unit {num}"
+        else:
+            uzh, uen = f"入口{seen[bid]}", f"Entrance {seen[bid]}"
+        ben = f"Bldg {bnum}" if bnum else blabel
+        rows.append({"id": uid, "building": blabel, "unit_zh": uzh, "unit_en": uen,
+                     "title_zh": f"{blabel}{uzh}" if blabel else uzh,
+                     "title_en": f"{ben}, {uen}" if ben else uen, "bnum": bnum, "unum": str(num or "")})
+    cols = ["building", "unit_zh", "unit_en", "title_zh", "title_en", "bnum", "unum"]
+    return pd.DataFrame(rows, columns=["id", *cols]).set_index("id")
+
+
+def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
+    """Everything the compound's maps draw (shared by its compound and unit pages).
+
+    Parameters
+    ----------
+    bundle
+        One compound (:meth:`Bundle.community`) with streets and facilities nearby.
+    shift
+        Coordinate shift for the basemap (:func:`coord_shift`).
+    """
+    comm = bundle.communities.iloc[0]
+    titles = unit_titles(bundle)
+    buildings = []
+    for row in bundle.buildings.itertuples(index=False):
+        geom = row.geometry
+        label_pt = geom.representative_point() if geom is not None and not geom.is_empty else None
+        buildings.append({"id": row.id, "n": row.number, "l": row.label or (f"{row.number}号楼" if row.number else ""),
+                          "g": _polygons(geom, shift), "c": _latlon(label_pt, shift) if label_pt is not None else []})
+    units = []
+    for row in bundle.units.itertuples(index=False):
+        t = titles.loc[row.id]
+        units.append({"id": row.id, "b": row.building_id, "n": row.number, "l": t["unit_zh"], "le": t["unit_en"],
+                      "t": t["title_zh"], "te": t["title_en"], "bn": t["bnum"], "f": row.flats,
+                      "p": _latlon(row.geometry, shift)})
+    gates = []
+    for row in bundle.gates.itertuples(index=False):
+        access = "none" if row.locked else row.rider_access
+        gates.append({"id": row.id, "n": row.name, "a": access, "k": bool(row.locked),
+                      "h": rule_text(row.hours) if not row.locked else {}, "p": _latlon(row.geometry, shift)})
+    paths: dict[str, list] = {"ride": [], "walk": []}
+    for row in bundle.paths.itertuples(index=False):
+        coords = _latlon(row.geometry, shift)
+        if not coords:
+            continue
+        lines = coords if row.geometry.geom_type == "MultiLineString" else [coords]
+        paths["ride" if row.rideable else "walk"].extend(lines)
+    facilities = [{"id": row.id, "k": row.kind, "n": row.name, "p": _latlon(row.geometry, shift)}
+                  for row in bundle.facilities.itertuples(index=False)]
+    return {
+        "id": comm["id"], "name": comm["name"], "a": comm["rider_access"], "h": rule_text(comm["rider_hours"]),
+        "outline": _polygons(comm.geometry, shift), "buildings": buildings, "units": units, "gates": gates,
+        "paths": paths, "fac": facilities,
+    }
+
+
+def _plan(route: UnitRoute | None, *, when: str, rules: list[str], shift: Shift | None, names: dict,
+          destination: dict[str, str]) -> dict | None:
+    if route is None:
+        return None
+    return {
+        "when": when, "rules": rules, "gate": route.gate_id, "entry": route.entry, "parking": route.parking_id,
+        "ride_m": round(route.ride_m), "walk_m": round(route.walk_m), "length_m": round(route.length_m),
+        "legs": [{"m": leg.mode, "c": _latlon(leg.geometry, shift)} for leg in route.legs],
+        "zh": describe(route, lang="zh", gate_names=names["gate_zh"], parking_names=names["fac"], destination=destination["zh"]),
+        "en": describe(route, lang="en", gate_names=names["gate_zh"], parking_names=names["fac"], destination=destination["en"]),
+    }
+
+
+def _rules_of(route: UnitRoute | None, schedules: dict, community_id: str) -> list[str]:
+    if route is None:
+        return []
+    rules = [g for g in route.gates_used if g in schedules]
+    if route.gate_id in schedules and route.gate_id not in rules:
+        rules.append(route.gate_id)
+    if community_id in schedules:
+        rules.append(community_id)
+    return rules
+
+
+def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | None = None) -> dict:
+    """What a unit page shows: plans (with and without hour rules) and nearest facilities.
+
+    Returns
+    -------
+    dict
+        ``plans``: one or two dicts (``when``: ``always``, ``in`` or ``out``
+        of the hours of ``rules``) with legs, text and distances, in the
+        order pages should prefer; ``near``: nearest facility per kind.
+    """
+    comm_id = str(bundle.communities["id"].iloc[0])
+    titles = unit_titles(bundle)
+    t = titles.loc[unit_id]
+    names = {"gate_zh": dict(zip(bundle.gates["id"], bundle.gates["name"])),
+             "fac": dict(zip(bundle.facilities["id"], bundle.facilities["name"]))}
+    dest = {"zh": t["title_zh"], "en": t["title_en"]}
+    regular = plan.routes.get(unit_id)
+    rules = _rules_of(regular, plan.schedules, comm_id)
+    off = plan.off_hours.get(unit_id) if plan.off_hours else None
+    plans = []
+    if rules and unit_id in plan.off_hours:
+        plans.append(_plan(regular, when="in", rules=rules, shift=shift, names=names, destination=dest))
+        plans.append(_plan(off, when="out", rules=rules, shift=shift, names=names, destination=dest))
+    else:
+        plans.append(_plan(regular, when="always", rules=[], shift=shift, names=names, destination=dest))
+    near = plan.nearest[plan.nearest["unit_id"] == unit_id]
+    fac = bundle.facilities.set_index("id")
+    return {
+        "unit": unit_id, "cid": comm_id,
+        "plans": [p for p in plans if p is not None],
+        "near": [{"id": r.facility_id, "k": r.kind, "n": str(fac.at[r.facility_id, "name"]) if r.facility_id in fac.index else "",
+                  "d": round(float(r.distance_m))} for r in near.itertuples(index=False)],
+    }
+
+
+def index_data(bundle: Bundle, *, shift: Shift | None = None, kinds: tuple[str, ...] = CARE_KINDS) -> dict:
+    """The district index: compounds (name, outline, centre) and care-map facilities."""
+    comms = []
+    for row in bundle.communities.itertuples(index=False):
+        geom = row.geometry
+        centre = geom.representative_point() if geom is not None and not geom.is_empty else None
+        n_units = int((bundle.units["community_id"] == row.id).sum())
+        comms.append({"id": row.id, "name": row.name, "a": row.rider_access, "u": n_units,
+                      "outline": _polygons(geom.simplify(1e-5) if geom is not None else None, shift),
+                      "c": _latlon(centre, shift) if centre is not None else []})
+    fac = bundle.facilities[bundle.facilities["kind"].isin(kinds)]
+    facilities = [{"id": r.id, "k": r.kind, "n": r.name, "p": _latlon(r.geometry, shift)}
+                  for r in fac.itertuples(index=False)]
+    return {"communities": comms, "fac": facilities, "kinds": list(kinds)}
