@@ -1,0 +1,369 @@
+"""Gap maps: an offline web map of the district and an A3 PDF map per compound.
+
+:func:`gap_map` returns a folium Map whose Leaflet files are local
+(``lib/leaflet.js``, ``lib/leaflet.css``: the publisher copies them from the
+``django-js-lib-leaflet`` package, see :func:`leaflet_files`), no CDN, no
+basemap tiles. :func:`gap_figure` returns a matplotlib Figure (A3 landscape,
+CJK font, PDF ``fonttype`` left at 3). Nothing here touches the disk.
+
+Doors are coloured by how many facility kinds they are in gap for.
+"""
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from ridermap.analysis.gaps import KIND_MODE, GapReport
+from ridermap.errors import RenderError
+from ridermap.model.bundle import Bundle
+from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
+from ridermap.render.fonts import check_glyphs, font_family
+
+log = logging.getLogger(__name__)
+
+__all__ = ["GAP_COLOURS", "KIND_COLOURS", "gap_colour", "gap_map", "gap_figure", "leaflet_files"]
+
+#: colour by number of kinds in gap: 0, 1, 2, 3 or more
+GAP_COLOURS = ("#2e7d32", "#f9a825", "#ef6c00", "#c62828")
+KIND_COLOURS = {
+    "charger": "#1565c0",
+    "battery_swap": "#6a1b9a",
+    "rider_parking": "#00838f",
+    "parcel_locker": "#5d4037",
+    "toilet": "#455a64",
+    "rider_station": "#ad1457",
+    "drinking_water": "#0277bd",
+    "transfer_bicycle": "#558b2f",
+}
+_KIND_MARKERS = {"charger": "^", "battery_swap": "v", "rider_parking": "s", "parcel_locker": "D", "toilet": "P",
+                 "rider_station": "*", "drinking_water": "o", "transfer_bicycle": "X"}
+_GATE_COLOURS = {"ride": "#2e7d32", "walk": "#ef6c00", "none": "#c62828"}
+_PAPER_MM = {"A4": (297, 210), "A3": (420, 297), "A2": (594, 420), "A1": (841, 594)}
+_TEXT = {
+    "zh": {"title": "骑手设施缺口图", "doors": "单元门", "gaps": "缺口类数", "none": "无缺口", "three": "3 类及以上",
+           "target": "目标", "coverage": "达标", "metres": "米", "site": "建议新增", "covers": "可新增覆盖",
+           "unreachable": "不可达", "gate": "出入口", "locked": "锁闭", "legend": "图例", "district": "全区",
+           "mode_ride": "骑行", "mode_walk": "步行", "n_a": "不适用", "building_door": "楼栋（无单元门数据）"},
+    "en": {"title": "Rider facility gaps", "doors": "Unit doors", "gaps": "kinds in gap", "none": "no gap", "three": "3 or more",
+           "target": "target", "coverage": "covered", "metres": "m", "site": "Proposed", "covers": "newly covers",
+           "unreachable": "unreachable", "gate": "Gate", "locked": "locked", "legend": "Legend", "district": "District",
+           "mode_ride": "riding", "mode_walk": "walking", "n_a": "n/a", "building_door": "building (no unit doors)"},
+}
+_ATTRIBUTION = "© OpenStreetMap contributors"
+
+
+def gap_colour(n_gaps: int) -> str:
+    """Colour of a door in gap for ``n_gaps`` kinds."""
+    return GAP_COLOURS[min(int(n_gaps), len(GAP_COLOURS) - 1)]
+
+
+def leaflet_files() -> dict[str, Path]:
+    """Leaflet files to ship beside the HTML: ``{relative target: source path}``.
+
+    From the ``django-js-lib-leaflet`` package (Leaflet 1.9.4, BSD-2-Clause).
+    """
+    try:
+        import js_lib_leaflet
+    except ImportError as exc:  # a declared dependency
+        raise RenderError("the 'django-js-lib-leaflet' package is needed for offline maps") from exc
+    root = Path(js_lib_leaflet.__file__).parent / "static" / "js_lib_leaflet"
+    files = {"leaflet.js": root / "leaflet.js", "leaflet.css": root / "leaflet.css"}
+    files.update({f"images/{p.name}": p for p in sorted((root / "images").glob("*.png"))})
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        raise RenderError(f"Leaflet files missing from django-js-lib-leaflet: {', '.join(missing)}")
+    return files
+
+
+def _fmt(d: float, t: dict) -> str:
+    return f"{d:.0f} {t['metres']}" if np.isfinite(d) else t["unreachable"]
+
+
+def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None = None, language: str = "zh",
+            asset_prefix: str = "lib/") -> folium.Map:
+    """An offline folium map of doors coloured by gap, facilities and proposed sites.
+
+    Parameters
+    ----------
+    report
+        The :class:`~ridermap.analysis.gaps.GapReport`.
+    bundle
+        The bundle it was computed on (outlines, paths, facilities).
+    sites
+        Proposed sites (``SitingResult.sites`` frames, concatenated).
+    language
+        ``zh`` or ``en``.
+    asset_prefix
+        Where the page finds ``leaflet.js`` / ``leaflet.css`` (relative URL).
+
+    Returns
+    -------
+    folium.Map
+    """
+    t = _TEXT[language]
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
+    # local Leaflet only: no CDN (jQuery, Bootstrap and awesome-markers are not used)
+    m.default_js = [("leaflet", f"{asset_prefix}leaflet.js")]
+    m.default_css = [("leaflet_css", f"{asset_prefix}leaflet.css")]
+    if len(bundle.communities):
+        folium.GeoJson(
+            bundle.communities[["id", "name", "geometry"]].__geo_interface__, name=t["district"],
+            style_function=lambda f: {"color": "#424242", "weight": 2, "fill": True, "fillOpacity": 0.03},
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        ).add_to(m)
+    if len(bundle.paths):
+        folium.GeoJson(
+            bundle.paths[["kind", "community_id", "geometry"]].__geo_interface__,
+            style_function=lambda f: {"color": "#9e9e9e" if f["properties"]["community_id"] else "#757575",
+                                      "weight": 1.5 if f["properties"]["community_id"] else 3, "opacity": 0.8},
+        ).add_to(m)
+    units = report.units
+    if len(units):
+        cols = ["label", "id", "n_gaps"]
+        props = units[cols].copy()
+        props["label"] = [lab or uid for lab, uid in zip(units["label"], units["id"])]
+        for kind in report.kinds:
+            name = FACILITY_LABELS[kind][language]
+            gap = units[f"{kind}_gap"].to_numpy()
+            props[name] = [("⚠ " if g else "") + _fmt(d, t) for d, g in zip(units[f"{kind}_m"], gap)]
+        props["colour"] = [gap_colour(n) for n in units["n_gaps"]]
+        gj = gpd.GeoDataFrame(props, geometry=units.geometry.values, crs=units.crs)
+        folium.GeoJson(
+            gj.__geo_interface__, name=t["doors"],
+            marker=folium.CircleMarker(radius=5, fill=True, weight=1),
+            style_function=lambda f: {"color": "#212121", "fillColor": f["properties"]["colour"], "fillOpacity": 0.9},
+            popup=folium.GeoJsonPopup(fields=["label", "id"] + [FACILITY_LABELS[k][language] for k in report.kinds], labels=True),
+        ).add_to(m)
+    fac = bundle.facilities[bundle.facilities["kind"].isin(report.kinds)]
+    for kind, group in fac.groupby("kind"):
+        label = FACILITY_LABELS[kind][language]
+        fg = folium.FeatureGroup(name=label)
+        for _, row in group.iterrows():
+            folium.CircleMarker(
+                location=(row.geometry.y, row.geometry.x), radius=7, color="#ffffff", weight=2, fill=True,
+                fill_color=KIND_COLOURS.get(kind, "#000000"), fill_opacity=1.0,
+                tooltip=html.escape(f"{label}: {row['name'] or row['id']}"),
+            ).add_to(fg)
+        fg.add_to(m)
+    if sites is not None and len(sites):
+        fg = folium.FeatureGroup(name=t["site"])
+        for _, row in sites[sites["method"] == "mclp"].iterrows():
+            label = FACILITY_LABELS[row["kind"]][language]
+            folium.CircleMarker(
+                location=(row.geometry.y, row.geometry.x), radius=11, color=KIND_COLOURS.get(row["kind"], "#000"),
+                weight=3, dash_array="4 3", fill=False,
+                tooltip=html.escape(f"{t['site']} {label} #{row['rank']}: {t['covers']} {row['newly_covered']}"),
+            ).add_to(fg)
+        fg.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.get_root().html.add_child(folium.Element(_legend_html(report, t, language)))
+    bounds = _bounds(bundle, units)
+    if bounds is not None:
+        m.fit_bounds(bounds)
+    return m
+
+
+def _legend_html(report: GapReport, t: dict, language: str) -> str:
+    rows = [f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{c};margin-right:4px"></span>'
+            f'{html.escape(lab)}</div>'
+            for c, lab in zip(GAP_COLOURS, [t["none"], f"1 {t['gaps']}", f"2 {t['gaps']}", t["three"]])]
+    for kind in report.kinds:
+        info = report.district["kinds"].get(kind, {})
+        if info.get("target_m") is None:
+            continue
+        cov = info.get("coverage_pct")
+        cov_text = f"{cov:.0f}%" if cov is not None else t["n_a"]
+        mode = t["mode_ride"] if KIND_MODE.get(kind) == "ride" else t["mode_walk"]
+        rows.append(f'<div><span style="color:{KIND_COLOURS.get(kind, "#000")}">◆</span> '
+                    f'{html.escape(FACILITY_LABELS[kind][language])} ≤{info["target_m"]:.0f} {t["metres"]} ({mode}): '
+                    f'{t["coverage"]} {cov_text}</div>')
+    return ('<div style="position:fixed;bottom:16px;left:16px;z-index:1000;background:#fff;padding:6px 8px;'
+            'border:1px solid #999;font:12px sans-serif;line-height:1.5">'
+            f'<b>{html.escape(t["title"])}</b>{"".join(rows)}<div style="color:#666">{_ATTRIBUTION}</div></div>')
+
+
+def _bounds(bundle: Bundle, units: gpd.GeoDataFrame):
+    parts = [g for g in (bundle.communities, units) if len(g)]
+    if not parts:
+        parts = [g for g in (bundle.paths, bundle.facilities) if len(g)]
+    if not parts:
+        return None
+    b = np.array([p.total_bounds for p in parts])
+    return [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]]
+
+
+def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: gpd.GeoDataFrame | None = None,
+               language: str = "zh", paper: str = "A3", margin_m: float = 60.0) -> Figure:
+    """An A3 (landscape) map of one compound's gaps for meetings.
+
+    Parameters
+    ----------
+    report
+        The district :class:`~ridermap.analysis.gaps.GapReport`.
+    bundle
+        The district bundle.
+    community_id
+        The compound to draw.
+    sites
+        Proposed sites to mark (any outside the view are left out).
+    language
+        ``zh`` or ``en``.
+    paper
+        ``A4``, ``A3`` (default), ``A2`` or ``A1``, landscape.
+    margin_m
+        Street context drawn around the compound.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    RenderError
+        If a label has a character the CJK font cannot draw.
+    """
+    t = _TEXT[language]
+    if paper not in _PAPER_MM:
+        raise RenderError(f"gap map: unknown paper {paper!r} (use {', '.join(_PAPER_MM)})")
+    comm = bundle.communities[bundle.communities["id"] == community_id]
+    if comm.empty:
+        raise RenderError(f"gap map: no community {community_id!r} in the bundle")
+    family = font_family()
+    metric = comm.estimate_utm_crs()
+    outline = comm.to_crs(metric)
+    x0, y0, x1, y1 = outline.total_bounds
+    x0, y0, x1, y1 = x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m
+    w_mm, h_mm = _PAPER_MM[paper]
+    fig = Figure(figsize=(w_mm / 25.4, h_mm / 25.4))
+    ax = fig.add_axes((0.03, 0.06, 0.64, 0.84))
+    side = fig.add_axes((0.69, 0.06, 0.29, 0.84))
+    side.axis("off")
+    texts: list[str] = []
+
+    def clip(gdf):
+        return gdf.to_crs(metric).cx[x0:x1, y0:y1] if len(gdf) else gdf
+
+    paths = clip(bundle.paths)
+    if len(paths):
+        public = paths[paths["community_id"] == ""]
+        inner = paths[paths["community_id"] != ""]
+        if len(public):
+            public.plot(ax=ax, color="#bdbdbd", linewidth=3.0, zorder=1)
+        for rideable, style in ((True, "-"), (False, ":")):
+            part = inner[inner["rideable"] == rideable]
+            if len(part):
+                part.plot(ax=ax, color="#9e9e9e", linewidth=1.2, linestyle=style, zorder=2)
+    buildings = clip(bundle.buildings)
+    buildings = buildings[buildings["community_id"] == community_id] if len(buildings) else buildings
+    if len(buildings):
+        buildings.plot(ax=ax, facecolor="#eeeeee", edgecolor="#9e9e9e", linewidth=0.6, zorder=3)
+        for _, b in buildings.iterrows():
+            if b["label"]:
+                p = b.geometry.representative_point()
+                ax.text(p.x, p.y, b["label"], fontsize=7, ha="center", va="center", color="#616161", fontfamily=family, zorder=4)
+                texts.append(b["label"])
+    outline.boundary.plot(ax=ax, color="#212121", linewidth=1.6, zorder=5)
+    gates = bundle.gates[bundle.gates["community_id"] == community_id]
+    if len(gates):
+        gm = gates.to_crs(metric)
+        for _, g in gm.iterrows():
+            access = "none" if g["locked"] else g["rider_access"]
+            ax.scatter([g.geometry.x], [g.geometry.y], marker="p", s=140, color=_GATE_COLOURS.get(access, "#000"),
+                       edgecolor="white", linewidth=1, zorder=7)
+            name = g["name"] or t["gate"]
+            note = RIDER_ACCESS_LABELS[access][language] + (f"（{t['locked']}）" if g["locked"] else "")
+            label = f"{name} {note}"
+            ax.annotate(label, (g.geometry.x, g.geometry.y), xytext=(6, 6), textcoords="offset points", fontsize=8,
+                        fontfamily=family, color=_GATE_COLOURS.get(access, "#000"), zorder=8,
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
+            texts.append(label)
+    units = report.units[report.units["community_id"] == community_id]
+    if len(units):
+        um = units.to_crs(metric)
+        colours = [gap_colour(n) for n in um["n_gaps"]]
+        shapes = np.where(um["door"].to_numpy() == "unit", "o", "s")
+        for shape in ("o", "s"):
+            sel = shapes == shape
+            if sel.any():
+                ax.scatter(um.geometry.x[sel], um.geometry.y[sel], c=np.asarray(colours)[sel], s=36, marker=shape,
+                           edgecolor="#212121", linewidth=0.5, zorder=9)
+    fac = clip(bundle.facilities)
+    handles = []
+    if len(fac):
+        for kind, group in fac.groupby("kind"):
+            ax.scatter(group.geometry.x, group.geometry.y, marker=_KIND_MARKERS.get(kind, "o"), s=110,
+                       color=KIND_COLOURS.get(kind, "#000"), edgecolor="white", linewidth=1, zorder=10)
+            label = FACILITY_LABELS[kind][language]
+            handles.append(Line2D([], [], marker=_KIND_MARKERS.get(kind, "o"), color="none", markerfacecolor=KIND_COLOURS.get(kind, "#000"),
+                                  markeredgecolor="white", markersize=10, label=label))
+            texts.append(label)
+    if sites is not None and len(sites):
+        sm = sites[sites["method"] == "mclp"].to_crs(metric).cx[x0:x1, y0:y1]
+        for _, s in sm.iterrows():
+            ax.scatter([s.geometry.x], [s.geometry.y], marker="o", s=420, facecolor="none",
+                       edgecolor=KIND_COLOURS.get(s["kind"], "#000"), linewidth=2, linestyle="--", zorder=11)
+            label = f"{t['site']}{FACILITY_LABELS[s['kind']][language]} #{s['rank']}"
+            ax.annotate(label, (s.geometry.x, s.geometry.y), xytext=(10, -12), textcoords="offset points", fontsize=8,
+                        fontfamily=family, color=KIND_COLOURS.get(s["kind"], "#000"), zorder=12)
+            texts.append(label)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    _scale_bar(ax, x0, y0, x1, y1, t, family)
+    texts.append(t["metres"])
+
+    # side panel: title, legend, coverage table
+    name = str(comm["name"].iloc[0])
+    title = f"{name} · {t['title']}"
+    fig.text(0.03, 0.94, title, fontsize=22, fontfamily=family, va="bottom")
+    texts.append(title)
+    row = report.communities[report.communities["id"] == community_id]
+    lines = []
+    for kind in report.kinds:
+        target = report.targets_m.get(kind)
+        if target is None:
+            continue
+        cov = row[f"{kind}_coverage_pct"].iloc[0] if len(row) and f"{kind}_coverage_pct" in row else np.nan
+        cov_text = f"{cov:.0f}%" if np.isfinite(cov) else t["n_a"]
+        mode = t["mode_ride"] if KIND_MODE.get(kind) == "ride" else t["mode_walk"]
+        lines.append(f"{FACILITY_LABELS[kind][language]}  ≤{target:.0f} {t['metres']}（{mode}）  {t['coverage']} {cov_text}")
+    gap_handles = [Line2D([], [], marker="o", color="none", markerfacecolor=c, markeredgecolor="#212121", markersize=9, label=lab)
+                   for c, lab in zip(GAP_COLOURS, [t["none"], f"1 {t['gaps']}", f"2 {t['gaps']}", t["three"]])]
+    if (units["door"] == "building").any() if len(units) else False:
+        gap_handles.append(Line2D([], [], marker="s", color="none", markerfacecolor="#ffffff", markeredgecolor="#212121",
+                                  markersize=9, label=t["building_door"]))
+    gate_handles = [Line2D([], [], marker="p", color="none", markerfacecolor=_GATE_COLOURS[a], markeredgecolor="white",
+                           markersize=12, label=f"{t['gate']}：{RIDER_ACCESS_LABELS[a][language]}") for a in ("ride", "walk", "none")]
+    leg1 = side.legend(handles=gap_handles, title=t["doors"], loc="upper left", prop={"family": family, "size": 10},
+                       title_fontproperties={"family": family, "size": 11}, frameon=False)
+    side.add_artist(leg1)
+    leg2 = side.legend(handles=gate_handles + handles, loc="center left", prop={"family": family, "size": 10}, frameon=False)
+    side.add_artist(leg2)
+    texts += [h.get_label() for h in gap_handles + gate_handles] + [t["doors"]]
+    side.text(0.0, 0.18, "\n".join(lines), fontsize=10, fontfamily=family, va="top", transform=side.transAxes, linespacing=1.6)
+    texts += lines
+    footer = f"{_ATTRIBUTION} · ridermap"
+    fig.text(0.03, 0.02, footer, fontsize=8, fontfamily=family, color="#757575")
+    texts.append(footer)
+    check_glyphs("".join(texts), where=f"gap map of {community_id}")
+    return fig
+
+
+def _scale_bar(ax, x0, y0, x1, y1, t, family) -> None:
+    span = (x1 - x0) / 5.0
+    length = max(v for v in (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000) if v <= max(span, 10))
+    bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
+    ax.plot([bx, bx + length], [by, by], color="#212121", linewidth=3, zorder=13, solid_capstyle="butt")
+    ax.text(bx + length / 2, by + (y1 - y0) * 0.012, f"{length} {t['metres']}", ha="center", va="bottom", fontsize=9,
+            fontfamily=family, zorder=13)
