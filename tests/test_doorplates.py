@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import logging
 import re
@@ -166,6 +167,8 @@ def test_ecc_is_boosted_only_when_the_symbol_stays_the_same_size():
     qr = dp.make_qr(payload)
     at_m = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M").to_image(add_quiet_zones=False)
     assert qr.size == np.asarray(at_m).shape[0]
+    assert dp.make_qr("x").error == "H"  # a tiny payload gets the strongest level in version 1
+    assert dp.make_qr("HELLO 123").error == "H"  # alphanumeric mode takes the long way
 
 
 # --------------------------------------------------------------------------- geometry and text
@@ -342,13 +345,12 @@ def test_printed_qr_has_the_planned_size_in_mm(plates, tmp_path, size):
     """Measure the QR symbol on the 150 dpi raster of the one-plate PDF."""
     import zxingcpp
 
-    from ridermap.publish.doorplates import _read_pgm
+    from ridermap.publish.doorplates import pgm_frames
 
     plate = plates[-1]
     path = tmp_path / "plate.pdf"
     path.write_bytes(dp.plate_pdf(plate, size))
-    subprocess.run(["pdftoppm", "-r", "150", "-gray", str(path), str(tmp_path / "r")], check=True)
-    image = _read_pgm(next(tmp_path.glob("r*.pgm")))
+    (image,) = pgm_frames(io.BytesIO(_raster(path)))
     spec = dp.PLATE_SIZES[size]
     px = 150 / 25.4
     assert image.shape[1] == pytest.approx(spec.width_mm * px, abs=1)

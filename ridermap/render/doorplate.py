@@ -333,6 +333,27 @@ def _encode(payload: str, level: str) -> np.ndarray:
     return np.asarray(code.to_image(scale=1, add_quiet_zones=False)) < 128
 
 
+_ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+
+
+def _boosted(payload: str) -> tuple[np.ndarray, str]:
+    """Encode at M, then at Q and H while the symbol keeps its size."""
+    modules, level = _encode(payload, "M"), "M"
+    for higher in ("Q", "H"):  # if Q needs a bigger symbol, so does H
+        boosted = _encode(payload, higher)
+        if boosted.shape != modules.shape:
+            break
+        modules, level = boosted, higher
+    return modules, level
+
+
+@lru_cache(maxsize=1024)
+def _byte_mode_level(length: int) -> tuple[str, int]:
+    """Best level and symbol size for a byte-mode payload of ``length`` bytes."""
+    modules, level = _boosted("a" * length)
+    return level, modules.shape[0]
+
+
 def make_qr(payload: str) -> QrSymbol:
     """The QR code of ``payload``: a full (never Micro) QR code, error correction ≥ M.
 
@@ -341,16 +362,21 @@ def make_qr(payload: str) -> QrSymbol:
     ``boost_error``). Encoded with zxing-cpp's writer (C++, ~20× faster than
     segno here, see ``benchmarks/doorplates.py``); what is printed is checked
     by decoding the rasterised PDF (:mod:`ridermap.publish.doorplates`).
+    URLs are byte mode, whose capacity depends on the length only, so the
+    level found for one length is reused (one encode per plate, checked).
     """
     try:
-        modules, level = _encode(payload, "M"), "M"
+        modules = None
+        data = payload.encode("utf-8")
+        if any(ch not in _ALPHANUMERIC for ch in payload):  # byte mode
+            level, size = _byte_mode_level(len(data))
+            modules = _encode(payload, level)
+            if modules.shape[0] != size:  # the encoder chose otherwise: do it the long way
+                modules = None
+        if modules is None:
+            modules, level = _boosted(payload)
     except (ValueError, RuntimeError) as exc:
         raise RenderError(f"cannot encode {payload!r} as a QR code: {exc}") from exc
-    for higher in ("Q", "H"):  # if Q needs a bigger symbol, so does H: usually one extra encode
-        boosted = _encode(payload, higher)
-        if boosted.shape != modules.shape:
-            break
-        modules, level = boosted, higher
     n = modules.shape[0]
     if modules.ndim != 2 or n != modules.shape[1] or n < 21 or (n - 17) % 4:
         raise RenderError(f"QR for {payload!r} is {modules.shape} modules: not a full QR code")
