@@ -26,6 +26,7 @@ import numpy as np
 import shapely
 import shapely.affinity
 from matplotlib.collections import LineCollection
+from matplotlib.font_manager import FontProperties
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Polygon as MplPolygon, Rectangle
 from matplotlib.path import Path as MplPath
@@ -134,6 +135,15 @@ def cap_ratio() -> float:
         cap = getattr(os2, "sCapHeight", 0) if os2 is not None else 0
         upm = font["head"].unitsPerEm
     return cap / upm if cap else 0.72
+
+
+@lru_cache(maxsize=64)
+def utm_crs(lon: float, lat: float):
+    """WGS84 UTM zone of a point (what ``estimate_utm_crs`` gives, without its slow database query)."""
+    from pyproj import CRS
+
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
 def fontsize_pt(cap_mm: float) -> float:
@@ -248,7 +258,7 @@ def _wrap(text: str, max_w: float, measure) -> list[str]:
     lines, cur = [], ""
     for tok in tokens:
         trial = cur + tok
-        if cur and measure(trial.rstrip()) > max_w:
+        if cur and measure(trial.rstrip()) > max_w and tok[0] not in "）)，,。；;：:、":
             lines.append(cur.rstrip())
             cur = tok.lstrip()
         else:
@@ -278,6 +288,7 @@ class _Page:
         self.ax.set_ylim(0, height_mm)
         self.ax.set_axis_off()
         self._renderer = RendererAgg(1, 1, MEASURE_DPI)
+        self._widths: dict[tuple[str, float], float] = {}
         self.texts: list[str] = []
 
     def text(self, x: float, y: float, s: str, cap_mm: float, *, color: str, ha: str = "left",
@@ -293,11 +304,13 @@ class _Page:
         return bb.x0 * k, bb.y0 * k, bb.x1 * k, bb.y1 * k
 
     def measure(self, s: str, cap_mm: float) -> float:
-        """Width in mm of ``s`` at cap height ``cap_mm``."""
-        t = self.ax.text(0, 0, s, fontsize=fontsize_pt(cap_mm), fontfamily=self.family, parse_math=False)
-        x0, _, x1, _ = self.extent_mm(t)
-        t.remove()
-        return x1 - x0
+        """Width in mm of ``s`` at cap height ``cap_mm`` (as matplotlib lays it out)."""
+        key = (s, cap_mm)
+        if key not in self._widths:
+            prop = FontProperties(family=self.family, size=fontsize_pt(cap_mm))
+            w, _, _ = self._renderer.get_text_width_height_descent(s, prop, ismath=False)
+            self._widths[key] = w * 25.4 / MEASURE_DPI
+        return self._widths[key]
 
     def line_mm(self, cap_mm: float, spacing: float = 1.45) -> float:
         """Line pitch for text of cap height ``cap_mm``."""
@@ -435,7 +448,8 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     name = str(comm["name"]) or cid
 
     # ---------------------------------------------------------------- projection and facing direction
-    utm = view.communities.estimate_utm_crs()
+    lon, lat = view.communities.geometry.iloc[0].representative_point().coords[0]
+    utm = utm_crs(lon, lat)
     layers = {k: v.to_crs(utm) for k, v in view.layers().items()}
     poly_m = layers["communities"].geometry.iloc[0]
     gate_row = None
@@ -446,7 +460,6 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     else:
         theta = 0.0
     # true north on the projected plane
-    lon, lat = view.communities.geometry.iloc[0].representative_point().coords[0]
     north = gpd.GeoSeries([Point(lon, lat), Point(lon, lat + 0.001)], crs=view.communities.crs).to_crs(utm)
     nvx, nvy = north.iloc[1].x - north.iloc[0].x, north.iloc[1].y - north.iloc[0].y
     north_deg = math.degrees(math.atan2(nvy, nvx) + theta) - 90.0  # ccw from page up
@@ -946,8 +959,11 @@ def _index_items(entries: list[IndexEntry], words: dict[str, str]) -> list[list[
 
     def close():
         for sq, numbers in units.items():
-            fmt = words["unit_fmt"] if len(numbers) == 1 else words["units_fmt"]
-            groups[-1].append(f"{fmt.format(n=numbers[0], ns=','.join(numbers))} {sq}")
+            runs = _runs(numbers)
+            for k in range(0, len(runs), 4):
+                chunk = runs[k:k + 4]
+                fmt = words["unit_fmt"] if len(numbers) == 1 else words["units_fmt"]
+                groups[-1].append(f"{fmt.format(n=numbers[0], ns=','.join(chunk))} {sq}")
         units.clear()
 
     for e in entries:
@@ -963,11 +979,34 @@ def _index_items(entries: list[IndexEntry], words: dict[str, str]) -> list[list[
     return groups
 
 
+def _runs(numbers: list[str]) -> list[str]:
+    """``["1", "2", "3", "5", "B1"] -> ["1-3", "5", "B1"]`` (runs of consecutive integers)."""
+    out: list[str] = []
+    start = prev = None
+    for n in numbers + [None]:
+        if n is not None and n.isdigit() and prev is not None and int(n) == int(prev) + 1:
+            prev = n
+            continue
+        if start is not None:
+            out.append(start if start == prev else (f"{start},{prev}" if int(prev) == int(start) + 1 else
+                                                    f"{start}-{prev}"))
+        if n is not None and n.isdigit():
+            start = prev = n
+        else:
+            if n is not None:
+                out.append(n)
+            start = prev = None
+    return out
+
+
 def _pack(items: list[str], page: _Page, cap: float, width: float, indent: float) -> list[str]:
     """All items on one line if they fit; else the first alone, the rest packed on indented lines."""
     sep = "   "
     if page.measure(sep.join(items), cap) <= width:
         return [sep.join(items)]
+    measure = lambda t: page.measure(t, cap)  # noqa: E731
+    items = [part for item in items for part in
+             (_wrap(item, width - indent, measure) if measure(item) > width - indent else [item])]
     lines, cur = [items[0]], ""
     for item in items[1:]:
         trial = f"{cur}{sep}{item}" if cur else item
@@ -1002,9 +1041,9 @@ def _index_rows_estimate(layers, page: _Page, cap: float, head_cap: float, col_w
             continue
         bid = str(buildings["id"].iloc[i])
         entries.append(IndexEntry("building", bid, label or words["building_fmt"].format(n=number), ("B2", "C2")))
-        for j in units.index[units["building_id"] == bid]:
-            if str(units["number"].loc[j]):
-                entries.append(IndexEntry("unit", "", "", ("C12",), number=str(units["number"].loc[j])))
+        mine = [str(n) for n in units["number"][units["building_id"] == bid] if str(n)]
+        for k, n in enumerate(mine):  # assume the units fall in two squares
+            entries.append(IndexEntry("unit", "", "", ("C12" if k < len(mine) / 2 else "D12",), number=n))
     return _index_rows(entries, page, cap, head_cap, col_w, words)
 
 
