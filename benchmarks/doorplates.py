@@ -91,8 +91,8 @@ def main() -> None:
         (tmp / "plates").mkdir()
         t0 = time.perf_counter()
         for plate in plates[:m]:
-            (tmp / "plates" / f"{plate.plate_id}.pdf").write_bytes(plate_pdf(plate, args.size, font_chars=chars))
-            (tmp / "plates" / f"{plate.plate_id}.svg").write_text(plate_svg(plate, args.size), encoding="utf-8")
+            (tmp / "plates" / f"{plate.plate_id}.pdf").write_bytes(plate_pdf(plate, size=args.size, font_chars=chars))
+            (tmp / "plates" / f"{plate.plate_id}.svg").write_text(plate_svg(plate, size=args.size), encoding="utf-8")
         per = time.perf_counter() - t0
         print(f"one PDF + SVG per plate : {rate(m, per)}")
 

@@ -181,7 +181,7 @@ def test_size_table():
 def test_layout_geometry_matches_the_size_table(plates, size):
     spec = dp.PLATE_SIZES[size]
     for plate in plates:
-        lay = dp.layout_plate(plate, size)
+        lay = dp.layout_plate(plate, size=size)
         assert (lay.size.width_mm, lay.size.height_mm) == (spec.width_mm, spec.height_mm)
         # the QR square (quiet zone included) is the table's size and lies on the plate
         assert lay.module_mm * (lay.qr_modules + 2 * dp.QUIET_ZONE) == pytest.approx(spec.qr_mm)
@@ -208,7 +208,7 @@ def test_text_stays_inside_the_plate(size, name):
     spec = dp.PLATE_SIZES[size]
     frame = dp.PLATE_SIZES[size].height_mm * 0.03
     for plate in plates:
-        lay = dp.layout_plate(plate, size)
+        lay = dp.layout_plate(plate, size=size)
         inner = (frame, frame, spec.width_mm - frame, spec.height_mm - frame)  # inside the white frame line
         qr = (lay.qr_x_mm, lay.qr_y_mm, lay.qr_x_mm + spec.qr_mm, lay.qr_y_mm + spec.qr_mm)
         boxes = []
@@ -228,7 +228,7 @@ def test_text_stays_inside_the_plate(size, name):
 
 def test_long_name_wraps_instead_of_shrinking_to_nothing():
     plate = next(p for p in dp.plates_for_community(make_bundle(LONG_NAME), CID, config=CONFIG) if p.kind == "unit")
-    lay = dp.layout_plate(plate, "small")
+    lay = dp.layout_plate(plate, size="small")
     address = [r for r in lay.texts if r.role == "address"]
     assert len(address) >= 2 and min(r.size_mm for r in address) >= 0.035 * 90
 
@@ -236,13 +236,15 @@ def test_long_name_wraps_instead_of_shrinking_to_nothing():
 def test_text_that_cannot_fit_is_refused_with_the_plate_id():
     plate = next(p for p in dp.plates_for_community(make_bundle("很长" * 200), CID, config=CONFIG) if p.kind == "unit")
     with pytest.raises(RenderError, match=re.escape(plate.plate_id)):
-        dp.layout_plate(plate, "small")
+        dp.layout_plate(plate, size="small")
 
 
 def test_wrapping_keeps_times_and_words_together():
-    tokens = [t for t, _ in dp._tokens("可骑行进入 Mo-Su 00:00-11:00,13:30-17:00")]
-    assert tokens == ["可", "骑", "行", "进", "入", "Mo-Su", "00:00-11:00,", "13:30-17:00"]
-    assert [t for t, _ in dp._tokens("锦华苑（东区）。")] == ["锦", "华", "苑", "（东", "区）。"]
+    from ridermap.render.doorplate_text import tokens
+
+    assert [t for t, _ in tokens("可骑行进入 Mo-Su 00:00-11:00,13:30-17:00")] == [
+        "可", "骑", "行", "进", "入", "Mo-Su", "00:00-11:00,", "13:30-17:00"]
+    assert [t for t, _ in tokens("锦华苑（东区）。")] == ["锦", "华", "苑", "（东", "区）。"]
 
 
 # --------------------------------------------------------------------------- PDF and SVG
@@ -259,7 +261,7 @@ def test_plate_pdf_trim_size_font_and_text(plates, tmp_path):
     plate = next(p for p in plates if p.plate_id == f"{CID}-b21-u1")
     for size, spec in dp.PLATE_SIZES.items():
         path = tmp_path / f"{size}.pdf"
-        path.write_bytes(dp.plate_pdf(plate, size))
+        path.write_bytes(dp.plate_pdf(plate, size=size))
         page = PdfReader(path).pages[0]
         assert float(page.mediabox.width) * 25.4 / 72 == pytest.approx(spec.width_mm, abs=0.01)
         assert float(page.mediabox.height) * 25.4 / 72 == pytest.approx(spec.height_mm, abs=0.01)
@@ -274,12 +276,12 @@ def test_svg_is_self_contained_and_its_qr_decodes(plates):
     import zxingcpp
 
     plate = plates[0]
-    root = ET.fromstring(dp.plate_svg(plate, "small"))
+    root = ET.fromstring(dp.plate_svg(plate, size="small"))
     ns = {"s": "http://www.w3.org/2000/svg"}
     assert root.get("width") == "150mm" and root.get("height") == "90mm" and root.get("viewBox") == "0 0 150 90"
     assert root.find("s:title", ns).text == plate.address
     assert root.findall(".//s:text", ns) == []  # text is outlines: no font needed to print it
-    assert len(root.findall(".//s:use", ns)) == sum(len(r.text.replace(" ", "")) for r in dp.layout_plate(plate, "small").texts)
+    assert len(root.findall(".//s:use", ns)) == sum(len(r.text.replace(" ", "")) for r in dp.layout_plate(plate, size="small").texts)
     qr_rect = root.find("s:rect[@class='qr']", ns)
     assert float(qr_rect.get("width")) == 40 and float(qr_rect.get("height")) == 40
     d = root.find("s:path[@class='qr-modules']", ns).get("d")
@@ -297,7 +299,7 @@ def test_svg_is_self_contained_and_its_qr_decodes(plates):
     ("medium", "A3", 2, False), ("large", "fit", 1, False),
 ])
 def test_imposition_fits_the_paper(size, sheet, per_page, rotated):
-    grid, placements = dp.impose(7, size, sheet)
+    grid, placements = dp.impose(7, size=size, sheet=sheet)
     assert grid.per_page == per_page and grid.rotated == rotated
     spec = dp.PLATE_SIZES[size]
     for p in placements:
@@ -316,7 +318,7 @@ def test_imposition_fits_the_paper(size, sheet, per_page, rotated):
 
 def test_large_plates_do_not_fit_a3():
     with pytest.raises(RenderError, match="do not fit on A3"):
-        dp.impose(1, "large", "A3")
+        dp.impose(1, size="large", sheet="A3")
 
 
 def test_sheets_carry_plate_ids_in_the_margin(plates, tmp_path):
@@ -349,7 +351,7 @@ def test_printed_qr_has_the_planned_size_in_mm(plates, tmp_path, size):
 
     plate = plates[-1]
     path = tmp_path / "plate.pdf"
-    path.write_bytes(dp.plate_pdf(plate, size))
+    path.write_bytes(dp.plate_pdf(plate, size=size))
     (image,) = pgm_frames(io.BytesIO(_raster(path)))
     spec = dp.PLATE_SIZES[size]
     px = 150 / 25.4
@@ -357,7 +359,7 @@ def test_printed_qr_has_the_planned_size_in_mm(plates, tmp_path, size):
     assert image.shape[0] == pytest.approx(spec.height_mm * px, abs=1)
     (code,) = zxingcpp.read_barcodes(image)
     assert code.text == plate.payload
-    lay = dp.layout_plate(plate, size)
+    lay = dp.layout_plate(plate, size=size)
     pos = code.position
     side_px = np.hypot(pos.top_right.x - pos.top_left.x, pos.top_right.y - pos.top_left.y)
     symbol_mm = lay.module_mm * lay.qr_modules

@@ -45,8 +45,9 @@ from ridermap.render.doorplate import (
     PLATE_SIZES,
     Placement,
     Plate,
-    plate_pdf,
-    plate_svg,
+    layout_pdf,
+    layout_plate,
+    layout_svg,
     plates_for_community,
     sheets_pdf,
 )
@@ -335,8 +336,10 @@ def write_doorplates(
         return []
     target = Path(outdir) / community_id
     sheets_name = f"doorplates-{size}-{sheet}.pdf"
-    pdf, _grid, placements = sheets_pdf(plates, size=size, sheet=sheet,
+    layouts = [layout_plate(plate, size=size) for plate in plates]
+    pdf, _grid, placements = sheets_pdf(plates, size=size, sheet=sheet, layouts=layouts,
                                         title=f"{community_id} doorplates ({size}, {sheet})")
+    failed_summary = Path(outdir) / f"{community_id}.verification-failed.json"
     names = [sheets_name, "index.csv"]
     with atomic_dir(target) as tmp:
         (tmp / sheets_name).write_bytes(pdf)
@@ -344,14 +347,17 @@ def write_doorplates(
         if per_plate:
             (tmp / "plates").mkdir()
             chars = "".join(sorted({ch for p in plates for ch in p.all_text()}))
-            for plate in plates:
-                (tmp / "plates" / f"{plate.plate_id}.pdf").write_bytes(plate_pdf(plate, size, font_chars=chars))
-                (tmp / "plates" / f"{plate.plate_id}.svg").write_text(plate_svg(plate, size), encoding="utf-8")
-                names += [f"plates/{plate.plate_id}.pdf", f"plates/{plate.plate_id}.svg"]
+            for layout in layouts:
+                stem = layout.plate.plate_id
+                (tmp / "plates" / f"{stem}.pdf").write_bytes(layout_pdf(layout, font_chars=chars))
+                (tmp / "plates" / f"{stem}.svg").write_text(layout_svg(layout), encoding="utf-8")
+                names += [f"plates/{stem}.pdf", f"plates/{stem}.svg"]
         if verify:
             written = _verify_or_fail(tmp / sheets_name, plates, placements, summary=tmp / "verification.json",
-                                      failed_summary=Path(outdir) / f"{community_id}.verification-failed.json")
+                                      failed_summary=failed_summary)
             names += [p.name for p in written]
+    if verify and failed_summary.exists():  # an earlier failed run's summary is out of date now
+        failed_summary.unlink()
     log.info("%s: %d doorplates (%s, %s) in %s", community_id, len(plates), size, sheet, target)
     return [target / n for n in names]
 
@@ -378,9 +384,7 @@ def write_doorplate_sheets(
         The PDF, then the summaries.
     """
     target = Path(target)
-    if size not in PLATE_SIZES:
-        raise RenderError(f"unknown plate size {size!r} (known: {', '.join(PLATE_SIZES)})")
-    sheet = sheet or DEFAULT_SHEET[size]
+    size, sheet = _resolve(size, sheet, Config())
     pdf, _grid, placements = sheets_pdf(plates, size=size, sheet=sheet, title=title)
     summary = target.with_name(f"{target.stem}.verification.json")
     written: list[Path] = []

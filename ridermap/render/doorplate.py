@@ -39,10 +39,10 @@ This module never touches the disk (it reads the font file only).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
-import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -52,6 +52,7 @@ from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import RIDER_ACCESS_LABELS
 from ridermap.render.doorplate_pdf import CidFont, PdfBuilder, fmt, load_font
+from ridermap.render.doorplate_text import BASELINE_EM, BOLD_EM, LINE_EM, fit, is_cjk, width_em
 from ridermap.render.fonts import check_glyphs, cjk_font_path
 from ridermap.urls import absolute, building_path, gate_path, unit_path
 
@@ -84,11 +85,6 @@ DEFAULT_SHEET = {"small": "A4", "medium": "A3", "large": "fit"}
 
 #: plate colours (RGB 0..1): doorplate blue, white, black
 BLUE = (0.0, 0.31, 0.63)
-#: faux-bold outline stroke, in em of the text size
-BOLD_EM = 0.05
-#: line pitch and baseline position within a line, in em
-LINE_EM = 1.25
-BASELINE_EM = 0.92
 #: QR quiet zone in modules
 QUIET_ZONE = 4
 #: sheet margin and gutter between plates (cut marks and plate ids live there), mm
@@ -181,7 +177,7 @@ def _join(*parts: str) -> str:
 
 def _is_bare_number(text: str) -> bool:
     """``12``, ``13А``, ``9H``, ``B3``: digits and letters only, no CJK, at least one digit."""
-    return any(ch.isdigit() for ch in text) and all(ch.isalnum() and not _is_cjk(ch) for ch in text)
+    return any(ch.isdigit() for ch in text) and all(ch.isalnum() and not is_cjk(ch) for ch in text)
 
 
 def _label(label: str, number: str, template: str, missing: str) -> tuple[str, bool]:
@@ -383,139 +379,14 @@ def make_qr(payload: str) -> QrSymbol:
     return QrSymbol(modules, (n - 17) // 4, level)
 
 
-def _qr_runs(modules: np.ndarray) -> list[tuple[int, int, int]]:
-    """Horizontal runs of dark modules as ``(row, col, length)``."""
+def _qr_runs(modules: np.ndarray) -> np.ndarray:
+    """Horizontal runs of dark modules as rows of ``(row, column, length)``."""
     padded = np.zeros((modules.shape[0], modules.shape[1] + 2), dtype=np.int8)
     padded[:, 1:-1] = modules
     edges = np.diff(padded, axis=1)
     rows, starts = np.nonzero(edges == 1)
     _, ends = np.nonzero(edges == -1)
-    return list(zip(rows.tolist(), starts.tolist(), (ends - starts).tolist()))
-
-
-# --------------------------------------------------------------------------- text fitting
-_CLOSE = set("，。、；：！？）》」』】〕,.;:!?)]}·…%")
-_OPEN = set("（《「『【〔([{")
-#: after these a Latin word may break even without a space (lists of hours: "11:00,13:30")
-_BREAK_AFTER = set("，。、；：！？）》」』】〕,;)]}…")
-
-
-def _is_cjk(ch: str) -> bool:
-    o = ord(ch)
-    return 0x2E80 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF or 0x20000 <= o <= 0x3FFFF
-
-
-def _tokens(text: str) -> list[tuple[str, bool]]:
-    """Break ``text`` into unbreakable tokens, each with "a space precedes it"."""
-    tokens: list[tuple[str, bool]] = []
-    space = False
-    pending_open = ""
-    for ch in text:
-        if ch.isspace():
-            space = True
-            continue
-        joins_prev = tokens and not space and not pending_open and (
-            ch in _CLOSE or (not _is_cjk(ch) and not _is_cjk(tokens[-1][0][-1]) and tokens[-1][0][-1] not in _BREAK_AFTER)
-        )
-        if joins_prev:
-            tokens[-1] = (tokens[-1][0] + ch, tokens[-1][1])
-        elif ch in _OPEN:
-            pending_open += ch
-            continue
-        else:
-            tokens.append((pending_open + ch, space))
-            pending_open = ""
-        space = False
-    if pending_open:
-        tokens.append((pending_open, space))
-    return tokens
-
-
-@lru_cache(maxsize=65536)
-def _width_em(font: CidFont, text: str) -> float:
-    return font.width_em(text)
-
-
-def _greedy(font: CidFont, tokens: list[tuple[str, bool]], limit_em: float) -> list[str]:
-    lines: list[str] = []
-    cur = ""
-    for token, spaced in tokens:
-        candidate = f"{cur} {token}" if (cur and spaced) else cur + token
-        if not cur or _width_em(font, candidate) <= limit_em:
-            if not cur and _width_em(font, token) > limit_em:  # an over-long word: break by character
-                for ch in token:
-                    if not cur or _width_em(font, cur + ch) <= limit_em:
-                        cur += ch
-                    else:
-                        lines.append(cur)
-                        cur = ch
-            else:
-                cur = candidate
-        else:
-            lines.append(cur)
-            cur = token
-            if _width_em(font, token) > limit_em:
-                cur = ""
-                for ch in token:
-                    if not cur or _width_em(font, cur + ch) <= limit_em:
-                        cur += ch
-                    else:
-                        lines.append(cur)
-                        cur = ch
-    if cur:
-        lines.append(cur)
-    return lines
-
-
-def _wrap(font: CidFont, text: str, max_lines: int) -> list[str]:
-    """Wrap into at most ``max_lines`` lines, making the widest line as narrow as possible."""
-    tokens = _tokens(text)
-    if not tokens:
-        return []
-    one = " ".join(text.split())
-    if max_lines == 1:
-        return [one]
-    lo = max(_width_em(font, ch) for ch in one if not ch.isspace())
-    hi = _width_em(font, one)
-    best = [one]
-    for _ in range(30):
-        if hi - lo < 1e-3:
-            break
-        mid = (lo + hi) / 2
-        lines = _greedy(font, tokens, mid)
-        if len(lines) <= max_lines:
-            best, hi = lines, mid
-        else:
-            lo = mid
-    return best
-
-
-@dataclass(frozen=True)
-class _Fit:
-    size_mm: float
-    lines: tuple[str, ...]
-
-    @property
-    def height_mm(self) -> float:
-        return len(self.lines) * LINE_EM * self.size_mm
-
-
-@lru_cache(maxsize=8192)
-def _fit(font: CidFont, text: str, width_mm: float, height_mm: float, max_size_mm: float,
-         min_size_mm: float, max_lines: int) -> _Fit | None:
-    """Largest size (≤ max) at which ``text`` fits the box, wrapping if that helps."""
-    best: _Fit | None = None
-    for n in range(1, max_lines + 1):
-        lines = _wrap(font, text, n)
-        if not lines:
-            return _Fit(0.0, ())
-        widest = max(_width_em(font, line) for line in lines) + BOLD_EM
-        size = min(max_size_mm, width_mm / widest, height_mm / (len(lines) * LINE_EM))
-        if best is None or size > best.size_mm + 1e-6:
-            best = _Fit(size, tuple(lines))
-        if size >= max_size_mm - 1e-9 or len(lines) < n:
-            break
-    return best if best is not None and best.size_mm >= min_size_mm else None
+    return np.stack([rows, starts, ends - starts], axis=1).astype(np.int32)
 
 
 # --------------------------------------------------------------------------- layout
@@ -530,9 +401,24 @@ class TextRun:
     size_mm: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PlateLayout:
-    """Everything placed on one plate, in mm from the plate's top-left corner."""
+    """Everything placed on one plate, in mm from the plate's top-left corner (y down).
+
+    Attributes
+    ----------
+    qr_x_mm, qr_y_mm
+        Top-left corner of the white QR square (``size.qr_mm`` wide, quiet zone included).
+    module_mm
+        Side of one QR module.
+    runs
+        Dark modules as horizontal runs, one ``(row, column, length)`` per row
+        of an ``int32`` array, in modules from the symbol's top-left corner.
+    texts
+        Every line of text.
+    text_box_mm
+        ``(x0, y0, x1, y1)`` of the text column left of the QR code.
+    """
 
     plate: Plate
     size: PlateSize
@@ -542,34 +428,56 @@ class PlateLayout:
     qr_modules: int
     qr_version: int
     qr_error: str
-    runs: tuple[tuple[int, int, int], ...]
+    runs: np.ndarray
     texts: tuple[TextRun, ...]
     frame_inset_mm: float
     frame_width_mm: float
-    text_box_mm: tuple[float, float, float, float] = field(default=(0, 0, 0, 0))  # x0, y0, x1, y1
+    text_box_mm: tuple[float, float, float, float]
 
 
 def _block(font: CidFont, text: str, *, role: str, where: str, x0: float, x1: float, top: float,
            height: float, max_size: float, min_size: float, max_lines: int, align: str = "left") -> list[TextRun]:
-    fit = _fit(font, text, round(x1 - x0, 4), round(height, 4), round(max_size, 4), round(min_size, 4), max_lines)
-    if fit is None:
+    chosen = fit(font, text, round(x1 - x0, 4), round(height, 4), round(max_size, 4), round(min_size, 4), max_lines)
+    if chosen is None:
         raise RenderError(
             f"doorplate {where}: {role} text {text!r} does not fit {x1 - x0:.0f}×{height:.0f} mm "
             f"even at {min_size:.1f} mm in {max_lines} line(s); shorten it"
         )
     runs = []
-    for i, line in enumerate(fit.lines):
-        pad = BOLD_EM / 2 * fit.size_mm
+    size = chosen.size_mm
+    for i, line in enumerate(chosen.lines):
         if align == "center":
-            x = (x0 + x1) / 2 - _width_em(font, line) * fit.size_mm / 2
+            x = (x0 + x1) / 2 - width_em(font, line) * size / 2
         else:
-            x = x0 + pad
-        runs.append(TextRun(role, line, x, top + (i * LINE_EM + BASELINE_EM) * fit.size_mm, fit.size_mm))
+            x = x0 + BOLD_EM / 2 * size
+        runs.append(TextRun(role, line, x, top + (i * LINE_EM + BASELINE_EM) * size, size))
     return runs
 
 
-def layout_plate(plate: Plate, size: PlateSize | str, *, font: CidFont | None = None) -> PlateLayout:
-    """Place the QR code and text of ``plate`` on a plate of ``size``.
+def _size(size: PlateSize | str) -> PlateSize:
+    if isinstance(size, PlateSize):
+        return size
+    if size not in PLATE_SIZES:
+        raise RenderError(f"unknown plate size {size!r} (known: {', '.join(PLATE_SIZES)})")
+    return PLATE_SIZES[size]
+
+
+def layout_plate(plate: Plate, *, size: PlateSize | str = "small", font: CidFont | None = None) -> PlateLayout:
+    """Place the QR code and the text of ``plate`` on a plate of ``size``.
+
+    The QR square sits top right, a margin of 7 % of the plate height from
+    the edges; under it the caption and the plus code. Left of it, from the
+    top: the address (up to 3 lines), the headline (as large as fits, up to
+    30 % of the plate height, 2 lines), the details at the bottom.
+
+    Parameters
+    ----------
+    plate
+        What the plate says.
+    size
+        ``small``, ``medium``, ``large`` or a :class:`PlateSize`.
+    font
+        Default: :func:`default_font`.
 
     Raises
     ------
@@ -577,7 +485,7 @@ def layout_plate(plate: Plate, size: PlateSize | str, *, font: CidFont | None = 
         When a text does not fit even at its minimum size, or the QR modules
         would be smaller than 0.5 mm (payload too long).
     """
-    size = PLATE_SIZES[size] if isinstance(size, str) else size
+    size = _size(size)
     font = font or default_font()
     W, H, Q = size.width_mm, size.height_mm, size.qr_mm
     m = 0.07 * H
@@ -592,20 +500,19 @@ def layout_plate(plate: Plate, size: PlateSize | str, *, font: CidFont | None = 
     x0, x1 = m, qr_x - gap
     top, bottom = m, H - m
     where = plate.plate_id
-    texts: list[TextRun] = []
+    under_qr: list[TextRun] = []
 
     # under the QR: caption, then the plus code
     y = qr_y + Q + 0.03 * H
     qx0, qx1 = qr_x - 0.3 * gap, W - m + 0.3 * gap
-    under = bottom - y
     if plate.caption:
-        cap = _block(font, plate.caption, role="caption", where=where, x0=qx0, x1=qx1, top=y,
-                     height=min(under * 0.55, 0.1 * H), max_size=0.07 * H, min_size=0.025 * H, max_lines=2, align="center")
-        texts += cap
-        y += len(cap) * LINE_EM * cap[0].size_mm
+        under_qr = _block(font, plate.caption, role="caption", where=where, x0=qx0, x1=qx1, top=y,
+                          height=min((bottom - y) * 0.55, 0.1 * H), max_size=0.07 * H, min_size=0.025 * H,
+                          max_lines=2, align="center")
+        y += len(under_qr) * LINE_EM * under_qr[0].size_mm
     if plate.plus_code:
-        texts += _block(font, plate.plus_code, role="plus_code", where=where, x0=qx0, x1=qx1, top=y,
-                        height=bottom - y, max_size=0.045 * H, min_size=0.025 * H, max_lines=2, align="center")
+        under_qr += _block(font, plate.plus_code, role="plus_code", where=where, x0=qx0, x1=qx1, top=y,
+                           height=bottom - y, max_size=0.045 * H, min_size=0.025 * H, max_lines=2, align="center")
 
     # left column: address (top), details (bottom), headline (between, centred vertically)
     address = _block(font, plate.address, role="address", where=where, x0=x0, x1=x1, top=top,
@@ -614,32 +521,32 @@ def layout_plate(plate: Plate, size: PlateSize | str, *, font: CidFont | None = 
     details: list[TextRun] = []
     y_details = bottom
     for line in reversed(plate.details):
-        fit = _fit(font, line, round(x1 - x0, 4), round(0.14 * H, 4), round(0.06 * H, 4), round(0.03 * H, 4), 2)
-        if fit is None:
-            raise RenderError(f"doorplate {where}: detail text {line!r} does not fit {x1 - x0:.0f} mm "
-                              f"even at {0.03 * H:.1f} mm in 2 lines; shorten it")
-        y_details -= fit.height_mm
-        details = _block(font, line, role="detail", where=where, x0=x0, x1=x1, top=y_details,
-                         height=fit.height_mm + 1e-6, max_size=fit.size_mm, min_size=0.03 * H, max_lines=2) + details
+        block = _block(font, line, role="detail", where=where, x0=x0, x1=x1, top=0.0,
+                       height=0.14 * H, max_size=0.06 * H, min_size=0.03 * H, max_lines=2)
+        y_details -= len(block) * LINE_EM * block[0].size_mm
+        details = [dataclasses.replace(r, baseline_mm=r.baseline_mm + y_details) for r in block] + details
     head_top = address_bottom + (0.04 * H if address else 0)
     head_bottom = y_details - (0.03 * H if details else 0)
     headline: list[TextRun] = []
     if plate.headline:
         headline = _block(font, plate.headline, role="headline", where=where, x0=x0, x1=x1, top=head_top,
                           height=head_bottom - head_top, max_size=0.3 * H, min_size=0.06 * H, max_lines=2)
-        used = sum(LINE_EM * r.size_mm for r in headline)
-        shift = max(0.0, (head_bottom - head_top - used) / 2)
-        headline = [TextRun(r.role, r.text, r.x_mm, r.baseline_mm + shift, r.size_mm) for r in headline]
-    texts = address + headline + details + texts
+        shift = max(0.0, (head_bottom - head_top - sum(LINE_EM * r.size_mm for r in headline)) / 2)
+        headline = [dataclasses.replace(r, baseline_mm=r.baseline_mm + shift) for r in headline]
     return PlateLayout(
         plate=plate, size=size, qr_x_mm=qr_x, qr_y_mm=qr_y, module_mm=module, qr_modules=n,
-        qr_version=qr.version, qr_error=qr.error, runs=tuple(_qr_runs(qr.modules)), texts=tuple(texts),
+        qr_version=qr.version, qr_error=qr.error, runs=_qr_runs(qr.modules),
+        texts=tuple(address + headline + details + under_qr),
         frame_inset_mm=0.03 * H, frame_width_mm=0.007 * H, text_box_mm=(x0, top, x1, bottom),
     )
 
 
 def ink_box(run: TextRun, *, font: CidFont | None = None) -> tuple[float, float, float, float] | None:
-    """Where the ink of ``run`` lands, ``(x0, y0, x1, y1)`` in plate mm, bold stroke included."""
+    """Where the ink of ``run`` lands, ``(x0, y0, x1, y1)`` in plate mm, bold outline included.
+
+    Measured from the glyph outlines (not the advance widths), so it is what
+    a printer puts on the plate.
+    """
     font = font or default_font()
     pen = 0.0
     boxes = []
@@ -672,7 +579,11 @@ def _rgb(c: tuple[float, float, float]) -> str:
 
 
 def plate_ops(layout: PlateLayout, *, font: CidFont | None = None) -> str:
-    """PDF content-stream operators drawing one plate, in plate mm with y down."""
+    """PDF content-stream operators drawing one plate, in plate mm with y down.
+
+    The QR modules are one path of rectangles in module units (a ``cm``
+    scales them), filled once, so no seams appear between modules.
+    """
     font = font or default_font()
     size = layout.size
     W, H = size.width_mm, size.height_mm
@@ -685,7 +596,7 @@ def plate_ops(layout: PlateLayout, *, font: CidFont | None = None) -> str:
         f"1 1 1 RG {fmt(fw)} w {fmt(i)} {fmt(i)} {fmt(W - 2 * i)} {fmt(H - 2 * i)} re S",
         f"1 g {fmt(layout.qr_x_mm)} {fmt(layout.qr_y_mm)} {fmt(size.qr_mm)} {fmt(size.qr_mm)} re f",
         f"q {fmt(m)} 0 0 {fmt(m)} {fmt(qx)} {fmt(qy)} cm 0 g",
-        " ".join(f"{c} {r} {n} 1 re" for r, c, n in layout.runs) + " f Q",
+        " ".join(f"{c} {r} {n} 1 re" for r, c, n in layout.runs.tolist()) + " f Q",
         "1 g 1 G 1 j 1 J BT 2 Tr",
     ]
     for run in layout.texts:
@@ -699,11 +610,15 @@ def _svg_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def plate_svg(plate: Plate, size: PlateSize | str, *, font: CidFont | None = None) -> str:
-    """One plate as a standalone SVG (text as glyph outlines: no font needed to view or print it)."""
+def layout_svg(layout: PlateLayout, *, font: CidFont | None = None) -> str:
+    """One laid-out plate as a standalone SVG in mm.
+
+    Text is drawn as glyph outlines (each glyph once in ``<defs>``), so the
+    file needs no font to be viewed, cut or printed. ``<title>`` holds the
+    address and ``<desc>`` the QR payload.
+    """
     font = font or default_font()
-    layout = layout_plate(plate, size, font=font)
-    size = layout.size
+    plate, size = layout.plate, layout.size
     W, H = size.width_mm, size.height_mm
     i, fw = layout.frame_inset_mm, layout.frame_width_mm
     m = layout.module_mm
@@ -723,7 +638,7 @@ def plate_svg(plate: Plate, size: PlateSize | str, *, font: CidFont | None = Non
         k = run.size_mm / upm
         text_parts.append(f'<g transform="translate({fmt(run.x_mm)} {fmt(run.baseline_mm)}) scale({k:.6g} {-k:.6g})">'
                           + "".join(uses) + "</g>")
-    qr_d = "".join(f"M{c} {r}h{n}v1h-{n}z" for r, c, n in layout.runs)
+    qr_d = "".join(f"M{c} {r}h{n}v1h-{n}z" for r, c, n in layout.runs.tolist())
     defs = "".join(f'<path id="{gid}" d="{d}"/>' for gid, d in sorted(glyphs.items()))
     qx = layout.qr_x_mm + QUIET_ZONE * m
     qy = layout.qr_y_mm + QUIET_ZONE * m
@@ -731,8 +646,7 @@ def plate_svg(plate: Plate, size: PlateSize | str, *, font: CidFont | None = Non
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
         f'width="{fmt(W)}mm" height="{fmt(H)}mm" viewBox="0 0 {fmt(W)} {fmt(H)}">'
         f"<title>{_svg_escape(plate.address)}</title>"
-        f'<desc data-plate-id="{_svg_escape(plate.plate_id)}" data-payload="{_svg_escape(plate.payload)}">'
-        f"{_svg_escape(plate.payload)}</desc>"
+        f'<desc data-plate-id="{_svg_escape(plate.plate_id)}">{_svg_escape(plate.payload)}</desc>'
         f"<defs>{defs}</defs>"
         f'<rect width="{fmt(W)}" height="{fmt(H)}" fill="{blue}"/>'
         f'<rect x="{fmt(i)}" y="{fmt(i)}" width="{fmt(W - 2 * i)}" height="{fmt(H - 2 * i)}" fill="none" '
@@ -745,24 +659,35 @@ def plate_svg(plate: Plate, size: PlateSize | str, *, font: CidFont | None = Non
     )
 
 
-def plate_pdf(plate: Plate, size: PlateSize | str, *, font_chars: str = "", font: CidFont | None = None) -> bytes:
-    """One plate as a one-page PDF of exactly the plate's trim size (font embedded).
+def layout_pdf(layout: PlateLayout, *, font_chars: str = "", font: CidFont | None = None) -> bytes:
+    """One laid-out plate as a one-page PDF of exactly its trim size (font subset embedded).
 
     Parameters
     ----------
     font_chars
-        Extra characters to put in the embedded font subset. Pass the same
-        string (e.g. every character of a compound's plates) for many plates
-        and the subset is made once and reused.
+        Extra characters for the embedded font subset. Pass the same string
+        (e.g. every character of a compound's plates, see :meth:`Plate.all_text`)
+        for many plates and the subset is made once and reused.
     """
     font = font or default_font()
-    layout = layout_plate(plate, size, font=font)
+    plate = layout.plate
     doc = PdfBuilder(font, title=f"{plate.address} ({plate.plate_id})")
     doc.use_text(font_chars)
     for run in layout.texts:
         doc.use_text(run.text)
     doc.add_page(layout.size.width_mm, layout.size.height_mm, plate_ops(layout, font=font))
     return doc.to_bytes()
+
+
+def plate_svg(plate: Plate, *, size: PlateSize | str = "small", font: CidFont | None = None) -> str:
+    """``layout_svg(layout_plate(plate, size=size))``."""
+    return layout_svg(layout_plate(plate, size=size, font=font), font=font)
+
+
+def plate_pdf(plate: Plate, *, size: PlateSize | str = "small", font_chars: str = "",
+              font: CidFont | None = None) -> bytes:
+    """``layout_pdf(layout_plate(plate, size=size))``."""
+    return layout_pdf(layout_plate(plate, size=size, font=font), font_chars=font_chars, font=font)
 
 
 # --------------------------------------------------------------------------- imposition
@@ -772,6 +697,7 @@ class Placement:
 
     ``width_mm`` × ``height_mm`` is the box the plate occupies on the page
     (swapped from the plate's size when ``rotated``: turned 90° clockwise).
+    ``page`` is 0-based.
     """
 
     index: int
@@ -785,6 +711,8 @@ class Placement:
 
 @dataclass(frozen=True)
 class SheetGrid:
+    """How plates tile one sheet: ``cols`` × ``rows`` boxes from ``(x0_mm, y0_mm)``."""
+
     sheet: str
     page_width_mm: float
     page_height_mm: float
@@ -799,7 +727,7 @@ class SheetGrid:
         return self.cols * self.rows
 
 
-def sheet_grid(size: PlateSize | str, sheet: str) -> SheetGrid:
+def sheet_grid(size: PlateSize | str, *, sheet: str) -> SheetGrid:
     """How plates of ``size`` tile a ``sheet`` (A4 / A3 portrait, or ``fit``: one plate per page).
 
     Plates keep :data:`GUTTER_MM` between them and :data:`SHEET_MARGIN_MM`
@@ -810,7 +738,7 @@ def sheet_grid(size: PlateSize | str, sheet: str) -> SheetGrid:
     RenderError
         The plate does not fit the paper.
     """
-    size = PLATE_SIZES[size] if isinstance(size, str) else size
+    size = _size(size)
     w, h = size.width_mm, size.height_mm
     if sheet == "fit":
         pad = SHEET_MARGIN_MM + GUTTER_MM
@@ -835,10 +763,10 @@ def sheet_grid(size: PlateSize | str, sheet: str) -> SheetGrid:
     return SheetGrid(sheet, pw, ph, cols, rows, rotated, x0, y0)
 
 
-def impose(count: int, size: PlateSize | str, sheet: str) -> tuple[SheetGrid, list[Placement]]:
+def impose(count: int, *, size: PlateSize | str = "small", sheet: str = "A4") -> tuple[SheetGrid, list[Placement]]:
     """Placements of ``count`` plates, filling each page row by row."""
-    size = PLATE_SIZES[size] if isinstance(size, str) else size
-    grid = sheet_grid(size, sheet)
+    size = _size(size)
+    grid = sheet_grid(size, sheet=sheet)
     bw, bh = (size.height_mm, size.width_mm) if grid.rotated else (size.width_mm, size.height_mm)
     out = []
     for index in range(count):
@@ -850,6 +778,7 @@ def impose(count: int, size: PlateSize | str, sheet: str) -> tuple[SheetGrid, li
 
 
 def _cut_marks(p: Placement) -> str:
+    """Two short lines at each corner, on the extension of the trim edges, off the plate."""
     o, n = CUT_MARK_OFFSET_MM, CUT_MARK_LENGTH_MM
     x0, y0, x1, y1 = p.x_mm, p.y_mm, p.x_mm + p.width_mm, p.y_mm + p.height_mm
     segs = []
@@ -866,6 +795,7 @@ def sheets_pdf(
     size: PlateSize | str = "small",
     sheet: str | None = None,
     title: str = "",
+    layouts: Sequence[PlateLayout] | None = None,
     font: CidFont | None = None,
 ) -> tuple[bytes, SheetGrid, list[Placement]]:
     """Impose ``plates`` on print sheets with cut marks and each plate id in the margin.
@@ -880,6 +810,9 @@ def sheets_pdf(
         ``A4``, ``A3`` or ``fit``; ``None``: :data:`DEFAULT_SHEET` for the size.
     title
         Document title.
+    layouts
+        The plates already laid out at ``size`` (saves the work when the
+        caller also writes one file per plate).
 
     Returns
     -------
@@ -889,15 +822,19 @@ def sheets_pdf(
         One per plate, in the order of ``plates``.
     """
     font = font or default_font()
-    size = PLATE_SIZES[size] if isinstance(size, str) else size
+    size = _size(size)
     sheet = sheet or DEFAULT_SHEET[size.name]
     if not plates:
         raise RenderError("no doorplates to impose (no units, buildings or gates selected)")
-    grid, placements = impose(len(plates), size, sheet)
+    if layouts is not None and (len(layouts) != len(plates) or any(lay.size != size for lay in layouts)):
+        raise RenderError("layouts must be one per plate, all of the sheets' plate size")
+    grid, placements = impose(len(plates), size=size, sheet=sheet)
     doc = PdfBuilder(font, title=title or f"ridermap doorplates {size.name} {sheet}")
     page_ops: list[list[str]] = [[] for _ in range(placements[-1].page + 1)]
-    for plate, p in zip(plates, placements):
-        layout = layout_plate(plate, size, font=font)
+    id_x = CUT_MARK_OFFSET_MM + CUT_MARK_LENGTH_MM
+    id_y = 1.0 + 0.9 * ID_TEXT_MM
+    for k, (plate, p) in enumerate(zip(plates, placements)):
+        layout = layouts[k] if layouts is not None else layout_plate(plate, size=size, font=font)
         for run in layout.texts:
             doc.use_text(run.text)
         doc.use_text(plate.plate_id)
@@ -908,19 +845,8 @@ def sheets_pdf(
         ops = page_ops[p.page]
         ops.append(f"q {cm}\n{plate_ops(layout, font=font)}Q")
         ops.append(f"0 G 0.1 w {_cut_marks(p)}")
-        ops.append(f"BT 0 g 0 Tr /F1 {fmt(ID_TEXT_MM)} Tf 1 0 0 -1 {fmt(p.x_mm + CUT_MARK_OFFSET_MM + CUT_MARK_LENGTH_MM)} "
-                   f"{fmt(p.y_mm + p.height_mm + 1.0 + 0.9 * ID_TEXT_MM)} Tm {font.encode(plate.plate_id)} Tj ET")
+        ops.append(f"BT 0 g 0 Tr /F1 {fmt(ID_TEXT_MM)} Tf 1 0 0 -1 {fmt(p.x_mm + id_x)} "
+                   f"{fmt(p.y_mm + p.height_mm + id_y)} Tm {font.encode(plate.plate_id)} Tj ET")
     for ops in page_ops:
         doc.add_page(grid.page_width_mm, grid.page_height_mm, "\n".join(ops) + "\n")
     return doc.to_bytes(), grid, placements
-
-
-def plate_count_per_page(size: PlateSize | str, sheet: str | None = None) -> int:
-    """How many plates of ``size`` one ``sheet`` holds."""
-    size = PLATE_SIZES[size] if isinstance(size, str) else size
-    return sheet_grid(size, sheet or DEFAULT_SHEET[size.name]).per_page
-
-
-def mm_to_px(value_mm: float, dpi: float) -> int:
-    """Millimetres to whole pixels at ``dpi`` (rounded down)."""
-    return int(math.floor(value_mm / 25.4 * dpi))
