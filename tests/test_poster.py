@@ -292,6 +292,16 @@ def test_legend_lists_only_symbols_drawn(a4, bundle):
         {k for k in drawn_kinds if k.startswith("facility:") or k.startswith("gate:")}
 
 
+def test_off_map_facilities_listed_with_direction_and_distance():
+    far = [("charger", "南门充电桩", CID, (95, 8)), ("battery_swap", "远处换电柜", "", (80, -250))]
+    poster = render_poster(make_bundle(facilities=far), CID, gate="南门", config=CONFIG, paper="A4")
+    assert "facility:battery_swap" not in {s.kind for s in poster.symbols}  # off the map
+    texts = [t.get_text() for t in poster.figure.axes[0].texts]
+    assert "附近设施（图外）" in texts
+    assert "远处换电柜 ↓ 250m" in texts  # south of the south gate, which is at the bottom of the page
+    poster.figure.clear()
+
+
 def test_symbol_classes_differ_by_shape_and_text_contrast_is_aaa():
     shapes = [m.marker for m in DEFAULT_STYLE.facilities.values()]
     assert len(set(shapes)) == len(shapes), "two facility kinds share a shape"

@@ -591,6 +591,37 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     qr_block_h = qr_mm + sum((body_line if c == body else small_line) for _, c in caption_lines) + 0.5 * gap
 
     # gates list rows (wrapped to the column width)
+    # facilities around but off the map: nearest two of each kind, with distance and direction
+    fac_near = fac.intersects(near).to_numpy() | (fac["community_id"] == cid).to_numpy()
+    fac_est = ~fac_near
+    origin = gate_row.geometry if gate_row is not None else poly_m
+    fac_dist = np.array([origin.distance(g) for g in fac.geometry])
+    c_, s_ = math.cos(theta), math.sin(theta)
+    fac_dir = []
+    for g in fac.geometry:
+        dx, dy = g.x - cx0, g.y - cy0
+        ang = math.degrees(math.atan2(s_ * dx + c_ * dy, c_ * dx - s_ * dy))  # on the page, ccw from +x
+        fac_dir.append("→↗↑↖←↙↓↘"[int(((ang + 22.5) % 360) // 45)])
+
+    def nearby_rows(mask: np.ndarray) -> list[_Row]:
+        picked, per_kind = [], {}
+        for j in np.argsort(fac_dist, kind="stable"):
+            kind = str(fac["kind"].iloc[j])
+            if not mask[j] or kind not in style.facilities or per_kind.get(kind, 0) >= 2 or len(picked) >= 8:
+                continue
+            per_kind[kind] = per_kind.get(kind, 0) + 1
+            picked.append(j)
+        if not picked:
+            return []
+        out = [_Row("head", words["nearby"], head_line, None, True)]
+        for j in picked:
+            kind = str(fac["kind"].iloc[j])
+            name_ = str(fac["name"].iloc[j]) or FACILITY_LABELS.get(kind, {}).get(lang, kind)
+            text = f"{name_} {fac_dir[j]} {round(fac_dist[j] / 10) * 10:.0f}m"
+            for k, ln in enumerate(_wrap(text, col_w - sym_w, lambda t: page.measure(t, body))):
+                out.append(_Row("gate", ln, body_line, f"facility:{kind}" if k == 0 else None))
+        return out
+
     gate_rows: list[_Row] = [_Row("head", words["gates"], head_line, None, True)]
     for _, row in layers["gates"].sort_values("name").iterrows():
         key = f"gate:{row['rider_access'] if row['rider_access'] in style.gates else 'ride'}"
@@ -611,7 +642,7 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
         [_Row("legend", t, body_line, k) for k, t in legend_rows]
 
     def panel_rows(index_rows):
-        return legend_block + gate_rows + index_rows
+        return legend_block + gate_rows + nearby_rows(fac_est) + index_rows
 
     content_w, content_h = cx1_ - cx0_, top - cy0_
     if landscape:
@@ -819,7 +850,7 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     legend_rows = _legend_rows(set(legend_keys), words, lang)
     legend_block = [_Row("head", words["legend"], head_line, None, True)] + \
         [_Row("legend", t, body_line, k) for k, t in legend_rows]
-    rows = legend_block + gate_rows + index_rows_
+    rows = legend_block + gate_rows + nearby_rows(~fok) + index_rows_
     if landscape:
         qr_x0 = panel[0]
         qr_top = panel[1] + qr_block_h
