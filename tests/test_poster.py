@@ -23,7 +23,7 @@ from ridermap.render.poster import cap_height_mm, find_gate, render_poster
 from ridermap.render.poster_grid import compact_squares, make_grid, nice_scale, round_length
 from ridermap.render.poster_labels import boxes_overlap
 from ridermap.render.poster_style import DEFAULT_STYLE, TEXT_SIZES, contrast_ratio
-from ridermap.publish.posters import save_poster, write_poster, write_posters
+from ridermap.publish.posters import save_poster, write_posters
 
 CID = "510104-tst"
 LON0, LAT0 = 104.08, 30.65

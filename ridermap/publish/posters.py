@@ -50,8 +50,7 @@ def save_poster(poster: Poster, path: str | Path, *, dpi: int = 300) -> Path:
     """
     path = Path(path)
     fmt = poster_format(path)
-    if fmt == "png" and not 50 <= dpi <= 1200:
-        raise ConfigError(f"PNG resolution must be 50 to 1200 dpi, got {dpi}")
+    _check_dpi(fmt, dpi)
     rc = {"pdf.fonttype": 3, "svg.fonttype": "path", "svg.hashsalt": "ridermap", "pdf.compression": 6}
     metadata = {
         "pdf": {"Title": poster.title, "Creator": "ridermap", "CreationDate": None, "ModDate": None},
@@ -65,6 +64,11 @@ def save_poster(poster: Poster, path: str | Path, *, dpi: int = 300) -> Path:
             _set_print_boxes(tmp, poster)
     log.info("wrote %s", path)
     return path
+
+
+def _check_dpi(fmt: str, dpi: int) -> None:
+    if fmt == "png" and not 50 <= dpi <= 1200:
+        raise ConfigError(f"PNG resolution must be 50 to 1200 dpi, got {dpi}")
 
 
 def _set_print_boxes(pdf: Path, poster: Poster) -> None:
@@ -88,7 +92,8 @@ def write_poster(bundle: Bundle, community_id: str, path: str | Path, *, gate: s
     ``paper`` defaults to the config's (``[build] paper``, A2).
     """
     config = config or Config()
-    fmt = poster_format(path)  # fail on a bad extension before rendering
+    fmt = poster_format(path)  # fail on a bad extension or resolution before rendering
+    _check_dpi(fmt, dpi)
     poster = render_poster(bundle, community_id, gate=gate, config=config, paper=paper or config.paper,
                            landscape=landscape, bleed_mm=bleed_mm, crop_marks=crop_marks)
     try:
@@ -114,6 +119,7 @@ def write_posters(bundle: Bundle, community_id: str, outdir: str | Path, *, conf
     for fmt in formats:
         if fmt not in FORMATS:
             raise ConfigError(f"poster format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        _check_dpi(fmt, dpi)
     view = bundle.community(community_id)
     folder = Path(outdir) / community_id
     jobs: list[tuple[str | None, str]] = [(None, f"{community_id}-overview")]

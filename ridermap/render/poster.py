@@ -688,7 +688,6 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     def paper_geoms(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
         return gdf.geometry.affine_transform(matrix)
 
-    frame_box = shapely.box(*frame)
     clip = lambda gs: gs.clip_by_rect(*frame)  # noqa: E731
 
     # ---------------------------------------------------------------- map: areas and lines

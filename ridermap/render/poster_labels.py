@@ -11,7 +11,6 @@ label earlier in the order, then raises :class:`LabelFitError`.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -238,7 +237,3 @@ def boxes_overlap(a: Box, b: Box) -> bool:
     """True if two ``(x0, y0, x1, y1)`` boxes share any area."""
     return a[0] < b[2] and a[2] > b[0] and a[1] < b[3] and a[3] > b[1]
 
-
-def angle_deg(dx: float, dy: float) -> float:
-    """Direction of a vector, counter-clockwise from +x, in degrees."""
-    return math.degrees(math.atan2(dy, dx))
