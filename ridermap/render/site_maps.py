@@ -156,7 +156,8 @@ def site_map(
     """
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else None
     fmap = SiteMap(prefix=prefix, location=centre, zoom_start=17, zoom_snap=0.5)
-    fmap.options.update(min_zoom=3, max_zoom=20)
+    # no fades: less work on cheap phones, and a closed popup leaves the page at once
+    fmap.options.update(min_zoom=3, max_zoom=20, fade_animation=False)
     if basemap:
         if basemap not in BASEMAPS:
             raise ConfigError(f"unknown basemap {basemap!r} (known: {', '.join(BASEMAPS)})")
