@@ -53,7 +53,7 @@ class SitingResult:
     gap_doors
         Doors in gap for this kind.
     coverable
-        Of those, doors some candidate reaches within the target.
+        Of those, doors some candidate handed to the solvers reaches within the target.
     mclp_covered
         Doors in gap the ``k`` MCLP sites cover together.
     lscp_sites
@@ -143,8 +143,10 @@ def coverage(cost_matrix: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.n
     cov = np.asarray(cost_matrix) <= radius_m
     if cov.shape[0] == 0:
         return cov, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    rows, client_row, weights = np.unique(cov, axis=0, return_inverse=True, return_counts=True)
-    return rows, weights, client_row.reshape(-1)
+    packed = np.ascontiguousarray(np.packbits(cov, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, client_row, weights = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    return cov[first], weights, client_row.reshape(-1)
 
 
 def _solver():
@@ -223,7 +225,7 @@ def solve_lscp(cost_matrix: np.ndarray, *, radius_m: float) -> np.ndarray:
 
 
 def propose_sites(report: GapReport, bundle: Bundle, network: Network, *, kind: str, k: int = 3,
-                  candidates: gpd.GeoDataFrame | None = None, max_candidates: int = 2000) -> SitingResult:
+                  candidates: gpd.GeoDataFrame | None = None, max_candidates: int = 200) -> SitingResult:
     """Propose ``k`` new sites for ``kind`` (MCLP) and the minimal full cover (LSCP).
 
     Parameters
@@ -239,8 +241,10 @@ def propose_sites(report: GapReport, bundle: Bundle, network: Network, *, kind: 
     candidates
         From :func:`candidate_sites` (default: generated ones).
     max_candidates
-        Keep at most this many candidates, those with the most doors in gap
-        within the target as the crow flies (a bound on the network distance).
+        Candidates handed to the solvers: those reaching the most doors in
+        gap within the target along the network (after a crow-flies
+        prefilter to four times as many). spopt builds its models in Python,
+        so this bounds the run time on a whole district.
 
     Returns
     -------
@@ -256,31 +260,35 @@ def propose_sites(report: GapReport, bundle: Bundle, network: Network, *, kind: 
     if gap.empty or cand.empty:
         return SitingResult(kind, radius, empty, len(gap), 0, 0, 0)
     # crow-flies prefilter: the network distance is never shorter
-    gxy = network.to_metric(gap.geometry)
-    cxy = network.to_metric(cand.geometry)
     from scipy.spatial import cKDTree
 
-    counts = np.array([len(x) for x in cKDTree(gxy).query_ball_point(cxy, radius)])
+    gxy = network.to_metric(gap.geometry)
+    cxy = network.to_metric(cand.geometry)
+    counts = np.asarray(cKDTree(gxy).query_ball_point(cxy, radius, return_length=True))
     keep = np.flatnonzero(counts > 0)
-    if len(keep) > max_candidates:
-        keep = keep[np.argsort(-counts[keep], kind="stable")[:max_candidates]]
-        keep.sort()
+    if len(keep) > 4 * max_candidates:
+        keep = np.sort(keep[np.argsort(-counts[keep], kind="stable")[:4 * max_candidates]])
     cand = cand.iloc[keep].reset_index(drop=True)
     if cand.empty:
         return SitingResult(kind, radius, empty, len(gap), 0, 0, 0)
     targets = snap(network, gap.geometry, mode=mode)
-    sources = snap(network, cand.geometry, mode=mode, zones=True)
+    sources = snap(network, cand.geometry, mode=mode)
     cost = distance_matrix(network, sources, targets, mode=mode, limit_m=radius)
-    rows, weights, client_row = coverage(cost, radius)
-    reach = rows.any(axis=1)
-    coverable = int(weights[reach].sum())
-    rows, weights = rows[reach], weights[reach]
-    useful = np.flatnonzero(rows.any(axis=0))
-    if not len(useful):
+    # then the candidates reaching the most doors in gap along the network
+    reach_count = (cost <= radius).sum(axis=0)
+    cols = np.flatnonzero(reach_count > 0)
+    if len(cols) > max_candidates:
+        cols = np.sort(cols[np.argsort(-reach_count[cols], kind="stable")[:max_candidates]])
+    cost, cand = cost[:, cols], cand.iloc[cols].reset_index(drop=True)
+    reach = (cost <= radius).any(axis=1)
+    coverable = int(reach.sum())
+    if not coverable:
         return SitingResult(kind, radius, empty, len(gap), 0, 0, 0)
-    sub = np.where(rows[:, useful], 0.0, np.inf)
+    rows, weights, _ = coverage(cost[reach], radius)
+    sub = np.where(rows, 0.0, np.inf)
     chosen, covered = solve_mclp(sub, radius_m=radius, k=k, weights=weights)
     lscp = solve_lscp(sub, radius_m=radius)
+    useful = np.arange(cost.shape[1])
     ids = gap["id"].to_numpy(dtype=object)
     records = []
     for method, picks in (("mclp", chosen), ("lscp", lscp)):
