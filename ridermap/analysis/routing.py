@@ -13,8 +13,9 @@ All of this is one shortest-path search over a two-layer graph built on top
 of :mod:`ridermap.analysis.network` (the network's edges, split where doors
 and parkings snap onto them): a *ride* layer (rideable edges, gates joined for
 riding) and a *walk* layer (walkable edges, gates joined for walking).
-Riders switch from riding to walking at any node inside a compound or at a
-public rider parking; cost is travel time (``ride_speed_mps``,
+Riders who ride in switch to walking at any node inside a compound (they
+park by the building); riders who may not ride in start on foot from a
+public rider parking or a gate. Cost is travel time (``ride_speed_mps``,
 ``walk_speed_mps``) plus a fixed cost for parking outside. One Dijkstra from a
 virtual source tied to every allowed start (ride-in gates, parkings, gates
 for parking at the gate) serves every door at once.
@@ -549,7 +550,7 @@ class _LayeredGraph:
         rows += [sp + M, on + M]; cols += [on + M, sp + M]; w += [sw, sw]
         dm = np.flatnonzero(self.dismount)
         rows += [dm]; cols += [dm + M]; w += [np.full(len(dm), _EPS)]
-        # public parkings: riders may also get off there after riding out of a gate
+        # the virtual source: one edge to every allowed start, weighted by its start cost
         rows += [np.asarray(src_nodes) * 0 + S]; cols += [np.asarray(src_nodes)]; w += [np.asarray(src_cost) + _EPS]
         rows_a, cols_a, w_a = np.concatenate(rows), np.concatenate(cols), np.concatenate(w)
         # parallel edges would be summed by the constructor: keep the cheapest
@@ -633,13 +634,10 @@ class _LayeredGraph:
                 flush()
                 cur_xy, cur_gate = [], ""
             if gate and not cur_xy:
-                cur_gate = gate
-            elif gate and cur_mode == "ride":
-                pass  # riding through a second gate: one ride leg
+                cur_gate = gate  # (riding through a second gate stays one ride leg)
             cur_mode = mode
             cur_xy.append(xy)
         flush()
-        # a route that is nothing but the gate itself (door at the gate)
         return UnitRoute(unit_id=unit_id, gate_id=entry_gate, entry="ride" if kind == "gate" else "walk",
                          parking_id=ref if kind == "parking" else parking_id, legs=tuple(legs), time_s=time_s)
 
