@@ -35,6 +35,13 @@ Missing numbers (our choice: print what is known)
     and :func:`plates_for_community` logs a warning listing them so the grid
     worker can survey the number.
 
+Print sheets
+    :func:`sheets_pdf` imposes plates on A4 / A3 portrait (turned 90° when
+    more fit: 3 small plates per A4, 6 per A3, 2 medium per A3) with 6 mm
+    gutters holding the cut marks and each plate's id in small type; large
+    plates (570×370 mm) go one per page (``fit``). The PDF is written by
+    :mod:`ridermap.render.doorplate_pdf` with the font embedded as a subset.
+
 This module never touches the disk (it reads the font file only).
 """
 from __future__ import annotations
@@ -158,6 +165,7 @@ class Plate:
     caption: str = ""
 
     def all_text(self) -> str:
+        """Every character printed for this plate, its id (sheet margin) included."""
         return "".join((self.address, self.headline, *self.details, self.plus_code, self.caption, self.plate_id))
 
 
@@ -218,8 +226,8 @@ def plates_for_community(
     Returns
     -------
     list of Plate
-        Ordered by kind (as :data:`KINDS` ... gates, buildings, units), then
-        building number and unit number.
+        Gates (by id), then buildings (by number), then units (by building
+        and unit number); only the ``kinds`` asked for.
 
     Raises
     ------
