@@ -301,7 +301,10 @@ class PdfBuilder:
         chars = frozenset(ch for ch in self._chars if not ch.isspace() or ch == " ")
         cff = font.subset_cff(chars)
         base = f"{_subset_tag(chars)}+{font.name}"
-        cids = sorted({(font.cid(ch), ch) for ch in chars})
+        by_cid: dict[int, str] = {}
+        for ch in sorted(chars):  # one entry per glyph, even if two characters share it
+            by_cid.setdefault(font.cid(ch), ch)
+        cids = sorted(by_cid.items())
         widths = " ".join(f"{cid} [{round(font.advance_em(ch) * 1000)}]" for cid, ch in cids)
         m = font.metrics
         upm = font.units_per_em
