@@ -197,7 +197,7 @@ def test_mclp_equals_brute_force_over_all_k_subsets(seed):
 
 def test_coverage_merges_identical_clients():
     cost = np.array([[10, 500], [20, 600], [500, 5], [np.inf, np.inf]])
-    rows, weights, client_row = coverage(cost, 100)
+    rows, weights, client_row = coverage(cost, radius_m=100)
     assert weights.sum() == 4 and len(rows) == 3
     assert (rows[client_row] == (cost <= 100)).all()
 

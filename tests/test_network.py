@@ -15,7 +15,7 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon
 
 from ridermap.analysis.network import distance_matrix, nearest_distances, network_from_bundle, route, routes, snap
-from ridermap.errors import ValidationError
+from ridermap.errors import ConfigError, ValidationError
 from ridermap.model.bundle import Bundle
 
 UTM = "EPSG:32648"
@@ -224,6 +224,12 @@ def test_no_paths_is_a_clear_error():
         network_from_bundle(Bundle.empty())
 
 
+def test_unknown_mode_is_a_clear_error():
+    net = network_from_bundle(hand_bundle())
+    with pytest.raises(ConfigError, match="bike"):
+        nearest_distances(net, _wgs(CHARGERS), _wgs(UNITS), mode="bike")
+
+
 def test_sample_network():
     from ridermap.config import load_config
     from ridermap.ingest import bundle_from_config
@@ -259,3 +265,12 @@ def test_xueyuanlu_network_joins_every_gate():
     dist, _ = nearest_distances(net, bundle.facilities.geometry, doors, mode="walk")
     nine_gates = (bundle.buildings["community_id"] == "110108-w609225889").to_numpy()
     assert np.isfinite(dist[nine_gates]).mean() > 0.9
+
+
+def test_max_snap_m_asks_whether_a_point_is_on_a_mapped_path():
+    net = network_from_bundle(hand_bundle(south_locked=False))
+    # U1 is 5 m off the inner road
+    far, _ = nearest_distances(net, _wgs(CHARGERS), _wgs(UNITS), mode="walk", max_snap_m=4.0)
+    near, _ = nearest_distances(net, _wgs(CHARGERS), _wgs(UNITS), mode="walk", max_snap_m=6.0)
+    assert np.isinf(far[0]) and np.isfinite(far[1:]).all()
+    assert near == pytest.approx([40.0, 95.0, 30.0], abs=1e-3)

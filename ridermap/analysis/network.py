@@ -42,7 +42,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from ridermap.errors import ValidationError
+from ridermap.errors import ConfigError, ValidationError
 from ridermap.model.schema import CRS
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class Network:
             return self.edge_ride
         if mode == "walk":
             return self.edge_walk
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        raise ConfigError(f"network: mode must be one of {', '.join(MODES)}, got {mode!r}")
 
     def to_metric(self, points) -> np.ndarray:
         """``(n, 2)`` metric coordinates of WGS84 points (GeoSeries, geometry array or list)."""
@@ -1082,15 +1082,15 @@ def _augment(net: Network, snapped: Snapped, mode: str, spur=None) -> _Augmented
     return _Augmented(graph, on_node, spur_node, a, b, w, orig, o0, o1)
 
 
-def _snapped(net: Network, points, mode: str) -> Snapped:
-    return points if isinstance(points, Snapped) else snap(net, points, mode=mode)
+def _snapped(net: Network, points, mode: str, max_snap_m: float = 2000.0) -> Snapped:
+    return points if isinstance(points, Snapped) else snap(net, points, mode=mode, max_snap_m=max_snap_m)
 
 
 def _concat(a: Snapped, b: Snapped) -> Snapped:
     return Snapped(*(np.concatenate([getattr(a, f), getattr(b, f)]) for f in ("edge", "offset_m", "distance_m", "xy", "snapped_xy")))
 
 
-def nearest_distances(net: Network, sources, targets, *, mode: str) -> tuple[np.ndarray, np.ndarray]:
+def nearest_distances(net: Network, sources, targets, *, mode: str, max_snap_m: float = 2000.0) -> tuple[np.ndarray, np.ndarray]:
     """Distance from each target to its nearest source along the network.
 
     One multi-source Dijkstra (:func:`scipy.sparse.csgraph.dijkstra` with
@@ -1106,6 +1106,10 @@ def nearest_distances(net: Network, sources, targets, *, mode: str) -> tuple[np.
     mode
         ``"ride"``: rideable edges and gates riders may ride through;
         ``"walk"``: every walkable edge and gates open to walking.
+    max_snap_m
+        Points (not already :class:`Snapped`) further than this from every
+        usable edge are unreachable. Use a few metres to ask "is this door
+        on a mapped path", the default to measure thin data as it is.
 
     Returns
     -------
@@ -1113,10 +1117,11 @@ def nearest_distances(net: Network, sources, targets, *, mode: str) -> tuple[np.
         Per target: metres (spurs included) to the nearest source and that
         source's position in ``sources``; ``inf`` and ``-1`` when unreachable.
     """
-    return nearest_distances_many(net, {"sources": sources}, targets, mode=mode)["sources"]
+    return nearest_distances_many(net, {"sources": sources}, targets, mode=mode, max_snap_m=max_snap_m)["sources"]
 
 
-def nearest_distances_many(net: Network, sources: dict, targets, *, mode: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def nearest_distances_many(net: Network, sources: dict, targets, *, mode: str,
+                           max_snap_m: float = 2000.0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """:func:`nearest_distances` for several source sets (e.g. facility kinds) at once.
 
     The targets and every source set are inserted into one graph; then one
@@ -1132,6 +1137,8 @@ def nearest_distances_many(net: Network, sources: dict, targets, *, mode: str) -
         Points or :class:`Snapped`.
     mode
         ``"ride"`` or ``"walk"``.
+    max_snap_m
+        See :func:`nearest_distances`.
 
     Returns
     -------
@@ -1139,9 +1146,9 @@ def nearest_distances_many(net: Network, sources: dict, targets, *, mode: str) -
         ``{name: (distance_m, source_index)}`` as :func:`nearest_distances` returns.
     """
     net.mode_mask(mode)
-    dst = _snapped(net, targets, mode)
+    dst = _snapped(net, targets, mode, max_snap_m)
     nt = len(dst)
-    parts = {name: _snapped(net, pts, mode) for name, pts in sources.items()}
+    parts = {name: _snapped(net, pts, mode, max_snap_m) for name, pts in sources.items()}
     out = {name: (np.full(nt, np.inf), np.full(nt, -1, dtype=np.int64)) for name in parts}
     if nt == 0 or not parts:
         return out

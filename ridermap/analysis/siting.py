@@ -124,7 +124,7 @@ def candidate_sites(bundle: Bundle, network: Network, *, sources: tuple[str, ...
     return gpd.GeoDataFrame(out.drop(columns="geometry"), geometry=list(out["geometry"]), crs=CRS)
 
 
-def coverage(cost_matrix: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def coverage(cost_matrix: np.ndarray, *, radius_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge clients with identical coverage.
 
     Parameters
@@ -225,7 +225,7 @@ def solve_lscp(cost_matrix: np.ndarray, *, radius_m: float) -> np.ndarray:
 
 
 def propose_sites(report: GapReport, bundle: Bundle, network: Network, *, kind: str, k: int = 3,
-                  candidates: gpd.GeoDataFrame | None = None, max_candidates: int = 200) -> SitingResult:
+                  candidates: gpd.GeoDataFrame | None = None, max_candidates: int = 120) -> SitingResult:
     """Propose ``k`` new sites for ``kind`` (MCLP) and the minimal full cover (LSCP).
 
     Parameters
@@ -284,7 +284,7 @@ def propose_sites(report: GapReport, bundle: Bundle, network: Network, *, kind: 
     coverable = int(reach.sum())
     if not coverable:
         return SitingResult(kind, radius, empty, len(gap), 0, 0, 0)
-    rows, weights, _ = coverage(cost[reach], radius)
+    rows, weights, _ = coverage(cost[reach], radius_m=radius)
     sub = np.where(rows, 0.0, np.inf)
     chosen, covered = solve_mclp(sub, radius_m=radius, k=k, weights=weights)
     lscp = solve_lscp(sub, radius_m=radius)

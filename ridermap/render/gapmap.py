@@ -144,14 +144,15 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
     fac = bundle.facilities[bundle.facilities["kind"].isin(report.kinds)]
     for kind, group in fac.groupby("kind"):
         label = FACILITY_LABELS[kind][language]
-        fg = folium.FeatureGroup(name=label)
-        for _, row in group.iterrows():
-            folium.CircleMarker(
-                location=(row.geometry.y, row.geometry.x), radius=7, color="#ffffff", weight=2, fill=True,
-                fill_color=KIND_COLOURS.get(kind, "#000000"), fill_opacity=1.0,
-                tooltip=html.escape(f"{label}: {row['name'] or row['id']}"),
-            ).add_to(fg)
-        fg.add_to(m)
+        colour = KIND_COLOURS.get(kind, "#000000")
+        props = gpd.GeoDataFrame({"name": [f"{label}: {n or i}" for n, i in zip(group["name"], group["id"])]},
+                                 geometry=group.geometry.values, crs=group.crs)
+        folium.GeoJson(
+            props.__geo_interface__, name=label,
+            marker=folium.CircleMarker(radius=7, fill=True, weight=2),
+            style_function=lambda f, colour=colour: {"color": "#ffffff", "fillColor": colour, "fillOpacity": 1.0},
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        ).add_to(m)
     if sites is not None and len(sites):
         fg = folium.FeatureGroup(name=t["site"])
         for _, row in sites[sites["method"] == "mclp"].iterrows():
