@@ -269,8 +269,15 @@ def test_xueyuanlu_network_joins_every_gate():
 
 def test_max_snap_m_asks_whether_a_point_is_on_a_mapped_path():
     net = network_from_bundle(hand_bundle(south_locked=False))
-    # U1 is 5 m off the inner road
-    far, _ = nearest_distances(net, _wgs(CHARGERS), _wgs(UNITS), mode="walk", max_snap_m=4.0)
-    near, _ = nearest_distances(net, _wgs(CHARGERS), _wgs(UNITS), mode="walk", max_snap_m=6.0)
-    assert np.isinf(far[0]) and np.isfinite(far[1:]).all()
-    assert near == pytest.approx([40.0, 95.0, 30.0], abs=1e-3)
+    # U1 and U3 are 5 m off their paths, U2 is on the inner road; C1 is 5 m off, C2 10 m
+    sources = snap(net, _wgs(CHARGERS), mode="walk")
+    strict, _ = nearest_distances(net, sources, _wgs(UNITS), mode="walk", max_snap_m=4.0)
+    loose, _ = nearest_distances(net, sources, _wgs(UNITS), mode="walk", max_snap_m=6.0)
+    assert strict[1] == pytest.approx(95.0, abs=1e-3) and np.isinf(strict[[0, 2]]).all()
+    assert loose == pytest.approx([40.0, 95.0, 30.0], abs=1e-3)
+    # applied to the sources too: C2 (10 m off) drops out, C1 (5 m) serves everyone
+    net_closed_south = network_from_bundle(hand_bundle(south_locked=True))
+    both, src = nearest_distances(net_closed_south, _wgs(CHARGERS), _wgs(UNITS), mode="walk", max_snap_m=6.0)
+    assert both == pytest.approx([5 + 60 + 120 + 60 + 10 + 80 + 5, 5 + 60 + 120 + 60 + 10 + 20, 30.0], abs=1e-3)
+    assert src.tolist() == [0, 0, 0]
+
