@@ -10,6 +10,7 @@ streets and 2,000 facilities of each of five kinds. Prints::
                     one networkx.multi_source_dijkstra per kind on the same graph
                     (same snapped points), versus our one csgraph Dijkstra per kind
     naive_…         networkx shortest paths one unit at a time, on a sample, extrapolated
+    gap_report_s    the full report (riding and walking for every kind, flags, summaries)
 
 Run: ``python benchmarks/gaps.py [--side 317] [--units 100000] [--facilities 2000]``
 """
@@ -142,6 +143,13 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.facilities:,} facilities x {len(KINDS)} kinds")
     print(f"breakdown_s: build {t_build:.2f}, snap {t_snap:.2f}, insert points + dijkstra {t_dist:.2f}; "
           f"rss before timed part {rss_before:.0f} MB")
+    # the whole planner report: riding and walking for every kind, flags, summaries
+    from ridermap.analysis.gaps import gap_report
+
+    t6 = time.perf_counter()
+    report = gap_report(bundle, targets_m={k: 300.0 for k in KINDS})
+    print(f"gap_report_s: {time.perf_counter() - t6:.2f} (network + both modes x {len(KINDS)} kinds + flags + summaries, "
+          f"{len(report.units):,} doors)")
 
 
 if __name__ == "__main__":
