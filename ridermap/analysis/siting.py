@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ridermap.analysis.gaps import CLOSED_ONLY_KINDS, KIND_MODE, GapReport
+from ridermap.analysis.gaps import KIND_MODE, GapReport
 from ridermap.analysis.network import Network, distance_matrix, snap
 from ridermap.errors import ValidationError
 from ridermap.model.bundle import Bundle
