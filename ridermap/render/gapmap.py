@@ -47,11 +47,11 @@ _KIND_MARKERS = {"charger": "^", "battery_swap": "v", "rider_parking": "s", "par
 _GATE_COLOURS = {"ride": "#2e7d32", "walk": "#ef6c00", "none": "#c62828"}
 _PAPER_MM = {"A4": (297, 210), "A3": (420, 297), "A2": (594, 420), "A1": (841, 594)}
 _TEXT = {
-    "zh": {"title": "骑手设施缺口图", "doors": "单元门", "gaps": "缺口类数", "none": "无缺口", "three": "3 类及以上",
+    "zh": {"title": "骑手设施缺口图", "doors": "单元门", "gap_levels": ("无缺口", "1 类设施缺口", "2 类设施缺口", "3 类及以上"),
            "target": "目标", "coverage": "达标", "metres": "米", "site": "建议新增", "covers": "可新增覆盖",
            "unreachable": "不可达", "gate": "出入口", "locked": "锁闭", "legend": "图例", "district": "全区",
            "mode_ride": "骑行", "mode_walk": "步行", "n_a": "不适用", "building_door": "楼栋（无单元门数据）"},
-    "en": {"title": "Rider facility gaps", "doors": "Unit doors", "gaps": "kinds in gap", "none": "no gap", "three": "3 or more",
+    "en": {"title": "Rider facility gaps", "doors": "Unit doors", "gap_levels": ("no gap", "1 kind in gap", "2 kinds in gap", "3 or more"),
            "target": "target", "coverage": "covered", "metres": "m", "site": "Proposed", "covers": "newly covers",
            "unreachable": "unreachable", "gate": "Gate", "locked": "locked", "legend": "Legend", "district": "District",
            "mode_ride": "riding", "mode_walk": "walking", "n_a": "n/a", "building_door": "building (no unit doors)"},
@@ -174,7 +174,7 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
 def _legend_html(report: GapReport, t: dict, language: str) -> str:
     rows = [f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{c};margin-right:4px"></span>'
             f'{html.escape(lab)}</div>'
-            for c, lab in zip(GAP_COLOURS, [t["none"], f"1 {t['gaps']}", f"2 {t['gaps']}", t["three"]])]
+            for c, lab in zip(GAP_COLOURS, t["gap_levels"])]
     for kind in report.kinds:
         info = report.district["kinds"].get(kind, {})
         if info.get("target_m") is None:
@@ -185,7 +185,7 @@ def _legend_html(report: GapReport, t: dict, language: str) -> str:
         rows.append(f'<div><span style="color:{KIND_COLOURS.get(kind, "#000")}">◆</span> '
                     f'{html.escape(FACILITY_LABELS[kind][language])} ≤{info["target_m"]:.0f} {t["metres"]} ({mode}): '
                     f'{t["coverage"]} {cov_text}</div>')
-    return ('<div style="position:fixed;bottom:16px;left:16px;z-index:1000;background:#fff;padding:6px 8px;'
+    return ('<div style="position:fixed;bottom:24px;right:10px;z-index:1000;background:#fff;padding:6px 8px;'
             'border:1px solid #999;font:12px sans-serif;line-height:1.5">'
             f'<b>{html.escape(t["title"])}</b>{"".join(rows)}<div style="color:#666">{_ATTRIBUTION}</div></div>')
 
@@ -340,7 +340,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
         mode = t["mode_ride"] if KIND_MODE.get(kind) == "ride" else t["mode_walk"]
         lines.append(f"{FACILITY_LABELS[kind][language]}  ≤{target:.0f} {t['metres']}（{mode}）  {t['coverage']} {cov_text}")
     gap_handles = [Line2D([], [], marker="o", color="none", markerfacecolor=c, markeredgecolor="#212121", markersize=9, label=lab)
-                   for c, lab in zip(GAP_COLOURS, [t["none"], f"1 {t['gaps']}", f"2 {t['gaps']}", t["three"]])]
+                   for c, lab in zip(GAP_COLOURS, t["gap_levels"])]
     if (units["door"] == "building").any() if len(units) else False:
         gap_handles.append(Line2D([], [], marker="s", color="none", markerfacecolor="#ffffff", markeredgecolor="#212121",
                                   markersize=9, label=t["building_door"]))
