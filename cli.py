@@ -83,6 +83,7 @@ def main(verbose: int, quiet: bool) -> None:
     """Rider-friendly maps of residential compounds (骑手友好型社区地图)."""
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("fontTools").setLevel(max(level, logging.WARNING))  # subsetting chatter at -v
 
 
 # --- ingest / validate / build: lead ---------------------------------------

@@ -9,6 +9,7 @@ Data flows one way::
 Public API (see each module for details)::
 
     from ridermap import load_config, bundle_from_config, bundle_from_sources, validate, build
+    from ridermap import write_posters, write_doorplates, write_site, write_gaps
 """
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ from ridermap.ingest import bundle_from_config, bundle_from_gpkg, bundle_from_os
 from ridermap.model import Bundle, concat_bundles
 from ridermap.model.validate import Finding, format_text, validate
 from ridermap.publish.build import BuildReport, build
+from ridermap.publish.doorplates import write_doorplates
+from ridermap.publish.gaps import write_gaps
+from ridermap.publish.posters import write_posters
+from ridermap.publish.site import write_site
 from ridermap.publish.gpkg import write_gpkg
 
 __version__ = "0.1.0"
@@ -34,5 +39,5 @@ __all__ = [
     "Bundle", "BuildReport", "Config", "ConfigError", "CRSError", "Finding", "InputError", "RenderError",
     "RidermapError", "ValidationError", "VerificationError", "build", "bundle_from_config", "bundle_from_gpkg",
     "bundle_from_osm", "bundle_from_sources", "concat_bundles", "format_text", "load_config", "read_survey",
-    "validate", "write_gpkg",
+    "validate", "write_doorplates", "write_gaps", "write_gpkg", "write_posters", "write_site",
 ]

@@ -11,6 +11,8 @@ apt_pkgs=()
 command -v pdftoppm >/dev/null || apt_pkgs+=(poppler-utils)
 if [ "$want_test" = 1 ]; then
   [ -x /usr/bin/chromium ] || apt_pkgs+=(chromium)
+  # a CJK font so screenshots of the site show Chinese, not boxes (phones have one)
+  command -v fc-list >/dev/null && [ -n "$(fc-list :lang=zh 2>/dev/null)" ] || apt_pkgs+=(fonts-wqy-microhei)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -67,3 +67,29 @@ def test_build_with_a_bad_config_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["build", str(cfg), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2 and "language must be 'zh' or 'en'" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_full_build_writes_every_output_and_prunes_stale_files(tmp_path, sample_bundle):
+    from cli import main
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["-q", "build", str(SAMPLE_CONFIG), "-o", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    gates = sorted(sample_bundle.gates["id"])
+    assert sorted(p.stem for p in (out / "posters" / SAMPLE_ID).glob("*.pdf")) == gates + [f"{SAMPLE_ID}-overview"]
+    plates = out / "doorplates" / SAMPLE_ID
+    verification = json.loads((plates / "verification.json").read_text(encoding="utf-8"))
+    assert verification["failed"] == 0 and verification["pdf"] == "doorplates-small-A4.pdf"
+    assert verification["verified"] == len(sample_bundle.units) + len(sample_bundle.buildings) + len(gates)
+    assert {p.stem for p in (out / "site" / "u").glob("*.html")} == set(sample_bundle.units["id"])
+    assert (out / "site" / "index.html").is_file() and (out / "site" / "c" / f"{SAMPLE_ID}.html").is_file()
+    assert {"units.csv", "summary.csv", "sites.csv", "gaps.gpkg", "gaps.html"} <= {p.name for p in (out / "gaps").iterdir()}
+
+    # a unit and a gate that are gone must not keep their page and poster; other compounds' files stay
+    stale = [out / "site" / "u" / f"{SAMPLE_ID}-b99-u1.html", out / "posters" / SAMPLE_ID / f"{SAMPLE_ID}-gn9.pdf"]
+    foreign = out / "site" / "u" / "510104-other-b1-u1.html"
+    for f in stale + [foreign]:
+        f.write_text("old", encoding="utf-8")
+    result = CliRunner().invoke(main, ["-q", "build", str(SAMPLE_CONFIG), "-o", str(out), "--only", "posters", "--only", "site"])
+    assert result.exit_code == 0, result.output
+    assert not any(f.exists() for f in stale) and foreign.exists()

@@ -184,6 +184,9 @@ def _shifted_survey_points(bundle: Bundle, metric: str) -> list[Finding]:
     return out
 
 
+DOOR_ON_PATH_M = 5.0
+
+
 def _reachability(bundle: Bundle) -> list[Finding]:
     """Units no rider-usable gate reaches along the paths (walking)."""
     from ridermap.analysis.network import nearest_distances, network_from_bundle
@@ -197,11 +200,14 @@ def _reachability(bundle: Bundle) -> list[Finding]:
         units = bundle.units[bundle.units["community_id"] == cid]
         if gates.empty or units.empty:
             continue
-        dist, _ = nearest_distances(net, gates.geometry, units.geometry, mode="walk")
+        # a door more than a few metres from every mapped path is not reached:
+        # the rider would have to cross lawns or walls the map does not show
+        dist, _ = nearest_distances(net, gates.geometry, units.geometry, mode="walk", max_snap_m=DOOR_ON_PATH_M)
         for (_, row), d in zip(units.iterrows(), dist):
             if not np.isfinite(d):
                 out.append(Finding("warning", "unit_unreachable", "units", row["id"], row["source"],
-                                   "沿小区道路无法从任何骑手可用出入口到达该单元门", "no path reaches this unit door from a gate riders may use"))
+                                   f"单元门{DOOR_ON_PATH_M:.0f}米内没有与骑手可用出入口相连的道路",
+                                   f"no mapped path within {DOOR_ON_PATH_M:.0f} m of this unit door connects to a gate riders may use"))
     return out
 
 

@@ -11,6 +11,9 @@ Layout of OUTDIR::
 
 District-wide steps (model, validation, site index, gaps) run once; the
 per-compound steps run through the executor seam, one task per compound.
+A rebuild removes what an earlier build wrote for the same compounds but this
+one did not (a gate or unit that is gone must not keep its poster or page);
+other compounds' files are left alone.
 """
 from __future__ import annotations
 
@@ -97,4 +100,33 @@ def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone
         from ridermap.publish.gaps import write_gaps
 
         report.files += write_gaps(bundle, outdir / "gaps", config=config)
+    _prune(outdir, ids, report.files, set(config.outputs))
     return report
+
+
+def _owned_by(name: str, ids: list[str]) -> bool:
+    """Whether a file name (``<cid>.html``, ``<cid>-b7-u2.html``) belongs to one of ``ids``."""
+    stem = name.split(".", 1)[0]
+    return any(stem == cid or stem.startswith(cid + "-") for cid in ids)
+
+
+def _prune(outdir: Path, ids: list[str], written: list[Path], outputs: set[str]) -> None:
+    """Delete stale files of the built compounds that this build did not write."""
+    keep = {Path(f).resolve() for f in written}
+    stale: list[Path] = []
+    for kind in ("posters", "doorplates"):
+        if kind in outputs:
+            for cid in ids:
+                folder = outdir / kind / cid
+                if folder.is_dir():
+                    stale += [f for f in folder.rglob("*") if f.is_file() and f.resolve() not in keep]
+    if "site" in outputs:
+        for sub in ("c", "d", "u"):
+            folder = outdir / "site" / sub
+            if folder.is_dir():
+                stale += [f for f in folder.iterdir()
+                          if f.is_file() and _owned_by(f.name, ids) and f.resolve() not in keep]
+    for f in stale:
+        f.unlink()
+    if stale:
+        log.info("removed %d stale files of an earlier build", len(stale))

@@ -91,7 +91,7 @@ class VerificationReport:
 
     def as_dict(self) -> dict:
         return {
-            "pdf": self.pdf,
+            "pdf": Path(self.pdf).name,  # beside this summary (the full path may be a temp folder)
             "dpi": self.dpi,
             "rasteriser": _pdftoppm_version(),
             "decoder": f"zxing-cpp {_zxing_version()}",
