@@ -27,11 +27,24 @@ from ridermap.ingest import bundle_from_config, bundle_from_gpkg, bundle_from_os
 from ridermap.model import Bundle, concat_bundles
 from ridermap.model.validate import Finding, format_text, validate
 from ridermap.publish.build import BuildReport, build
-from ridermap.publish.doorplates import write_doorplates
-from ridermap.publish.gaps import write_gaps
-from ridermap.publish.posters import write_posters
-from ridermap.publish.site import write_site
 from ridermap.publish.gpkg import write_gpkg
+
+# the output writers pull in matplotlib, scipy, spopt...: imported on first use,
+# so `import ridermap` (and every CLI command) starts as fast as before
+_LAZY = {
+    "write_doorplates": "ridermap.publish.doorplates",
+    "write_gaps": "ridermap.publish.gaps",
+    "write_posters": "ridermap.publish.posters",
+    "write_site": "ridermap.publish.site",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ridermap' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

@@ -114,12 +114,11 @@ def _prune(outdir: Path, ids: list[str], written: list[Path], outputs: set[str])
     """Delete stale files of the built compounds that this build did not write."""
     keep = {Path(f).resolve() for f in written}
     stale: list[Path] = []
-    for kind in ("posters", "doorplates"):
-        if kind in outputs:
-            for cid in ids:
-                folder = outdir / kind / cid
-                if folder.is_dir():
-                    stale += [f for f in folder.rglob("*") if f.is_file() and f.resolve() not in keep]
+    if "posters" in outputs:  # doorplates and gaps replace their folders whole already
+        for cid in ids:
+            folder = outdir / "posters" / cid
+            if folder.is_dir():
+                stale += [f for f in folder.rglob("*") if f.is_file() and f.resolve() not in keep]
     if "site" in outputs:
         for sub in ("c", "d", "u"):
             folder = outdir / "site" / sub

@@ -166,9 +166,9 @@ def _subset_cff(path: str, chars: frozenset[str]) -> bytes:
     options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "VORG", "vhea", "vmtx", "DSIG"]
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(ord(c) for c in chars))
-    font = TTFont(path)
-    subsetter.subset(font)
-    data = font.getTableData("CFF ")
+    with TTFont(path) as font:
+        subsetter.subset(font)
+        data = font.getTableData("CFF ")
     log.debug("font subset: %d characters, %d bytes of CFF", len(chars), len(data))
     return data
 
