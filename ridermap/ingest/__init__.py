@@ -74,4 +74,4 @@ def _dedupe(bundle: Bundle) -> Bundle:
     layers = {}
     for name, gdf in bundle.layers().items():
         layers[name] = gdf[~gdf["id"].duplicated(keep="last")].reset_index(drop=True)
-    return Bundle.from_layers(layers)
+    return Bundle.from_layers(layers).with_findings(bundle.findings)

@@ -1,11 +1,12 @@
 """The :class:`Bundle`: the six layers of one or many compounds."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import pandas as pd
 
+from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, LAYERS
 
 _BOOL_COLUMNS = {"locked", "rideable"}
@@ -48,7 +49,9 @@ class Bundle:
 
     Streets and facilities outside every compound have ``community_id == ""``
     and belong to every single-compound view that reaches them (see
-    :meth:`community`).
+    :meth:`community`). ``findings`` are what the readers and inference noticed
+    (rows they could not use, ways cut at the extract edge, guesses made);
+    :func:`ridermap.model.validate.validate` reports them with its own.
     """
 
     communities: gpd.GeoDataFrame
@@ -57,6 +60,7 @@ class Bundle:
     units: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     paths: gpd.GeoDataFrame
+    findings: tuple[Finding, ...] = ()
 
     @classmethod
     def empty(cls) -> Bundle:
@@ -69,7 +73,7 @@ class Bundle:
 
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Return ``{layer name: GeoDataFrame}`` in schema order."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in LAYERS}
 
     def community_ids(self) -> list[str]:
         return list(self.communities["id"])
@@ -106,6 +110,10 @@ class Bundle:
         """Return a copy with some layers replaced (conformed to the schema)."""
         return replace(self, **{k: conform_layer(k, v) for k, v in layers.items()})
 
+    def with_findings(self, findings) -> Bundle:
+        """Return a copy with ``findings`` added after the ones it has."""
+        return replace(self, findings=self.findings + tuple(findings))
+
 
 def concat_bundles(bundles: list[Bundle]) -> Bundle:
     """Stack bundles layer by layer (no de-duplication)."""
@@ -115,4 +123,4 @@ def concat_bundles(bundles: list[Bundle]) -> Bundle:
     for name in LAYERS:
         frames = [getattr(b, name) for b in bundles]
         out[name] = conform_layer(name, gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=CRS))
-    return Bundle(**out)
+    return Bundle(**out, findings=tuple(f for b in bundles for f in b.findings))

@@ -64,6 +64,7 @@ class _Layers:
 
     def __init__(self, bundle: Bundle, admin_code: str) -> None:
         self.admin_code = admin_code
+        self.findings = bundle.findings
         self.data = {name: gdf.copy() for name, gdf in bundle.layers().items()}
         geoms = [g for gdf in self.data.values() for g in gdf.geometry.values[:50] if g is not None]
         self.metric = str(gpd.GeoSeries(geoms, crs=CRS).estimate_utm_crs()) if geoms else None
@@ -90,7 +91,7 @@ class _Layers:
         return self.to_metric(gdf.geometry).distance(self.to_metric([geom]).iloc[0]).values
 
     def bundle(self) -> Bundle:
-        return Bundle.from_layers({k: conform_layer(k, v) for k, v in self.data.items()})
+        return Bundle.from_layers({k: conform_layer(k, v) for k, v in self.data.items()}).with_findings(self.findings)
 
     # --- re-keying ---------------------------------------------------------
     def rekey_community(self, old: str, new: str) -> None:

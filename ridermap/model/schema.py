@@ -10,13 +10,20 @@ CRS = "EPSG:4326"
 
 #: layer name -> ordered non-geometry columns (``geometry`` is always last).
 LAYERS: dict[str, tuple[str, ...]] = {
-    "communities": ("id", "name", "rider_access", "rider_hours", "admin_code", "source"),
-    "gates": ("id", "community_id", "name", "rider_access", "hours", "locked", "source"),
-    "buildings": ("id", "community_id", "number", "label", "levels", "source"),
-    "units": ("id", "community_id", "building_id", "number", "label", "flats", "source"),
+    "communities": ("id", "name", "rider_access", "rider_hours", "admin_code", "inferred", "source"),
+    "gates": ("id", "community_id", "name", "rider_access", "hours", "locked", "survey_key", "inferred", "source"),
+    "buildings": ("id", "community_id", "number", "label", "levels", "survey_key", "inferred", "source"),
+    "units": ("id", "community_id", "building_id", "number", "label", "flats", "survey_key", "inferred", "source"),
     "facilities": ("id", "kind", "name", "community_id", "source"),
     "paths": ("id", "community_id", "kind", "access", "rideable", "source"),
 }
+
+#: ``inferred``: comma-separated names of the attributes ridermap inferred rather
+#: than read from data (``name``, ``rider_access``, ``location``); ``""`` = all from
+#: data. Inferred items are drawn distinctly and shown as 待核实 (to be confirmed).
+#: ``survey_key``: the short key of a feature in survey packs (``B07``, ``G3``,
+#: ``U07-2``), stable across runs for the same OSM data.
+INFERRED_SEP = ","
 
 #: layer name -> geometry type every row must have.
 GEOMETRY: dict[str, str] = {
@@ -28,8 +35,9 @@ GEOMETRY: dict[str, str] = {
     "paths": "LineString",
 }
 
-#: rider access of a compound or gate: ride in, park outside and walk in, no entry.
-RIDER_ACCESS = ("ride", "walk", "none")
+#: rider access of a compound or gate: ride in, park outside and walk in, no entry,
+#: or not known from data (``unknown``: shown as 待核实, never as a rule).
+RIDER_ACCESS = ("ride", "walk", "none", "unknown")
 
 #: facility kinds the tool knows; the first seven are required by planners.
 FACILITY_KINDS = (
@@ -59,6 +67,7 @@ RIDER_ACCESS_LABELS: dict[str, dict[str, str]] = {
     "ride": {"zh": "可骑行进入", "en": "Ride in"},
     "walk": {"zh": "停车步行进入", "en": "Park and walk in"},
     "none": {"zh": "禁止进入", "en": "No entry"},
+    "unknown": {"zh": "待核实", "en": "To be confirmed"},
 }
 
 #: path kinds (from OSM ``highway``) and whether e-bikes may ride them by default.

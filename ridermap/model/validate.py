@@ -7,13 +7,12 @@ Chinese and English. ``ridermap validate`` exits 1 when any error is found.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
-
 import geopandas as gpd
 import numpy as np
 
 from ridermap.ingest.crs import bd09_to_wgs84, gcj02_to_wgs84
 from ridermap.model.bundle import Bundle
+from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, LAYERS
 
 log = logging.getLogger(__name__)
@@ -25,26 +24,9 @@ SHIFT_SUSPECT_M = 100.0
 SHIFT_FIXED_M = 25.0
 
 
-@dataclass(frozen=True)
-class Finding:
-    severity: str  # "error" | "warning"
-    code: str
-    layer: str
-    id: str
-    source: str
-    message_zh: str
-    message_en: str
-
-    def message(self, language: str = "zh") -> str:
-        return self.message_zh if language == "zh" else self.message_en
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
 def validate(bundle: Bundle, *, check_routes: bool = True) -> list[Finding]:
     """Run every check; findings sorted by severity, layer and id."""
-    findings: list[Finding] = []
+    findings: list[Finding] = list(bundle.findings)
     if bundle.communities.empty:
         findings.append(Finding("error", "no_compound", "communities", "", "", "没有找到任何小区（landuse=residential 范围）",
                                 "no compound found (no landuse=residential polygon with buildings)"))
@@ -57,7 +39,7 @@ def validate(bundle: Bundle, *, check_routes: bool = True) -> list[Finding]:
     findings += _shifted_survey_points(bundle, metric)
     if check_routes:
         findings += _reachability(bundle)
-    order = {"error": 0, "warning": 1}
+    order = {"error": 0, "warning": 1, "info": 2}
     return sorted(findings, key=lambda f: (order[f.severity], f.layer, f.id, f.code))
 
 
