@@ -3,16 +3,20 @@
 Layout of the output folder (replaced whole, atomically)::
 
     gaps.gpkg                 layers: units (every door: distances, gap flags), compounds (summary), sites (proposals)
-    units.csv                 one row per door: id, community_id, <kind>_m ..., <kind>_gap ..., n_gaps
+    units.csv                 one row per door: id, community_id, no_gate, <kind>_m ..., <kind>_gap ...,
+                              <kind>_status ... (ok / gap / no_gate / not_applicable), n_gaps
     summary.json              district totals + per compound
-    summary.csv               one row per compound
+    summary.csv               one row per compound (doors, no_gate_doors, <kind>_gaps, <kind>_coverage_pct ...)
     sites.csv                 proposed sites per kind (MCLP k sites, LSCP minimal cover)
     gaps.html, lib/           offline web map (local Leaflet)
     pdf/<community id>.pdf    A3 map per compound
 
 CSV files are UTF-8 with a byte-order mark so Excel opens the Chinese
 labels correctly; distances are metres rounded to 0.1, empty when no path
-reaches any facility of that kind.
+reaches any facility of that kind or the door's compound has no usable gate
+(``no_gate``). Doors of compounds without a usable gate are counted in
+``no_gate_doors``, never as gaps; coverage percentages are over the
+*assessed* doors (doors the kind applies to, minus ``no_gate`` doors).
 """
 from __future__ import annotations
 
@@ -38,15 +42,19 @@ __all__ = ["write_gaps", "units_table"]
 
 
 def units_table(report: GapReport) -> pd.DataFrame:
-    """The CSV table: ``id``, ``community_id``, ``<kind>_m`` per kind, ``<kind>_gap`` per kind with a target, ``n_gaps``."""
+    """The CSV table: ``id``, ``community_id``, ``no_gate``, ``<kind>_m`` per kind, ``<kind>_gap`` and
+    ``<kind>_status`` per kind with a target, ``n_gaps``."""
     u = report.units
-    out = {"id": u["id"], "community_id": u["community_id"]}
+    out = {"id": u["id"], "community_id": u["community_id"], "no_gate": u["no_gate"].astype(int)}
     for kind in report.kinds:
         d = u[f"{kind}_m"].to_numpy(dtype=float)
         out[f"{kind}_m"] = np.where(np.isfinite(d), np.round(d, 1), np.nan)
     for kind in report.kinds:
         if kind in report.targets_m:
             out[f"{kind}_gap"] = u[f"{kind}_gap"].astype(int)
+    for kind in report.kinds:
+        if kind in report.targets_m:
+            out[f"{kind}_status"] = u[f"{kind}_status"]
     out["n_gaps"] = u["n_gaps"]
     return pd.DataFrame(out)
 
