@@ -648,7 +648,11 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     for _, row in layers["gates"].sort_values("name").iterrows():
         key = f"gate:{_gate_key(row)}"
         main, detail = access_parts(row)
-        lines = _wrap(f"{gate_shown[str(row['id'])][0]}{words['sep']}{main}", col_w - sym_w, lambda s: page.measure(s, body))
+        # "南侧出入口：待核实" rather than "南侧出入口（待核实）：待核实"
+        shown = gate_shown[str(row["id"])][0]
+        if known_access(row["rider_access"]) == "unknown" and str(row["name"]).strip():
+            shown = str(row["name"]).strip()
+        lines = _wrap(f"{shown}{words['sep']}{main}", col_w - sym_w, lambda s: page.measure(s, body))
         lines += _wrap(detail, col_w - sym_w, lambda s: page.measure(s, body)) if detail else []
         for k, ln in enumerate(lines):
             gate_rows.append(_Row("gate", ln, body_line, key if k == 0 else None, k < len(lines) - 1))

@@ -1,0 +1,170 @@
+"""Honest outputs: unknown rules, inferred gates and names, missing gates and the draft band.
+
+Bundles are the inline poster compound and real extracts, changed the way the
+inferring readers mark things: ``rider_access = "unknown"`` and ``inferred``
+naming what was guessed.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from ridermap.config import Config, load_config
+from ridermap.errors import ConfigError
+from ridermap.model.confirmed import gate_confirmed, needs_draft
+from ridermap.publish.posters import save_poster
+from ridermap.render.honest import access_label, compound_title
+from ridermap.render.poster import render_poster
+from tests.conftest import shared_osm
+from tests.test_poster import CID, CONFIG, make_bundle
+
+XUEYUANLU_NO_GATE = "110108-w960760118"  # 双泉嘉苑: no gate mapped
+
+
+def _pdf_text(poster, tmp_path, name="p.pdf") -> str:
+    pdf = save_poster(poster, tmp_path / name)
+    raw = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    return re.sub(r"\s+", "", raw)
+
+
+def unconfirmed_bundle(*, name: str = "测试苑", name_inferred: bool = False):
+    """The poster compound as inference leaves it: rule unknown, every gate an inferred candidate."""
+    gates = [("gs", "南侧出入口", "unknown", "", False, (80, 0)), ("ge", "东侧出入口", "unknown", "", False, (160, 60))]
+    b = make_bundle(gates=gates)
+    comm = b.communities.copy()
+    comm["rider_access"] = "unknown"
+    comm["name"] = name
+    comm["inferred"] = "rider_access" + (",name" if name_inferred else "")
+    g = b.gates.copy()
+    g["inferred"] = "location,rider_access"
+    g["source"] = "inferred:crossing"
+    return b.replace(communities=comm, gates=g)
+
+
+def test_unknown_rule_never_shows_as_ride_in(tmp_path):
+    poster = render_poster(unconfirmed_bundle(), CID, config=CONFIG, paper="A4")
+    assert poster.subtitle == "全区总图 — 骑手通行：待核实"
+    text = _pdf_text(poster, tmp_path)
+    assert "骑手通行：待核实" in text and "可骑行进入" not in text
+    # the inferred gates: a distinct symbol, named in the legend, labelled 待核实 in grey
+    assert {s.kind for s in poster.symbols if s.kind.startswith("gate:")} == {"gate:unknown"}
+    assert {"gate:unknown", "unconfirmed"} <= set(poster.legend) and "gate:ride" not in poster.legend
+    gate_labels = [p.text for p in poster.labels if p.kind == "gate"]
+    assert gate_labels and all(t.endswith("（待核实）") for t in gate_labels)
+    grey = [t for t in poster.figure.axes[0].texts if (t.get_gid() or "").startswith("label:gate:")]
+    assert grey and all(t.get_color() == "#4d4d4d" for t in grey)
+    assert "出入口：待核实" in text and "待核实：推测或未确认的信息" in text
+    poster.figure.clear()
+
+
+def test_gate_poster_of_an_inferred_gate_says_to_be_confirmed(tmp_path):
+    poster = render_poster(unconfirmed_bundle(), CID, gate="南侧出入口", config=CONFIG, paper="A4")
+    assert poster.subtitle == "您在这里：南侧出入口（待核实） — 骑手通行：待核实"
+    en = render_poster(unconfirmed_bundle(), CID, gate="南侧出入口", paper="A4",
+                       config=Config(language="en", data_date="2026-11"))
+    assert en.subtitle.endswith("Rider access: to be confirmed") and "Ride in" not in en.subtitle
+    poster.figure.clear()
+    en.figure.clear()
+
+
+def test_draft_band_auto_on_without_confirmed_gate_and_off_when_disabled(tmp_path):
+    auto = render_poster(unconfirmed_bundle(), CID, config=CONFIG, paper="A4")
+    assert auto.draft and "草图/DRAFT" in _pdf_text(auto, tmp_path, "auto.pdf")
+    off = render_poster(unconfirmed_bundle(), CID, config=Config(data_date="2026-11", draft=False), paper="A4")
+    assert not off.draft and "DRAFT" not in _pdf_text(off, tmp_path, "off.pdf")
+    # confirmed gates: auto leaves the band off, true forces it
+    confirmed = render_poster(make_bundle(), CID, config=CONFIG, paper="A4")
+    assert not confirmed.draft and "DRAFT" not in _pdf_text(confirmed, tmp_path, "confirmed.pdf")
+    forced = render_poster(make_bundle(), CID, config=Config(draft=True), paper="A4")
+    assert forced.draft and "草图/DRAFT" in _pdf_text(forced, tmp_path, "forced.pdf")
+    for p in (auto, off, confirmed, forced):
+        p.figure.clear()
+
+
+def test_title_is_never_the_osm_id():
+    placeholder = render_poster(unconfirmed_bundle(name="小区 w609225889"), CID, config=CONFIG, paper="A4")
+    assert placeholder.title == "未命名小区（待核实） 骑手指引图" and "w609225889" not in placeholder.title
+    inferred = render_poster(unconfirmed_bundle(name="学院路20号", name_inferred=True), CID, config=CONFIG, paper="A4")
+    assert inferred.title == "学院路20号（待核实） 骑手指引图"
+    assert "unconfirmed" in inferred.legend
+    placeholder.figure.clear()
+    inferred.figure.clear()
+
+
+def test_no_gate_and_no_index_are_said_plainly(tmp_path):
+    b = make_bundle()
+    b = b.replace(gates=b.gates.iloc[:0], buildings=b.buildings.iloc[:0], units=b.units.iloc[:0])
+    poster = render_poster(b, CID, config=CONFIG, paper="A4")
+    assert poster.draft  # no gate at all: no confirmed gate
+    text = _pdf_text(poster, tmp_path)
+    assert "暂无已知出入口，请调查补充" in text
+    assert "暂无楼栋编号和单元门数据，请调查补充" in text
+    poster.figure.clear()
+
+
+def test_confirmed_helpers_and_config():
+    assert not gate_confirmed(inferred="location,rider_access", rider_access="unknown")
+    assert not gate_confirmed(inferred="", rider_access="unknown")
+    assert gate_confirmed(inferred="", rider_access="none")
+    assert access_label("", "zh") == "待核实" and access_label("bogus", "en") == "To be confirmed"
+    assert compound_title("", "", "en") == ("Unnamed compound (to be confirmed)", True)
+    gates = make_bundle().gates
+    assert not needs_draft("auto", gates, CID) and needs_draft("auto", gates.iloc[:0], CID)
+    assert needs_draft(True, gates, CID) and not needs_draft(False, gates.iloc[:0], CID)
+
+
+@pytest.mark.parametrize(("value", "expected"), [('"auto"', "auto"), ("true", True), ("false", False)])
+def test_config_draft_values(tmp_path, value, expected):
+    path = tmp_path / "ridermap.toml"
+    path.write_text(f"[build]\ndraft = {value}\n", encoding="utf-8")
+    assert load_config(path).draft == expected
+
+
+def test_config_draft_bad_value(tmp_path):
+    path = tmp_path / "ridermap.toml"
+    path.write_text('[build]\ndraft = "maybe"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="build.draft"):
+        load_config(path)
+
+
+@pytest.fixture(scope="module")
+def xueyuanlu():
+    """xueyuanlu as the inferring reader leaves it: compound rules unknown (OSM has no access tags)."""
+    from ridermap.ingest import bundle_from_sources
+
+    b = bundle_from_sources([str(shared_osm("beijing_xueyuanlu.osm"))], admin_code="110108")
+    comm = b.communities.copy()
+    comm["rider_access"] = "unknown"
+    comm["inferred"] = "rider_access"
+    return b.replace(communities=comm)
+
+
+def test_xueyuanlu_poster_without_gate(xueyuanlu, tmp_path):
+    poster = render_poster(xueyuanlu, XUEYUANLU_NO_GATE, config=CONFIG, paper="A3")
+    text = _pdf_text(poster, tmp_path)
+    assert poster.draft and "草图/DRAFT" in text
+    assert "暂无已知出入口，请调查补充" in text and "骑手通行：待核实" in text and "可骑行进入" not in text
+    assert "双泉嘉苑" in poster.title
+    poster.figure.clear()
+
+
+def test_xueyuanlu_inferred_gate_candidate(xueyuanlu, tmp_path):
+    """A gate candidate where a path crosses the outline: hollow symbol, 待核实, the band stays on."""
+    view = xueyuanlu.community(XUEYUANLU_NO_GATE)
+    outline = view.communities.geometry.iloc[0].boundary
+    p = outline.interpolate(0.3, normalized=True)
+    gates = gpd.GeoDataFrame([{"id": f"{XUEYUANLU_NO_GATE}-gx1", "community_id": XUEYUANLU_NO_GATE, "name": "南侧出入口",
+                               "rider_access": "unknown", "locked": False, "survey_key": "G1",
+                               "inferred": "location,rider_access", "source": "inferred:crossing"}],
+                             geometry=[Point(p.x, p.y)], crs="EPSG:4326")
+    b = xueyuanlu.replace(gates=gpd.GeoDataFrame(pd.concat([xueyuanlu.gates, gates], ignore_index=True), crs="EPSG:4326"))
+    poster = render_poster(b, XUEYUANLU_NO_GATE, gate="南侧出入口", config=CONFIG, paper="A3")
+    assert poster.draft and "gate:unknown" in poster.legend
+    text = _pdf_text(poster, tmp_path)
+    assert "南侧出入口（待核实）" in text and "可骑行进入" not in text and "暂无已知出入口" not in text
+    poster.figure.clear()
