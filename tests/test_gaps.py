@@ -417,3 +417,43 @@ def test_xueyuanlu_report_lists_every_door():
         else:
             assert comm.loc[cid, "no_gate_doors"] == 0
     assert report.district["no_gate_doors"] == int(comm["no_gate_doors"].sum()) > 0
+
+
+def test_no_gate_in_reports_map_and_pdf(tmp_path):
+    """A compound whose gates were removed: no_gate in the CSV, grey in the map, named in the PDF legend, draft band."""
+    from ridermap.publish.gaps import write_gaps
+
+    b = district()
+    b = b.replace(gates=b.gates.iloc[:0])
+    out = tmp_path / "gaps"
+    write_gaps(b, out, config=Config(targets_m=TARGETS), k=1)
+    table = pd.read_csv(out / "units.csv", encoding="utf-8-sig").set_index("id")
+    assert table.loc["U1", "no_gate"] == 1 and table.loc["U1", "charger_status"] == "no_gate"
+    assert np.isnan(table.loc["U1", "charger_m"]) and table.loc["U1", "charger_gap"] == 0
+    assert table.loc["U3", "no_gate"] == 0 and table.loc["U3", "charger_status"] == "ok"
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig").set_index("id")
+    assert summary.loc["c1", "no_gate_doors"] == 2 and summary.loc["c1", "charger_gaps"] == 0
+    data = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert data["district"]["no_gate_doors"] == 2
+    assert all(s["gap_doors"] == 0 for s in data["siting"])
+    page = (out / "gaps.html").read_text(encoding="utf-8")
+    assert "不可达：无可用出入口" in page and "#9e9e9e" in page
+    text = subprocess.run(["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    flat = re.sub(r"\s+", "", text)
+    assert "不可达：无可用出入口" in flat and "草图/DRAFT" in flat  # no confirmed gate: draft under auto
+    # the band can be switched off
+    write_gaps(b, out, config=Config(targets_m=TARGETS, draft=False), k=1, html=False)
+    text = subprocess.run(["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "DRAFT" not in text and "不可达：无可用出入口" in re.sub(r"\s+", "", text)
+
+
+def test_confirmed_gates_give_no_draft_band(tmp_path):
+    from ridermap.publish.gaps import write_gaps
+
+    out = tmp_path / "gaps"
+    write_gaps(district(south_locked=False), out, config=Config(targets_m=TARGETS), k=1, html=False)
+    text = subprocess.run(["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "DRAFT" not in text and "不可达" not in text

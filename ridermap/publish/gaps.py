@@ -34,6 +34,7 @@ from ridermap.analysis.gaps import GapReport, gap_report
 from ridermap.analysis.network import network_from_bundle
 from ridermap.analysis.siting import candidate_sites, propose_sites
 from ridermap.model.bundle import Bundle
+from ridermap.model.confirmed import needs_draft
 from ridermap.publish.atomic import atomic_dir
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,8 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
         if pdf:
             (tmp / "pdf").mkdir()
             for cid in ids:
-                fig = gap_figure(report, bundle, cid, sites=sites, language=config.language)
+                draft = needs_draft(getattr(config, "draft", "auto"), bundle.gates, cid)
+                fig = gap_figure(report, bundle, cid, sites=sites, language=config.language, draft=draft)
                 fig.savefig(tmp / "pdf" / f"{cid}.pdf", format="pdf", metadata={"Title": f"ridermap gaps {cid}"})
                 written.append(f"pdf/{cid}.pdf")
     log.info("gaps: wrote %d files to %s", len(written), outdir)

@@ -129,23 +129,43 @@ def gate_title(name, *, inferred, rider_access, survey_key: str = "", lang: str,
     return (mark_unconfirmed(name, lang) if unconfirmed else name), unconfirmed
 
 
-def draft_band(fig, *, family: str, lang: str, fontsize: float | None = None, gid: str = "draft") -> list:
-    """Lay the "草图 / DRAFT" band diagonally across a matplotlib Figure.
+def draft_band(fig, *, family: str, lang: str, box: tuple[float, float, float, float] | None = None,
+               gid: str = "draft") -> list:
+    """Lay the "草图 / DRAFT" band diagonally across a matplotlib Figure (or a part of it).
 
-    A translucent band with the words in both languages, drawn above
-    everything, so the page stays readable but cannot pass for a final
-    print. Returns the artists added (their ``gid`` is ``gid``).
+    A translucent band with the words, drawn above everything, so the page
+    stays readable but cannot pass for a final print.
+
+    Parameters
+    ----------
+    fig
+        The Figure.
+    family
+        Font family (the CJK font).
+    lang
+        ``zh`` or ``en``.
+    box
+        ``(x0, y0, x1, y1)`` in figure fractions the band crosses corner to
+        corner (default: the whole page). Posters and gap maps pass their
+        map frame, so legends and QR codes stay clear.
+
+    Returns
+    -------
+    list
+        The artists added (their ``gid`` is ``gid``).
     """
     import math
 
+    x0, y0, x1, y1 = box or (0.0, 0.0, 1.0, 1.0)
     w_in, h_in = fig.get_size_inches()
-    angle = math.degrees(math.atan2(h_in, w_in))
+    bw, bh = (x1 - x0) * w_in, (y1 - y0) * h_in
+    angle = math.degrees(math.atan2(bh, bw))
     text = f"{words(lang)['draft']} · {words(lang)['draft_note']}"
     # about 70 % of the diagonal: CJK characters are 1 em wide, others about 0.6 em
     em = sum(1.0 if ord(ch) > 0x2E80 else 0.6 for ch in text)
-    size = fontsize or 0.7 * math.hypot(w_in, h_in) * 72.0 / em
-    artist = fig.text(0.5, 0.5, text, rotation=angle, rotation_mode="anchor", ha="center", va="center",
-                      fontsize=size, fontfamily=family, color="#b71c1c", alpha=0.6, zorder=1000, gid=gid,
+    size = 0.7 * math.hypot(bw, bh) * 72.0 / em
+    artist = fig.text((x0 + x1) / 2, (y0 + y1) / 2, text, rotation=angle, rotation_mode="anchor", ha="center",
+                      va="center", fontsize=size, fontfamily=family, color="#b71c1c", alpha=0.6, zorder=1000, gid=gid,
                       bbox={"boxstyle": "square,pad=0.5", "facecolor": "#fff59d", "edgecolor": "#b71c1c",
                             "alpha": 0.3, "linewidth": 2})
     return [artist]

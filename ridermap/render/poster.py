@@ -901,8 +901,9 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
 
     if crop_marks:
         _crop_marks(page, trim, offset=bleed_mm + _CROP_MARK_GAP_MM, length=_CROP_MARK_LEN_MM)
-    if draft:
-        draft_band(page.fig, family=family, lang=lang)
+    if draft:  # across the map frame: legend, index and QR stay clear
+        draft_band(page.fig, family=family, lang=lang,
+                   box=(frame[0] / page_w, frame[1] / page_h, frame[2] / page_w, frame[3] / page_h))
 
     page_labels = placed
     log.info("poster %s%s on %s: scale 1:%d, %d labels", cid, f" gate {gate_id}" if gate_id else "", paper, scale,
