@@ -168,3 +168,86 @@ def test_xueyuanlu_inferred_gate_candidate(xueyuanlu, tmp_path):
     text = _pdf_text(poster, tmp_path)
     assert "南侧出入口（待核实）" in text and "可骑行进入" not in text and "暂无已知出入口" not in text
     poster.figure.clear()
+
+
+# --------------------------------------------------------------------------- doorplates
+
+
+def _plates(bundle, cid, **kw):
+    from ridermap.render.doorplate import plates_for_community
+
+    return plates_for_community(bundle, cid, config=kw.pop("config", CONFIG), **kw)
+
+
+def _assert_distinct(plates):
+    texts = [(p.address, p.headline, p.details) for p in plates]  # what a person reads, plus code aside
+    assert len(set(texts)) == len(texts), [t for t in texts if texts.count(t) > 1][:3]
+    assert len({p.payload for p in plates}) == len(plates)
+
+
+def test_xueyuanlu_plates_of_a_compound_never_read_the_same(xueyuanlu):
+    for cid in xueyuanlu.community_ids():
+        plates = _plates(xueyuanlu, cid)
+        _assert_distinct(plates)
+        for p in plates:
+            assert "w" + cid.rsplit("-w", 1)[-1] not in p.address  # never the compound's OSM id as its name
+            if p.kind == "building" and "未编号楼栋" in p.address:
+                # no survey key on this branch of the data: the OSM id stands in, large
+                assert p.headline == p.plate_id.rsplit("_", 1)[-1] and p.address.endswith(f"未编号楼栋 {p.headline}")
+
+
+def test_survey_keys_are_the_headline_of_unnumbered_plates(xueyuanlu):
+    cid = "110108-w609225889"
+    b = xueyuanlu.buildings.copy()
+    mine = (b["community_id"] == cid).to_numpy()
+    b.loc[mine, "survey_key"] = [f"B{i:02d}" for i in range(1, int(mine.sum()) + 1)]
+    plates = _plates(xueyuanlu.replace(buildings=b), cid)
+    _assert_distinct(plates)
+    unnumbered = [p for p in plates if p.kind == "building" and "未编号楼栋" in p.address]
+    assert len(unnumbered) == 29
+    for p in unnumbered:
+        assert re.fullmatch(r"B\d\d", p.headline) and p.address.endswith(f"未编号楼栋 {p.headline}")
+        assert f"调查编号 {p.headline}，楼号待核实" in p.details
+
+
+def test_unit_without_number_carries_its_key():
+    from tests.test_doorplates import CID as PCID, make_bundle as plate_bundle
+
+    b = plate_bundle()
+    u = b.units.copy()
+    u["survey_key"] = [f"U0{i}-1" for i in range(len(u))]
+    bb = b.buildings.copy()
+    bb["survey_key"] = [f"B0{i}" for i in range(len(bb))]
+    plates = {p.plate_id: p for p in _plates(b.replace(units=u, buildings=bb), PCID)}
+    unit = plates[f"{PCID}-b_w99-u_n5"]
+    assert unit.headline == "U04-1" and unit.address.endswith("未编号楼栋 B03 未编号单元 U04-1")
+    assert plates[f"{PCID}-b7-u1"].headline == "1单元"  # numbered: as before
+
+
+def test_gate_plate_of_unknown_rule_says_to_be_confirmed():
+    b = unconfirmed_bundle()
+    plates = [p for p in _plates(b, CID) if p.kind == "gate"]
+    assert plates and all(p.details == ("骑手通行：待核实", "位置待核实") for p in plates)
+    assert all("可骑行进入" not in p.visible_text() for p in plates)
+    assert all(p.draft.startswith("草图 / DRAFT") for p in plates)  # no confirmed gate: the band, auto
+    assert not any(p.draft for p in _plates(b, CID, draft=False))
+    assert not any(p.draft for p in _plates(make_bundle(), CID))  # confirmed gates: no band
+
+
+def test_xueyuanlu_draft_plates_still_decode(xueyuanlu, tmp_path):
+    from ridermap.publish.doorplates import write_doorplates
+
+    if subprocess.run(["which", "pdftoppm"], capture_output=True).returncode:
+        pytest.skip("pdftoppm not installed")
+    write_doorplates(xueyuanlu, XUEYUANLU_NO_GATE, tmp_path, config=CONFIG, verify=True, per_plate=True)
+    folder = tmp_path / XUEYUANLU_NO_GATE
+    import json
+
+    summary = json.loads((folder / "verification.json").read_text(encoding="utf-8"))
+    assert summary["plates"] == summary["verified"] == 5 and summary["failed"] == 0
+    sheets = next(folder.glob("doorplates-*.pdf"))
+    text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(sheets), "-"], capture_output=True, text=True,
+                                             check=True).stdout)
+    assert text.count("草图/DRAFT") == 5 and "未编号楼栋w1393223940" in text
+    svg = next((folder / "plates").glob("*.svg")).read_text(encoding="utf-8")
+    assert 'class="draft"' in svg
