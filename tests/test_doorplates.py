@@ -124,10 +124,10 @@ def test_missing_numbers_print_what_is_known_and_warn(bundle, caplog):
     unit = plates[f"{CID}-b_w99-u_n5"]
     # no survey key in this bundle: the OSM id stands in, large, so plates stay distinct
     assert unit.headline == "n5" and unit.address == "测试苑 未编号楼栋 w99 未编号单元 n5"
-    assert unit.details == ("调查编号 n5，单元号待核实",)
+    assert unit.details == ("OSM n5，单元号待核实",)
     building = plates[f"{CID}-b_w99"]
     assert building.headline == "w99" and building.address == "测试苑 未编号楼栋 w99"
-    assert building.details == ("调查编号 w99，楼号待核实",)
+    assert building.details == ("OSM w99，楼号待核实",)
     assert f"{CID}-b_w99-u_n5" in caplog.text and "survey their numbers" in caplog.text
 
 

@@ -126,7 +126,8 @@ _TEXTS = {
         "units": "单元 {units}",
         "locked": "常闭",
         "sep": "、",
-        "key_note": "调查编号 {key}，{what}待核实",
+        "key_note": "{kind} {key}，{what}待核实",
+        "survey_key": "调查编号",
         "no_unit_what": "单元号",
         "no_building_what": "楼号",
         "rule_unconfirmed": "骑手通行：待核实",
@@ -143,7 +144,8 @@ _TEXTS = {
         "units": "Units {units}",
         "locked": "usually locked",
         "sep": ", ",
-        "key_note": "Survey key {key}; {what} to be confirmed",
+        "key_note": "{kind} {key}; {what} to be confirmed",
+        "survey_key": "Survey key",
         "no_unit_what": "unit number",
         "no_building_what": "building number",
         "rule_unconfirmed": "Rider access: to be confirmed",
@@ -353,7 +355,8 @@ def plates_for_community(
             headline = label
             if row.id in building_key:  # the key large; the note says what it is
                 headline = building_key[row.id]
-                details += (texts["key_note"].format(key=headline, what=texts["no_building_what"]),)
+                kind = texts["survey_key"] if str(row.survey_key).strip() else "OSM"
+                details += (texts["key_note"].format(kind=kind, key=headline, what=texts["no_building_what"]),)
             plates.append(Plate(
                 plate_id=row.id, kind="building", community_id=community_id,
                 payload=absolute(base, building_path(community_id, row.id)),
@@ -372,7 +375,8 @@ def plates_for_community(
             if missing:  # 未编号单元 U07-2, the key large
                 headline = survey_key_of(row.survey_key, row.id)
                 label = f"{label} {headline}"
-                details += (texts["key_note"].format(key=headline, what=texts["no_unit_what"]),)
+                kind = texts["survey_key"] if str(row.survey_key).strip() else "OSM"
+                details += (texts["key_note"].format(kind=kind, key=headline, what=texts["no_unit_what"]),)
             plates.append(Plate(
                 plate_id=row.id, kind="unit", community_id=community_id,
                 payload=absolute(base, unit_path(row.id)),
