@@ -251,3 +251,48 @@ def test_xueyuanlu_draft_plates_still_decode(xueyuanlu, tmp_path):
     assert text.count("草图/DRAFT") == 5 and "未编号楼栋w1393223940" in text
     svg = next((folder / "plates").glob("*.svg")).read_text(encoding="utf-8")
     assert 'class="draft"' in svg
+
+
+# --------------------------------------------------------------------------- rider site
+
+
+def _site(bundle, cid):
+    from ridermap.render.site import render_community
+
+    return render_community(bundle.community(cid), config=CONFIG)
+
+
+def test_site_says_to_be_confirmed_for_unknown_rules_and_inferred_gates():
+    b = unconfirmed_bundle(name="小区 w123")
+    g = b.gates.copy()
+    g.loc[0, "name"] = '<img src=x onerror="alert(1)">'  # hostile names stay escaped
+    pages = _site(b.replace(gates=g), CID)
+    html = pages[f"c/{CID}.html"]
+    assert 'class="rm-access rm-unknown"' in html and "可骑行进入" not in html
+    assert html.count("推测出入口，待核实") == 2 and "rm-gate-unconfirmed" in html
+    assert "未命名小区（待核实）" in html and "Unnamed compound (to be confirmed)" in html and "w123" not in html
+    assert "<img src=x" not in html and "&lt;img src=x" in html
+    data = pages[f"data/{CID}.js"] if f"data/{CID}.js" in pages else next(v for k, v in pages.items() if k.endswith(".js"))
+    assert '"u":true' in data and '"a":"unknown"' in data and "<img" not in data
+    # unit pages: the route goes through an unconfirmed gate on foot, named with 待核实
+    unit = next(v for k, v in pages.items() if k.startswith("u/"))
+    assert "（待核实）" in unit and "(to be confirmed)" in unit
+    assert 'rm-access rm-ride' not in unit  # nobody rides through an unconfirmed gate
+
+
+def test_site_without_gate_or_buildings_says_so():
+    b = make_bundle()
+    b = b.replace(gates=b.gates.iloc[:0])
+    html = _site(b, CID)[f"c/{CID}.html"]
+    assert "暂无已知出入口，请调查补充" in html and "No known gate yet" in html
+
+
+def test_xueyuanlu_site_pages(xueyuanlu):
+    from ridermap.render.site import render_index
+
+    html = _site(xueyuanlu, XUEYUANLU_NO_GATE)[f"c/{XUEYUANLU_NO_GATE}.html"]
+    assert "暂无已知出入口，请调查补充" in html and "rm-unknown" in html
+    assert "未编号楼栋 w1393223940" in html and "Building (no number) w1393223940" in html
+    index = render_index(xueyuanlu, config=CONFIG)
+    assert "未命名小区（待核实）" in index and "小区 w609225889" not in index
+    assert "可骑行进入" not in index.split('id="rm-page"')[0]

@@ -66,7 +66,7 @@ from ridermap.config import Config
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import is_inferred, needs_draft
-from ridermap.render.honest import access_label, compound_title, known_access
+from ridermap.render.honest import access_label, compound_title, known_access, survey_key_of
 from ridermap.render.honest import words as honest_words
 from ridermap.render.doorplate_pdf import CidFont, PdfBuilder, fmt, load_font
 from ridermap.render.doorplate_text import BASELINE_EM, BOLD_EM, LINE_EM, fit, is_cjk, width_em
@@ -235,19 +235,6 @@ def _label(label: str, number: str, template: str, missing: str) -> tuple[str, b
     if label or number:
         return template.format(n=label or number), False
     return missing, True
-
-
-def survey_key_of(key: object, feature_id: str) -> str:
-    """The survey key printed on an unnumbered plate: ``B07`` / ``U07-2``, else the OSM id (``w154079723``).
-
-    >>> survey_key_of("B07", "110108-b_w1"), survey_key_of("", "110108-b_w154079723"), survey_key_of("", "c-b7-u_n5")
-    ('B07', 'w154079723', 'n5')
-    """
-    key = str(key or "").strip()
-    if key:
-        return key
-    tail = str(feature_id).rsplit("-", 1)[-1]
-    return tail.split("_", 1)[1] if "_" in tail else tail
 
 
 def _gate_plate_text(row, texts: dict[str, str], lang: str) -> tuple[str, tuple[str, ...]]:

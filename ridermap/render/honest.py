@@ -22,7 +22,7 @@ from ridermap.model.confirmed import UNKNOWN, gate_confirmed, is_inferred
 from ridermap.model.schema import RIDER_ACCESS_LABELS
 
 __all__ = ["WORDS", "words", "access_label", "known_access", "mark_unconfirmed", "compound_title", "gate_title",
-           "is_placeholder_name", "draft_band"]
+           "is_placeholder_name", "survey_key_of", "gate_names", "draft_band"]
 
 #: interface words, Chinese and English
 WORDS: dict[str, dict[str, str]] = {
@@ -127,6 +127,27 @@ def gate_title(name, *, inferred, rider_access, survey_key: str = "", lang: str,
         name = f"{word} {key}".strip()
     unconfirmed = not gate_confirmed(inferred=inferred, rider_access=known_access(rider_access))
     return (mark_unconfirmed(name, lang) if unconfirmed else name), unconfirmed
+
+
+def survey_key_of(key: object, feature_id: str) -> str:
+    """The key that tells an unnumbered feature apart: its survey key (``B07``), else its OSM id (``w154079723``).
+
+    >>> survey_key_of("B07", "110108-b_w1"), survey_key_of("", "110108-b_w154079723"), survey_key_of("", "c-b7-u_n5")
+    ('B07', 'w154079723', 'n5')
+    """
+    key = str(key or "").strip()
+    if key:
+        return key
+    tail = str(feature_id).rsplit("-", 1)[-1]
+    return tail.split("_", 1)[1] if "_" in tail else tail
+
+
+def gate_names(gates, lang: str) -> dict[str, str]:
+    """``{gate id: display name}``: names as in data, unnamed gates by survey key, 待核实 on unconfirmed gates."""
+    return {str(r["id"]): gate_title(r["name"], inferred=r["inferred"], rider_access=r["rider_access"],
+                                     survey_key=r["survey_key"], lang=lang,
+                                     fallback=survey_key_of("", str(r["id"])))[0]
+            for _, r in gates.iterrows()}
 
 
 def draft_band(fig, *, family: str, lang: str, box: tuple[float, float, float, float] | None = None,
