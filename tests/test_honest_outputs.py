@@ -296,3 +296,17 @@ def test_xueyuanlu_site_pages(xueyuanlu):
     index = render_index(xueyuanlu, config=CONFIG)
     assert "未命名小区（待核实）" in index and "小区 w609225889" not in index
     assert "可骑行进入" not in index.split('id="rm-page"')[0]
+
+
+def test_inferred_numbers_are_grey_and_here_legend_shows_the_gate_symbol():
+    b = unconfirmed_bundle()
+    bl = b.buildings.copy()
+    bl.loc[0, "inferred"] = "number"
+    poster = render_poster(b.replace(buildings=bl), CID, gate="南侧出入口", config=CONFIG, paper="A4")
+    texts = {t.get_gid(): t for t in poster.figure.axes[0].texts if t.get_gid()}
+    assert texts[f"label:building:{bl.loc[0, 'id']}"].get_color() == "#4d4d4d"
+    assert texts[f"label:building:{bl.loc[1, 'id']}"].get_color() == "#000000"
+    # the "you are here" legend sample carries the hollow symbol of this unconfirmed gate
+    faces = [ln.get_markerfacecolor() for ln in poster.figure.axes[0].lines if ln.get_fillstyle() == "none"]
+    assert len(faces) >= 3  # on the map, in the gate list, in the legend ("gate:unknown" and "here")
+    poster.figure.clear()

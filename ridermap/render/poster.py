@@ -15,6 +15,7 @@ compound, and scaled to a round scale. Labels are placed by
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -36,7 +37,7 @@ from shapely.geometry.base import BaseGeometry
 from ridermap.config import Config
 from ridermap.errors import ConfigError, RenderError
 from ridermap.model.bundle import Bundle
-from ridermap.model.confirmed import gate_confirmed, needs_draft
+from ridermap.model.confirmed import gate_confirmed, is_inferred, needs_draft
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
 from ridermap.render.fonts import check_glyphs, cjk_font_path, font_family
 from ridermap.render.honest import compound_title, draft_band, gate_title, known_access
@@ -295,6 +296,8 @@ class _Page:
         self._renderer = RendererAgg(1, 1, MEASURE_DPI)
         self._widths: dict[tuple[str, float], float] = {}
         self.texts: list[str] = []
+        #: the symbol of the gate "you are here" (its legend sample draws it)
+        self.here_key = "ride"
 
     def text(self, x: float, y: float, s: str, cap_mm: float, *, color: str, ha: str = "left",
              va: str = "baseline", zorder: float = 20, gid: str | None = None, **kw):
@@ -536,7 +539,11 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
             words["rule_unconfirmed"] if comm_rule == "unknown"
             else words["compound_access"].format(access=RIDER_ACCESS_LABELS[comm_rule][lang]))
     unconfirmed_gates = {gid for gid, (_, unconf) in gate_shown.items() if unconf}
-    any_unconfirmed = bool(unconfirmed_gates) or name_unconfirmed or known_access(comm["rider_access"]) == "unknown"
+    # numbers ridermap inferred (not read from data) are printed grey, like everything 待核实
+    unconfirmed_numbers = {str(i) for layer in ("buildings", "units")
+                           for i, inf in zip(layers[layer]["id"], layers[layer]["inferred"]) if is_inferred(inf, "number")}
+    any_unconfirmed = (bool(unconfirmed_gates) or bool(unconfirmed_numbers) or name_unconfirmed
+                       or known_access(comm["rider_access"]) == "unknown")
     url = absolute(config.base_url, gate_path(cid, gate_id) if gate_id else community_path(cid))
 
     buildings = layers["buildings"]
@@ -789,6 +796,7 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     here_xy = None
     if gate_row is not None:
         i = int(np.flatnonzero((layers["gates"]["id"] == gate_id).to_numpy())[0])
+        page.here_key = str(gate_keys[i])
         here_xy = gxy[i]
         add_symbols(here_xy.reshape(1, 2), [gate_id], style.here, "here", 15.5)
         legend_drawn.append("here")
@@ -854,7 +862,11 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     boxes = {"here": style.here_label, "gate": style.gate_label, "building": style.building_label,
              "unit": style.unit_label}
     for p in placed:
-        tb = style.unconfirmed_label if p.kind == "gate" and p.key in unconfirmed_gates else boxes[p.kind]
+        tb = boxes[p.kind]
+        if p.kind == "gate" and p.key in unconfirmed_gates:
+            tb = style.unconfirmed_label
+        elif p.kind in ("building", "unit") and p.key in unconfirmed_numbers:  # same box, grey ink
+            tb = dataclasses.replace(tb, ink=style.unconfirmed_label.ink)
         page.boxed_label(p.text, p.box, caps[p.kind], tb, gid=f"label:{p.kind}:{p.key}")
 
     # ---------------------------------------------------------------- grid letters, scale bar, north arrow
@@ -973,7 +985,7 @@ def _legend_symbol(page: _Page, key: str, x: float, y: float, w: float, h: float
     cx, cy = x + w / 2, y + h / 2
     if key == "here":
         page.marker(cx, cy, style.here, zorder=21, scale=0.8)
-        page.marker(cx, cy, style.gates["ride"], zorder=21.5, scale=0.6)
+        page.marker(cx, cy, style.gates[page.here_key], zorder=21.5, scale=0.6)
     elif key.startswith("gate:"):
         page.marker(cx, cy, style.gates[key.split(":", 1)[1]], zorder=21, scale=0.8)
     elif key == "unconfirmed":
