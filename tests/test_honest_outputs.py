@@ -234,20 +234,24 @@ def test_gate_plate_of_unknown_rule_says_to_be_confirmed():
     assert not any(p.draft for p in _plates(make_bundle(), CID))  # confirmed gates: no band
 
 
-def test_xueyuanlu_draft_plates_still_decode(xueyuanlu, tmp_path):
+@pytest.mark.parametrize(("cid", "n_plates", "draft"), [(XUEYUANLU_NO_GATE, 5, True), ("110108-w609225889", 39, False)])
+def test_xueyuanlu_plates_still_decode(xueyuanlu, tmp_path, cid, n_plates, draft):
+    import json
+
     from ridermap.publish.doorplates import write_doorplates
 
     if subprocess.run(["which", "pdftoppm"], capture_output=True).returncode:
         pytest.skip("pdftoppm not installed")
-    write_doorplates(xueyuanlu, XUEYUANLU_NO_GATE, tmp_path, config=CONFIG, verify=True, per_plate=True)
-    folder = tmp_path / XUEYUANLU_NO_GATE
-    import json
-
+    write_doorplates(xueyuanlu, cid, tmp_path, config=CONFIG, verify=True, per_plate=draft)
+    folder = tmp_path / cid
     summary = json.loads((folder / "verification.json").read_text(encoding="utf-8"))
-    assert summary["plates"] == summary["verified"] == 5 and summary["failed"] == 0
+    assert summary["plates"] == summary["verified"] == n_plates and summary["failed"] == 0
     sheets = next(folder.glob("doorplates-*.pdf"))
     text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(sheets), "-"], capture_output=True, text=True,
-                                             check=True).stdout)
+                                              check=True).stdout)
+    if not draft:
+        assert "DRAFT" not in text and text.count("未编号楼栋") >= 29
+        return
     assert text.count("草图/DRAFT") == 5 and "未编号楼栋w1393223940" in text
     svg = next((folder / "plates").glob("*.svg")).read_text(encoding="utf-8")
     assert 'class="draft"' in svg

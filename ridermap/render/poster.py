@@ -41,6 +41,7 @@ from ridermap.model.confirmed import gate_confirmed, is_inferred, needs_draft
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
 from ridermap.render.fonts import check_glyphs, cjk_font_path, font_family
 from ridermap.render.honest import compound_title, draft_band, gate_title, known_access
+from ridermap.render.honest import words as honest_words
 from ridermap.render.poster_grid import Grid, compact_squares, make_grid, nice_scale, round_length
 from ridermap.render.poster_labels import (
     LabelFitError,
@@ -553,7 +554,8 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     all_text = [title, subtitle, name, *b_text, *u_text, *(t for t, _ in gate_shown.values()), *fac["name"].astype(str),
                 *buildings["label"].astype(str), *units["label"].astype(str), *(v for v in words.values()),
                 *(v[lang] for v in RIDER_ACCESS_LABELS.values()), *(v[lang] for v in FACILITY_LABELS.values()),
-                *gates_df["hours"].astype(str), str(config.data_date), OSM_ATTRIBUTION, url]
+                *gates_df["hours"].astype(str), str(config.data_date), OSM_ATTRIBUTION, url,
+                *(honest_words(lang)[k] for k in ("draft", "draft_note"))]
     for text in all_text:
         check_glyphs(text, where=f"poster of {cid}")
 
