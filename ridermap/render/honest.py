@@ -50,7 +50,7 @@ WORDS: dict[str, dict[str, str]] = {
         "no_units": "No unit doors known",
         "no_usable_gate": "No usable gate",
         "draft": "DRAFT / 草图",
-        "draft_note": "contains unconfirmed data; confirm before use",
+        "draft_note": "unconfirmed data: confirm before use",
         "inferred_gate": "Inferred gate (to be confirmed)",
         "location_unconfirmed": "location to be confirmed",
         "rule_unconfirmed": "Rider access: to be confirmed",
@@ -182,8 +182,8 @@ def draft_band(fig, *, family: str, lang: str, box: tuple[float, float, float, f
     bw, bh = (x1 - x0) * w_in, (y1 - y0) * h_in
     angle = math.degrees(math.atan2(bh, bw))
     text = f"{words(lang)['draft']} · {words(lang)['draft_note']}"
-    # about 70 % of the diagonal: CJK characters are 1 em wide, others about 0.6 em
-    em = sum(1.0 if ord(ch) > 0x2E80 else 0.6 for ch in text)
+    # about 70 % of the diagonal: CJK characters are 1 em wide, capitals about 0.6 em, the rest about 0.45 em
+    em = sum(1.0 if ord(ch) > 0x2E80 else 0.62 if (ch.isupper() or ch.isdigit()) else 0.45 for ch in text)
     size = 0.7 * math.hypot(bw, bh) * 72.0 / em
     artist = fig.text((x0 + x1) / 2, (y0 + y1) / 2, text, rotation=angle, rotation_mode="anchor", ha="center",
                       va="center", fontsize=size, fontfamily=family, color="#b71c1c", alpha=0.6, zorder=1000, gid=gid,
