@@ -70,7 +70,7 @@ def csv_frame(frame):
     """
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or str(out[col].dtype) == "string":
+        if out[col].dtype.kind == "O":  # object and pandas string dtypes
             out[col] = out[col].map(csv_cell)
     out.columns = [csv_cell(c) if isinstance(c, str) else c for c in out.columns]
     return out

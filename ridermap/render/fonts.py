@@ -157,7 +157,7 @@ def drawable_frame(frame, *, where: str = ""):
     """A copy of a (Geo)DataFrame with every text cell passed through :func:`drawable` (or ``frame`` if none changes)."""
     changed = {}
     for col in frame.columns:
-        if col == "geometry" or frame[col].dtype != object:
+        if col == "geometry" or frame[col].dtype.kind != "O":  # object and pandas string dtypes
             continue
         values = frame[col].tolist()
         clean = [drawable(v, where=where) if isinstance(v, str) else v for v in values]

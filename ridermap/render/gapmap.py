@@ -98,7 +98,7 @@ def _escaped(gdf: gpd.GeoDataFrame) -> dict:
     """``gdf.__geo_interface__`` with every text property HTML-escaped (folium shows properties as HTML)."""
     props = gdf.drop(columns=gdf.geometry.name).copy()
     for col in props.columns:
-        if props[col].dtype == object:
+        if props[col].dtype.kind == "O":  # object and pandas string dtypes
             props[col] = [html_text(v) if isinstance(v, str) else v for v in props[col]]
     props.columns = [html_text(c) for c in props.columns]
     return gpd.GeoDataFrame(props, geometry=gdf.geometry.values, crs=gdf.crs).__geo_interface__
