@@ -234,3 +234,16 @@ def test_no_script_runs_on_any_html_output_with_every_tooltip_and_popup_open(out
             shown = "\n".join(result["texts"]) + result["body"]
             for name in (GATE, BUILDING, UNIT, STATION.strip()):
                 assert name.replace("\u202e", "") in shown.replace("\u202e", ""), name
+
+
+def test_svg_outputs_have_no_script_or_handler(out):
+    import xml.etree.ElementTree as ET
+
+    svgs = sorted(out.rglob("*.svg"))
+    assert svgs
+    for path in svgs:
+        for el in ET.parse(path).iter():
+            assert not el.tag.endswith("script") and not el.tag.endswith("foreignObject"), path.name
+            assert not [a for a in el.attrib if a.lower().startswith("on")], path.name
+    titles = "".join(ET.parse(p).getroot().findtext("{http://www.w3.org/2000/svg}title") or "" for p in svgs)
+    assert "<script>__pwned=2</script>" in titles  # the gate name, shown as text
