@@ -314,3 +314,14 @@ def test_inferred_numbers_are_grey_and_here_legend_shows_the_gate_symbol():
     faces = [ln.get_markerfacecolor() for ln in poster.figure.axes[0].lines if ln.get_fillstyle() == "none"]
     assert len(faces) >= 3  # on the map, in the gate list, in the legend ("gate:unknown" and "here")
     poster.figure.clear()
+
+
+def test_gap_pdf_title_is_never_the_osm_id(xueyuanlu):
+    from ridermap.analysis.gaps import gap_report
+    from ridermap.render.gapmap import gap_figure
+
+    report = gap_report(xueyuanlu, config=Config())
+    fig = gap_figure(report, xueyuanlu, "110108-w609225889")
+    titles = [t.get_text() for t in fig.texts]
+    assert any(t.startswith("未命名小区（待核实） · ") for t in titles) and not any("w609225889" in t for t in titles)
+    fig.clear()

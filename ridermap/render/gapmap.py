@@ -35,7 +35,7 @@ from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
 from ridermap.render.fonts import check_glyphs, drawable, font_family
-from ridermap.render.honest import draft_band, known_access, mark_unconfirmed
+from ridermap.render.honest import compound_title, draft_band, known_access, mark_unconfirmed
 from ridermap.render.honest import words as honest_words
 from ridermap.render.site_maps import stable_ids
 from ridermap.safe_text import html_text
@@ -397,7 +397,9 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     texts.append(t["metres"])
 
     # side panel: title, legend, coverage table
-    name = drawable(str(comm["name"].iloc[0]), where=f"gap map of {community_id}") or community_id
+    # the compound's name, 待核实 when inferred; never its OSM id
+    name = compound_title(drawable(str(comm["name"].iloc[0]), where=f"gap map of {community_id}"),
+                          comm["inferred"].iloc[0], language)[0]
     title = f"{name} · {t['title']}"
     row = report.communities[report.communities["id"] == community_id]
     n_no_gate = int(row["no_gate_doors"].iloc[0]) if len(row) and "no_gate_doors" in row else 0
