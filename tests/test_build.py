@@ -69,7 +69,7 @@ def test_build_with_a_bad_config_is_one_line(tmp_path):
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_full_build_writes_every_output_and_prunes_stale_files(tmp_path, sample_bundle):
+def test_full_build_writes_every_output_and_a_rebuild_drops_stale_files(tmp_path, sample_bundle):
     from cli import main
 
     out = tmp_path / "out"
@@ -85,11 +85,15 @@ def test_full_build_writes_every_output_and_prunes_stale_files(tmp_path, sample_
     assert (out / "site" / "index.html").is_file() and (out / "site" / "c" / f"{SAMPLE_ID}.html").is_file()
     assert {"units.csv", "summary.csv", "sites.csv", "gaps.gpkg", "gaps.html"} <= {p.name for p in (out / "gaps").iterdir()}
 
-    # a unit and a gate that are gone must not keep their page and poster; other compounds' files stay
+    # a unit and a gate that are gone must not keep their page and poster; outputs not rebuilt are kept
     stale = [out / "site" / "u" / f"{SAMPLE_ID}-b99-u1.html", out / "posters" / SAMPLE_ID / f"{SAMPLE_ID}-gn9.pdf"]
-    foreign = out / "site" / "u" / "510104-other-b1-u1.html"
-    for f in stale + [foreign]:
+    for f in stale:
         f.write_text("old", encoding="utf-8")
+    gpkg_before = (out / "ridermap.gpkg").read_bytes()
+    plates_before = sorted(p.relative_to(out) for p in (out / "doorplates").rglob("*"))
     result = CliRunner().invoke(main, ["-q", "build", str(SAMPLE_CONFIG), "-o", str(out), "--only", "posters", "--only", "site"])
     assert result.exit_code == 0, result.output
-    assert not any(f.exists() for f in stale) and foreign.exists()
+    assert not any(f.exists() for f in stale)
+    assert (out / "ridermap.gpkg").read_bytes() == gpkg_before
+    assert sorted(p.relative_to(out) for p in (out / "doorplates").rglob("*")) == plates_before
+    assert len(list((tmp_path / ".out.builds").iterdir())) == 1, "the previous build folder is deleted after the switch"

@@ -25,8 +25,10 @@ GeoPackage, validation and gap reports cover every compound of the model
 **Atomic publish.** Everything is written into a fresh build folder beside
 OUTDIR and made current in one step (see
 :class:`ridermap.publish.atomic.Publisher`): a build is complete in its own
-folder, so a gate or unit that is gone keeps no poster or page. If no
-compound at all could be built, the previous build stays current.
+folder, so a gate or unit that is gone keeps no poster or page. Outputs a
+build does not make (``--only``) are carried over from the previous build
+(hard links). If no compound at all could be built, the previous build
+stays current.
 
 Timings are only in ``build.json``, never inside the other outputs.
 """
@@ -327,6 +329,7 @@ def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone
     start = time.perf_counter()
     with Publisher(outdir) as pub:
         try:
+            _carry_over(pub.previous, pub.staging, set(config.outputs))
             _build_into(bundle, pub.staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape)
             report.seconds = round(time.perf_counter() - start, 2)
             write_text(pub.staging / "build.json", _report_json(report, config))
@@ -341,6 +344,38 @@ def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone
             path = pub.display(exc.filename) if exc.filename else str(pub.outdir)
             raise PublishError(f"{path}: {exc.strerror or exc}; the previous build of {outdir} is unchanged") from exc
     return report
+
+
+#: What each output is in OUTDIR (top-level names).
+OUTPUT_ENTRIES = {"gpkg": ("ridermap.gpkg",), "validation": ("validation.txt", "validation.json"),
+                  "posters": ("posters",), "doorplates": ("doorplates",), "site": ("site",), "gaps": ("gaps",)}
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)  # builds never change a file in place, so sharing it is safe
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _carry_over(previous: Path | None, staging: Path, outputs: set[str]) -> None:
+    """Bring the outputs this build does not make (``--only``) over from the previous build, hard-linked."""
+    if previous is None:
+        return
+    for output, names in OUTPUT_ENTRIES.items():
+        if output in outputs:
+            continue
+        for name in names:
+            src = previous / name
+            if src.is_file():
+                _link_or_copy(src, staging / name)
+            elif src.is_dir():
+                for f in (p for p in src.rglob("*") if p.is_file() and not p.is_symlink()):
+                    _link_or_copy(f, staging / f.relative_to(previous))
+                for d in (p for p in [src, *src.rglob("*")] if p.is_dir()):
+                    (staging / d.relative_to(previous)).mkdir(parents=True, exist_ok=True)
+    log.info("kept %s from the previous build", ", ".join(sorted(set(OUTPUT_ENTRIES) - outputs)) or "nothing")
 
 
 def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list[str], config: Config,
