@@ -119,11 +119,15 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+_SINGULAR = {"communities": "community", "gates": "gate", "buildings": "building", "units": "unit",
+             "facilities": "facility", "paths": "path"}
+
+
 def _feature_source(view: Bundle, feature_id: str) -> str:
     for name, layer in view.layers().items():
         hit = layer[layer["id"].astype(str) == feature_id]
         if not hit.empty:
-            return f"{name[:-1] if name.endswith('s') else name} {feature_id} ({hit['source'].iloc[0] or 'no source'})"
+            return f"{_SINGULAR.get(name, name)} {feature_id} ({hit['source'].iloc[0] or 'no source'})"
     return ""
 
 
@@ -341,9 +345,22 @@ def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone
         except OSError as exc:
             if isinstance(exc, RidermapError):
                 raise
-            path = pub.display(exc.filename) if exc.filename else str(pub.outdir)
+            path = _display(pub, exc.filename)
             raise PublishError(f"{path}: {exc.strerror or exc}; the previous build of {outdir} is unchanged") from exc
     return report
+
+
+def _display(pub: Publisher, filename) -> str:
+    """A path in the staging folder as it would be under OUTDIR (a compound's scratch folder left out)."""
+    if not filename:
+        return str(pub.outdir)
+    try:
+        rel = Path(os.fsdecode(filename)).relative_to(pub.staging)
+    except ValueError:
+        return os.fsdecode(filename)
+    if rel.parts[:1] == (WORK,) and len(rel.parts) > 3:
+        rel = Path(*rel.parts[3:])  # .work/<n>/<part>/posters/... -> posters/...
+    return str(pub.outdir / rel)
 
 
 #: What each output is in OUTDIR (top-level names).
