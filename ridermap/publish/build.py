@@ -329,6 +329,10 @@ def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone
     unknown = sorted(set(ids) - set(bundle.community_ids()))
     if unknown:
         raise ConfigError(f"communities {unknown[:5]} are not in the data (known: {', '.join(bundle.community_ids()[:10])})")
+    if "posters" in config.outputs:
+        from ridermap.publish.posters import paper_attempts
+
+        paper_attempts(config.paper)  # an unknown paper is a config error for the whole build, not per compound
     report.communities = ids
     start = time.perf_counter()
     with Publisher(outdir) as pub:
