@@ -151,3 +151,18 @@ def test_full_build_writes_every_output_and_a_rebuild_drops_stale_files(tmp_path
     assert (out / "ridermap.gpkg").read_bytes() == gpkg_before
     assert sorted(p.relative_to(out) for p in (out / "doorplates").rglob("*")) == plates_before
     assert len(list((tmp_path / ".out.builds").iterdir())) == 1, "the previous build folder is deleted after the switch"
+
+
+def test_a_shipping_task_needs_no_access_to_the_build_folder(sample_bundle, sample_config, tmp_path):
+    """What a Dask worker on another machine runs: files come back as bytes, nothing is written to staging."""
+    import dataclasses
+
+    from ridermap.publish.build import _community_task, _Task
+
+    cfg = dataclasses.replace(sample_config, outputs=("site",))
+    nowhere = tmp_path / "not-on-this-worker"
+    record = _community_task(_Task(sample_bundle.community(SAMPLE_ID), SAMPLE_ID, str(nowhere), str(nowhere / "w"),
+                                   cfg, ship=True))
+    assert record["status"] == "ok" and not nowhere.exists()
+    assert sorted(record["payload"]) == sorted(record["files"]) and f"site/c/{SAMPLE_ID}.html" in record["payload"]
+    assert record["payload"][f"site/c/{SAMPLE_ID}.html"].startswith(b"<!")

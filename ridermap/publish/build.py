@@ -13,7 +13,9 @@ Layout of OUTDIR::
 **Isolation.** Each compound's posters, doorplates and site pages are built
 on their own, through the executor seam (one task per compound), each into
 a private scratch folder that is moved into the build only when it is
-complete. Any exception in one of them is recorded in ``build.json`` with
+complete. With ``executor = "dask"`` the scratch folder is on the worker's
+own disk and the files come back as bytes, so workers on other machines
+need no access to the client's disk. Any exception in one of them is recorded in ``build.json`` with
 its cause and, where known, the feature and its ``source`` (survey
 file/row or OSM id); every other compound, and the compound's other
 outputs, still finish. A poster that fails does not stop the compound's
@@ -47,7 +49,7 @@ from pathlib import Path
 from ridermap.config import Config
 from ridermap.errors import ConfigError, RidermapError
 from ridermap.model.bundle import Bundle
-from ridermap.publish.atomic import ENVIRONMENT_ERRNOS, PublishError, Publisher, write_text
+from ridermap.publish.atomic import ENVIRONMENT_ERRNOS, PublishError, Publisher, write_bytes, write_text
 from ridermap.publish.executor import OnDone, make_executor
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ class _Task:
     work: str
     config: Config
     landscape: bool = False
+    ship: bool = False  # return the files as bytes: a Dask worker on another machine has no access to staging
 
 
 def _is_environment(exc: BaseException) -> bool:
@@ -188,14 +191,24 @@ def _write_part(part: str, task: _Task, scratch: Path) -> tuple[list[str], list[
     return [], []
 
 
-def _run_part(part: str, task: _Task, record: dict) -> None:
+def _collect(scratch: Path) -> dict[str, bytes]:
+    """Every file of ``scratch`` as bytes, by path relative to it (what a remote worker sends back)."""
+    return {p.relative_to(scratch).as_posix(): p.read_bytes() for p in sorted(scratch.rglob("*")) if p.is_file()}
+
+
+def _run_part(part: str, task: _Task, record: dict, work: Path) -> None:
     """Run one part of one compound and record it; the compound's other parts run whatever happens here."""
-    scratch = Path(task.work) / part
+    scratch = work / part
     start = time.perf_counter()
     entry: dict = {"status": "ok", "files": 0, "seconds": 0.0}
     try:
         warnings, failures = _write_part(part, task, scratch)
-        files = _move_into(scratch, Path(task.staging))
+        if task.ship:
+            payload = _collect(scratch)
+            record["payload"].update(payload)
+            files = list(payload)
+        else:
+            files = _move_into(scratch, Path(task.staging))
         entry["files"] = len(files)
         record["files"] += files
         record["warnings"] += [f"{part}: {w}" for w in warnings]
@@ -230,13 +243,20 @@ def _community_task(task: _Task) -> dict:
     start = time.perf_counter()
     record: dict = {"community": task.community_id, "status": "ok", "files": [], "parts": {}, "causes": [],
                     "where": [], "warnings": []}
-    Path(task.work).mkdir(parents=True, exist_ok=True)
+    if task.ship:
+        import tempfile
+
+        work = Path(tempfile.mkdtemp(prefix="ridermap-"))  # on the worker's own disk
+        record["payload"] = {}
+    else:
+        work = Path(task.work)
+        work.mkdir(parents=True, exist_ok=True)
     try:
         for part in PER_COMPOUND:
             if part in task.config.outputs:
-                _run_part(part, task, record)
+                _run_part(part, task, record, work)
     finally:
-        shutil.rmtree(task.work, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     record["seconds"] = round(time.perf_counter() - start, 2)
     return record
 
@@ -449,9 +469,13 @@ def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids:
                 raise
             early[cid] = _failed_record(cid, exc)
             continue
-        tasks.append(_Task(view, cid, str(staging), str(staging / WORK / f"{i:06d}"), config, landscape))
+        tasks.append(_Task(view, cid, str(staging), str(staging / WORK / f"{i:06d}"), config, landscape,
+                           ship=config.executor == "dask"))
     with make_executor(config.executor, workers=config.workers, address=config.dask_address) as executor:
         results = executor.map(_community_task, tasks, on_done=on_done)
+    for record in results:  # files a remote worker sent back as bytes
+        for rel, data in (record.pop("payload", None) or {}).items():
+            write_bytes(staging / rel, data)
     by_id = {r["community"]: r for r in results} | early
     report.compounds = [by_id[cid] for cid in ids]
 
