@@ -209,11 +209,21 @@ def build(config_file, output, workers, executor, outputs, paper, landscape):
     config = dataclasses.replace(config, **changes)
     click.echo(f"ridermap build {path} -> {output}/", err=True)
     bundle = bundle_from_config(config)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  disable=log.getEffectiveLevel() > logging.WARNING, transient=False) as progress:
-        task = progress.add_task("compounds", total=len(config.communities or bundle.community_ids()))
-        report = run_build(bundle, output, config=config, landscape=landscape,
-                           on_done=lambda done, total, _r: progress.update(task, completed=done, total=total))
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        disable=log.getEffectiveLevel() > logging.WARNING, transient=False)
+    bar: list = []
+
+    def on_done(done: int, total: int, _record) -> None:
+        if not bar:  # started at the first compound, so an early error stays the only line
+            progress.start()
+            bar.append(progress.add_task("compounds", total=total))
+        progress.update(bar[0], completed=done, total=total)
+
+    try:
+        report = run_build(bundle, output, config=config, landscape=landscape, on_done=on_done)
+    finally:
+        if bar:
+            progress.stop()
     _print_build_summary(report, output, every=log.getEffectiveLevel() <= logging.INFO)
     sys.exit(report.exit_code)
 
