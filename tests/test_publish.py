@@ -294,3 +294,24 @@ def test_paper_falls_back_to_landscape_then_larger_with_a_warning(tmp_path):
     assert quiet is None
     result = write_compound_posters(crowded, OTHER, tmp_path, config=CONFIG, paper="A4")
     assert len(result.files) == 4 and not result.failures and len(result.warnings) >= 1
+
+
+def test_a_compound_with_data_errors_is_built_marked_and_exits_1(sample_bundle, tmp_path):
+    from shapely import affinity as aff
+
+    from cli import main
+
+    other = _other_compound(2)
+    units = other.units.copy()
+    units.loc[0, "geometry"] = aff.translate(units.geometry.iloc[0], yoff=0.0005)  # a door 55 m off its building
+    cfg = _district_config(tmp_path, concat_bundles([sample_bundle, other.replace(units=units)]))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", str(cfg), "-o", str(out), "--only", "validation", "--only", "site"])
+    assert result.exit_code == 1, result.output
+    report = json.loads((out / "build.json").read_text(encoding="utf-8"))
+    by_id = {c["community"]: c for c in report["compounds"]}
+    assert by_id[OTHER]["status"] == "data_errors" and by_id[OTHER]["validation_errors"] == 1
+    assert by_id[SAMPLE_ID]["status"] == "ok" and report["totals"]["data_errors"] == 1
+    assert (out / "site" / "c" / f"{OTHER}.html").is_file(), "data errors do not stop the compound's outputs"
+    row = next(line for line in result.output.splitlines() if line.startswith(OTHER))
+    assert "data_errors" in row and "validation: 1 errors" in row
