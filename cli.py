@@ -138,8 +138,8 @@ def ingest(sources, crs, config_path, output):
     """Read OSM and survey SOURCE... into one GeoPackage."""
     from ridermap.publish.gpkg import write_gpkg
 
-    bundle, _ = load_bundle(sources, crs, config_path)
-    write_gpkg(bundle, output)
+    bundle, config = load_bundle(sources, crs, config_path)
+    write_gpkg(bundle, output, data_date=config.data_date if config else "")
     counts = ", ".join(f"{len(v)} {k}" for k, v in bundle.layers().items())
     click.echo(f"wrote {output}: {counts}")
 

@@ -428,7 +428,7 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
     if "gpkg" in outputs:
         from ridermap.publish.gpkg import write_gpkg
 
-        _district_part(report, "gpkg", lambda: [write_gpkg(bundle, staging / "ridermap.gpkg")], staging)
+        _district_part(report, "gpkg", lambda: [write_gpkg(bundle, staging / "ridermap.gpkg", data_date=config.data_date)], staging)
     if "validation" in outputs:
         def _validation() -> list[Path]:
             from ridermap.model.validate import format_text, validate
