@@ -168,8 +168,11 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
     m.default_js = [("leaflet", f"{asset_prefix}leaflet.js")]
     m.default_css = [("leaflet_css", f"{asset_prefix}leaflet.css")]
     if len(bundle.communities):
+        comms = bundle.communities[["id", "name", "geometry"]].copy()
+        comms["name"] = [compound_title(n, i, language)[0]  # never the OSM id; 待核实 if inferred
+                         for n, i in zip(bundle.communities["name"], bundle.communities["inferred"])]
         folium.GeoJson(
-            _escaped(bundle.communities[["id", "name", "geometry"]]), name=html_text(t["district"]),
+            _escaped(comms), name=html_text(t["district"]),
             style_function=lambda f: {"color": "#424242", "weight": 2, "fill": True, "fillOpacity": 0.03},
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         ).add_to(m)
