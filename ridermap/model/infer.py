@@ -101,16 +101,10 @@ def infer_gates(bundle: Bundle, *, merge_m: float = CROSSING_MERGE_M, clearance_
 
 def _crossings(polys: np.ndarray, lines: np.ndarray, kinds: np.ndarray) -> pd.DataFrame:
     """Points where a gate-kind path enters a compound: one row per (compound, path, point)."""
-    is_gate_kind = np.isin(kinds, list(GATE_PATH_KINDS))
     is_own_street = np.isin(kinds, list(OWN_STREET_KINDS))
-    usable = np.flatnonzero(is_gate_kind | is_own_street)
+    usable = np.flatnonzero(np.isin(kinds, list(GATE_PATH_KINDS)) | is_own_street)
     rings = shapely.boundary(polys)
-    tree = shapely.STRtree(lines[usable])
-    ci, k = tree.query(rings, predicate="intersects")
-    pi = usable[k]
-    parts, part_of = shapely.get_parts(shapely.intersection(rings[ci], lines[pi]), return_index=True)
-    is_point = shapely.get_type_id(parts) == 0  # overlaps along the outline are not crossings
-    ci, pi, pts = ci[part_of[is_point]], pi[part_of[is_point]], parts[is_point]
+    ci, pi, pts = _touch_points(rings, lines, usable)
     if not len(pts):
         return pd.DataFrame(columns=["community", "path", "geometry"])
     enters = _enters(pts, ci, polys, lines)
@@ -121,12 +115,35 @@ def _crossings(polys: np.ndarray, lines: np.ndarray, kinds: np.ndarray) -> pd.Da
     return df[~street | (per_pair == 1)].reset_index(drop=True)
 
 
+def _touch_points(rings: np.ndarray, lines: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(compound, path, point) where a usable path meets an outline: crossings and path ends on it.
+
+    A path end within ``_CONNECTED_M`` of an outline counts even when it is
+    not exactly on it (drawn to the fence without sharing a node). Overlaps
+    along the outline are not crossings. One point per path and place.
+    """
+    ci, k = shapely.STRtree(lines[usable]).query(rings, predicate="intersects")
+    parts, part_of = shapely.get_parts(shapely.intersection(rings[ci], lines[usable[k]]), return_index=True)
+    is_point = shapely.get_type_id(parts) == 0
+    ends = np.concatenate([shapely.get_point(lines[usable], 0), shapely.get_point(lines[usable], -1)])
+    owner = np.concatenate([usable, usable])
+    ri, ei = shapely.STRtree(ends).query(rings, predicate="dwithin", distance=_CONNECTED_M)
+    snapped = shapely.line_interpolate_point(rings[ri], shapely.line_locate_point(rings[ri], ends[ei]))
+    ci = np.concatenate([ci[part_of[is_point]], ri])
+    pi = np.concatenate([usable[k[part_of[is_point]]], owner[ei]])
+    pts = np.concatenate([parts[is_point], snapped])
+    a, b = shapely.STRtree(pts).query(pts, predicate="dwithin", distance=2 * _CONNECTED_M)
+    dup = np.unique(b[(a < b) & (ci[a] == ci[b]) & (pi[a] == pi[b])])
+    keep = np.setdiff1d(np.arange(len(pts)), dup)
+    return ci[keep], pi[keep], pts[keep]
+
+
 def _enters(pts: np.ndarray, ci: np.ndarray, polys: np.ndarray, lines: np.ndarray) -> np.ndarray:
     """True where the paths connected at a point lead through the outline there.
 
     Either they run both inside and outside the outline near the point, or a
-    path from outside ends on the outline (a road that stops at the fence:
-    the inside is often not mapped). A path glued along an outline (sidewalks
+    path from outside ends on the outline and nothing goes on from there (a
+    road that stops at the fence: the inside is often not mapped). A path glued along an outline (sidewalks
     often share nodes with a landuse polygon) touches it without entering.
     """
     probes = shapely.buffer(pts, _PROBE_M)
@@ -141,7 +158,8 @@ def _enters(pts: np.ndarray, ci: np.ndarray, polys: np.ndarray, lines: np.ndarra
     has_in[qi[inside]] = True
     has_out[qi[outside]] = True
     ends_out[qi[outside & ends]] = True
-    return (has_in & has_out) | ends_out
+    dead_end = np.bincount(qi, minlength=len(pts)) == 1  # no other path goes on from there (along the fence)
+    return (has_in & has_out) | (ends_out & dead_end)
 
 
 def _clear_of_mapped_gates(points: pd.DataFrame, gates: gpd.GeoDataFrame, comm_ids: np.ndarray, metric: str, clearance_m: float) -> pd.DataFrame:

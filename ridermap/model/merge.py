@@ -208,6 +208,7 @@ def _apply_communities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> No
         for src, dst in (("name", "name"), ("rider_access", "rider_access"), ("hours", "rider_hours")):
             if rec.get(src):
                 c.loc[sel, dst] = rec[src]
+                c.loc[sel, "inferred"] = [",".join(p for p in v.split(",") if p and p != src) for v in c.loc[sel, "inferred"]]  # surveyed, not inferred
         if rec.geometry is not None and rec.geometry.geom_type in ("Polygon", "MultiPolygon"):
             c.loc[sel, "geometry"] = rec.geometry
         c.loc[sel, "source"] = c.loc[sel, "source"] + ";" + rec["source"]
