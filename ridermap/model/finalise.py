@@ -56,17 +56,23 @@ def add_inferred(values: pd.Series, mask, attribute: str) -> pd.Series:
 
 def name_gates_by_side(gates: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Name each unnamed gate by its side of its compound (``南侧出入口``, ``南侧出入口2``...), in row order."""
-    gates = gates.copy()
-    unnamed = gates.index[gates["name"] == ""]
+    names = gates["name"].to_numpy(dtype=object).copy()
+    unnamed = np.flatnonzero(names == "")
     if not len(unnamed):
-        return gates
-    centroids = dict(zip(communities["id"], shapely.centroid(communities.geometry.values)))
-    used = {cid: set(group["name"][group["name"] != ""]) for cid, group in gates.groupby("community_id")}
-    for i in unnamed:
-        c, pt = centroids.get(gates.at[i, "community_id"]), gates.geometry.at[i]
-        base = f"{side_name(pt.x - c.x, (pt.y - c.y) * 1.2)}侧出入口" if c is not None else "出入口"
-        gates.at[i, "name"] = unique_name(base, used.setdefault(gates.at[i, "community_id"], set()))
-    return gates
+        return gates.copy()
+    cids = gates["community_id"].to_numpy(dtype=object)
+    centre = shapely.centroid(communities.geometry.values)
+    centroids = dict(zip(communities["id"], zip(shapely.get_x(centre), shapely.get_y(centre))))
+    used: dict[str, set[str]] = {}
+    for name, cid in zip(names, cids):
+        if name:
+            used.setdefault(cid, set()).add(name)
+    pts = gates.geometry.values[unnamed]
+    for i, x, y in zip(unnamed, shapely.get_x(pts), shapely.get_y(pts)):
+        c = centroids.get(cids[i])
+        base = f"{side_name(x - c[0], (y - c[1]) * 1.2)}侧出入口" if c is not None else "出入口"
+        names[i] = unique_name(base, used.setdefault(cids[i], set()))
+    return gates.assign(name=names)
 
 
 def finalise(bundle: Bundle) -> Bundle:

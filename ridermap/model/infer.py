@@ -149,9 +149,10 @@ def _enters(pts: np.ndarray, ci: np.ndarray, polys: np.ndarray, lines: np.ndarra
     probes = shapely.buffer(pts, _PROBE_M)
     qi, li = shapely.STRtree(lines).query(pts, predicate="dwithin", distance=_CONNECTED_M)
     near = shapely.intersection(lines[li], probes[qi])
-    poly = polys[ci[qi]]
-    inside = shapely.length(shapely.intersection(near, shapely.buffer(poly, -_INSET_M))) >= _MIN_RUN_M
-    outside = shapely.length(shapely.difference(near, shapely.buffer(poly, _INSET_M))) >= _MIN_RUN_M
+    used, back = np.unique(ci[qi], return_inverse=True)  # each compound's inset and outset once
+    inset, outset = shapely.buffer(polys[used], -_INSET_M)[back], shapely.buffer(polys[used], _INSET_M)[back]
+    inside = shapely.length(shapely.intersection(near, inset)) >= _MIN_RUN_M
+    outside = shapely.length(shapely.difference(near, outset)) >= _MIN_RUN_M
     ends = np.minimum(shapely.distance(shapely.get_point(lines[li], 0), pts[qi]),
                       shapely.distance(shapely.get_point(lines[li], -1), pts[qi])) <= _CONNECTED_M
     has_in, has_out, ends_out = (np.zeros(len(pts), dtype=bool) for _ in range(3))
@@ -298,10 +299,15 @@ def _fill(picks: pd.DataFrame, found: pd.DataFrame | None) -> None:
 
 
 def _address(street: pd.Series, number: pd.Series) -> pd.Series:
-    """``学院路`` + ``20`` -> ``学院路20号``; ``""`` unless both are given."""
+    """``学院路`` + ``20`` -> ``学院路20号``; ``Main St`` + ``5`` -> ``Main St 5``; ``""`` unless both are given.
+
+    >>> _address(pd.Series(["学院路", "学院路", "вуліца Берсана", ""]), pd.Series(["20", "20号", "15А", "3"])).tolist()
+    ['学院路20号', '学院路20号', 'вуліца Берсана 15А', '']
+    """
     street, number = street.fillna("").astype(str).str.strip(), number.fillna("").astype(str).str.strip()
-    number = number.where(~number.str[-1:].str.isdigit(), number + "号")
-    return (street + number).where((street != "") & (number != ""), "")
+    chinese = street.str.contains(r"[\u4e00-\u9fff]", regex=True)
+    number = number.where(~(chinese & number.str[-1:].str.isdigit()), number + "号")
+    return (street + number.where(chinese, " " + number)).where((street != "") & (number != ""), "")
 
 
 def _own_address(cm: gpd.GeoDataFrame, _buildings) -> pd.DataFrame | None:
