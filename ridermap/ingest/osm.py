@@ -506,22 +506,33 @@ def _units_from_entrances(rows, buildings, communities, metric, *, where: str = 
     boundaries = communities.to_crs(metric).geometry.boundary if len(communities) else gpd.GeoSeries([], crs=metric)
     for idx, row in near.iterrows():
         tags = row["tags"]
-        on_building = isinstance(row.get("id"), str)
-        why = _not_home(tags) or (f"building={row['btype']}" if on_building and row["btype"] in NON_HOME_BUILDINGS else "")
-        if on_building and not why:
+        role, why = _entrance_role(row, boundaries)
+        if role == "unit":
             unit = _unit_row(tags, row, rows[idx]["geometry"])
             unit_rows.append(unit)
             if not unit["number"] and (tags.get("ref") or tags.get("addr:unit")):
                 unparsed.append(f"{row['source']} {unit['raw']!r}")
-        elif (tags.get("entrance") in ("main", "yes", "service", "emergency") and not _poi_reason(tags)
-              and len(boundaries) and boundaries.distance(row.geometry).min() < GATE_MAX_OFF_BOUNDARY_M):
+        elif role == "gate":
             gate_rows.append({"key": row["key"], "name": _name(tags) or tags.get("ref", ""), "tags": tags,
                               "source": row["source"], "geometry": rows[idx]["geometry"]})
-        elif on_building:
+        elif role == "not_unit":
             not_units.append(f"{row['source']} {why}")
     units = gpd.GeoDataFrame(unit_rows or None, columns=cols, geometry="geometry", crs=CRS)
     units["id"] = _unique_ids([ids.unit_id(b, n, fallback=k) for b, n, k in zip(units["building_id"], units["number"], units["key"])], units["key"])
     return units, gate_rows, _entrance_findings(not_units, unparsed, where)
+
+
+def _entrance_role(row, boundaries) -> tuple[str, str]:
+    """What an entrance node is: ``("unit", "")`` a home door on a building; ``("not_unit", why)``
+    another door on a building; ``("gate", "")`` a compound entrance on no building; else ``("", "")``."""
+    tags = row["tags"]
+    if isinstance(row.get("id"), str):  # on a building outline
+        why = _not_home(tags) or (f"building={row['btype']}" if row["btype"] in NON_HOME_BUILDINGS else "")
+        return ("not_unit", why) if why else ("unit", "")
+    if (tags.get("entrance") in ("main", "yes", "service", "emergency") and not _poi_reason(tags)
+            and len(boundaries) and boundaries.distance(row.geometry).min() < GATE_MAX_OFF_BOUNDARY_M):
+        return "gate", ""
+    return "", ""
 
 
 def _unit_row(tags: dict, row, geometry) -> dict:
@@ -565,8 +576,8 @@ def _entrance_findings(not_units: list[str], unparsed: list[str], where: str) ->
     if not_units:
         findings.append(Finding(
             "info", "osm_entrance_not_unit", "units", "", where,
-            f"{len(not_units)} 个建筑入口不是住户单元门（车库、商铺、地铁口、服务或应急出口），未作为单元：{_list_ids(not_units)}",
-            f"{len(not_units)} building entrance(s) are not home doors (garage, shop, metro, service or emergency exit) and are not units: {_list_ids(not_units)}",
+            f"{len(not_units)} 个建筑入口不是住户单元门（车库、停车场、商铺、地铁口、服务或应急出口），未作为单元：{_list_ids(not_units)}",
+            f"{len(not_units)} building entrance(s) are not home doors (garage, car park, shop, metro, service or emergency exit) and are not units: {_list_ids(not_units)}",
             value=" ".join(s.split(" ")[0] for s in not_units)))
     if unparsed:
         findings.append(Finding(

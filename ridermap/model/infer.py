@@ -217,7 +217,7 @@ def _candidate_rows(points: pd.DataFrame, comm: gpd.GeoDataFrame, path_ids: np.n
 
 
 def _gate_finding(cid: str, n: int, source: str) -> Finding:
-    return Finding("info", "gate_inferred", "gates", cid, source,
+    return Finding("info", "gate_inferred", "communities", cid, source,
                    f"推断出入口 {n} 处（道路穿过小区边界处），待核实",
                    f"{n} gate(s) inferred where a path crosses the compound outline; to be confirmed")
 
