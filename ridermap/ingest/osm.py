@@ -431,6 +431,8 @@ def _reading_findings(elements: OsmElements, source: str) -> list[Finding]:
     for kind, oid, tags in elements.clipped:
         clipped.setdefault("paths" if "highway" in tags else _area_layer(tags), []).append(f"osm:{kind}/{oid}")
     for layer, listed in clipped.items():
+        if layer == "places":  # only lent names; not a layer of the model
+            continue
         findings.append(Finding(
             "warning", "osm_way_clipped", layer, "", source,
             f"{len(listed)} 条 OSM 线在数据范围边界被截断（缺少节点），已按已知节点保留：{_list_ids(listed)}",
@@ -441,6 +443,8 @@ def _reading_findings(elements: OsmElements, source: str) -> list[Finding]:
         layer = "paths" if "highway" in tags and kind == "way" and not _wanted_area(tags) else _area_layer(tags)
         dropped.setdefault(layer, []).append((f"osm:{kind}/{oid}" + (f" {_name(tags)}" if _name(tags) else ""), reason))
     for layer, items in dropped.items():
+        if layer == "places":
+            continue
         zh = [f"{s}（{_REASONS[r][0]}）" for s, r in items]
         en = [f"{s} ({_REASONS[r][1]})" for s, r in items]
         findings.append(Finding(
