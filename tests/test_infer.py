@@ -324,3 +324,14 @@ def test_bupt_mapped_gates_kept_and_candidates_added(bupt_bundle):
     assert all(m.distance(p).min() > 20 for p in i.geometry)
     names = list(gates["name"])
     assert len(set(names)) == len(names)
+
+
+def test_building_address_names_a_compound_only_when_shared():
+    comm = _compounds("", "")
+    buildings = gpd.GeoDataFrame({"community_id": ["x-w0", "x-w0", "x-w0", "x-w1", "x-w1"],
+                                  "addr_street": ["学院路", "学院路", "学院路", "学院路", "学院路"],
+                                  "addr_housenumber": ["5", "5", "7", "1", "2"]}, geometry=[shapely.Point(0, 0)] * 5, crs="EPSG:4326")
+    out, _ = infer_names(comm, buildings=buildings)
+    assert list(out["name"]) == ["学院路5号", UNNAMED]  # 1 and 2: one building each, neither names the compound
+    out, _ = infer_names(comm, buildings=buildings.iloc[:4])
+    assert list(out["name"]) == ["学院路5号", "学院路1号"]  # the only address of its buildings

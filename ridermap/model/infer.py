@@ -240,7 +240,9 @@ def infer_names(communities: gpd.GeoDataFrame, *, buildings: gpd.GeoDataFrame | 
     """Give every compound without a name the best name nearby, marked inferred.
 
     In order: the compound's own ``addr_street`` + ``addr_housenumber``; the
-    most common street + house number of its buildings; a named place it lies
+    most common street + house number of its buildings (shared by two or
+    more, or the only one: one building's address among many does not name
+    a compound); a named place it lies
     in (``place``, a named landuse or amenity area); a named place beside it
     (``富润家园旁小区``); the nearest named street (``学院路旁小区``); else
     ``未命名小区``. Never its id.
@@ -327,6 +329,9 @@ def _building_address(cm: gpd.GeoDataFrame, buildings) -> pd.DataFrame | None:
     if addr.empty:
         return None
     counts = addr.groupby(["cid", "name"]).size().rename("n").reset_index()
+    # an address names the compound when buildings share it, or when it is the only one
+    counts["kinds"] = counts.groupby("cid")["name"].transform("size")
+    counts = counts[(counts["n"] >= 2) | (counts["kinds"] == 1)]
     best = counts.sort_values(["cid", "n", "name"], ascending=[True, False, True]).drop_duplicates("cid")
     index = pd.Series(cm.index, index=cm["id"])
     return pd.DataFrame({"name": best["name"].to_numpy(), "how_zh": "楼栋地址中最常见的一个",
