@@ -118,6 +118,9 @@ def test_file_without_compound_says_why(tmp_path):
     finding = _finding(bundle, "osm_residential_empty")
     assert finding.severity == "warning" and set(finding.value.split()) == {"osm:way/1001", "osm:way/1002"}
     assert "no compound" in finding.message_en
+    path.write_text(text.replace('v="residential"', 'v="retail"'), encoding="utf-8")
+    bundle = bundle_from_sources([path], admin_code="110101")
+    assert [f.code for f in bundle.findings if f.code.startswith("osm_residential") or f.code == "osm_no_residential"] == ["osm_no_residential"]
 
 
 # --------------------------------------------------------------------------- rule and name

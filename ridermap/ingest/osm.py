@@ -374,6 +374,11 @@ def _compounds_with_buildings(communities: gpd.GeoDataFrame, buildings: gpd.GeoD
         keep = communities.index.isin(hit["index_right"])
     empty = communities[~keep]
     findings = []
+    if communities.empty:
+        findings.append(Finding(
+            "warning", "osm_no_residential", "communities", "", source,
+            "文件中没有居住区（landuse=residential 或 place=neighbourhood），因此没有小区",
+            "The file has no residential area (landuse=residential or place=neighbourhood), so no compound"))
     if len(empty):
         listed = [f"osm:{'way' if k.startswith('w') else 'relation'}/{k[1:]}" + (f" {n}" if n else "") for k, n in zip(empty["key"], empty["name"])]
         none_left = not keep.any()
