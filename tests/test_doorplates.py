@@ -440,8 +440,6 @@ def test_sample_compound_every_plate_verified(sample_bundle, sample_config, tmp_
 def test_minsk_compound_every_unit_verified(minsk_bundle, tmp_path):
     from ridermap.publish.doorplates import write_doorplates
 
-    # its inferred name is a Belarusian address (вуліца Карла Маркса 9) whose і the CJK font lacks: see issue 9 report
-    minsk_bundle = minsk_bundle.replace(communities=minsk_bundle.communities.assign(name="涅米加小区"))
     write_doorplates(minsk_bundle, MINSK_ID, tmp_path, config=CONFIG, kinds=("unit",), verify=True, per_plate=False)
     summary = json.loads((tmp_path / MINSK_ID / "verification.json").read_text(encoding="utf-8"))
     assert summary["plates"] == summary["verified"] >= 36
