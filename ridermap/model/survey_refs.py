@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 EXAMPLE_KEY = "示例"
 _COLUMN_ZH = {"key": "调查编号", "mark": "位置标记", "community": "小区"}
 _UNIT_KEY = re.compile(r"^U(\d+)-(\d+)$")
+_FALLBACK_GATE_NAME = re.compile(r"^(东北|东南|西北|西南|东|南|西|北)?侧?出入口\d*$")
 
 
 def is_example(value: object) -> bool:
@@ -130,7 +131,7 @@ class _Resolver:
 def _feature_by_key(layer: str, base: Bundle, cid: str, key: str):
     frame = {"buildings": base.buildings, "gates": base.gates, "units": base.units}.get(layer)
     if layer == "facilities":
-        hit = base.facilities[base.facilities["id"] == key]
+        hit = base.facilities[base.facilities["id"].str.lower() == key.lower()]
         return hit.iloc[0] if len(hit) else None
     if frame is None:
         return None
@@ -167,6 +168,8 @@ def _changed(layer: str, rec, feat) -> set[str]:
         if not value:
             continue
         current = feat.get("number" if col == "unit" else col, "")
+        if layer == "gates" and col == "name" and not current and _FALLBACK_GATE_NAME.match(value):
+            continue  # the name ridermap gives an unnamed gate (finalise), as the pack printed it
         if col == "levels" and not pd.isna(current):
             value, current = str(int(float(value))) if re.fullmatch(r"\d+(\.0+)?", value) else value, str(int(current))
         if not _same_text(norm(value), current):
