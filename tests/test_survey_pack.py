@@ -248,7 +248,7 @@ def _fill_pack(path: Path, bundle, cid: str) -> dict:
     d = shapely.distance(metric.forward(list(outline.geometry))[:, None],
                          metric.forward(list(inner.geometry))[None, :]).min(axis=1)
     gate_mark = outline["mark"].iloc[int(np.argmin(d))]
-    _append(wb["出入口"], {"位置标记": gate_mark, "小区": cid, "名称": "南门", "骑手通行": "可骑行", "上锁": "否"})
+    _append(wb["出入口"], {"位置标记": gate_mark, "小区": cid, "名称": "大门", "骑手通行": "可骑行", "上锁": "否"})
     doors = []
     for key in sorted(numbers):
         sides = marks[marks["mark"].str.startswith(key + " ")]
@@ -258,8 +258,8 @@ def _fill_pack(path: Path, bundle, cid: str) -> dict:
             if (sides["mark"] == mark).any():
                 _append(wb["单元"], {"位置标记": mark, "小区": cid, "单元号": str(order)})
                 doors.append((key, order))
-    _append(wb["设施"], {"位置标记": gate_mark, "类型": "骑手停车点", "名称": "南门停车点", "小区": cid})
-    _append(wb["设施"], {"位置标记": gate_mark, "类型": "充电桩", "名称": "南门充电桩", "小区": cid})
+    _append(wb["设施"], {"位置标记": gate_mark, "类型": "骑手停车点", "名称": "大门停车点", "小区": cid})
+    _append(wb["设施"], {"位置标记": gate_mark, "类型": "充电桩", "名称": "大门充电桩", "小区": cid})
     wb.save(path)
     return {"numbers": numbers, "gate_mark": gate_mark, "doors": doors}
 
@@ -283,7 +283,7 @@ def test_filled_pack_applies_row_by_row(filled):
     assert (b["levels"] == 6).all()
     assert b["id"].str.match(rf"^{FILLED}-b2\d$").all()
     g = bundle.gates[bundle.gates["community_id"] == FILLED]
-    assert list(g["name"]) == ["南门"] and list(g["rider_access"]) == ["ride"] and list(g["survey_key"]) == ["G1"]
+    assert list(g["name"]) == ["大门"] and list(g["rider_access"]) == ["ride"] and list(g["survey_key"]) == ["G1"]
     u = bundle.units[bundle.units["community_id"] == FILLED]
     assert len(u) == len(fill["doors"])
     bkey = dict(zip(b["id"], b["survey_key"]))

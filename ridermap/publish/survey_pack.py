@@ -233,9 +233,12 @@ def _guide(view: Bundle, cid: str) -> list[tuple[str, str]]:
     ]
 
 
-def survey_workbook(bundle: Bundle, community_id: str) -> Workbook:
-    """The pre-filled survey workbook of one compound (nothing written)."""
-    view = bundle.community(community_id)
+def survey_workbook(bundle: Bundle, community_id: str, *, view: Bundle | None = None) -> Workbook:
+    """The pre-filled survey workbook of one compound (nothing written).
+
+    ``view`` is ``bundle.community(community_id)`` if the caller has it already.
+    """
+    view = view if view is not None else bundle.community(community_id)
     wb = Workbook()
     guide = wb.active
     guide.title = "说明"
@@ -272,8 +275,9 @@ def write_survey_pack(bundle: Bundle, community_id: str, outdir: str | Path, *, 
     if not ids.is_safe_id(community_id):
         raise ConfigError(f"compound id {community_id!r} is not safe as a folder name")
     folder = Path(outdir) / community_id
-    wb = survey_workbook(bundle, community_id)
-    smap = render_survey_map(bundle, community_id, paper=paper, language=language)
+    view = bundle.community(community_id)
+    wb = survey_workbook(bundle, community_id, view=view)
+    smap = render_survey_map(bundle, community_id, paper=paper, language=language, view=view)
     with atomic_path(folder / "survey.xlsx") as tmp:
         wb.save(tmp)
     rc = {"pdf.fonttype": 3, "pdf.compression": 6}

@@ -98,8 +98,10 @@ class _Page:
 
     def text(self, x, y, s, cap, *, color=INK, ha="left", va="baseline", bold=False, zorder=20, **kw):
         self.texts.append(s)
-        return self.ax.text(x, y, s, fontsize=fontsize(cap), fontfamily=self.family, color=color, ha=ha, va=va,
-                            fontweight="normal", zorder=zorder, parse_math=False, **kw)
+        # figure-level text (the axes fills the page, so page mm / page size = figure fraction):
+        # drawn above the map, and without the per-text clip path an axes text costs
+        return self.fig.text(x / self.w, y / self.h, s, fontsize=fontsize(cap), fontfamily=self.family, color=color,
+                             ha=ha, va=va, fontweight="normal", zorder=zorder, parse_math=False, **kw)
 
 
 def _inferred(value: str, what: str) -> bool:
@@ -166,7 +168,7 @@ def _layout(paper: str, landscape: bool, bounds_m) -> tuple[float, float, _Frame
 
 
 def render_survey_map(bundle: Bundle, community_id: str, *, paper: str = "A3", landscape: bool | None = None,
-                      language: str = "zh") -> SurveyMap:
+                      language: str = "zh", view: Bundle | None = None) -> SurveyMap:
     """Draw the survey map of one compound.
 
     Parameters
@@ -181,6 +183,8 @@ def render_survey_map(bundle: Bundle, community_id: str, *, paper: str = "A3", l
         Long side horizontal; ``None``: when the compound is wider than tall.
     language
         ``zh`` or ``en`` for the title, legend and notes (keys and marks are the same).
+    view
+        ``bundle.community(community_id)`` if the caller has it already.
 
     Raises
     ------
@@ -189,7 +193,7 @@ def render_survey_map(bundle: Bundle, community_id: str, *, paper: str = "A3", l
     """
     if paper not in PAPER_MM:
         raise RenderError(f"survey map: unknown paper {paper!r} (use {', '.join(PAPER_MM)})")
-    view = bundle.community(community_id, margin_m=120.0)
+    view = view if view is not None else bundle.community(community_id)
     metric = compound_metric(bundle, community_id)
     outline_m = metric.forward([view.communities.geometry.iloc[0]])[0]
     bx0, by0, bx1, by1 = outline_m.bounds
