@@ -384,3 +384,33 @@ def test_cli_survey_one_compound_and_bad_community(tmp_path):
     assert again.exit_code == 0, again.output
     twice = runner.invoke(cli.main, ["init", str(tmp_path / "proj"), "--from", osm])
     assert twice.exit_code == 2 and "already exists" in twice.output
+
+
+def test_gate_candidate_is_drawn_and_listed_as_to_confirm_and_a_filled_rule_confirms_it(xy_bundle, tmp_path):
+    from ridermap.ingest.survey import read_survey
+    from ridermap.model.merge import merge_survey
+    from ridermap.publish.survey_pack import survey_workbook
+    from ridermap.render.survey_map import render_survey_map
+
+    cid = "110108-w609225889"
+    gates = xy_bundle.gates.copy()
+    sel = (gates["community_id"] == cid) & (gates["survey_key"] == "G2")
+    gates.loc[sel, ["rider_access", "inferred", "source"]] = ["unknown", "location,rider_access", "inferred:crossing"]
+    bundle = xy_bundle.replace(gates=gates)
+    smap = render_survey_map(bundle, cid)
+    assert any(t.startswith(gates.loc[sel, "name"].iloc[0]) and "待核实" in t for t in smap.texts)
+    assert "G2" in smap.keys
+    path = tmp_path / "survey.xlsx"
+    survey_workbook(bundle, cid).save(path)
+    wb = openpyxl.load_workbook(path)
+    head = [c.value for c in wb["出入口"][1]]
+    row = next(r for r in wb["出入口"].iter_rows(min_row=3) if r[0].value == "G2")
+    assert row[head.index("骑手通行")].value is None and "待核实" in row[head.index("现状")].value
+    # untouched: nothing changes; rider rule filled: applied and no longer inferred
+    same = merge_survey(bundle, read_survey(path), admin_code=ADMIN, where="survey.xlsx")
+    assert same.gates.drop(columns="geometry").equals(bundle.gates.drop(columns="geometry"))
+    row[head.index("骑手通行")].value = "步行"
+    wb.save(path)
+    done = merge_survey(bundle, read_survey(path), admin_code=ADMIN, where="survey.xlsx")
+    g = done.gates[(done.gates["community_id"] == cid) & (done.gates["survey_key"] == "G2")].iloc[0]
+    assert g["rider_access"] == "walk" and g["inferred"] == "" and len(done.gates) == len(gates)
