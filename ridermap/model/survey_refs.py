@@ -128,6 +128,12 @@ class _Resolver:
                                      f"{at_en}: {en}", column=_COLUMN_ZH.get(column, column), value=value))
 
 
+def _unit_pair(key: str) -> tuple[int, int] | None:
+    """``U07-2`` (or ``U7-2``) -> ``(7, 2)``."""
+    m = _UNIT_KEY.match(key or "")
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
 def _feature_by_key(layer: str, base: Bundle, cid: str, key: str):
     frame = {"buildings": base.buildings, "gates": base.gates, "units": base.units}.get(layer)
     if layer == "facilities":
@@ -139,10 +145,8 @@ def _feature_by_key(layer: str, base: Bundle, cid: str, key: str):
     if layer == "buildings":
         hit = mine[[same_building_key(k, key) for k in mine["survey_key"]]]
     elif layer == "units":
-        m = _UNIT_KEY.match(key)
-        hit = mine[[bool(m) and bool(_UNIT_KEY.match(k)) and
-                    (int(_UNIT_KEY.match(k).group(1)), int(_UNIT_KEY.match(k).group(2))) ==
-                    (int(m.group(1)), int(m.group(2))) for k in mine["survey_key"]]]
+        want = _unit_pair(key)
+        hit = mine[[want is not None and _unit_pair(k) == want for k in mine["survey_key"]]]
     else:
         hit = mine[[k.upper() == key.upper() for k in mine["survey_key"]]]
     return hit.iloc[0] if len(hit) else None
@@ -232,53 +236,78 @@ def _building_number_for(r: _Resolver, brow) -> str:
     return ""
 
 
+_NO = (False, {})
+_MARK_UNKNOWN = ("位置标记 {mark!r} 不在调查底图上（如 S3、B07 南 2）", "mark {mark!r} is not on the survey map (e.g. S3, B07 南 2)")
+
+
+def _row_compound(r: _Resolver, layer: str, rec) -> str:
+    """The compound a keyed or marked row belongs to ('' after a finding)."""
+    text = str(rec.get("community", "") or "").strip()
+    cid = r.find_cid(text) if text else r.file_cid
+    if text and not cid:
+        r.problem("error", "survey_community_unknown", layer, rec, "community",
+                  f"小区 {text!r} 不存在", f"compound {text!r} not found")
+    elif not cid:
+        r.problem("error", "survey_community_missing", layer, rec, "community", "请填写小区（编码或名称）",
+                  "give the compound (id or name) in column 小区")
+    return cid
+
+
+def _mark_point(r: _Resolver, layer: str, rec, cid: str, mark: str):
+    geom, brow = _resolve_mark(r, layer, rec, cid)
+    if geom is None:
+        zh, en = _MARK_UNKNOWN
+        r.problem("error", "survey_mark_unknown", layer, rec, "mark", zh.format(mark=mark), en.format(mark=mark))
+    return geom, brow
+
+
+def _keyed_row(r: _Resolver, layer: str, rec, cid: str, key: str, mark: str, sets: dict) -> tuple[bool, dict] | None:
+    """A row whose key names an existing feature; ``None`` if the key is unknown (after a finding)."""
+    found = _resolve_key(r, layer, rec, cid, key)
+    if found is None:
+        if not mark and rec.geometry is None:
+            r.problem("error", "survey_key_unknown", layer, rec, "key", f"调查编号 {key!r} 在小区 {cid} 中不存在",
+                      f"survey key {key!r} does not exist in compound {cid}")
+            return _NO
+        r.problem("warning", "survey_key_unknown", layer, rec, "key",
+                  f"调查编号 {key!r} 不存在，按新增处理", f"survey key {key!r} does not exist; added as a new feature")
+        return None
+    action, geom, feat = found
+    if action == "drop":
+        return _NO
+    sets["geometry"] = geom
+    if layer != "units":
+        return True, sets
+    if not str(rec.get("building", "")).strip():
+        b = r.base.buildings
+        hit = b[b["id"] == feat["building_id"]]
+        sets["building"] = _building_number_for(r, hit.iloc[0] if len(hit) else None)
+    if mark:  # a known door moved to a mark
+        geom, _ = _mark_point(r, layer, rec, cid, mark)
+        if geom is None:
+            return _NO
+        sets["geometry"] = geom
+    return True, sets
+
+
 def _resolve_row(r: _Resolver, layer: str, rec) -> tuple[bool, dict]:
     """Whether to keep a row, and the cell values to set on it."""
     key = normalise_ref(rec.get("key", "")) if "key" in rec else ""
     mark = str(rec.get("mark", "") or "").strip() if "mark" in rec else ""
     if not key and not mark:
         return True, {}
-    cid = r.find_cid(str(rec.get("community", ""))) or r.file_cid
-    if str(rec.get("community", "")).strip() and not r.find_cid(str(rec.get("community", ""))):
-        r.problem("error", "survey_community_unknown", layer, rec, "community",
-                  f"小区 {rec.get('community')!r} 不存在", f"compound {rec.get('community')!r} not found")
-        return False, {}
+    cid = _row_compound(r, layer, rec)
     if not cid:
-        r.problem("error", "survey_community_missing", layer, rec, "community", "请填写小区（编码或名称）",
-                  "give the compound (id or name) in column 小区")
-        return False, {}
+        return _NO
     sets: dict = {"community": r.rekey.get(cid, cid)}
     if key and layer in ("buildings", "gates", "units", "facilities"):
-        found = _resolve_key(r, layer, rec, cid, key)
-        if found is not None:
-            action, geom, feat = found
-            if action == "drop":
-                return False, {}
-            sets["geometry"] = geom
-            if layer == "units" and not str(rec.get("building", "")).strip():
-                b = r.base.buildings
-                hit = b[b["id"] == feat["building_id"]]
-                sets["building"] = _building_number_for(r, hit.iloc[0] if len(hit) else None)
-            if mark and layer == "units":
-                geom, _ = _resolve_mark(r, layer, rec, cid)
-                if geom is None:
-                    r.problem("error", "survey_mark_unknown", layer, rec, "mark", f"位置标记 {mark!r} 不在调查底图上",
-                              f"mark {mark!r} is not on the survey map")
-                    return False, {}
-                sets["geometry"] = geom
-            return True, sets
-        if not mark and rec.geometry is None:
-            r.problem("error", "survey_key_unknown", layer, rec, "key", f"调查编号 {key!r} 在小区 {cid} 中不存在",
-                      f"survey key {key!r} does not exist in compound {cid}")
-            return False, {}
-        r.problem("warning", "survey_key_unknown", layer, rec, "key",
-                  f"调查编号 {key!r} 不存在，按新增处理", f"survey key {key!r} does not exist; added as a new feature")
+        done = _keyed_row(r, layer, rec, cid, key, mark, sets)
+        if done is not None:
+            return done
     if mark and layer in ("gates", "units", "facilities"):
-        geom, brow = _resolve_mark(r, layer, rec, cid)
+        geom, brow = _mark_point(r, layer, rec, cid, mark)
         if geom is None:
-            r.problem("error", "survey_mark_unknown", layer, rec, "mark", f"位置标记 {mark!r} 不在调查底图上（如 S3、B07 南 2）",
-                      f"mark {mark!r} is not on the survey map (e.g. S3, B07 南 2)")
-            return False, {}
+            return _NO
         if rec.geometry is not None:
             r.problem("info", "survey_mark_and_lonlat", layer, rec, "mark", "同时填了位置标记和经纬度，使用位置标记",
                       "both a mark and lon/lat given: the mark is used")
