@@ -414,3 +414,29 @@ def test_gate_candidate_is_drawn_and_listed_as_to_confirm_and_a_filled_rule_conf
     done = merge_survey(bundle, read_survey(path), admin_code=ADMIN, where="survey.xlsx")
     g = done.gates[(done.gates["community_id"] == cid) & (done.gates["survey_key"] == "G2")].iloc[0]
     assert g["rider_access"] == "walk" and g["inferred"] == "" and len(done.gates) == len(gates)
+
+
+def test_unit_rows_by_key_update_that_door_and_keys_survive_the_sample_survey(sample_bundle, tmp_path):
+    from ridermap.ingest.survey import read_survey
+    from ridermap.model.merge import merge_survey
+    from ridermap.publish.survey_pack import survey_workbook
+
+    cid = "510104-jhy"
+    units = sample_bundle.units[sample_bundle.units["community_id"] == cid]
+    assert (units["survey_key"].str.match(r"^U\d{2}-\d+$")).all() and units["survey_key"].is_unique
+    target = units.sort_values("survey_key").iloc[0]
+    path = tmp_path / "survey.xlsx"
+    survey_workbook(sample_bundle, cid).save(path)
+    wb = openpyxl.load_workbook(path)
+    head = [c.value for c in wb["单元"][1]]
+    row = next(r for r in wb["单元"].iter_rows(min_row=3) if r[0].value == target["survey_key"])
+    row[head.index("房号范围")].value = "101-999"
+    wb.save(path)
+    done = merge_survey(sample_bundle, read_survey(path), admin_code="510104", where="survey.xlsx")
+    assert done.findings == sample_bundle.findings
+    changed = done.units.set_index("id")
+    assert changed.loc[target["id"], "flats"] == "101-999"
+    assert len(done.units) == len(sample_bundle.units)
+    others = done.units[done.units["id"] != target["id"]].drop(columns="geometry").reset_index(drop=True)
+    before = sample_bundle.units[sample_bundle.units["id"] != target["id"]].drop(columns="geometry").reset_index(drop=True)
+    assert others.equals(before)
