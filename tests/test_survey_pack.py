@@ -440,3 +440,25 @@ def test_unit_rows_by_key_update_that_door_and_keys_survive_the_sample_survey(sa
     others = done.units[done.units["id"] != target["id"]].drop(columns="geometry").reset_index(drop=True)
     before = sample_bundle.units[sample_bundle.units["id"] != target["id"]].drop(columns="geometry").reset_index(drop=True)
     assert others.equals(before)
+
+
+def test_a_compound_whose_map_fails_does_not_stop_the_others(xy_bundle, tmp_path, monkeypatch):
+    import ridermap.render.survey_map as survey_map
+    from ridermap.errors import RenderError
+    from ridermap.publish.survey_pack import write_survey_packs
+
+    real = survey_map.render_survey_map
+    bad = "110108-w655185052"
+
+    def flaky(bundle, cid, **kw):
+        if cid == bad:
+            raise RenderError(f"font has no glyph in {cid}")
+        return real(bundle, cid, **kw)
+
+    monkeypatch.setattr(survey_map, "render_survey_map", flaky)
+    chosen = [bad, "110108-w1025016911", "110108-w1041416781"]
+    with pytest.raises(RenderError, match=rf"1 of 3 survey pack\(s\) not written.*{bad}"):
+        write_survey_packs(xy_bundle, tmp_path, communities=chosen)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(chosen[1:])
+    for cid in chosen[1:]:
+        assert (tmp_path / cid / "survey.xlsx").is_file() and (tmp_path / cid / "survey-map.pdf").is_file()

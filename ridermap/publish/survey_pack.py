@@ -28,7 +28,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ridermap import ids
-from ridermap.errors import ConfigError
+from ridermap.errors import ConfigError, RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import FACILITY_KINDS, FACILITY_LABELS, INFERRED_SEP, PATH_KINDS_RIDEABLE
 from ridermap.model.survey_refs import EXAMPLE_KEY
@@ -296,7 +296,34 @@ def write_survey_packs(bundle: Bundle, outdir: str | Path, *, communities=(), pa
     missing = [c for c in chosen if c not in known]
     if missing:
         raise ConfigError(f"no community with id {missing[0]!r} (known: {', '.join(sorted(known)[:10])})")
-    return [write_survey_pack(bundle, cid, outdir, paper=paper, language=language) for cid in chosen]
+    packs, failed = [], []
+    for cid in chosen:
+        try:
+            packs.append(_pack_fitting(bundle, cid, outdir, paper=paper, language=language))
+        except RenderError as exc:  # one compound's problem never stops the others
+            log.error("%s", exc)
+            failed.append(f"{cid}: {exc}")
+    if failed:
+        raise RenderError(f"{len(failed)} of {len(chosen)} survey pack(s) not written ({len(packs)} written): "
+                          + "; ".join(failed))
+    return packs
+
+
+def _pack_fitting(bundle: Bundle, cid: str, outdir, *, paper: str, language: str) -> PackFiles:
+    """A pack on ``paper``, or on the next larger paper when the labels do not fit (with a warning)."""
+    from ridermap.render.poster_style import larger_paper
+    from ridermap.render.survey_map import SurveyMapFitError
+
+    current = paper
+    while True:
+        try:
+            return write_survey_pack(bundle, cid, outdir, paper=current, language=language)
+        except SurveyMapFitError:
+            bigger = larger_paper(current)
+            if bigger is None:
+                raise
+            log.warning("survey map of %s does not fit on %s: using %s", cid, current, bigger)
+            current = bigger
 
 
 def _toml_str(value: str) -> str:

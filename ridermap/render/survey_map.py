@@ -57,6 +57,10 @@ TEXT = {
 }
 
 
+class SurveyMapFitError(RenderError):
+    """The labels of a survey map do not fit on the paper (a larger one may do)."""
+
+
 @dataclass(frozen=True)
 class SurveyMap:
     """A rendered survey map: the Figure, every text printed, the keys shown."""
@@ -206,7 +210,7 @@ def render_survey_map(bundle: Bundle, community_id: str, *, paper: str = "A3", l
     except LabelFitError as exc:
         bigger = larger_paper(paper)
         hint = f"try --paper {bigger}" if bigger else "the compound is too dense to label"
-        raise RenderError(f"survey map of {community_id}: {exc} on {paper}: {hint}") from exc
+        raise SurveyMapFitError(f"survey map of {community_id}: {exc} on {paper}: {hint}") from exc
 
 
 def _render(bundle: Bundle, view: Bundle, cid: str, metric: Metric, *, paper: str, landscape: bool,
