@@ -324,7 +324,11 @@ def compound_marks(bundle: Bundle, community_id: str) -> gpd.GeoDataFrame:
 
 
 def normalise_ref(text: object) -> str:
-    """A key or mark as typed -> canonical form (``b7 南2`` -> ``B7 南 2``; full-width folded)."""
+    """A key or mark as typed -> canonical form (full-width folded, spacing fixed).
+
+    >>> normalise_ref("b07南２"), normalise_ref(" s03 "), normalise_ref("u07-2")
+    ('B07 南 2', 'S3', 'U07-2')
+    """
     s = unicodedata.normalize("NFKC", str(text or "")).strip().upper()
     s = re.sub(r"\s+", " ", s)
     m = _SIDE_MARK.match(s.replace(" ", ""))
