@@ -462,3 +462,13 @@ def test_a_compound_whose_map_fails_does_not_stop_the_others(xy_bundle, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(chosen[1:])
     for cid in chosen[1:]:
         assert (tmp_path / cid / "survey.xlsx").is_file() and (tmp_path / cid / "survey-map.pdf").is_file()
+
+
+def test_survey_map_draws_names_the_font_lacks_as_boxes(xy_bundle):
+    from ridermap.render.survey_map import render_survey_map
+
+    cid = "110108-w1025016911"
+    comm = xy_bundle.communities.copy()
+    comm.loc[comm["id"] == cid, "name"] = "学士居\U0001F3E0\n\u202e二期"
+    smap = render_survey_map(xy_bundle.replace(communities=comm), cid)
+    assert "学士居□ 二期" in smap.title and "\n" not in smap.title and "\u202e" not in smap.title

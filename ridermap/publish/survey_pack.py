@@ -33,6 +33,7 @@ from ridermap.model.bundle import Bundle
 from ridermap.model.schema import FACILITY_KINDS, FACILITY_LABELS, INFERRED_SEP, PATH_KINDS_RIDEABLE
 from ridermap.model.survey_refs import EXAMPLE_KEY
 from ridermap.publish.atomic import atomic_path, write_text
+from ridermap.safe_text import is_formula_like
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,6 @@ SHEETS: dict[str, list[tuple[str, int]]] = {
     "道路": [("调查编号", 10), ("小区", 22), ("类型", 14), ("可骑行", 8), ("几何", 40)],
 }
 BLANK_ROWS = 60
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 _EXAMPLE_FONT = Font(italic=True, color="808080")
 _INFO_FONT = Font(color="808080")
@@ -70,15 +70,18 @@ def safe_text(value: object) -> str:
 def set_text(cell, value: object) -> None:
     """Write ``value`` as a text cell that no spreadsheet will take for a formula.
 
-    Text starting with ``= + - @``, a tab or a carriage return is stored as
-    an explicit string with Excel's quote prefix: it shows as typed, editing
-    it never turns it into a formula, and it reads back unchanged.
+    Every cell is an explicit string (never a formula), and text that a
+    spreadsheet would take for one (:func:`ridermap.safe_text.is_formula_like`:
+    ``= + - @``, tab, carriage return) also gets Excel's quote prefix, so
+    editing it never turns it into a formula either. Unlike CSV
+    (:func:`ridermap.safe_text.csv_cell`), no ``'`` is added to the value: the
+    pack is read back as a survey source and must round-trip unchanged.
     """
     text = safe_text(value)
     cell.value = text if text else None
     if text:
         cell.data_type = "s"
-        if text.startswith(_DANGEROUS):
+        if is_formula_like(text):
             cell.quotePrefix = True
 
 

@@ -28,7 +28,7 @@ from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import FACILITY_LABELS, INFERRED_SEP
 from ridermap.model.survey_keys import Metric, building_side_marks, compound_metric, outline_marks
-from ridermap.render.fonts import check_glyphs, font_family
+from ridermap.render.fonts import check_glyphs, drawable_bundle, font_family
 from ridermap.render.poster_grid import column_name, nice_scale, round_length
 from ridermap.render.poster_labels import LabelFitError, LabelRequest, interior_candidates, place_labels, ring_candidates
 from ridermap.render.poster_style import PAPER_MM, larger_paper
@@ -198,6 +198,7 @@ def render_survey_map(bundle: Bundle, community_id: str, *, paper: str = "A3", l
     if paper not in PAPER_MM:
         raise RenderError(f"survey map: unknown paper {paper!r} (use {', '.join(PAPER_MM)})")
     view = view if view is not None else bundle.community(community_id)
+    view = drawable_bundle(view, where=f"survey map of {community_id}")  # data text the font cannot draw: □
     metric = compound_metric(bundle, community_id)
     outline_m = metric.forward([view.communities.geometry.iloc[0]])[0]
     bx0, by0, bx1, by1 = outline_m.bounds
