@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import bz2
+import re
 
 import osmium
 import pytest
+import shapely
 
 from conftest import BUPT_ID, MINSK_ID, shared_osm
 from ridermap.ids import is_safe_id
@@ -77,15 +79,40 @@ def test_xueyuanlu_named_compounds():
 
 
 def test_clipped_extract_survives(tmp_path):
-    """A way whose nodes are missing (as in API exports) is cut, not fatal."""
+    """A way whose nodes are missing (as in API exports) is cut, not fatal, and reported."""
     text = shared_osm("beijing_bupt.osm").read_text(encoding="utf-8")
     first_node = text.index("<node")
     end_node = text.index("/>", first_node) + 2
-    if text[first_node:end_node].count(">") == 1 and "</node>" not in text[first_node:end_node]:
-        text = text[:first_node] + text[end_node:]
+    assert 'id="27547653"' in text[first_node:end_node]  # on footways 120491941 (long) and 120492007 (two nodes)
+    text = text[:first_node] + text[end_node:]
     path = tmp_path / "clipped.osm"
     path.write_text(text, encoding="utf-8")
-    assert len(bundle_from_sources([path], admin_code="110108").buildings) > 100
+    bundle = bundle_from_sources([path], admin_code="110108")
+    assert len(bundle.buildings) > 100
+    assert "p-w120491941" in set(bundle.paths["id"]) and "p-w120492007" not in set(bundle.paths["id"])
+    found = {(f.code, f.layer): f.value for f in bundle.findings}
+    assert found[("osm_way_clipped", "paths")] == "osm:way/120491941"
+    assert found[("osm_dropped", "paths")] == "osm:way/120492007"
+
+
+def test_clipped_building_outline_is_kept(tmp_path):
+    """A building whose corner is outside the extract keeps its known nodes (README: clipped ways are kept).
+
+    石科院生活区 10号楼 (way 594886651) loses its second corner, used by no other way.
+    """
+    text = shared_osm("beijing_xueyuanlu.osm").read_text(encoding="utf-8")
+    way = text[text.index('<way id="594886651"'):]
+    way = way[:way.index("</way>")]
+    refs = re.findall(r'<nd ref="(\d+)"/>', way)
+    assert 'k="building"' in way and len(set(refs)) >= 4
+    text = re.sub(rf'<node id="{refs[1]}"[^>]*?(/>|>.*?</node>)', "", text, count=1, flags=re.S)
+    path = tmp_path / "clipped.osm"
+    path.write_text(text, encoding="utf-8")
+    bundle = bundle_from_sources([path], admin_code="110108")
+    kept = bundle.buildings[bundle.buildings["source"] == "osm:way/594886651"]
+    assert len(kept) == 1 and len(bundle.buildings) == 257
+    assert shapely.get_num_coordinates(kept.geometry.iloc[0]) == len(refs) - 1  # one corner fewer
+    assert [f.value for f in bundle.findings if f.code == "osm_way_clipped"] == ["osm:way/594886651"]
 
 
 @pytest.mark.parametrize("text, number", [("7号楼", "7"), ("家属27号楼", "27"), ("三号楼", "3"), ("十二栋", "12"),
@@ -95,7 +122,10 @@ def test_building_numbers(text, number):
     assert parse_building_number(text) == number
 
 
-@pytest.mark.parametrize("text, number", [("2单元", "2"), ("一单元", "1"), ("3", "3"), ("02", "2"), ("十单元", "10"), ("东门", "")])
+@pytest.mark.parametrize("text, number", [("2单元", "2"), ("一单元", "1"), ("3", "3"), ("02", "2"), ("十单元", "10"), ("东门", ""),
+                                          ("A", "A"), ("b", "B"), ("C", "C"), ("甲", "甲"), ("乙", "乙"), ("丙单元", "丙"),
+                                          ("A座", "A"), ("Ｂ座", "B"), ("东单元", "东"), ("1-2", "1-2"), ("大堂", ""),
+                                          ("澡堂入口（二、三楼）", ""), (None, "")])
 def test_unit_numbers(text, number):
     assert parse_unit_number(text) == number
 

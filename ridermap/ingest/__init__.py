@@ -15,7 +15,9 @@ from ridermap.ingest.osm import bundle_from_osm, is_osm_path
 from ridermap.ingest.survey import is_survey_path, read_survey
 from ridermap.model.bundle import Bundle, concat_bundles
 from ridermap.model.finalise import finalise
+from ridermap.model.infer import infer_gates
 from ridermap.model.merge import merge_survey
+from ridermap.model.survey_keys import assign_keys
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,11 @@ def bundle_from_sources(sources, *, crs: str | None = None, admin_code: str = "0
             suffix = Path(path).suffix or "(none)"
             raise InputError(f"{path}: unsupported file type {suffix!r} (use .osm, .osm.bz2, .osm.pbf, .gpkg, .geojson, .shp, .kml, .csv, .xlsx)")
     bundle = concat_bundles(bases) if bases else Bundle.empty()
-    bundle = _dedupe(bundle)
+    bundle = infer_gates(_dedupe(bundle))  # gate candidates where paths cross outlines (待核实)
+    bundle = assign_keys(bundle)  # survey keys B07/G3/U07-2 before any survey refers to them
     for tables, path in surveys:
         bundle = merge_survey(bundle, tables, admin_code=admin_code, where=Path(path).name)
-    return finalise(bundle)
+    return finalise(assign_keys(bundle))  # features a survey added get the next free keys
 
 
 def bundle_from_config(config, *, crs: str | None = None) -> Bundle:

@@ -2,7 +2,10 @@
 
 ``7号楼`` -> ``7``; ``家属27号楼`` -> ``27``; ``三号楼`` -> ``3``; ``十二栋`` ->
 ``12``; ``B3座`` -> ``B3``; ``2单元`` / ``一单元`` -> ``2`` / ``1``; a bare ``ref``
-like ``3`` -> ``3``. The label as written is always kept beside the number.
+like ``3`` -> ``3``. Unit doors are also lettered (``A``, ``B``, ``A座``),
+numbered with the heavenly stems (``甲``, ``乙``, ``丙``), named by side
+(``东单元``) or by floor and door (``1-2``): these are unit numbers as well.
+The label as written is always kept beside the number.
 """
 from __future__ import annotations
 
@@ -14,12 +17,19 @@ _CN = "零〇一二两三四五六七八九十百千"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ－", "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-")
 
 _BUILDING_SUFFIX = "号楼|号|栋|幢|座|楼|#"
-_UNIT_SUFFIX = "单元|门|号"
+_UNIT_SUFFIX = "单元|门|号|座"
 # letters (optional) + arabic or Chinese numerals (+ optional -n), before a suffix
 _NUM = rf"([A-Za-z]{{0,2}}\d+(?:-\d+)?[A-Za-z]?|[{_CN}]+)"
 _BUILDING_RE = re.compile(rf"{_NUM}\s*(?:{_BUILDING_SUFFIX})")
 _UNIT_RE = re.compile(rf"{_NUM}\s*(?:{_UNIT_SUFFIX})")
 _BARE_RE = re.compile(rf"^\s*{_NUM}\s*$")
+#: heavenly stems, used like A, B, C for units and wings (甲单元, 乙座)
+_STEMS = "甲乙丙丁戊己庚辛壬癸"
+_UNIT_WORD_SUFFIX = "单元|座|门|号"
+# a unit named by letters or a stem alone (``A``, ``甲``) or with a suffix (``A座``, ``乙单元``)
+_UNIT_WORD_RE = re.compile(rf"^\s*([A-Za-z]{{1,2}}|[{_STEMS}])\s*(?:{_UNIT_WORD_SUFFIX})?\s*$")
+# a unit named by its side: ``东单元`` (but ``东门`` is a gate, not a unit)
+_UNIT_SIDE_RE = re.compile(r"^\s*([东西南北中])\s*单元\s*$")
 
 
 def chinese_to_int(text: str) -> int | None:
@@ -75,5 +85,12 @@ def parse_unit_number(text: object) -> str:
 
     >>> [parse_unit_number(s) for s in ["2单元", "一单元", "3", "02", "东门"]]
     ['2', '1', '3', '2', '']
+    >>> [parse_unit_number(s) for s in ["A", "b", "甲", "乙单元", "A座", "东单元", "1-2", "B3座", "大堂"]]
+    ['A', 'B', '甲', '乙', 'A', '东', '1-2', 'B3', '']
     """
-    return _parse(text, _UNIT_RE)
+    number = _parse(text, _UNIT_RE)
+    if number or text is None:
+        return number
+    s = str(text).translate(_FULLWIDTH)
+    m = _UNIT_WORD_RE.match(s) or _UNIT_SIDE_RE.match(s)
+    return m.group(1).upper() if m else ""

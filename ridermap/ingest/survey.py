@@ -67,6 +67,8 @@ COLUMN_ALIASES = {
     "lat": ("lat", "latitude", "y", "纬度"),
     "wkt": ("wkt", "geometry_wkt", "几何", "范围"),
     "layer": ("layer", "图层"),
+    "key": ("key", "survey_key", "调查编号"),
+    "mark": ("mark", "位置标记"),
 }
 _HEADER_LOOKUP = {alias.lower(): canon for canon, aliases in COLUMN_ALIASES.items() for alias in aliases}
 
@@ -92,10 +94,10 @@ BOOL_VALUES = {"yes": True, "是": True, "true": True, "1": True, "y": True, "�
 #: which canonical columns each survey layer needs (one group of alternatives each).
 REQUIRED = {
     "communities": (("name", "id"),),
-    "gates": (("name", "lon", "wkt"),),
-    "buildings": (("number", "label"),),
-    "units": (("unit", "label"), ("lon", "wkt")),
-    "facilities": (("kind",), ("lon", "wkt")),
+    "gates": (("name", "lon", "wkt", "key", "mark"),),
+    "buildings": (("number", "label", "key"),),
+    "units": (("unit", "label", "key"), ("lon", "wkt", "key", "mark")),
+    "facilities": (("kind",), ("lon", "wkt", "key", "mark")),
     "paths": (("wkt",),),
 }
 

@@ -31,11 +31,12 @@ def conform_layer(layer: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for col in LAYERS[layer]:
         values = gdf[col] if col in gdf.columns else pd.Series([None] * n, index=gdf.index)
         if col in _BOOL_COLUMNS:
-            out[col] = values.fillna(False).astype(bool)
+            values = values.fillna(False).astype(bool)
         elif col in _INT_COLUMNS:
-            out[col] = pd.to_numeric(values, errors="coerce").round().astype("Int64")
+            values = pd.to_numeric(values, errors="coerce").round().astype("Int64")
         else:
-            out[col] = values.where(values.notna(), "").astype(str)
+            values = values.where(values.notna(), "").astype(str)
+        out[col] = values.array  # positional: any index of the input lines up with the geometry
     geometry = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) and gdf.geometry.name in gdf else gpd.GeoSeries([None] * n, index=gdf.index)
     result = gpd.GeoDataFrame(out, geometry=geometry.values, crs=gdf.crs or CRS, index=range(n))
     if result.crs is not None and result.crs != CRS:

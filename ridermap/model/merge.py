@@ -38,6 +38,7 @@ from ridermap.errors import InputError
 from ridermap.ingest.numbers import parse_building_number, parse_unit_number
 from ridermap.model.bundle import Bundle, conform_layer
 from ridermap.model.schema import CRS, PATH_KINDS_RIDEABLE
+from ridermap.model.survey_refs import resolve_survey_refs
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,7 @@ def _crs_hint(work: _Layers, geom) -> str:
 
 def merge_survey(base: Bundle, tables: dict[str, gpd.GeoDataFrame], *, admin_code: str, where: str) -> Bundle:
     """Apply one survey file's tables to ``base`` (see the module rules)."""
+    base, tables = resolve_survey_refs(base, tables, admin_code=admin_code, where=where)  # keys and marks first
     work = _Layers(base, admin_code)
     for layer in ORDER:
         if layer in tables and len(tables[layer]):
@@ -208,6 +210,7 @@ def _apply_communities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> No
         for src, dst in (("name", "name"), ("rider_access", "rider_access"), ("hours", "rider_hours")):
             if rec.get(src):
                 c.loc[sel, dst] = rec[src]
+                c.loc[sel, "inferred"] = [",".join(p for p in v.split(",") if p and p != src) for v in c.loc[sel, "inferred"]]  # surveyed, not inferred
         if rec.geometry is not None and rec.geometry.geom_type in ("Polygon", "MultiPolygon"):
             c.loc[sel, "geometry"] = rec.geometry
         c.loc[sel, "source"] = c.loc[sel, "source"] + ";" + rec["source"]
