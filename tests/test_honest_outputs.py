@@ -23,7 +23,7 @@ from ridermap.render.poster import render_poster
 from tests.conftest import shared_osm
 from tests.test_poster import CID, CONFIG, make_bundle
 
-XUEYUANLU_NO_GATE = "110108-w960760118"  # 双泉嘉苑: no gate mapped
+XUEYUANLU_NO_GATE = "110108-w594891968"  # 富润家园: no gate mapped, none inferred, 5 buildings without number
 
 
 def _pdf_text(poster, tmp_path, name="p.pdf") -> str:
@@ -53,12 +53,12 @@ def test_unknown_rule_never_shows_as_ride_in(tmp_path):
     assert "骑手通行：待核实" in text and "可骑行进入" not in text
     # the inferred gates: a distinct symbol, named in the legend, labelled 待核实 in grey
     assert {s.kind for s in poster.symbols if s.kind.startswith("gate:")} == {"gate:unknown"}
-    assert {"gate:unknown", "unconfirmed"} <= set(poster.legend) and "gate:ride" not in poster.legend
+    assert "gate:unknown" in poster.legend and "gate:ride" not in poster.legend
     gate_labels = [p.text for p in poster.labels if p.kind == "gate"]
     assert gate_labels and all(t.endswith("（待核实）") for t in gate_labels)
     grey = [t for t in poster.figure.axes[0].texts if (t.get_gid() or "").startswith("label:gate:")]
     assert grey and all(t.get_color() == "#4d4d4d" for t in grey)
-    assert "出入口：待核实" in text and "待核实：推测或未确认的信息" in text
+    assert "出入口：待核实" in text
     poster.figure.clear()
 
 
@@ -91,7 +91,14 @@ def test_title_is_never_the_osm_id():
     assert placeholder.title == "未命名小区（待核实） 骑手指引图" and "w609225889" not in placeholder.title
     inferred = render_poster(unconfirmed_bundle(name="学院路20号", name_inferred=True), CID, config=CONFIG, paper="A4")
     assert inferred.title == "学院路20号（待核实） 骑手指引图"
-    assert "unconfirmed" in inferred.legend
+    assert "gate:unknown" in inferred.legend
+    # confirmed gates, inferred name: the legend explains 待核实
+    b = make_bundle()
+    comm = b.communities.copy()
+    comm["name"], comm["inferred"] = "学院路20号", "name"
+    named = render_poster(b.replace(communities=comm), CID, config=CONFIG, paper="A4")
+    assert named.title == "学院路20号（待核实） 骑手指引图" and "unconfirmed" in named.legend
+    named.figure.clear()
     placeholder.figure.clear()
     inferred.figure.clear()
 
@@ -134,14 +141,12 @@ def test_config_draft_bad_value(tmp_path):
 
 @pytest.fixture(scope="module")
 def xueyuanlu():
-    """xueyuanlu as the inferring reader leaves it: compound rules unknown (OSM has no access tags)."""
+    """xueyuanlu as ingest reads it: compound rules unknown (OSM has no access tags), names and gates inferred."""
     from ridermap.ingest import bundle_from_sources
 
     b = bundle_from_sources([str(shared_osm("beijing_xueyuanlu.osm"))], admin_code="110108")
-    comm = b.communities.copy()
-    comm["rider_access"] = "unknown"
-    comm["inferred"] = "rider_access"
-    return b.replace(communities=comm)
+    assert (b.communities["rider_access"] == "unknown").all()  # what the inferring reader promises
+    return b
 
 
 def test_xueyuanlu_poster_without_gate(xueyuanlu, tmp_path):
@@ -149,7 +154,7 @@ def test_xueyuanlu_poster_without_gate(xueyuanlu, tmp_path):
     text = _pdf_text(poster, tmp_path)
     assert poster.draft and "草图/DRAFT" in text
     assert "暂无已知出入口，请调查补充" in text and "骑手通行：待核实" in text and "可骑行进入" not in text
-    assert "双泉嘉苑" in poster.title
+    assert "富润家园" in poster.title
     poster.figure.clear()
 
 
@@ -189,11 +194,13 @@ def test_xueyuanlu_plates_of_a_compound_never_read_the_same(xueyuanlu):
     for cid in xueyuanlu.community_ids():
         plates = _plates(xueyuanlu, cid)
         _assert_distinct(plates)
+        keys = dict(zip(xueyuanlu.buildings["id"], xueyuanlu.buildings["survey_key"]))
         for p in plates:
             assert "w" + cid.rsplit("-w", 1)[-1] not in p.address  # never the compound's OSM id as its name
             if p.kind == "building" and "未编号楼栋" in p.address:
-                # no survey key on this branch of the data: the OSM id stands in, large
-                assert p.headline == p.plate_id.rsplit("_", 1)[-1] and p.address.endswith(f"未编号楼栋 {p.headline}")
+                # the survey key (or, without one, the OSM id) large
+                key = keys[p.plate_id] or p.plate_id.rsplit("_", 1)[-1]
+                assert p.headline == key and p.address.endswith(f"未编号楼栋 {key}")
 
 
 def test_survey_keys_are_the_headline_of_unnumbered_plates(xueyuanlu):
@@ -252,7 +259,8 @@ def test_xueyuanlu_plates_still_decode(xueyuanlu, tmp_path, cid, n_plates, draft
     if not draft:
         assert "DRAFT" not in text and text.count("未编号楼栋") >= 29
         return
-    assert text.count("草图/DRAFT") == 5 and "未编号楼栋w1393223940" in text
+    key = xueyuanlu.buildings.set_index("id").loc[f"{XUEYUANLU_NO_GATE}-b_w167350464", "survey_key"] or "w167350464"
+    assert text.count("草图/DRAFT") == 5 and f"未编号楼栋{key}" in text
     svg = next((folder / "plates").glob("*.svg")).read_text(encoding="utf-8")
     assert 'class="draft"' in svg
 
@@ -296,9 +304,15 @@ def test_xueyuanlu_site_pages(xueyuanlu):
 
     html = _site(xueyuanlu, XUEYUANLU_NO_GATE)[f"c/{XUEYUANLU_NO_GATE}.html"]
     assert "暂无已知出入口，请调查补充" in html and "rm-unknown" in html
-    assert "未编号楼栋 w1393223940" in html and "Building (no number) w1393223940" in html
+    key = xueyuanlu.buildings.set_index("id").loc[f"{XUEYUANLU_NO_GATE}-b_w167350464", "survey_key"] or "w167350464"
+    assert f"未编号楼栋 {key}" in html and f"Building (no number) {key}" in html
     index = render_index(xueyuanlu, config=CONFIG)
-    assert "未命名小区（待核实）" in index and "小区 w609225889" not in index
+    assert "小区 w609225889" not in index and ">w609225889<" not in index
+    inferred = xueyuanlu.communities.set_index("id").loc["110108-w609225889"]
+    if "name" in inferred["inferred"]:  # the inferring reader named it: 待核实
+        assert f"{inferred['name']}（待核实）" in index
+    else:
+        assert "未命名小区（待核实）" in index
     assert "可骑行进入" not in index.split('id="rm-page"')[0]
 
 
@@ -323,5 +337,5 @@ def test_gap_pdf_title_is_never_the_osm_id(xueyuanlu):
     report = gap_report(xueyuanlu, config=Config())
     fig = gap_figure(report, xueyuanlu, "110108-w609225889")
     titles = [t.get_text() for t in fig.texts]
-    assert any(t.startswith("未命名小区（待核实） · ") for t in titles) and not any("w609225889" in t for t in titles)
+    assert any("（待核实） · " in t for t in titles) and not any("w609225889" in t for t in titles)
     fig.clear()

@@ -232,8 +232,9 @@ def test_nearest_facilities_by_path_distance():
 
 # --- real data: BUPT compound way 1376112785 ------------------------------------------
 def _usable_gates(bundle) -> set[str]:
+    """Gates riders may use: ride or walk, or of unknown rule (待核实: on foot)."""
     g = bundle.gates
-    return set(g.loc[g["rider_access"].isin(["ride", "walk"]) & ~g["locked"], "id"])
+    return set(g.loc[g["rider_access"].isin(["ride", "walk", "unknown"]) & ~g["locked"], "id"])
 
 
 def test_bupt_every_unit_gets_a_route_from_a_gate_riders_may_use(bupt_bundle):

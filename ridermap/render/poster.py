@@ -433,15 +433,23 @@ def render_poster(bundle: Bundle, community_id: str, *, gate: str | None = None,
                   style=style, lang=lang, words=words, draft=with_band)
     try:
         try:
-            return _render(view, community_id, gate_id, **kwargs)
-        except _Relayout as again:  # the index came out longer than estimated: lay out once more
-            return _render(view, community_id, gate_id, index_rows=again.index_rows, **kwargs)
+            return _render_relayout(view, community_id, gate_id, **kwargs)
+        except LabelFitError:
+            # map labels of unconfirmed gates without their （待核实）: still grey, hollow symbol, in the legend
+            return _render_relayout(view, community_id, gate_id, gate_marks=False, **kwargs)
     except LabelFitError as exc:
         bigger = larger_paper(paper)
         hint = f"use a larger paper (--paper {bigger})" if bigger else "A0 is the largest paper: split the compound"
         if not landscape:
             hint += " or --landscape"
         raise RenderError(f"{exc} on {paper}{' landscape' if landscape else ''}: labels do not fit — {hint}") from exc
+
+
+def _render_relayout(view: Bundle, cid: str, gate_id: str | None, **kwargs) -> Poster:
+    try:
+        return _render(view, cid, gate_id, **kwargs)
+    except _Relayout as again:  # the index came out longer than estimated: lay out once more
+        return _render(view, cid, gate_id, index_rows=again.index_rows, **kwargs)
 
 
 class _Relayout(Exception):
@@ -454,7 +462,7 @@ class _Relayout(Exception):
 
 def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, paper: str, landscape: bool,
             bleed_mm: float, crop_marks: bool, style: PosterStyle, lang: str, words: dict[str, str],
-            draft: bool = False, index_rows: list | None = None) -> Poster:
+            draft: bool = False, gate_marks: bool = True, index_rows: list | None = None) -> Poster:
     sizes = TEXT_SIZES[paper]
     f = PAPER_FACTOR[paper]
     family = font_family()
@@ -544,8 +552,9 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     # numbers ridermap inferred (not read from data) are printed grey, like everything 待核实
     unconfirmed_numbers = {str(i) for layer in ("buildings", "units")
                            for i, inf in zip(layers[layer]["id"], layers[layer]["inferred"]) if is_inferred(inf, "number")}
-    any_unconfirmed = (bool(unconfirmed_gates) or bool(unconfirmed_numbers) or name_unconfirmed
-                       or known_access(comm["rider_access"]) == "unknown")
+    # the legend's 待核实 row; where unconfirmed gates are drawn, their row (出入口：待核实) says it already
+    any_unconfirmed = bool(unconfirmed_numbers) or (not unconfirmed_gates and (
+        name_unconfirmed or known_access(comm["rider_access"]) == "unknown"))
     url = absolute(config.base_url, gate_path(cid, gate_id) if gate_id else community_path(cid))
 
     buildings = layers["buildings"]
@@ -825,7 +834,7 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
         if row["id"] == gate_id or not gok[i] or not str(row["name"]).strip():
             continue
         xy = gxy[i]
-        text = gate_shown[str(row["id"])][0]
+        text = gate_shown[str(row["id"])][0] if gate_marks else str(row["name"]).strip()
         tb = style.unconfirmed_label if str(row["id"]) in unconfirmed_gates else style.gate_label
         w, h = _label_size(page, text, sizes.gate_mm, tb)
         prefer = math.degrees(math.atan2(xy[1] - comp_centre.y, xy[0] - comp_centre.x))
