@@ -14,6 +14,7 @@ from ridermap.ingest.gpkg import bundle_from_gpkg, is_model_gpkg
 from ridermap.ingest.osm import bundle_from_osm, is_osm_path
 from ridermap.ingest.survey import is_survey_path, read_survey
 from ridermap.model.bundle import Bundle, concat_bundles
+from ridermap.model.clean import clean_text_columns
 from ridermap.model.finalise import finalise
 from ridermap.model.merge import merge_survey
 
@@ -54,11 +55,14 @@ def bundle_from_sources(sources, *, crs: str | None = None, admin_code: str = "0
             surveys.append((read_survey(path, crs=source_crs or default_crs), path))
         else:
             suffix = Path(path).suffix or "(none)"
-            raise InputError(f"{path}: unsupported file type {suffix!r} (use .osm, .osm.bz2, .osm.pbf, .gpkg, .geojson, .shp, .kml, .csv, .xlsx)")
+            raise InputError(f"{path}: unsupported file type {suffix!r} (use .osm, .osm.bz2, .osm.pbf, .gpkg, .geojson, .shp, .kml, .csv, .xlsx)",
+                             zh=f"{path}：不支持的文件类型 {suffix}（请用 .osm、.osm.bz2、.osm.pbf、.gpkg、.geojson、.shp、.kml、.csv、.xlsx）")
     bundle = concat_bundles(bases) if bases else Bundle.empty()
     bundle = _dedupe(bundle)
     for tables, path in surveys:
+        bundle = bundle.with_findings(getattr(tables, "findings", ()))  # rows that could not be read
         bundle = merge_survey(bundle, tables, admin_code=admin_code, where=Path(path).name)
+    bundle = clean_text_columns(bundle)
     return finalise(bundle)
 
 
