@@ -59,10 +59,14 @@ def bundle_from_sources(sources, *, crs: str | None = None, admin_code: str = "0
                              zh=f"{path}：不支持的文件类型 {suffix}（请用 .osm、.osm.bz2、.osm.pbf、.gpkg、.geojson、.shp、.kml、.csv、.xlsx）")
     bundle = concat_bundles(bases) if bases else Bundle.empty()
     bundle = _dedupe(bundle)
+    before = len(bundle.findings)
     for tables, path in surveys:
         bundle = bundle.with_findings(getattr(tables, "findings", ()))  # rows that could not be read
         bundle = merge_survey(bundle, tables, admin_code=admin_code, where=Path(path).name)
+    skipped = sum(f.severity == "error" for f in bundle.findings[before:])
     bundle = clean_text_columns(bundle)
+    if skipped:
+        log.warning("%d survey rows or cells could not be used; `ridermap validate` lists them", skipped)
     return finalise(bundle)
 
 

@@ -621,7 +621,7 @@ def _finish(gdf: gpd.GeoDataFrame, table: _Table) -> gpd.GeoDataFrame:
     _check_ids(gdf, table)
     keep = ~gdf["row"].isin(table.skipped)
     if not keep.all():
-        log.warning("%s: %d %s(s) of layer %s not used (see validate)", table.path.name, int((~keep).sum()), table.unit, layer)
+        log.debug("%s: %d %s(s) of layer %s not used (see validate)", table.path.name, int((~keep).sum()), table.unit, layer)
     return gdf[keep].reset_index(drop=True)
 
 

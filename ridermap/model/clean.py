@@ -80,7 +80,7 @@ def clean_text_columns(bundle: Bundle) -> Bundle:
             changed[layer] = fixed
     if not findings:
         return bundle
-    log.warning("cleaned control characters from %d names/labels", len(findings))
+    log.info("cleaned control characters from %d names/labels", len(findings))
     return bundle.replace(**changed).with_findings(findings)
 
 

@@ -90,7 +90,7 @@ class _Layers:
             "error", exc.code, layer, str(rec.get("id", "") or ""), str(rec["source"]),
             f"{_at_zh(rec)}{col_zh}：{exc.zh}；该行未采用", f"{_at(rec)}{col_en}: {exc}; row not used",
             column=header, value=exc.value),)
-        log.warning("%s: %s; row not used", _at(rec), exc)
+        log.debug("%s: %s; row not used", _at(rec), exc)
 
     def __getitem__(self, name: str) -> gpd.GeoDataFrame:
         return self.data[name]
