@@ -349,14 +349,18 @@ def _read_worksheet(ws) -> RawSheet:
     rows = ws.iter_rows(values_only=True)
     builder = _SheetBuilder(ws.title, next(rows, ()))
     for number, cells in enumerate(rows, start=2):
-        if not builder.add(number, cells):
+        if cells and not builder.add(number, cells):  # () for the rows of a gap
             break
     sheet = builder.finish()
     real_rows = sheet.rows[-1][0] if sheet.rows else 1
     if declared[0] > max(10 * real_rows, real_rows + 1000) or declared[1] > MAX_COLUMNS:
-        sheet.notes.append(("declared_range_ignored", f"the sheet declares {declared[0]} rows x {declared[1]} columns but holds data "
-                            f"up to row {real_rows}; the declared range is ignored",
-                            f"工作表声明了 {declared[0]} 行 × {declared[1]} 列，实际数据只到第 {real_rows} 行；已忽略声明的范围"))
+        beyond = [n for n in sheet.notes if n[0] == "cells_beyond_header"]
+        sheet.notes = [n for n in sheet.notes if n[0] != "cells_beyond_header"]
+        en = f"the sheet declares {declared[0]} rows x {declared[1]} columns but its data ends at row {real_rows}"
+        zh = f"工作表声明了 {declared[0]} 行 × {declared[1]} 列，但数据只到第 {real_rows} 行"
+        if beyond:
+            en, zh = f"{en}; {beyond[0][1]}", f"{zh}；{beyond[0][2]}"
+        sheet.notes.append(("sheet_extent_ignored", f"{en}; only the data is read", f"{zh}；只读取实际数据"))
     return sheet
 
 
