@@ -111,7 +111,7 @@ def _units(bundle: Bundle, metric: str) -> list[Finding]:
             if d > UNIT_NEAR_BUILDING_M:
                 severity = "error" if d > UNIT_FAR_FROM_BUILDING_M else "warning"
                 out.append(Finding(severity, "unit_far_from_building", "units", row["id"], row["source"],
-                                   f"单元门距所属楼栋 {d:.0f} 米（应在楼栋外墙上）", f"unit door is {d:.0f} m from its building"))
+                                   f"单元门距所属楼栋 {d:.0f} 米（应在楼栋外墙上）", f"unit door is {d:.0f} m from its building", column="lon"))
     return out
 
 
@@ -130,7 +130,7 @@ def _gates(bundle: Bundle, metric: str) -> list[Finding]:
                                    f"{GATE_FAR_FROM_OUTLINE_M:.0f} m: wrong place or wrong compound)", column="lon"))
             elif d > GATE_ON_BOUNDARY_M:
                 out.append(Finding("warning", "gate_off_boundary", "gates", row["id"], row["source"],
-                                   f"出入口“{row['name']}”不在小区边界上（相距 {d:.0f} 米）", f"gate {row['name']!r} is {d:.0f} m off the compound boundary"))
+                                   f"出入口“{row['name']}”不在小区边界上（相距 {d:.0f} 米）", f"gate {row['name']!r} is {d:.0f} m off the compound boundary", column="lon"))
     for cid, crow in comm.iterrows():
         mine = g[g["community_id"] == cid]
         usable = mine[(mine["rider_access"] != "none") & (~mine["locked"])]
