@@ -374,3 +374,15 @@ def test_csv_is_streamed_and_long_rows_are_findings(tmp_path, monkeypatch):
     assert list(tables["facilities"]["name"]) == ["ok"]
     (f,) = tables.findings
     assert f.code == "row_too_long" and f.source == "facilities.csv:facilities:2" and "引号" in f.message_zh
+
+
+def test_absurdly_long_sheet_stops_with_one_finding(tmp_path, monkeypatch):
+    from ridermap.ingest import survey
+
+    monkeypatch.setattr(survey, "MAX_ROWS", 3)
+    path = tmp_path / "facilities.csv"
+    path.write_text("类型,名称,经度,纬度\n" + "".join(f"充电桩,n{i},{DOOR_B1[0]},{DOOR_B1[1]}\n" for i in range(10)), encoding="utf-8")
+    tables = survey.read_survey(path)
+    assert list(tables["facilities"]["name"]) == ["n0", "n1", "n2"]
+    (f,) = tables.findings
+    assert f.code == "sheet_too_long" and f.severity == "error" and "row 5" in f.message_en and f.source == "facilities.csv:facilities"

@@ -58,6 +58,8 @@ SURVEY_SUFFIXES = TABLE_SUFFIXES + VECTOR_SUFFIXES
 MAX_ROWS = 100_000
 #: header cells beyond this are ignored (the templates have about ten)
 MAX_COLUMNS = 200
+#: rows x header columns kept per sheet at most (a wide sheet stops earlier than MAX_ROWS)
+MAX_CELLS = 2_000_000
 
 LAYER_ALIASES = {
     "communities": ("communities", "community", "compounds", "小区", "社区", "院落"),
@@ -228,7 +230,8 @@ def read_survey(path: str | Path, *, crs: str | None = None) -> SurveyTables:
         layer = _layer_of_file(path, sheet.name)
         tag = sheet.name if sheet.name is not None else layer
         for code, en, zh in sheet.notes:
-            out.findings.append(Finding("warning", code, layer, "", f"{path.name}:{tag}", f"{_where_zh(path, sheet.name)}：{zh}",
+            severity = "error" if code == "sheet_too_long" else "warning"  # rows were not read
+            out.findings.append(Finding(severity, code, layer, "", f"{path.name}:{tag}", f"{_where_zh(path, sheet.name)}：{zh}",
                                         f"{_where_en(path, sheet.name)}: {en}"))
         gdf = _table_to_gdf(sheet, path, layer, declared or "EPSG:4326", out)
         out[layer] = pd.concat([out[layer], gdf], ignore_index=True) if layer in out else gdf
@@ -312,9 +315,10 @@ class _SheetBuilder:
         text = [_cell_text(v) for v in cells[:self.width]]
         if not any(text):
             return True
-        if len(self.sheet.rows) >= MAX_ROWS:
-            self.sheet.notes.append(("sheet_too_long", f"more than {MAX_ROWS} rows; rows from {number} on are not read",
-                                     f"超过 {MAX_ROWS} 行，从第 {number} 行起未读取"))
+        limit = min(MAX_ROWS, MAX_CELLS // max(self.width, 1))
+        if len(self.sheet.rows) >= limit:
+            self.sheet.notes.append(("sheet_too_long", f"more than {limit} rows; rows from row {number} on are not read",
+                                     f"超过 {limit} 行，从第 {number} 行起未读取"))
             return False
         self.sheet.rows.append((number, text + [""] * (self.width - len(text))))
         return True
