@@ -13,7 +13,6 @@ subset (public holidays, months, sunrise...) is *unsupported*, not invalid.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 __all__ = ["Schedule", "HoursError", "parse_hours", "parse_hours_strict", "check_hours", "hours_apply"]
 

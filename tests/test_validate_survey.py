@@ -20,7 +20,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from conftest import ROOT, SAMPLE_ID
+from conftest import ROOT
 from ridermap.ingest import bundle_from_sources
 from ridermap.model.validate import format_text, validate
 

@@ -42,7 +42,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from shapely import wkt as shapely_wkt
 
-from ridermap.errors import CRSError, InputError
+from ridermap.errors import InputError
 from ridermap.hours import check_hours
 from ridermap.ingest.crs import normalise_crs, transform_geometries
 from ridermap.ingest.numbers import parse_building_number, parse_unit_number

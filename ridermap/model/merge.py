@@ -35,9 +35,9 @@ from openlocationcode import openlocationcode as olc
 
 from ridermap import ids
 from ridermap.errors import InputError
-from ridermap.model.findings import Finding
 from ridermap.ingest.numbers import parse_building_number, parse_unit_number
 from ridermap.model.bundle import Bundle, conform_layer
+from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, PATH_KINDS_RIDEABLE
 
 log = logging.getLogger(__name__)
