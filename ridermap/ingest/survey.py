@@ -225,20 +225,29 @@ def read_survey(path: str | Path, *, crs: str | None = None) -> SurveyTables:
     out = SurveyTables()
     sheets = read_raw_sheets(path)
     for sheet in sheets:
-        if sheet.name is not None and (sheet.name.strip().lower() in GUIDE_SHEETS or not sheet.rows):
+        if sheet.name is not None and sheet.name.strip().lower() in GUIDE_SHEETS:
+            continue
+        if sheet.name is not None and not sheet.rows:  # an empty sheet: only what was odd about it
+            if layer_for_name(sheet.name):
+                _note_findings(out, sheet, path, layer_for_name(sheet.name))
             continue
         layer = _layer_of_file(path, sheet.name)
-        tag = sheet.name if sheet.name is not None else layer
-        for code, en, zh in sheet.notes:
-            severity = "error" if code == "sheet_too_long" else "warning"  # rows were not read
-            out.findings.append(Finding(severity, code, layer, "", f"{path.name}:{tag}", f"{_where_zh(path, sheet.name)}：{zh}",
-                                        f"{_where_en(path, sheet.name)}: {en}"))
+        _note_findings(out, sheet, path, layer)
         gdf = _table_to_gdf(sheet, path, layer, declared or "EPSG:4326", out)
         out[layer] = pd.concat([out[layer], gdf], ignore_index=True) if layer in out else gdf
     if not out and suffix != ".csv":
         names = ", ".join(s.name or "" for s in sheets)
         raise InputError(f"{path}: no survey sheets with data (sheets: {names})", zh=f"{path}：没有含数据的调查工作表（工作表：{names}）")
     return out
+
+
+def _note_findings(out: SurveyTables, sheet: RawSheet, path: Path, layer: str) -> None:
+    """One finding per note of a sheet (cut short, too wide, declared range ignored)."""
+    tag = sheet.name if sheet.name is not None else layer
+    for code, en, zh in sheet.notes:
+        severity = "error" if code == "sheet_too_long" else "warning"  # rows were not read
+        out.findings.append(Finding(severity, code, layer, "", f"{path.name}:{tag}", f"{_where_zh(path, sheet.name)}：{zh}",
+                                    f"{_where_en(path, sheet.name)}: {en}"))
 
 
 def _where_en(path: Path, sheet: str | None) -> str:
