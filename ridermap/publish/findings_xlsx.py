@@ -26,7 +26,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ridermap.errors import InputError
-from ridermap.ingest.survey import RawSheet, canonical_column, read_raw_sheets
+from ridermap.ingest.survey import GUIDE_SHEETS, RawSheet, canonical_column, read_raw_sheets
 from ridermap.model.clean import escape_control
 from ridermap.model.findings import Finding
 from ridermap.publish.atomic import atomic_path
@@ -114,6 +114,8 @@ def write_findings_xlsx(findings: Iterable[Finding], target: str | Path, *, sour
             log.warning("findings workbook: %s not copied: %s", path, exc)
             continue
         for sheet in sheets:
+            if sheet.name is not None and sheet.name.strip().lower() in GUIDE_SHEETS:
+                continue
             name = path.stem if sheet.name is None else (sheet.name if len(paths) == 1 else f"{path.stem}-{sheet.name}")
             title = _unique_title(name, used)
             tag = sheet.name if sheet.name is not None else None
@@ -156,7 +158,7 @@ def _copy_sheet(ws, sheet: RawSheet, file: str, tag: str | None, findings: list[
     for number, cells in sheet.rows:
         for j, value in enumerate(cells, start=1):
             if value != "":
-                ws.cell(number, j, safe_cell(value))
+                ws.cell(number, j, safe_cell(_typed(value)))
     ws.freeze_panes = "A2"
     marks: dict[tuple[int, int], list[Finding]] = {}
     for f in findings:
@@ -170,6 +172,19 @@ def _copy_sheet(ws, sheet: RawSheet, file: str, tag: str | None, findings: list[
         cell.fill = FILLS.get(worst.severity, FILLS["info"])
         note = "\n".join(escape_control(h.message(language)) for h in hits)
         cell.comment = Comment(note[:30000], "ridermap", width=360, height=120)
+
+
+def _typed(value: str) -> object:
+    """A number typed as a number stays one (``104.09``, ``11``); ``007`` and ``1-2`` stay text.
+
+    >>> _typed("104.0906768"), _typed("11"), _typed("007"), _typed("1-2"), _typed("-3.5")
+    (104.0906768, 11, '007', '1-2', -3.5)
+    """
+    if re.fullmatch(r"-?(0|[1-9]\d{0,14})", value):
+        return int(value)
+    if re.fullmatch(r"-?(0|[1-9]\d*)\.\d+", value):
+        return float(value)
+    return value
 
 
 def _column_index(header: list[str], column: str) -> int:
