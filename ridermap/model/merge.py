@@ -21,7 +21,11 @@ Rules (also in the README), applied layer by layer in this order:
    otherwise added. ``community`` may be empty (public facility).
 6. ``paths``: added (``wkt`` lines).
 
-Non-empty survey values override; empty cells keep what OSM had.
+Non-empty survey values override; empty cells keep what OSM had. A row that
+cannot be applied (its compound, building or gate not found, no location)
+becomes an error :class:`~ridermap.model.findings.Finding` naming file, sheet,
+row, column and value (``bundle.findings``); that row is skipped and the
+others still apply.
 """
 from __future__ import annotations
 
