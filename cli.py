@@ -22,29 +22,70 @@ EXIT_DATA_ERRORS = 1
 EXIT_BAD_INPUT = 2
 
 
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    click.echo(f"ridermap: error: {message}", err=True)
+    """Print ``ridermap: error: <one line>`` on stderr and exit with ``code``."""
+    line = " ".join(str(message).split()) or "unknown error"  # one line whatever the message holds
+    click.echo(f"ridermap: error: {line}", err=True)
     sys.exit(code)
 
 
+def _network_error(exc: BaseException) -> str | None:
+    """One line for a network failure (requests or osmnx) that reached the boundary, else ``None``."""
+    module = type(exc).__module__ or ""
+    if not (module.startswith(("requests", "urllib3", "osmnx")) or isinstance(exc, (ConnectionError, TimeoutError))):
+        return None
+    url = getattr(getattr(exc, "request", None), "url", None)
+    where = f" ({url})" if url else ""
+    return f"network error{where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; " \
+           "use local .osm/.pbf files or retry when online"
+
+
+def report_error(exc: BaseException) -> None:
+    """The shared error boundary: one line on stderr and the exit code, never a traceback.
+
+    2 bad input, usage, config, unwritable output or network; 3 a bug
+    (the traceback is logged at ``-vv``); 130 interrupted.
+    """
+    if isinstance(exc, RidermapError):
+        _fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    if isinstance(exc, KeyboardInterrupt):
+        _fail("interrupted", code=EXIT_INTERRUPTED)
+    network = _network_error(exc)
+    if network:
+        _fail(network)
+    if isinstance(exc, OSError) and (exc.filename or exc.strerror):
+        _fail(f"{exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}")
+    log.debug("internal error", exc_info=exc)
+    _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for the traceback)", code=EXIT_INTERNAL)
+
+
+_PASS_THROUGH = (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit)
+
+
 def handle_errors(fn):
-    """Turn RidermapError (and unreadable files) into one line and exit 2."""
+    """Run ``fn`` inside the error boundary (:func:`report_error`); every command gets it through :class:`_Group`."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except RidermapError as exc:
-            _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            _fail(f"{exc.filename}: {exc.strerror}")
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+        except _PASS_THROUGH:
             raise
-        except Exception as exc:  # a bug, not bad input: one line, traceback with -vv
-            log.debug("internal error", exc_info=True)
-            _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for the traceback)", code=3)
+        except BaseException as exc:  # noqa: BLE001 - the boundary
+            report_error(exc)
 
     return wrapper
+
+
+class _Group(click.Group):
+    """The ``ridermap`` group: every subcommand, present and future, runs inside the error boundary."""
+
+    def invoke(self, ctx: click.Context):
+        return handle_errors(super().invoke)(ctx)
 
 
 def _sample_config() -> Path:
@@ -75,7 +116,7 @@ crs_option = click.option("--crs", default=None, help="CRS of sources that decla
 config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="ridermap.toml (base URL, admin code, language, sources).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.version_option(package_name="ridermap")
@@ -97,8 +138,8 @@ def ingest(sources, crs, config_path, output):
     """Read OSM and survey SOURCE... into one GeoPackage."""
     from ridermap.publish.gpkg import write_gpkg
 
-    bundle, _ = load_bundle(sources, crs, config_path)
-    write_gpkg(bundle, output)
+    bundle, config = load_bundle(sources, crs, config_path)
+    write_gpkg(bundle, output, data_date=config.data_date if config else "")
     counts = ", ".join(f"{len(v)} {k}" for k, v in bundle.layers().items())
     click.echo(f"wrote {output}: {counts}")
 
@@ -270,13 +311,23 @@ def validate(sources, crs, config_path, fmt, lang, no_routes, output):
 
 @main.command()
 @click.argument("config_file", required=False, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", default="out", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--workers", type=int, default=None, help="Local worker processes (default: config, 2).")
+@click.option("-o", "--output", default="out", show_default=True, type=click.Path(file_okay=False),
+              help="Output folder: a link to the current build in .OUTPUT.builds/ (switched atomically).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: config, 2).")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default=None, help="Where per-compound work runs.")
 @click.option("--only", "outputs", multiple=True, type=click.Choice(["gpkg", "validation", "posters", "doorplates", "site", "gaps"]), help="Build only these outputs (repeatable).")
+@click.option("--paper", type=click.Choice(["A4", "A3", "A2", "A1", "A0", "auto"], case_sensitive=False), default=None,
+              help="Poster paper (default: config, else A2); a poster whose labels do not fit goes landscape, "
+                   "then to larger paper up to A0 (a warning). auto: the smallest that fits.")
+@click.option("--landscape", is_flag=True, help="Posters start landscape.")
 @handle_errors
-def build(config_file, output, workers, executor, outputs):
-    """Build every output for every compound in CONFIG (default: the sample)."""
+def build(config_file, output, workers, executor, outputs, paper, landscape):
+    """Build every output for every compound in CONFIG (default: the sample).
+
+    Exit 0 when every compound was built and validation found no error, 1
+    when a compound failed or the data have errors (see OUTPUT/build.json),
+    2 on unusable input or config, or when OUTPUT cannot be written.
+    """
     import dataclasses
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -287,17 +338,56 @@ def build(config_file, output, workers, executor, outputs):
 
     path = Path(config_file) if config_file else _sample_config()
     config = load_config(path)
-    changes = {k: v for k, v in (("workers", workers), ("executor", executor), ("outputs", tuple(outputs) or None)) if v}
+    changes = {k: v for k, v in (("workers", workers), ("executor", executor), ("outputs", tuple(outputs) or None),
+                                 ("paper", paper.upper() if paper and paper.lower() != "auto" else paper)) if v}
     config = dataclasses.replace(config, **changes)
     click.echo(f"ridermap build {path} -> {output}/", err=True)
     bundle = bundle_from_config(config)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  disable=log.getEffectiveLevel() > logging.WARNING, transient=False) as progress:
-        task = progress.add_task("compounds", total=len(config.communities or bundle.community_ids()))
-        report = run_build(bundle, output, config=config,
-                           on_done=lambda done, total, _r: progress.update(task, completed=done, total=total))
-    click.echo(f"{len(report.communities)} compounds, {len(report.files)} files in {output}/; "
-               f"validation: {report.errors} errors, {report.warnings} warnings ({output}/validation.txt)")
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        disable=log.getEffectiveLevel() > logging.WARNING, transient=False)
+    bar: list = []
+
+    def on_done(done: int, total: int, _record) -> None:
+        if not bar:  # started at the first compound, so an early error stays the only line
+            progress.start()
+            bar.append(progress.add_task("compounds", total=total))
+        progress.update(bar[0], completed=done, total=total)
+
+    try:
+        report = run_build(bundle, output, config=config, landscape=landscape, on_done=on_done)
+    finally:
+        if bar:
+            progress.stop()
+    _print_build_summary(report, output, every=log.getEffectiveLevel() <= logging.INFO)
+    sys.exit(report.exit_code)
+
+
+def _print_build_summary(report, output: str, *, every: bool = False, limit: int = 30) -> None:
+    """The summary table (compound, status, files, seconds, cause) and a totals line.
+
+    Every compound when there are at most ``limit`` (or ``every``), else
+    only those not ok; build.json has them all.
+    """
+    rows = report.compounds if every or len(report.compounds) <= limit else \
+        [c for c in report.compounds if c["status"] != "ok"]
+    rows += [{"community": f"({name})", "status": p["status"], "files": [None] * p["files"], "seconds": p["seconds"],
+              "causes": [p["cause"]] if p["cause"] else []}
+             for name, p in report.district.items() if p["status"] != "ok"]
+    if rows:
+        width = max(len("compound"), *(len(str(r["community"])) for r in rows))
+        click.echo(f"{'compound':<{width}}  {'status':<11}  {'files':>5}  {'seconds':>7}  cause")
+        for r in rows:
+            cause = " ".join("; ".join(r["causes"] + r.get("where", [])).split())
+            click.echo(f"{str(r['community']):<{width}}  {r['status']:<11}  {len(r['files']):>5}  {r['seconds']:>7.1f}  {cause}")
+    hidden = len(report.compounds) - sum(1 for r in rows if r in report.compounds)
+    if hidden:
+        click.echo(f"... and {hidden} compounds ok (all in {output}/build.json)")
+    failed = sum(c["status"] == "failed" for c in report.compounds)
+    kept = "" if report.published else f"; nothing built, {output}/ keeps the previous build"
+    click.echo(f"{len(report.compounds)} compounds ({failed} failed), {len(report.files)} files in {output}/ "
+               f"in {report.seconds:.1f} s; validation: {report.errors} errors, {report.warnings} warnings "
+               f"({output}/validation.txt){kept}; report: {output}/build.json")
+
 
 # --- poster: helper (issue 3) ----------------------------------------------
 @main.command()

@@ -136,9 +136,11 @@ def test_english_captions_and_kinds(bundle):
         dp.plates_for_community(bundle, CID, config=CONFIG, kinds=("door",))
 
 
-def test_character_the_font_lacks_is_an_error():
-    with pytest.raises(RenderError, match="glyph"):
-        dp.plates_for_community(make_bundle("测试\U00013000苑"), CID, config=CONFIG)
+def test_characters_the_font_lacks_are_replaced_not_an_error():
+    plates = dp.plates_for_community(make_bundle("测试\U00013000\u202e苑\U0001F600"), CID, config=CONFIG)
+    assert plates and all(p.address.startswith("测试□苑□") for p in plates)
+    pdf, _, _ = dp.sheets_pdf(plates, size="small", sheet="A4")
+    assert pdf[:5] == b"%PDF-"
 
 
 # --------------------------------------------------------------------------- QR

@@ -227,10 +227,15 @@ def test_qr_quiet_zone_is_clear(a4):
         assert not boxes_overlap((bb.x0 * k, bb.y0 * k, bb.x1 * k, bb.y1 * k), (x0, y0, x1, y1)), t.get_text()
 
 
-def test_missing_glyph_is_an_error():
-    bundle = make_bundle(building_label="\U0001F6F5号楼")
-    with pytest.raises(RenderError, match="no glyph"):
-        render_poster(bundle, CID, config=CONFIG, paper="A4")
+def test_characters_the_font_lacks_are_replaced_not_an_error():
+    """An emoji becomes □, a bidi override is dropped; drawing raises no missing-glyph warning (an error here)."""
+    gates = [("gs", "南\u202e门\U0001F6AA", "ride", "", False, (80, 0)), ("ge", "东门", "walk", "", False, (160, 60))]
+    bundle = make_bundle(building_label="\U0001F6F5号楼", gates=gates)
+    poster = render_poster(bundle, CID, gate=f"{CID}-gs", config=CONFIG, paper="A4")
+    poster.figure.canvas.draw()
+    texts = [t.get_text() for t in poster.figure.findobj(lambda a: hasattr(a, "get_text"))]
+    assert any("南门□" in t for t in texts)
+    assert not any("\U0001F6F5" in t or "\u202e" in t or "\U0001F6AA" in t for t in texts)
 
 
 def test_matplotlib_missing_glyph_warning_fails_the_suite():

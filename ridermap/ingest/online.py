@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ridermap.errors import InputError
@@ -56,16 +58,51 @@ def parse_spec(spec: str) -> tuple[float, float, float, float]:
             raise InputError(f"{spec}: bbox must be S,W,N,E with S<N and W<E")
         return s, w, n, e
     if key == "place":
-        import osmnx as ox
-
-        ox.settings.cache_folder = str(default_cache_dir() / "osmnx")
-        try:
-            gdf = ox.geocode_to_gdf(value)
-        except (ox._errors.InsufficientResponseError, ValueError, TypeError) as exc:
-            raise InputError(f"{spec}: place not found: {exc}") from exc
-        w, s, e, n = gdf.total_bounds
-        return s, w, n, e
+        return _geocode(spec, value)
     raise InputError(f"{spec}: use overpass:bbox=S,W,N,E or overpass:place=NAME")
+
+
+@contextmanager
+def _osmnx_cache(folder: Path) -> Iterator[None]:
+    """Point osmnx's cache at ``folder`` for one call, then restore the caller's setting."""
+    import osmnx as ox
+
+    before = ox.settings.cache_folder
+    ox.settings.cache_folder = str(folder)
+    try:
+        yield
+    finally:
+        ox.settings.cache_folder = before
+
+
+def _geocode(spec: str, place: str) -> tuple[float, float, float, float]:
+    """(S, W, N, E) of a place name from Nominatim (through osmnx), errors as one :class:`InputError`.
+
+    Network failures (``requests`` exceptions) and osmnx's own errors (its
+    exception classes are private, so they are recognised by module) become
+    "not reachable" / "place not found" naming ``spec``.
+    """
+    import osmnx as ox
+    import requests
+
+    try:
+        with _osmnx_cache(default_cache_dir() / "osmnx"):
+            gdf = ox.geocode_to_gdf(place)
+    except requests.RequestException as exc:
+        raise InputError(f"{spec}: Nominatim not reachable ({type(exc).__name__}); use a local .osm/.pbf file") from exc
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{spec}: place not found: {_first_line(exc)}") from exc
+    except Exception as exc:
+        if not type(exc).__module__.startswith("osmnx"):
+            raise
+        raise InputError(f"{spec}: place not found or Nominatim refused ({type(exc).__name__}: {_first_line(exc)})") from exc
+    w, s, e, n = gdf.total_bounds
+    return s, w, n, e
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def fetch_osm(spec: str, *, cache_dir: str | Path | None = None, refresh: bool = False) -> Path:
@@ -90,5 +127,8 @@ def fetch_osm(spec: str, *, cache_dir: str | Path | None = None, refresh: bool =
         raise InputError(f"{spec}: Overpass answered HTTP {response.status_code}: {response.text[:80]!r}")
     from ridermap.publish.atomic import write_bytes  # the cache is this reader's own file
 
-    write_bytes(target, response.content)
+    try:
+        write_bytes(target, response.content)
+    except OSError as exc:
+        raise InputError(f"{spec}: cannot cache the download in {exc.filename or cache}: {exc.strerror or exc}") from exc
     return target

@@ -2,6 +2,7 @@
 
 Layout of OUTDIR::
 
+    build.json                    the build report: per compound status, files, seconds, cause
     ridermap.gpkg                 the merged model (all compounds)
     validation.txt / .json        findings
     posters/<community>/...       gate posters + overview        (posters)
@@ -9,123 +10,514 @@ Layout of OUTDIR::
     site/                         the rider website               (site)
     gaps/                         planner gap reports             (gaps)
 
-District-wide steps (model, validation, site index, gaps) run once; the
-per-compound steps run through the executor seam, one task per compound.
-A rebuild removes what an earlier build wrote for the same compounds but this
-one did not (a gate or unit that is gone must not keep its poster or page);
-other compounds' files are left alone.
+**Isolation.** Each compound's posters, doorplates and site pages are built
+on their own, through the executor seam (one task per compound), each into
+a private scratch folder that is moved into the build only when it is
+complete. With ``executor = "dask"`` the scratch folder is on the worker's
+own disk and the files come back as bytes, so workers on other machines
+need no access to the client's disk. Any exception in one of them is recorded in ``build.json`` with
+its cause and, where known, the feature and its ``source`` (survey
+file/row or OSM id); every other compound, and the compound's other
+outputs, still finish. A poster that fails does not stop the compound's
+other posters. District-wide parts are built from what succeeded: the site
+index and care map list the compounds whose pages were written; the
+GeoPackage, validation and gap reports cover every compound of the model
+(a planner's picture must not lose a compound because its poster failed).
+
+**Atomic publish.** Everything is written into a fresh build folder beside
+OUTDIR and made current in one step (see
+:class:`ridermap.publish.atomic.Publisher`): a build is complete in its own
+folder, so a gate or unit that is gone keeps no poster or page. Outputs a
+build does not make (``--only``) are carried over from the previous build
+(hard links). If no compound at all could be built, the previous build
+stays current.
+
+Timings are only in ``build.json``, never inside the other outputs.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ridermap.config import Config
+from ridermap.errors import ConfigError, RidermapError
 from ridermap.model.bundle import Bundle
-from ridermap.publish.atomic import write_text
+from ridermap.publish.atomic import ENVIRONMENT_ERRNOS, PublishError, Publisher, write_bytes, write_text
 from ridermap.publish.executor import OnDone, make_executor
 
 log = logging.getLogger(__name__)
 
+PER_COMPOUND = ("posters", "doorplates", "site")
+WORK = ".work"  # scratch folders of running compound tasks, inside the staging folder
+
 
 @dataclass
 class BuildReport:
+    """What :func:`build` did.
+
+    ``compounds`` and ``district`` are the records written to
+    ``build.json``; :attr:`exit_code` is 0 when everything was built and
+    validation found no error, 1 when a compound or district part failed or
+    the data have errors.
+    """
+
     outdir: Path
     communities: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     errors: int = 0
     warnings: int = 0
+    compounds: list[dict] = field(default_factory=list)
+    district: dict[str, dict] = field(default_factory=dict)
+    published: bool = False
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[dict]:
+        return [c for c in self.compounds if c["status"] == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        bad_part = any(p["status"] == "failed" for p in self.district.values())
+        bad_compound = any(c["status"] != "ok" for c in self.compounds)
+        return 1 if (bad_part or bad_compound or self.errors) else 0
 
 
 @dataclass(frozen=True)
 class _Task:
     bundle: Bundle
     community_id: str
-    outdir: str
+    staging: str
+    work: str
     config: Config
+    landscape: bool = False
+    ship: bool = False  # return the files as bytes: a Dask worker on another machine has no access to staging
 
 
-def _community_task(task: _Task) -> list[str]:
-    """Per-compound outputs; runs in a worker process (top-level for pickling)."""
-    outdir = Path(task.outdir)
-    cfg = task.config
-    files: list[Path] = []
-    if "posters" in cfg.outputs:
-        from ridermap.publish.posters import write_posters
+def _is_environment(exc: BaseException) -> bool:
+    """Disk full, no permission...: the machine cannot take the build, whichever compound hit it."""
+    return isinstance(exc, OSError) and not isinstance(exc, RidermapError) and exc.errno in ENVIRONMENT_ERRNOS
 
-        files += write_posters(task.bundle, task.community_id, outdir / "posters", config=cfg)
-    if "doorplates" in cfg.outputs:
+
+def _cause(exc: BaseException) -> str:
+    """One line: the message of an error ridermap raised on purpose, else the exception type too."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else ""
+    if not isinstance(exc, RidermapError):
+        line = f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+    return line[:400]
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen and len(seen) < 8:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+_SINGULAR = {"communities": "community", "gates": "gate", "buildings": "building", "units": "unit",
+             "facilities": "facility", "paths": "path"}
+
+
+def _feature_source(view: Bundle, feature_id: str) -> str:
+    for name, layer in view.layers().items():
+        hit = layer[layer["id"].astype(str) == feature_id]
+        if not hit.empty:
+            return f"{_SINGULAR.get(name, name)} {feature_id} ({hit['source'].iloc[0] or 'no source'})"
+    return ""
+
+
+def _locate(view: Bundle, exc: BaseException) -> str:
+    """Where a compound's failure comes from: the feature and its source (survey row or OSM id), if known.
+
+    A label error names its feature (``LabelFitError.request.key``); any
+    other message is searched for an id or name of the compound's features.
+    """
+    for err in _chain(exc):
+        key = getattr(getattr(err, "request", None), "key", None)
+        if key:
+            found = _feature_source(view, str(key))
+            if found:
+                return found
+    message = " ".join(str(e) for e in _chain(exc))
+    for column in ("id", "name", "label"):
+        candidates = []
+        for name, layer in view.layers().items():
+            if column in layer and name != "paths":
+                candidates += [(str(v), str(i)) for v, i in zip(layer[column], layer["id"]) if len(str(v)) >= 2]
+        for value, feature_id in sorted(candidates, key=lambda c: -len(c[0])):
+            if value in message:
+                return _feature_source(view, feature_id)
+    return ""
+
+
+def _move_into(scratch: Path, staging: Path) -> list[str]:
+    """Move every file of ``scratch`` to the same place under ``staging``; return their relative paths."""
+    moved = []
+    for path in sorted(p for p in scratch.rglob("*") if p.is_file()):
+        rel = path.relative_to(scratch)
+        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, staging / rel)
+        moved.append(rel.as_posix())
+    return moved
+
+
+def _write_part(part: str, task: _Task, scratch: Path) -> tuple[list[str], list[str]]:
+    """Write one per-compound output into ``scratch``; return (warnings, failures as causes) and raise on error."""
+    cfg, cid, view = task.config, task.community_id, task.bundle
+    if part == "posters":
+        from ridermap.publish.posters import write_compound_posters
+
+        result = write_compound_posters(view, cid, scratch / "posters", config=cfg, landscape=task.landscape)
+        failures = [(stem, exc) for stem, exc in result.failures]
+        if failures and not result.files:
+            raise failures[0][1]
+        return result.warnings, failures
+    if part == "doorplates":
         from ridermap.publish.doorplates import write_doorplates
 
-        files += write_doorplates(task.bundle, task.community_id, outdir / "doorplates", config=cfg, verify=True)
-    if "site" in cfg.outputs:
+        write_doorplates(view, cid, scratch / "doorplates", config=cfg, verify=True)
+    elif part == "site":
         from ridermap.publish.site import write_community_site
 
-        files += write_community_site(task.bundle, outdir / "site", config=cfg)
-    return [str(f) for f in files]
+        write_community_site(view, scratch / "site", config=cfg)
+    return [], []
 
 
-def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone | None = None) -> BuildReport:
-    """Write every output of ``config.outputs`` for every compound of ``bundle``."""
-    from ridermap.model.validate import format_text, validate
+def _collect(scratch: Path) -> dict[str, bytes]:
+    """Every file of ``scratch`` as bytes, by path relative to it (what a remote worker sends back)."""
+    return {p.relative_to(scratch).as_posix(): p.read_bytes() for p in sorted(scratch.rglob("*")) if p.is_file()}
 
-    outdir = Path(outdir)
-    report = BuildReport(outdir)
+
+def _run_part(part: str, task: _Task, record: dict, work: Path) -> None:
+    """Run one part of one compound and record it; the compound's other parts run whatever happens here."""
+    scratch = work / part
+    start = time.perf_counter()
+    entry: dict = {"status": "ok", "files": 0, "seconds": 0.0}
+    try:
+        warnings, failures = _write_part(part, task, scratch)
+        if task.ship:
+            payload = _collect(scratch)
+            record["payload"].update(payload)
+            files = list(payload)
+        else:
+            files = _move_into(scratch, Path(task.staging))
+        entry["files"] = len(files)
+        record["files"] += files
+        record["warnings"] += [f"{part}: {w}" for w in warnings]
+        for stem, exc in failures:  # some posters written, these not
+            entry["status"] = "failed"
+            _fail(record, part, exc, task, prefix=f"{stem}: ")
+    except Exception as exc:  # noqa: BLE001 - isolation: any error of one compound is recorded, not raised
+        if _is_environment(exc):
+            raise
+        entry["status"] = "failed"
+        _fail(record, part, exc, task)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    entry["seconds"] = round(time.perf_counter() - start, 2)
+    record["parts"][part] = entry
+
+
+def _fail(record: dict, part: str, exc: BaseException, task: _Task, *, prefix: str = "") -> None:
+    record["status"] = "failed"
+    cause = f"{part}: {prefix}{_cause(exc)}"
+    record["causes"].append(cause)
+    where = _locate(task.bundle, exc)
+    if where and where not in record["where"]:
+        record["where"].append(where)
+    if not isinstance(exc, RidermapError):  # a bug: keep the traceback for the report
+        record["traceback"] = "".join(traceback.format_exception(exc)).strip()[-4000:]
+    log.warning("%s %s failed: %s%s", task.community_id, part, cause, f" ({where})" if where else "")
+
+
+def _community_task(task: _Task) -> dict:
+    """Per-compound outputs; runs in a worker process (top-level for pickling). Never raises for bad data."""
+    start = time.perf_counter()
+    record: dict = {"community": task.community_id, "status": "ok", "files": [], "parts": {}, "causes": [],
+                    "where": [], "warnings": []}
+    if task.ship:
+        import tempfile
+
+        work = Path(tempfile.mkdtemp(prefix="ridermap-"))  # on the worker's own disk
+        record["payload"] = {}
+    else:
+        work = Path(task.work)
+        work.mkdir(parents=True, exist_ok=True)
+    try:
+        for part in PER_COMPOUND:
+            if part in task.config.outputs:
+                _run_part(part, task, record, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    record["seconds"] = round(time.perf_counter() - start, 2)
+    return record
+
+
+def _failed_record(cid: str, exc: BaseException) -> dict:
+    return {"community": cid, "status": "failed", "files": [], "parts": {}, "causes": [_cause(exc)], "where": [],
+            "warnings": [], "seconds": 0.0}
+
+
+def _district_part(report: BuildReport, name: str, fn: Callable[[], list[Path]], staging: Path) -> None:
+    """Run a district-wide part; a failure is recorded (exit 1), the other parts still run."""
+    start = time.perf_counter()
+    entry: dict = {"status": "ok", "files": 0, "seconds": 0.0, "cause": ""}
+    try:
+        files = [Path(f) for f in fn()]
+        entry["files"] = len(files)
+        report.files += [report.outdir / f.relative_to(staging) for f in files]
+    except Exception as exc:  # noqa: BLE001 - isolation of district parts
+        if _is_environment(exc):
+            raise
+        entry.update(status="failed", cause=_cause(exc))
+        log.warning("%s failed: %s", name, entry["cause"])
+        if not isinstance(exc, RidermapError):
+            log.debug("%s failed", name, exc_info=True)
+    entry["seconds"] = round(time.perf_counter() - start, 2)
+    report.district[name] = entry
+
+
+def _errors_by_compound(bundle: Bundle, findings) -> dict[str, int]:
+    """Validation errors per compound (from each finding's layer and feature id)."""
+    owner: dict[tuple[str, str], str] = {("communities", str(c)): str(c) for c in bundle.communities["id"]}
+    for name, layer in bundle.layers().items():
+        if name != "communities" and "community_id" in layer:
+            owner.update({(name, str(i)): str(c) for i, c in zip(layer["id"], layer["community_id"]) if c})
+    counts: dict[str, int] = {}
+    for f in findings:
+        cid = owner.get((f.layer, str(f.id)))
+        if f.severity == "error" and cid:
+            counts[cid] = counts.get(cid, 0) + 1
+    return counts
+
+
+def _only(bundle: Bundle, ids: list[str]) -> Bundle:
+    """The district restricted to ``ids`` (shared streets and facilities kept)."""
+    keep = set(ids)
+    layers = {}
+    for name, layer in bundle.layers().items():
+        if name == "communities":
+            layers[name] = layer[layer["id"].isin(keep)]
+        else:
+            layers[name] = layer[layer["community_id"].isin(keep) | (layer["community_id"] == "")]
+    return bundle.replace(**layers)
+
+
+def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone | None = None,
+          landscape: bool = False) -> BuildReport:
+    """Write every output of ``config.outputs`` for every compound of ``bundle`` and publish it atomically.
+
+    Parameters
+    ----------
+    bundle
+        The district.
+    outdir
+        The output folder; becomes a link to the new build folder (see
+        :class:`ridermap.publish.atomic.Publisher`).
+    config
+        What to build (``outputs``, ``communities``, ``paper``: A4...A0 or
+        ``auto``, executor and workers).
+    on_done
+        ``on_done(done, total, record)`` after each compound.
+    landscape
+        Posters start landscape (they fall back to the other orientation
+        and larger paper when labels do not fit, with a warning).
+
+    Returns
+    -------
+    BuildReport
+        Also written to ``OUTDIR/build.json``.
+
+    Raises
+    ------
+    ConfigError
+        ``config.communities`` names a compound the data do not have.
+    PublishError
+        OUTDIR is busy (another build), not writable, or the disk is full;
+        the previous build stays current.
+    """
+    report = BuildReport(Path(outdir))
     ids = list(config.communities) or bundle.community_ids()
+    unknown = sorted(set(ids) - set(bundle.community_ids()))
+    if unknown:
+        raise ConfigError(f"communities {unknown[:5]} are not in the data (known: {', '.join(bundle.community_ids()[:10])})")
+    if "posters" in config.outputs:
+        from ridermap.publish.posters import paper_attempts
+
+        paper_attempts(config.paper)  # an unknown paper is a config error for the whole build, not per compound
     report.communities = ids
-    if "gpkg" in config.outputs:
-        from ridermap.publish.gpkg import write_gpkg
-
-        report.files.append(write_gpkg(bundle, outdir / "ridermap.gpkg"))
-    if "validation" in config.outputs:
-        findings = validate(bundle)
-        report.errors = sum(f.severity == "error" for f in findings)
-        report.warnings = len(findings) - report.errors
-        report.files.append(write_text(outdir / "validation.txt", format_text(findings, language=config.language)))
-        report.files.append(write_text(outdir / "validation.json", json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=1)))
-    per_compound = {"posters", "doorplates", "site"} & set(config.outputs)
-    if per_compound and ids:
-        tasks = [_Task(bundle.community(cid), cid, str(outdir), config) for cid in ids]
-        executor = make_executor(config.executor, workers=config.workers, address=config.dask_address)
-        for files in executor.map(_community_task, tasks, on_done=on_done):
-            report.files += [Path(f) for f in files]
-    if "site" in config.outputs:
-        from ridermap.publish.site import copy_site_assets, write_site_index
-
-        report.files += copy_site_assets(outdir / "site")
-        report.files += write_site_index(bundle, outdir / "site", config=config)
-    if "gaps" in config.outputs:
-        from ridermap.publish.gaps import write_gaps
-
-        report.files += write_gaps(bundle, outdir / "gaps", config=config)
-    _prune(outdir, ids, report.files, set(config.outputs))
+    start = time.perf_counter()
+    with Publisher(outdir) as pub:
+        try:
+            _carry_over(pub.previous, pub.staging, set(config.outputs))
+            _build_into(bundle, pub.staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape)
+            report.seconds = round(time.perf_counter() - start, 2)
+            write_text(pub.staging / "build.json", _report_json(report, config))
+            if ids and not any(c["status"] != "failed" for c in report.compounds):
+                log.error("no compound could be built: %s keeps the previous build", outdir)
+            else:
+                pub.publish()
+                report.published = True
+        except OSError as exc:
+            if isinstance(exc, RidermapError):
+                raise
+            path = _display(pub, exc.filename)
+            raise PublishError(f"{path}: {exc.strerror or exc}; the previous build of {outdir} is unchanged") from exc
     return report
 
 
-def _owned_by(name: str, ids: list[str]) -> bool:
-    """Whether a file name (``<cid>.html``, ``<cid>-b7-u2.html``) belongs to one of ``ids``."""
-    stem = name.split(".", 1)[0]
-    return any(stem == cid or stem.startswith(cid + "-") for cid in ids)
+def _display(pub: Publisher, filename) -> str:
+    """A path in the staging folder as it would be under OUTDIR (a compound's scratch folder left out)."""
+    if not filename:
+        return str(pub.outdir)
+    try:
+        rel = Path(os.fsdecode(filename)).relative_to(pub.staging)
+    except ValueError:
+        return os.fsdecode(filename)
+    if rel.parts[:1] == (WORK,) and len(rel.parts) > 3:
+        rel = Path(*rel.parts[3:])  # .work/<n>/<part>/posters/... -> posters/...
+    return str(pub.outdir / rel)
 
 
-def _prune(outdir: Path, ids: list[str], written: list[Path], outputs: set[str]) -> None:
-    """Delete stale files of the built compounds that this build did not write."""
-    keep = {Path(f).resolve() for f in written}
-    stale: list[Path] = []
-    if "posters" in outputs:  # doorplates and gaps replace their folders whole already
-        for cid in ids:
-            folder = outdir / "posters" / cid
-            if folder.is_dir():
-                stale += [f for f in folder.rglob("*") if f.is_file() and f.resolve() not in keep]
+#: What each output is in OUTDIR (top-level names).
+OUTPUT_ENTRIES = {"gpkg": ("ridermap.gpkg",), "validation": ("validation.txt", "validation.json"),
+                  "posters": ("posters",), "doorplates": ("doorplates",), "site": ("site",), "gaps": ("gaps",)}
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)  # builds never change a file in place, so sharing it is safe
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _carry_over(previous: Path | None, staging: Path, outputs: set[str]) -> None:
+    """Bring the outputs this build does not make (``--only``) over from the previous build, hard-linked."""
+    if previous is None:
+        return
+    for output, names in OUTPUT_ENTRIES.items():
+        if output in outputs:
+            continue
+        for name in names:
+            src = previous / name
+            if src.is_file():
+                _link_or_copy(src, staging / name)
+            elif src.is_dir():
+                for f in (p for p in src.rglob("*") if p.is_file() and not p.is_symlink()):
+                    _link_or_copy(f, staging / f.relative_to(previous))
+                for d in (p for p in [src, *src.rglob("*")] if p.is_dir()):
+                    (staging / d.relative_to(previous)).mkdir(parents=True, exist_ok=True)
+    log.info("kept %s from the previous build", ", ".join(sorted(set(OUTPUT_ENTRIES) - outputs)) or "nothing")
+
+
+def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list[str], config: Config,
+                on_done: OnDone | None, landscape: bool) -> None:
+    """Every output into ``staging`` (a fresh folder), compounds isolated."""
+    outputs = set(config.outputs)
+    report.outdir = Path(report.outdir)
+    errors_by_compound: dict[str, int] = {}
+    if "gpkg" in outputs:
+        from ridermap.publish.gpkg import write_gpkg
+
+        _district_part(report, "gpkg", lambda: [write_gpkg(bundle, staging / "ridermap.gpkg", data_date=config.data_date)], staging)
+    if "validation" in outputs:
+        def _validation() -> list[Path]:
+            from ridermap.model.validate import format_text, validate
+
+            findings = validate(bundle)
+            report.errors = sum(f.severity == "error" for f in findings)
+            report.warnings = len(findings) - report.errors
+            errors_by_compound.update(_errors_by_compound(bundle, findings))
+            return [write_text(staging / "validation.txt", format_text(findings, language=config.language)),
+                    write_text(staging / "validation.json",
+                               json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=1))]
+
+        _district_part(report, "validation", _validation, staging)
+    if outputs & set(PER_COMPOUND) and ids:
+        _build_compounds(bundle, staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape)
+    else:
+        report.compounds = [{"community": cid, "status": "ok", "files": [], "parts": {}, "causes": [], "where": [],
+                             "warnings": [], "seconds": 0.0} for cid in ids]
+    for record in report.compounds:
+        record["validation_errors"] = errors_by_compound.get(record["community"], 0)
+        if record["status"] == "ok" and record["validation_errors"]:
+            record["status"] = "data_errors"
+            record["causes"].append(f"validation: {record['validation_errors']} errors (validation.txt)")
+        report.files += [report.outdir / f for f in record["files"]]
+    shutil.rmtree(staging / WORK, ignore_errors=True)
+    _district_outputs(bundle, staging, report, config=config)
+
+
+def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list[str], config: Config,
+                     on_done: OnDone | None, landscape: bool) -> None:
+    tasks: list[_Task] = []
+    early: dict[str, dict] = {}
+    for i, cid in enumerate(ids):
+        try:
+            view = bundle.community(cid)
+        except Exception as exc:  # noqa: BLE001 - a compound whose view cannot be made is one failed compound
+            if _is_environment(exc):
+                raise
+            early[cid] = _failed_record(cid, exc)
+            continue
+        tasks.append(_Task(view, cid, str(staging), str(staging / WORK / f"{i:06d}"), config, landscape,
+                           ship=config.executor == "dask"))
+    with make_executor(config.executor, workers=config.workers, address=config.dask_address) as executor:
+        results = executor.map(_community_task, tasks, on_done=on_done)
+    for record in results:  # files a remote worker sent back as bytes
+        for rel, data in (record.pop("payload", None) or {}).items():
+            write_bytes(staging / rel, data)
+    by_id = {r["community"]: r for r in results} | early
+    report.compounds = [by_id[cid] for cid in ids]
+
+
+def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, config: Config) -> None:
+    """Site assets and index (compounds whose pages were written) and gap reports (every compound)."""
+    outputs = set(config.outputs)
     if "site" in outputs:
-        for sub in ("c", "d", "u"):
-            folder = outdir / "site" / sub
-            if folder.is_dir():
-                stale += [f for f in folder.iterdir()
-                          if f.is_file() and _owned_by(f.name, ids) and f.resolve() not in keep]
-    for f in stale:
-        f.unlink()
-    if stale:
-        log.info("removed %d stale files of an earlier build", len(stale))
+        from ridermap.publish.site import copy_site_assets, write_site_index
+
+        ok = [c["community"] for c in report.compounds if c.get("parts", {}).get("site", {}).get("status") == "ok"]
+        _district_part(report, "site assets", lambda: copy_site_assets(staging / "site"), staging)
+        _district_part(report, "site index",
+                       lambda: write_site_index(_only(bundle, ok), staging / "site", config=config), staging)
+    if "gaps" in outputs:
+        from ridermap.publish.gaps import write_gaps
+
+        _district_part(report, "gaps", lambda: write_gaps(bundle, staging / "gaps", config=config), staging)
+
+
+def _report_json(report: BuildReport, config: Config) -> str:
+    """``build.json``: per compound status, files, seconds, cause; district parts; totals."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ridermap_version = version("ridermap")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        ridermap_version = "unknown"
+    compounds = []
+    for c in report.compounds:
+        entry = {"community": c["community"], "status": c["status"], "cause": "; ".join(c["causes"]),
+                 "where": "; ".join(c["where"]), "seconds": c["seconds"], "files": sorted(c["files"]),
+                 "parts": c["parts"], "warnings": c["warnings"], "validation_errors": c.get("validation_errors", 0)}
+        if "traceback" in c:
+            entry["traceback"] = c["traceback"]
+        compounds.append(entry)
+    statuses = [c["status"] for c in report.compounds]
+    totals = {"compounds": len(statuses), "ok": statuses.count("ok"), "failed": statuses.count("failed"),
+              "data_errors": statuses.count("data_errors"), "files": len(report.files),
+              "validation_errors": report.errors, "validation_warnings": report.warnings,
+              "seconds": report.seconds, "exit_code": report.exit_code}
+    data = {"ridermap": ridermap_version, "name": config.name, "data_date": config.data_date,
+            "outputs": list(config.outputs), "paper": config.paper, "totals": totals,
+            "district": report.district, "compounds": compounds}
+    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"

@@ -16,6 +16,12 @@ every plate and decodes it with zxing-cpp. A plate passes when exactly one QR co
 failure raises :class:`~ridermap.errors.VerificationError` naming the plate
 ids; the outputs are then not published (they stay as they were) and the
 summary is written beside them as ``<community_id>.verification-failed.json``.
+
+Data text is hostile: ``index.csv`` cells that a spreadsheet would run as a
+formula get a leading ``'`` (:func:`ridermap.safe_text.csv_row`), and
+``verification.txt`` puts data text through
+:func:`ridermap.safe_text.text_line`. The summaries hold no timings, so the
+same plates give the same bytes.
 """
 from __future__ import annotations
 
@@ -51,6 +57,7 @@ from ridermap.render.doorplate import (
     plates_for_community,
     sheets_pdf,
 )
+from ridermap.safe_text import csv_row, text_line
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +80,9 @@ class VerificationReport:
         One dict per plate: ``plate_id``, ``page`` (1-based), ``ok``,
         ``decoded`` (list of texts found), ``expected`` and ``problem``.
     seconds
-        Wall time of rasterising and decoding.
+        Wall time of rasterising and decoding (for logs and the build
+        report; not written into the summaries, which must be
+        reproducible).
     """
 
     pdf: str
@@ -98,18 +107,17 @@ class VerificationReport:
             "plates": len(self.results),
             "verified": len(self.results) - len(self.failures),
             "failed": len(self.failures),
-            "seconds": round(self.seconds, 2),
             "failures": self.failures,
             "results": [{"plate_id": r["plate_id"], "page": r["page"], "ok": r["ok"]} for r in self.results],
         }
 
     def text(self) -> str:
         head = (f"{len(self.results) - len(self.failures)}/{len(self.results)} doorplates decoded correctly "
-                f"from {Path(self.pdf).name} at {self.dpi} dpi ({self.seconds:.1f} s)")
+                f"from {text_line(Path(self.pdf).name)} at {self.dpi} dpi")
         lines = [head]
-        for r in self.failures:
-            lines.append(f"FAILED {r['plate_id']} (page {r['page']}): {r['problem']}; expected {r['expected']!r}, "
-                         f"decoded {r['decoded']!r}")
+        for r in self.failures:  # every data text through text_line: no name can forge a line
+            lines.append(f"FAILED {text_line(r['plate_id'])} (page {r['page']}): {text_line(r['problem'])}; "
+                         f"expected {text_line(repr(r['expected']))}, decoded {text_line(repr(r['decoded']))}")
         return "\n".join(lines) + "\n"
 
 
@@ -251,7 +259,7 @@ def verify_pdf(
         for results in pool.map(run, chunks):
             report.results += results
     report.seconds = time.perf_counter() - start
-    log.info("%s", report.text().splitlines()[0])
+    log.info("%s (%.1f s)", report.text().splitlines()[0], report.seconds)
     return report
 
 
@@ -261,9 +269,9 @@ def _index_csv(plates: Sequence[Plate], placements: Sequence[Placement], sheets_
     writer.writerow(["plate_id", "kind", "community_id", "address", "headline", "payload", "plus_code",
                      "sheets_pdf", "page", "x_mm", "y_mm", "rotated"])
     for plate, p in zip(plates, placements):
-        writer.writerow([plate.plate_id, plate.kind, plate.community_id, plate.address, plate.headline,
-                         plate.payload, plate.plus_code.removeprefix("Plus Code "), sheets_name, p.page + 1,
-                         f"{p.x_mm:.1f}", f"{p.y_mm:.1f}", int(p.rotated)])
+        writer.writerow(csv_row([plate.plate_id, plate.kind, plate.community_id, plate.address, plate.headline,
+                                 plate.payload, plate.plus_code.removeprefix("Plus Code "), sheets_name, p.page + 1,
+                                 round(p.x_mm, 1), round(p.y_mm, 1), int(p.rotated)]))
     return buf.getvalue()
 
 

@@ -12,7 +12,12 @@ Layout of the output folder (replaced whole, atomically)::
 
 CSV files are UTF-8 with a byte-order mark so Excel opens the Chinese
 labels correctly; distances are metres rounded to 0.1, empty when no path
-reaches any facility of that kind.
+reaches any facility of that kind. Text cells that a spreadsheet would run
+as a formula (``=…``, ``+…``, ``-…``, ``@…``) are written with a leading
+``'`` (:func:`ridermap.safe_text.csv_frame`); numbers stay numbers.
+
+Reproducible: the same inputs give the same bytes (fixed GeoPackage and
+PDF dates from ``data_date`` / ``SOURCE_DATE_EPOCH``, stable HTML ids).
 """
 from __future__ import annotations
 
@@ -31,6 +36,8 @@ from ridermap.analysis.network import network_from_bundle
 from ridermap.analysis.siting import candidate_sites, propose_sites
 from ridermap.model.bundle import Bundle
 from ridermap.publish.atomic import atomic_dir
+from ridermap.publish.gpkg import fix_timestamps, fixed_timestamp
+from ridermap.safe_text import csv_frame
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +84,7 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
     list of Path
         Every file written, at its final place.
     """
-    from ridermap.render.gapmap import gap_figure, gap_map, leaflet_files
+    from ridermap.render.gapmap import gap_figure, gap_map_html, leaflet_files
 
     outdir = Path(outdir)
     net = network_from_bundle(bundle)
@@ -102,10 +109,11 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
                                 driver="GPKG", geometry_type="Unknown")
         if sites is not None and len(sites):
             pyogrio.write_dataframe(sites, gpkg, layer="sites", driver="GPKG")
+        fix_timestamps(gpkg, data_date=config.data_date)
         written.append("gaps.gpkg")
         # CSV + JSON
-        units_table(report).to_csv(tmp / "units.csv", index=False, encoding="utf-8-sig")
-        report.communities.to_csv(tmp / "summary.csv", index=False, encoding="utf-8-sig")
+        csv_frame(units_table(report)).to_csv(tmp / "units.csv", index=False, encoding="utf-8-sig")
+        csv_frame(report.communities).to_csv(tmp / "summary.csv", index=False, encoding="utf-8-sig")
         summary = {
             "district": report.district,
             "targets_m": report.targets_m,
@@ -118,10 +126,10 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
         if sites is not None and len(sites):
             site_rows["lon"] = sites.geometry.x.round(7)
             site_rows["lat"] = sites.geometry.y.round(7)
-        site_rows.to_csv(tmp / "sites.csv", index=False, encoding="utf-8-sig")
+        csv_frame(site_rows).to_csv(tmp / "sites.csv", index=False, encoding="utf-8-sig")
         written += ["units.csv", "summary.csv", "summary.json", "sites.csv"]
         if html:
-            page = gap_map(report, bundle, sites=sites, language=config.language).get_root().render()
+            page = gap_map_html(report, bundle, sites=sites, language=config.language)
             (tmp / "gaps.html").write_text(page, encoding="utf-8")
             written.append("gaps.html")
             for rel, src in leaflet_files().items():
@@ -131,9 +139,11 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
                 written.append(f"lib/{rel}")
         if pdf:
             (tmp / "pdf").mkdir()
+            stamp = fixed_timestamp(config.data_date)  # never the time of the build
             for cid in ids:
                 fig = gap_figure(report, bundle, cid, sites=sites, language=config.language)
-                fig.savefig(tmp / "pdf" / f"{cid}.pdf", format="pdf", metadata={"Title": f"ridermap gaps {cid}"})
+                fig.savefig(tmp / "pdf" / f"{cid}.pdf", format="pdf",
+                            metadata={"Title": f"ridermap gaps {cid}", "CreationDate": stamp, "ModDate": None})
                 written.append(f"pdf/{cid}.pdf")
     log.info("gaps: wrote %d files to %s", len(written), outdir)
     return [outdir / w for w in written]

@@ -7,12 +7,13 @@ set so a print shop's software knows where to cut.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
 
 from ridermap.config import Config
-from ridermap.errors import ConfigError
+from ridermap.errors import ConfigError, RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.publish.atomic import atomic_path
 from ridermap.render.poster import Poster, render_poster
@@ -89,18 +90,141 @@ def write_poster(bundle: Bundle, community_id: str, path: str | Path, *, gate: s
                  bleed_mm: float = 0.0, crop_marks: bool = False, dpi: int = 300) -> Path:
     """Render one poster (a gate's, or the overview when ``gate`` is ``None``) and save it.
 
-    ``paper`` defaults to the config's (``[build] paper``, A2).
+    ``paper`` defaults to the config's (``[build] paper``, A2); ``"auto"``
+    takes the smallest paper the labels fit on.
     """
     config = config or Config()
     fmt = poster_format(path)  # fail on a bad extension or resolution before rendering
     _check_dpi(fmt, dpi)
-    poster = render_poster(bundle, community_id, gate=gate, config=config, paper=paper or config.paper,
-                           landscape=landscape, bleed_mm=bleed_mm, crop_marks=crop_marks)
+    size = paper or config.paper
+    if size.upper() == "AUTO":
+        poster, _ = render_fitting_poster(bundle.community(community_id), community_id, gate=gate, config=config,
+                                          paper=size, bleed_mm=bleed_mm, crop_marks=crop_marks)
+    else:
+        poster = render_poster(bundle, community_id, gate=gate, config=config, paper=size,
+                               landscape=landscape, bleed_mm=bleed_mm, crop_marks=crop_marks)
     try:
         return save_poster(poster, path, dpi=dpi)
     finally:
         poster.figure.clear()
         log.debug("saved %s poster %s", fmt, path)
+
+
+PAPERS = ("A4", "A3", "A2", "A1", "A0")
+
+
+@dataclass
+class PosterResult:
+    """What :func:`write_compound_posters` did for one compound.
+
+    ``files`` were written; ``warnings`` name posters that needed another
+    paper than asked; ``failures`` are ``(poster, cause)`` pairs of posters
+    that do not fit even on A0 landscape (or failed otherwise).
+    """
+
+    files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    failures: list[tuple[str, BaseException]] = field(default_factory=list)
+
+
+def paper_attempts(paper: str, *, landscape: bool = False) -> list[tuple[str, bool]]:
+    """Papers to try in order: the one asked, its other orientation, then each larger paper up to A0.
+
+    ``paper="auto"`` starts at A4 portrait (the smallest that fits wins).
+
+    >>> paper_attempts("A1")
+    [('A1', False), ('A1', True), ('A0', False), ('A0', True)]
+    >>> paper_attempts("a0", landscape=True)
+    [('A0', True), ('A0', False)]
+    """
+    paper = paper.upper()
+    if paper == "AUTO":
+        paper, landscape = "A4", False
+    if paper not in PAPERS:
+        raise ConfigError(f"paper must be one of {', '.join(PAPERS)} or auto, got {paper!r}")
+    return [(p, o) for p in PAPERS[PAPERS.index(paper):] for o in (landscape, not landscape)]
+
+
+def _is_fit_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says labels (or the map) do not fit the paper."""
+    from ridermap.render.poster_labels import LabelFitError
+
+    return isinstance(exc, LabelFitError) or isinstance(exc.__cause__, LabelFitError)
+
+
+def render_fitting_poster(view: Bundle, community_id: str, *, gate: str | None, config: Config, paper: str,
+                          landscape: bool = False, **kwargs) -> tuple[Poster, str | None]:
+    """Render a poster on the first paper of :func:`paper_attempts` it fits.
+
+    Returns
+    -------
+    (Poster, str or None)
+        The poster and a warning when it needed another paper than asked
+        (``None`` when it fit as asked, or with ``paper="auto"``).
+
+    Raises
+    ------
+    RenderError
+        It does not fit on A0 landscape either (the last attempt's error),
+        or it failed for another reason than fit.
+    """
+    attempts = paper_attempts(paper, landscape=landscape)
+    for i, (size, orient) in enumerate(attempts):
+        try:
+            poster = render_poster(view, community_id, gate=gate, config=config, paper=size, landscape=orient, **kwargs)
+        except RenderError as exc:
+            if not _is_fit_error(exc) or i == len(attempts) - 1:
+                raise
+            log.info("%s %s: does not fit on %s%s, trying the next paper", community_id, gate or "overview",
+                     size, " landscape" if orient else "")
+            continue
+        if i == 0 or paper.upper() == "AUTO":
+            return poster, None
+        asked = f"{paper.upper()}{' landscape' if landscape else ''}"
+        return poster, f"labels did not fit on {asked}: printed on {size}{' landscape' if orient else ''}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def write_compound_posters(bundle: Bundle, community_id: str, outdir: str | Path, *, config: Config,
+                           formats: tuple[str, ...] = ("pdf",), paper: str | None = None, landscape: bool = False,
+                           bleed_mm: float = 0.0, crop_marks: bool = False, dpi: int = 300) -> PosterResult:
+    """All posters of one compound for ``ridermap build``, falling back to larger paper when labels do not fit.
+
+    Unlike :func:`write_posters` one poster that fails does not stop the
+    others: it is listed in :attr:`PosterResult.failures`.
+    """
+    _check_formats(formats, dpi)
+    view = bundle.community(community_id)
+    folder = Path(outdir) / community_id
+    result = PosterResult()
+    for gate, stem in _poster_jobs(view, community_id):
+        try:
+            poster, warning = render_fitting_poster(view, community_id, gate=gate, config=config,
+                                                    paper=paper or config.paper, landscape=landscape,
+                                                    bleed_mm=bleed_mm, crop_marks=crop_marks)
+        except Exception as exc:  # noqa: BLE001 - recorded per poster, the caller decides
+            result.failures.append((stem, exc))
+            continue
+        if warning:
+            result.warnings.append(f"{stem}: {warning}")
+        try:
+            for fmt in formats:
+                result.files.append(save_poster(poster, folder / f"{stem}.{fmt}", dpi=dpi))
+        finally:
+            poster.figure.clear()
+    return result
+
+
+def _check_formats(formats: tuple[str, ...], dpi: int) -> None:
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise ConfigError(f"poster format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        _check_dpi(fmt, dpi)
+
+
+def _poster_jobs(view: Bundle, community_id: str) -> list[tuple[str | None, str]]:
+    jobs: list[tuple[str | None, str]] = [(None, f"{community_id}-overview")]
+    return jobs + [(str(g), str(g)) for g in view.gates["id"]]
 
 
 def write_posters(bundle: Bundle, community_id: str, outdir: str | Path, *, config: Config,
@@ -109,25 +233,27 @@ def write_posters(bundle: Bundle, community_id: str, outdir: str | Path, *, conf
     """All posters of one compound: one per gate plus an overview.
 
     Files are ``<outdir>/<community_id>/<gate_id>.<fmt>`` and
-    ``<outdir>/<community_id>/<community_id>-overview.<fmt>``.
+    ``<outdir>/<community_id>/<community_id>-overview.<fmt>``. The paper is
+    as asked (``paper="auto"``: the smallest that fits); use
+    :func:`write_compound_posters` for automatic fallback to larger paper.
 
     Returns
     -------
     list of Path
         The files written, overview first.
     """
-    for fmt in formats:
-        if fmt not in FORMATS:
-            raise ConfigError(f"poster format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-        _check_dpi(fmt, dpi)
+    _check_formats(formats, dpi)
     view = bundle.community(community_id)
     folder = Path(outdir) / community_id
-    jobs: list[tuple[str | None, str]] = [(None, f"{community_id}-overview")]
-    jobs += [(str(g), str(g)) for g in view.gates["id"]]
     written: list[Path] = []
-    for gate, stem in jobs:
-        poster = render_poster(view, community_id, gate=gate, config=config, paper=paper or config.paper,
-                               landscape=landscape, bleed_mm=bleed_mm, crop_marks=crop_marks)
+    size = paper or config.paper
+    for gate, stem in _poster_jobs(view, community_id):
+        if size.upper() == "AUTO":
+            poster, _ = render_fitting_poster(view, community_id, gate=gate, config=config, paper=size,
+                                              bleed_mm=bleed_mm, crop_marks=crop_marks)
+        else:
+            poster = render_poster(view, community_id, gate=gate, config=config, paper=size,
+                                   landscape=landscape, bleed_mm=bleed_mm, crop_marks=crop_marks)
         try:
             for fmt in formats:
                 written.append(save_poster(poster, folder / f"{stem}.{fmt}", dpi=dpi))

@@ -60,7 +60,7 @@ from ridermap.model.bundle import Bundle
 from ridermap.model.schema import RIDER_ACCESS_LABELS
 from ridermap.render.doorplate_pdf import CidFont, PdfBuilder, fmt, load_font
 from ridermap.render.doorplate_text import BASELINE_EM, BOLD_EM, LINE_EM, fit, is_cjk, width_em
-from ridermap.render.fonts import check_glyphs, cjk_font_path
+from ridermap.render.fonts import check_glyphs, cjk_font_path, drawable_fields
 from ridermap.urls import absolute, building_path, gate_path, unit_path
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,10 @@ class Plate:
     def all_text(self) -> str:
         """Every character printed for this plate, its id (sheet margin) included."""
         return "".join((self.address, self.headline, *self.details, self.plus_code, self.caption, self.plate_id))
+
+
+#: the Plate fields printed as text (made drawable by the font before layout)
+_PRINTED = ("address", "headline", "details", "plus_code", "caption")
 
 
 # --------------------------------------------------------------------------- content
@@ -303,6 +307,8 @@ def plates_for_community(
     if unnumbered:
         log.warning("%s: %d plate(s) printed without a number (%s): survey their numbers",
                     community_id, len(unnumbered), ", ".join(unnumbered[:10]) + (" …" if len(unnumbered) > 10 else ""))
+    # data text the font cannot draw (emoji, bidi controls) is dropped or replaced, never an error
+    plates = [drawable_fields(p, _PRINTED, where=f"doorplate {p.plate_id}") for p in plates]
     for plate in plates:
         check_glyphs(plate.all_text(), where=f"doorplate {plate.plate_id}")
     return plates

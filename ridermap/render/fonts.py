@@ -1,4 +1,12 @@
-"""Find a CJK font and use it in matplotlib, failing loudly on missing glyphs.
+"""Find a CJK font, use it in matplotlib, and make data text drawable with it.
+
+Data text (names from OSM and survey sheets) may hold characters the font
+cannot draw: emoji, bidi overrides such as ``\u202e``, zero-width joiners,
+control characters. :func:`drawable` is the one place they are handled for
+posters, doorplates and gap maps: invisible and control characters are
+dropped (line breaks become spaces) and any other character the font lacks
+is replaced by ``□``, with a warning naming the text; rendering never fails
+on them. :func:`check_glyphs` stays for texts of our own (labels, config).
 
 Order: the ``RIDERMAP_FONT`` environment variable, Noto Sans SC from the
 ``pylopdf-fonts-zh-cn`` dependency (SIL OFL 1.1), then system fonts
@@ -7,11 +15,22 @@ With Noto (CFF outlines) matplotlib's PDF ``fonttype`` stays 3 (domain.md §6).
 """
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 from ridermap.errors import RenderError
+
+log = logging.getLogger(__name__)
+
+#: what a character the font lacks (an emoji) is drawn as
+REPLACEMENT = "\u25a1"  # □
+#: dropped without trace: controls, format characters (bidi, zero-width), separators, variation selectors
+_DROP_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+_VARIATION_SELECTORS = (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0), range(0x180B, 0x1810))
 
 _SYSTEM_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -78,3 +97,93 @@ def check_glyphs(text: str, *, where: str = "") -> None:
     if missing:
         at = f" in {where}" if where else ""
         raise RenderError(f"font {cjk_font_path().name} has no glyph for {missing!r}{at}")
+
+
+def _is_variation_selector(code: int) -> bool:
+    return any(code in r for r in _VARIATION_SELECTORS)
+
+
+@lru_cache(maxsize=65536)
+def _drawable(text: str) -> str:
+    cmap = _cmap()
+    out: list[str] = []
+    for ch in text:
+        code = ord(ch)
+        if ch in "\n\r\t\v\f\x85\u2028\u2029":
+            ch = " "
+        elif unicodedata.category(ch) in _DROP_CATEGORIES or _is_variation_selector(code):
+            continue
+        elif code not in cmap:
+            if unicodedata.category(ch) == "Mn":  # a combining mark with no glyph: drop, do not box
+                continue
+            ch = " " if ch.isspace() else REPLACEMENT
+            if ch == REPLACEMENT and out and out[-1] == REPLACEMENT:
+                continue  # one box for an emoji sequence (skin tone, flags)
+        out.append(ch)
+    return "".join(out)
+
+
+def drawable(text: str, *, where: str = "") -> str:
+    """``text`` with every character the CJK font cannot draw dropped or replaced.
+
+    Control characters, bidi controls (``\\u202e``), zero-width and other
+    format characters and variation selectors are dropped; line breaks
+    and tabs become spaces; any other character without a glyph (an
+    emoji) becomes one ``□`` per run. A warning names what changed.
+
+    Parameters
+    ----------
+    text
+        Data text to draw.
+    where
+        What is being drawn (for the warning), e.g. ``"poster of 510104-jhy"``.
+
+    Returns
+    -------
+    str
+        ``text`` itself when the font can draw all of it.
+    """
+    text = str(text)
+    clean = _drawable(text)
+    if clean != text:
+        gone = "".join(sorted({ch for ch in text if _drawable(ch) != ch}))
+        at = f" in {where}" if where else ""
+        log.warning("characters the font %s cannot draw were dropped or replaced by %s%s: %r -> %r (%s)",
+                    cjk_font_path().name, REPLACEMENT, at, text, clean, gone.encode("unicode_escape").decode("ascii"))
+    return clean
+
+
+def drawable_frame(frame, *, where: str = ""):
+    """A copy of a (Geo)DataFrame with every text cell passed through :func:`drawable` (or ``frame`` if none changes)."""
+    changed = {}
+    for col in frame.columns:
+        if col == "geometry" or frame[col].dtype.kind != "O":  # object and pandas string dtypes
+            continue
+        values = frame[col].tolist()
+        clean = [drawable(v, where=where) if isinstance(v, str) else v for v in values]
+        if clean != values:
+            changed[col] = clean
+    if not changed:
+        return frame
+    out = frame.copy()
+    for col, clean in changed.items():
+        out[col] = clean
+    return out
+
+
+def drawable_bundle(bundle, *, where: str = ""):
+    """A bundle whose text columns in every layer are :func:`drawable` (the same bundle if nothing changes)."""
+    layers = {name: drawable_frame(gdf, where=where) for name, gdf in bundle.layers().items()}
+    changed = {name: gdf for name, gdf in layers.items() if gdf is not getattr(bundle, name)}
+    return dataclasses.replace(bundle, **changed) if changed else bundle
+
+
+def drawable_fields(obj, fields: tuple[str, ...], *, where: str = ""):
+    """A copy of dataclass ``obj`` whose ``fields`` (``str`` or tuples of ``str``) are :func:`drawable`."""
+    changes = {}
+    for name in fields:
+        value = getattr(obj, name)
+        clean = tuple(drawable(v, where=where) for v in value) if isinstance(value, tuple) else drawable(value, where=where)
+        if clean != value:
+            changes[name] = clean
+    return dataclasses.replace(obj, **changes) if changes else obj

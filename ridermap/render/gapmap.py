@@ -7,6 +7,12 @@ basemap tiles. :func:`gap_figure` returns a matplotlib Figure (A3 landscape,
 CJK font, PDF ``fonttype`` left at 3). Nothing here touches the disk.
 
 Doors are coloured by how many facility kinds they are in gap for.
+
+Data text is hostile: every text property of the map's GeoJSON is
+HTML-escaped (:func:`ridermap.safe_text.html_text`) before folium writes it,
+because folium's tooltips and popups insert properties as HTML; element ids
+are deterministic (:func:`ridermap.render.site_maps.stable_ids`). In the PDF
+figure, data text goes through :func:`ridermap.render.fonts.drawable`.
 """
 from __future__ import annotations
 
@@ -24,11 +30,13 @@ from ridermap.analysis.gaps import KIND_MODE, GapReport
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
-from ridermap.render.fonts import check_glyphs, font_family
+from ridermap.render.fonts import check_glyphs, drawable, font_family
+from ridermap.render.site_maps import stable_ids
+from ridermap.safe_text import html_text
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GAP_COLOURS", "KIND_COLOURS", "gap_colour", "gap_map", "gap_figure", "leaflet_files"]
+__all__ = ["GAP_COLOURS", "KIND_COLOURS", "gap_colour", "gap_map", "gap_map_html", "gap_figure", "leaflet_files"]
 
 #: colour by number of kinds in gap: 0, 1, 2, 3 or more
 GAP_COLOURS = ("#2e7d32", "#f9a825", "#ef6c00", "#c62828")
@@ -86,6 +94,24 @@ def _fmt(d: float, t: dict) -> str:
     return f"{d:.0f} {t['metres']}" if np.isfinite(d) else t["unreachable"]
 
 
+def _escaped(gdf: gpd.GeoDataFrame) -> dict:
+    """``gdf.__geo_interface__`` with every text property HTML-escaped (folium shows properties as HTML)."""
+    props = gdf.drop(columns=gdf.geometry.name).copy()
+    for col in props.columns:
+        if props[col].dtype.kind == "O":  # object and pandas string dtypes
+            props[col] = [html_text(v) if isinstance(v, str) else v for v in props[col]]
+    props.columns = [html_text(c) for c in props.columns]
+    return gpd.GeoDataFrame(props, geometry=gdf.geometry.values, crs=gdf.crs).__geo_interface__
+
+
+def gap_map_html(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None = None, language: str = "zh",
+                 asset_prefix: str = "lib/") -> str:
+    """The whole gap map page (:func:`gap_map` rendered), byte-identical for the same inputs."""
+    with stable_ids("gap"):
+        fmap = gap_map(report, bundle, sites=sites, language=language, asset_prefix=asset_prefix)
+        return fmap.get_root().render()
+
+
 def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None = None, language: str = "zh",
             asset_prefix: str = "lib/") -> folium.Map:
     """An offline folium map of doors coloured by gap, facilities and proposed sites.
@@ -106,6 +132,8 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
     Returns
     -------
     folium.Map
+        Render it inside :func:`~ridermap.render.site_maps.stable_ids` (as
+        :func:`gap_map_html` does) for deterministic element ids.
     """
     t = _TEXT[language]
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
@@ -114,13 +142,13 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
     m.default_css = [("leaflet_css", f"{asset_prefix}leaflet.css")]
     if len(bundle.communities):
         folium.GeoJson(
-            bundle.communities[["id", "name", "geometry"]].__geo_interface__, name=t["district"],
+            _escaped(bundle.communities[["id", "name", "geometry"]]), name=html_text(t["district"]),
             style_function=lambda f: {"color": "#424242", "weight": 2, "fill": True, "fillOpacity": 0.03},
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         ).add_to(m)
     if len(bundle.paths):
         folium.GeoJson(
-            bundle.paths[["kind", "community_id", "geometry"]].__geo_interface__,
+            _escaped(bundle.paths[["kind", "community_id", "geometry"]]),
             style_function=lambda f: {"color": "#9e9e9e" if f["properties"]["community_id"] else "#757575",
                                       "weight": 1.5 if f["properties"]["community_id"] else 3, "opacity": 0.8},
         ).add_to(m)
@@ -136,10 +164,11 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
         props["colour"] = [gap_colour(n) for n in units["n_gaps"]]
         gj = gpd.GeoDataFrame(props, geometry=units.geometry.values, crs=units.crs)
         folium.GeoJson(
-            gj.__geo_interface__, name=t["doors"],
+            _escaped(gj), name=html_text(t["doors"]),
             marker=folium.CircleMarker(radius=5, fill=True, weight=1),
             style_function=lambda f: {"color": "#212121", "fillColor": f["properties"]["colour"], "fillOpacity": 0.9},
-            popup=folium.GeoJsonPopup(fields=["label", "id"] + [FACILITY_LABELS[k][language] for k in report.kinds], labels=True),
+            popup=folium.GeoJsonPopup(fields=["label", "id"] + [html_text(FACILITY_LABELS[k][language]) for k in report.kinds],
+                                      labels=True),
         ).add_to(m)
     fac = bundle.facilities[bundle.facilities["kind"].isin(report.kinds)]
     for kind, group in fac.groupby("kind"):
@@ -148,19 +177,19 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
         props = gpd.GeoDataFrame({"name": [f"{label}: {n or i}" for n, i in zip(group["name"], group["id"])]},
                                  geometry=group.geometry.values, crs=group.crs)
         folium.GeoJson(
-            props.__geo_interface__, name=label,
+            _escaped(props), name=html_text(label),
             marker=folium.CircleMarker(radius=7, fill=True, weight=2),
             style_function=lambda f, colour=colour: {"color": "#ffffff", "fillColor": colour, "fillOpacity": 1.0},
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         ).add_to(m)
     if sites is not None and len(sites):
-        fg = folium.FeatureGroup(name=t["site"])
+        fg = folium.FeatureGroup(name=html_text(t["site"]))
         for _, row in sites[sites["method"] == "mclp"].iterrows():
             label = FACILITY_LABELS[row["kind"]][language]
             folium.CircleMarker(
                 location=(row.geometry.y, row.geometry.x), radius=11, color=KIND_COLOURS.get(row["kind"], "#000"),
                 weight=3, dash_array="4 3", fill=False,
-                tooltip=html.escape(f"{t['site']} {label} #{row['rank']}: {t['covers']} {row['newly_covered']}"),
+                tooltip=html_text(f"{t['site']} {label} #{row['rank']}: {t['covers']} {row['newly_covered']}"),
             ).add_to(fg)
         fg.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
@@ -228,7 +257,8 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     Raises
     ------
     RenderError
-        If a label has a character the CJK font cannot draw.
+        Unknown paper or compound. Data text the font cannot draw (emoji,
+        bidi controls) is dropped or replaced (:func:`~ridermap.render.fonts.drawable`).
     """
     t = _TEXT[language]
     if paper not in _PAPER_MM:
@@ -266,10 +296,11 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     if len(buildings):
         buildings.plot(ax=ax, facecolor="#eeeeee", edgecolor="#9e9e9e", linewidth=0.6, zorder=3)
         for _, b in buildings.iterrows():
-            if b["label"]:
+            label = drawable(b["label"], where=f"gap map of {community_id}")
+            if label:
                 p = b.geometry.representative_point()
-                ax.text(p.x, p.y, b["label"], fontsize=7, ha="center", va="center", color="#616161", fontfamily=family, zorder=4)
-                texts.append(b["label"])
+                ax.text(p.x, p.y, label, fontsize=7, ha="center", va="center", color="#616161", fontfamily=family, zorder=4)
+                texts.append(label)
     outline.boundary.plot(ax=ax, color="#212121", linewidth=1.6, zorder=5)
     gates = bundle.gates[bundle.gates["community_id"] == community_id]
     if len(gates):
@@ -278,7 +309,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
             access = "none" if g["locked"] else g["rider_access"]
             ax.scatter([g.geometry.x], [g.geometry.y], marker="p", s=140, color=_GATE_COLOURS.get(access, "#000"),
                        edgecolor="white", linewidth=1, zorder=7)
-            name = g["name"] or t["gate"]
+            name = drawable(g["name"], where=f"gap map of {community_id}") or t["gate"]
             note = RIDER_ACCESS_LABELS[access][language] + (f"（{t['locked']}）" if g["locked"] else "")
             label = f"{name} {note}"
             ax.annotate(label, (g.geometry.x, g.geometry.y), xytext=(6, 6), textcoords="offset points", fontsize=8,
@@ -325,7 +356,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     texts.append(t["metres"])
 
     # side panel: title, legend, coverage table
-    name = str(comm["name"].iloc[0])
+    name = drawable(str(comm["name"].iloc[0]), where=f"gap map of {community_id}") or community_id
     title = f"{name} · {t['title']}"
     fig.text(0.03, 0.94, title, fontsize=22, fontfamily=family, va="bottom")
     texts.append(title)

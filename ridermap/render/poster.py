@@ -37,7 +37,7 @@ from ridermap.config import Config
 from ridermap.errors import ConfigError, RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
-from ridermap.render.fonts import check_glyphs, cjk_font_path, font_family
+from ridermap.render.fonts import check_glyphs, cjk_font_path, drawable_bundle, font_family
 from ridermap.render.poster_grid import Grid, compact_squares, make_grid, nice_scale, round_length
 from ridermap.render.poster_labels import (
     LabelFitError,
@@ -415,6 +415,7 @@ def render_poster(bundle: Bundle, community_id: str, *, gate: str | None = None,
     words = STRINGS[lang]
     view = bundle.community(community_id)
     gate_id = find_gate(view, community_id, gate) if gate is not None else None
+    view = drawable_bundle(view, where=f"poster of {community_id}")  # emoji, bidi controls: never an error
     kwargs = dict(config=config, paper=paper, landscape=landscape, bleed_mm=bleed_mm, crop_marks=crop_marks,
                   style=style, lang=lang, words=words)
     try:

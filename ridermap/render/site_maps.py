@@ -8,14 +8,24 @@ so no name from the data ever passes through folium's unescaped templates.
 folium's defaults load Leaflet, jQuery, Bootstrap and Font Awesome from CDNs;
 here :attr:`SiteMap.default_js` / ``default_css`` point at the vendored
 Leaflet in ``assets/`` and nothing else.
+
+Element ids: folium names every element (``map_<32 random hex>``), so two
+builds of one page would differ. :func:`stable_ids` numbers the elements
+created (and rendered) inside it instead; :func:`site_map` and
+:func:`render_map_parts` use it, so a page is byte-identical for the same
+inputs. The ids only need to be unique within one page.
 """
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import folium
-from branca.element import CssLink, Figure, JavascriptLink, MacroElement
+from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from folium.template import Template
 from folium.utilities import camelize
 
@@ -23,7 +33,41 @@ from ridermap.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BASEMAPS", "SiteMap", "Layer", "site_map", "render_map_parts", "MapParts"]
+__all__ = ["BASEMAPS", "SiteMap", "Layer", "site_map", "render_map_parts", "MapParts", "stable_ids"]
+
+_ids = threading.local()
+_random_id = Element.__dict__["_generate_id"]
+
+
+def _generate_id(cls) -> str:
+    counter = getattr(_ids, "counter", None)
+    if counter is None:  # outside stable_ids: folium's own random ids
+        return _random_id.__func__(cls)
+    return f"{_ids.prefix}{next(counter)}"
+
+
+@contextmanager
+def stable_ids(prefix: str = "e") -> Iterator[None]:
+    """Within this block, folium/branca elements get ids ``<prefix>0``, ``<prefix>1``, … in creation order.
+
+    Deterministic code then gives identical pages. Per thread, so parallel
+    renders do not interleave; blocks may nest (the inner one continues
+    with its own prefix and restores the outer count when it ends).
+
+    Parameters
+    ----------
+    prefix
+        Start of every id (letters and digits; distinct prefixes keep ids
+        of separately created parts of one page apart).
+    """
+    if Element.__dict__["_generate_id"] is _random_id:  # install once: thread-local, so safe to keep
+        Element._generate_id = classmethod(_generate_id)
+    saved = getattr(_ids, "counter", None), getattr(_ids, "prefix", "")
+    _ids.counter, _ids.prefix = itertools.count(), prefix
+    try:
+        yield
+    finally:
+        _ids.counter, _ids.prefix = saved
 
 
 @dataclass(frozen=True)
@@ -154,6 +198,12 @@ def site_map(
     -------
     SiteMap
     """
+    with stable_ids("m"):
+        return _site_map(prefix=prefix, bounds=bounds, layers=layers, basemap=basemap, tianditu_key=tianditu_key)
+
+
+def _site_map(*, prefix: str, bounds: list[list[float]] | None, layers: list[Layer], basemap: str | None,
+              tianditu_key: str) -> SiteMap:
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else None
     fmap = SiteMap(prefix=prefix, location=centre, zoom_start=17, zoom_snap=0.5)
     # no fades: less work on cheap phones, and a closed popup leaves the page at once
@@ -192,8 +242,9 @@ def render_map_parts(fmap: folium.Map) -> MapParts:
     figure = fmap.get_root()
     if not isinstance(figure, Figure):
         raise TypeError("the map is not in a folium Figure")
-    for child in figure._children.values():
-        child.render()
+    with stable_ids("r"):  # elements folium creates while rendering
+        for child in figure._children.values():
+            child.render()
     css, js = [], []
     for child in figure.header._children.values():
         if isinstance(child, CssLink):
