@@ -14,6 +14,7 @@ import unicodedata
 
 from ridermap.model.bundle import Bundle
 from ridermap.model.findings import Finding
+from ridermap.safe_text import text_line
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +47,12 @@ def clean_text(text: str) -> str:
 def escape_control(text: object) -> str:
     """Show control, bidi and zero-width characters as ``\\n``, ``\\u202e``... (for one-line reports).
 
+    The same rule as every text report (:func:`ridermap.safe_text.text_line`).
+
     >>> escape_control("a\\nb\\u202ec")
     'a\\\\nb\\\\u202ec'
     """
-    out = []
-    for ch in str(text):
-        if ch in _INVISIBLE or unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(ch)
-    return "".join(out)
+    return text_line(text)
 
 
 def clean_text_columns(bundle: Bundle) -> Bundle:

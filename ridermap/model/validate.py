@@ -13,9 +13,9 @@ import numpy as np
 from ridermap.hours import check_hours
 from ridermap.ingest.crs import bd09_to_wgs84, gcj02_to_wgs84
 from ridermap.model.bundle import Bundle
-from ridermap.model.clean import escape_control
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, LAYERS
+from ridermap.safe_text import text_line
 
 log = logging.getLogger(__name__)
 
@@ -255,8 +255,8 @@ def format_text(findings: list[Finding], *, language: str = "zh") -> str:
     """
     lines = []
     for f in findings:
-        where = " ".join(escape_control(x) for x in (f.layer, f.id, f"({f.source})" if f.source else "") if x)
-        lines.append(f"{escape_control(f.severity.upper()):7} {escape_control(f.code):26} {where}: {escape_control(f.message(language))}")
+        where = " ".join(text_line(x) for x in (f.layer, f.id, f"({f.source})" if f.source else "") if x)
+        lines.append(f"{text_line(f.severity.upper()):7} {text_line(f.code):26} {where}: {text_line(f.message(language))}")
     n_err = sum(f.severity == "error" for f in findings)
     n_warn = len(findings) - n_err
     lines.append(f"{n_err} 个错误，{n_warn} 个警告" if language == "zh" else f"{n_err} errors, {n_warn} warnings")

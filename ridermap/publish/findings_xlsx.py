@@ -27,16 +27,15 @@ from openpyxl.utils import get_column_letter
 
 from ridermap.errors import InputError
 from ridermap.ingest.survey import GUIDE_SHEETS, RawSheet, canonical_column, read_raw_sheets
-from ridermap.model.clean import escape_control
 from ridermap.model.findings import Finding
 from ridermap.publish.atomic import atomic_path
+from ridermap.safe_text import csv_cell, text_line
 
 log = logging.getLogger(__name__)
 
 FILLS = {"error": PatternFill("solid", fgColor="FFC7CE"), "warning": PatternFill("solid", fgColor="FFEB9C"),
          "info": PatternFill("solid", fgColor="DDEBF7")}
 _RANK = {"error": 0, "warning": 1, "info": 2}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 
@@ -51,15 +50,15 @@ _TEXT = {
 def safe_cell(value: object) -> object:
     """A value that is safe in a spreadsheet cell: no formula, no control characters.
 
+    Formula-like text gets a leading ``'`` (:func:`ridermap.safe_text.csv_cell`);
+    control and bidi characters are shown escaped (:func:`ridermap.safe_text.text_line`).
+
     >>> safe_cell("=HYPERLINK(\\"http://x\\")"), safe_cell("-1+2"), safe_cell("南门\\n"), safe_cell(7)
     ('\\'=HYPERLINK("http://x")', "'-1+2", '南门\\\\n', 7)
     """
     if value is None or isinstance(value, (int, float)):
         return value
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        text = "'" + text
-    return escape_control(text)
+    return csv_cell(text_line(value))
 
 
 def locate(source: str) -> tuple[str, str, int | None]:
@@ -141,7 +140,7 @@ def _findings_sheet(ws, findings: list[Finding], text: dict, language: str) -> N
 
 
 def _unique_title(name: str, used: set[str]) -> str:
-    base = escape_control(_SHEET_BAD.sub("_", name)).strip("'")[:31] or "sheet"
+    base = text_line(_SHEET_BAD.sub("_", name)).strip("'")[:31] or "sheet"
     title, k = base, 2
     while title.lower() in {u.lower() for u in used}:
         suffix = f" ({k})"
@@ -170,7 +169,7 @@ def _copy_sheet(ws, sheet: RawSheet, file: str, tag: str | None, findings: list[
         worst = min(hits, key=lambda f: _RANK.get(f.severity, 2))
         cell = ws.cell(row, col)
         cell.fill = FILLS.get(worst.severity, FILLS["info"])
-        note = "\n".join(escape_control(h.message(language)) for h in hits)
+        note = "\n".join(text_line(h.message(language)) for h in hits)
         cell.comment = Comment(note[:30000], "ridermap", width=360, height=120)
 
 
