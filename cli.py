@@ -171,11 +171,9 @@ _VALIDATE_HELP = {
 }
 _VALIDATE_TEXT = {
     "zh": {"usage": "用法：", "options": "选项", "no_source": "请至少给出一个 SOURCE（或 --config）",
-           "need_output": "--format xlsx 需要 -o 文件名", "wrote": "已写入 {path}：{errors} 个错误，{warnings} 个警告",
-           "not_found": "{path}：文件不存在", "internal": "内部错误：{what}（加 -vv 重新运行可看到详细信息）"},
+           "need_output": "--format xlsx 需要 -o 文件名", "wrote": "已写入 {path}：{errors} 个错误，{warnings} 个警告"},
     "en": {"usage": "Usage: ", "options": "Options", "no_source": "give at least one SOURCE (or --config)",
-           "need_output": "--format xlsx needs -o FILE", "wrote": "wrote {path}: {errors} errors, {warnings} warnings",
-           "not_found": "{path}: file not found", "internal": "internal error: {what} (rerun with -vv for the traceback)"},
+           "need_output": "--format xlsx needs -o FILE", "wrote": "wrote {path}: {errors} errors, {warnings} warnings"},
 }
 
 
@@ -234,20 +232,15 @@ class _LanguageCommand(click.Command):
             formatter.write_dl(records)
 
 
-def _validate_fail(message: str, language: str, code: int = EXIT_BAD_INPUT) -> None:
-    prefix = "ridermap：错误：" if language == "zh" else "ridermap: error: "
-    click.echo(f"{prefix}{message}", err=True)
-    sys.exit(code)
+def _validate_fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    """``ridermap: error: <message in the chosen language>`` on stderr (the prefix stays, for scripts)."""
+    _fail(message, code)
 
 
 def _validate_sources(sources: tuple[str, ...], crs: str | None, config_path: str | None, language: str):
-    """Bundle and config of ``validate``; missing files and usage errors in ``language``."""
-    texts = _VALIDATE_TEXT[language]
+    """Bundle and config of ``validate``; a usage error in ``language``."""
     if not sources and not config_path:
-        _validate_fail(texts["no_source"], language)
-    for path in [config_path, *sources]:
-        if path and not str(path).startswith("overpass:") and not Path(path).exists():
-            _validate_fail(texts["not_found"].format(path=path), language)
+        _validate_fail(_VALIDATE_TEXT[language]["no_source"])
     quiet = logging.getLogger("ridermap.ingest")  # its "rows not used" summary: validate lists them
     saved = quiet.level
     if not log.isEnabledFor(logging.INFO):
@@ -276,7 +269,7 @@ def validate(sources, crs, config_path, fmt, lang, no_routes, output):
 
     language = lang or "zh"
     if fmt == "xlsx" and not output:
-        _validate_fail(_VALIDATE_TEXT[language]["need_output"], language)
+        _validate_fail(_VALIDATE_TEXT[language]["need_output"])
     try:
         bundle, config = _validate_sources(sources, crs, config_path, language)
         language = lang or (config.language if config else "zh")
@@ -297,15 +290,8 @@ def validate(sources, crs, config_path, fmt, lang, no_routes, output):
                 write_text(output, text)
             else:
                 click.echo(text, nl=False)
-    except RidermapError as exc:
-        _validate_fail(exc.message(language), language)
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        _validate_fail(f"{exc.filename}: {exc.strerror}", language)
-    except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
-        raise
-    except Exception as exc:  # a bug, not bad input: one line, traceback with -vv
-        log.debug("internal error", exc_info=True)
-        _validate_fail(_VALIDATE_TEXT[language]["internal"].format(what=f"{type(exc).__name__}: {exc}"), language, code=3)
+    except RidermapError as exc:  # anything else goes to the shared error boundary (network, disk, bugs)
+        _validate_fail(exc.message(language))
     sys.exit(EXIT_DATA_ERRORS if has_errors(findings) else 0)
 
 

@@ -136,7 +136,7 @@ def test_unreadable_file_exit_2_in_both_languages(tmp_path):
     zh = CliRunner().invoke(main, ["validate", str(BASE), str(bad)])
     en = CliRunner().invoke(main, ["validate", str(BASE), str(bad), "--lang", "en"])
     assert zh.exit_code == en.exit_code == 2
-    assert zh.output.strip().splitlines() == [f"ridermap：错误：{bad}：无法读取为 XLSX（文件不完整或不是工作簿）"]
+    assert zh.output.strip().splitlines() == [f"ridermap: error: {bad}：无法读取为 XLSX（文件不完整或不是工作簿）"]
     assert len(en.output.strip().splitlines()) == 1 and en.output.startswith(f"ridermap: error: {bad}: cannot read as XLSX")
     missing = CliRunner().invoke(main, ["validate", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 2 and "nope.csv：文件不存在" in missing.output

@@ -43,6 +43,8 @@ def bundle_from_sources(sources, *, crs: str | None = None, admin_code: str = "0
     for item in sources:
         path = str(getattr(item, "path", item))
         source_crs = getattr(item, "crs", None)
+        if not path.startswith("overpass:") and not Path(path).exists():
+            raise InputError(f"{path}: file not found", zh=f"{path}：文件不存在")
         if path.startswith("overpass:"):
             from ridermap.ingest.online import fetch_osm
 
