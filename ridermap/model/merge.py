@@ -366,6 +366,13 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
     work.append("gates", new_rows)
 
 
+def _known_numbers(buildings: gpd.GeoDataFrame, cid: str, limit: int = 15) -> str:
+    """``1, 2, 3, ...`` the building numbers of compound ``cid`` (all compounds when empty)."""
+    mine = buildings[(buildings["community_id"] == cid) if cid else buildings["number"] != ""]
+    numbers = sorted({n for n in mine["number"] if n}, key=lambda n: (len(n), n))
+    return ", ".join(numbers[:limit]) + (", ..." if len(numbers) > limit else "")
+
+
 def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
     new_rows = []
     for _, rec in table.iterrows():
@@ -378,8 +385,11 @@ def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
             if bnum:
                 hit = b[(b["number"] == bnum) & ((b["community_id"] == cid) if cid else True)]
                 if hit.empty:
-                    raise _RowError("building_not_found", f"building {rec.get('building')!r} not found" + (f" in compound {cid}" if cid else ""),
-                                    f"找不到楼栋“{rec.get('building')}”" + (f"（小区 {cid}）" if cid else ""), column="building", value=rec.get("building"))
+                    known = _known_numbers(b, cid)
+                    raise _RowError("building_not_found", f"building {rec.get('building')!r} not found" + (f" in compound {cid}" if cid else "")
+                                    + f" (known numbers: {known or 'none'})",
+                                    f"找不到楼栋“{rec.get('building')}”" + (f"（小区 {cid}）" if cid else "") + f"（已有楼号：{known or '无'}）",
+                                    column="building", value=rec.get("building"))
                 if len(hit) > 1 and geom is not None:
                     d = work.distances_m(hit, geom)
                     hit = hit.iloc[[int(np.argmin(d))]]
