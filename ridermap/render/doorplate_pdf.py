@@ -67,7 +67,8 @@ class CidFont:
         from fontTools.ttLib import TTFont
 
         self.path = Path(path)
-        font = TTFont(str(self.path), lazy=True)
+        # read from memory: glyph outlines load lazily, and no file stays open
+        font = TTFont(io.BytesIO(self.path.read_bytes()), lazy=True)
         if "CFF " not in font:
             raise RenderError(f"font {self.path.name}: doorplates need a CFF-outline OpenType font (.otf)")
         top = font["CFF "].cff.topDictIndex[0]
