@@ -144,34 +144,154 @@ def ingest(sources, crs, config_path, output):
     click.echo(f"wrote {output}: {counts}")
 
 
-@main.command()
+_VALIDATE_HELP = {
+    "zh": {
+        None: "检查 SOURCE…（OSM、调查表、GeoPackage），一次列出所有问题：文件、工作表、行、列、值和应填内容。\n\n"
+              "退出码：0 没有问题或只有警告，1 有数据错误，2 文件无法读取或用法错误。",
+        "crs": "未声明坐标系的数据源的坐标系：wgs84、cgcs2000、gcj02、bd09、EPSG:n。",
+        "config_path": "ridermap.toml（网址、行政区划代码、语言、数据源）。",
+        "fmt": "输出格式：text 文本（默认）、json，或 xlsx（标出问题单元格的工作簿，需 -o）。",
+        "lang": "信息语言：zh（默认，或配置文件中的语言）或 en。",
+        "no_routes": "跳过沿道路的可达性检查。",
+        "output": "写入此文件（--format xlsx 时必填）。",
+        "help": "显示此帮助并退出。",
+    },
+    "en": {
+        None: "Check SOURCE... (OSM, survey sheets, GeoPackage) and list every problem at once: file, sheet, row, "
+              "column, value and what is expected.\n\nExit 0 when clean or only warnings, 1 on data errors, 2 when a "
+              "file cannot be read at all or on bad usage.",
+        "crs": "CRS of sources that declare none: wgs84, cgcs2000, gcj02, bd09, EPSG:n.",
+        "config_path": "ridermap.toml (base URL, admin code, language, sources).",
+        "fmt": "Output: text (default), json, or xlsx (a workbook marking the bad cells; needs -o).",
+        "lang": "Message language: zh (default, or the config's) or en.",
+        "no_routes": "Skip the reachability check along paths.",
+        "output": "Write to this file (required with --format xlsx).",
+        "help": "Show this message and exit.",
+    },
+}
+_VALIDATE_TEXT = {
+    "zh": {"usage": "用法：", "options": "选项", "no_source": "请至少给出一个 SOURCE（或 --config）",
+           "need_output": "--format xlsx 需要 -o 文件名", "wrote": "已写入 {path}：{errors} 个错误，{warnings} 个警告"},
+    "en": {"usage": "Usage: ", "options": "Options", "no_source": "give at least one SOURCE (or --config)",
+           "need_output": "--format xlsx needs -o FILE", "wrote": "wrote {path}: {errors} errors, {warnings} warnings"},
+}
+
+
+def _argv_language(args: list[str]) -> str | None:
+    """``en``/``zh`` from ``--lang en`` or ``--lang=en`` among ``args``, else None."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1] if args[i + 1] in ("zh", "en") else None
+        if arg.startswith("--lang="):
+            value = arg.split("=", 1)[1]
+            return value if value in ("zh", "en") else None
+    return None
+
+
+class _LanguageCommand(click.Command):
+    """A command whose help is Chinese by default and English with ``--lang en``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["ridermap.lang"] = _argv_language(args) or "zh"
+        return super().parse_args(ctx, args)
+
+    def _texts(self, ctx: click.Context) -> tuple[str, dict]:
+        lang = ctx.meta.get("ridermap.lang", "zh")
+        return lang, _VALIDATE_HELP[lang]
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _, texts = self._texts(ctx)
+        saved, self.help = self.help, texts[None]
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.help = saved
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        lang, _ = self._texts(ctx)
+        pieces = self.collect_usage_pieces(ctx)
+        if lang == "zh":
+            pieces = [p.replace("[OPTIONS]", "[选项]") for p in pieces]
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=_VALIDATE_TEXT[lang]["usage"])
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        lang, texts = self._texts(ctx)
+        records = []
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option):
+                continue
+            key = "help" if param is self.get_help_option(ctx) else param.name
+            saved, param.help = param.help, texts.get(key, param.help)
+            try:
+                record = param.get_help_record(ctx)
+            finally:
+                param.help = saved
+            if record is not None:
+                records.append(record)
+        with formatter.section(_VALIDATE_TEXT[lang]["options"]):
+            formatter.write_dl(records)
+
+
+def _validate_fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    """``ridermap: error: <message in the chosen language>`` on stderr (the prefix stays, for scripts)."""
+    _fail(message, code)
+
+
+def _validate_sources(sources: tuple[str, ...], crs: str | None, config_path: str | None, language: str):
+    """Bundle and config of ``validate``; a usage error in ``language``."""
+    if not sources and not config_path:
+        _validate_fail(_VALIDATE_TEXT[language]["no_source"])
+    quiet = logging.getLogger("ridermap.ingest")  # its "rows not used" summary: validate lists them
+    saved = quiet.level
+    if not log.isEnabledFor(logging.INFO):
+        quiet.setLevel(logging.ERROR)
+    try:
+        return load_bundle(sources, crs, config_path)
+    finally:
+        quiet.setLevel(saved)
+
+
+@main.command(cls=_LanguageCommand)
 @sources_argument
 @crs_option
 @config_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "xlsx"]), default="text",
+              help="Output: text (default), json, or xlsx (a workbook marking the bad cells; needs -o).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Message language (default: config, else zh).")
 @click.option("--no-routes", is_flag=True, help="Skip the reachability check along paths.")
-def validate(sources, crs, config_path, fmt, lang, no_routes):
-    """Check SOURCE... and list what is wrong or missing.
-
-    Exit 0 when clean or only warnings, 1 on data errors, 2 on unreadable
-    input or bad usage.
-    """
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file (required with --format xlsx).")
+def validate(sources, crs, config_path, fmt, lang, no_routes, output):
+    """Check SOURCE... and list every problem at once (exit 0 clean, 1 data errors, 2 unreadable input)."""
     import json
 
     from ridermap.model.validate import format_text, has_errors
     from ridermap.model.validate import validate as run_validate
 
+    language = lang or "zh"
+    if fmt == "xlsx" and not output:
+        _validate_fail(_VALIDATE_TEXT[language]["need_output"])
     try:
-        bundle, config = load_bundle(sources, crs, config_path)
+        bundle, config = _validate_sources(sources, crs, config_path, language)
+        language = lang or (config.language if config else "zh")
         findings = run_validate(bundle, check_routes=not no_routes)
-    except RidermapError as exc:
-        _fail(str(exc).splitlines()[0])
-    language = lang or (config.language if config else "zh")
-    if fmt == "json":
-        click.echo(json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=1))
-    else:
-        click.echo(format_text(findings, language=language), nl=False)
+        if fmt == "xlsx":
+            from ridermap.publish.findings_xlsx import write_findings_xlsx
+
+            all_sources = list(config.sources if config else []) + list(sources)
+            write_findings_xlsx(findings, output, sources=all_sources, language=language)
+            n_err = sum(f.severity == "error" for f in findings)
+            click.echo(_VALIDATE_TEXT[language]["wrote"].format(path=output, errors=n_err, warnings=len(findings) - n_err))
+        else:
+            text = (json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=1) + "\n" if fmt == "json"
+                    else format_text(findings, language=language))
+            if output:
+                from ridermap.publish.atomic import write_text
+
+                write_text(output, text)
+            else:
+                click.echo(text, nl=False)
+    except RidermapError as exc:  # anything else goes to the shared error boundary (network, disk, bugs)
+        _validate_fail(exc.message(language))
     sys.exit(EXIT_DATA_ERRORS if has_errors(findings) else 0)
 
 

@@ -93,7 +93,7 @@ def test_every_row_is_traceable(sample_bundle):
     assert sample_bundle.units["source"].str.contains(r"survey\.xlsx:units:\d+").sum() == 18
 
 
-# --- bad input: one line naming file and row, exit 2, no traceback, no output --------------
+# --- unreadable input: one line naming the file, exit 2, no traceback, no output --------------
 
 def _bad(tmp_path, name: str, content: bytes | str) -> str:
     path = tmp_path / name
@@ -107,12 +107,6 @@ BAD = {
     "truncated_xlsx": ("survey.xlsx", (ROOT / "data/sample/survey.xlsx").read_bytes()[:2000], ["survey.xlsx", "XLSX"]),
     "wrong_extension": ("units.txt", "a,b\n1,2\n", ["units.txt", "unsupported file type"]),
     "missing_columns": ("units.csv", "小区,楼号\n锦华苑,5\n", ["units.csv", "missing column"]),
-    "swapped": ("facilities.csv", "kind,lon,lat\ncharger,104.0891,30.6524\ntoilet,30.6524,104.0891\n", ["facilities.csv", "row 3", "swapped"]),
-    "non_numeric": ("facilities.csv", "kind,lon,lat\ncharger,104.08x,30.65\n", ["facilities.csv", "row 2", "'104.08x' is not a number"]),
-    "invalid_polygon": ("buildings.csv", "number,wkt\n20,\"POLYGON ((104.088 30.652, 104.089 30.653, 104.089 30.652, 104.088 30.653, 104.088 30.652))\"\n", ["buildings.csv", "row 2", "invalid polygon"]),
-    "duplicate_ids": ("facilities.csv", "id,kind,lon,lat\nc1,charger,104.0891,30.6524\nc1,toilet,104.0892,30.6525\n", ["facilities.csv", "row 3", "duplicate id 'c1'", "row 2"]),
-    "bad_kind": ("facilities.csv", "kind,lon,lat\nspaceship,104.0891,30.6524\n", ["facilities.csv", "row 2", "kind 'spaceship'"]),
-    "unknown_building": ("units.csv", "楼号,单元号,经度,纬度\n99,1,104.0891,30.6524\n", ["units.csv", "row 2", "building '99' not found"]),
     "bad_gpkg": ("survey.gpkg", b"SQLite format 3\x00garbage", ["survey.gpkg"]),
     "not_osm": ("x.osm", "<html>hello</html>", ["x.osm"]),
 }
@@ -136,6 +130,44 @@ def test_bad_input_one_line_exit_2_no_output(tmp_path, case):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no temp file left
 
 
+# --- bad rows: a finding naming file, row and column; the row is left out, the rest used -------
+# (until issue 9 these stopped `ingest` with exit 2 at the first bad row)
+
+BAD_ROWS = {
+    "swapped": ("facilities.csv", "kind,lon,lat\ncharger,104.0891,30.6524\ntoilet,30.6524,104.0891\n", ["facilities.csv", "row 3", "swapped"]),
+    "non_numeric": ("facilities.csv", "kind,lon,lat\ncharger,104.08x,30.65\n", ["facilities.csv", "row 2", "column lon", "'104.08x'", "not a number"]),
+    "invalid_polygon": ("buildings.csv", "number,wkt\n20,\"POLYGON ((104.088 30.652, 104.089 30.653, 104.089 30.652, 104.088 30.653, 104.088 30.652))\"\n", ["buildings.csv", "row 2", "invalid polygon"]),
+    "duplicate_ids": ("facilities.csv", "id,kind,lon,lat\nc1,charger,104.0891,30.6524\nc1,toilet,104.0892,30.6525\n", ["facilities.csv", "row 3", "duplicate id 'c1'", "row 2"]),
+    "bad_kind": ("facilities.csv", "kind,lon,lat\nspaceship,104.0891,30.6524\n", ["facilities.csv", "row 2", "kind 'spaceship'"]),
+    "unknown_building": ("units.csv", "楼号,单元号,经度,纬度\n99,1,104.0891,30.6524\n", ["units.csv", "row 2", "building '99' not found"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ROWS))
+def test_bad_row_is_a_finding_and_skipped(tmp_path, case):
+    from cli import main
+
+    name, content, expected = BAD_ROWS[case]
+    bad = _bad(tmp_path, name, content)
+    result = CliRunner().invoke(main, ["validate", str(BASE), bad, "--no-routes", "--lang", "en"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [ln for ln in result.output.splitlines() if name in ln and ln.startswith("ERROR")]
+    assert len(lines) == 1, result.output
+    for part in expected:
+        assert part in lines[0], (part, lines[0])
+    # ingest goes on with the rows it can use
+    out = tmp_path / "out.gpkg"
+    ingested = CliRunner().invoke(main, ["ingest", str(BASE), bad, "-o", str(out)])
+    assert ingested.exit_code == 0 and out.exists(), ingested.output
+    layer = name.split(".")[0]
+    sources = getattr(bundle_from_sources([BASE, bad]), layer)["source"]
+    bad_row = expected[1].split()[1]
+    assert not sources.str.contains(f"{name}:{layer}:{bad_row}", regex=False).any()
+    if case in ("swapped", "duplicate_ids"):  # the good row before it is used
+        assert sources.str.contains(f"{name}:{layer}:2", regex=False).any()
+
+
 def test_unknown_crs_option(tmp_path):
     from cli import main
 
@@ -147,6 +179,8 @@ def test_unknown_crs_option(tmp_path):
 def test_undeclared_gcj02_survey_names_the_fix(tmp_path):
     from cli import main
 
-    result = CliRunner().invoke(main, ["ingest", str(BASE), str(ROOT / "data/sample/survey.xlsx"), "-o", str(tmp_path / "o.gpkg")])
-    assert result.exit_code == 2
+    result = CliRunner().invoke(main, ["validate", str(BASE), str(ROOT / "data/sample/survey.xlsx"), "--no-routes", "--lang", "en"])
+    assert result.exit_code == 1
     assert "survey.xlsx sheet buildings row 2" in result.output and 'declare crs = "gcj02"' in result.output
+    zh = CliRunner().invoke(main, ["validate", str(BASE), str(ROOT / "data/sample/survey.xlsx"), "--no-routes"])
+    assert zh.exit_code == 1 and "survey.xlsx 工作表“buildings”第 2 行" in zh.output and '请声明 crs = "gcj02"' in zh.output

@@ -34,7 +34,6 @@ the schedules from :func:`parse_hours`.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -46,6 +45,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.ops import substring
 
 from ridermap.analysis.network import Network, nearest_distances_many, network_from_bundle, snap
+from ridermap.hours import Schedule, hours_apply, parse_hours
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import FACILITY_KINDS
 
@@ -73,115 +73,7 @@ _EPS = 1e-6  # weight of "free" edges: scipy drops explicit zeros in some paths
 # ---------------------------------------------------------------------------
 # opening hours
 # ---------------------------------------------------------------------------
-#: Minutes of the day, per weekday (Monday first): ``((start, end), ...)``.
-Schedule = tuple[tuple[tuple[int, int], ...], ...]
-
-_DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
-_DAY_TOKEN = re.compile(r"^(Mo|Tu|We|Th|Fr|Sa|Su)(?:-(Mo|Tu|We|Th|Fr|Sa|Su))?$")
-
-
-def parse_hours(text: str) -> Schedule | None:
-    """Parse the common subset of OSM ``opening_hours`` into a weekly schedule.
-
-    Supported: ``24/7``; rules separated by ``;`` with an optional weekday
-    selector (``Mo-Fr``, ``Sa,Su``, ``Mo-We,Fr``) and comma-separated time
-    spans (``07:00-09:00,17:00-19:30``; ``24:00`` ends the day; spans past
-    midnight continue on the next day) or ``off``. A later rule replaces an
-    earlier one for the days it names, as in OSM.
-
-    Parameters
-    ----------
-    text
-        The ``hours`` value of a gate or compound.
-
-    Returns
-    -------
-    Schedule or None
-        Seven tuples (Monday..Sunday) of ``(start_min, end_min)``; ``None``
-        when ``text`` is empty or uses syntax outside the subset (public
-        holidays, months, sunrise...).
-
-    Examples
-    --------
-    >>> parse_hours("Mo-Fr 07:00-09:00; Sa,Su off")[0]
-    ((420, 540),)
-    >>> parse_hours("Mo-Fr 07:00-09:00; Sa,Su off")[6]
-    ()
-    >>> parse_hours("22:00-06:00")[1]
-    ((0, 360), (1320, 1440))
-    >>> parse_hours("PH off") is None
-    True
-    """
-    text = (text or "").strip()
-    if not text:
-        return None
-    if text == "24/7":
-        return tuple(((0, 1440),) for _ in _DAYS)
-    days: list[list[tuple[int, int]]] = [[] for _ in _DAYS]
-    for rule in text.replace("||", ";").split(";"):
-        rule = rule.strip()
-        if not rule:
-            continue
-        head, _, rest = rule.partition(" ")
-        selected = _parse_days(head)
-        if selected is None:
-            selected, rest = list(range(7)), rule
-        rest = rest.strip()
-        spans: list[tuple[int, int, int]] = []  # day offset, start, end
-        if rest in ("off", "closed"):
-            pass
-        elif rest == "24/7" or rest == "00:00-24:00":
-            spans.append((0, 0, 1440))
-        else:
-            for part in rest.split(","):
-                m = _TIME.match(part.strip())
-                if not m:
-                    return None
-                h0, m0, h1, m1 = (int(g) for g in m.groups())
-                if h0 > 24 or h1 > 24 or m0 > 59 or m1 > 59:
-                    return None
-                start, end = h0 * 60 + m0, h1 * 60 + m1
-                if end > start:
-                    spans.append((0, start, end))
-                elif end < start:  # past midnight
-                    spans.append((0, start, 1440))
-                    if end > 0:
-                        spans.append((1, 0, end))
-        own: dict[int, list[tuple[int, int]]] = {d: [] for d in selected}
-        spill: dict[int, list[tuple[int, int]]] = {}
-        for d in selected:
-            for off, start, end in spans:
-                target = (d + off) % 7
-                (own if off == 0 else spill).setdefault(target, []).append((start, end))
-        for d in selected:
-            days[d] = list(own[d])
-        for d, extra in spill.items():
-            days[d] = days[d] + extra
-    return tuple(tuple(sorted(set(day))) for day in days)
-
-
-def _parse_days(token: str) -> list[int] | None:
-    out: list[int] = []
-    for part in token.split(","):
-        m = _DAY_TOKEN.match(part)
-        if not m:
-            return None
-        a = _DAYS.index(m.group(1))
-        b = _DAYS.index(m.group(2)) if m.group(2) else a
-        out += list(range(a, b + 1)) if a <= b else list(range(a, 7)) + list(range(0, b + 1))
-    return out
-
-
-def hours_apply(schedule: Schedule, weekday: int, minute: int) -> bool:
-    """Whether ``schedule`` covers ``minute`` (0..1439) of ``weekday`` (0 = Monday).
-
-    >>> hours_apply(parse_hours("Mo-Fr 07:00-09:00"), 0, 480)
-    True
-    >>> hours_apply(parse_hours("Mo-Fr 07:00-09:00"), 5, 480)
-    False
-    """
-    return any(start <= minute < end for start, end in schedule[weekday])
+# the pure parser lives in ridermap.hours (validation uses it too); re-exported here
 
 
 def _has_hours(value: str) -> bool:

@@ -14,6 +14,7 @@ from ridermap.ingest.gpkg import bundle_from_gpkg, is_model_gpkg
 from ridermap.ingest.osm import bundle_from_osm, is_osm_path
 from ridermap.ingest.survey import is_survey_path, read_survey
 from ridermap.model.bundle import Bundle, concat_bundles
+from ridermap.model.clean import clean_text_columns
 from ridermap.model.finalise import finalise
 from ridermap.model.infer import infer_gates
 from ridermap.model.merge import merge_survey
@@ -44,6 +45,8 @@ def bundle_from_sources(sources, *, crs: str | None = None, admin_code: str = "0
     for item in sources:
         path = str(getattr(item, "path", item))
         source_crs = getattr(item, "crs", None)
+        if not path.startswith("overpass:") and not Path(path).exists():
+            raise InputError(f"{path}: file not found", zh=f"{path}：文件不存在")
         if path.startswith("overpass:"):
             from ridermap.ingest.online import fetch_osm
 
@@ -56,12 +59,19 @@ def bundle_from_sources(sources, *, crs: str | None = None, admin_code: str = "0
             surveys.append((read_survey(path, crs=source_crs or default_crs), path))
         else:
             suffix = Path(path).suffix or "(none)"
-            raise InputError(f"{path}: unsupported file type {suffix!r} (use .osm, .osm.bz2, .osm.pbf, .gpkg, .geojson, .shp, .kml, .csv, .xlsx)")
+            raise InputError(f"{path}: unsupported file type {suffix!r} (use .osm, .osm.bz2, .osm.pbf, .gpkg, .geojson, .shp, .kml, .csv, .xlsx)",
+                             zh=f"{path}：不支持的文件类型 {suffix}（请用 .osm、.osm.bz2、.osm.pbf、.gpkg、.geojson、.shp、.kml、.csv、.xlsx）")
     bundle = concat_bundles(bases) if bases else Bundle.empty()
     bundle = infer_gates(_dedupe(bundle))  # gate candidates where paths cross outlines (待核实)
     bundle = assign_keys(bundle)  # survey keys B07/G3/U07-2 before any survey refers to them
+    before = len(bundle.findings)
     for tables, path in surveys:
+        bundle = bundle.with_findings(getattr(tables, "findings", ()))  # rows that could not be read
         bundle = merge_survey(bundle, tables, admin_code=admin_code, where=Path(path).name)
+    skipped = sum(f.severity == "error" for f in bundle.findings[before:])
+    bundle = clean_text_columns(bundle)
+    if skipped:
+        log.warning("%d survey rows or cells could not be used; `ridermap validate` lists them", skipped)
     return finalise(assign_keys(bundle))  # features a survey added get the next free keys
 
 

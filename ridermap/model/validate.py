@@ -10,16 +10,22 @@ import logging
 import geopandas as gpd
 import numpy as np
 
+from ridermap.hours import check_hours
 from ridermap.ingest.crs import bd09_to_wgs84, gcj02_to_wgs84
 from ridermap.model.bundle import Bundle
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, LAYERS
+from ridermap.safe_text import text_line
 
 log = logging.getLogger(__name__)
 
 UNIT_NEAR_BUILDING_M = 5.0
 UNIT_FAR_FROM_BUILDING_M = 30.0
 GATE_ON_BOUNDARY_M = 3.0
+#: a gate this far from its compound's outline is misplaced (error)
+GATE_FAR_FROM_OUTLINE_M = 50.0
+#: a facility this far from every compound is probably misplaced (warning)
+FACILITY_FAR_M = 3000.0
 SHIFT_SUSPECT_M = 100.0
 SHIFT_FIXED_M = 25.0
 
@@ -36,6 +42,8 @@ def validate(bundle: Bundle, *, check_routes: bool = True) -> list[Finding]:
     findings += _buildings(bundle)
     findings += _units(bundle, metric)
     findings += _gates(bundle, metric)
+    findings += _facilities_far(bundle, metric)
+    findings += _hours(bundle)
     findings += _shifted_survey_points(bundle, metric)
     if check_routes:
         findings += _reachability(bundle)
@@ -103,7 +111,7 @@ def _units(bundle: Bundle, metric: str) -> list[Finding]:
             if d > UNIT_NEAR_BUILDING_M:
                 severity = "error" if d > UNIT_FAR_FROM_BUILDING_M else "warning"
                 out.append(Finding(severity, "unit_far_from_building", "units", row["id"], row["source"],
-                                   f"单元门距所属楼栋 {d:.0f} 米（应在楼栋外墙上）", f"unit door is {d:.0f} m from its building"))
+                                   f"单元门距所属楼栋 {d:.0f} 米（应在楼栋外墙上）", f"unit door is {d:.0f} m from its building", column="lon"))
     return out
 
 
@@ -115,15 +123,57 @@ def _gates(bundle: Bundle, metric: str) -> list[Finding]:
     for _, row in g.iterrows():
         if row["community_id"] in rings.index:
             d = rings.loc[row["community_id"]].distance(gpd.GeoSeries([row.geometry], crs=CRS).to_crs(metric).iloc[0])
-            if d > GATE_ON_BOUNDARY_M:
+            if d > GATE_FAR_FROM_OUTLINE_M:
+                out.append(Finding("error", "gate_far_from_compound", "gates", row["id"], row["source"],
+                                   f"出入口“{row['name']}”距小区边界 {d:.0f} 米（超过 {GATE_FAR_FROM_OUTLINE_M:.0f} 米：位置或所属小区有误）",
+                                   f"gate {row['name']!r} is {d:.0f} m from its compound's outline (more than "
+                                   f"{GATE_FAR_FROM_OUTLINE_M:.0f} m: wrong place or wrong compound)", column="lon"))
+            elif d > GATE_ON_BOUNDARY_M:
                 out.append(Finding("warning", "gate_off_boundary", "gates", row["id"], row["source"],
-                                   f"出入口“{row['name']}”不在小区边界上（相距 {d:.0f} 米）", f"gate {row['name']!r} is {d:.0f} m off the compound boundary"))
+                                   f"出入口“{row['name']}”不在小区边界上（相距 {d:.0f} 米）", f"gate {row['name']!r} is {d:.0f} m off the compound boundary", column="lon"))
     for cid, crow in comm.iterrows():
         mine = g[g["community_id"] == cid]
         usable = mine[(mine["rider_access"] != "none") & (~mine["locked"])]
         if usable.empty:
             out.append(Finding("error", "no_rider_gate", "communities", cid, crow["source"],
                                f"小区“{crow['name']}”没有骑手可用的出入口", f"compound {crow['name']!r} has no gate riders may use"))
+    return out
+
+
+def _facilities_far(bundle: Bundle, metric: str) -> list[Finding]:
+    """Facilities more than :data:`FACILITY_FAR_M` from every compound."""
+    f = bundle.facilities[bundle.facilities.geometry.notna()]
+    if f.empty:
+        return []
+    areas = bundle.communities.geometry.to_crs(metric).union_all()
+    dist = f.geometry.to_crs(metric).distance(areas).values
+    out = []
+    for (_, row), d in zip(f.iterrows(), dist):
+        if d > FACILITY_FAR_M:
+            out.append(Finding("warning", "facility_far", "facilities", row["id"], row["source"],
+                               f"设施“{row['name'] or row['kind']}”距最近的小区 {d / 1000:.1f} 公里（超过 {FACILITY_FAR_M / 1000:g} 公里：坐标或坐标系有误？）",
+                               f"facility {row['name'] or row['kind']!r} is {d / 1000:.1f} km from every compound (more than "
+                               f"{FACILITY_FAR_M / 1000:g} km: wrong coordinates or CRS?)", column="lon"))
+    return out
+
+
+def _hours(bundle: Bundle) -> list[Finding]:
+    """Rider-rule hours (OSM ``opening_hours``) that do not parse, saying where they fail."""
+    out = []
+    for layer, table, column in (("gates", bundle.gates, "hours"), ("communities", bundle.communities, "rider_hours")):
+        for _, row in table[table[column].astype(str).str.strip() != ""].iterrows():
+            problem = check_hours(row[column])
+            if problem is None:
+                continue
+            if problem.unsupported:
+                out.append(Finding("warning", "hours_unsupported", layer, row["id"], row["source"],
+                                   f"时段“{row[column]}”：{problem.message_zh}", f"hours {row[column]!r}: {problem.message_en}",
+                                   column="hours", value=row[column]))
+            else:
+                out.append(Finding("error", "hours_invalid", layer, row["id"], row["source"],
+                                   f"时段“{row[column]}”写法无效：{problem.message_zh}（应如 Mo-Fr 07:00-09:00）",
+                                   f"hours {row[column]!r} are not valid opening_hours: {problem.message_en} (expected e.g. Mo-Fr 07:00-09:00)",
+                                   column="hours", value=row[column]))
     return out
 
 
@@ -198,11 +248,15 @@ def has_errors(findings: list[Finding]) -> bool:
 
 
 def format_text(findings: list[Finding], *, language: str = "zh") -> str:
-    """One line per finding, then a count."""
+    """One line per finding, then a count.
+
+    Every field is printed with control characters escaped, so no name can
+    forge a line of the report.
+    """
     lines = []
     for f in findings:
-        where = " ".join(x for x in (f.layer, f.id, f"({f.source})" if f.source else "") if x)
-        lines.append(f"{f.severity.upper():7} {f.code:26} {where}: {f.message(language)}")
+        where = " ".join(text_line(x) for x in (f.layer, f.id, f"({f.source})" if f.source else "") if x)
+        lines.append(f"{text_line(f.severity.upper()):7} {text_line(f.code):26} {where}: {text_line(f.message(language))}")
     n_err = sum(f.severity == "error" for f in findings)
     n_warn = len(findings) - n_err
     lines.append(f"{n_err} 个错误，{n_warn} 个警告" if language == "zh" else f"{n_err} errors, {n_warn} warnings")

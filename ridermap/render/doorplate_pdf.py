@@ -67,7 +67,7 @@ class CidFont:
         from fontTools.ttLib import TTFont
 
         self.path = Path(path)
-        # read from memory: a cached font never holds a file open (no ResourceWarning at exit)
+        # read from memory: glyph outlines load lazily, and no file stays open
         font = TTFont(io.BytesIO(self.path.read_bytes()), lazy=True)
         if "CFF " not in font:
             raise RenderError(f"font {self.path.name}: doorplates need a CFF-outline OpenType font (.otf)")
