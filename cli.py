@@ -373,7 +373,9 @@ def _print_build_summary(report, output: str, *, every: bool = False, limit: int
         click.echo(f"... and {hidden} compounds ok (all in {output}/build.json)")
     failed = sum(c["status"] == "failed" for c in report.compounds)
     kept = "" if report.published else f"; nothing built, {output}/ keeps the previous build"
-    click.echo(f"{len(report.compounds)} compounds ({failed} failed), {len(report.files)} files in {output}/ "
+    reused = sum(bool(c.get("reused")) for c in report.compounds)
+    unchanged = f", {reused} unchanged and reused" if reused else ""
+    click.echo(f"{len(report.compounds)} compounds ({failed} failed{unchanged}), {len(report.files)} files in {output}/ "
                f"in {report.seconds:.1f} s; validation: {report.errors} errors, {report.warnings} warnings "
                f"({output}/validation.txt){kept}; report: {output}/build.json")
 

@@ -606,7 +606,8 @@ def _report_json(report: BuildReport, config: Config) -> str:
         compounds.append(entry)
     statuses = [c["status"] for c in report.compounds]
     totals = {"compounds": len(statuses), "ok": statuses.count("ok"), "failed": statuses.count("failed"),
-              "data_errors": statuses.count("data_errors"), "files": len(report.files),
+              "data_errors": statuses.count("data_errors"),
+              "reused": sum(bool(c.get("reused")) for c in report.compounds), "files": len(report.files),
               "validation_errors": report.errors, "validation_warnings": report.warnings,
               "seconds": report.seconds, "exit_code": report.exit_code}
     data = {"ridermap": ridermap_version, "name": config.name, "data_date": config.data_date,
