@@ -234,3 +234,26 @@ def test_a_part_only_field_changes_only_that_part(field, value, sample_config):
     assert KeyMaker(sample_config, landscape=True).keys("d" * 64, PARTS)["posters"] != base["posters"]
     workers = KeyMaker(dataclasses.replace(sample_config, workers=7, executor="dask")).keys("d" * 64, PARTS)
     assert workers == base
+
+
+def test_reusable_needs_the_same_key_an_ok_compound_and_every_file(tmp_path):
+    from ridermap.publish.incremental import previous_compounds, reusable
+
+    (tmp_path / "site" / "c").mkdir(parents=True)
+    (tmp_path / "site" / "c" / "x.html").write_text("x", encoding="utf-8")
+    (tmp_path / "secret").write_text("s", encoding="utf-8")
+    record = {"community": "x", "status": "ok", "files": ["site/c/x.html"],
+              "parts": {"site": {"status": "ok", "files": 1, "key": "k"}}}
+    assert reusable(record, "site", "k", tmp_path) == ["site/c/x.html"]
+    assert reusable({**record, "status": "data_errors"}, "site", "k", tmp_path) == ["site/c/x.html"]
+    assert reusable(record, "site", "other", tmp_path) is None
+    assert reusable({**record, "status": "failed"}, "site", "k", tmp_path) is None
+    assert reusable(record, "posters", "k", tmp_path) is None
+    assert reusable(record, "site", "k", None) is None
+    assert reusable({**record, "files": ["site/../secret"]}, "site", "k", tmp_path) is None
+    assert reusable({**record, "files": ["site/c/x.html", "site/c/gone.html"],
+                     "parts": {"site": {"status": "ok", "files": 2, "key": "k"}}}, "site", "k", tmp_path) is None
+    (tmp_path / "build.json").write_text("{not json", encoding="utf-8")
+    assert previous_compounds(tmp_path) == {}
+    (tmp_path / "build.json").write_text(json.dumps({"compounds": [record]}), encoding="utf-8")
+    assert previous_compounds(tmp_path) == {"x": record}

@@ -413,9 +413,17 @@ OUTPUT_ENTRIES = {"gpkg": ("ridermap.gpkg",), "validation": ("validation.txt", "
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` to ``dst`` (a copy where the file system refuses links).
+
+    Builds never change a file in place (every write is a new file renamed
+    over the old one), so a file shared by two builds stays as it was; a
+    ``dst`` already there is unlinked first, never written into.
+    """
     dst.parent.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(dst):
+        dst.unlink()
     try:
-        os.link(src, dst)  # builds never change a file in place, so sharing it is safe
+        os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
 

@@ -220,6 +220,6 @@ def reusable(record: Mapping | None, part: str, key: str, previous: Path | None)
         return None
     for rel in files:
         path = previous / rel
-        if ".." in Path(rel).parts or path.is_symlink() or not path.is_file():
+        if Path(rel).is_absolute() or ".." in Path(rel).parts or path.is_symlink() or not path.is_file():
             return None
     return files
