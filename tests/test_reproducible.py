@@ -79,7 +79,7 @@ def test_source_date_epoch_sets_every_date_and_nothing_else(first, tmp_path):
     assert b"D:20231114221320Z" in (tmp_path / "c" / "gaps" / "pdf" / f"{SAMPLE_ID}.pdf").read_bytes()
     # and again with the same epoch: the same bytes
     d = _build(tmp_path / "d", epoch=EPOCH, only=("gpkg", "gaps"))
-    assert d and all(c[name] == d[name] for name in d)
+    assert d and all(c[name] == d[name] for name in d), [name for name in d if c[name] != d[name]]
 
 
 @pytest.mark.parametrize(("data_date", "expected"), [
