@@ -34,6 +34,7 @@ import pandas as pd
 from ridermap.analysis.network import Network, nearest_distances_many, network_from_bundle, snap
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import CRS, FACILITY_KINDS
+from ridermap.utm import utm_crs
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def compound_access(bundle: Bundle) -> pd.DataFrame:
     lockers = bundle.facilities[bundle.facilities["kind"] == "parcel_locker"]
     has = set(lockers["community_id"]) - {""}
     if len(lockers) and len(comm):
-        metric = comm.estimate_utm_crs()
+        metric = utm_crs(comm)
         near = gpd.sjoin(lockers[["geometry"]].to_crs(metric), comm[["id", "geometry"]].to_crs(metric),
                          predicate="dwithin", distance=LOCKER_NEAR_M)
         has |= set(near["id"])

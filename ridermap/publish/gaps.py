@@ -84,7 +84,7 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
     list of Path
         Every file written, at its final place.
     """
-    from ridermap.render.gapmap import gap_figure, gap_map_html, leaflet_files
+    from ridermap.render.gapmap import GapMapLayers, gap_figure, gap_map_html, leaflet_files
 
     outdir = Path(outdir)
     net = network_from_bundle(bundle)
@@ -140,8 +140,9 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
         if pdf:
             (tmp / "pdf").mkdir()
             stamp = fixed_timestamp(config.data_date)  # never the time of the build
+            layers = GapMapLayers(report, bundle)  # the district projected and indexed once for every compound
             for cid in ids:
-                fig = gap_figure(report, bundle, cid, sites=sites, language=config.language)
+                fig = gap_figure(report, bundle, cid, sites=sites, language=config.language, layers=layers)
                 fig.savefig(tmp / "pdf" / f"{cid}.pdf", format="pdf",
                             metadata={"Title": f"ridermap gaps {cid}", "CreationDate": stamp, "ModDate": None})
                 written.append(f"pdf/{cid}.pdf")

@@ -23,6 +23,7 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import numpy as np
+import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -33,10 +34,12 @@ from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
 from ridermap.render.fonts import check_glyphs, drawable, font_family
 from ridermap.render.site_maps import stable_ids
 from ridermap.safe_text import html_text
+from ridermap.utm import utm_crs
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GAP_COLOURS", "KIND_COLOURS", "gap_colour", "gap_map", "gap_map_html", "gap_figure", "leaflet_files"]
+__all__ = ["GAP_COLOURS", "KIND_COLOURS", "gap_colour", "gap_map", "gap_map_html", "gap_figure", "GapMapLayers",
+           "leaflet_files"]
 
 #: colour by number of kinds in gap: 0, 1, 2, 3 or more
 GAP_COLOURS = ("#2e7d32", "#f9a825", "#ef6c00", "#c62828")
@@ -229,8 +232,49 @@ def _bounds(bundle: Bundle, units: gpd.GeoDataFrame):
     return [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]]
 
 
+class GapMapLayers:
+    """The district's layers for many :func:`gap_figure` calls: projected once, indexed by space and compound.
+
+    Each layer is reprojected once per UTM zone (not once per compound) and
+    a compound's map picks its part with the layer's spatial index.
+
+    Parameters
+    ----------
+    report
+        The district :class:`~ridermap.analysis.gaps.GapReport`.
+    bundle
+        The district bundle.
+    """
+
+    def __init__(self, report: GapReport, bundle: Bundle) -> None:
+        self.report, self.bundle = report, bundle
+        self._projected: dict[tuple[str, str], gpd.GeoDataFrame] = {}
+        self._rows: dict[str, dict] = {}
+
+    def clip(self, name: str, metric, bounds) -> gpd.GeoDataFrame:
+        """Rows of layer ``name`` in ``metric`` whose geometry meets the box ``bounds`` (as ``.cx`` picks them)."""
+        key = (name, str(metric))
+        gdf = self._projected.get(key)
+        if gdf is None:
+            gdf = getattr(self.bundle, name)
+            gdf = gdf.to_crs(metric) if len(gdf) else gdf
+            self._projected[key] = gdf
+        if not len(gdf):
+            return gdf
+        hits = gdf.sindex.query(shapely.box(*bounds), predicate="intersects")
+        return gdf.iloc[np.sort(hits)]
+
+    def rows(self, name: str, community_id: str):
+        """Rows of ``gates``, ``units`` (the report's doors) or ``communities`` (the report's table) of one compound."""
+        table = {"gates": self.bundle.gates, "units": self.report.units, "communities": self.report.communities}[name]
+        index = self._rows.get(name)
+        if index is None:
+            index = self._rows[name] = table.groupby("community_id" if name != "communities" else "id", sort=False).indices
+        return table.iloc[np.sort(index.get(community_id, np.zeros(0, dtype=np.intp)))]
+
+
 def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: gpd.GeoDataFrame | None = None,
-               language: str = "zh", paper: str = "A3", margin_m: float = 60.0) -> Figure:
+               language: str = "zh", paper: str = "A3", margin_m: float = 60.0, layers: GapMapLayers | None = None) -> Figure:
     """An A3 (landscape) map of one compound's gaps for meetings.
 
     Parameters
@@ -249,6 +293,10 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
         ``A4``, ``A3`` (default), ``A2`` or ``A1``, landscape.
     margin_m
         Street context drawn around the compound.
+    layers
+        :class:`GapMapLayers` of ``report`` and ``bundle`` shared by the maps
+        of many compounds (each map projects and indexes the district again
+        without it).
 
     Returns
     -------
@@ -267,7 +315,8 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     if comm.empty:
         raise RenderError(f"gap map: no community {community_id!r} in the bundle")
     family = font_family()
-    metric = comm.estimate_utm_crs()
+    layers = layers if layers is not None else GapMapLayers(report, bundle)
+    metric = utm_crs(comm)
     outline = comm.to_crs(metric)
     x0, y0, x1, y1 = outline.total_bounds
     x0, y0, x1, y1 = x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m
@@ -278,10 +327,10 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     side.axis("off")
     texts: list[str] = []
 
-    def clip(gdf):
-        return gdf.to_crs(metric).cx[x0:x1, y0:y1] if len(gdf) else gdf
+    def clip(name: str) -> gpd.GeoDataFrame:
+        return layers.clip(name, metric, (x0, y0, x1, y1))
 
-    paths = clip(bundle.paths)
+    paths = clip("paths")
     if len(paths):
         public = paths[paths["community_id"] == ""]
         inner = paths[paths["community_id"] != ""]
@@ -291,7 +340,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
             part = inner[inner["rideable"] == rideable]
             if len(part):
                 part.plot(ax=ax, color="#9e9e9e", linewidth=1.2, linestyle=style, zorder=2)
-    buildings = clip(bundle.buildings)
+    buildings = clip("buildings")
     buildings = buildings[buildings["community_id"] == community_id] if len(buildings) else buildings
     if len(buildings):
         buildings.plot(ax=ax, facecolor="#eeeeee", edgecolor="#9e9e9e", linewidth=0.6, zorder=3)
@@ -302,7 +351,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
                 ax.text(p.x, p.y, label, fontsize=7, ha="center", va="center", color="#616161", fontfamily=family, zorder=4)
                 texts.append(label)
     outline.boundary.plot(ax=ax, color="#212121", linewidth=1.6, zorder=5)
-    gates = bundle.gates[bundle.gates["community_id"] == community_id]
+    gates = layers.rows("gates", community_id)
     if len(gates):
         gm = gates.to_crs(metric)
         for _, g in gm.iterrows():
@@ -316,7 +365,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
                         fontfamily=family, color=_GATE_COLOURS.get(access, "#000"), zorder=8,
                         bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
             texts.append(label)
-    units = report.units[report.units["community_id"] == community_id]
+    units = layers.rows("units", community_id)
     if len(units):
         um = units.to_crs(metric)
         colours = [gap_colour(n) for n in um["n_gaps"]]
@@ -326,7 +375,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
             if sel.any():
                 ax.scatter(um.geometry.x[sel], um.geometry.y[sel], c=np.asarray(colours)[sel], s=36, marker=shape,
                            edgecolor="#212121", linewidth=0.5, zorder=9)
-    fac = clip(bundle.facilities)
+    fac = clip("facilities")
     handles = []
     if len(fac):
         for kind, group in fac.groupby("kind"):
@@ -360,7 +409,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     title = f"{name} · {t['title']}"
     fig.text(0.03, 0.94, title, fontsize=22, fontfamily=family, va="bottom")
     texts.append(title)
-    row = report.communities[report.communities["id"] == community_id]
+    row = layers.rows("communities", community_id)
     lines = []
     for kind in report.kinds:
         target = report.targets_m.get(kind)
