@@ -135,8 +135,8 @@ class Bundle:
         return cached
 
     def __getstate__(self) -> dict:
-        """Pickle the layers and findings, not the index (rebuilt on demand)."""
-        return {k: v for k, v in self.__dict__.items() if k != "_community_index"}
+        """Pickle the layers and findings, not the caches (``_``-names: indexes rebuilt on demand)."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
     def replace(self, **layers: gpd.GeoDataFrame) -> Bundle:
         """Return a copy with some layers replaced (conformed to the schema)."""
