@@ -389,7 +389,7 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
             geom = rec.geometry
             cid = _find_community(work, rec.get("community", ""), geom, at)
             g = work["gates"]
-            cand = g[g["community_id"] == cid] if cid else g
+            cand = g.iloc[work.positions("gates", "community_id", cid)] if cid else g
             hit = cand[(cand["name"] == rec.get("name")) & (cand["name"] != "")] if rec.get("name") else cand.iloc[0:0]
             if hit.empty and geom is not None and len(cand):
                 d = work.distances_m(cand, geom)
@@ -408,8 +408,7 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
                                  "hours": rec.get("hours", ""), "locked": locked, "source": rec["source"], "geometry": geom})
                 continue
             gid = hit["id"].iloc[0]
-            g = g.copy()
-            sel = g["id"] == gid
+            sel = g["id"] == gid  # in place: community_id (indexed) and geometry stay
             for col in ("name", "rider_access", "hours"):
                 if rec.get(col):
                     g.loc[sel, col] = rec[col]
@@ -418,7 +417,7 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
                 if rec["locked"]:
                     g.loc[sel, "rider_access"] = "none"
             g.loc[sel, "source"] = g.loc[sel, "source"] + ";" + rec["source"]
-            work.set("gates", g)
+            work.changed("gates")
         except _RowError as exc:
             work.skip("gates", rec, exc)
     work.append("gates", new_rows)
@@ -526,8 +525,9 @@ def _apply_facilities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> Non
 
 def _inside_community(work: _Layers, geom) -> str:
     comm = work["communities"]
-    inside = comm[comm.geometry.contains(geom)]
-    return str(inside["id"].iloc[0]) if len(inside) else ""
+    near = work.near("communities", geom, 0.0)
+    inside = near[shapely.contains(comm.geometry.values[near], geom)]
+    return str(comm["id"].iloc[inside[0]]) if len(inside) else ""
 
 
 def _apply_paths(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
