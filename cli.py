@@ -306,8 +306,11 @@ def validate(sources, crs, config_path, fmt, lang, no_routes, output):
               help="Poster paper (default: config, else A2); a poster whose labels do not fit goes landscape, "
                    "then to larger paper up to A0 (a warning). auto: the smallest that fits.")
 @click.option("--landscape", is_flag=True, help="Posters start landscape.")
+@click.option("--force", is_flag=True,
+              help="Build every compound again (default: reuse the previous build's files of compounds "
+                   "whose data, config and ridermap are unchanged).")
 @handle_errors
-def build(config_file, output, workers, executor, outputs, paper, landscape):
+def build(config_file, output, workers, executor, outputs, paper, landscape, force):
     """Build every output for every compound in CONFIG (default: the sample).
 
     Exit 0 when every compound was built and validation found no error, 1
@@ -340,7 +343,7 @@ def build(config_file, output, workers, executor, outputs, paper, landscape):
         progress.update(bar[0], completed=done, total=total)
 
     try:
-        report = run_build(bundle, output, config=config, landscape=landscape, on_done=on_done)
+        report = run_build(bundle, output, config=config, landscape=landscape, on_done=on_done, force=force)
     finally:
         if bar:
             progress.stop()
@@ -370,7 +373,9 @@ def _print_build_summary(report, output: str, *, every: bool = False, limit: int
         click.echo(f"... and {hidden} compounds ok (all in {output}/build.json)")
     failed = sum(c["status"] == "failed" for c in report.compounds)
     kept = "" if report.published else f"; nothing built, {output}/ keeps the previous build"
-    click.echo(f"{len(report.compounds)} compounds ({failed} failed), {len(report.files)} files in {output}/ "
+    reused = sum(bool(c.get("reused")) for c in report.compounds)
+    unchanged = f", {reused} unchanged and reused" if reused else ""
+    click.echo(f"{len(report.compounds)} compounds ({failed} failed{unchanged}), {len(report.files)} files in {output}/ "
                f"in {report.seconds:.1f} s; validation: {report.errors} errors, {report.warnings} warnings "
                f"({output}/validation.txt){kept}; report: {output}/build.json")
 

@@ -20,6 +20,8 @@ Example (paths are relative to the config file)::
     outputs = ["gpkg", "validation", "posters", "doorplates", "site", "gaps"]
     paper = "A2"
     workers = 2                    # local processes; executor = "dask" for a cluster
+    draft = "auto"                 # "草图 / DRAFT" band on posters, plates, gap PDFs:
+                                   # auto = when a compound has no confirmed gate; true; false
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from ridermap.errors import ConfigError
 from ridermap.ingest.crs import normalise_crs
+from ridermap.model.confirmed import draft_setting
 
 DEFAULT_TARGETS_M = {
     "rider_parking": 100.0,
@@ -61,6 +64,7 @@ class Config:
     outputs: tuple[str, ...] = OUTPUTS
     paper: str = "A2"
     plate_size: str = "small"
+    draft: str | bool = "auto"  # "auto", True or False (see ridermap.model.confirmed.needs_draft)
     workers: int = 2
     executor: str = "local"
     dask_address: str = ""
@@ -115,6 +119,10 @@ def load_config(path: str | Path | None) -> Config:
     executor = _get(build, "executor", str, "local", where)
     if executor not in ("local", "dask"):
         raise ConfigError(f"{where}: build.executor must be 'local' or 'dask', got {executor!r}")
+    try:
+        draft = draft_setting(build.get("draft", "auto"), where=f"{where}: build.draft")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     base_url = _get(project, "base_url", str, Config.base_url, where)
     if not base_url.endswith("/"):
         base_url += "/"
@@ -130,6 +138,7 @@ def load_config(path: str | Path | None) -> Config:
         outputs=outputs,
         paper=_get(build, "paper", str, "A2", where),
         plate_size=_get(build, "plate_size", str, "small", where),
+        draft=draft,
         workers=int(_get(build, "workers", int, 2, where)),
         executor=executor,
         dask_address=_get(build, "dask_address", str, "", where),

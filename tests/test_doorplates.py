@@ -122,8 +122,12 @@ def test_missing_numbers_print_what_is_known_and_warn(bundle, caplog):
     with caplog.at_level(logging.WARNING, logger="ridermap.render.doorplate"):
         plates = {p.plate_id: p for p in dp.plates_for_community(bundle, CID, config=CONFIG)}
     unit = plates[f"{CID}-b_w99-u_n5"]
-    assert unit.headline == "未编号单元" and unit.address == "测试苑 未编号楼栋 未编号单元"
-    assert plates[f"{CID}-b_w99"].headline == "未编号楼栋"
+    # no survey key in this bundle: the OSM id stands in, large, so plates stay distinct
+    assert unit.headline == "n5" and unit.address == "测试苑 未编号楼栋 w99 未编号单元 n5"
+    assert unit.details == ("OSM n5，单元号待核实",)
+    building = plates[f"{CID}-b_w99"]
+    assert building.headline == "w99" and building.address == "测试苑 未编号楼栋 w99"
+    assert building.details == ("OSM w99，楼号待核实",)
     assert f"{CID}-b_w99-u_n5" in caplog.text and "survey their numbers" in caplog.text
 
 
@@ -131,7 +135,8 @@ def test_english_captions_and_kinds(bundle):
     en = dataclasses.replace(CONFIG, language="en")
     plates = dp.plates_for_community(bundle, CID, config=en, kinds=("unit",))
     assert {p.kind for p in plates} == {"unit"} and plates[0].caption == "Scan for directions"
-    assert {p.headline for p in plates} >= {"Unit 9H", "Unit 1", "Unit (no number)"}
+    assert {p.headline for p in plates} >= {"Unit 9H", "Unit 1", "n5"}
+    assert any(p.address.endswith("Unit (no number) n5") for p in plates)
     with pytest.raises(RenderError, match="unknown doorplate kind"):
         dp.plates_for_community(bundle, CID, config=CONFIG, kinds=("door",))
 

@@ -108,14 +108,78 @@ def test_walk_only_gate_differs_between_riding_and_walking():
 
 
 def test_unreachable_door_is_inf_and_in_gap():
-    b = district()
-    gates = b.gates.copy()
-    gates["locked"] = True
-    report = gap_report(b.replace(gates=gates), targets_m=TARGETS)
+    # the compound has usable gates, but no charger stands anywhere: inf and in gap, not no_gate
+    b = district(south_locked=False)
+    b = b.replace(facilities=b.facilities[b.facilities["kind"] != "charger"])
+    report = gap_report(b, targets_m=TARGETS)
     u = report.units.set_index("id")
     assert np.isinf(u.loc[["U1", "U2"], "charger_m"]).all()
     assert u.loc[["U1", "U2"], "charger_id"].tolist() == ["", ""]
     assert u.loc[["U1", "U2"], "charger_gap"].all()
+    assert u.loc[["U1", "U2"], "charger_status"].tolist() == ["gap", "gap"]
+    assert not u["no_gate"].any()
+
+
+@pytest.mark.parametrize("how", ["locked", "none", "removed"])
+def test_compound_without_usable_gate_is_no_gate_not_a_gap(how):
+    b = district()
+    gates = b.gates.copy()
+    if how == "locked":
+        gates["locked"] = True
+    elif how == "none":
+        gates["locked"] = False
+        gates["rider_access"] = "none"
+    else:
+        gates = gates.iloc[:0]
+    report = gap_report(b.replace(gates=gates), targets_m=TARGETS)
+    u = report.units.set_index("id")
+    inside = ["U1", "U2"]
+    assert u.loc[inside, "no_gate"].all() and not u.loc["U3", "no_gate"]
+    assert u.loc[inside, "charger_status"].tolist() == ["no_gate", "no_gate"]
+    assert u.loc[inside, "parcel_locker_status"].tolist() == ["no_gate", "no_gate"]
+    assert np.isnan(u.loc[inside, "charger_m"].to_numpy(dtype=float)).all()
+    assert np.isnan(u.loc[inside, "charger_walk_m"].to_numpy(dtype=float)).all()
+    assert not u.loc[inside, "charger_gap"].any() and (u.loc[inside, "n_gaps"] == 0).all()
+    # the street door outside is still judged: 30 m to C1
+    assert u.loc["U3", "charger_status"] == "ok"
+    comm = report.communities.set_index("id")
+    assert comm.loc["c1", "no_gate"] and comm.loc["c1", "usable_gates"] == 0
+    assert comm.loc["c1", "doors"] == 2 and comm.loc["c1", "no_gate_doors"] == 2
+    assert comm.loc["c1", "charger_gaps"] == 0 and comm.loc["c1", "doors_with_gaps"] == 0
+    assert np.isnan(comm.loc["c1", "charger_coverage_pct"])  # nothing assessed: no percentage
+    d = report.district
+    assert d["no_gate_doors"] == 2 and d["compounds_no_gate"] == ["c1"]
+    # the district denominator leaves the no_gate doors out: U3 alone, covered
+    assert d["kinds"]["charger"] == {**d["kinds"]["charger"], "doors": 1, "gaps": 0, "no_gate_doors": 2, "coverage_pct": 100.0}
+    # siting never tries to cover a no_gate door
+    net = network_from_bundle(b.replace(gates=gates))
+    result = propose_sites(report, b.replace(gates=gates), net, kind="charger", k=2,
+                           candidates=candidate_sites(b.replace(gates=gates), net))
+    assert result.gap_doors == 0 and len(result.sites) == 0
+
+
+def test_unknown_gate_is_usable_on_foot_and_does_not_close_the_compound():
+    # both gates of unknown rule (inferred candidates): walkable, not rideable, compound not closed
+    b = district(south_locked=False, south_access="unknown", north_access="unknown", locker=Point(110, -60))
+    gates = b.gates.copy()
+    gates["inferred"] = "location,rider_access"
+    b = b.replace(gates=gates)
+    access = compound_access(b).set_index("id")
+    assert not access.loc["c1", "no_gate"] and access.loc["c1", "usable_gates"] == 2
+    assert not access.loc["c1", "closed_to_riders"]
+    report = gap_report(b, targets_m=TARGETS)
+    u = report.units.set_index("id")
+    assert u.loc[["U1", "U2"], "charger_walk_m"].to_numpy() == pytest.approx([40.0, 95.0], abs=1e-3)
+    assert np.isinf(u.loc[["U1", "U2"], "charger_ride_m"]).all()  # nobody rides through an unconfirmed gate
+    # lockers do not count as gaps: the compound is not closed to riders
+    assert u.loc[["U1", "U2"], "parcel_locker_status"].tolist() == ["not_applicable", "not_applicable"]
+    # an unknown compound rule does not restrict known gates
+    comms = b.communities.copy()
+    comms["rider_access"] = "unknown"
+    open_gates = district(south_locked=False).gates
+    report2 = gap_report(b.replace(communities=comms, gates=open_gates), targets_m=TARGETS)
+    assert report2.units.set_index("id").loc[["U1", "U2"], "charger_ride_m"].to_numpy() == pytest.approx([40.0, 95.0], abs=1e-3)
+    assert not compound_access(b.replace(communities=comms, gates=open_gates))["closed_to_riders"].any()
 
 
 def test_closed_compound_with_and_without_locker():
@@ -343,3 +407,55 @@ def test_xueyuanlu_report_lists_every_door():
     # the toilets are reachable on foot from most doors of the compound with nine gates
     nine = report.units["community_id"] == "110108-w609225889"
     assert np.isfinite(report.units.loc[nine, "toilet_m"]).mean() > 0.9
+    # compounds without any gate are no_gate, counted apart from gaps
+    comm = report.communities.set_index("id")
+    gated = set(bundle.gates.loc[~bundle.gates["locked"] & (bundle.gates["rider_access"] != "none"), "community_id"])
+    for cid in comm.index:
+        assert comm.loc[cid, "no_gate"] == (cid not in gated), cid
+        doors_here = report.units[report.units["community_id"] == cid]
+        if cid not in gated:
+            assert comm.loc[cid, "no_gate_doors"] == len(doors_here) and comm.loc[cid, "doors_with_gaps"] == 0
+            assert (doors_here["toilet_status"] == "no_gate").all()
+        else:
+            assert comm.loc[cid, "no_gate_doors"] == 0
+    assert report.district["no_gate_doors"] == int(comm["no_gate_doors"].sum()) > 0
+
+
+def test_no_gate_in_reports_map_and_pdf(tmp_path):
+    """A compound whose gates were removed: no_gate in the CSV, grey in the map, named in the PDF legend, draft band."""
+    from ridermap.publish.gaps import write_gaps
+
+    b = district()
+    b = b.replace(gates=b.gates.iloc[:0])
+    out = tmp_path / "gaps"
+    write_gaps(b, out, config=Config(targets_m=TARGETS), k=1)
+    table = pd.read_csv(out / "units.csv", encoding="utf-8-sig").set_index("id")
+    assert table.loc["U1", "no_gate"] == 1 and table.loc["U1", "charger_status"] == "no_gate"
+    assert np.isnan(table.loc["U1", "charger_m"]) and table.loc["U1", "charger_gap"] == 0
+    assert table.loc["U3", "no_gate"] == 0 and table.loc["U3", "charger_status"] == "ok"
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig").set_index("id")
+    assert summary.loc["c1", "no_gate_doors"] == 2 and summary.loc["c1", "charger_gaps"] == 0
+    data = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert data["district"]["no_gate_doors"] == 2
+    assert all(s["gap_doors"] == 0 for s in data["siting"])
+    page = (out / "gaps.html").read_text(encoding="utf-8")
+    assert "不可达：无可用出入口" in page and "#9e9e9e" in page
+    text = subprocess.run(["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    flat = re.sub(r"\s+", "", text)
+    assert "不可达：无可用出入口" in flat and "草图/DRAFT" in flat  # no confirmed gate: draft under auto
+    # the band can be switched off
+    write_gaps(b, out, config=Config(targets_m=TARGETS, draft=False), k=1, html=False)
+    text = subprocess.run(["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "DRAFT" not in text and "不可达：无可用出入口" in re.sub(r"\s+", "", text)
+
+
+def test_confirmed_gates_give_no_draft_band(tmp_path):
+    from ridermap.publish.gaps import write_gaps
+
+    out = tmp_path / "gaps"
+    write_gaps(district(south_locked=False), out, config=Config(targets_m=TARGETS), k=1, html=False)
+    text = subprocess.run(["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "DRAFT" not in text and "不可达" not in text

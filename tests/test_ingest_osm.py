@@ -135,3 +135,26 @@ def test_private_compound_paths_are_kept(sample_bundle):
     inside = sample_bundle.paths[sample_bundle.paths["community_id"] == "510104-jhy"]
     assert inside["access"].eq("private").sum() >= 10
     assert inside["rideable"].any() and (~inside["rideable"]).any()
+
+
+@pytest.mark.parametrize(("tags", "locked", "expected"), [
+    ({"barrier": "gate"}, False, "unknown"),  # no tag says: a survey question, never "ride"
+    ({"barrier": "lift_gate"}, False, "unknown"),
+    ({"barrier": "gate", "access": "yes"}, False, "ride"),
+    ({"barrier": "gate", "motorcycle": "yes"}, False, "ride"),
+    ({"barrier": "gate", "bicycle": "dismount"}, False, "walk"),
+    ({"barrier": "turnstile"}, False, "walk"),
+    ({"barrier": "gate", "foot": "no"}, False, "none"),
+    ({"barrier": "gate", "access": "yes"}, True, "none"),
+])
+def test_gate_rule_comes_from_tags_only(tags, locked, expected):
+    from ridermap.ingest.osm import _gate_access
+
+    assert _gate_access(tags, locked) == expected
+
+
+def test_untagged_osm_gates_are_marked_inferred(bupt_bundle):
+    gates = bupt_bundle.gates
+    unknown = gates[gates["rider_access"] == "unknown"]
+    assert len(unknown)
+    assert all("rider_access" in v.split(",") for v in unknown["inferred"])

@@ -107,6 +107,25 @@ def test_access_none_gate_joins_nothing():
     assert walk == pytest.approx([225.0, 160.0, 30.0], abs=1e-3)
 
 
+def test_unknown_rule_gate_joins_walking_only():
+    """An inferred gate of unknown rule (待核实) is usable on foot, never for riding through."""
+    net = network_from_bundle(hand_bundle(south_access="unknown", south_locked=False))
+    ride, _ = nearest_distances(net, _wgs(CHARGERS), _wgs(UNITS), mode="ride")
+    walk, _ = nearest_distances(net, _wgs(CHARGERS), _wgs(UNITS), mode="walk")
+    assert ride == pytest.approx([225.0, 160.0, 30.0], abs=1e-3)
+    assert walk == pytest.approx([40.0, 95.0, 30.0], abs=1e-3)
+
+
+@pytest.mark.parametrize(("rule", "ride_u1"), [("unknown", 40.0), ("walk", np.inf), ("ride", 40.0)])
+def test_unknown_compound_rule_does_not_cap_its_gates(rule, ride_u1):
+    b = hand_bundle(south_locked=False)
+    comm = b.communities.copy()
+    comm["rider_access"] = rule
+    net = network_from_bundle(b.replace(communities=comm))
+    ride, _ = nearest_distances(net, _wgs(CHARGERS), _wgs(UNITS[:1]), mode="ride")
+    assert ride[0] == pytest.approx(ride_u1, abs=1e-3)
+
+
 def test_fence_cuts_a_path_crossing_the_boundary_without_a_gate():
     net = network_from_bundle(hand_bundle(south_locked=True))
     # from the west street end of the footway to the inner road: only via the north gate

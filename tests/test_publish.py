@@ -125,7 +125,7 @@ def test_disk_full_or_no_permission_is_one_line_naming_the_file_and_keeps_the_pr
 
     monkeypatch.setattr(os, "replace", failing_replace)
     result = CliRunner().invoke(main, ["build", str(SAMPLE_CONFIG), "-o", str(out), "--workers", "1",
-                                       "--only", "posters"])
+                                       "--only", "posters", "--force"])  # unchanged posters would be reused
     monkeypatch.undo()
     assert result.exit_code == 2, result.output
     error = [x for x in result.output.splitlines() if x.startswith("ridermap: error")]

@@ -138,6 +138,25 @@ def test_no_gate_riders_may_use_means_no_route():
     assert routes == {"c1-b1-u1": None, "c1-b1-u2": None}
 
 
+def test_unknown_rule_gate_gives_a_walk_route_not_a_ride():
+    """An inferred gate of unknown rule: riders park at it and walk in, never ride through."""
+    unknown = {"rider_access": "unknown", "inferred": "location,rider_access", "source": "inferred:crossing"}
+    routes = rider_routes(hand_bundle(south=unknown, north={"locked": True}, east={"locked": True}, parking=False))
+    u1 = routes["c1-b1-u1"]
+    assert u1 is not None and (u1.entry, u1.gate_id) == ("walk", "c1-gs")
+    assert {leg.mode for leg in u1.legs} == {"walk"} and u1.ride_m == 0
+    assert u1.walk_m == pytest.approx(25.0, abs=1e-3)
+    # the same gate with a known ride rule is ridden through
+    ride = rider_routes(hand_bundle(north={"locked": True}, east={"locked": True}, parking=False))["c1-b1-u1"]
+    assert ride.entry == "ride" and ride.ride_m == pytest.approx(20.0, abs=1e-3)
+
+
+def test_unknown_compound_rule_does_not_restrict_its_gates():
+    u1 = rider_routes(hand_bundle(compound_access="unknown"))["c1-b1-u1"]
+    assert (u1.gate_id, u1.entry) == ("c1-gs", "ride")
+    assert (u1.ride_m, u1.walk_m) == pytest.approx((20.0, 5.0), abs=1e-3)
+
+
 def test_hours_give_a_second_plan_for_outside_the_hours():
     b = hand_bundle(south={"hours": "Mo-Fr 07:00-09:00"}, north={"locked": True})
     plan = plan_routes(b)
@@ -213,8 +232,9 @@ def test_nearest_facilities_by_path_distance():
 
 # --- real data: BUPT compound way 1376112785 ------------------------------------------
 def _usable_gates(bundle) -> set[str]:
+    """Gates riders may use: ride or walk, or of unknown rule (待核实: on foot)."""
     g = bundle.gates
-    return set(g.loc[g["rider_access"].isin(["ride", "walk"]) & ~g["locked"], "id"])
+    return set(g.loc[g["rider_access"].isin(["ride", "walk", "unknown"]) & ~g["locked"], "id"])
 
 
 def test_bupt_every_unit_gets_a_route_from_a_gate_riders_may_use(bupt_bundle):

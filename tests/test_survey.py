@@ -184,3 +184,10 @@ def test_undeclared_gcj02_survey_names_the_fix(tmp_path):
     assert "survey.xlsx sheet buildings row 2" in result.output and 'declare crs = "gcj02"' in result.output
     zh = CliRunner().invoke(main, ["validate", str(BASE), str(ROOT / "data/sample/survey.xlsx"), "--no-routes"])
     assert zh.exit_code == 1 and "survey.xlsx 工作表“buildings”第 2 行" in zh.output and '请声明 crs = "gcj02"' in zh.output
+
+
+def test_surveyed_gate_rules_are_no_longer_inferred(sample_bundle):
+    """The sample's OSM gates carry no access tag (rule 待核实); its survey sets every rule."""
+    gates = sample_bundle.gates.set_index("name")
+    assert gates.loc["南门", "rider_access"] == "ride" and gates.loc["北门", "rider_access"] == "none"
+    assert not any("rider_access" in v.split(",") for v in gates["inferred"])

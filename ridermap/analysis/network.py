@@ -19,6 +19,9 @@ How the network is built
   ``rider_access == "ride"`` joins riding and walking, ``"walk"`` joins walking
   only, ``"none"`` or ``locked`` joins nothing. A compound whose own
   ``rider_access`` is ``walk`` (or ``none``) caps its gates at that.
+  A gate whose rule is ``"unknown"`` (待核实, e.g. an inferred gate candidate)
+  joins walking only: riders park there and walk. A compound rule
+  ``"unknown"`` does not restrict its gates.
   A gate on a plain through path (no zone change) is a barrier on that path.
   A gate with no path within ``gate_snap_m`` (thin OSM: a gate node on the
   fence, no path drawn through it) is linked by straight connectors to the
@@ -69,6 +72,11 @@ _NO_WALK_KINDS = frozenset({"motorway", "motorway_link"})
 #: ``access`` values that close a path to everyone
 _CLOSED_ACCESS = frozenset({"no"})
 _ACCESS_RANK = {"none": 0, "walk": 1, "ride": 2}
+#: a gate whose rule is not known (``unknown``, 待核实) is usable on foot only:
+#: riders park at the gate and walk in
+_GATE_ACCESS_RANK = {**_ACCESS_RANK, "unknown": 1}
+#: a compound whose rule is not known does not restrict its gates
+_COMMUNITY_ACCESS_RANK = {**_ACCESS_RANK, "unknown": 2}
 #: coordinates closer than this are the same junction (metres)
 _MERGE_M = 0.015
 #: split points closer than this along one path are one split (metres)
@@ -314,7 +322,7 @@ def network_from_bundle(bundle, *, gate_snap_m: float = 5.0, gate_link_m: float 
     gate_ride = np.zeros(len(gates), dtype=bool)
     gate_walk = np.zeros(len(gates), dtype=bool)
     for i, (cid, access, locked) in enumerate(zip(gates["community_id"], gates["rider_access"], gates["locked"])):
-        rank = min(_ACCESS_RANK.get(access, 0), _ACCESS_RANK.get(comm_access.get(cid, "ride"), 2))
+        rank = min(_GATE_ACCESS_RANK.get(access, 0), _COMMUNITY_ACCESS_RANK.get(comm_access.get(cid, "ride"), 2))
         gate_ride[i] = not locked and rank >= 2
         gate_walk[i] = not locked and rank >= 1
     kinds = paths_m["kind"].to_numpy(dtype=object)

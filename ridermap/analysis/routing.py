@@ -20,6 +20,11 @@ public rider parking or a gate. Cost is travel time (``ride_speed_mps``,
 virtual source tied to every allowed start (ride-in gates, parkings, gates
 for parking at the gate) serves every door at once.
 
+Gates whose rule is not known (``rider_access == "unknown"``, 待核实: inferred
+gate candidates) are open to walking only, so riders park there and walk in;
+a compound rule ``unknown`` does not restrict its gates (see
+:mod:`ridermap.analysis.network`).
+
 Gate rules with hours (OSM ``opening_hours``) are honoured with two plans per
 door: the plan when every rule applies (:attr:`RoutePlan.routes`) and the
 plan outside those hours, when riders park and walk

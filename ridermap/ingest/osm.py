@@ -599,7 +599,7 @@ def _entrance_findings(not_units: list[str], unparsed: list[str], where: str) ->
 
 def _gates_from_nodes(rows, communities, metric, admin_code) -> gpd.GeoDataFrame:
     """Gate nodes within ``GATE_MAX_OFF_BOUNDARY_M`` of a compound boundary belong to the nearest compound."""
-    cols = ["id", "community_id", "name", "rider_access", "hours", "locked", "source", "geometry"]
+    cols = ["id", "community_id", "name", "rider_access", "hours", "locked", "inferred", "source", "geometry"]
     if not rows or communities.empty:
         return gpd.GeoDataFrame(columns=cols, geometry="geometry", crs=CRS)
     g = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS).to_crs(metric)
@@ -614,7 +614,8 @@ def _gates_from_nodes(rows, communities, metric, admin_code) -> gpd.GeoDataFrame
         locked = tags.get("locked") == "yes" or tags.get("access") in ("no",)
         access = _gate_access(tags, locked)
         out.append({"community_id": row["id"], "name": row["name"], "rider_access": access,
-                    "hours": tags.get("opening_hours", ""), "locked": locked, "key": row["key"],
+                    "hours": tags.get("opening_hours", ""), "locked": locked,
+                    "inferred": "rider_access" if access == "unknown" else "", "key": row["key"],
                     "source": row["source"], "geometry": rows[idx]["geometry"]})
     gates = gpd.GeoDataFrame(out or None, columns=cols[1:] + ["key"], geometry="geometry", crs=CRS)
     gates["id"] = _unique_ids([ids.gate_id(c, k) for c, k in zip(gates["community_id"], gates["key"])], gates["key"])
@@ -622,7 +623,13 @@ def _gates_from_nodes(rows, communities, metric, admin_code) -> gpd.GeoDataFrame
 
 
 def _gate_access(tags: dict, locked: bool) -> str:
-    """Rider access of a gate from OSM tags: none if locked, walk if vehicles are barred."""
+    """Rider access of a gate from OSM tags, or ``unknown`` when no tag says.
+
+    ``none`` if locked or closed to people on foot, ``walk`` if vehicles are
+    barred (or the barrier only lets people through), ``ride`` only when a tag
+    lets two-wheelers or everyone in. A gate mapped with no such tag is
+    ``unknown`` (shown as 待核实): its rule is a survey question, never a default.
+    """
     if locked:
         return "none"
     barrier = tags.get("barrier", "")
@@ -635,7 +642,9 @@ def _gate_access(tags: dict, locked: bool) -> str:
         return "none"
     if barrier in ("turnstile", "full-height_turnstile", "kissing_gate", "wicket_gate"):
         return "walk"
-    return "ride"
+    if tags.get("access") in _YES:
+        return "ride"
+    return "unknown"
 
 
 def bundle_from_osm(path: str | Path, *, admin_code: str = "000000") -> Bundle:

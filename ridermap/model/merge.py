@@ -409,13 +409,18 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
                 continue
             gid = hit["id"].iloc[0]
             sel = g["id"] == gid  # in place: community_id (indexed) and geometry stay
+            confirmed = set()
             for col in ("name", "rider_access", "hours"):
                 if rec.get(col):
                     g.loc[sel, col] = rec[col]
+                    confirmed.add(col)
             if "locked" in rec and str(rec.get("locked")) != "":
                 g.loc[sel, "locked"] = bool(rec["locked"])
                 if rec["locked"]:
                     g.loc[sel, "rider_access"] = "none"
+                    confirmed.add("rider_access")
+            if confirmed:  # surveyed, no longer inferred (待核实)
+                g.loc[sel, "inferred"] = [",".join(p for p in v.split(",") if p and p not in confirmed) for v in g.loc[sel, "inferred"]]
             g.loc[sel, "source"] = g.loc[sel, "source"] + ";" + rec["source"]
             work.changed("gates")
         except _RowError as exc:

@@ -32,6 +32,17 @@ build does not make (``--only``) are carried over from the previous build
 (hard links). If no compound at all could be built, the previous build
 stays current.
 
+**Incremental.** Each compound part (posters, doorplates, site pages) is
+keyed by a hash of the compound's view (its rows of every layer, geometry
+as WKB, the streets and facilities near it, the findings about them), the
+config fields that shape it and ridermap itself (see
+:mod:`ridermap.publish.incremental`); ``build.json`` records the keys. A
+rebuild hard-links (or copies) a part whose key is unchanged from the
+previous build instead of building it; a compound that failed is always
+built again; the district-wide parts (GeoPackage, validation, site index,
+gap reports) are always built. ``force=True`` (``build --force``) builds
+everything.
+
 Timings are only in ``build.json``, never inside the other outputs.
 """
 from __future__ import annotations
@@ -98,6 +109,7 @@ class _Task:
     config: Config
     landscape: bool = False
     ship: bool = False  # return the files as bytes: a Dask worker on another machine has no access to staging
+    parts: tuple[str, ...] | None = None  # the parts to build (None: every per-compound output of the config)
 
 
 def _is_environment(exc: BaseException) -> bool:
@@ -253,7 +265,7 @@ def _community_task(task: _Task) -> dict:
         work.mkdir(parents=True, exist_ok=True)
     try:
         for part in PER_COMPOUND:
-            if part in task.config.outputs:
+            if part in (task.config.outputs if task.parts is None else task.parts):
                 _run_part(part, task, record, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -312,7 +324,7 @@ def _only(bundle: Bundle, ids: list[str]) -> Bundle:
 
 
 def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone | None = None,
-          landscape: bool = False) -> BuildReport:
+          landscape: bool = False, force: bool = False) -> BuildReport:
     """Write every output of ``config.outputs`` for every compound of ``bundle`` and publish it atomically.
 
     Parameters
@@ -330,6 +342,12 @@ def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone
     landscape
         Posters start landscape (they fall back to the other orientation
         and larger paper when labels do not fit, with a warning).
+    force
+        Build every compound again; by default a compound part whose key
+        (its view, the config, ridermap; see
+        :mod:`ridermap.publish.incremental`) is the one the previous build
+        recorded is hard-linked from it instead (a failed compound is always
+        built again).
 
     Returns
     -------
@@ -358,7 +376,9 @@ def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone
     with Publisher(outdir) as pub:
         try:
             _carry_over(pub.previous, pub.staging, set(config.outputs))
-            _build_into(bundle, pub.staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape)
+            reuse = None if force else pub.previous
+            _build_into(bundle, pub.staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape,
+                        previous=reuse)
             report.seconds = round(time.perf_counter() - start, 2)
             write_text(pub.staging / "build.json", _report_json(report, config))
             if ids and not any(c["status"] != "failed" for c in report.compounds):
@@ -393,9 +413,17 @@ OUTPUT_ENTRIES = {"gpkg": ("ridermap.gpkg",), "validation": ("validation.txt", "
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` to ``dst`` (a copy where the file system refuses links).
+
+    Builds never change a file in place (every write is a new file renamed
+    over the old one), so a file shared by two builds stays as it was; a
+    ``dst`` already there is unlinked first, never written into.
+    """
     dst.parent.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(dst):
+        dst.unlink()
     try:
-        os.link(src, dst)  # builds never change a file in place, so sharing it is safe
+        os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
 
@@ -420,7 +448,7 @@ def _carry_over(previous: Path | None, staging: Path, outputs: set[str]) -> None
 
 
 def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list[str], config: Config,
-                on_done: OnDone | None, landscape: bool) -> None:
+                on_done: OnDone | None, landscape: bool, previous: Path | None = None) -> None:
     """Every output into ``staging`` (a fresh folder), compounds isolated."""
     outputs = set(config.outputs)
     report.outdir = Path(report.outdir)
@@ -443,7 +471,8 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
 
         _district_part(report, "validation", _validation, staging)
     if outputs & set(PER_COMPOUND) and ids:
-        _build_compounds(bundle, staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape)
+        _build_compounds(bundle, staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape,
+                         previous=previous)
     else:
         report.compounds = [{"community": cid, "status": "ok", "files": [], "parts": {}, "causes": [], "where": [],
                              "warnings": [], "seconds": 0.0} for cid in ids]
@@ -458,26 +487,96 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
 
 
 def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list[str], config: Config,
-                     on_done: OnDone | None, landscape: bool) -> None:
+                     on_done: OnDone | None, landscape: bool, previous: Path | None = None) -> None:
+    """Build (or reuse from ``previous``) every compound's parts; one record per compound in ``ids`` order."""
+    from ridermap.publish.incremental import FindingIndex, KeyMaker, previous_compounds, view_digest
+
+    parts = tuple(p for p in PER_COMPOUND if p in config.outputs)
+    start = time.perf_counter()
+    keymaker, findings, before = KeyMaker(config, landscape=landscape), FindingIndex(bundle.findings), \
+        previous_compounds(previous)
     tasks: list[_Task] = []
-    early: dict[str, dict] = {}
+    records: dict[str, dict] = {}  # failed early, or (partly) reused
+    keys: dict[str, dict[str, str]] = {}
     for i, cid in enumerate(ids):
         try:
             view = bundle.community(cid)
+            digest = view_digest(view, findings)
         except Exception as exc:  # noqa: BLE001 - a compound whose view cannot be made is one failed compound
             if _is_environment(exc):
                 raise
-            early[cid] = _failed_record(cid, exc)
+            records[cid] = _failed_record(cid, exc)
             continue
-        tasks.append(_Task(view, cid, str(staging), str(staging / WORK / f"{i:06d}"), config, landscape,
-                           ship=config.executor == "dask"))
-    with make_executor(config.executor, workers=config.workers, address=config.dask_address) as executor:
-        results = executor.map(_community_task, tasks, on_done=on_done)
+        keys[cid] = {"view": digest, **keymaker.keys(digest, parts)}
+        record = _reuse(cid, before.get(cid), keys[cid], parts, previous, staging)
+        if record is not None:
+            records[cid] = record
+        todo = tuple(p for p in parts if record is None or p not in record["parts"])
+        if todo:
+            tasks.append(_Task(view, cid, str(staging), str(staging / WORK / f"{i:06d}"), config, landscape,
+                               ship=config.executor == "dask", parts=todo))
+    reused = sum(1 for r in records.values() if r.get("reused"))
+    log.info("%d of %d compounds unchanged and reused, %d to build (keys and links in %.2f s)", reused, len(ids),
+             len(tasks), time.perf_counter() - start)
+    results = []
+    if tasks:
+        with make_executor(config.executor, workers=config.workers, address=config.dask_address) as executor:
+            results = executor.map(_community_task, tasks, on_done=on_done)
     for record in results:  # files a remote worker sent back as bytes
         for rel, data in (record.pop("payload", None) or {}).items():
             write_bytes(staging / rel, data)
-    by_id = {r["community"]: r for r in results} | early
-    report.compounds = [by_id[cid] for cid in ids]
+        cid = record["community"]
+        records[cid] = _merge_reused(record, records[cid]) if cid in records else record
+    for cid, record in records.items():
+        _stamp_keys(record, keys.get(cid), parts)
+    report.compounds = [records[cid] for cid in ids]
+
+
+def _reuse(cid: str, before: dict | None, keys: dict[str, str], parts: tuple[str, ...], previous: Path | None,
+           staging: Path) -> dict | None:
+    """Hard-link the parts of ``cid`` whose key is unchanged from ``previous``; their record, or None if none."""
+    from ridermap.publish.incremental import reusable
+
+    found = {p: files for p in parts if (files := reusable(before, p, keys[p], previous)) is not None}
+    if not found or previous is None or before is None:
+        return None
+    start = time.perf_counter()
+    record: dict = {"community": cid, "status": "ok", "files": [], "parts": {}, "causes": [], "where": [],
+                    "warnings": []}
+    for part, files in found.items():
+        for rel in files:
+            _link_or_copy(previous / rel, staging / rel)
+        record["files"] += files
+        record["parts"][part] = {**before["parts"][part], "reused": True, "seconds": 0.0}
+        record["warnings"] += [w for w in before.get("warnings", []) if str(w).startswith(f"{part}: ")]
+    record["reused"] = len(found) == len(parts)
+    record["seconds"] = round(time.perf_counter() - start, 2)
+    return record
+
+
+def _merge_reused(built: dict, reused: dict) -> dict:
+    """A compound some of whose parts were built now and the others reused."""
+    built["files"] = reused["files"] + built["files"]
+    built["warnings"] = reused["warnings"] + built["warnings"]
+    built["parts"] = {p: (built["parts"].get(p) or reused["parts"][p]) for p in PER_COMPOUND
+                      if p in built["parts"] or p in reused["parts"]}
+    built["seconds"] = round(built["seconds"] + reused["seconds"], 2)
+    return built
+
+
+def _stamp_keys(record: dict, keys: dict[str, str] | None, parts: tuple[str, ...]) -> None:
+    """Record the compound's key and each part's key and whether it was reused (for the next build)."""
+    record["key"] = (keys or {}).get("view", "")
+    for part in parts:
+        entry = record["parts"].get(part)
+        if entry is None:
+            continue
+        entry["reused"] = bool(entry.get("reused"))
+        if keys and entry.get("status") == "ok":
+            entry["key"] = keys[part]
+        else:
+            entry.pop("key", None)  # a failed part is never reused
+    record["reused"] = bool(record["parts"]) and all(record["parts"].get(p, {}).get("reused") for p in parts)
 
 
 def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, config: Config) -> None:
@@ -506,7 +605,8 @@ def _report_json(report: BuildReport, config: Config) -> str:
         ridermap_version = "unknown"
     compounds = []
     for c in report.compounds:
-        entry = {"community": c["community"], "status": c["status"], "cause": "; ".join(c["causes"]),
+        entry = {"community": c["community"], "status": c["status"], "reused": bool(c.get("reused")),
+                 "key": c.get("key", ""), "cause": "; ".join(c["causes"]),
                  "where": "; ".join(c["where"]), "seconds": c["seconds"], "files": sorted(c["files"]),
                  "parts": c["parts"], "warnings": c["warnings"], "validation_errors": c.get("validation_errors", 0)}
         if "traceback" in c:
@@ -514,7 +614,8 @@ def _report_json(report: BuildReport, config: Config) -> str:
         compounds.append(entry)
     statuses = [c["status"] for c in report.compounds]
     totals = {"compounds": len(statuses), "ok": statuses.count("ok"), "failed": statuses.count("failed"),
-              "data_errors": statuses.count("data_errors"), "files": len(report.files),
+              "data_errors": statuses.count("data_errors"),
+              "reused": sum(bool(c.get("reused")) for c in report.compounds), "files": len(report.files),
               "validation_errors": report.errors, "validation_warnings": report.warnings,
               "seconds": report.seconds, "exit_code": report.exit_code}
     data = {"ridermap": ridermap_version, "name": config.name, "data_date": config.data_date,

@@ -3,16 +3,21 @@
 Layout of the output folder (replaced whole, atomically)::
 
     gaps.gpkg                 layers: units (every door: distances, gap flags), compounds (summary), sites (proposals)
-    units.csv                 one row per door: id, community_id, <kind>_m ..., <kind>_gap ..., n_gaps
+    units.csv                 one row per door: id, community_id, no_gate, <kind>_m ..., <kind>_gap ...,
+                              <kind>_status ... (ok / gap / no_gate / not_applicable), n_gaps
     summary.json              district totals + per compound
-    summary.csv               one row per compound
+    summary.csv               one row per compound (doors, no_gate_doors, <kind>_gaps, <kind>_coverage_pct ...)
     sites.csv                 proposed sites per kind (MCLP k sites, LSCP minimal cover)
     gaps.html, lib/           offline web map (local Leaflet)
     pdf/<community id>.pdf    A3 map per compound
 
 CSV files are UTF-8 with a byte-order mark so Excel opens the Chinese
 labels correctly; distances are metres rounded to 0.1, empty when no path
-reaches any facility of that kind. Text cells that a spreadsheet would run
+reaches any facility of that kind or the door's compound has no usable gate
+(``no_gate``). Doors of compounds without a usable gate are counted in
+``no_gate_doors``, never as gaps; coverage percentages are over the
+*assessed* doors (doors the kind applies to, minus ``no_gate`` doors).
+Text cells that a spreadsheet would run
 as a formula (``=…``, ``+…``, ``-…``, ``@…``) are written with a leading
 ``'`` (:func:`ridermap.safe_text.csv_frame`); numbers stay numbers.
 
@@ -35,6 +40,7 @@ from ridermap.analysis.gaps import GapReport, gap_report
 from ridermap.analysis.network import network_from_bundle
 from ridermap.analysis.siting import candidate_sites, propose_sites
 from ridermap.model.bundle import Bundle
+from ridermap.model.confirmed import needs_draft
 from ridermap.publish.atomic import atomic_dir
 from ridermap.publish.gpkg import fix_timestamps, fixed_timestamp
 from ridermap.safe_text import csv_frame
@@ -45,15 +51,19 @@ __all__ = ["write_gaps", "units_table"]
 
 
 def units_table(report: GapReport) -> pd.DataFrame:
-    """The CSV table: ``id``, ``community_id``, ``<kind>_m`` per kind, ``<kind>_gap`` per kind with a target, ``n_gaps``."""
+    """The CSV table: ``id``, ``community_id``, ``no_gate``, ``<kind>_m`` per kind, ``<kind>_gap`` and
+    ``<kind>_status`` per kind with a target, ``n_gaps``."""
     u = report.units
-    out = {"id": u["id"], "community_id": u["community_id"]}
+    out = {"id": u["id"], "community_id": u["community_id"], "no_gate": u["no_gate"].astype(int)}
     for kind in report.kinds:
         d = u[f"{kind}_m"].to_numpy(dtype=float)
         out[f"{kind}_m"] = np.where(np.isfinite(d), np.round(d, 1), np.nan)
     for kind in report.kinds:
         if kind in report.targets_m:
             out[f"{kind}_gap"] = u[f"{kind}_gap"].astype(int)
+    for kind in report.kinds:
+        if kind in report.targets_m:
+            out[f"{kind}_status"] = u[f"{kind}_status"]
     out["n_gaps"] = u["n_gaps"]
     return pd.DataFrame(out)
 
@@ -142,7 +152,8 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
             stamp = fixed_timestamp(config.data_date)  # never the time of the build
             layers = GapMapLayers(report, bundle)  # the district projected and indexed once for every compound
             for cid in ids:
-                fig = gap_figure(report, bundle, cid, sites=sites, language=config.language, layers=layers)
+                draft = needs_draft(getattr(config, "draft", "auto"), bundle.gates, cid)
+                fig = gap_figure(report, bundle, cid, sites=sites, language=config.language, draft=draft, layers=layers)
                 fig.savefig(tmp / "pdf" / f"{cid}.pdf", format="pdf",
                             metadata={"Title": f"ridermap gaps {cid}", "CreationDate": stamp, "ModDate": None})
                 written.append(f"pdf/{cid}.pdf")

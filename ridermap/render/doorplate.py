@@ -31,9 +31,17 @@ Missing numbers (our choice: print what is known)
     A unit or building with neither number nor label still gets a plate: its
     id and QR payload are stable (``…-u_n5820145184``), so a rider who scans
     it gets the unit's page. The missing part is printed as ``未编号单元`` /
-    ``未编号楼栋`` ("unnumbered unit/building"; English: ``Unit (no number)``),
-    and :func:`plates_for_community` logs a warning listing them so the grid
+    ``未编号楼栋`` ("unnumbered unit/building"; English: ``Unit (no number)``)
+    followed by the feature's survey key (``未编号楼栋 B07``, ``未编号单元
+    U07-2``); the key alone is the large headline, so no two plates of a
+    compound read the same and the grid worker finds the row of the survey
+    sheet. Without a survey key the OSM id stands in (``w154079723``).
+    :func:`plates_for_community` logs a warning listing them so the grid
     worker can survey the number.
+
+Unconfirmed gates
+    A gate of unknown rule says ``骑手通行：待核实`` (never a default rule); an
+    inferred gate adds ``位置待核实``.
 
 Print sheets
     :func:`sheets_pdf` imposes plates on A4 / A3 portrait (turned 90° when
@@ -57,7 +65,9 @@ import numpy as np
 from ridermap.config import Config
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
-from ridermap.model.schema import RIDER_ACCESS_LABELS
+from ridermap.model.confirmed import is_inferred, needs_draft
+from ridermap.render.honest import access_label, compound_title, known_access, survey_key_of
+from ridermap.render.honest import words as honest_words
 from ridermap.render.doorplate_pdf import CidFont, PdfBuilder, fmt, load_font
 from ridermap.render.doorplate_text import BASELINE_EM, BOLD_EM, LINE_EM, fit, is_cjk, width_em
 from ridermap.render.fonts import check_glyphs, cjk_font_path, drawable_fields
@@ -92,6 +102,9 @@ DEFAULT_SHEET = {"small": "A4", "medium": "A3", "large": "fit"}
 
 #: plate colours (RGB 0..1): doorplate blue, white, black
 BLUE = (0.0, 0.31, 0.63)
+#: the "草图 / DRAFT" band: dark red on light yellow
+DRAFT_FACE = (1.0, 0.96, 0.62)
+DRAFT_INK = (0.72, 0.11, 0.11)
 #: QR quiet zone in modules
 QUIET_ZONE = 4
 #: sheet margin and gutter between plates (cut marks and plate ids live there), mm
@@ -113,6 +126,12 @@ _TEXTS = {
         "units": "单元 {units}",
         "locked": "常闭",
         "sep": "、",
+        "key_note": "{kind} {key}，{what}待核实",
+        "survey_key": "调查编号",
+        "no_unit_what": "单元号",
+        "no_building_what": "楼号",
+        "rule_unconfirmed": "骑手通行：待核实",
+        "location_unconfirmed": "位置待核实",
     },
     "en": {
         "caption": "Scan for directions",
@@ -125,6 +144,12 @@ _TEXTS = {
         "units": "Units {units}",
         "locked": "usually locked",
         "sep": ", ",
+        "key_note": "{kind} {key}; {what} to be confirmed",
+        "survey_key": "Survey key",
+        "no_unit_what": "unit number",
+        "no_building_what": "building number",
+        "rule_unconfirmed": "Rider access: to be confirmed",
+        "location_unconfirmed": "Location to be confirmed",
     },
 }
 _MAX_UNITS_LISTED = 12
@@ -152,6 +177,9 @@ class Plate:
         Open Location Code of the door (11 digits, about 3 m), or ``""``.
     caption
         The line under the QR ("扫码导航").
+    draft
+        Text of the "草图 / DRAFT" band across the top of the plate, ``""``
+        for none (built from unconfirmed data, see ``[build] draft``).
     """
 
     plate_id: str
@@ -163,10 +191,16 @@ class Plate:
     details: tuple[str, ...] = ()
     plus_code: str = ""
     caption: str = ""
+    draft: str = ""
 
     def all_text(self) -> str:
         """Every character printed for this plate, its id (sheet margin) included."""
-        return "".join((self.address, self.headline, *self.details, self.plus_code, self.caption, self.plate_id))
+        return "".join((self.address, self.headline, *self.details, self.plus_code, self.caption, self.plate_id,
+                        self.draft))
+
+    def visible_text(self) -> str:
+        """What a person reads on the plate (not the id in the sheet margin), one line per block."""
+        return "\n".join((self.draft, self.address, self.headline, *self.details, self.plus_code, self.caption))
 
 
 #: the Plate fields printed as text (made drawable by the font before layout)
@@ -207,12 +241,27 @@ def _label(label: str, number: str, template: str, missing: str) -> tuple[str, b
     return missing, True
 
 
+def _gate_plate_text(row, texts: dict[str, str], lang: str) -> tuple[str, tuple[str, ...]]:
+    """Headline and detail lines of a gate plate: its rule only from data, 待核实 where unknown or inferred."""
+    name = str(row.name).strip()
+    access = known_access(row.rider_access)
+    if access == "unknown":
+        rule = _join(texts["rule_unconfirmed"], texts["locked"] if row.locked else "")
+    else:
+        rule = _join(access_label(access, lang), str(row.hours), texts["locked"] if row.locked else "")
+    details = (rule,) if rule else ()
+    if is_inferred(row.inferred, "location"):
+        details += (texts["location_unconfirmed"],)
+    return name, details
+
+
 def plates_for_community(
     bundle: Bundle,
     community_id: str,
     *,
     config: Config,
     kinds: Iterable[str] = KINDS,
+    draft: bool | str | None = None,
 ) -> list[Plate]:
     """The plates of one compound, gates first, then buildings, then units.
 
@@ -226,6 +275,9 @@ def plates_for_community(
         ``base_url`` (QR payloads) and ``language`` (captions, fallbacks).
     kinds
         Any of ``unit``, ``building``, ``gate``.
+    draft
+        The "草图 / DRAFT" band: ``True`` / ``False`` / ``"auto"`` (on when the
+        compound has no confirmed gate); ``None`` takes ``config.draft``.
 
     Returns
     -------
@@ -244,16 +296,21 @@ def plates_for_community(
         raise RenderError(f"unknown doorplate kind(s) {sorted(unknown)} (known: {', '.join(KINDS)})")
     view = bundle.community(community_id)
     texts = _TEXTS.get(config.language, _TEXTS["zh"])
-    compound = str(view.communities["name"].iloc[0]).strip()
+    # never the OSM id; 待核实 on an inferred name
+    compound = compound_title(view.communities["name"].iloc[0], view.communities["inferred"].iloc[0], config.language)[0]
     caption = texts["caption"]
     base = config.base_url
     buildings = view.buildings.assign(_key=[_sort_key(n, i) for i, n in zip(view.buildings["id"], view.buildings["number"])])
     buildings = buildings.sort_values("_key", kind="stable")
     building_label: dict[str, str] = {}
+    building_key: dict[str, str] = {}
     building_missing: set[str] = set()
     unnumbered: list[str] = []
     for row in buildings.itertuples(index=False):
         label, missing = _label(row.label, row.number, texts["building"], texts["no_building"])
+        if missing:  # 未编号楼栋 B07: tells the plates of a compound apart
+            building_key[row.id] = survey_key_of(row.survey_key, row.id)
+            label = f"{label} {building_key[row.id]}"
         building_label[row.id] = label
         if missing:
             building_missing.add(row.id)
@@ -267,14 +324,16 @@ def plates_for_community(
 
     plates: list[Plate] = []
     if "gate" in kinds:
+        unnamed = int((view.gates["name"].astype(str).str.strip() == "").sum())
         for row in view.gates.sort_values("id", kind="stable").itertuples(index=False):
-            name = str(row.name).strip() or texts["gate"]
-            access = RIDER_ACCESS_LABELS.get(row.rider_access, {}).get(config.language, "")
-            rule = _join(access, str(row.hours), texts["locked"] if row.locked else "")
+            name, details = _gate_plate_text(row, texts, config.language)
+            if not name:  # unnamed: by its survey key, or its id when several are unnamed
+                key = str(row.survey_key).strip() or (survey_key_of("", row.id) if unnamed > 1 else "")
+                name = _join(texts["gate"], key)
             plates.append(Plate(
                 plate_id=row.id, kind="gate", community_id=community_id,
                 payload=absolute(base, gate_path(community_id, row.id)),
-                address=_join(compound, name), headline=name, details=(rule,) if rule else (),
+                address=_join(compound, name), headline=name, details=details,
                 plus_code=_plus_code(row.geometry), caption=caption,
             ))
     if "building" in kinds:
@@ -283,11 +342,16 @@ def plates_for_community(
             own = units[units["building_id"] == row.id]
             numbers = [str(n) for n in own["number"] if str(n).strip()]
             listed = texts["sep"].join(numbers[:_MAX_UNITS_LISTED]) + ("…" if len(numbers) > _MAX_UNITS_LISTED else "")
+            details = (texts["units"].format(units=listed),) if numbers else ()
+            headline = label
+            if row.id in building_key:  # the key large; the note says what it is
+                headline = building_key[row.id]
+                kind = texts["survey_key"] if str(row.survey_key).strip() else "OSM"
+                details += (texts["key_note"].format(kind=kind, key=headline, what=texts["no_building_what"]),)
             plates.append(Plate(
                 plate_id=row.id, kind="building", community_id=community_id,
                 payload=absolute(base, building_path(community_id, row.id)),
-                address=_join(compound, label), headline=label,
-                details=(texts["units"].format(units=listed),) if numbers else (),
+                address=_join(compound, label), headline=headline, details=details,
                 plus_code=_plus_code(row.geometry), caption=caption,
             ))
     if "unit" in kinds:
@@ -297,13 +361,22 @@ def plates_for_community(
                 unnumbered.append(row.id)
             b_label = building_label.get(row.building_id, "")
             flats = str(row.flats).strip()
+            details = (texts["flats"].format(flats=flats),) if flats else ()
+            headline = label
+            if missing:  # 未编号单元 U07-2, the key large
+                headline = survey_key_of(row.survey_key, row.id)
+                label = f"{label} {headline}"
+                kind = texts["survey_key"] if str(row.survey_key).strip() else "OSM"
+                details += (texts["key_note"].format(kind=kind, key=headline, what=texts["no_unit_what"]),)
             plates.append(Plate(
                 plate_id=row.id, kind="unit", community_id=community_id,
                 payload=absolute(base, unit_path(row.id)),
-                address=_join(compound, b_label, label), headline=label,
-                details=(texts["flats"].format(flats=flats),) if flats else (),
+                address=_join(compound, b_label, label), headline=headline, details=details,
                 plus_code=_plus_code(row.geometry), caption=caption,
             ))
+    if needs_draft(getattr(config, "draft", "auto") if draft is None else draft, view.gates, community_id):
+        hw = honest_words(config.language)
+        plates = [dataclasses.replace(p, draft=f"{hw['draft']} · {hw['draft_note']}") for p in plates]
     if unnumbered:
         log.warning("%s: %d plate(s) printed without a number (%s): survey their numbers",
                     community_id, len(unnumbered), ", ".join(unnumbered[:10]) + (" …" if len(unnumbered) > 10 else ""))
@@ -447,6 +520,8 @@ class PlateLayout:
     frame_inset_mm: float
     frame_width_mm: float
     text_box_mm: tuple[float, float, float, float]
+    #: ``(x0, y0, x1, y1)`` of the "草图 / DRAFT" band, or ``None``
+    band_mm: tuple[float, float, float, float] | None = None
 
 
 def _block(font: CidFont, text: str, *, role: str, where: str, x0: float, x1: float, top: float,
@@ -510,10 +585,18 @@ def layout_plate(plate: Plate, *, size: PlateSize | str = "small", font: CidFont
     if module < 0.5:
         raise RenderError(f"doorplate {plate.plate_id}: payload {plate.payload!r} needs QR version {qr.version}; "
                           f"modules would be {module:.2f} mm on a {Q:.0f} mm code: shorten base_url")
-    qr_x, qr_y = W - m - Q, m
-    x0, x1 = m, qr_x - gap
-    top, bottom = m, H - m
     where = plate.plate_id
+    band, band_runs, top = None, [], m
+    if plate.draft:  # a band inside the frame line, above the QR code and the text
+        inset = 0.03 * H + 0.007 * H
+        band = (inset, inset, W - inset, inset + 0.08 * H)
+        band_runs = _block(font, plate.draft, role="draft", where=where, x0=band[0] + 0.02 * H, x1=band[2] - 0.02 * H,
+                           top=band[1] + 0.012 * H, height=band[3] - band[1] - 0.024 * H, max_size=0.05 * H,
+                           min_size=0.025 * H, max_lines=1, align="center")
+        top = band[3] + 0.025 * H
+    qr_x, qr_y = W - m - Q, top
+    x0, x1 = m, qr_x - gap
+    bottom = H - m
     under_qr: list[TextRun] = []
 
     # under the QR: caption, then the plus code
@@ -550,8 +633,8 @@ def layout_plate(plate: Plate, *, size: PlateSize | str = "small", font: CidFont
     return PlateLayout(
         plate=plate, size=size, qr_x_mm=qr_x, qr_y_mm=qr_y, module_mm=module, qr_modules=n,
         qr_version=qr.version, qr_error=qr.error, runs=_qr_runs(qr.modules),
-        texts=tuple(address + headline + details + under_qr),
-        frame_inset_mm=0.03 * H, frame_width_mm=0.007 * H, text_box_mm=(x0, top, x1, bottom),
+        texts=tuple(address + headline + details + under_qr + band_runs),
+        frame_inset_mm=0.03 * H, frame_width_mm=0.007 * H, text_box_mm=(x0, top, x1, bottom), band_mm=band,
     )
 
 
@@ -611,13 +694,22 @@ def plate_ops(layout: PlateLayout, *, font: CidFont | None = None) -> str:
         f"1 g {fmt(layout.qr_x_mm)} {fmt(layout.qr_y_mm)} {fmt(size.qr_mm)} {fmt(size.qr_mm)} re f",
         f"q {fmt(m)} 0 0 {fmt(m)} {fmt(qx)} {fmt(qy)} cm 0 g",
         " ".join(f"{c} {r} {n} 1 re" for r, c, n in layout.runs.tolist()) + " f Q",
-        "1 g 1 G 1 j 1 J BT 2 Tr",
     ]
+    if layout.band_mm is not None:
+        bx0, by0, bx1, by1 = layout.band_mm
+        parts.append(f"{_rgb(DRAFT_FACE)} rg {fmt(bx0)} {fmt(by0)} {fmt(bx1 - bx0)} {fmt(by1 - by0)} re f")
+    parts.append("1 g 1 G 1 j 1 J BT 2 Tr")
     for run in layout.texts:
-        parts.append(f"/F1 {fmt(run.size_mm)} Tf {fmt(BOLD_EM * run.size_mm)} w "
-                     f"1 0 0 -1 {fmt(run.x_mm)} {fmt(run.baseline_mm)} Tm {font.encode(run.text)} Tj")
+        ink = f"{_rgb(DRAFT_INK)} rg {_rgb(DRAFT_INK)} RG " if run.role == "draft" else ""
+        reset = " 1 g 1 G" if run.role == "draft" else ""
+        parts.append(f"{ink}/F1 {fmt(run.size_mm)} Tf {fmt(BOLD_EM * run.size_mm)} w "
+                     f"1 0 0 -1 {fmt(run.x_mm)} {fmt(run.baseline_mm)} Tm {font.encode(run.text)} Tj{reset}")
     parts.append("ET Q\n")
     return "\n".join(parts)
+
+
+def _hex(c: tuple[float, float, float]) -> str:
+    return "#" + "".join(f"{round(v * 255):02x}" for v in c)
 
 
 def _svg_escape(text: str) -> str:
@@ -650,12 +742,18 @@ def layout_svg(layout: PlateLayout, *, font: CidFont | None = None) -> str:
                 uses.append(f'<use xlink:href="#{gid}" x="{fmt(pen)}"/>')
             pen += font.advance_em(ch) * upm
         k = run.size_mm / upm
-        text_parts.append(f'<g transform="translate({fmt(run.x_mm)} {fmt(run.baseline_mm)}) scale({k:.6g} {-k:.6g})">'
+        ink = f' fill="{_hex(DRAFT_INK)}" stroke="{_hex(DRAFT_INK)}"' if run.role == "draft" else ""
+        text_parts.append(f'<g transform="translate({fmt(run.x_mm)} {fmt(run.baseline_mm)}) scale({k:.6g} {-k:.6g})"{ink}>'
                           + "".join(uses) + "</g>")
     qr_d = "".join(f"M{c} {r}h{n}v1h-{n}z" for r, c, n in layout.runs.tolist())
     defs = "".join(f'<path id="{gid}" d="{d}"/>' for gid, d in sorted(glyphs.items()))
     qx = layout.qr_x_mm + QUIET_ZONE * m
     qy = layout.qr_y_mm + QUIET_ZONE * m
+    band = ""
+    if layout.band_mm is not None:
+        bx0, by0, bx1, by1 = layout.band_mm
+        band = (f'<rect class="draft" x="{fmt(bx0)}" y="{fmt(by0)}" width="{fmt(bx1 - bx0)}" height="{fmt(by1 - by0)}" '
+                f'fill="{_hex(DRAFT_FACE)}"/>')
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
         f'width="{fmt(W)}mm" height="{fmt(H)}mm" viewBox="0 0 {fmt(W)} {fmt(H)}">'
@@ -668,6 +766,7 @@ def layout_svg(layout: PlateLayout, *, font: CidFont | None = None) -> str:
         f'<rect class="qr" x="{fmt(layout.qr_x_mm)}" y="{fmt(layout.qr_y_mm)}" width="{fmt(size.qr_mm)}" '
         f'height="{fmt(size.qr_mm)}" fill="#fff"/>'
         f'<path class="qr-modules" transform="translate({fmt(qx)} {fmt(qy)}) scale({m:.6g})" fill="#000" d="{qr_d}"/>'
+        + band +
         f'<g class="text" fill="#fff" stroke="#fff" stroke-width="{fmt(BOLD_EM * upm)}" stroke-linejoin="round">'
         + "".join(text_parts) + "</g></svg>\n"
     )

@@ -6,7 +6,10 @@
 basemap tiles. :func:`gap_figure` returns a matplotlib Figure (A3 landscape,
 CJK font, PDF ``fonttype`` left at 3). Nothing here touches the disk.
 
-Doors are coloured by how many facility kinds they are in gap for.
+Doors are coloured by how many facility kinds they are in gap for; doors of a
+compound without a usable gate (``no_gate``) are grey crosses, named in the
+legend 不可达：无可用出入口 / No usable gate: they are not facility gaps.
+Gates of unknown rule or inferred (待核实) are hollow grey.
 
 Data text is hostile: every text property of the map's GeoJSON is
 HTML-escaped (:func:`ridermap.safe_text.html_text`) before folium writes it,
@@ -30,19 +33,24 @@ from matplotlib.lines import Line2D
 from ridermap.analysis.gaps import KIND_MODE, GapReport
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
+from ridermap.model.confirmed import gate_confirmed
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
 from ridermap.render.fonts import check_glyphs, drawable, font_family
+from ridermap.render.honest import compound_title, draft_band, known_access, mark_unconfirmed
+from ridermap.render.honest import words as honest_words
 from ridermap.render.site_maps import stable_ids
 from ridermap.safe_text import html_text
 from ridermap.utm import utm_crs
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GAP_COLOURS", "KIND_COLOURS", "gap_colour", "gap_map", "gap_map_html", "gap_figure", "GapMapLayers",
-           "leaflet_files"]
+__all__ = ["GAP_COLOURS", "NO_GATE_COLOUR", "KIND_COLOURS", "gap_colour", "door_colour", "gap_map", "gap_map_html",
+           "gap_figure", "GapMapLayers", "leaflet_files"]
 
 #: colour by number of kinds in gap: 0, 1, 2, 3 or more
 GAP_COLOURS = ("#2e7d32", "#f9a825", "#ef6c00", "#c62828")
+#: doors of a compound without a usable gate: not judged, not a gap
+NO_GATE_COLOUR = "#9e9e9e"
 KIND_COLOURS = {
     "charger": "#1565c0",
     "battery_swap": "#6a1b9a",
@@ -55,17 +63,21 @@ KIND_COLOURS = {
 }
 _KIND_MARKERS = {"charger": "^", "battery_swap": "v", "rider_parking": "s", "parcel_locker": "D", "toilet": "P",
                  "rider_station": "*", "drinking_water": "o", "transfer_bicycle": "X"}
-_GATE_COLOURS = {"ride": "#2e7d32", "walk": "#ef6c00", "none": "#c62828"}
+_GATE_COLOURS = {"ride": "#2e7d32", "walk": "#ef6c00", "none": "#c62828", "unknown": "#616161"}
 _PAPER_MM = {"A4": (297, 210), "A3": (420, 297), "A2": (594, 420), "A1": (841, 594)}
 _TEXT = {
     "zh": {"title": "骑手设施缺口图", "doors": "单元门", "gap_levels": ("无缺口", "1 类设施缺口", "2 类设施缺口", "3 类及以上"),
            "target": "目标", "coverage": "达标", "metres": "米", "site": "建议新增", "covers": "可新增覆盖",
            "unreachable": "不可达", "gate": "出入口", "locked": "锁闭", "legend": "图例", "district": "全区",
-           "mode_ride": "骑行", "mode_walk": "步行", "n_a": "不适用", "building_door": "楼栋（无单元门数据）"},
+           "mode_ride": "骑行", "mode_walk": "步行", "n_a": "不适用", "building_door": "楼栋（无单元门数据）",
+           "no_gate": "不可达：无可用出入口", "no_gate_note": "本小区无可用出入口（未标注或全部锁闭），{n} 个门未计入缺口和达标率",
+           "no_gate_doors": "无可用出入口的门"},
     "en": {"title": "Rider facility gaps", "doors": "Unit doors", "gap_levels": ("no gap", "1 kind in gap", "2 kinds in gap", "3 or more"),
            "target": "target", "coverage": "covered", "metres": "m", "site": "Proposed", "covers": "newly covers",
            "unreachable": "unreachable", "gate": "Gate", "locked": "locked", "legend": "Legend", "district": "District",
-           "mode_ride": "riding", "mode_walk": "walking", "n_a": "n/a", "building_door": "building (no unit doors)"},
+           "mode_ride": "riding", "mode_walk": "walking", "n_a": "n/a", "building_door": "building (no unit doors)",
+           "no_gate": "No usable gate", "no_gate_note": "No usable gate (none mapped or all locked): {n} doors left out of gaps and coverage",
+           "no_gate_doors": "doors without a usable gate"},
 }
 _ATTRIBUTION = "© OpenStreetMap contributors"
 
@@ -73,6 +85,20 @@ _ATTRIBUTION = "© OpenStreetMap contributors"
 def gap_colour(n_gaps: int) -> str:
     """Colour of a door in gap for ``n_gaps`` kinds."""
     return GAP_COLOURS[min(int(n_gaps), len(GAP_COLOURS) - 1)]
+
+
+def door_colour(n_gaps: int, no_gate: bool) -> str:
+    """Colour of a door: grey when its compound has no usable gate, else by gaps."""
+    return NO_GATE_COLOUR if no_gate else gap_colour(n_gaps)
+
+
+def _gate_access(row) -> str:
+    """A gate's symbol: ``none`` when locked, ``unknown`` when inferred or of unknown rule, else its rule."""
+    if bool(row["locked"]):
+        return "none"
+    if not gate_confirmed(inferred=row["inferred"], rider_access=known_access(row["rider_access"])):
+        return "unknown"
+    return known_access(row["rider_access"])
 
 
 def leaflet_files() -> dict[str, Path]:
@@ -144,8 +170,11 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
     m.default_js = [("leaflet", f"{asset_prefix}leaflet.js")]
     m.default_css = [("leaflet_css", f"{asset_prefix}leaflet.css")]
     if len(bundle.communities):
+        comms = bundle.communities[["id", "name", "geometry"]].copy()
+        comms["name"] = [compound_title(n, i, language)[0]  # never the OSM id; 待核实 if inferred
+                         for n, i in zip(bundle.communities["name"], bundle.communities["inferred"])]
         folium.GeoJson(
-            _escaped(bundle.communities[["id", "name", "geometry"]]), name=html_text(t["district"]),
+            _escaped(comms), name=html_text(t["district"]),
             style_function=lambda f: {"color": "#424242", "weight": 2, "fill": True, "fillOpacity": 0.03},
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         ).add_to(m)
@@ -160,11 +189,13 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
         cols = ["label", "id", "n_gaps"]
         props = units[cols].copy()
         props["label"] = [lab or uid for lab, uid in zip(units["label"], units["id"])]
+        no_gate = units["no_gate"].to_numpy(dtype=bool)
         for kind in report.kinds:
             name = FACILITY_LABELS[kind][language]
             gap = units[f"{kind}_gap"].to_numpy()
-            props[name] = [("⚠ " if g else "") + _fmt(d, t) for d, g in zip(units[f"{kind}_m"], gap)]
-        props["colour"] = [gap_colour(n) for n in units["n_gaps"]]
+            props[name] = [t["no_gate"] if ng else ("⚠ " if g else "") + _fmt(d, t)
+                           for d, g, ng in zip(units[f"{kind}_m"], gap, no_gate)]
+        props["colour"] = [door_colour(n, ng) for n, ng in zip(units["n_gaps"], no_gate)]
         gj = gpd.GeoDataFrame(props, geometry=units.geometry.values, crs=units.crs)
         folium.GeoJson(
             _escaped(gj), name=html_text(t["doors"]),
@@ -207,6 +238,10 @@ def _legend_html(report: GapReport, t: dict, language: str) -> str:
     rows = [f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{c};margin-right:4px"></span>'
             f'{html.escape(lab)}</div>'
             for c, lab in zip(GAP_COLOURS, t["gap_levels"])]
+    n_no_gate = int(report.district.get("no_gate_doors", 0))
+    if n_no_gate:
+        rows.append(f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{NO_GATE_COLOUR};'
+                    f'margin-right:4px"></span>{html.escape(t["no_gate"])} ({n_no_gate} {html.escape(t["no_gate_doors"])})</div>')
     for kind in report.kinds:
         info = report.district["kinds"].get(kind, {})
         if info.get("target_m") is None:
@@ -274,7 +309,8 @@ class GapMapLayers:
 
 
 def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: gpd.GeoDataFrame | None = None,
-               language: str = "zh", paper: str = "A3", margin_m: float = 60.0, layers: GapMapLayers | None = None) -> Figure:
+               language: str = "zh", paper: str = "A3", margin_m: float = 60.0, draft: bool = False,
+               layers: GapMapLayers | None = None) -> Figure:
     """An A3 (landscape) map of one compound's gaps for meetings.
 
     Parameters
@@ -293,6 +329,8 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
         ``A4``, ``A3`` (default), ``A2`` or ``A1``, landscape.
     margin_m
         Street context drawn around the compound.
+    draft
+        Lay the "草图 / DRAFT" band across the page (built from unconfirmed data).
     layers
         :class:`GapMapLayers` of ``report`` and ``bundle`` shared by the maps
         of many compounds (each map projects and indexes the district again
@@ -355,10 +393,16 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     if len(gates):
         gm = gates.to_crs(metric)
         for _, g in gm.iterrows():
-            access = "none" if g["locked"] else g["rider_access"]
-            ax.scatter([g.geometry.x], [g.geometry.y], marker="p", s=140, color=_GATE_COLOURS.get(access, "#000"),
-                       edgecolor="white", linewidth=1, zorder=7)
+            access = _gate_access(g)
+            if access == "unknown":  # inferred or rule unknown: hollow
+                ax.scatter([g.geometry.x], [g.geometry.y], marker="p", s=140, facecolor="white",
+                           edgecolor=_GATE_COLOURS["unknown"], linewidth=1.5, zorder=7)
+            else:
+                ax.scatter([g.geometry.x], [g.geometry.y], marker="p", s=140, color=_GATE_COLOURS.get(access, "#000"),
+                           edgecolor="white", linewidth=1, zorder=7)
             name = drawable(g["name"], where=f"gap map of {community_id}") or t["gate"]
+            if access == "unknown" and "location" in str(g["inferred"]):
+                name = mark_unconfirmed(name, language)
             note = RIDER_ACCESS_LABELS[access][language] + (f"（{t['locked']}）" if g["locked"] else "")
             label = f"{name} {note}"
             ax.annotate(label, (g.geometry.x, g.geometry.y), xytext=(6, 6), textcoords="offset points", fontsize=8,
@@ -368,9 +412,9 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     units = layers.rows("units", community_id)
     if len(units):
         um = units.to_crs(metric)
-        colours = [gap_colour(n) for n in um["n_gaps"]]
-        shapes = np.where(um["door"].to_numpy() == "unit", "o", "s")
-        for shape in ("o", "s"):
+        colours = [door_colour(n, ng) for n, ng in zip(um["n_gaps"], um["no_gate"])]
+        shapes = np.where(um["no_gate"].to_numpy(dtype=bool), "X", np.where(um["door"].to_numpy() == "unit", "o", "s"))
+        for shape in ("o", "s", "X"):
             sel = shapes == shape
             if sel.any():
                 ax.scatter(um.geometry.x[sel], um.geometry.y[sel], c=np.asarray(colours)[sel], s=36, marker=shape,
@@ -405,11 +449,18 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     texts.append(t["metres"])
 
     # side panel: title, legend, coverage table
-    name = drawable(str(comm["name"].iloc[0]), where=f"gap map of {community_id}") or community_id
+    # the compound's name, 待核实 when inferred; never its OSM id
+    name = compound_title(drawable(str(comm["name"].iloc[0]), where=f"gap map of {community_id}"),
+                          comm["inferred"].iloc[0], language)[0]
     title = f"{name} · {t['title']}"
+    row = layers.rows("communities", community_id)
+    n_no_gate = int(row["no_gate_doors"].iloc[0]) if len(row) and "no_gate_doors" in row else 0
+    if n_no_gate:
+        note = t["no_gate_note"].format(n=n_no_gate)
+        fig.text(0.03, 0.915, note, fontsize=12, fontfamily=family, va="bottom", color="#b71c1c")
+        texts.append(note)
     fig.text(0.03, 0.94, title, fontsize=22, fontfamily=family, va="bottom")
     texts.append(title)
-    row = layers.rows("communities", community_id)
     lines = []
     for kind in report.kinds:
         target = report.targets_m.get(kind)
@@ -424,19 +475,30 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     if (units["door"] == "building").any() if len(units) else False:
         gap_handles.append(Line2D([], [], marker="s", color="none", markerfacecolor="#ffffff", markeredgecolor="#212121",
                                   markersize=9, label=t["building_door"]))
+    if n_no_gate:
+        gap_handles.append(Line2D([], [], marker="X", color="none", markerfacecolor=NO_GATE_COLOUR, markeredgecolor="#212121",
+                                  markersize=9, label=t["no_gate"]))
     gate_handles = [Line2D([], [], marker="p", color="none", markerfacecolor=_GATE_COLOURS[a], markeredgecolor="white",
                            markersize=12, label=f"{t['gate']}：{RIDER_ACCESS_LABELS[a][language]}") for a in ("ride", "walk", "none")]
+    gates_here = layers.rows("gates", community_id)
+    if any(_gate_access(g) == "unknown" for _, g in gates_here.iterrows()):
+        gate_handles.append(Line2D([], [], marker="p", color="none", markerfacecolor="white", markeredgecolor=_GATE_COLOURS["unknown"],
+                                   markersize=12, label=f"{t['gate']}：{RIDER_ACCESS_LABELS['unknown'][language]}"))
     leg1 = side.legend(handles=gap_handles, title=t["doors"], loc="upper left", prop={"family": family, "size": 10},
                        title_fontproperties={"family": family, "size": 11}, frameon=False)
     side.add_artist(leg1)
     leg2 = side.legend(handles=gate_handles + handles, loc="center left", prop={"family": family, "size": 10}, frameon=False)
-    side.add_artist(leg2)
+    # (leg2 is the axes legend: drawn once; add_artist would draw it twice)
     texts += [h.get_label() for h in gap_handles + gate_handles] + [t["doors"]]
     side.text(0.0, 0.18, "\n".join(lines), fontsize=10, fontfamily=family, va="top", transform=side.transAxes, linespacing=1.6)
     texts += lines
     footer = f"{_ATTRIBUTION} · ridermap"
     fig.text(0.03, 0.02, footer, fontsize=8, fontfamily=family, color="#757575")
     texts.append(footer)
+    if draft:
+        pos = ax.get_position()
+        draft_band(fig, family=family, lang=language, box=(pos.x0, pos.y0, pos.x1, pos.y1))
+        texts.append(honest_words(language)["draft"] + honest_words(language)["draft_note"])
     check_glyphs("".join(texts), where=f"gap map of {community_id}")
     return fig
 

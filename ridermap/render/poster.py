@@ -15,6 +15,7 @@ compound, and scaled to a round scale. Labels are placed by
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -36,8 +37,11 @@ from shapely.geometry.base import BaseGeometry
 from ridermap.config import Config
 from ridermap.errors import ConfigError, RenderError
 from ridermap.model.bundle import Bundle
+from ridermap.model.confirmed import gate_confirmed, is_inferred, needs_draft
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
 from ridermap.render.fonts import check_glyphs, cjk_font_path, drawable_bundle, font_family
+from ridermap.render.honest import compound_title, draft_band, gate_title, known_access
+from ridermap.render.honest import words as honest_words
 from ridermap.render.poster_grid import Grid, compact_squares, make_grid, nice_scale, round_length
 from ridermap.render.poster_labels import (
     LabelFitError,
@@ -118,6 +122,9 @@ class Poster:
     legend: list[str] = field(default_factory=list)
     index: list[IndexEntry] = field(default_factory=list)
     title: str = ""
+    subtitle: str = ""
+    #: the "草图 / DRAFT" band is on the page
+    draft: bool = False
 
 
 # --------------------------------------------------------------------------- helpers
@@ -290,6 +297,8 @@ class _Page:
         self._renderer = RendererAgg(1, 1, MEASURE_DPI)
         self._widths: dict[tuple[str, float], float] = {}
         self.texts: list[str] = []
+        #: the symbol of the gate "you are here" (its legend sample draws it)
+        self.here_key = "ride"
 
     def text(self, x: float, y: float, s: str, cap_mm: float, *, color: str, ha: str = "left",
              va: str = "baseline", zorder: float = 20, gid: str | None = None, **kw):
@@ -368,7 +377,7 @@ def _label_size(page: _Page, text: str, cap_mm: float, tb: TextBox) -> tuple[flo
 
 def render_poster(bundle: Bundle, community_id: str, *, gate: str | None = None, config: Config | None = None,
                   paper: str = "A2", landscape: bool = False, bleed_mm: float = 0.0, crop_marks: bool = False,
-                  style: PosterStyle = DEFAULT_STYLE) -> Poster:
+                  style: PosterStyle = DEFAULT_STYLE, draft: bool | str | None = None) -> Poster:
     """Draw the guide poster of one gate, or the overview of a compound.
 
     Parameters
@@ -391,6 +400,9 @@ def render_poster(bundle: Bundle, community_id: str, *, gate: str | None = None,
         Draw crop marks at the trim corners, outside the bleed.
     style
         What it looks like (:mod:`ridermap.render.poster_style`).
+    draft
+        The "草图 / DRAFT" band: ``True`` / ``False``, or ``"auto"`` (on when
+        the compound has no confirmed gate); ``None`` takes ``config.draft``.
 
     Returns
     -------
@@ -416,19 +428,28 @@ def render_poster(bundle: Bundle, community_id: str, *, gate: str | None = None,
     view = bundle.community(community_id)
     gate_id = find_gate(view, community_id, gate) if gate is not None else None
     view = drawable_bundle(view, where=f"poster of {community_id}")  # emoji, bidi controls: never an error
+    with_band = needs_draft(config.draft if draft is None else draft, view.gates, community_id)
     kwargs = dict(config=config, paper=paper, landscape=landscape, bleed_mm=bleed_mm, crop_marks=crop_marks,
-                  style=style, lang=lang, words=words)
+                  style=style, lang=lang, words=words, draft=with_band)
     try:
         try:
-            return _render(view, community_id, gate_id, **kwargs)
-        except _Relayout as again:  # the index came out longer than estimated: lay out once more
-            return _render(view, community_id, gate_id, index_rows=again.index_rows, **kwargs)
+            return _render_relayout(view, community_id, gate_id, **kwargs)
+        except LabelFitError:
+            # map labels of unconfirmed gates without their （待核实）: still grey, hollow symbol, in the legend
+            return _render_relayout(view, community_id, gate_id, gate_marks=False, **kwargs)
     except LabelFitError as exc:
         bigger = larger_paper(paper)
         hint = f"use a larger paper (--paper {bigger})" if bigger else "A0 is the largest paper: split the compound"
         if not landscape:
             hint += " or --landscape"
         raise RenderError(f"{exc} on {paper}{' landscape' if landscape else ''}: labels do not fit — {hint}") from exc
+
+
+def _render_relayout(view: Bundle, cid: str, gate_id: str | None, **kwargs) -> Poster:
+    try:
+        return _render(view, cid, gate_id, **kwargs)
+    except _Relayout as again:  # the index came out longer than estimated: lay out once more
+        return _render(view, cid, gate_id, index_rows=again.index_rows, **kwargs)
 
 
 class _Relayout(Exception):
@@ -441,12 +462,13 @@ class _Relayout(Exception):
 
 def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, paper: str, landscape: bool,
             bleed_mm: float, crop_marks: bool, style: PosterStyle, lang: str, words: dict[str, str],
-            index_rows: list | None = None) -> Poster:
+            draft: bool = False, gate_marks: bool = True, index_rows: list | None = None) -> Poster:
     sizes = TEXT_SIZES[paper]
     f = PAPER_FACTOR[paper]
     family = font_family()
     comm = view.communities.iloc[0]
-    name = str(comm["name"]) or cid
+    # the title is the compound's name, marked 待核实 if inferred; never its id
+    name, name_unconfirmed = compound_title(comm["name"], comm["inferred"], lang)
 
     # ---------------------------------------------------------------- projection and facing direction
     lon, lat = view.communities.geometry.iloc[0].representative_point().coords[0]
@@ -495,12 +517,16 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
 
     # ---------------------------------------------------------------- texts (checked for glyphs first)
     gates_df = layers["gates"].copy()
-    gate_name = str(gate_row["name"]) if gate_row is not None else ""
+    # gate names as shown: 待核实 on inferred gates and gates of unknown rule
+    gate_shown = {str(r["id"]): gate_title(r["name"], inferred=r["inferred"], rider_access=r["rider_access"],
+                                           survey_key=r["survey_key"], lang=lang, fallback=str(r["id"]))
+                  for _, r in gates_df.iterrows()}
+    gate_name = gate_shown[str(gate_row["id"])][0] if gate_row is not None else ""
     title = f"{name} {words['guide']}"
 
     def access_parts(row) -> tuple[str, str]:
-        """("ride in (locked)", "hours Mo-Su 07:00-22:00, other times park and walk")."""
-        access = row["rider_access"] if row["rider_access"] in RIDER_ACCESS_LABELS else "ride"
+        """("ride in (locked)", "hours Mo-Su 07:00-22:00, other times park and walk"); a rule only from data."""
+        access = known_access(row["rider_access"])
         main = RIDER_ACCESS_LABELS[access][lang]
         if bool(row.get("locked", False)):
             main += f" ({words['locked']})" if lang == "en" else f"（{words['locked']}）"
@@ -515,20 +541,31 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
         return f"{main} ({detail})" if detail and lang == "en" else (f"{main}（{detail}）" if detail else main)
 
     if gate_row is not None:
-        subtitle = f"{words['here']}{words['sep']}{gate_name or gate_id} — {access_text(gate_row)}"
+        rule = words["rule_unconfirmed"] if known_access(gate_row["rider_access"]) == "unknown" else access_text(gate_row)
+        subtitle = f"{words['here']}{words['sep']}{gate_name or gate_id} — {rule}"
     else:
-        comm_access = RIDER_ACCESS_LABELS.get(str(comm["rider_access"]) or "ride", RIDER_ACCESS_LABELS["ride"])[lang]
-        subtitle = f"{words['overview']} — {words['compound_access'].format(access=comm_access)}"
+        comm_rule = known_access(comm["rider_access"])
+        subtitle = f"{words['overview']} — " + (
+            words["rule_unconfirmed"] if comm_rule == "unknown"
+            else words["compound_access"].format(access=RIDER_ACCESS_LABELS[comm_rule][lang]))
+    unconfirmed_gates = {gid for gid, (_, unconf) in gate_shown.items() if unconf}
+    # numbers ridermap inferred (not read from data) are printed grey, like everything 待核实
+    unconfirmed_numbers = {str(i) for layer in ("buildings", "units")
+                           for i, inf in zip(layers[layer]["id"], layers[layer]["inferred"]) if is_inferred(inf, "number")}
+    # the legend's 待核实 row; where unconfirmed gates are drawn, their row (出入口：待核实) says it already
+    any_unconfirmed = bool(unconfirmed_numbers) or (not unconfirmed_gates and (
+        name_unconfirmed or known_access(comm["rider_access"]) == "unknown"))
     url = absolute(config.base_url, gate_path(cid, gate_id) if gate_id else community_path(cid))
 
     buildings = layers["buildings"]
     units = layers["units"]
     b_text = [str(n) or str(lab) for n, lab in zip(buildings["number"], buildings["label"])]
     u_text = [str(n) or "" for n in units["number"]]
-    all_text = [title, subtitle, name, *b_text, *u_text, *gates_df["name"].astype(str), *fac["name"].astype(str),
+    all_text = [title, subtitle, name, *b_text, *u_text, *(t for t, _ in gate_shown.values()), *fac["name"].astype(str),
                 *buildings["label"].astype(str), *units["label"].astype(str), *(v for v in words.values()),
                 *(v[lang] for v in RIDER_ACCESS_LABELS.values()), *(v[lang] for v in FACILITY_LABELS.values()),
-                *gates_df["hours"].astype(str), str(config.data_date), OSM_ATTRIBUTION, url]
+                *gates_df["hours"].astype(str), str(config.data_date), OSM_ATTRIBUTION, url,
+                *(honest_words(lang)[k] for k in ("draft", "draft_note"))]
     for text in all_text:
         check_glyphs(text, where=f"poster of {cid}")
 
@@ -579,7 +616,7 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
 
     # legend entries depend on what is drawn, which depends on the frame; the
     # drawn set is (nearly) independent of the exact frame, so decide it from the data.
-    drawn = _drawn_keys(layers, cid, gate_id)
+    drawn = _drawn_keys(layers, cid, gate_id) | ({"unconfirmed"} if any_unconfirmed else set())
     legend_rows = _legend_rows(drawn, words, lang)
     legend_w = max([page.measure(t, body) for _, t in legend_rows] + [page.measure(words["legend"], heading)])
     col_w = max(col_w_min, sym_w + legend_w + 1.0)
@@ -624,10 +661,17 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
         return out
 
     gate_rows: list[_Row] = [_Row("head", words["gates"], head_line, None, True)]
+    if not len(layers["gates"]):
+        for ln in _wrap(words["no_gate"], col_w, lambda s: page.measure(s, body)):
+            gate_rows.append(_Row("note", ln, body_line, None))
     for _, row in layers["gates"].sort_values("name").iterrows():
-        key = f"gate:{row['rider_access'] if row['rider_access'] in style.gates else 'ride'}"
+        key = f"gate:{_gate_key(row)}"
         main, detail = access_parts(row)
-        lines = _wrap(f"{row['name'] or row['id']}{words['sep']}{main}", col_w - sym_w, lambda s: page.measure(s, body))
+        # "南侧出入口：待核实" rather than "南侧出入口（待核实）：待核实"
+        shown = gate_shown[str(row["id"])][0]
+        if known_access(row["rider_access"]) == "unknown" and str(row["name"]).strip():
+            shown = str(row["name"]).strip()
+        lines = _wrap(f"{shown}{words['sep']}{main}", col_w - sym_w, lambda s: page.measure(s, body))
         lines += _wrap(detail, col_w - sym_w, lambda s: page.measure(s, body)) if detail else []
         for k, ln in enumerate(lines):
             gate_rows.append(_Row("gate", ln, body_line, key if k == 0 else None, k < len(lines) - 1))
@@ -755,15 +799,16 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
         legend_drawn.append("unit_door")
     g_mm = paper_geoms(layers["gates"])
     gxy, gok = points_in_frame(g_mm)
-    for access in ("ride", "walk", "none"):
-        acc = layers["gates"]["rider_access"].where(layers["gates"]["rider_access"].isin(list(style.gates)), "ride")
-        mask = gok & (acc == access).to_numpy()
+    gate_keys = np.array([_gate_key(r) for _, r in layers["gates"].iterrows()], dtype=object)
+    for access in ("ride", "walk", "none", "unknown"):
+        mask = gok & (gate_keys == access)
         if mask.any():
             add_symbols(gxy[mask], list(layers["gates"]["id"][mask]), style.gates[access], f"gate:{access}", 16)
             legend_drawn.append(f"gate:{access}")
     here_xy = None
     if gate_row is not None:
         i = int(np.flatnonzero((layers["gates"]["id"] == gate_id).to_numpy())[0])
+        page.here_key = str(gate_keys[i])
         here_xy = gxy[i]
         add_symbols(here_xy.reshape(1, 2), [gate_id], style.here, "here", 15.5)
         legend_drawn.append("here")
@@ -786,12 +831,14 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
         requests.append(LabelRequest(gate_id, "here", text, w, h, tuple(here_xy),
                                      ring_from(here_xy, w, h, -90.0, start)))
     for i, row in layers["gates"].reset_index(drop=True).iterrows():
-        if row["id"] == gate_id or not gok[i] or not str(row["name"]):
+        if row["id"] == gate_id or not gok[i] or not str(row["name"]).strip():
             continue
         xy = gxy[i]
-        w, h = _label_size(page, str(row["name"]), sizes.gate_mm, style.gate_label)
+        text = gate_shown[str(row["id"])][0] if gate_marks else str(row["name"]).strip()
+        tb = style.unconfirmed_label if str(row["id"]) in unconfirmed_gates else style.gate_label
+        w, h = _label_size(page, text, sizes.gate_mm, tb)
         prefer = math.degrees(math.atan2(xy[1] - comp_centre.y, xy[0] - comp_centre.x))
-        requests.append(LabelRequest(str(row["id"]), "gate", str(row["name"]), w, h, tuple(xy),
+        requests.append(LabelRequest(str(row["id"]), "gate", text, w, h, tuple(xy),
                                      ring_from(xy, w, h, prefer, gate_half + gap_l)))
     b_clip = clip(b_mm)
     order = np.argsort([g.area if g is not None else 0 for g in b_clip], kind="stable")
@@ -827,7 +874,12 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     boxes = {"here": style.here_label, "gate": style.gate_label, "building": style.building_label,
              "unit": style.unit_label}
     for p in placed:
-        page.boxed_label(p.text, p.box, caps[p.kind], boxes[p.kind], gid=f"label:{p.kind}:{p.key}")
+        tb = boxes[p.kind]
+        if p.kind == "gate" and p.key in unconfirmed_gates:
+            tb = style.unconfirmed_label
+        elif p.kind in ("building", "unit") and p.key in unconfirmed_numbers:  # same box, grey ink
+            tb = dataclasses.replace(tb, ink=style.unconfirmed_label.ink)
+        page.boxed_label(p.text, p.box, caps[p.kind], tb, gid=f"label:{p.kind}:{p.key}")
 
     # ---------------------------------------------------------------- grid letters, scale bar, north arrow
     for name_, x in grid.col_centres():
@@ -846,7 +898,7 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     index_rows_ = _index_rows(index, page, body, heading, col_w, words)
 
     # ---------------------------------------------------------------- panel
-    legend_keys = [k for k in dict.fromkeys(legend_drawn)]
+    legend_keys = [k for k in dict.fromkeys(legend_drawn + (["unconfirmed"] if any_unconfirmed else []))]
     legend_rows = _legend_rows(set(legend_keys), words, lang)
     legend_block = [_Row("head", words["legend"], head_line, None, True)] + \
         [_Row("legend", t, body_line, k) for k, t in legend_rows]
@@ -873,6 +925,9 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
 
     if crop_marks:
         _crop_marks(page, trim, offset=bleed_mm + _CROP_MARK_GAP_MM, length=_CROP_MARK_LEN_MM)
+    if draft:  # across the map frame: legend, index and QR stay clear
+        draft_band(page.fig, family=family, lang=lang,
+                   box=(frame[0] / page_w, frame[1] / page_h, frame[2] / page_w, frame[3] / page_h))
 
     page_labels = placed
     log.info("poster %s%s on %s: scale 1:%d, %d labels", cid, f" gate {gate_id}" if gate_id else "", paper, scale,
@@ -880,7 +935,7 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     return Poster(figure=page.fig, labels=page_labels, symbols=symbols, url=url, community_id=cid, gate_id=gate_id,
                   paper=paper, landscape=landscape, page_mm=(page_w, page_h), trim_box=trim, bleed_box=bleed_box,
                   map_frame=frame, qr_box=qr_box, scale=scale, grid=grid, rotation_deg=math.degrees(theta),
-                  legend=legend_keys, index=index, title=title)
+                  legend=legend_keys, index=index, title=title, subtitle=subtitle, draft=draft)
 
 
 def _dummy_request() -> LabelRequest:
@@ -890,8 +945,15 @@ def _dummy_request() -> LabelRequest:
 # --------------------------------------------------------------------------- legend
 
 
-_LEGEND_ORDER = ("here", "gate:ride", "gate:walk", "gate:none", "compound", "building", "unit_door", "rideable",
-                 "walk_only", "street", "street_footway")
+_LEGEND_ORDER = ("here", "gate:ride", "gate:walk", "gate:none", "gate:unknown", "unconfirmed", "compound", "building",
+                 "unit_door", "rideable", "walk_only", "street", "street_footway")
+
+
+def _gate_key(row) -> str:
+    """Symbol of a gate: its rule from data, or ``unknown`` for an inferred gate or one of unknown rule."""
+    if not gate_confirmed(inferred=row["inferred"], rider_access=known_access(row["rider_access"])):
+        return "unknown"
+    return known_access(row["rider_access"])
 
 
 def _drawn_keys(layers: dict[str, gpd.GeoDataFrame], cid: str, gate_id: str | None) -> set[str]:
@@ -900,7 +962,7 @@ def _drawn_keys(layers: dict[str, gpd.GeoDataFrame], cid: str, gate_id: str | No
         keys.add("building")
     if len(layers["units"]):
         keys.add("unit_door")
-    keys |= {f"gate:{a if a in ('ride', 'walk', 'none') else 'ride'}" for a in layers["gates"]["rider_access"]}
+    keys |= {f"gate:{_gate_key(r)}" for _, r in layers["gates"].iterrows()}
     keys |= {f"facility:{k}" for k in layers["facilities"]["kind"]}
     paths = layers["paths"]
     inside = paths["community_id"] == cid
@@ -935,9 +997,14 @@ def _legend_symbol(page: _Page, key: str, x: float, y: float, w: float, h: float
     cx, cy = x + w / 2, y + h / 2
     if key == "here":
         page.marker(cx, cy, style.here, zorder=21, scale=0.8)
-        page.marker(cx, cy, style.gates["ride"], zorder=21.5, scale=0.6)
+        page.marker(cx, cy, style.gates[page.here_key], zorder=21.5, scale=0.6)
     elif key.startswith("gate:"):
         page.marker(cx, cy, style.gates[key.split(":", 1)[1]], zorder=21, scale=0.8)
+    elif key == "unconfirmed":
+        tb = style.unconfirmed_label
+        page.ax.add_patch(Rectangle((x + 0.1 * w, y + 0.2 * h), 0.8 * w, 0.6 * h, facecolor=tb.face, edgecolor=tb.edge,
+                                    linewidth=tb.edge_mm * f * PT_PER_MM, linestyle=(0, (2, 1.5)), zorder=21))
+        page.text(cx, cy, "?", 0.45 * h, color=tb.ink, ha="center", va="center", zorder=21.5, gid="legend:unconfirmed")
     elif key.startswith("facility:"):
         page.marker(cx, cy, style.facilities[key.split(":", 1)[1]], zorder=21, scale=0.8)
     elif key == "unit_door":
@@ -1055,7 +1122,11 @@ def _index_rows(entries, page: _Page, cap: float, head_cap: float, col_w: float,
     line = page.line_mm(cap, 1.38)
     head = page.line_mm(head_cap, 1.7)
     rows = [_Row("head", words["index"], head, None, True)]
-    for group in _index_items(entries, words):
+    groups = _index_items(entries, words)
+    if not groups:  # say so rather than leave an empty heading
+        for ln in _wrap(words["no_index"], col_w, lambda t: page.measure(t, cap)):
+            rows.append(_Row("note", ln, line, None))
+    for group in groups:
         lines = _pack(group, page, cap, col_w, 4.0 * page.f)
         for k, ln in enumerate(lines):
             rows.append(_Row("index" if k == 0 else "index_cont", ln, line, None, k < len(lines) - 1))

@@ -123,6 +123,8 @@ def _gates() -> dict[str, Marker]:
         "ride": Marker("o", 6.0, _GREEN, edge_mm=0.5),
         "walk": Marker("o", 6.0, _ORANGE, edge_mm=0.5, fillstyle="top"),
         "none": Marker("X", 6.5, _VERMILLION, edge_mm=0.4),
+        # inferred or of unknown rule (待核实): a hollow grey ring, unlike every confirmed gate
+        "unknown": Marker("o", 6.0, "none", edge="#4d4d4d", edge_mm=0.7, fillstyle="none"),
     }
 
 
@@ -149,6 +151,8 @@ class PosterStyle:
     building_label: TextBox = TextBox(ink="#000000", face="#ffffff", edge="#ffffff", edge_mm=0.0, pad_mm=0.8)
     unit_label: TextBox = TextBox(ink="#000000", face="#ffffff", edge="#000000", edge_mm=0.35, pad_mm=0.6)
     gate_label: TextBox = TextBox(ink="#000000", face="#ffffff", edge="#000000", edge_mm=0.5, pad_mm=1.0)
+    #: labels of inferred / unconfirmed things (待核实): grey ink, grey frame
+    unconfirmed_label: TextBox = TextBox(ink="#4d4d4d", face="#ffffff", edge="#8c8c8c", edge_mm=0.5, pad_mm=1.0)
     here_label: TextBox = TextBox(ink="#ffffff", face="#1d3557", edge="#1d3557", edge_mm=0.0, pad_mm=1.2)
     panel_text: TextBox = TextBox(ink="#000000", face="#ffffff", edge="#ffffff", edge_mm=0.0, pad_mm=0.0)
     margin_mm: float = 12.0
@@ -165,6 +169,7 @@ class PosterStyle:
         return {
             "header": self.header, "building_label": self.building_label, "unit_label": self.unit_label,
             "gate_label": self.gate_label, "here_label": self.here_label, "panel_text": self.panel_text,
+            "unconfirmed_label": self.unconfirmed_label,
         }
 
 
@@ -199,6 +204,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "locked": "常闭",
         "hours": "时段",
         "compound_access": "小区规定：{access}",
+        "rule_unconfirmed": "骑手通行：待核实",
+        "unconfirmed": "待核实：推测或未确认的信息",
+        "no_gate": "暂无已知出入口，请调查补充",
+        "no_index": "暂无楼栋编号和单元门数据，请调查补充",
         "grid_note": "网格每格 {side} 米",
         "sep": "：",
     },
@@ -228,6 +237,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "locked": "locked",
         "hours": "hours",
         "compound_access": "Compound rule: {access}",
+        "rule_unconfirmed": "Rider access: to be confirmed",
+        "unconfirmed": "To be confirmed: inferred or unconfirmed",
+        "no_gate": "No known gate yet: please survey and add",
+        "no_index": "No building numbers or unit doors known yet: please survey",
         "grid_note": "Grid squares {side} m",
         "sep": ": ",
     },

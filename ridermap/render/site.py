@@ -32,7 +32,9 @@ from ridermap.analysis.routing import RoutePlan, plan_routes
 from ridermap.config import Config
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
+from ridermap.model.confirmed import gate_confirmed
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
+from ridermap.render.honest import compound_title, gate_names, known_access, survey_key_of
 from ridermap.render.site_data import (
     CARE_KINDS,
     community_data,
@@ -145,11 +147,15 @@ def render_community(
     for u in sorted(bundle.units.itertuples(index=False), key=lambda r: _natural(r.number or r.id)):
         t = titles.loc[u.id]
         units_of.setdefault(u.building_id, []).append({"path": urls.unit_path(u.id), "zh": t["unit_zh"], "en": t["unit_en"]})
-    buildings = [{"id": b.id, "label": b.label or b.number or b.id, "units": units_of.get(b.id, [])}
+    buildings = [{"id": b.id, **_building_label(b), "units": units_of.get(b.id, [])}
                  for b in sorted(bundle.buildings.itertuples(index=False), key=lambda r: _natural(r.number or r.label))]
     comm = bundle.communities.iloc[0]
-    gates = [{"id": g.id, "name": g.name or g.id, "access": "none" if g.locked else g.rider_access, "locked": bool(g.locked),
+    shown = gate_names(bundle.gates, "zh")
+    gates = [{"id": g.id, "name": str(g.name).strip() or shown[g.id],
+              "access": "none" if g.locked else known_access(g.rider_access), "locked": bool(g.locked),
+              "unconfirmed": not gate_confirmed(inferred=g.inferred, rider_access=known_access(g.rider_access)),
               "hours": rule_text(g.hours) if not g.locked else {}} for g in bundle.gates.itertuples(index=False)]
+    name = _compound_name(comm["name"], comm["inferred"])
     facilities = [{"kind": f.kind, "label": FACILITY_LABELS.get(f.kind, {"zh": f.kind, "en": f.kind}), "name": f.name}
                   for f in bundle.facilities.itertuples(index=False)]
     common = {"lang": lang, "prefix": "../", "access": RIDER_ACCESS_LABELS, "data_date": config.data_date,
@@ -157,11 +163,11 @@ def render_community(
     cmap = site_map(prefix="../", bounds=bounds, layers=_COMMUNITY_LAYERS, basemap=basemap, tianditu_key=tianditu_key)
     out[urls.community_path(cid)] = env.get_template("community.html.j2").render(
         **common, map=_parts(cmap),
-        c={"id": cid, "name": comm["name"] or cid, "access": comm["rider_access"], "hours": rule_text(comm["rider_hours"]),
+        c={"id": cid, **name, "access": known_access(comm["rider_access"]), "hours": rule_text(comm["rider_hours"]),
            "gates": gates, "buildings": buildings, "facilities": facilities},
         page={"kind": "community", "cid": cid},
     )
-    gate_names = dict(zip(bundle.gates["id"], bundle.gates["name"]))
+    names_zh, names_en = gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")
     rules = {g["id"]: g for g in gates}
     fac_names = dict(zip(bundle.facilities["id"], bundle.facilities["name"]))
     unit_template = env.get_template("unit.html.j2")
@@ -169,9 +175,10 @@ def render_community(
         ud = unit_data(bundle, plan, u.id, shift=shift)
         plans = []
         for p in ud["plans"]:
-            rule_zh = "、".join(f"{gate_names.get(r, comm['name'])} {_rule(rules, r, comm, 'zh')}" for r in p["rules"])
-            rule_en = "; ".join(f"{gate_names.get(r, comm['name'])} {_rule(rules, r, comm, 'en')}" for r in p["rules"])
-            plans.append({**p, "gate_name": gate_names.get(p["gate"], ""), "rule_zh": rule_zh, "rule_en": rule_en})
+            rule_zh = "、".join(f"{names_zh.get(r, name['name_zh'])} {_rule(rules, r, comm, 'zh')}" for r in p["rules"])
+            rule_en = "; ".join(f"{names_en.get(r, name['name_en'])} {_rule(rules, r, comm, 'en')}" for r in p["rules"])
+            plans.append({**p, "gate_name": names_zh.get(p["gate"], ""), "gate_name_en": names_en.get(p["gate"], ""),
+                          "rule_zh": rule_zh, "rule_en": rule_en})
         near = [{"kind": f["k"], "label": FACILITY_LABELS.get(f["k"], {"zh": f["k"], "en": f["k"]}),
                  "name": fac_names.get(f["id"], ""), "d": f["d"]} for f in ud["near"]]
         t = titles.loc[u.id]
@@ -179,13 +186,29 @@ def render_community(
         out[urls.unit_path(u.id)] = unit_template.render(
             **common, map=_parts(umap),
             u={"title_zh": t["title_zh"], "title_en": t["title_en"], "building_id": u.building_id, "flats": u.flats},
-            c={"name": comm["name"] or cid, "path": urls.community_path(cid)},
+            c={**name, "path": urls.community_path(cid)},
             plans=plans, near=near,
             page={"kind": "unit", "cid": cid, "unit": u.id, "building": u.building_id,
                   "plans": [{"when": p["when"], "rules": p["rules"], "entry": p["entry"], "legs": p["legs"]} for p in ud["plans"]]},
         )
     log.info("site: %s: %d pages", cid, len(out) - 1)
     return out
+
+
+def _compound_name(name, inferred) -> dict[str, str]:
+    """``name`` (zh, for titles), ``name_zh``, ``name_en``: the compound's name, 待核实 when inferred, never its id."""
+    zh = compound_title(name, inferred, "zh")[0]
+    en = compound_title(name, inferred, "en")[0]
+    return {"name": zh, "name_zh": zh, "name_en": en}
+
+
+def _building_label(b) -> dict[str, str]:
+    """``label`` / ``label_en`` of a building in the lists: its label or number, else 未编号楼栋 + its key."""
+    text = str(b.label or "").strip() or str(b.number or "").strip()
+    if text:
+        return {"label": text, "label_en": text}
+    key = survey_key_of(b.survey_key, b.id)
+    return {"label": f"未编号楼栋 {key}", "label_en": f"Building (no number) {key}"}
 
 
 def _rule(rules: dict, rid: str, comm, lang: str) -> str:
@@ -217,8 +240,8 @@ def render_index(bundle: Bundle, *, config: Config, basemap: str | None = None, 
     fmap = site_map(prefix="", bounds=bounds, layers=layers, basemap=basemap, tianditu_key=tianditu_key)
     units = bundle.units.groupby("community_id").size().to_dict() if len(bundle.units) else {}
     communities = sorted(
-        ({"id": c.id, "name": c.name or c.id, "access": c.rider_access, "units": int(units.get(c.id, 0)),
-          "path": urls.community_path(c.id)} for c in bundle.communities.itertuples(index=False)),
+        ({"id": c.id, **_compound_name(c.name, c.inferred), "access": known_access(c.rider_access),
+          "units": int(units.get(c.id, 0)), "path": urls.community_path(c.id)} for c in bundle.communities.itertuples(index=False)),
         key=lambda c: _natural(c["name"]))
     care = []
     for k in kinds:

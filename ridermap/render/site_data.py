@@ -18,6 +18,8 @@ import shapely
 
 from ridermap.analysis.routing import RoutePlan, Schedule, UnitRoute, describe, parse_hours
 from ridermap.model.bundle import Bundle
+from ridermap.model.confirmed import gate_confirmed
+from ridermap.render.honest import compound_title, gate_names, known_access
 
 log = logging.getLogger(__name__)
 
@@ -188,10 +190,14 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
                       "t": t["title_zh"], "te": t["title_en"], "bn": t["bnum"], "f": row.flats,
                       "p": _latlon(row.geometry, shift)})
     gates = []
+    shown = gate_names(bundle.gates, "zh")
     for row in bundle.gates.itertuples(index=False):
-        access = "none" if row.locked else row.rider_access
-        gates.append({"id": row.id, "n": row.name, "a": access, "k": bool(row.locked),
-                      "h": rule_text(row.hours) if not row.locked else {}, "p": _latlon(row.geometry, shift)})
+        # the rule only from data: unknown (待核实) stays unknown; "u": inferred or unconfirmed
+        access = "none" if row.locked else known_access(row.rider_access)
+        unconfirmed = not gate_confirmed(inferred=row.inferred, rider_access=known_access(row.rider_access))
+        gates.append({"id": row.id, "n": str(row.name).strip() or shown[row.id], "a": access, "k": bool(row.locked),
+                      "u": unconfirmed, "h": rule_text(row.hours) if not row.locked else {},
+                      "p": _latlon(row.geometry, shift)})
     paths: dict[str, list] = {"ride": [], "walk": []}
     for row in bundle.paths.itertuples(index=False):
         coords = _latlon(row.geometry, shift)
@@ -202,7 +208,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
     facilities = [{"id": row.id, "k": row.kind, "n": row.name, "p": _latlon(row.geometry, shift)}
                   for row in bundle.facilities.itertuples(index=False)]
     return {
-        "id": comm["id"], "name": comm["name"], "a": comm["rider_access"], "h": rule_text(comm["rider_hours"]),
+        "id": comm["id"], "name": compound_title(comm["name"], comm["inferred"], "zh")[0], "a": known_access(comm["rider_access"]), "h": rule_text(comm["rider_hours"]),
         "outline": _polygons(comm.geometry, shift), "buildings": buildings, "units": units, "gates": gates,
         "paths": paths, "fac": facilities,
     }
@@ -217,7 +223,7 @@ def _plan(route: UnitRoute | None, *, when: str, rules: list[str], shift: Shift 
         "ride_m": round(route.ride_m), "walk_m": round(route.walk_m), "length_m": round(route.length_m),
         "legs": [{"m": leg.mode, "c": _latlon(leg.geometry, shift)} for leg in route.legs],
         "zh": describe(route, lang="zh", gate_names=names["gate_zh"], parking_names=names["fac"], destination=destination["zh"]),
-        "en": describe(route, lang="en", gate_names=names["gate_zh"], parking_names=names["fac"], destination=destination["en"]),
+        "en": describe(route, lang="en", gate_names=names["gate_en"], parking_names=names["fac"], destination=destination["en"]),
     }
 
 
@@ -243,7 +249,8 @@ def _lookups(bundle: Bundle, plan: RoutePlan) -> tuple:
     """
     cached = bundle.__dict__.get("_site_lookups")
     if cached is None or cached[0] is not plan.nearest:
-        names = {"gate_zh": dict(zip(bundle.gates["id"], bundle.gates["name"])),
+        # route texts name unconfirmed gates with 待核实 / (to be confirmed)
+        names = {"gate_zh": gate_names(bundle.gates, "zh"), "gate_en": gate_names(bundle.gates, "en"),
                  "fac": dict(zip(bundle.facilities["id"], bundle.facilities["name"]))}
         near = plan.nearest.groupby("unit_id", sort=False).indices if len(plan.nearest) else {}
         cached = (plan.nearest, unit_titles(bundle), names, bundle.facilities.set_index("id"), near)
@@ -290,7 +297,7 @@ def index_data(bundle: Bundle, *, shift: Shift | None = None, kinds: tuple[str, 
         geom = row.geometry
         centre = geom.representative_point() if geom is not None and not geom.is_empty else None
         n_units = int((bundle.units["community_id"] == row.id).sum())
-        comms.append({"id": row.id, "name": row.name, "a": row.rider_access, "u": n_units,
+        comms.append({"id": row.id, "name": compound_title(row.name, row.inferred, "zh")[0], "a": known_access(row.rider_access), "u": n_units,
                       "outline": _polygons(geom.simplify(1e-5) if geom is not None else None, shift),
                       "c": _latlon(centre, shift) if centre is not None else []})
     fac = bundle.facilities[bundle.facilities["kind"].isin(kinds)]

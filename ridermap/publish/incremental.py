@@ -1,0 +1,225 @@
+"""Keys for incremental builds: what a compound's outputs were made from.
+
+A compound's per-compound outputs (posters, doorplates, site pages) depend
+only on its view (:meth:`ridermap.model.bundle.Bundle.community`: its rows of
+every layer plus the shared streets and facilities near it), the findings
+about those features, the config and ridermap itself. :func:`view_digest`
+hashes the view, :class:`KeyMaker` mixes in the rest, one key per output
+part. ``build.json`` records the keys; the next build reuses (hard-links) a
+part whose key is unchanged instead of building it again.
+
+Every digest is SHA-256 over a canonical byte string: layers by name,
+columns by name, rows sorted, geometry as WKB. Nothing depends on Python's
+``hash()``, on row order or on the process, so two processes (or two
+machines with the same versions) give the same key.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+
+import shapely
+
+from ridermap.config import Config
+from ridermap.model.bundle import Bundle
+
+log = logging.getLogger(__name__)
+
+#: Config fields that never change a compound's own outputs (inputs, what and where to build,
+#: district-wide gap targets). Every other field, including ones added later, is part of the key.
+NOT_PER_COMPOUND = frozenset({"sources", "communities", "outputs", "workers", "executor", "dask_address",
+                              "targets_m", "cache_dir", "config_path"})
+#: Config fields only one part uses (other parts ignore them in their key).
+PART_ONLY = {"paper": "posters", "plate_size": "doorplates"}
+#: Bumped when the meaning of a key changes.
+KEY_FORMAT = "ridermap-incremental-1"
+_SEP = b"\x1f"
+_ROW = b"\x1e"
+
+
+def _text(value) -> bytes:
+    if value is None:
+        return b"\x00"
+    if isinstance(value, float) and value != value:  # NaN, whatever its bit pattern
+        return b"nan"
+    return str(value).encode("utf-8", "surrogatepass")
+
+
+def _layer_rows(layer) -> list[bytes]:
+    """Every row as bytes: columns by name, ``id`` first, geometry as WKB; rows sorted."""
+    columns = sorted((c for c in layer.columns if c != "geometry"), key=lambda c: (c != "id", str(c)))
+    values = [layer[c].tolist() for c in columns]
+    if "geometry" in layer:
+        wkb = shapely.to_wkb(layer.geometry.values, output_dimension=3, include_srid=False, byte_order=1)
+        values.append([w if w is not None else b"\x00" for w in wkb.tolist()])
+    rows = [_SEP.join(v if isinstance(v, bytes) else _text(v) for v in row) for row in zip(*values)]
+    rows.sort()
+    head = _SEP.join(_text(c) for c in columns) + (_SEP + b"geometry" if "geometry" in layer else b"")
+    return [head, *rows]
+
+
+class FindingIndex:
+    """The findings of a district by (layer, feature id), serialised once per build."""
+
+    def __init__(self, findings: Iterable) -> None:
+        self._by_feature: dict[tuple[str, str], list[bytes]] = {}
+        for f in findings:
+            item = json.dumps(dataclasses.asdict(f), ensure_ascii=False, sort_keys=True).encode("utf-8")
+            self._by_feature.setdefault((str(f.layer), str(f.id)), []).append(item)
+
+    def about(self, view: Bundle) -> list[bytes]:
+        """The findings about the features of ``view``, sorted."""
+        if not self._by_feature:
+            return []
+        out: list[bytes] = []
+        for name, layer in view.layers().items():
+            for feature_id in layer["id"].astype(str).tolist():
+                out += self._by_feature.get((name, feature_id), ())
+        return sorted(out)
+
+
+def view_digest(view: Bundle, findings: FindingIndex | None = None) -> str:
+    """SHA-256 of a compound's view: every layer's rows (geometry as WKB) and the findings about them.
+
+    Parameters
+    ----------
+    view
+        ``bundle.community(cid)``.
+    findings
+        The district's findings indexed once (:class:`FindingIndex`); by
+        default the view's own ``findings`` are indexed here.
+
+    Returns
+    -------
+    str
+        64 hex digits; the same for the same data in any process.
+    """
+    h = hashlib.sha256(KEY_FORMAT.encode("ascii"))
+    for name, layer in sorted(view.layers().items()):
+        rows = _layer_rows(layer)
+        h.update(b"\x02" + name.encode("utf-8") + b"\x03" + str(len(rows)).encode("ascii") + b"\x03")
+        h.update(_ROW.join(rows))
+    index = findings if findings is not None else FindingIndex(view.findings)
+    h.update(b"\x02findings\x03" + _ROW.join(index.about(view)))
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """ridermap's version, a digest of its code and templates, the dependencies' versions and the font.
+
+    Computed once per process (a few milliseconds): a new ridermap, an edited
+    checkout or another font rebuilds every compound.
+    """
+    from importlib.metadata import PackageNotFoundError, requires, version
+
+    from ridermap.resources import templates_dir
+
+    h = hashlib.sha256()
+    try:
+        h.update(f"ridermap {version('ridermap')}\n".encode())
+        deps = sorted({_req_name(r) for r in (requires("ridermap") or []) if "extra ==" not in r})
+    except PackageNotFoundError:  # pragma: no cover - a bare checkout
+        h.update(b"ridermap unknown\n")
+        deps = []
+    for dep in deps:
+        try:
+            h.update(f"{dep} {version(dep)}\n".encode())
+        except PackageNotFoundError:
+            h.update(f"{dep} -\n".encode())
+    package = Path(__file__).resolve().parent.parent
+    for root in (package, templates_dir()):
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix not in (".pyc", ".pyo")):
+            h.update(path.relative_to(root).as_posix().encode() + b"\x00" + path.read_bytes() + b"\x00")
+    h.update(_font_identity().encode())
+    return h.hexdigest()
+
+
+def _req_name(requirement: str) -> str:
+    import re
+
+    return re.split(r"[\s<>=!~;\[(]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def _font_identity() -> str:
+    try:
+        from ridermap.render.fonts import cjk_font_path
+
+        path = cjk_font_path()
+        return f"font {path} {path.stat().st_size}"
+    except Exception:  # noqa: BLE001 - no font: the build reports that itself, per compound
+        return "font -"
+
+
+class KeyMaker:
+    """One key per (compound view, output part) for a build's config.
+
+    Parameters
+    ----------
+    config
+        The build's config; fields in :data:`NOT_PER_COMPOUND` are left out.
+    landscape
+        ``build --landscape`` (posters only).
+    """
+
+    def __init__(self, config: Config, *, landscape: bool = False) -> None:
+        fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+                  if f.name not in NOT_PER_COMPOUND}
+        common = {k: v for k, v in fields.items() if k not in PART_ONLY}
+        common["SOURCE_DATE_EPOCH"] = os.environ.get("SOURCE_DATE_EPOCH", "")
+        base = {"code": code_fingerprint(), "config": common}
+        self._salts = {}
+        for part in ("posters", "doorplates", "site"):
+            extra = {k: v for k, v in fields.items() if PART_ONLY.get(k) == part}
+            if part == "posters":
+                extra["landscape"] = bool(landscape)
+            self._salts[part] = json.dumps({**base, "part": part, "part_config": extra}, sort_keys=True,
+                                           ensure_ascii=False, default=str)
+
+    def keys(self, digest: str, parts: Iterable[str]) -> dict[str, str]:
+        """The key of each part for a view with :func:`view_digest` ``digest``."""
+        return {part: hashlib.sha256(f"{self._salts[part]}\n{digest}".encode()).hexdigest() for part in parts}
+
+
+def previous_compounds(previous: Path | None) -> dict[str, dict]:
+    """The compound records of the previous build's ``build.json`` by compound id (empty if none or unreadable)."""
+    if previous is None:
+        return {}
+    try:
+        data = json.loads((previous / "build.json").read_text(encoding="utf-8"))
+        return {str(c["community"]): c for c in data.get("compounds", []) if isinstance(c, dict) and "community" in c}
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+        log.info("no usable build.json in %s: every compound is built", previous)
+        return {}
+
+
+def part_files(record: Mapping, part: str) -> list[str]:
+    """The files of one part in a compound record (``posters/...``, ``doorplates/...``, ``site/...``)."""
+    return [f for f in record.get("files", []) if f.split("/", 1)[0] == part]
+
+
+def reusable(record: Mapping | None, part: str, key: str, previous: Path | None) -> list[str] | None:
+    """The files of ``part`` to reuse from the previous build, or None when the part must be built.
+
+    Only a part of a compound that did not fail, whose key is ``key`` and
+    whose every file is still there as a regular file, is reused.
+    """
+    if record is None or previous is None or record.get("status") == "failed":
+        return None
+    entry = (record.get("parts") or {}).get(part)
+    if not isinstance(entry, dict) or entry.get("status") != "ok" or entry.get("key") != key:
+        return None
+    files = part_files(record, part)
+    if len(files) != entry.get("files"):
+        return None
+    for rel in files:
+        path = previous / rel
+        if Path(rel).is_absolute() or ".." in Path(rel).parts or path.is_symlink() or not path.is_file():
+            return None
+    return files

@@ -1,0 +1,192 @@
+"""Honest wording for every output: 待核实 for what ridermap inferred, rules only from data, the draft band.
+
+Posters, doorplates, the rider site and the gap maps all take their words
+for unknown, inferred and missing things from here, so they say the same:
+
+- a rider rule comes only from data: ``ride`` / ``walk`` / ``none`` get their
+  label; ``unknown`` or an empty / unknown value is 待核实 ("to be
+  confirmed"), never a default "可骑行进入";
+- an inferred name, gate or rule carries 待核实;
+- a compound without a real name is titled 未命名小区（待核实）, never by its
+  OSM id (``小区 w123`` as an older reader wrote it is treated the same);
+- outputs built from unconfirmed data carry the "草图 / DRAFT" band
+  (:func:`draft_band`, see :func:`ridermap.model.confirmed.needs_draft`).
+
+Nothing here touches the disk.
+"""
+from __future__ import annotations
+
+import re
+
+from ridermap.model.confirmed import UNKNOWN, gate_confirmed, is_inferred
+from ridermap.model.schema import RIDER_ACCESS_LABELS
+
+__all__ = ["WORDS", "words", "access_label", "known_access", "mark_unconfirmed", "compound_title", "gate_title",
+           "is_placeholder_name", "survey_key_of", "gate_names", "draft_band"]
+
+#: interface words, Chinese and English
+WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "unconfirmed": "待核实",
+        "mark": "（待核实）",
+        "unnamed": "未命名小区",
+        "no_gate": "暂无已知出入口，请调查补充",
+        "no_index": "暂无楼栋编号和单元门数据，请调查补充",
+        "no_units": "暂无单元门数据",
+        "no_usable_gate": "不可达：无可用出入口",
+        "draft": "草图 / DRAFT",
+        "draft_note": "含待核实信息，核实后再使用",
+        "inferred_gate": "推测出入口（待核实）",
+        "location_unconfirmed": "位置待核实",
+        "rule_unconfirmed": "骑手通行：待核实",
+        "rider_rule": "骑手通行：{access}",
+    },
+    "en": {
+        "unconfirmed": "to be confirmed",
+        "mark": " (to be confirmed)",
+        "unnamed": "Unnamed compound",
+        "no_gate": "No known gate yet: please survey and add",
+        "no_index": "No building numbers or unit doors known yet: please survey",
+        "no_units": "No unit doors known",
+        "no_usable_gate": "No usable gate",
+        "draft": "DRAFT / 草图",
+        "draft_note": "unconfirmed data: confirm before use",
+        "inferred_gate": "Inferred gate (to be confirmed)",
+        "location_unconfirmed": "location to be confirmed",
+        "rule_unconfirmed": "Rider access: to be confirmed",
+        "rider_rule": "Rider access: {access}",
+    },
+}
+
+#: the placeholder names older readers gave compounds without a name (``小区 w123``)
+_PLACEHOLDER = re.compile(r"^(小区|compound)\s*[nwr]?\d+$", re.IGNORECASE)
+
+
+def words(lang: str) -> dict[str, str]:
+    """The words of ``lang`` (Chinese for anything but ``en``)."""
+    return WORDS["en" if lang == "en" else "zh"]
+
+
+def known_access(value) -> str:
+    """The rider rule as data gives it: ``ride``, ``walk``, ``none``; anything else is ``unknown``."""
+    value = str(value or "").strip()
+    return value if value in ("ride", "walk", "none") else UNKNOWN
+
+
+def access_label(value, lang: str) -> str:
+    """Label of a rider rule; ``unknown``, empty or unrecognised values give 待核实 / To be confirmed.
+
+    >>> access_label("", "zh"), access_label("walk", "en")
+    ('待核实', 'Park and walk in')
+    """
+    return RIDER_ACCESS_LABELS[known_access(value)]["en" if lang == "en" else "zh"]
+
+
+def mark_unconfirmed(text: str, lang: str) -> str:
+    """``text`` followed by （待核实） / (to be confirmed)."""
+    return f"{text}{words(lang)['mark']}"
+
+
+def is_placeholder_name(name) -> bool:
+    """Whether ``name`` is empty or an id standing in for a name (``小区 w123``)."""
+    name = str(name or "").strip()
+    return not name or bool(_PLACEHOLDER.match(name))
+
+
+def compound_title(name, inferred, lang: str) -> tuple[str, bool]:
+    """The title of a compound and whether it is unconfirmed.
+
+    Never the OSM id: a compound without a real name is 未命名小区（待核实）;
+    an inferred name carries （待核实）.
+
+    >>> compound_title("小区 w123", "", "zh")
+    ('未命名小区（待核实）', True)
+    >>> compound_title("学士居", "name", "zh")
+    ('学士居（待核实）', True)
+    >>> compound_title("学士居", "", "zh")
+    ('学士居', False)
+    """
+    if is_placeholder_name(name):
+        return mark_unconfirmed(words(lang)["unnamed"], lang), True
+    name = str(name).strip()
+    if is_inferred(inferred, "name"):
+        return mark_unconfirmed(name, lang), True
+    return name, False
+
+
+def gate_title(name, *, inferred, rider_access, survey_key: str = "", lang: str, fallback: str = "") -> tuple[str, bool]:
+    """A gate's display name and whether the gate is unconfirmed (inferred or of unknown rule).
+
+    An unnamed gate is called by its survey key (``出入口 G3``) or ``fallback``;
+    an unconfirmed gate's name carries （待核实）.
+    """
+    name = str(name or "").strip()
+    if not name:
+        word = "出入口" if lang != "en" else "Gate"
+        key = str(survey_key or "").strip() or fallback
+        name = f"{word} {key}".strip()
+    unconfirmed = not gate_confirmed(inferred=inferred, rider_access=known_access(rider_access))
+    return (mark_unconfirmed(name, lang) if unconfirmed else name), unconfirmed
+
+
+def survey_key_of(key: object, feature_id: str) -> str:
+    """The key that tells an unnumbered feature apart: its survey key (``B07``), else its OSM id (``w154079723``).
+
+    >>> survey_key_of("B07", "110108-b_w1"), survey_key_of("", "110108-b_w154079723"), survey_key_of("", "c-b7-u_n5")
+    ('B07', 'w154079723', 'n5')
+    """
+    key = str(key or "").strip()
+    if key:
+        return key
+    tail = str(feature_id).rsplit("-", 1)[-1]
+    return tail.split("_", 1)[1] if "_" in tail else tail
+
+
+def gate_names(gates, lang: str) -> dict[str, str]:
+    """``{gate id: display name}``: names as in data, unnamed gates by survey key, 待核实 on unconfirmed gates."""
+    return {str(r["id"]): gate_title(r["name"], inferred=r["inferred"], rider_access=r["rider_access"],
+                                     survey_key=r["survey_key"], lang=lang,
+                                     fallback=survey_key_of("", str(r["id"])))[0]
+            for _, r in gates.iterrows()}
+
+
+def draft_band(fig, *, family: str, lang: str, box: tuple[float, float, float, float] | None = None,
+               gid: str = "draft") -> list:
+    """Lay the "草图 / DRAFT" band diagonally across a matplotlib Figure (or a part of it).
+
+    A translucent band with the words, drawn above everything, so the page
+    stays readable but cannot pass for a final print.
+
+    Parameters
+    ----------
+    fig
+        The Figure.
+    family
+        Font family (the CJK font).
+    lang
+        ``zh`` or ``en``.
+    box
+        ``(x0, y0, x1, y1)`` in figure fractions the band crosses corner to
+        corner (default: the whole page). Posters and gap maps pass their
+        map frame, so legends and QR codes stay clear.
+
+    Returns
+    -------
+    list
+        The artists added (their ``gid`` is ``gid``).
+    """
+    import math
+
+    x0, y0, x1, y1 = box or (0.0, 0.0, 1.0, 1.0)
+    w_in, h_in = fig.get_size_inches()
+    bw, bh = (x1 - x0) * w_in, (y1 - y0) * h_in
+    angle = math.degrees(math.atan2(bh, bw))
+    text = f"{words(lang)['draft']} · {words(lang)['draft_note']}"
+    # about 70 % of the diagonal: CJK characters are 1 em wide, capitals about 0.6 em, the rest about 0.45 em
+    em = sum(1.0 if ord(ch) > 0x2E80 else 0.62 if (ch.isupper() or ch.isdigit()) else 0.45 for ch in text)
+    size = 0.7 * math.hypot(bw, bh) * 72.0 / em
+    artist = fig.text((x0 + x1) / 2, (y0 + y1) / 2, text, rotation=angle, rotation_mode="anchor", ha="center",
+                      va="center", fontsize=size, fontfamily=family, color="#b71c1c", alpha=0.6, zorder=1000, gid=gid,
+                      bbox={"boxstyle": "square,pad=0.5", "facecolor": "#fff59d", "edgecolor": "#b71c1c",
+                            "alpha": 0.3, "linewidth": 2})
+    return [artist]
