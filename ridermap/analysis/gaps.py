@@ -47,6 +47,7 @@ from ridermap.analysis.network import Network, nearest_distances_many, network_f
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_usable
 from ridermap.model.schema import CRS, FACILITY_KINDS
+from ridermap.utm import utm_crs
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def compound_access(bundle: Bundle) -> pd.DataFrame:
     lockers = bundle.facilities[bundle.facilities["kind"] == "parcel_locker"]
     has = set(lockers["community_id"]) - {""}
     if len(lockers) and len(comm):
-        metric = comm.estimate_utm_crs()
+        metric = utm_crs(comm)
         near = gpd.sjoin(lockers[["geometry"]].to_crs(metric), comm[["id", "geometry"]].to_crs(metric),
                          predicate="dwithin", distance=LOCKER_NEAR_M)
         has |= set(near["id"])

@@ -59,6 +59,7 @@ __all__ = [
     "snap",
     "nearest_distances",
     "nearest_distances_many",
+    "reachable_within_groups",
     "distance_matrix",
     "route",
     "routes",
@@ -1184,6 +1185,50 @@ def nearest_distances_many(net: Network, sources: dict, targets, *, mode: str,
         which[~np.isfinite(dist)] = -1
         lookup[nodes[live]] = -1
     return out
+
+
+def reachable_within_groups(net: Network, sources, source_group, targets, target_group, *, mode: str,
+                            max_snap_m: float = 2000.0) -> np.ndarray:
+    """Whether each target is connected to some source of its own group (e.g. a door to a gate of its compound).
+
+    One pass over the whole network for every group at once (connected
+    components of the graph with all points inserted), where
+    :func:`nearest_distances` per group would search the network once per
+    group. A target is reachable exactly when ``nearest_distances`` from the
+    sources of its group gives it a finite distance.
+
+    Parameters
+    ----------
+    net
+        The network.
+    sources, targets
+        Points in WGS84 (GeoSeries...).
+    source_group, target_group
+        A group label per source / per target.
+    mode
+        ``"ride"`` or ``"walk"``.
+    max_snap_m
+        See :func:`nearest_distances`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per target.
+    """
+
+    net.mode_mask(mode)
+    dst = _snapped(net, targets, mode, max_snap_m)
+    src = _snapped(net, sources, mode, max_snap_m)
+    nt, ns = len(dst), len(src)
+    if nt == 0 or ns == 0:
+        return np.zeros(nt, dtype=bool)
+    aug = _augment(net, _concat(dst, src), mode, spur=np.arange(nt + ns) >= nt)
+    _n, label = connected_components(aug.graph, directed=True, connection="weak")
+    tn, sn = aug.on_node[:nt], aug.spur_node[nt:]
+    live = sn >= 0
+    have = {(g, c) for g, c in zip(np.asarray(source_group, dtype=object)[live], label[sn[live]])}
+    tg = np.asarray(target_group, dtype=object)
+    return np.array([t >= 0 and (g, label[t]) in have for g, t in zip(tg, tn)], dtype=bool)
 
 
 def distance_matrix(net: Network, sources, targets, *, mode: str, limit_m: float = np.inf, chunk: int = 32) -> np.ndarray:

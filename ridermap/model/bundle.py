@@ -4,15 +4,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, LAYERS
+from ridermap.utm import utm_crs
 
 _BOOL_COLUMNS = {"locked", "rideable"}
 _INT_COLUMNS = {"levels"}
 #: layers whose rows outside every compound (streets, public facilities) are shared
 _SHARED_LAYERS = ("facilities", "paths")
+_NONE = np.zeros(0, dtype=np.intp)
 
 
 def empty_layer(layer: str) -> gpd.GeoDataFrame:
@@ -88,24 +91,52 @@ class Bundle:
         """
         from ridermap.errors import ConfigError
 
-        comm = self.communities[self.communities["id"] == community_id]
-        if comm.empty:
+        index = self._index()
+        row = index["communities"].get(community_id)
+        if row is None:
             known = ", ".join(self.community_ids()[:10])
             raise ConfigError(f"no community with id {community_id!r} (known: {known})")
-        area = comm.to_crs(comm.estimate_utm_crs()).buffer(margin_m).to_crs(CRS).union_all()
+        comm = self.communities.iloc[row]
+        area = comm.to_crs(utm_crs(comm)).buffer(margin_m).to_crs(CRS).union_all()
 
         def _pick(name: str) -> gpd.GeoDataFrame:
             layer = getattr(self, name)
-            keep = layer["community_id"] == community_id
+            keep = index[name].get(community_id, _NONE)
             if name in _SHARED_LAYERS:
-                keep |= (layer["community_id"] == "") & layer.intersects(area)
-            return layer[keep].reset_index(drop=True)
+                shared, streets = index["shared:" + name]
+                if len(shared) and area is not None and not area.is_empty:
+                    hits = streets.sindex.query(area, predicate="intersects")
+                    keep = np.union1d(keep, shared[hits])
+            return layer.iloc[keep].reset_index(drop=True)
 
         return replace(
             self,
             communities=comm.reset_index(drop=True),
             **{name: _pick(name) for name in LAYERS if name != "communities"},
         )
+
+    def _index(self) -> dict:
+        """Row positions by ``community_id`` for every layer, built once per bundle.
+
+        ``{layer: {community id: positions}}``, plus ``"shared:<layer>"``: the
+        positions of rows outside every compound in the shared layers and
+        those rows (with their spatial index).
+        """
+        cached = self.__dict__.get("_community_index")
+        if cached is None:
+            cached = {name: {k: np.asarray(v, dtype=np.intp) for k, v in
+                             getattr(self, name).groupby("community_id" if name != "communities" else "id", sort=False).indices.items()}
+                      for name in LAYERS}
+            for name in _SHARED_LAYERS:
+                layer = getattr(self, name)
+                shared = np.flatnonzero(layer["community_id"].to_numpy() == "")
+                cached["shared:" + name] = (shared, layer.iloc[shared])
+            object.__setattr__(self, "_community_index", cached)  # a cache: the bundle itself is never changed
+        return cached
+
+    def __getstate__(self) -> dict:
+        """Pickle the layers and findings, not the caches (``_``-names: indexes rebuilt on demand)."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
     def replace(self, **layers: gpd.GeoDataFrame) -> Bundle:
         """Return a copy with some layers replaced (conformed to the schema)."""

@@ -44,6 +44,7 @@ from ridermap.model.bundle import Bundle, conform_layer
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, PATH_KINDS_RIDEABLE
 from ridermap.model.survey_refs import resolve_survey_refs
+from ridermap.utm import utm_crs
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ class _Layers:
         self.headers: dict[str, dict[str, str]] = {}  # sheet -> {canonical column: header as written}
         self.data = {name: gdf.copy() for name, gdf in bundle.layers().items()}
         geoms = [g for gdf in self.data.values() for g in gdf.geometry.values[:50] if g is not None]
-        self.metric = str(gpd.GeoSeries(geoms, crs=CRS).estimate_utm_crs()) if geoms else None
+        self.metric = str(utm_crs(gpd.GeoSeries(geoms, crs=CRS))) if geoms else None
+        self._trees: dict[str, tuple] = {}  # layer -> (frame, STRtree of its geometries)
+        self._by: dict[tuple[str, str], tuple] = {}  # (layer, column) -> (frame, {value: positions})
 
     def skip(self, layer: str, rec, exc: _RowError) -> None:
         """Report a row that cannot be applied (it is left out; the others go on)."""
@@ -111,8 +114,41 @@ class _Layers:
     def to_metric(self, geoms) -> gpd.GeoSeries:
         series = gpd.GeoSeries(geoms, crs=CRS)
         if self.metric is None:
-            self.metric = str(series.estimate_utm_crs())
+            self.metric = str(utm_crs(series))
         return series.to_crs(self.metric)
+
+    def tree(self, name: str) -> shapely.STRtree:
+        """Spatial index of a layer's geometries; rebuilt when the layer is replaced (:meth:`set`, :meth:`append`).
+
+        Changes made in place must keep every geometry (rows are updated in
+        place only when their geometry stays).
+        """
+        gdf = self.data[name]
+        cached = self._trees.get(name)
+        if cached is None or cached[0] is not gdf:
+            cached = self._trees[name] = (gdf, shapely.STRtree(gdf.geometry.values))
+        return cached[1]
+
+    def near(self, name: str, geom, pad_deg: float) -> np.ndarray:
+        """Positions (ascending) of rows of ``name`` whose bounds come within ``pad_deg`` of ``geom``'s bounds."""
+        x0, y0, x1, y1 = geom.bounds
+        return np.sort(self.tree(name).query(shapely.box(x0 - pad_deg, y0 - pad_deg, x1 + pad_deg, y1 + pad_deg)))
+
+    def positions(self, name: str, column: str, value: str) -> np.ndarray:
+        """Positions (ascending) of rows of ``name`` with ``column == value``; the index lives until the layer is replaced.
+
+        Only for columns that in-place updates never change.
+        """
+        gdf = self.data[name]
+        cached = self._by.get((name, column))
+        if cached is None or cached[0] is not gdf:
+            cached = self._by[(name, column)] = (gdf, gdf.groupby(column, sort=False).indices)
+        return cached[1].get(value, _NO_ROWS)
+
+    def changed(self, name: str) -> None:
+        """Forget the column indexes of ``name`` after an in-place change (its geometries stayed)."""
+        for key in [k for k in self._by if k[0] == name]:
+            del self._by[key]
 
     def distances_m(self, gdf: gpd.GeoDataFrame, geom) -> np.ndarray:
         """Metres from each row of ``gdf`` to ``geom``."""
@@ -145,13 +181,22 @@ class _Layers:
         taken = set(self["buildings"]["id"])
         if new in taken:
             new = f"{new}-{old.rsplit('-', 1)[-1]}"
-        b = self["buildings"].copy()
+        b = self["buildings"]  # in place: geometries and indexed columns stay
         b.loc[b["id"] == old, "id"] = new
+        self.changed("buildings")
         u = self["units"].copy()
         u["id"] = _reprefix(u["id"], old, new)
         u.loc[u["building_id"] == old, "building_id"] = new
-        self.data["buildings"], self.data["units"] = b, u
+        self.data["units"] = u
         return new
+
+
+_NO_ROWS = np.zeros(0, dtype=np.intp)
+
+
+def _pad_deg(metres: float, lat: float) -> float:
+    """Degrees that surely cover ``metres`` in every direction at latitude ``lat`` (1.5 x for UTM scale and rounding)."""
+    return 1.5 * metres / (111_320.0 * max(np.cos(np.radians(min(abs(lat), 85.0))), 0.05)) + 1e-7
 
 
 def _at(rec) -> str:
@@ -221,9 +266,11 @@ def _find_community(work: _Layers, text: str, geom, where: str) -> str:
         raise _RowError("compound_not_found", f"compound {text!r} not found (known: {', '.join(comm['name'][:8])})",
                         f"找不到小区“{text}”（已知：{'、'.join(comm['name'][:8])}）", column="community", value=text)
     if geom is not None and len(comm):
-        inside = comm[comm.geometry.contains(geom) | (shapely.distance(comm.geometry.values, geom) < 2e-4)]  # ~20 m
+        near = work.near("communities", geom, 2e-4)
+        cand = comm.geometry.values[near]
+        inside = near[shapely.contains(cand, geom) | (shapely.distance(cand, geom) < 2e-4)]  # ~20 m
         if len(inside):
-            return str(inside["id"].iloc[0])
+            return str(comm["id"].iloc[inside[0]])
     return ""
 
 
@@ -282,10 +329,12 @@ def _apply_buildings(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None
             b = work["buildings"]
             hit = b.iloc[0:0]
             if geom is not None and geom.geom_type == "Point":
-                hit = b[b.geometry.contains(geom)]
+                near = work.near("buildings", geom, 0.0)
+                hit = b.iloc[near[shapely.contains(b.geometry.values[near], geom)]]
                 if hit.empty and len(b):
-                    d = work.distances_m(b, geom)
-                    hit = b[d < 5.0]
+                    near = work.near("buildings", geom, _pad_deg(5.0, geom.y))
+                    d = work.distances_m(b.iloc[near], geom)
+                    hit = b.iloc[near[d < 5.0]]
                 if hit.empty:
                     hint, hint_zh = _crs_hint(work, geom), _crs_hint(work, geom, language="zh")
                     raise _RowError("no_building_here", f"no building at this point; give a wkt polygon to add one{hint}",
@@ -308,7 +357,8 @@ def _apply_buildings(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None
                                  "source": rec["source"], "geometry": geom})
                 continue
             bid = str(hit["id"].iloc[0])
-            b = b.copy()
+            new_geom = geom is not None and geom.geom_type != "Point"
+            b = b.copy() if new_geom else b  # in place unless the outline changes (the spatial index stays valid)
             sel = b["id"] == bid
             if number:
                 b.loc[sel, "number"] = number
@@ -319,7 +369,10 @@ def _apply_buildings(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None
             if geom is not None and geom.geom_type != "Point":
                 b.loc[sel, "geometry"] = geom
             b.loc[sel, "source"] = b.loc[sel, "source"] + ";" + rec["source"]
-            work.set("buildings", b)
+            if new_geom:
+                work.set("buildings", b)
+            else:
+                work.changed("buildings")
             if number:
                 cid = str(hit["community_id"].iloc[0])
                 work.rekey_building(bid, ids.building_id(cid or ids.slug(work.admin_code), number))
@@ -336,7 +389,7 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
             geom = rec.geometry
             cid = _find_community(work, rec.get("community", ""), geom, at)
             g = work["gates"]
-            cand = g[g["community_id"] == cid] if cid else g
+            cand = g.iloc[work.positions("gates", "community_id", cid)] if cid else g
             hit = cand[(cand["name"] == rec.get("name")) & (cand["name"] != "")] if rec.get("name") else cand.iloc[0:0]
             if hit.empty and geom is not None and len(cand):
                 d = work.distances_m(cand, geom)
@@ -355,8 +408,7 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
                                  "hours": rec.get("hours", ""), "locked": locked, "source": rec["source"], "geometry": geom})
                 continue
             gid = hit["id"].iloc[0]
-            g = g.copy()
-            sel = g["id"] == gid
+            sel = g["id"] == gid  # in place: community_id (indexed) and geometry stay
             confirmed = set()
             for col in ("name", "rider_access", "hours"):
                 if rec.get(col):
@@ -370,7 +422,7 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
             if confirmed:  # surveyed, no longer inferred (待核实)
                 g.loc[sel, "inferred"] = [",".join(p for p in v.split(",") if p and p not in confirmed) for v in g.loc[sel, "inferred"]]
             g.loc[sel, "source"] = g.loc[sel, "source"] + ";" + rec["source"]
-            work.set("gates", g)
+            work.changed("gates")
         except _RowError as exc:
             work.skip("gates", rec, exc)
     work.append("gates", new_rows)
@@ -393,7 +445,10 @@ def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
             b = work["buildings"]
             bnum = parse_building_number(rec.get("building", ""))
             if bnum:
-                hit = b[(b["number"] == bnum) & ((b["community_id"] == cid) if cid else True)]
+                pos = work.positions("buildings", "number", bnum)
+                if cid:
+                    pos = pos[b["community_id"].to_numpy()[pos] == cid]
+                hit = b.iloc[pos]
                 if hit.empty:
                     known = _known_numbers(b, cid)
                     raise _RowError("building_not_found", f"building {rec.get('building')!r} not found" + (f" in compound {cid}" if cid else "")
@@ -406,17 +461,18 @@ def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
             else:
                 if geom is None or b.empty:
                     raise _RowError("unit_without_location", "unit has no building number and no location", "单元门既没有楼号也没有位置")
-                d = work.distances_m(b, geom)
+                near = work.near("buildings", geom, _pad_deg(UNIT_BUILDING_M, geom.y))
+                d = work.distances_m(b.iloc[near], geom) if len(near) else np.array([np.inf])
                 k = int(np.argmin(d))
                 if d[k] > UNIT_BUILDING_M:
                     raise _RowError("unit_far_from_buildings", f"no building within {UNIT_BUILDING_M:g} m of this unit door; give its building number",
                                     f"单元门 {UNIT_BUILDING_M:g} 米内没有楼栋；请填写楼号", column="lon", value=f"{geom.x:.7f}, {geom.y:.7f}")
-                hit = b.iloc[[k]]
+                hit = b.iloc[[near[k]]]
             bid, bcid = str(hit["id"].iloc[0]), str(hit["community_id"].iloc[0])
             number = parse_unit_number(rec.get("unit", "")) or parse_unit_number(rec.get("label", ""))
             label = rec.get("label", "") or (f"{number}单元" if number else "")
             u = work["units"]
-            mine = u[u["building_id"] == bid]
+            mine = u.iloc[work.positions("units", "building_id", bid)]
             match = mine[(mine["number"] == number) & (mine["number"] != "")] if number else mine.iloc[0:0]
             if match.empty and geom is not None and len(mine):
                 d = work.distances_m(mine, geom)
@@ -429,8 +485,7 @@ def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
                                  "number": number, "label": label, "flats": rec.get("flats", ""), "source": rec["source"],
                                  "geometry": geom})
                 continue
-            u = u.copy()
-            sel = u["id"] == match["id"].iloc[0]
+            sel = u["id"] == match["id"].iloc[0]  # in place: building_id (indexed) and the layer's rows stay
             if number:
                 u.loc[sel, "number"] = number
                 u.loc[sel, "id"] = ids.unit_id(bid, number)
@@ -441,7 +496,7 @@ def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
             if geom is not None:
                 u.loc[sel, "geometry"] = geom
             u.loc[sel, "source"] = u.loc[sel, "source"] + ";" + rec["source"]
-            work.set("units", u)
+            work.changed("units")
         except _RowError as exc:
             work.skip("units", rec, exc)
     work.append("units", new_rows)
@@ -475,8 +530,9 @@ def _apply_facilities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> Non
 
 def _inside_community(work: _Layers, geom) -> str:
     comm = work["communities"]
-    inside = comm[comm.geometry.contains(geom)]
-    return str(inside["id"].iloc[0]) if len(inside) else ""
+    near = work.near("communities", geom, 0.0)
+    inside = near[shapely.contains(comm.geometry.values[near], geom)]
+    return str(comm["id"].iloc[inside[0]]) if len(inside) else ""
 
 
 def _apply_paths(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import geopandas as gpd
 import numpy as np
+import shapely
 
 from ridermap.hours import check_hours
 from ridermap.ingest.crs import bd09_to_wgs84, gcj02_to_wgs84
@@ -16,6 +17,7 @@ from ridermap.model.bundle import Bundle
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, LAYERS
 from ridermap.safe_text import text_line
+from ridermap.utm import utm_crs
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ def validate(bundle: Bundle, *, check_routes: bool = True) -> list[Finding]:
         findings.append(Finding("error", "no_compound", "communities", "", "", "没有找到任何小区（landuse=residential 范围）",
                                 "no compound found (no landuse=residential polygon with buildings)"))
         return findings
-    metric = str(bundle.communities.estimate_utm_crs())
+    metric = str(utm_crs(bundle.communities))
     findings += _empty_layers(bundle)
     findings += _buildings(bundle)
     findings += _units(bundle, metric)
@@ -58,10 +60,11 @@ def _empty_layers(bundle: Bundle) -> list[Finding]:
         if getattr(bundle, name).empty:
             severity = "error" if name in ("buildings", "communities") else "warning"
             out.append(Finding(severity, "empty_layer", name, "", "", f"{zh[name]}图层为空", f"layer {name} is empty"))
+    present = {name: set(getattr(bundle, name)["community_id"]) for name in ("gates", "units")}
     for cid in bundle.community_ids():
         for name in ("gates", "units"):
             layer = getattr(bundle, name)
-            if len(layer) and not (layer["community_id"] == cid).any():
+            if len(layer) and cid not in present[name]:
                 out.append(Finding("warning", "empty_layer", name, cid, "", f"小区 {cid} 没有{zh[name]}", f"compound {cid} has no {name}"))
     return out
 
@@ -106,7 +109,10 @@ def _units(bundle: Bundle, metric: str) -> list[Finding]:
     if len(have):
         bgeom = bundle.buildings.set_index("id").geometry.to_crs(metric)
         upts = have.geometry.to_crs(metric)
-        dist = np.array([bgeom.loc[bid].distance(p) for bid, p in zip(have["building_id"], upts)])
+        if bgeom.index.is_unique:
+            dist = shapely.distance(bgeom.values[bgeom.index.get_indexer(have["building_id"])], upts.values)
+        else:
+            dist = np.array([bgeom.loc[bid].distance(p) for bid, p in zip(have["building_id"], upts)])
         for (_, row), d in zip(have.iterrows(), dist):
             if d > UNIT_NEAR_BUILDING_M:
                 severity = "error" if d > UNIT_FAR_FROM_BUILDING_M else "warning"
@@ -120,21 +126,23 @@ def _gates(bundle: Bundle, metric: str) -> list[Finding]:
     g = bundle.gates
     comm = bundle.communities.set_index("id")
     rings = comm.geometry.to_crs(metric).boundary
-    for _, row in g.iterrows():
-        if row["community_id"] in rings.index:
-            d = rings.loc[row["community_id"]].distance(gpd.GeoSeries([row.geometry], crs=CRS).to_crs(metric).iloc[0])
-            if d > GATE_FAR_FROM_OUTLINE_M:
-                out.append(Finding("error", "gate_far_from_compound", "gates", row["id"], row["source"],
-                                   f"出入口“{row['name']}”距小区边界 {d:.0f} 米（超过 {GATE_FAR_FROM_OUTLINE_M:.0f} 米：位置或所属小区有误）",
-                                   f"gate {row['name']!r} is {d:.0f} m from its compound's outline (more than "
-                                   f"{GATE_FAR_FROM_OUTLINE_M:.0f} m: wrong place or wrong compound)", column="lon"))
-            elif d > GATE_ON_BOUNDARY_M:
-                out.append(Finding("warning", "gate_off_boundary", "gates", row["id"], row["source"],
-                                   f"出入口“{row['name']}”不在小区边界上（相距 {d:.0f} 米）", f"gate {row['name']!r} is {d:.0f} m off the compound boundary", column="lon"))
+    mine = g[g["community_id"].isin(rings.index)]
+    if rings.index.is_unique:  # every gate projected at once, each to its compound's ring
+        dist = shapely.distance(rings.values[rings.index.get_indexer(mine["community_id"])], mine.geometry.to_crs(metric).values)
+    else:
+        dist = [rings.loc[cid].distance(gpd.GeoSeries([p], crs=CRS).to_crs(metric).iloc[0]) for cid, p in zip(mine["community_id"], mine.geometry)]
+    for (_, row), d in zip(mine.iterrows(), dist):
+        if d > GATE_FAR_FROM_OUTLINE_M:
+            out.append(Finding("error", "gate_far_from_compound", "gates", row["id"], row["source"],
+                               f"出入口“{row['name']}”距小区边界 {d:.0f} 米（超过 {GATE_FAR_FROM_OUTLINE_M:.0f} 米：位置或所属小区有误）",
+                               f"gate {row['name']!r} is {d:.0f} m from its compound's outline (more than "
+                               f"{GATE_FAR_FROM_OUTLINE_M:.0f} m: wrong place or wrong compound)", column="lon"))
+        elif d > GATE_ON_BOUNDARY_M:
+            out.append(Finding("warning", "gate_off_boundary", "gates", row["id"], row["source"],
+                               f"出入口“{row['name']}”不在小区边界上（相距 {d:.0f} 米）", f"gate {row['name']!r} is {d:.0f} m off the compound boundary", column="lon"))
+    usable = set(g.loc[(g["rider_access"] != "none") & (~g["locked"]), "community_id"])
     for cid, crow in comm.iterrows():
-        mine = g[g["community_id"] == cid]
-        usable = mine[(mine["rider_access"] != "none") & (~mine["locked"])]
-        if usable.empty:
+        if cid not in usable:
             out.append(Finding("error", "no_rider_gate", "communities", cid, crow["source"],
                                f"小区“{crow['name']}”没有骑手可用的出入口", f"compound {crow['name']!r} has no gate riders may use"))
     return out
@@ -189,7 +197,6 @@ def _shifted_survey_points(bundle: Bundle, metric: str) -> list[Finding]:
     files = survey["source"].str.split(":").str[0]
     buildings = bundle.buildings.geometry.to_crs(metric)
     tree_geoms = buildings.values
-    import shapely
 
     tree = shapely.STRtree(tree_geoms)
 
@@ -221,26 +228,29 @@ DOOR_ON_PATH_M = 5.0
 
 def _reachability(bundle: Bundle) -> list[Finding]:
     """Units no rider-usable gate reaches along the paths (walking)."""
-    from ridermap.analysis.network import nearest_distances, network_from_bundle
+    from ridermap.analysis.network import network_from_bundle, reachable_within_groups
 
-    out = []
     if bundle.paths.empty or bundle.units.empty:
-        return out
+        return []
     net = network_from_bundle(bundle)
-    for cid in bundle.community_ids():
-        gates = bundle.gates[(bundle.gates["community_id"] == cid) & (bundle.gates["rider_access"] != "none") & (~bundle.gates["locked"])]
-        units = bundle.units[bundle.units["community_id"] == cid]
-        if gates.empty or units.empty:
-            continue
-        # a door more than a few metres from every mapped path is not reached:
-        # the rider would have to cross lawns or walls the map does not show
-        dist, _ = nearest_distances(net, gates.geometry, units.geometry, mode="walk", max_snap_m=DOOR_ON_PATH_M)
-        for (_, row), d in zip(units.iterrows(), dist):
-            if not np.isfinite(d):
-                out.append(Finding("warning", "unit_unreachable", "units", row["id"], row["source"],
-                                   f"单元门{DOOR_ON_PATH_M:.0f}米内没有与骑手可用出入口相连的道路",
-                                   f"no mapped path within {DOOR_ON_PATH_M:.0f} m of this unit door connects to a gate riders may use"))
-    return out
+    cids = set(bundle.community_ids())
+    g = bundle.gates
+    gates = g[g["community_id"].isin(cids) & (g["rider_access"] != "none") & (~g["locked"])]
+    units = bundle.units[bundle.units["community_id"].isin(set(gates["community_id"]))]
+    if units.empty:
+        return []
+    # a door more than a few metres from every mapped path is not reached:
+    # the rider would have to cross lawns or walls the map does not show;
+    # one search over the district for every compound (not one per compound)
+    reached = reachable_within_groups(net, gates.geometry, gates["community_id"], units.geometry, units["community_id"],
+                                      mode="walk", max_snap_m=DOOR_ON_PATH_M)
+    order = {cid: i for i, cid in enumerate(dict.fromkeys(bundle.community_ids()))}
+    lost = units[~reached]
+    lost = lost.iloc[np.argsort([order[c] for c in lost["community_id"]], kind="stable")]  # compound by compound, as before
+    return [Finding("warning", "unit_unreachable", "units", uid, source,
+                    f"单元门{DOOR_ON_PATH_M:.0f}米内没有与骑手可用出入口相连的道路",
+                    f"no mapped path within {DOOR_ON_PATH_M:.0f} m of this unit door connects to a gate riders may use")
+            for uid, source in zip(lost["id"], lost["source"])]
 
 
 def has_errors(findings: list[Finding]) -> bool:

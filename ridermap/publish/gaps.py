@@ -94,7 +94,7 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
     list of Path
         Every file written, at its final place.
     """
-    from ridermap.render.gapmap import gap_figure, gap_map_html, leaflet_files
+    from ridermap.render.gapmap import GapMapLayers, gap_figure, gap_map_html, leaflet_files
 
     outdir = Path(outdir)
     net = network_from_bundle(bundle)
@@ -150,9 +150,10 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
         if pdf:
             (tmp / "pdf").mkdir()
             stamp = fixed_timestamp(config.data_date)  # never the time of the build
+            layers = GapMapLayers(report, bundle)  # the district projected and indexed once for every compound
             for cid in ids:
                 draft = needs_draft(getattr(config, "draft", "auto"), bundle.gates, cid)
-                fig = gap_figure(report, bundle, cid, sites=sites, language=config.language, draft=draft)
+                fig = gap_figure(report, bundle, cid, sites=sites, language=config.language, draft=draft, layers=layers)
                 fig.savefig(tmp / "pdf" / f"{cid}.pdf", format="pdf",
                             metadata={"Title": f"ridermap gaps {cid}", "CreationDate": stamp, "ModDate": None})
                 written.append(f"pdf/{cid}.pdf")

@@ -26,6 +26,7 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import numpy as np
+import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -39,11 +40,12 @@ from ridermap.render.honest import compound_title, draft_band, known_access, mar
 from ridermap.render.honest import words as honest_words
 from ridermap.render.site_maps import stable_ids
 from ridermap.safe_text import html_text
+from ridermap.utm import utm_crs
 
 log = logging.getLogger(__name__)
 
 __all__ = ["GAP_COLOURS", "NO_GATE_COLOUR", "KIND_COLOURS", "gap_colour", "door_colour", "gap_map", "gap_map_html",
-           "gap_figure", "leaflet_files"]
+           "gap_figure", "GapMapLayers", "leaflet_files"]
 
 #: colour by number of kinds in gap: 0, 1, 2, 3 or more
 GAP_COLOURS = ("#2e7d32", "#f9a825", "#ef6c00", "#c62828")
@@ -265,8 +267,50 @@ def _bounds(bundle: Bundle, units: gpd.GeoDataFrame):
     return [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]]
 
 
+class GapMapLayers:
+    """The district's layers for many :func:`gap_figure` calls: projected once, indexed by space and compound.
+
+    Each layer is reprojected once per UTM zone (not once per compound) and
+    a compound's map picks its part with the layer's spatial index.
+
+    Parameters
+    ----------
+    report
+        The district :class:`~ridermap.analysis.gaps.GapReport`.
+    bundle
+        The district bundle.
+    """
+
+    def __init__(self, report: GapReport, bundle: Bundle) -> None:
+        self.report, self.bundle = report, bundle
+        self._projected: dict[tuple[str, str], gpd.GeoDataFrame] = {}
+        self._rows: dict[str, dict] = {}
+
+    def clip(self, name: str, metric, bounds) -> gpd.GeoDataFrame:
+        """Rows of layer ``name`` in ``metric`` whose geometry meets the box ``bounds`` (as ``.cx`` picks them)."""
+        key = (name, str(metric))
+        gdf = self._projected.get(key)
+        if gdf is None:
+            gdf = getattr(self.bundle, name)
+            gdf = gdf.to_crs(metric) if len(gdf) else gdf
+            self._projected[key] = gdf
+        if not len(gdf):
+            return gdf
+        hits = gdf.sindex.query(shapely.box(*bounds), predicate="intersects")
+        return gdf.iloc[np.sort(hits)]
+
+    def rows(self, name: str, community_id: str):
+        """Rows of ``gates``, ``units`` (the report's doors) or ``communities`` (the report's table) of one compound."""
+        table = {"gates": self.bundle.gates, "units": self.report.units, "communities": self.report.communities}[name]
+        index = self._rows.get(name)
+        if index is None:
+            index = self._rows[name] = table.groupby("community_id" if name != "communities" else "id", sort=False).indices
+        return table.iloc[np.sort(index.get(community_id, np.zeros(0, dtype=np.intp)))]
+
+
 def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: gpd.GeoDataFrame | None = None,
-               language: str = "zh", paper: str = "A3", margin_m: float = 60.0, draft: bool = False) -> Figure:
+               language: str = "zh", paper: str = "A3", margin_m: float = 60.0, draft: bool = False,
+               layers: GapMapLayers | None = None) -> Figure:
     """An A3 (landscape) map of one compound's gaps for meetings.
 
     Parameters
@@ -287,6 +331,10 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
         Street context drawn around the compound.
     draft
         Lay the "草图 / DRAFT" band across the page (built from unconfirmed data).
+    layers
+        :class:`GapMapLayers` of ``report`` and ``bundle`` shared by the maps
+        of many compounds (each map projects and indexes the district again
+        without it).
 
     Returns
     -------
@@ -305,7 +353,8 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     if comm.empty:
         raise RenderError(f"gap map: no community {community_id!r} in the bundle")
     family = font_family()
-    metric = comm.estimate_utm_crs()
+    layers = layers if layers is not None else GapMapLayers(report, bundle)
+    metric = utm_crs(comm)
     outline = comm.to_crs(metric)
     x0, y0, x1, y1 = outline.total_bounds
     x0, y0, x1, y1 = x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m
@@ -316,10 +365,10 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     side.axis("off")
     texts: list[str] = []
 
-    def clip(gdf):
-        return gdf.to_crs(metric).cx[x0:x1, y0:y1] if len(gdf) else gdf
+    def clip(name: str) -> gpd.GeoDataFrame:
+        return layers.clip(name, metric, (x0, y0, x1, y1))
 
-    paths = clip(bundle.paths)
+    paths = clip("paths")
     if len(paths):
         public = paths[paths["community_id"] == ""]
         inner = paths[paths["community_id"] != ""]
@@ -329,7 +378,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
             part = inner[inner["rideable"] == rideable]
             if len(part):
                 part.plot(ax=ax, color="#9e9e9e", linewidth=1.2, linestyle=style, zorder=2)
-    buildings = clip(bundle.buildings)
+    buildings = clip("buildings")
     buildings = buildings[buildings["community_id"] == community_id] if len(buildings) else buildings
     if len(buildings):
         buildings.plot(ax=ax, facecolor="#eeeeee", edgecolor="#9e9e9e", linewidth=0.6, zorder=3)
@@ -340,7 +389,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
                 ax.text(p.x, p.y, label, fontsize=7, ha="center", va="center", color="#616161", fontfamily=family, zorder=4)
                 texts.append(label)
     outline.boundary.plot(ax=ax, color="#212121", linewidth=1.6, zorder=5)
-    gates = bundle.gates[bundle.gates["community_id"] == community_id]
+    gates = layers.rows("gates", community_id)
     if len(gates):
         gm = gates.to_crs(metric)
         for _, g in gm.iterrows():
@@ -360,7 +409,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
                         fontfamily=family, color=_GATE_COLOURS.get(access, "#000"), zorder=8,
                         bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
             texts.append(label)
-    units = report.units[report.units["community_id"] == community_id]
+    units = layers.rows("units", community_id)
     if len(units):
         um = units.to_crs(metric)
         colours = [door_colour(n, ng) for n, ng in zip(um["n_gaps"], um["no_gate"])]
@@ -370,7 +419,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
             if sel.any():
                 ax.scatter(um.geometry.x[sel], um.geometry.y[sel], c=np.asarray(colours)[sel], s=36, marker=shape,
                            edgecolor="#212121", linewidth=0.5, zorder=9)
-    fac = clip(bundle.facilities)
+    fac = clip("facilities")
     handles = []
     if len(fac):
         for kind, group in fac.groupby("kind"):
@@ -404,7 +453,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     name = compound_title(drawable(str(comm["name"].iloc[0]), where=f"gap map of {community_id}"),
                           comm["inferred"].iloc[0], language)[0]
     title = f"{name} · {t['title']}"
-    row = report.communities[report.communities["id"] == community_id]
+    row = layers.rows("communities", community_id)
     n_no_gate = int(row["no_gate_doors"].iloc[0]) if len(row) and "no_gate_doors" in row else 0
     if n_no_gate:
         note = t["no_gate_note"].format(n=n_no_gate)
@@ -431,7 +480,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
                                   markersize=9, label=t["no_gate"]))
     gate_handles = [Line2D([], [], marker="p", color="none", markerfacecolor=_GATE_COLOURS[a], markeredgecolor="white",
                            markersize=12, label=f"{t['gate']}：{RIDER_ACCESS_LABELS[a][language]}") for a in ("ride", "walk", "none")]
-    gates_here = bundle.gates[bundle.gates["community_id"] == community_id]
+    gates_here = layers.rows("gates", community_id)
     if any(_gate_access(g) == "unknown" for _, g in gates_here.iterrows()):
         gate_handles.append(Line2D([], [], marker="p", color="none", markerfacecolor="white", markeredgecolor=_GATE_COLOURS["unknown"],
                                    markersize=12, label=f"{t['gate']}：{RIDER_ACCESS_LABELS['unknown'][language]}"))

@@ -238,6 +238,26 @@ def _rules_of(route: UnitRoute | None, schedules: dict, community_id: str) -> li
     return rules
 
 
+_NO_ROWS = np.zeros(0, dtype=np.intp)
+
+
+def _lookups(bundle: Bundle, plan: RoutePlan) -> tuple:
+    """Unit titles, gate and facility names, facilities by id and the rows of ``plan.nearest`` by unit.
+
+    Computed once per compound view and plan and kept on the view, so the
+    pages of a compound's units do not each recompute every unit's title.
+    """
+    cached = bundle.__dict__.get("_site_lookups")
+    if cached is None or cached[0] is not plan.nearest:
+        # route texts name unconfirmed gates with 待核实 / (to be confirmed)
+        names = {"gate_zh": gate_names(bundle.gates, "zh"), "gate_en": gate_names(bundle.gates, "en"),
+                 "fac": dict(zip(bundle.facilities["id"], bundle.facilities["name"]))}
+        near = plan.nearest.groupby("unit_id", sort=False).indices if len(plan.nearest) else {}
+        cached = (plan.nearest, unit_titles(bundle), names, bundle.facilities.set_index("id"), near)
+        object.__setattr__(bundle, "_site_lookups", cached)  # a cache on the (frozen) view, never pickled
+    return cached[1:]
+
+
 def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | None = None) -> dict:
     """What a unit page shows: plans (with and without hour rules) and nearest facilities.
 
@@ -249,11 +269,8 @@ def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | N
         order pages should prefer; ``near``: nearest facility per kind.
     """
     comm_id = str(bundle.communities["id"].iloc[0])
-    titles = unit_titles(bundle)
+    titles, names, fac, near_rows = _lookups(bundle, plan)
     t = titles.loc[unit_id]
-    # route texts name unconfirmed gates with 待核实 / (to be confirmed)
-    names = {"gate_zh": gate_names(bundle.gates, "zh"), "gate_en": gate_names(bundle.gates, "en"),
-             "fac": dict(zip(bundle.facilities["id"], bundle.facilities["name"]))}
     dest = {"zh": t["title_zh"], "en": t["title_en"]}
     regular = plan.routes.get(unit_id)
     rules = _rules_of(regular, plan.schedules, comm_id)
@@ -264,8 +281,7 @@ def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | N
         plans.append(_plan(off, when="out", rules=rules, shift=shift, names=names, destination=dest))
     else:
         plans.append(_plan(regular, when="always", rules=[], shift=shift, names=names, destination=dest))
-    near = plan.nearest[plan.nearest["unit_id"] == unit_id]
-    fac = bundle.facilities.set_index("id")
+    near = plan.nearest.iloc[near_rows.get(unit_id, _NO_ROWS)]
     return {
         "unit": unit_id, "cid": comm_id,
         "plans": [p for p in plans if p is not None],
