@@ -31,7 +31,6 @@ from pathlib import Path
 
 from ridermap.errors import ConfigError
 from ridermap.ingest.crs import normalise_crs
-from ridermap.model.confirmed import draft_setting
 
 DEFAULT_TARGETS_M = {
     "rider_parking": 100.0,
@@ -119,10 +118,9 @@ def load_config(path: str | Path | None) -> Config:
     executor = _get(build, "executor", str, "local", where)
     if executor not in ("local", "dask"):
         raise ConfigError(f"{where}: build.executor must be 'local' or 'dask', got {executor!r}")
-    try:
-        draft = draft_setting(build.get("draft", "auto"), where=f"{where}: build.draft")
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+    draft = build.get("draft", "auto")
+    if not (draft is True or draft is False or draft == "auto"):
+        raise ConfigError(f"{where}: build.draft must be \"auto\", true or false, got {draft!r}")
     base_url = _get(project, "base_url", str, Config.base_url, where)
     if not base_url.endswith("/"):
         base_url += "/"

@@ -11,7 +11,7 @@ import shapely
 from conftest import BUPT_ID, MINSK_ID, shared_osm
 from ridermap.ids import is_safe_id
 from ridermap.ingest import bundle_from_sources
-from ridermap.ingest.numbers import parse_building_number, parse_unit_number
+from ridermap.numbers import parse_building_number, parse_unit_number
 
 
 def _to_pbf(src, dst):

@@ -25,7 +25,7 @@ from shapely import wkb
 
 from ridermap import ids
 from ridermap.errors import InputError
-from ridermap.ingest.numbers import parse_building_number, parse_unit_number
+from ridermap.numbers import parse_building_number, parse_unit_number
 from ridermap.model.bundle import Bundle
 from ridermap.model.findings import Finding
 from ridermap.model.infer import NAMING_PLACES, infer_names

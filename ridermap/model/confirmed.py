@@ -19,7 +19,7 @@ Imports nothing of ridermap, so every layer may use it.
 from __future__ import annotations
 
 __all__ = ["DRAFT_SETTINGS", "UNKNOWN", "inferred_attrs", "is_inferred", "gate_confirmed", "gate_usable",
-           "has_confirmed_gate", "needs_draft", "draft_setting"]
+           "has_confirmed_gate", "needs_draft"]
 
 UNKNOWN = "unknown"
 #: values of ``[build] draft``
@@ -68,19 +68,6 @@ def has_confirmed_gate(gates, community_id: str | None = None) -> bool:
     if community_id is not None:
         gates = gates[gates["community_id"] == community_id]
     return any(gate_confirmed(inferred=i, rider_access=a) for i, a in zip(gates["inferred"], gates["rider_access"]))
-
-
-def draft_setting(value, *, where: str = "[build] draft") -> str | bool:
-    """Check a ``draft`` setting: ``"auto"``, ``True`` or ``False``.
-
-    Raises
-    ------
-    ValueError
-        For anything else.
-    """
-    if value is True or value is False or value == "auto":
-        return value
-    raise ValueError(f"{where} must be \"auto\", true or false, got {value!r}")
 
 
 def needs_draft(setting, gates, community_id: str | None = None) -> bool:

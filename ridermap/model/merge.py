@@ -39,7 +39,7 @@ from openlocationcode import openlocationcode as olc
 
 from ridermap import ids
 from ridermap.errors import InputError
-from ridermap.ingest.numbers import parse_building_number, parse_unit_number
+from ridermap.numbers import parse_building_number, parse_unit_number
 from ridermap.model.bundle import Bundle, conform_layer
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, PATH_KINDS_RIDEABLE

@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 
 from ridermap import ids
-from ridermap.ingest.numbers import parse_building_number, parse_unit_number
+from ridermap.numbers import parse_building_number, parse_unit_number
 from ridermap.model.bundle import Bundle
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, INFERRED_SEP
