@@ -472,3 +472,15 @@ def test_survey_map_draws_names_the_font_lacks_as_boxes(xy_bundle):
     comm.loc[comm["id"] == cid, "name"] = "学士居\U0001F3E0\n\u202e二期"
     smap = render_survey_map(xy_bundle.replace(communities=comm), cid)
     assert "学士居□ 二期" in smap.title and "\n" not in smap.title and "\u202e" not in smap.title
+
+
+def test_init_config_names_its_compounds_at_top_level(tmp_path):
+    """`init --community` limits the project: the key must be top-level TOML, not inside [project]."""
+    from ridermap.config import load_config
+    from ridermap.publish.survey_pack import init_config_text
+
+    text = init_config_text(tmp_path, [], [], admin_code="110108", name="学院路", communities=("110108-w1",))
+    (tmp_path / "ridermap.toml").write_text(text, encoding="utf-8")
+    config = load_config(tmp_path / "ridermap.toml")
+    assert config.communities == ("110108-w1",)
+    assert config.admin_code == "110108" and config.name == "学院路" and config.data_date

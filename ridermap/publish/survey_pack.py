@@ -13,6 +13,8 @@ Rows are matched by key; untouched pre-filled rows and the example row
 """
 from __future__ import annotations
 
+from datetime import date
+
 import logging
 import os
 import re
@@ -345,10 +347,14 @@ def _source_path(src: str, directory: Path) -> str:
 def init_config_text(directory: Path, sources: list[str], packs: list[PackFiles], *, admin_code: str, name: str,
                      communities=()) -> str:
     """The ``ridermap.toml`` that ``ridermap init`` writes."""
-    lines = ["# ridermap.toml written by `ridermap init` (路径相对于本文件)", "", "[project]",
-             f"name = {_toml_str(name)}", f"admin_code = {_toml_str(admin_code)}", 'language = "zh"', ""]
-    if communities:
+    lines = ["# ridermap.toml written by `ridermap init` (路径相对于本文件)", ""]
+    if communities:  # a top-level key: it must come before the first [table]
         lines += [f"communities = [{', '.join(_toml_str(c) for c in communities)}]", ""]
+    lines += ["[project]", f"name = {_toml_str(name)}", f"admin_code = {_toml_str(admin_code)}", 'language = "zh"',
+              "# 网站实际地址：门牌和海报上的二维码指向这里 / where the rider site is hosted (QR codes point here)",
+              'base_url = "https://rider.example.cn/"',
+              "# 数据日期，印在海报上 / data date printed on posters",
+              f"data_date = {_toml_str(date.today().strftime('%Y-%m'))}", ""]
     for src in sources:
         lines += ["[[sources]]", f"path = {_toml_str(_source_path(src, directory))}", ""]
     lines += ["# 调查包 / survey packs: fill survey/<id>/survey.xlsx in place; an unfilled pack changes nothing.",
