@@ -264,8 +264,8 @@ def validate(sources, crs, config_path, fmt, lang, no_routes, output):
     """Check SOURCE... and list every problem at once (exit 0 clean, 1 data errors, 2 unreadable input)."""
     import json
 
-    from ridermap.model.validate import format_text, has_errors
-    from ridermap.model.validate import validate as run_validate
+    from ridermap.analysis.validate import format_text, has_errors
+    from ridermap.analysis.validate import validate as run_validate
 
     language = lang or "zh"
     if fmt == "xlsx" and not output:
@@ -481,7 +481,7 @@ def _read_candidates(path: str, crs: str | None):
     import pandas as pd
 
     from ridermap.errors import InputError
-    from ridermap.ingest.crs import normalise_crs, to_wgs84
+    from ridermap.crs import normalise_crs, to_wgs84
 
     declared = normalise_crs(crs) if crs else None
     try:

@@ -21,7 +21,7 @@ SHARED = ROOT.parent / "shared" / "data" / "osm"
 
 def _run(path: str, queue) -> None:
     from ridermap.ingest import bundle_from_sources
-    from ridermap.ingest.crs import in_mainland_china
+    from ridermap.crs import in_mainland_china
 
     in_mainland_china([104.0], [30.6])  # load the geocoder outside the timing
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

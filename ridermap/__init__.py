@@ -25,7 +25,7 @@ from ridermap.errors import (
 )
 from ridermap.ingest import bundle_from_config, bundle_from_gpkg, bundle_from_osm, bundle_from_sources, read_survey
 from ridermap.model import Bundle, concat_bundles
-from ridermap.model.validate import Finding, format_text, validate
+from ridermap.analysis.validate import Finding, format_text, validate
 from ridermap.publish.build import BuildReport, build
 from ridermap.publish.gpkg import write_gpkg
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ridermap.errors import ConfigError
-from ridermap.ingest.crs import normalise_crs
+from ridermap.crs import normalise_crs
 
 DEFAULT_TARGETS_M = {
     "rider_parking": 100.0,

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ridermap.errors import CRSError
-from ridermap.ingest import crs as c
+from ridermap import crs as c
 
 METRES_PER_DEG = 111_320.0
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT, SAMPLE_ID
 from ridermap.ingest import bundle_from_sources
-from ridermap.ingest.crs import from_wgs84
+from ridermap.crs import from_wgs84
 
 BASE = ROOT / "data" / "sample" / "base.osm"
 

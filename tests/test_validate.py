@@ -9,7 +9,7 @@ import shapely
 from click.testing import CliRunner
 
 from conftest import ROOT, SAMPLE_ID
-from ridermap.model.validate import validate
+from ridermap.analysis.validate import validate
 
 BASE = ROOT / "data" / "sample" / "base.osm"
 SURVEY = ROOT / "data" / "sample" / "survey.xlsx"
@@ -69,7 +69,7 @@ def test_gate_off_boundary_and_no_rider_gate(sample_bundle):
 
 def test_gcj02_shifted_survey_is_detected(sample_bundle):
     """Survey doors read as WGS84 although they are GCJ-02: caught, with the fix named."""
-    from ridermap.ingest.crs import wgs84_to_gcj02
+    from ridermap.crs import wgs84_to_gcj02
 
     def change(u):
         survey = ~u["source"].str.startswith("osm:")

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT
 from ridermap.ingest import bundle_from_sources
-from ridermap.model.validate import format_text, validate
+from ridermap.analysis.validate import format_text, validate
 
 BASE = ROOT / "data" / "sample" / "base.osm"
 # WGS84 points of the sample (data/sample/base.osm): the south gate and door 1 of building 1

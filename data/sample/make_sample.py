@@ -28,7 +28,7 @@ from shapely.geometry import LineString
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
-from ridermap.ingest.crs import wgs84_to_gcj02  # noqa: E402
+from ridermap.crs import wgs84_to_gcj02  # noqa: E402
 
 LAT0, LON0 = 30.65230, 104.08790  # SW corner of the compound (WGS84)
 M_PER_DEG_LAT = 110850.0

@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 from ridermap.errors import InputError
-from ridermap.ingest.crs import normalise_crs
+from ridermap.crs import normalise_crs
 from ridermap.ingest.gpkg import bundle_from_gpkg, is_model_gpkg
 from ridermap.ingest.osm import bundle_from_osm, is_osm_path
 from ridermap.ingest.survey import is_survey_path, read_survey

@@ -125,7 +125,7 @@ def fetch_osm(spec: str, *, cache_dir: str | Path | None = None, refresh: bool =
         raise InputError(f"{spec}: Overpass not reachable ({type(exc).__name__}); use a local .osm/.pbf file") from exc
     if response.status_code != 200 or b"<osm" not in response.content[:500]:
         raise InputError(f"{spec}: Overpass answered HTTP {response.status_code}: {response.text[:80]!r}")
-    from ridermap.publish.atomic import write_bytes  # the cache is this reader's own file
+    from ridermap.fileio import write_bytes  # the cache is this reader's own file
 
     try:
         write_bytes(target, response.content)

@@ -44,7 +44,7 @@ from shapely import wkt as shapely_wkt
 
 from ridermap.errors import InputError
 from ridermap.hours import check_hours
-from ridermap.ingest.crs import normalise_crs, transform_geometries
+from ridermap.crs import normalise_crs, transform_geometries
 from ridermap.numbers import parse_building_number, parse_unit_number
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, FACILITY_KINDS, LAYERS

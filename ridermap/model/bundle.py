@@ -55,7 +55,7 @@ class Bundle:
     and belong to every single-compound view that reaches them (see
     :meth:`community`). ``findings`` are what the readers and inference noticed
     (rows they could not use, ways cut at the extract edge, guesses made);
-    :func:`ridermap.model.validate.validate` reports them with its own.
+    :func:`ridermap.analysis.validate.validate` reports them with its own.
     """
 
     communities: gpd.GeoDataFrame

@@ -2,7 +2,7 @@
 
 Findings come from reading (a survey row that cannot be used, an OSM way cut at
 the extract edge), from inference (a gate guessed where a path crosses a fence)
-and from :func:`ridermap.model.validate.validate`. Readers attach theirs to the
+and from :func:`ridermap.analysis.validate.validate`. Readers attach theirs to the
 :class:`~ridermap.model.bundle.Bundle` (``bundle.findings``) so that one
 ``validate`` run lists every problem at once.
 """

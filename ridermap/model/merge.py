@@ -227,7 +227,7 @@ def _at_zh(rec) -> str:
 
 def _crs_hint(work: _Layers, geom, *, language: str = "en") -> str:
     """' (read as GCJ-02 it falls on building X: declare crs = "gcj02")' or ''."""
-    from ridermap.ingest.crs import bd09_to_wgs84, gcj02_to_wgs84
+    from ridermap.crs import bd09_to_wgs84, gcj02_to_wgs84
 
     for name, fix in (("gcj02", gcj02_to_wgs84), ("bd09", bd09_to_wgs84)):
         lon, lat = fix(geom.x, geom.y)

@@ -27,8 +27,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ridermap.errors import RidermapError
+from ridermap.fileio import atomic_path, current_umask, make_public_dir, write_bytes, write_text
 
 log = logging.getLogger(__name__)
+
+__all__ = ["atomic_path", "atomic_dir", "write_text", "write_bytes", "current_umask", "make_public_dir",
+           "Publisher", "PublishError", "ENVIRONMENT_ERRNOS", "LEGACY_NAMES"]
 
 #: Names ``ridermap build`` may find in an OUTDIR written by ridermap before 0.2
 #: (a real folder, not a link); only such a folder is migrated.
@@ -41,47 +45,6 @@ ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.
 
 class PublishError(RidermapError, OSError):
     """OUTDIR cannot be written or is busy (another build, disk full, no permission)."""
-
-
-def current_umask() -> int:
-    """The process umask, read without changing it where the OS allows (Linux ``/proc``)."""
-    try:
-        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def make_public_dir(path: str | Path) -> Path:
-    """Give a folder made by :func:`tempfile.mkdtemp` (0700) the mode ``mkdir`` would (0755 with umask 022)."""
-    path = Path(path)
-    path.chmod(0o777 & ~current_umask())
-    return path
-
-
-@contextmanager
-def atomic_path(target: str | Path, *, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path; on success rename it onto ``target``.
-
-    The temporary file keeps ``target``'s suffix (or ``suffix``) so libraries
-    that pick a format by extension still work. On error it is removed.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix or target.suffix, dir=target.parent)
-    os.close(fd)
-    os.unlink(tmp)  # let the writer create it (some refuse to overwrite); it gets 0666 & ~umask
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, target)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -136,20 +99,6 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-
-
-def write_text(target: str | Path, text: str) -> Path:
-    """Atomically write UTF-8 text."""
-    with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(target)
-
-
-def write_bytes(target: str | Path, data: bytes) -> Path:
-    """Atomically write bytes."""
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
-    return Path(target)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -459,7 +459,7 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
         _district_part(report, "gpkg", lambda: [write_gpkg(bundle, staging / "ridermap.gpkg", data_date=config.data_date)], staging)
     if "validation" in outputs:
         def _validation() -> list[Path]:
-            from ridermap.model.validate import format_text, validate
+            from ridermap.analysis.validate import format_text, validate
 
             findings = validate(bundle)
             report.errors = sum(f.severity == "error" for f in findings)

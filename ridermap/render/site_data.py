@@ -50,7 +50,7 @@ _DAY_NAMES = {
 def coord_shift(basemap: str | None) -> Shift | None:
     """The coordinate shift overlays need on ``basemap`` (``None``: none)."""
     if basemap in GCJ02_BASEMAPS:
-        from ridermap.ingest.crs import wgs84_to_gcj02
+        from ridermap.crs import wgs84_to_gcj02
 
         return wgs84_to_gcj02
     return None

@@ -12,7 +12,7 @@ import numpy as np
 import shapely
 
 from ridermap.hours import check_hours
-from ridermap.ingest.crs import bd09_to_wgs84, gcj02_to_wgs84
+from ridermap.crs import bd09_to_wgs84, gcj02_to_wgs84
 from ridermap.model.bundle import Bundle
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, LAYERS
