@@ -15,7 +15,7 @@ import math
 import geopandas as gpd
 from pyproj import CRS
 
-__all__ = ["utm_crs"]
+__all__ = ["utm_crs", "utm_epsg", "metric_crs"]
 
 _EDGE_DEG = 1e-7
 
@@ -47,5 +47,21 @@ def utm_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
     edge = (lon + 180.0) / 6.0
     if abs(edge - round(edge)) * 6.0 < _EDGE_DEG:
         return gdf.estimate_utm_crs()
-    zone = int(edge) + 1
-    return _zone_crs((32600 if lat > 0 else 32700) + zone)
+    return _zone_crs(utm_epsg(lon, lat))
+
+
+def utm_epsg(lon: float, lat: float) -> int:
+    """EPSG code of the WGS84 UTM zone holding ``lon``/``lat`` (plain 6° zones).
+
+    >>> utm_epsg(104.09, 30.65), utm_epsg(-70.6, -33.4)
+    (32648, 32719)
+    """
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    return (32600 if lat >= 0 else 32700) + zone
+
+
+def metric_crs(geoms) -> str:
+    """A metric CRS (UTM) for lon/lat geometries, as a string; ``EPSG:3857`` when there are none."""
+    series = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else gpd.GeoSeries(geoms, crs="EPSG:4326")
+    series = series[series.notna() & ~series.is_empty] if len(series) else series
+    return str(utm_crs(series)) if len(series) else "EPSG:3857"

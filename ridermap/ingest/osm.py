@@ -30,6 +30,7 @@ from ridermap.model.bundle import Bundle
 from ridermap.model.findings import Finding
 from ridermap.model.infer import NAMING_PLACES, infer_names
 from ridermap.model.schema import CRS, PATH_KINDS_RIDEABLE
+from ridermap.utm import metric_crs
 
 log = logging.getLogger(__name__)
 
@@ -270,11 +271,6 @@ def _name(tags: dict) -> str:
     return tags.get("name:zh-Hans") or tags.get("name:zh") or tags.get("name", "")
 
 
-def _utm(gdf_or_geoms) -> str:
-    geoms = gpd.GeoSeries(gdf_or_geoms, crs=CRS)
-    return str(geoms.estimate_utm_crs()) if len(geoms) else "EPSG:3857"
-
-
 def bundle_from_elements(elements: OsmElements, *, admin_code: str, where: str) -> Bundle:
     """Map OSM elements to the six layers (pure: no IO).
 
@@ -304,7 +300,7 @@ def bundle_from_elements(elements: OsmElements, *, admin_code: str, where: str) 
 
     unit_rows, gate_rows, node_facilities, place_points = _node_rows(elements.nodes)
     fac_rows += node_facilities
-    metric = _utm(list(communities.geometry) + list(buildings.geometry) or [shapely.Point(lon, lat) for _, lon, lat, _ in elements.nodes[:1]])
+    metric = metric_crs(list(communities.geometry) + list(buildings.geometry) or [shapely.Point(lon, lat) for _, lon, lat, _ in elements.nodes[:1]])
     units, extra_gates, unit_findings = _units_from_entrances(unit_rows, buildings, communities, metric, where=source)
     gates = _gates_from_nodes(gate_rows + extra_gates, communities, metric, admin_code)
     facilities = gpd.GeoDataFrame(fac_rows or None, columns=["kind", "name", "key", "source", "geometry"], geometry="geometry", crs=CRS)

@@ -44,17 +44,6 @@ def clean_text(text: str) -> str:
     return re.sub(r" {2,}", " ", text).strip()
 
 
-def escape_control(text: object) -> str:
-    """Show control, bidi and zero-width characters as ``\\n``, ``\\u202e``... (for one-line reports).
-
-    The same rule as every text report (:func:`ridermap.safe_text.text_line`).
-
-    >>> escape_control("a\\nb\\u202ec")
-    'a\\\\nb\\\\u202ec'
-    """
-    return text_line(text)
-
-
 def clean_text_columns(bundle: Bundle) -> Bundle:
     """Clean every name and label of ``bundle``; one finding (warning) per cleaned value."""
     findings: list[Finding] = []
@@ -82,7 +71,7 @@ def clean_text_columns(bundle: Bundle) -> Bundle:
 
 
 def _finding(layer: str, row, col: str, before: str, after: str) -> Finding:
-    shown = escape_control(before)
+    shown = text_line(before)
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
     return Finding("warning", "text_cleaned", layer, str(row["id"]), str(row["source"]),
                    f"{_COLUMN_ZH.get(col, col)}“{shown}”含控制字符、换行或方向控制符，已清除为“{after}”",

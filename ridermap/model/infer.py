@@ -28,6 +28,7 @@ from ridermap.model.bundle import Bundle
 from ridermap.model.finalise import add_inferred, name_gates_by_side, unique_name
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS
+from ridermap.utm import metric_crs
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,6 @@ _PROBE_M = 6.0  # how far around a crossing the path is looked at
 _INSET_M = 1.5  # a path must run this far inside (outside) the outline to count as entering
 _MIN_RUN_M = 1.0  # ... for at least this length
 _CONNECTED_M = 0.5  # paths this close to a crossing point are connected there
-
-
-def metric_crs(gdf: gpd.GeoDataFrame) -> str:
-    """A metric (UTM) CRS for ``gdf``; ``EPSG:3857`` when it is empty."""
-    return str(gdf.estimate_utm_crs()) if len(gdf) and not gdf.geometry.is_empty.all() else "EPSG:3857"
 
 
 # --------------------------------------------------------------------------- gates

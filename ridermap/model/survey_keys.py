@@ -38,6 +38,7 @@ from pyproj import Transformer
 from ridermap.model.bundle import Bundle
 from ridermap.model.finalise import side_name
 from ridermap.model.schema import CRS
+from ridermap.utm import utm_epsg
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,6 @@ MARK_COLUMNS = ("mark", "community_id", "building_id", "side", "order", "nx", "n
 # --------------------------------------------------------------------------- projection
 
 
-@lru_cache(maxsize=64)
-def _utm_epsg(lon_deg: int, lat_deg: int) -> int:
-    zone = min(int((lon_deg + 180.0) // 6.0) + 1, 60)
-    return (32600 if lat_deg >= 0 else 32700) + zone
-
-
 @dataclass(frozen=True)
 class Metric:
     """One UTM projection for a whole compound (estimated once from its outline)."""
@@ -69,7 +64,7 @@ class Metric:
     @classmethod
     def for_geometry(cls, geom) -> Metric:
         p = geom.representative_point()
-        return cls(_utm_epsg(int(math.floor(p.x)), int(math.floor(p.y))))
+        return cls(utm_epsg(p.x, p.y))
 
     def forward(self, geoms) -> np.ndarray:
         return shapely.transform(np.asarray(geoms, dtype=object), _transformer(self.epsg, True).transform,
