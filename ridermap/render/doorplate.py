@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 
 from ridermap.config import Config
 from ridermap.errors import RenderError
@@ -298,14 +299,36 @@ def plates_for_community(
     texts = _TEXTS.get(config.language, _TEXTS["zh"])
     # never the OSM id; 待核实 on an inferred name
     compound = compound_title(view.communities["name"].iloc[0], view.communities["inferred"].iloc[0], config.language)[0]
-    caption = texts["caption"]
-    base = config.base_url
+    common = {"community_id": community_id, "base": config.base_url, "compound": compound, "caption": texts["caption"]}
     buildings = view.buildings.assign(_key=[_sort_key(n, i) for i, n in zip(view.buildings["id"], view.buildings["number"])])
     buildings = buildings.sort_values("_key", kind="stable")
+    unnumbered: list[str] = []
+    building_label, building_key, building_missing = _building_labels(buildings, texts, kinds, unnumbered)
+    building_number = dict(zip(buildings["id"], buildings["number"]))
+    units = view.units.assign(
+        _bkey=[_sort_key(building_number.get(b, ""), b) for b in view.units["building_id"]],
+        _ukey=[_sort_key(n, i) for i, n in zip(view.units["id"], view.units["number"])],
+    ).sort_values(["_bkey", "_ukey"], kind="stable")
+
+    plates: list[Plate] = []
+    if "gate" in kinds:
+        plates += _gate_plates(view.gates, texts, config.language, common)
+    if "building" in kinds:
+        plates += _building_plates(buildings, units, building_label, building_key, texts, common)
+    if "unit" in kinds:
+        plates += _unit_plates(units, building_label, building_missing, texts, common, unnumbered)
+    return _finish_plates(plates, view.gates, community_id, config, draft, unnumbered)
+
+
+def _building_labels(buildings: pd.DataFrame, texts: dict, kinds: tuple[str, ...],
+                     unnumbered: list[str]) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    """The printed label of each building, the survey key of the unnumbered ones, and their ids.
+
+    Appends the unnumbered buildings to ``unnumbered`` when building plates are asked for.
+    """
     building_label: dict[str, str] = {}
     building_key: dict[str, str] = {}
     building_missing: set[str] = set()
-    unnumbered: list[str] = []
     for row in buildings.itertuples(index=False):
         label, missing = _label(row.label, row.number, texts["building"], texts["no_building"])
         if missing:  # 未编号楼栋 B07: tells the plates of a compound apart
@@ -316,65 +339,86 @@ def plates_for_community(
             building_missing.add(row.id)
             if "building" in kinds:
                 unnumbered.append(row.id)
-    building_number = dict(zip(buildings["id"], buildings["number"]))
-    units = view.units.assign(
-        _bkey=[_sort_key(building_number.get(b, ""), b) for b in view.units["building_id"]],
-        _ukey=[_sort_key(n, i) for i, n in zip(view.units["id"], view.units["number"])],
-    ).sort_values(["_bkey", "_ukey"], kind="stable")
+    return building_label, building_key, building_missing
 
+
+def _gate_plates(gates: pd.DataFrame, texts: dict, language: str, common: dict) -> list[Plate]:
+    """The gate plates, by gate id."""
     plates: list[Plate] = []
-    if "gate" in kinds:
-        unnamed = int((view.gates["name"].astype(str).str.strip() == "").sum())
-        for row in view.gates.sort_values("id", kind="stable").itertuples(index=False):
-            name, details = _gate_plate_text(row, texts, config.language)
-            if not name:  # unnamed: by its survey key, or its id when several are unnamed
-                key = str(row.survey_key).strip() or (survey_key_of("", row.id) if unnamed > 1 else "")
-                name = _join(texts["gate"], key)
-            plates.append(Plate(
-                plate_id=row.id, kind="gate", community_id=community_id,
-                payload=absolute(base, gate_path(community_id, row.id)),
-                address=_join(compound, name), headline=name, details=details,
-                plus_code=_plus_code(row.geometry), caption=caption,
-            ))
-    if "building" in kinds:
-        for row in buildings.itertuples(index=False):
-            label = building_label[row.id]
-            own = units[units["building_id"] == row.id]
-            numbers = [str(n) for n in own["number"] if str(n).strip()]
-            listed = texts["sep"].join(numbers[:_MAX_UNITS_LISTED]) + ("…" if len(numbers) > _MAX_UNITS_LISTED else "")
-            details = (texts["units"].format(units=listed),) if numbers else ()
-            headline = label
-            if row.id in building_key:  # the key large; the note says what it is
-                headline = building_key[row.id]
-                kind = texts["survey_key"] if str(row.survey_key).strip() else "OSM"
-                details += (texts["key_note"].format(kind=kind, key=headline, what=texts["no_building_what"]),)
-            plates.append(Plate(
-                plate_id=row.id, kind="building", community_id=community_id,
-                payload=absolute(base, building_path(community_id, row.id)),
-                address=_join(compound, label), headline=headline, details=details,
-                plus_code=_plus_code(row.geometry), caption=caption,
-            ))
-    if "unit" in kinds:
-        for row in units.itertuples(index=False):
-            label, missing = _label(row.label, row.number, texts["unit"], texts["no_unit"])
-            if missing or row.building_id in building_missing:
-                unnumbered.append(row.id)
-            b_label = building_label.get(row.building_id, "")
-            flats = str(row.flats).strip()
-            details = (texts["flats"].format(flats=flats),) if flats else ()
-            headline = label
-            if missing:  # 未编号单元 U07-2, the key large
-                headline = survey_key_of(row.survey_key, row.id)
-                label = f"{label} {headline}"
-                kind = texts["survey_key"] if str(row.survey_key).strip() else "OSM"
-                details += (texts["key_note"].format(kind=kind, key=headline, what=texts["no_unit_what"]),)
-            plates.append(Plate(
-                plate_id=row.id, kind="unit", community_id=community_id,
-                payload=absolute(base, unit_path(row.id)),
-                address=_join(compound, b_label, label), headline=headline, details=details,
-                plus_code=_plus_code(row.geometry), caption=caption,
-            ))
-    if needs_draft(getattr(config, "draft", "auto") if draft is None else draft, view.gates, community_id):
+    community_id = common["community_id"]
+    unnamed = int((gates["name"].astype(str).str.strip() == "").sum())
+    for row in gates.sort_values("id", kind="stable").itertuples(index=False):
+        name, details = _gate_plate_text(row, texts, language)
+        if not name:  # unnamed: by its survey key, or its id when several are unnamed
+            key = str(row.survey_key).strip() or (survey_key_of("", row.id) if unnamed > 1 else "")
+            name = _join(texts["gate"], key)
+        plates.append(Plate(
+            plate_id=row.id, kind="gate", community_id=community_id,
+            payload=absolute(common["base"], gate_path(community_id, row.id)),
+            address=_join(common["compound"], name), headline=name, details=details,
+            plus_code=_plus_code(row.geometry), caption=common["caption"],
+        ))
+    return plates
+
+
+def _building_plates(buildings: pd.DataFrame, units: pd.DataFrame, building_label: dict[str, str],
+                     building_key: dict[str, str], texts: dict, common: dict) -> list[Plate]:
+    """The building plates, in building order; the unit numbers listed on each."""
+    plates: list[Plate] = []
+    community_id = common["community_id"]
+    for row in buildings.itertuples(index=False):
+        label = building_label[row.id]
+        own = units[units["building_id"] == row.id]
+        numbers = [str(n) for n in own["number"] if str(n).strip()]
+        listed = texts["sep"].join(numbers[:_MAX_UNITS_LISTED]) + ("…" if len(numbers) > _MAX_UNITS_LISTED else "")
+        details = (texts["units"].format(units=listed),) if numbers else ()
+        headline = label
+        if row.id in building_key:  # the key large; the note says what it is
+            headline = building_key[row.id]
+            kind = texts["survey_key"] if str(row.survey_key).strip() else "OSM"
+            details += (texts["key_note"].format(kind=kind, key=headline, what=texts["no_building_what"]),)
+        plates.append(Plate(
+            plate_id=row.id, kind="building", community_id=community_id,
+            payload=absolute(common["base"], building_path(community_id, row.id)),
+            address=_join(common["compound"], label), headline=headline, details=details,
+            plus_code=_plus_code(row.geometry), caption=common["caption"],
+        ))
+    return plates
+
+
+def _unit_plates(units: pd.DataFrame, building_label: dict[str, str], building_missing: set[str],
+                 texts: dict, common: dict, unnumbered: list[str]) -> list[Plate]:
+    """The unit plates, in building then unit order.
+
+    Appends the units printed without a number (theirs or their building's) to ``unnumbered``.
+    """
+    plates: list[Plate] = []
+    for row in units.itertuples(index=False):
+        label, missing = _label(row.label, row.number, texts["unit"], texts["no_unit"])
+        if missing or row.building_id in building_missing:
+            unnumbered.append(row.id)
+        b_label = building_label.get(row.building_id, "")
+        flats = str(row.flats).strip()
+        details = (texts["flats"].format(flats=flats),) if flats else ()
+        headline = label
+        if missing:  # 未编号单元 U07-2, the key large
+            headline = survey_key_of(row.survey_key, row.id)
+            label = f"{label} {headline}"
+            kind = texts["survey_key"] if str(row.survey_key).strip() else "OSM"
+            details += (texts["key_note"].format(kind=kind, key=headline, what=texts["no_unit_what"]),)
+        plates.append(Plate(
+            plate_id=row.id, kind="unit", community_id=common["community_id"],
+            payload=absolute(common["base"], unit_path(row.id)),
+            address=_join(common["compound"], b_label, label), headline=headline, details=details,
+            plus_code=_plus_code(row.geometry), caption=common["caption"],
+        ))
+    return plates
+
+
+def _finish_plates(plates: list[Plate], gates: pd.DataFrame, community_id: str, config: Config,
+                   draft: bool | str | None, unnumbered: list[str]) -> list[Plate]:
+    """The draft band, the warning on plates printed without a number, and the glyph checks."""
+    if needs_draft(getattr(config, "draft", "auto") if draft is None else draft, gates, community_id):
         hw = honest_words(config.language)
         plates = [dataclasses.replace(p, draft=f"{hw['draft']} · {hw['draft_note']}") for p in plates]
     if unnumbered:

@@ -357,7 +357,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     metric = utm_crs(comm)
     outline = comm.to_crs(metric)
     x0, y0, x1, y1 = outline.total_bounds
-    x0, y0, x1, y1 = x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m
+    bounds = (x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
     w_mm, h_mm = _PAPER_MM[paper]
     fig = Figure(figsize=(w_mm / 25.4, h_mm / 25.4))
     ax = fig.add_axes((0.03, 0.06, 0.64, 0.84))
@@ -366,9 +366,38 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     texts: list[str] = []
 
     def clip(name: str) -> gpd.GeoDataFrame:
-        return layers.clip(name, metric, (x0, y0, x1, y1))
+        return layers.clip(name, metric, bounds)
 
-    paths = clip("paths")
+    _draw_paths(ax, clip("paths"))
+    _draw_buildings(ax, clip("buildings"), community_id, family, texts)
+    outline.boundary.plot(ax=ax, color="#212121", linewidth=1.6, zorder=5)
+    gates = layers.rows("gates", community_id)
+    _draw_gates(ax, gates, metric, community_id, t, language, family, texts)
+    units = layers.rows("units", community_id)
+    _draw_doors(ax, units, metric)
+    handles = _draw_facilities(ax, clip("facilities"), language, texts)
+    _draw_sites(ax, sites, metric, bounds, t, language, family, texts)
+    _frame_map(ax, bounds, t, family, texts)
+
+    # side panel: title, legend, coverage table
+    row = layers.rows("communities", community_id)
+    n_no_gate = int(row["no_gate_doors"].iloc[0]) if len(row) and "no_gate_doors" in row else 0
+    _title_and_note(fig, comm, community_id, n_no_gate, t, language, family, texts)
+    lines = _coverage_lines(report, row, t, language)
+    _legends(side, units, n_no_gate, gates, handles, t, language, family, texts)
+    side.text(0.0, 0.18, "\n".join(lines), fontsize=10, fontfamily=family, va="top", transform=side.transAxes, linespacing=1.6)
+    texts += lines
+    footer = f"{_ATTRIBUTION} · ridermap"
+    fig.text(0.03, 0.02, footer, fontsize=8, fontfamily=family, color="#757575")
+    texts.append(footer)
+    if draft:
+        _draft(fig, ax, family, language, texts)
+    check_glyphs("".join(texts), where=f"gap map of {community_id}")
+    return fig
+
+
+def _draw_paths(ax, paths: gpd.GeoDataFrame) -> None:
+    """Public streets wide and grey; the compound's own paths thin, dotted where not rideable."""
     if len(paths):
         public = paths[paths["community_id"] == ""]
         inner = paths[paths["community_id"] != ""]
@@ -378,7 +407,10 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
             part = inner[inner["rideable"] == rideable]
             if len(part):
                 part.plot(ax=ax, color="#9e9e9e", linewidth=1.2, linestyle=style, zorder=2)
-    buildings = clip("buildings")
+
+
+def _draw_buildings(ax, buildings: gpd.GeoDataFrame, community_id: str, family: str, texts: list[str]) -> None:
+    """The compound's buildings, each with its label."""
     buildings = buildings[buildings["community_id"] == community_id] if len(buildings) else buildings
     if len(buildings):
         buildings.plot(ax=ax, facecolor="#eeeeee", edgecolor="#9e9e9e", linewidth=0.6, zorder=3)
@@ -388,28 +420,34 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
                 p = b.geometry.representative_point()
                 ax.text(p.x, p.y, label, fontsize=7, ha="center", va="center", color="#616161", fontfamily=family, zorder=4)
                 texts.append(label)
-    outline.boundary.plot(ax=ax, color="#212121", linewidth=1.6, zorder=5)
-    gates = layers.rows("gates", community_id)
-    if len(gates):
-        gm = gates.to_crs(metric)
-        for _, g in gm.iterrows():
-            access = _gate_access(g)
-            if access == "unknown":  # inferred or rule unknown: hollow
-                ax.scatter([g.geometry.x], [g.geometry.y], marker="p", s=140, facecolor="white",
-                           edgecolor=_GATE_COLOURS["unknown"], linewidth=1.5, zorder=7)
-            else:
-                ax.scatter([g.geometry.x], [g.geometry.y], marker="p", s=140, color=_GATE_COLOURS.get(access, "#000"),
-                           edgecolor="white", linewidth=1, zorder=7)
-            name = drawable(g["name"], where=f"gap map of {community_id}") or t["gate"]
-            if access == "unknown" and "location" in str(g["inferred"]):
-                name = mark_unconfirmed(name, language)
-            note = RIDER_ACCESS_LABELS[access][language] + (f"（{t['locked']}）" if g["locked"] else "")
-            label = f"{name} {note}"
-            ax.annotate(label, (g.geometry.x, g.geometry.y), xytext=(6, 6), textcoords="offset points", fontsize=8,
-                        fontfamily=family, color=_GATE_COLOURS.get(access, "#000"), zorder=8,
-                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
-            texts.append(label)
-    units = layers.rows("units", community_id)
+
+
+def _draw_gates(ax, gates: gpd.GeoDataFrame, metric, community_id: str, t: dict, language: str, family: str,
+                texts: list[str]) -> None:
+    """The compound's gates, coloured by rider access, hollow when unknown, each with its name and access."""
+    if not len(gates):
+        return
+    for _, g in gates.to_crs(metric).iterrows():
+        access = _gate_access(g)
+        if access == "unknown":  # inferred or rule unknown: hollow
+            ax.scatter([g.geometry.x], [g.geometry.y], marker="p", s=140, facecolor="white",
+                       edgecolor=_GATE_COLOURS["unknown"], linewidth=1.5, zorder=7)
+        else:
+            ax.scatter([g.geometry.x], [g.geometry.y], marker="p", s=140, color=_GATE_COLOURS.get(access, "#000"),
+                       edgecolor="white", linewidth=1, zorder=7)
+        name = drawable(g["name"], where=f"gap map of {community_id}") or t["gate"]
+        if access == "unknown" and "location" in str(g["inferred"]):
+            name = mark_unconfirmed(name, language)
+        note = RIDER_ACCESS_LABELS[access][language] + (f"（{t['locked']}）" if g["locked"] else "")
+        label = f"{name} {note}"
+        ax.annotate(label, (g.geometry.x, g.geometry.y), xytext=(6, 6), textcoords="offset points", fontsize=8,
+                    fontfamily=family, color=_GATE_COLOURS.get(access, "#000"), zorder=8,
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
+        texts.append(label)
+
+
+def _draw_doors(ax, units: gpd.GeoDataFrame, metric) -> None:
+    """The doors coloured by gap count: circles (unit doors), squares (building doors), crosses (no gate)."""
     if len(units):
         um = units.to_crs(metric)
         colours = [door_colour(n, ng) for n, ng in zip(um["n_gaps"], um["no_gate"])]
@@ -419,7 +457,10 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
             if sel.any():
                 ax.scatter(um.geometry.x[sel], um.geometry.y[sel], c=np.asarray(colours)[sel], s=36, marker=shape,
                            edgecolor="#212121", linewidth=0.5, zorder=9)
-    fac = clip("facilities")
+
+
+def _draw_facilities(ax, fac: gpd.GeoDataFrame, language: str, texts: list[str]) -> list[Line2D]:
+    """The facilities by kind; returns their legend handles."""
     handles = []
     if len(fac):
         for kind, group in fac.groupby("kind"):
@@ -429,7 +470,14 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
             handles.append(Line2D([], [], marker=_KIND_MARKERS.get(kind, "o"), color="none", markerfacecolor=KIND_COLOURS.get(kind, "#000"),
                                   markeredgecolor="white", markersize=10, label=label))
             texts.append(label)
+    return handles
+
+
+def _draw_sites(ax, sites: gpd.GeoDataFrame | None, metric, bounds: tuple[float, float, float, float], t: dict,
+                language: str, family: str, texts: list[str]) -> None:
+    """The proposed (MCLP) sites within the view, dashed rings with their rank."""
     if sites is not None and len(sites):
+        x0, y0, x1, y1 = bounds
         sm = sites[sites["method"] == "mclp"].to_crs(metric).cx[x0:x1, y0:y1]
         for _, s in sm.iterrows():
             ax.scatter([s.geometry.x], [s.geometry.y], marker="o", s=420, facecolor="none",
@@ -438,6 +486,11 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
             ax.annotate(label, (s.geometry.x, s.geometry.y), xytext=(10, -12), textcoords="offset points", fontsize=8,
                         fontfamily=family, color=KIND_COLOURS.get(s["kind"], "#000"), zorder=12)
             texts.append(label)
+
+
+def _frame_map(ax, bounds: tuple[float, float, float, float], t: dict, family: str, texts: list[str]) -> None:
+    """The map's extent (equal aspect, no ticks) and its scale bar."""
+    x0, y0, x1, y1 = bounds
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
@@ -448,19 +501,23 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     _scale_bar(ax, x0, y0, x1, y1, t, family)
     texts.append(t["metres"])
 
-    # side panel: title, legend, coverage table
-    # the compound's name, 待核实 when inferred; never its OSM id
+
+def _title_and_note(fig: Figure, comm: gpd.GeoDataFrame, community_id: str, n_no_gate: int, t: dict,
+                    language: str, family: str, texts: list[str]) -> None:
+    """The title (the compound's name, 待核实 when inferred; never its OSM id) and the no-gate note."""
     name = compound_title(drawable(str(comm["name"].iloc[0]), where=f"gap map of {community_id}"),
                           comm["inferred"].iloc[0], language)[0]
     title = f"{name} · {t['title']}"
-    row = layers.rows("communities", community_id)
-    n_no_gate = int(row["no_gate_doors"].iloc[0]) if len(row) and "no_gate_doors" in row else 0
     if n_no_gate:
         note = t["no_gate_note"].format(n=n_no_gate)
         fig.text(0.03, 0.915, note, fontsize=12, fontfamily=family, va="bottom", color="#b71c1c")
         texts.append(note)
     fig.text(0.03, 0.94, title, fontsize=22, fontfamily=family, va="bottom")
     texts.append(title)
+
+
+def _coverage_lines(report: GapReport, row, t: dict, language: str) -> list[str]:
+    """One line per kind with a target: the target distance, its mode and the compound's coverage."""
     lines = []
     for kind in report.kinds:
         target = report.targets_m.get(kind)
@@ -470,6 +527,12 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
         cov_text = f"{cov:.0f}%" if np.isfinite(cov) else t["n_a"]
         mode = t["mode_ride"] if KIND_MODE.get(kind) == "ride" else t["mode_walk"]
         lines.append(f"{FACILITY_LABELS[kind][language]}  ≤{target:.0f} {t['metres']}（{mode}）  {t['coverage']} {cov_text}")
+    return lines
+
+
+def _legends(side, units: gpd.GeoDataFrame, n_no_gate: int, gates_here: gpd.GeoDataFrame, handles: list[Line2D],
+             t: dict, language: str, family: str, texts: list[str]) -> None:
+    """The door legend (gap levels, building doors, no gate) and the gate and facility legend."""
     gap_handles = [Line2D([], [], marker="o", color="none", markerfacecolor=c, markeredgecolor="#212121", markersize=9, label=lab)
                    for c, lab in zip(GAP_COLOURS, t["gap_levels"])]
     if (units["door"] == "building").any() if len(units) else False:
@@ -480,27 +543,22 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
                                   markersize=9, label=t["no_gate"]))
     gate_handles = [Line2D([], [], marker="p", color="none", markerfacecolor=_GATE_COLOURS[a], markeredgecolor="white",
                            markersize=12, label=f"{t['gate']}：{RIDER_ACCESS_LABELS[a][language]}") for a in ("ride", "walk", "none")]
-    gates_here = layers.rows("gates", community_id)
     if any(_gate_access(g) == "unknown" for _, g in gates_here.iterrows()):
         gate_handles.append(Line2D([], [], marker="p", color="none", markerfacecolor="white", markeredgecolor=_GATE_COLOURS["unknown"],
                                    markersize=12, label=f"{t['gate']}：{RIDER_ACCESS_LABELS['unknown'][language]}"))
     leg1 = side.legend(handles=gap_handles, title=t["doors"], loc="upper left", prop={"family": family, "size": 10},
                        title_fontproperties={"family": family, "size": 11}, frameon=False)
     side.add_artist(leg1)
-    leg2 = side.legend(handles=gate_handles + handles, loc="center left", prop={"family": family, "size": 10}, frameon=False)
-    # (leg2 is the axes legend: drawn once; add_artist would draw it twice)
+    side.legend(handles=gate_handles + handles, loc="center left", prop={"family": family, "size": 10}, frameon=False)
+    # (the second is the axes legend: drawn once; add_artist would draw it twice)
     texts += [h.get_label() for h in gap_handles + gate_handles] + [t["doors"]]
-    side.text(0.0, 0.18, "\n".join(lines), fontsize=10, fontfamily=family, va="top", transform=side.transAxes, linespacing=1.6)
-    texts += lines
-    footer = f"{_ATTRIBUTION} · ridermap"
-    fig.text(0.03, 0.02, footer, fontsize=8, fontfamily=family, color="#757575")
-    texts.append(footer)
-    if draft:
-        pos = ax.get_position()
-        draft_band(fig, family=family, lang=language, box=(pos.x0, pos.y0, pos.x1, pos.y1))
-        texts.append(honest_words(language)["draft"] + honest_words(language)["draft_note"])
-    check_glyphs("".join(texts), where=f"gap map of {community_id}")
-    return fig
+
+
+def _draft(fig: Figure, ax, family: str, language: str, texts: list[str]) -> None:
+    """The "草图 / DRAFT" band across the map."""
+    pos = ax.get_position()
+    draft_band(fig, family=family, lang=language, box=(pos.x0, pos.y0, pos.x1, pos.y1))
+    texts.append(honest_words(language)["draft"] + honest_words(language)["draft_note"])
 
 
 def _scale_bar(ax, x0, y0, x1, y1, t, family) -> None:
