@@ -56,3 +56,23 @@ def chromium_path() -> str:
     if not path:
         pytest.skip("Debian chromium is not installed (.ci/run installs it)")
     return path
+
+
+#: Debian chromium, headless, talking to nothing but the pages under test
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_path()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    pw = sync_api.sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    except Exception as exc:  # noqa: BLE001 - any launch failure means: no usable browser here
+        pw.stop()
+        pytest.skip(f"chromium at {executable} does not start under Playwright: {exc}")
+    yield b
+    b.close()
+    pw.stop()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_ID, chromium_path
+from conftest import SAMPLE_ID
 from ridermap.publish.build import build
 from ridermap.publish.doorplates import VerificationReport
 from ridermap.safe_text import csv_cell, csv_frame, html_text, text_line
@@ -36,8 +36,6 @@ CHARGER = "\r@x" + TEMPLATE + SCRIPT
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -181,19 +179,6 @@ async () => {
 """
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_path()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    pw = sync_api.sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-    except Exception as exc:  # noqa: BLE001 - any launch failure means: no usable browser here
-        pw.stop()
-        pytest.skip(f"chromium at {executable} does not start under Playwright: {exc}")
-    yield b
-    b.close()
-    pw.stop()
 
 
 def _open_all(browser, path: Path) -> tuple[dict, list[str], list[str]]:

@@ -16,15 +16,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from conftest import SAMPLE_CONFIG, SAMPLE_ID, chromium_path, shared_osm
+from conftest import SAMPLE_CONFIG, SAMPLE_ID, shared_osm
 from ridermap.errors import ConfigError, RenderError
 from ridermap.publish.site import write_community_site, write_site, write_site_index
 from ridermap.render.site import data_path, render_community, render_index, site_assets
 
 XSS = "<script>alert(1)</script>"
 UNIT_72 = f"{SAMPLE_ID}-b7-u2"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -204,19 +202,6 @@ def test_cli_site(tmp_path):
 
 
 # --- in Chromium ---------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_path()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    pw = sync_api.sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-    except Exception as exc:  # noqa: BLE001 - any launch failure means: no usable browser here
-        pw.stop()
-        pytest.skip(f"chromium at {executable} does not start under Playwright: {exc}")
-    yield b
-    b.close()
-    pw.stop()
 
 
 class Tab:
