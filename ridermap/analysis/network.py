@@ -407,8 +407,76 @@ def network_from_arrays(
     n_gates = len(gate_xy)
     gate_ride = np.asarray(gate_ride if gate_ride is not None else np.zeros(n_gates, bool), dtype=bool)
     gate_walk = np.asarray(gate_walk if gate_walk is not None else np.zeros(n_gates, bool), dtype=bool)
+    gates = _Gates(gate_xy, gate_ids, gate_ride, gate_walk)
 
-    # -- vertices and segments -------------------------------------------------
+    lines, path_id, path_ride, path_walk, path_community = _split_multilines(
+        lines, path_id, path_ride, path_walk, path_community)
+    n_paths = len(lines)
+    v = _vertices(lines, n_paths)
+    seg, seg_index = _segments(v)
+    splits = _Splits()
+    ends, end_j = _split_at_ends(splits, v)  # (a)
+    _split_at_shared_vertices(splits, v)  # (b)
+    _split_at_crossings(splits, seg, seg_index)  # (c)
+    _split_at_touches(splits, v, ends, end_j, seg, seg_index, touch_m)  # (d)
+    _split_at_boundaries(splits, seg, seg_index, zones)  # (e)
+    gate_j = _split_at_gates(splits, seg, seg_index, gate_xy, gate_snap_m)  # (f)
+    links = _split_at_gate_links(splits, seg, seg_index, gate_j, gate_xy, gate_community, zones, zone_ids, gate_link_m)
+    pieces, p_path, p_len, p_j0, p_j1 = _cut_pieces(splits, v, n_paths)
+    p_zone = _piece_zones(pieces, p_path, zones, zone_ids, path_community)
+    graph = _build_nodes(splits, p_j0, p_j1, p_zone, len(zones))
+    _join_gates(graph, gates, gate_j, links, gate_snap_m, gate_link_m)
+    net = _assemble(graph, crs, pieces, p_path, p_len, p_zone, path_id, path_ride, path_walk, zones, zone_ids)
+    log.info("network: %d paths -> %d nodes, %d edges, %d gates joined",
+             n_paths, net.n_nodes, net.n_edges, len(graph.gate_node))
+    return net
+
+
+@dataclass(frozen=True)
+class _Vertices:
+    """Path vertices in path order: coordinates, path, measure along the path, first / last of a path."""
+
+    x: np.ndarray
+    y: np.ndarray
+    path: np.ndarray
+    measure: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Gates:
+    """Gate positions (metres), ids, and whether each joins riding / walking."""
+
+    xy: np.ndarray
+    ids: tuple[str, ...]
+    ride: np.ndarray
+    walk: np.ndarray
+
+
+@dataclass
+class _Graph:
+    """Nodes and edges under construction: path pieces first, then gate hubs and connectors.
+
+    A node is one junction cluster in one zone, keyed ``cluster * nz + zone + 1``.
+    """
+
+    cluster: np.ndarray
+    cluster_xy: np.ndarray
+    nz: int
+    ukeys: np.ndarray
+    node_cluster: np.ndarray
+    node_xy: np.ndarray
+    e_u: np.ndarray
+    e_v: np.ndarray
+    conn: dict[str, list] = field(default_factory=lambda: {
+        "u": [], "v": [], "geom": [], "len": [], "ride": [], "walk": [], "zone": [], "gate": []})
+    extra_xy: list[np.ndarray] = field(default_factory=list)
+    gate_node: dict[str, int] = field(default_factory=dict)
+
+
+def _split_multilines(lines, path_id, path_ride, path_walk, path_community) -> tuple:
+    """Reject a path that is not a line; split MultiLineStrings into one path per part."""
     types = shapely.get_type_id(lines)
     bad = np.flatnonzero(~np.isin(types, (1, 2, 5)))
     if len(bad):
@@ -416,7 +484,11 @@ def network_from_arrays(
     if np.any(types == 5):  # MultiLineString: one path per part
         lines, part_of = shapely.get_parts(lines, return_index=True)
         path_id, path_ride, path_walk, path_community = (a[part_of] for a in (path_id, path_ride, path_walk, path_community))
-        n_paths = len(lines)
+    return lines, path_id, path_ride, path_walk, path_community
+
+
+def _vertices(lines, n_paths: int) -> _Vertices:
+    """Distinct consecutive vertices of the paths with two or more, and their measures along each path."""
     coords, vpath = shapely.get_coordinates(lines, return_index=True)
     # drop consecutive duplicate vertices
     dup = np.r_[False, (vpath[1:] == vpath[:-1]) & np.all(coords[1:] == coords[:-1], axis=1)]
@@ -428,107 +500,139 @@ def network_from_arrays(
     keep_v = ok_path[vpath]
     coords, vpath = coords[keep_v], vpath[keep_v]
     vx, vy = coords[:, 0], coords[:, 1]
-    nv = len(vx)
     same_next = np.r_[vpath[1:] == vpath[:-1], False]
     step = np.where(same_next[:-1], np.hypot(np.diff(vx), np.diff(vy)), 0.0)
     cum = np.r_[0.0, np.cumsum(step)]
     first_v = np.r_[True, vpath[1:] != vpath[:-1]]
     last_v = np.r_[vpath[1:] != vpath[:-1], True]
     vmeasure = cum - np.maximum.accumulate(np.where(first_v, cum, 0.0))
-    sa = np.flatnonzero(same_next)  # segment i runs from vertex sa[i] to sa[i]+1
-    seg = {"path": vpath[sa], "x0": vx[sa], "y0": vy[sa], "x1": vx[sa + 1], "y1": vy[sa + 1],
-           "m0": vmeasure[sa], "v0": sa}
-    seg["len"] = np.hypot(seg["x1"] - seg["x0"], seg["y1"] - seg["y0"])
-    seg_index = _SegIndex(seg["x0"], seg["y0"], seg["x1"], seg["y1"])
+    return _Vertices(vx, vy, vpath, vmeasure, first_v, last_v)
 
-    splits = _Splits()
-    # (a) path ends
-    ends = np.flatnonzero(first_v | last_v)
-    j_end = splits.add(vpath[ends], vmeasure[ends], vx[ends], vy[ends])
-    end_j = dict(zip(ends.tolist(), j_end.tolist()))
-    # (b) vertices shared by two paths (or visited twice by one)
-    key = _xy_key(vx, vy, 1e-3)
+
+def _segments(v: _Vertices) -> tuple[dict[str, np.ndarray], _SegIndex]:
+    """Straight segments between consecutive vertices of one path, and their search index."""
+    sa = np.flatnonzero(~v.last)  # segment i runs from vertex sa[i] to sa[i]+1
+    seg = {"path": v.path[sa], "x0": v.x[sa], "y0": v.y[sa], "x1": v.x[sa + 1], "y1": v.y[sa + 1],
+           "m0": v.measure[sa], "v0": sa}
+    seg["len"] = np.hypot(seg["x1"] - seg["x0"], seg["y1"] - seg["y0"])
+    return seg, _SegIndex(seg["x0"], seg["y0"], seg["x1"], seg["y1"])
+
+
+def _split_at_ends(splits: _Splits, v: _Vertices) -> tuple[np.ndarray, dict[int, int]]:
+    """(a) Split at path ends; return the end vertices and end vertex -> junction point."""
+    ends = np.flatnonzero(v.first | v.last)
+    j_end = splits.add(v.path[ends], v.measure[ends], v.x[ends], v.y[ends])
+    return ends, dict(zip(ends.tolist(), j_end.tolist()))
+
+
+def _split_at_shared_vertices(splits: _Splits, v: _Vertices) -> None:
+    """(b) Split at vertices shared by two paths (or visited twice by one)."""
+    key = _xy_key(v.x, v.y, 1e-3)
     _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
-    shared = np.flatnonzero((cnt[inv] >= 2) & ~(first_v | last_v))
-    splits.add(vpath[shared], vmeasure[shared], vx[shared], vy[shared])
-    # (c) crossings and touches between segments
+    shared = np.flatnonzero((cnt[inv] >= 2) & ~(v.first | v.last))
+    splits.add(v.path[shared], v.measure[shared], v.x[shared], v.y[shared])
+
+
+def _split_at_crossings(splits: _Splits, seg: dict, seg_index: _SegIndex) -> None:
+    """(c) Split both segments at crossings and touches between segments."""
     ia, ib = seg_index.self_pairs()
     ia, ib, t, u, px, py = _segment_intersections(seg, ia, seg, ib)
     if len(ia):
         j = splits.add(seg["path"][ia], seg["m0"][ia] + t * seg["len"][ia], px, py)
         splits.add(seg["path"][ib], seg["m0"][ib] + u * seg["len"][ib], px, py, j=j)
-    # (d) loose ends within touch_m of another path
-    if touch_m > 0 and len(ends):
-        ex, ey = vx[ends], vy[ends]
-        qi, si = seg_index.near(np.column_stack([ex, ey]), touch_m)
-        d, tt = _point_segment(ex[qi], ey[qi], seg, si)
-        own = ((seg["x0"][si] == ex[qi]) & (seg["y0"][si] == ey[qi])) | ((seg["x1"][si] == ex[qi]) & (seg["y1"][si] == ey[qi]))
-        ok = (d <= touch_m) & ~own
-        qi, si, d, tt = qi[ok], si[ok], d[ok], tt[ok]
-        order = np.lexsort((d, qi))
-        qi, si, tt = qi[order], si[order], tt[order]
-        firsts = np.r_[True, qi[1:] != qi[:-1]] if len(qi) else np.zeros(0, bool)
-        qi, si, tt = qi[firsts], si[firsts], tt[firsts]
-        if len(qi):
-            qx = seg["x0"][si] + tt * (seg["x1"][si] - seg["x0"][si])
-            qy = seg["y0"][si] + tt * (seg["y1"][si] - seg["y0"][si])
-            jq = splits.add(seg["path"][si], seg["m0"][si] + tt * seg["len"][si], qx, qy)
-            splits.link(np.array([end_j[e] for e in ends[qi]]), jq)
-    # (e) compound boundaries
-    if len(zones):
-        rings = shapely.get_parts(shapely.boundary(zones))
-        rc, ridx = shapely.get_coordinates(rings, return_index=True)
-        rs = np.flatnonzero(ridx[1:] == ridx[:-1])
-        ring = {"x0": rc[rs, 0], "y0": rc[rs, 1], "x1": rc[rs + 1, 0], "y1": rc[rs + 1, 1]}
-        ring["len"] = np.hypot(ring["x1"] - ring["x0"], ring["y1"] - ring["y0"])
-        si, ri = seg_index.pairs_with(_SegIndex(ring["x0"], ring["y0"], ring["x1"], ring["y1"], piece_m=2 * seg_index.half))
-        si, ri, t, _u, px, py = _segment_intersections(seg, si, ring, ri, skip_shared=False)
-        if len(si):
-            splits.add(seg["path"][si], seg["m0"][si] + t * seg["len"][si], px, py)
-    # (f) gates: nearest point of a path
-    gate_j = np.full(n_gates, -1, dtype=np.int64)
-    if n_gates:
-        gx, gy = gate_xy[:, 0], gate_xy[:, 1]
-        qi, si = seg_index.near(gate_xy, gate_snap_m)
-        d, tt = _point_segment(gx[qi], gy[qi], seg, si)
-        ok = d <= gate_snap_m
-        qi, si, d, tt = qi[ok], si[ok], d[ok], tt[ok]
-        order = np.lexsort((d, qi))
-        qi, si, tt = qi[order], si[order], tt[order]
-        firsts = np.r_[True, qi[1:] != qi[:-1]] if len(qi) else np.zeros(0, bool)
-        qi, si, tt = qi[firsts], si[firsts], tt[firsts]
-        if len(qi):
-            qx = seg["x0"][si] + tt * (seg["x1"][si] - seg["x0"][si])
-            qy = seg["y0"][si] + tt * (seg["y1"][si] - seg["y0"][si])
-            gate_j[qi] = splits.add(seg["path"][si], seg["m0"][si] + tt * seg["len"][si], qx, qy)
-    # gates with no path through them: straight links to the nearest path on each side
-    links: list[tuple[int, int, int, float]] = []  # gate, junction point, zone, length
-    loose_gates = np.flatnonzero(gate_j < 0) if gate_link_m > 0 else np.zeros(0, dtype=np.int64)
-    if len(loose_gates):
-        zid_list = list(zone_ids)
-        g_comm = np.asarray(gate_community if gate_community is not None else [""] * n_gates, dtype=object)
-        own = np.array([zid_list.index(c) if c in zid_list else -1 for c in g_comm[loose_gates]], dtype=np.int64)
-        gx, gy = gate_xy[loose_gates, 0], gate_xy[loose_gates, 1]
-        qi, si = seg_index.near(gate_xy[loose_gates], gate_link_m)
-        d, tt = _point_segment(gx[qi], gy[qi], seg, si)
-        qx = seg["x0"][si] + tt * (seg["x1"][si] - seg["x0"][si])
-        qy = seg["y0"][si] + tt * (seg["y1"][si] - seg["y0"][si])
-        pz = _smallest(*shapely.STRtree(zones).query(shapely.points(qx, qy), predicate="within"),
-                       shapely.area(zones), len(qx)) if len(zones) else np.full(len(qx), -1)
-        ok = (d <= gate_link_m) & ((pz == -1) | (pz == own[qi]))
-        qi, si, d, tt, qx, qy, pz = (a[ok] for a in (qi, si, d, tt, qx, qy, pz))
-        order = np.lexsort((d, pz, qi))
-        qi, si, d, tt, qx, qy, pz = (a[order] for a in (qi, si, d, tt, qx, qy, pz))
-        first = np.r_[True, (qi[1:] != qi[:-1]) | (pz[1:] != pz[:-1])] if len(qi) else np.zeros(0, bool)
-        qi, si, d, tt, qx, qy, pz = (a[first] for a in (qi, si, d, tt, qx, qy, pz))
-        if len(qi):
-            jl = splits.add(seg["path"][si], seg["m0"][si] + tt * seg["len"][si], qx, qy)
-            links = list(zip(loose_gates[qi].tolist(), jl.tolist(), pz.tolist(), d.tolist()))
 
-    # -- pieces between consecutive split points --------------------------------
+
+def _snap_to_segments(xy: np.ndarray, r: float, seg: dict, seg_index: _SegIndex, *, skip_own: bool = False) -> tuple:
+    """Nearest segment point within ``r`` of each point: ``(point, segment, t, x, y)`` per point snapped."""
+    px, py = xy[:, 0], xy[:, 1]
+    qi, si = seg_index.near(xy, r)
+    d, tt = _point_segment(px[qi], py[qi], seg, si)
+    ok = d <= r
+    if skip_own:  # a point never snaps to a segment it is an end of
+        own = (((seg["x0"][si] == px[qi]) & (seg["y0"][si] == py[qi]))
+               | ((seg["x1"][si] == px[qi]) & (seg["y1"][si] == py[qi])))
+        ok = ok & ~own
+    qi, si, d, tt = qi[ok], si[ok], d[ok], tt[ok]
+    order = np.lexsort((d, qi))
+    qi, si, tt = qi[order], si[order], tt[order]
+    firsts = np.r_[True, qi[1:] != qi[:-1]] if len(qi) else np.zeros(0, bool)
+    qi, si, tt = qi[firsts], si[firsts], tt[firsts]
+    qx = seg["x0"][si] + tt * (seg["x1"][si] - seg["x0"][si])
+    qy = seg["y0"][si] + tt * (seg["y1"][si] - seg["y0"][si])
+    return qi, si, tt, qx, qy
+
+
+def _split_at_touches(splits: _Splits, v: _Vertices, ends: np.ndarray, end_j: dict[int, int],
+                      seg: dict, seg_index: _SegIndex, touch_m: float) -> None:
+    """(d) Join loose ends within ``touch_m`` of another path to that path."""
+    if not (touch_m > 0 and len(ends)):
+        return
+    xy = np.column_stack([v.x[ends], v.y[ends]])
+    qi, si, tt, qx, qy = _snap_to_segments(xy, touch_m, seg, seg_index, skip_own=True)
+    if len(qi):
+        jq = splits.add(seg["path"][si], seg["m0"][si] + tt * seg["len"][si], qx, qy)
+        splits.link(np.array([end_j[e] for e in ends[qi]]), jq)
+
+
+def _split_at_boundaries(splits: _Splits, seg: dict, seg_index: _SegIndex, zones: np.ndarray) -> None:
+    """(e) Split where paths cross compound boundaries."""
+    if not len(zones):
+        return
+    rings = shapely.get_parts(shapely.boundary(zones))
+    rc, ridx = shapely.get_coordinates(rings, return_index=True)
+    rs = np.flatnonzero(ridx[1:] == ridx[:-1])
+    ring = {"x0": rc[rs, 0], "y0": rc[rs, 1], "x1": rc[rs + 1, 0], "y1": rc[rs + 1, 1]}
+    ring["len"] = np.hypot(ring["x1"] - ring["x0"], ring["y1"] - ring["y0"])
+    si, ri = seg_index.pairs_with(_SegIndex(ring["x0"], ring["y0"], ring["x1"], ring["y1"], piece_m=2 * seg_index.half))
+    si, ri, t, _u, px, py = _segment_intersections(seg, si, ring, ri, skip_shared=False)
+    if len(si):
+        splits.add(seg["path"][si], seg["m0"][si] + t * seg["len"][si], px, py)
+
+
+def _split_at_gates(splits: _Splits, seg: dict, seg_index: _SegIndex, gate_xy: np.ndarray, gate_snap_m: float) -> np.ndarray:
+    """(f) Split at each gate's nearest path point; junction point per gate (``-1`` none within ``gate_snap_m``)."""
+    gate_j = np.full(len(gate_xy), -1, dtype=np.int64)
+    if len(gate_xy):
+        qi, si, tt, qx, qy = _snap_to_segments(gate_xy, gate_snap_m, seg, seg_index)
+        if len(qi):
+            gate_j[qi] = splits.add(seg["path"][si], seg["m0"][si] + tt * seg["len"][si], qx, qy)
+    return gate_j
+
+
+def _split_at_gate_links(splits: _Splits, seg: dict, seg_index: _SegIndex, gate_j: np.ndarray, gate_xy: np.ndarray,
+                         gate_community, zones: np.ndarray, zone_ids, gate_link_m: float) -> list[tuple[int, int, int, float]]:
+    """Split at the nearest path on each side of gates with no path through them; ``(gate, junction, zone, length)``."""
+    loose_gates = np.flatnonzero(gate_j < 0) if gate_link_m > 0 else np.zeros(0, dtype=np.int64)
+    if not len(loose_gates):
+        return []
+    n_gates = len(gate_xy)
+    zid_list = list(zone_ids)
+    g_comm = np.asarray(gate_community if gate_community is not None else [""] * n_gates, dtype=object)
+    own = np.array([zid_list.index(c) if c in zid_list else -1 for c in g_comm[loose_gates]], dtype=np.int64)
+    gx, gy = gate_xy[loose_gates, 0], gate_xy[loose_gates, 1]
+    qi, si = seg_index.near(gate_xy[loose_gates], gate_link_m)
+    d, tt = _point_segment(gx[qi], gy[qi], seg, si)
+    qx = seg["x0"][si] + tt * (seg["x1"][si] - seg["x0"][si])
+    qy = seg["y0"][si] + tt * (seg["y1"][si] - seg["y0"][si])
+    pz = _smallest(*shapely.STRtree(zones).query(shapely.points(qx, qy), predicate="within"),
+                   shapely.area(zones), len(qx)) if len(zones) else np.full(len(qx), -1)
+    ok = (d <= gate_link_m) & ((pz == -1) | (pz == own[qi]))
+    qi, si, d, tt, qx, qy, pz = (a[ok] for a in (qi, si, d, tt, qx, qy, pz))
+    order = np.lexsort((d, pz, qi))
+    qi, si, d, tt, qx, qy, pz = (a[order] for a in (qi, si, d, tt, qx, qy, pz))
+    first = np.r_[True, (qi[1:] != qi[:-1]) | (pz[1:] != pz[:-1])] if len(qi) else np.zeros(0, bool)
+    qi, si, d, tt, qx, qy, pz = (a[first] for a in (qi, si, d, tt, qx, qy, pz))
+    if not len(qi):
+        return []
+    jl = splits.add(seg["path"][si], seg["m0"][si] + tt * seg["len"][si], qx, qy)
+    return list(zip(loose_gates[qi].tolist(), jl.tolist(), pz.tolist(), d.tolist()))
+
+
+def _merged_split_points(splits: _Splits, v: _Vertices, n_paths: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split points sorted along each path; those at one place of a path are one (their junctions linked)."""
     sp_path, sp_m, sp_j = splits.points()
     path_len = np.zeros(n_paths)
-    path_len[vpath[last_v]] = vmeasure[last_v]
+    path_len[v.path[v.last]] = v.measure[v.last]
     sp_m = np.clip(sp_m, 0.0, path_len[sp_path])
     order = np.lexsort((sp_m, sp_path))
     sp_path, sp_m, sp_j = sp_path[order], sp_m[order], sp_j[order]
@@ -539,19 +643,24 @@ def network_from_arrays(
         head = np.flatnonzero(~same)[grp]
         splits.link(sp_j[head[same]], sp_j[same])
         sp_path, sp_m, sp_j = sp_path[~same], sp_m[~same], sp_j[~same]
-    n_sp = len(sp_path)
+    return sp_path, sp_m, sp_j
+
+
+def _piece_rows(v: _Vertices, sp_path: np.ndarray, sp_m: np.ndarray) -> tuple:
+    """Rows along each path (vertices, split ends and starts) with their piece: ``(path, m, kind, split, x, y, piece)``."""
+    nv, n_sp = len(v.x), len(sp_path)
     # rows: vertices (interior to pieces) + split points, sorted along each path
-    r_path = np.r_[vpath, sp_path, sp_path]
-    r_m = np.r_[vmeasure, sp_m, sp_m]
-    r_x = np.r_[vx, np.zeros(2 * n_sp)]
-    r_y = np.r_[vy, np.zeros(2 * n_sp)]
+    r_path = np.r_[v.path, sp_path, sp_path]
+    r_m = np.r_[v.measure, sp_m, sp_m]
+    r_x = np.r_[v.x, np.zeros(2 * n_sp)]
+    r_y = np.r_[v.y, np.zeros(2 * n_sp)]
     # split rows: each is the start of one piece (kind 2) and the end of the previous (kind 0)
     r_kind = np.r_[np.ones(nv, dtype=np.int8), np.full(n_sp, 2, dtype=np.int8), np.zeros(n_sp, dtype=np.int8)]
     r_split = np.r_[np.full(nv, -1), np.arange(n_sp), np.arange(n_sp)]
     # vertex rows that coincide with a split are dropped (the split has the exact point)
     order = np.lexsort((r_kind, r_m, r_path))
     r_path, r_m, r_kind, r_split, r_x, r_y = (a[order] for a in (r_path, r_m, r_kind, r_split, r_x, r_y))
-    sx, sy = _interpolate(vx, vy, vpath, vmeasure, first_v, sp_path, sp_m)
+    sx, sy = _interpolate(v.x, v.y, v.path, v.measure, v.first, sp_path, sp_m)
     is_sp = r_split >= 0
     r_x[is_sp] = sx[r_split[is_sp]]
     r_y[is_sp] = sy[r_split[is_sp]]
@@ -567,7 +676,13 @@ def network_from_arrays(
             rows = sp_rows[cand]
             near_split[vert] |= (r_path[rows] == r_path[vert]) & (np.abs(r_m[rows] - r_m[vert]) < _SPLIT_EPS_M)
     valid &= ~near_split
-    r_path, r_m, r_kind, r_split, r_x, r_y, piece = (a[valid] for a in (r_path, r_m, r_kind, r_split, r_x, r_y, piece))
+    return tuple(a[valid] for a in (r_path, r_m, r_kind, r_split, r_x, r_y, piece))
+
+
+def _cut_pieces(splits: _Splits, v: _Vertices, n_paths: int) -> tuple:
+    """Pieces between consecutive split points: ``(geometry, path, length, start junction, end junction)``."""
+    sp_path, sp_m, sp_j = _merged_split_points(splits, v, n_paths)
+    r_path, r_m, r_kind, r_split, r_x, r_y, piece = _piece_rows(v, sp_path, sp_m)
     # piece boundaries: start row (kind 2) and end row (kind 0) per piece
     n_piece = int(piece.max()) + 1 if len(piece) else 0
     start_row = np.full(n_piece, -1)
@@ -583,8 +698,11 @@ def network_from_arrays(
     p_len = r_m[end_row[good]] - r_m[start_row[good]]
     p_j0 = sp_j[r_split[start_row[good]]]
     p_j1 = sp_j[r_split[end_row[good]]]
+    return pieces, p_path, p_len, p_j0, p_j1
 
-    # -- zones of pieces ---------------------------------------------------------------
+
+def _piece_zones(pieces, p_path: np.ndarray, zones: np.ndarray, zone_ids, path_community: np.ndarray) -> np.ndarray:
+    """Zone of each piece: the smallest compound holding its midpoint (``-1`` public)."""
     p_zone = np.full(len(pieces), -1, dtype=np.int64)
     if len(zones) and len(pieces):
         mid = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
@@ -598,101 +716,121 @@ def network_from_arrays(
             li, zi = tree.query(mid[loose], predicate="dwithin", distance=0.5)
             mine = zid[zi] == path_community[p_path[loose[li]]]
             p_zone[loose[li[mine]]] = zi[mine]
+    return p_zone
 
-    # -- junction clusters -> nodes ----------------------------------------------------
+
+def _build_nodes(splits: _Splits, p_j0: np.ndarray, p_j1: np.ndarray, p_zone: np.ndarray, n_zones: int) -> _Graph:
+    """Junction clusters -> nodes (one per cluster and zone), and the end nodes of each piece."""
     cluster, cluster_xy = splits.clusters()
     c0, c1 = cluster[p_j0], cluster[p_j1]
-    nz = len(zones) + 1
+    nz = n_zones + 1
     end_keys = np.r_[c0, c1] * nz + (np.r_[p_zone, p_zone] + 1)
     ukeys, inv = np.unique(end_keys, return_inverse=True)
-    n_p = len(pieces)
+    n_p = len(p_zone)
     e_u, e_v = inv[:n_p].copy(), inv[n_p:].copy()
     node_cluster = ukeys // nz
-    node_xy = cluster_xy[node_cluster]
-    conn: dict[str, list] = {"u": [], "v": [], "geom": [], "len": [], "ride": [], "walk": [], "zone": [], "gate": []}
-    extra_xy: list[np.ndarray] = []
-    n_nodes = len(node_xy)
-    gate_node: dict[str, int] = {}
+    return _Graph(cluster=cluster, cluster_xy=cluster_xy, nz=nz, ukeys=ukeys, node_cluster=node_cluster,
+                  node_xy=cluster_xy[node_cluster], e_u=e_u, e_v=e_v)
 
-    if n_gates:
-        cl_zones = np.bincount(node_cluster, minlength=len(cluster_xy))
-        multi = np.flatnonzero(cl_zones >= 2)
-        multi_tree = cKDTree(cluster_xy[multi]) if len(multi) else None
-        nodes_of_cluster = _group(node_cluster)
-        deg = np.bincount(np.r_[e_u, e_v], minlength=n_nodes)
-        links_of: dict[int, list[tuple[int, int, float]]] = {}
-        for g, jl, z, dl in links:
-            links_of.setdefault(g, []).append((jl, z, dl))
-        for g in range(n_gates):
-            if gate_j[g] < 0:
-                # linked by straight connectors (or joins nothing)
-                ports_d = []
-                for jl, z, dl in links_of.get(g, []):
-                    key = cluster[jl] * nz + z + 1
-                    k = int(np.searchsorted(ukeys, key))
-                    if k < len(ukeys) and ukeys[k] == key:
-                        ports_d.append((k, dl))
-                if not ports_d:
-                    log.debug("gate %s: no path within %.1f m; it joins nothing", gate_ids[g], gate_link_m)
-                    continue
-                hub = n_nodes + len(extra_xy)
-                extra_xy.append(gate_xy[g])
-                gate_node[gate_ids[g]] = hub
-                if gate_ride[g] or gate_walk[g]:
-                    for port, dl in ports_d:
-                        _connect(conn, hub, port, gate_xy[g], node_xy[port], dl, gate_ride[g], gate_walk[g],
-                                 int(ukeys[port] % nz) - 1, gate_ids[g])
-                continue
-            cl = cluster[gate_j[g]]
-            if multi_tree is not None:
-                dist, k = multi_tree.query(gate_xy[g], distance_upper_bound=gate_snap_m)
-                if np.isfinite(dist):
-                    cl = multi[k]
-            ports = list(nodes_of_cluster.get(cl, []))
-            if len(ports) == 1 and deg[ports[0]] == 2:
-                # a gate on a plain through path: a barrier between its two sides
-                node = ports[0]
-                new_node = n_nodes + len(extra_xy)
-                hit = np.flatnonzero(e_v == node)
-                if len(hit):
-                    e_v[hit[0]] = new_node
-                else:
-                    e_u[np.flatnonzero(e_u == node)[-1]] = new_node
-                extra_xy.append(cluster_xy[cl])
-                ports.append(new_node)
-                deg[node] = 1
-            hub = n_nodes + len(extra_xy)
-            extra_xy.append(cluster_xy[cl])
-            gate_node[gate_ids[g]] = hub
-            if not (gate_ride[g] or gate_walk[g]):
-                continue
-            for port in ports:
-                _connect(conn, hub, port, cluster_xy[cl], cluster_xy[cl], 0.0, gate_ride[g], gate_walk[g],
-                         int(ukeys[port] % nz) - 1 if port < len(ukeys) else -1, gate_ids[g])
-    if extra_xy:
-        node_xy = np.vstack([node_xy, np.asarray(extra_xy)])
+
+def _join_gates(graph: _Graph, gates: _Gates, gate_j: np.ndarray, links: list, gate_snap_m: float, gate_link_m: float) -> None:
+    """Add a hub node per gate, joined to the zones it connects by connector edges."""
+    if not len(gates.xy):
+        return
+    cl_zones = np.bincount(graph.node_cluster, minlength=len(graph.cluster_xy))
+    multi = np.flatnonzero(cl_zones >= 2)
+    multi_tree = cKDTree(graph.cluster_xy[multi]) if len(multi) else None
+    nodes_of_cluster = _group(graph.node_cluster)
+    deg = np.bincount(np.r_[graph.e_u, graph.e_v], minlength=len(graph.node_xy))
+    links_of: dict[int, list[tuple[int, int, float]]] = {}
+    for g, jl, z, dl in links:
+        links_of.setdefault(g, []).append((jl, z, dl))
+    for g in range(len(gates.xy)):
+        if gate_j[g] < 0:
+            # linked by straight connectors (or joins nothing)
+            _join_linked_gate(graph, gates, g, links_of.get(g, []), gate_link_m)
+            continue
+        cl = graph.cluster[gate_j[g]]
+        if multi_tree is not None:
+            dist, k = multi_tree.query(gates.xy[g], distance_upper_bound=gate_snap_m)
+            if np.isfinite(dist):
+                cl = multi[k]
+        _join_snapped_gate(graph, gates, g, cl, list(nodes_of_cluster.get(cl, [])), deg)
+
+
+def _join_linked_gate(graph: _Graph, gates: _Gates, g: int, gate_links: list, gate_link_m: float) -> None:
+    """Hub of gate ``g`` (no path through it) joined by straight connectors to its linked paths."""
+    ports_d = []
+    for jl, z, dl in gate_links:
+        key = graph.cluster[jl] * graph.nz + z + 1
+        k = int(np.searchsorted(graph.ukeys, key))
+        if k < len(graph.ukeys) and graph.ukeys[k] == key:
+            ports_d.append((k, dl))
+    if not ports_d:
+        log.debug("gate %s: no path within %.1f m; it joins nothing", gates.ids[g], gate_link_m)
+        return
+    hub = len(graph.node_xy) + len(graph.extra_xy)
+    graph.extra_xy.append(gates.xy[g])
+    graph.gate_node[gates.ids[g]] = hub
+    if gates.ride[g] or gates.walk[g]:
+        for port, dl in ports_d:
+            _connect(graph.conn, hub, port, gates.xy[g], graph.node_xy[port], dl, gates.ride[g], gates.walk[g],
+                     int(graph.ukeys[port] % graph.nz) - 1, gates.ids[g])
+
+
+def _join_snapped_gate(graph: _Graph, gates: _Gates, g: int, cl, ports: list[int], deg: np.ndarray) -> None:
+    """Hub of gate ``g`` at junction cluster ``cl`` joined to its nodes ``ports`` by zero-length connectors."""
+    cl_xy = graph.cluster_xy[cl]
+    if len(ports) == 1 and deg[ports[0]] == 2:
+        # a gate on a plain through path: a barrier between its two sides
+        node = ports[0]
+        new_node = len(graph.node_xy) + len(graph.extra_xy)
+        hit = np.flatnonzero(graph.e_v == node)
+        if len(hit):
+            graph.e_v[hit[0]] = new_node
+        else:
+            graph.e_u[np.flatnonzero(graph.e_u == node)[-1]] = new_node
+        graph.extra_xy.append(cl_xy)
+        ports.append(new_node)
+        deg[node] = 1
+    hub = len(graph.node_xy) + len(graph.extra_xy)
+    graph.extra_xy.append(cl_xy)
+    graph.gate_node[gates.ids[g]] = hub
+    if not (gates.ride[g] or gates.walk[g]):
+        return
+    for port in ports:
+        _connect(graph.conn, hub, port, cl_xy, cl_xy, 0.0, gates.ride[g], gates.walk[g],
+                 int(graph.ukeys[port] % graph.nz) - 1 if port < len(graph.ukeys) else -1, gates.ids[g])
+
+
+def _assemble(graph: _Graph, crs: str, pieces, p_path: np.ndarray, p_len: np.ndarray, p_zone: np.ndarray,
+              path_id: np.ndarray, path_ride: np.ndarray, path_walk: np.ndarray, zones: np.ndarray, zone_ids) -> Network:
+    """The :class:`Network` of path pieces plus gate hubs and connectors."""
+    node_xy = graph.node_xy
+    if graph.extra_xy:
+        node_xy = np.vstack([node_xy, np.asarray(graph.extra_xy)])
+    conn = graph.conn
+    n_p = len(pieces)
     nc = len(conn["u"])
     e_geom = np.empty(n_p + nc, dtype=object)
     e_geom[:n_p] = pieces
     e_geom[n_p:] = conn["geom"]
-    net = Network(
+    return Network(
         crs=crs,
         node_xy=np.asarray(node_xy, dtype=float).reshape(-1, 2),
-        edge_u=np.r_[e_u, np.asarray(conn["u"], dtype=np.int64)].astype(np.int64),
-        edge_v=np.r_[e_v, np.asarray(conn["v"], dtype=np.int64)].astype(np.int64),
+        edge_u=np.r_[graph.e_u, np.asarray(conn["u"], dtype=np.int64)].astype(np.int64),
+        edge_v=np.r_[graph.e_v, np.asarray(conn["v"], dtype=np.int64)].astype(np.int64),
         edge_length_m=np.r_[p_len, np.asarray(conn["len"], dtype=float)].astype(float),
         edge_ride=np.r_[path_ride[p_path], np.asarray(conn["ride"], dtype=bool)],
         edge_walk=np.r_[path_walk[p_path], np.asarray(conn["walk"], dtype=bool)],
         edge_geometry=e_geom,
         edge_path_id=np.r_[path_id[p_path], np.full(nc, "", dtype=object)].astype(object),
-        gate_node=gate_node,
+        gate_node=graph.gate_node,
         edge_zone=np.r_[p_zone, np.asarray(conn["zone"], dtype=np.int64)].astype(np.int64),
         edge_gate_id=np.r_[np.full(n_p, "", dtype=object), np.asarray(conn["gate"], dtype=object)].astype(object),
         zone_ids=tuple(zone_ids),
         zone_geometry=zones,
     )
-    log.info("network: %d paths -> %d nodes, %d edges, %d gates joined", n_paths, net.n_nodes, net.n_edges, len(gate_node))
-    return net
 
 
 class _SegIndex:
