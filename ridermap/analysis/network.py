@@ -47,6 +47,7 @@ from scipy.spatial import cKDTree
 
 from ridermap.errors import ConfigError, ValidationError
 from ridermap.model.schema import CRS
+from ridermap.utm import utm_epsg
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +313,8 @@ def network_from_bundle(bundle, *, gate_snap_m: float = 5.0, gate_link_m: float 
     paths = paths[paths.geometry.notna() & ~paths.geometry.is_empty]
     if paths.empty:
         raise ValidationError("network: layer 'paths' has no line to build a network from")
-    crs = _utm_crs(paths.total_bounds)
+    minx, miny, maxx, maxy = paths.total_bounds
+    crs = f"EPSG:{utm_epsg((minx + maxx) / 2.0, (miny + maxy) / 2.0)}"
     paths_m = paths.to_crs(crs)
     communities = bundle.communities
     communities_m = communities.to_crs(crs) if len(communities) else communities
@@ -346,14 +348,6 @@ def network_from_bundle(bundle, *, gate_snap_m: float = 5.0, gate_link_m: float 
         gate_link_m=gate_link_m,
         touch_m=touch_m,
     )
-
-
-def _utm_crs(bounds) -> str:
-    """UTM zone (WGS84) of the centre of lon/lat ``bounds``."""
-    lon = (bounds[0] + bounds[2]) / 2.0
-    lat = (bounds[1] + bounds[3]) / 2.0
-    zone = int(np.clip(np.floor((lon + 180.0) / 6.0) + 1, 1, 60))
-    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
 
 
 def network_from_arrays(
