@@ -460,17 +460,98 @@ class _Relayout(Exception):
         self.index_rows = index_rows
 
 
-def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, paper: str, landscape: bool,
-            bleed_mm: float, crop_marks: bool, style: PosterStyle, lang: str, words: dict[str, str],
-            draft: bool = False, gate_marks: bool = True, index_rows: list | None = None) -> Poster:
-    sizes = TEXT_SIZES[paper]
-    f = PAPER_FACTOR[paper]
-    family = font_family()
-    comm = view.communities.iloc[0]
-    # the title is the compound's name, marked 待核实 if inferred; never its id
-    name, name_unconfirmed = compound_title(comm["name"], comm["inferred"], lang)
+@dataclass(frozen=True)
+class _Geo:
+    """The compound on the projected plane and how it turns onto the page."""
+    layers: dict
+    poly_m: BaseGeometry
+    gate_row: object
+    theta: float
+    north_deg: float
+    near: BaseGeometry
+    centroid: tuple[float, float]
+    centre_m: tuple[float, float]
+    ext_w: float
+    ext_h: float
 
-    # ---------------------------------------------------------------- projection and facing direction
+
+@dataclass(frozen=True)
+class _Sheet:
+    """The page, its trim and bleed, and the content box inside the margins."""
+    page: _Page
+    page_w: float
+    page_h: float
+    trim: Box
+    bleed_box: Box
+    margin: float
+    gap: float
+    content: Box
+
+
+@dataclass(frozen=True)
+class _Texts:
+    """Every text the poster prints that is decided before the layout."""
+    gate_shown: dict
+    gate_name: str
+    title: str
+    subtitle: str
+    unconfirmed_gates: set
+    unconfirmed_numbers: set
+    any_unconfirmed: bool
+    url: str
+    b_text: list
+    u_text: list
+
+
+@dataclass(frozen=True)
+class _Type:
+    """Sizes and line heights of the side panel, and the words it speaks."""
+    page: _Page
+    style: PosterStyle
+    words: dict
+    lang: str
+    body: float
+    small: float
+    heading: float
+    body_line: float
+    head_line: float
+    small_line: float
+    sym_w: float
+    col_w: float
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """The symbols drawn on the map and where the point layers fell on the page."""
+    symbols: list
+    fok: np.ndarray
+    gxy: np.ndarray
+    gok: np.ndarray
+    uxy: np.ndarray
+    uok: np.ndarray
+    here_xy: np.ndarray | None
+
+
+def _access_parts(row, lang: str, words: dict[str, str]) -> tuple[str, str]:
+    """("ride in (locked)", "hours Mo-Su 07:00-22:00, other times park and walk"); a rule only from data."""
+    access = known_access(row["rider_access"])
+    main = RIDER_ACCESS_LABELS[access][lang]
+    if bool(row.get("locked", False)):
+        main += f" ({words['locked']})" if lang == "en" else f"（{words['locked']}）"
+    hours = str(row.get("hours", "") or "")
+    detail = ""
+    if hours and access != "walk":
+        detail = f"{words['hours']} {hours}{'; ' if lang == 'en' else '，'}{words['outside_hours']}"
+    return main, detail
+
+
+def _access_text(row, lang: str, words: dict[str, str]) -> str:
+    main, detail = _access_parts(row, lang, words)
+    return f"{main} ({detail})" if detail and lang == "en" else (f"{main}（{detail}）" if detail else main)
+
+
+def _geo(view: Bundle, cid: str, gate_id: str | None) -> _Geo:
+    """Project to UTM, face the map the way the rider faces at the gate, and find what must be on it."""
     lon, lat = view.communities.geometry.iloc[0].representative_point().coords[0]
     utm = utm_crs(lon, lat)
     layers = {k: v.to_crs(utm) for k, v in view.layers().items()}
@@ -502,8 +583,12 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     centre_m = (cx0 + c * (rot_centre[0] - cx0) - s * (rot_centre[1] - cy0),
                 cy0 + s * (rot_centre[0] - cx0) + c * (rot_centre[1] - cy0))
     ext_w, ext_h = max(ex1 - ex0, 1.0), max(ey1 - ey0, 1.0)
+    return _Geo(layers, poly_m, gate_row, theta, north_deg, near, (cx0, cy0), centre_m, ext_w, ext_h)
 
-    # ---------------------------------------------------------------- page geometry
+
+def _sheet(paper: str, landscape: bool, bleed_mm: float, crop_marks: bool, family: str, style: PosterStyle,
+           f: float) -> _Sheet:
+    """The page: trim, bleed and room for crop marks around it; the content box inside the margins."""
     short, long_ = PAPER_MM[paper]
     trim_w, trim_h = (long_, short) if landscape else (short, long_)
     outer = bleed_mm + (_CROP_MARK_GAP_MM + _CROP_MARK_LEN_MM + 1.0 if crop_marks else 0.0)
@@ -513,9 +598,17 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     page = _Page(page_w, page_h, family=family, style=style, factor=f)
     margin = style.margin_mm * f
     gap = style.gap_mm * f
-    cx0_, cy0_, cx1_, cy1_ = trim[0] + margin, trim[1] + margin, trim[2] - margin, trim[3] - margin
+    content = (trim[0] + margin, trim[1] + margin, trim[2] - margin, trim[3] - margin)
+    return _Sheet(page, page_w, page_h, trim, bleed_box, margin, gap, content)
 
-    # ---------------------------------------------------------------- texts (checked for glyphs first)
+
+def _texts(view: Bundle, geo: _Geo, cid: str, gate_id: str | None, *, config: Config, lang: str,
+           words: dict[str, str]) -> _Texts:
+    """Title, subtitle, gate names, label texts and the URL; every one checked for glyphs."""
+    layers, gate_row = geo.layers, geo.gate_row
+    comm = view.communities.iloc[0]
+    # the title is the compound's name, marked 待核实 if inferred; never its id
+    name, name_unconfirmed = compound_title(comm["name"], comm["inferred"], lang)
     gates_df = layers["gates"].copy()
     # gate names as shown: 待核实 on inferred gates and gates of unknown rule
     gate_shown = {str(r["id"]): gate_title(r["name"], inferred=r["inferred"], rider_access=r["rider_access"],
@@ -523,25 +616,9 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
                   for _, r in gates_df.iterrows()}
     gate_name = gate_shown[str(gate_row["id"])][0] if gate_row is not None else ""
     title = f"{name} {words['guide']}"
-
-    def access_parts(row) -> tuple[str, str]:
-        """("ride in (locked)", "hours Mo-Su 07:00-22:00, other times park and walk"); a rule only from data."""
-        access = known_access(row["rider_access"])
-        main = RIDER_ACCESS_LABELS[access][lang]
-        if bool(row.get("locked", False)):
-            main += f" ({words['locked']})" if lang == "en" else f"（{words['locked']}）"
-        hours = str(row.get("hours", "") or "")
-        detail = ""
-        if hours and access != "walk":
-            detail = f"{words['hours']} {hours}{'; ' if lang == 'en' else '，'}{words['outside_hours']}"
-        return main, detail
-
-    def access_text(row) -> str:
-        main, detail = access_parts(row)
-        return f"{main} ({detail})" if detail and lang == "en" else (f"{main}（{detail}）" if detail else main)
-
     if gate_row is not None:
-        rule = words["rule_unconfirmed"] if known_access(gate_row["rider_access"]) == "unknown" else access_text(gate_row)
+        rule = (words["rule_unconfirmed"] if known_access(gate_row["rider_access"]) == "unknown"
+                else _access_text(gate_row, lang, words))
         subtitle = f"{words['here']}{words['sep']}{gate_name or gate_id} — {rule}"
     else:
         comm_rule = known_access(comm["rider_access"])
@@ -559,6 +636,7 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
 
     buildings = layers["buildings"]
     units = layers["units"]
+    fac = layers["facilities"]
     b_text = [str(n) or str(lab) for n, lab in zip(buildings["number"], buildings["label"])]
     u_text = [str(n) or "" for n in units["number"]]
     all_text = [title, subtitle, name, *b_text, *u_text, *(t for t, _ in gate_shown.values()), *fac["name"].astype(str),
@@ -568,8 +646,14 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
                 *(honest_words(lang)[k] for k in ("draft", "draft_note"))]
     for text in all_text:
         check_glyphs(text, where=f"poster of {cid}")
+    return _Texts(gate_shown, gate_name, title, subtitle, unconfirmed_gates, unconfirmed_numbers, any_unconfirmed,
+                  url, b_text, u_text)
 
-    # ---------------------------------------------------------------- header
+
+def _header(sheet: _Sheet, title: str, subtitle: str, sizes, style: PosterStyle, bleed_mm: float) -> float:
+    """The header band with title and subtitle; returns the y of the band's bottom edge."""
+    page, trim, bleed_box, margin = sheet.page, sheet.trim, sheet.bleed_box, sheet.margin
+    cx0_, _, cx1_, _ = sheet.content
     title_cap = sizes.title_mm
     head_cap = sizes.heading_mm
     title_w = cx1_ - cx0_
@@ -594,45 +678,22 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     for line in sub_lines:
         page.text(cx0_, y, line, sub_cap, color=style.header.ink, gid="subtitle")
         y -= page.line_mm(sub_cap, 1.35)
-    top = header_bottom - gap
+    return header_bottom
 
-    # ---------------------------------------------------------------- panel contents (sizes first)
-    body = sizes.body_mm
-    small = sizes.small_mm
-    heading = sizes.heading_mm
-    body_line = page.line_mm(body, 1.38)
-    head_line = page.line_mm(heading, 1.7)
-    small_line = page.line_mm(small, 1.4)
-    sym_w = 12.0 * f
 
-    # ---------------------------------------------------------------- map block
-    band = page.line_mm(body, 1.3)  # grid letters around the frame
-    strip_h = max(page.line_mm(body, 1.2) * 2.2, 16.0 * f)  # scale bar and north arrow under the map
-    qr_mm = style.qr_size_mm * f
-    qr_caption = [words["scan"], url]
-    foot = [s for s in (words["data_date"].format(date=config.data_date) if config.data_date else "",
-                        OSM_ATTRIBUTION if _has_osm(*view.layers().values()) else "") if s]
-    col_w_min = 62.0 * f
-
-    # legend entries depend on what is drawn, which depends on the frame; the
-    # drawn set is (nearly) independent of the exact frame, so decide it from the data.
-    drawn = _drawn_keys(layers, cid, gate_id) | ({"unconfirmed"} if any_unconfirmed else set())
-    legend_rows = _legend_rows(drawn, words, lang)
-    legend_w = max([page.measure(t, body) for _, t in legend_rows] + [page.measure(words["legend"], heading)])
-    col_w = max(col_w_min, sym_w + legend_w + 1.0)
-
-    # QR block (QR, then caption lines wrapped to its width)
-    qr_block_w = qr_mm
-    caption_lines = [(ln, body) for ln in _wrap(qr_caption[0], qr_block_w, lambda s: page.measure(s, body))]
-    caption_lines += [(ln, small) for ln in _wrap(qr_caption[1], qr_block_w, lambda s: page.measure(s, small))]
+def _qr_caption(ty: _Type, qr_block_w: float, qr_mm: float, gap: float, url: str, foot: list[str]):
+    """The QR block: its caption lines (text, cap height) wrapped to its width, and its height."""
+    page, body, small = ty.page, ty.body, ty.small
+    caption_lines = [(ln, body) for ln in _wrap(ty.words["scan"], qr_block_w, lambda s: page.measure(s, body))]
+    caption_lines += [(ln, small) for ln in _wrap(url, qr_block_w, lambda s: page.measure(s, small))]
     caption_lines += [(ln, small) for t in foot for ln in _wrap(t, qr_block_w, lambda s: page.measure(s, small))]
-    qr_block_h = qr_mm + sum((body_line if c == body else small_line) for _, c in caption_lines) + 0.5 * gap
+    qr_block_h = qr_mm + sum((ty.body_line if c == body else ty.small_line) for _, c in caption_lines) + 0.5 * gap
+    return caption_lines, qr_block_h
 
-    # gates list rows (wrapped to the column width)
-    # facilities around but off the map: nearest two of each kind, with distance and direction
-    fac_near = fac.intersects(near).to_numpy() | (fac["community_id"] == cid).to_numpy()
-    fac_est = ~fac_near
-    origin = gate_row.geometry if gate_row is not None else poly_m
+
+def _facility_bearings(fac: gpd.GeoDataFrame, origin, theta: float, centroid: tuple[float, float]):
+    """Distance of each facility from ``origin`` and its direction on the page as an arrow."""
+    cx0, cy0 = centroid
     fac_dist = np.array([origin.distance(g) for g in fac.geometry])
     c_, s_ = math.cos(theta), math.sin(theta)
     fac_dir = []
@@ -640,126 +701,140 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
         dx, dy = g.x - cx0, g.y - cy0
         ang = math.degrees(math.atan2(s_ * dx + c_ * dy, c_ * dx - s_ * dy))  # on the page, ccw from +x
         fac_dir.append("→↗↑↖←↙↓↘"[int(((ang + 22.5) % 360) // 45)])
+    return fac_dist, fac_dir
 
-    def nearby_rows(mask: np.ndarray) -> list[_Row]:
-        picked, per_kind = [], {}
-        for j in np.argsort(fac_dist, kind="stable"):
-            kind = str(fac["kind"].iloc[j])
-            if not mask[j] or kind not in style.facilities or per_kind.get(kind, 0) >= 2 or len(picked) >= 8:
-                continue
-            per_kind[kind] = per_kind.get(kind, 0) + 1
-            picked.append(j)
-        if not picked:
-            return []
-        out = [_Row("head", words["nearby"], head_line, None, True)]
-        for j in picked:
-            kind = str(fac["kind"].iloc[j])
-            name_ = str(fac["name"].iloc[j]) or FACILITY_LABELS.get(kind, {}).get(lang, kind)
-            text = f"{name_} {fac_dir[j]} {round(fac_dist[j] / 10) * 10:.0f}m"
-            for k, ln in enumerate(_wrap(text, col_w - sym_w, lambda t: page.measure(t, body))):
-                out.append(_Row("gate", ln, body_line, f"facility:{kind}" if k == 0 else None))
-        return out
 
-    gate_rows: list[_Row] = [_Row("head", words["gates"], head_line, None, True)]
-    if not len(layers["gates"]):
-        for ln in _wrap(words["no_gate"], col_w, lambda s: page.measure(s, body)):
-            gate_rows.append(_Row("note", ln, body_line, None))
-    for _, row in layers["gates"].sort_values("name").iterrows():
+def _nearby_rows(ty: _Type, mask: np.ndarray, fac: gpd.GeoDataFrame, fac_dist: np.ndarray,
+                 fac_dir: list[str]) -> list[_Row]:
+    """Facilities around but off the map: nearest two of each kind, with distance and direction."""
+    picked, per_kind = [], {}
+    for j in np.argsort(fac_dist, kind="stable"):
+        kind = str(fac["kind"].iloc[j])
+        if not mask[j] or kind not in ty.style.facilities or per_kind.get(kind, 0) >= 2 or len(picked) >= 8:
+            continue
+        per_kind[kind] = per_kind.get(kind, 0) + 1
+        picked.append(j)
+    if not picked:
+        return []
+    out = [_Row("head", ty.words["nearby"], ty.head_line, None, True)]
+    for j in picked:
+        kind = str(fac["kind"].iloc[j])
+        name_ = str(fac["name"].iloc[j]) or FACILITY_LABELS.get(kind, {}).get(ty.lang, kind)
+        text = f"{name_} {fac_dir[j]} {round(fac_dist[j] / 10) * 10:.0f}m"
+        for k, ln in enumerate(_wrap(text, ty.col_w - ty.sym_w, lambda t: ty.page.measure(t, ty.body))):
+            out.append(_Row("gate", ln, ty.body_line, f"facility:{kind}" if k == 0 else None))
+    return out
+
+
+def _gate_rows(ty: _Type, gates: gpd.GeoDataFrame, gate_shown: dict) -> list[_Row]:
+    """The gates list, wrapped to the column width."""
+    page, body, words = ty.page, ty.body, ty.words
+    gate_rows: list[_Row] = [_Row("head", words["gates"], ty.head_line, None, True)]
+    if not len(gates):
+        for ln in _wrap(words["no_gate"], ty.col_w, lambda s: page.measure(s, body)):
+            gate_rows.append(_Row("note", ln, ty.body_line, None))
+    for _, row in gates.sort_values("name").iterrows():
         key = f"gate:{_gate_key(row)}"
-        main, detail = access_parts(row)
+        main, detail = _access_parts(row, ty.lang, words)
         # "南侧出入口：待核实" rather than "南侧出入口（待核实）：待核实"
         shown = gate_shown[str(row["id"])][0]
         if known_access(row["rider_access"]) == "unknown" and str(row["name"]).strip():
             shown = str(row["name"]).strip()
-        lines = _wrap(f"{shown}{words['sep']}{main}", col_w - sym_w, lambda s: page.measure(s, body))
-        lines += _wrap(detail, col_w - sym_w, lambda s: page.measure(s, body)) if detail else []
+        lines = _wrap(f"{shown}{words['sep']}{main}", ty.col_w - ty.sym_w, lambda s: page.measure(s, body))
+        lines += _wrap(detail, ty.col_w - ty.sym_w, lambda s: page.measure(s, body)) if detail else []
         for k, ln in enumerate(lines):
-            gate_rows.append(_Row("gate", ln, body_line, key if k == 0 else None, k < len(lines) - 1))
+            gate_rows.append(_Row("gate", ln, ty.body_line, key if k == 0 else None, k < len(lines) - 1))
+    return gate_rows
 
-    def flow_height(rows, n_cols: int, max_h: float) -> bool:
-        """True if ``rows`` fit in ``n_cols`` columns of height ``max_h``."""
-        return _columns(rows, max_h, n_cols) is not None
 
-    # The index needs the grid, the grid needs the frame, the frame needs the panel size.
-    # Estimate the index row count from the data (one row per building and its units).
-    index_est = index_rows or _index_rows_estimate(layers, page, body, heading, col_w, words)
-    legend_block = [_Row("head", words["legend"], head_line, None, True)] + \
-        [_Row("legend", t, body_line, k) for k, t in legend_rows]
+def _legend_block(ty: _Type, legend_rows: list[tuple[str, str]]) -> list[_Row]:
+    return [_Row("head", ty.words["legend"], ty.head_line, None, True)] + \
+        [_Row("legend", t, ty.body_line, k) for k, t in legend_rows]
 
-    def panel_rows(index_rows):
-        return legend_block + gate_rows + nearby_rows(fac_est) + index_rows
 
+def _fits(rows, n_cols: int, max_h: float) -> bool:
+    """True if ``rows`` fit in ``n_cols`` columns of height ``max_h``."""
+    return _columns(rows, max_h, n_cols) is not None
+
+
+def _split_page(rows: list[_Row], n_index: int, *, content: Box, top: float, landscape: bool, col_w: float,
+                gap: float, qr_block_w: float, qr_block_h: float, head_line: float):
+    """Share the content box between the map and the panel: (panel, map_block, panel columns)."""
+    cx0_, cy0_, cx1_, _ = content
     content_w, content_h = cx1_ - cx0_, top - cy0_
     if landscape:
         # panel on the right: k columns; QR block at its bottom
         for k in range(1, 5):
             panel_w = k * col_w + (k - 1) * gap
             avail_h = content_h - qr_block_h - gap
-            if flow_height(panel_rows(index_est), k, avail_h):
+            if _fits(rows, k, avail_h):
                 break
         else:
-            raise LabelFitError(f"legend, gates and index do not fit beside the map ({len(index_est)} index rows)",
+            raise LabelFitError(f"legend, gates and index do not fit beside the map ({n_index} index rows)",
                                 _dummy_request())
         panel = (cx1_ - panel_w, cy0_, cx1_, top)
         map_block = (cx0_, cy0_, cx1_ - panel_w - gap, top)
-        panel_cols = k
-    else:
-        n_cols = max(1, int((content_w - qr_block_w) // (col_w + gap)))
-        log.debug("panel: %d columns of %.1f mm, %d rows, content %.0fx%.0f mm", n_cols, col_w, len(panel_rows(index_est)), content_w, content_h)
-        lo, hi = qr_block_h, content_h * 0.55
-        if not flow_height(panel_rows(index_est), n_cols, hi):
-            raise LabelFitError(f"legend, gates and index do not fit under the map ({len(index_est)} index rows)",
-                                _dummy_request())
-        for _ in range(30):
-            mid = (lo + hi) / 2
-            if flow_height(panel_rows(index_est), n_cols, mid):
-                hi = mid
-            else:
-                lo = mid
-        panel_h = max(hi, qr_block_h) + head_line * 0.25
-        panel = (cx0_, cy0_, cx1_, cy0_ + panel_h)
-        map_block = (cx0_, cy0_ + panel_h + gap, cx1_, top)
-        panel_cols = n_cols
+        return panel, map_block, k
+    n_cols = max(1, int((content_w - qr_block_w) // (col_w + gap)))
+    log.debug("panel: %d columns of %.1f mm, %d rows, content %.0fx%.0f mm", n_cols, col_w, len(rows), content_w, content_h)
+    lo, hi = qr_block_h, content_h * 0.55
+    if not _fits(rows, n_cols, hi):
+        raise LabelFitError(f"legend, gates and index do not fit under the map ({n_index} index rows)",
+                            _dummy_request())
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        if _fits(rows, n_cols, mid):
+            hi = mid
+        else:
+            lo = mid
+    panel_h = max(hi, qr_block_h) + head_line * 0.25
+    panel = (cx0_, cy0_, cx1_, cy0_ + panel_h)
+    map_block = (cx0_, cy0_ + panel_h + gap, cx1_, top)
+    return panel, map_block, n_cols
 
+
+def _map_frame(geo: _Geo, map_block: Box, *, band: float, strip_h: float, style: PosterStyle, f: float):
+    """The map frame inside its block, the scale that fits the extent in it, its grid and the affine matrix."""
     frame = (map_block[0] + band, map_block[1] + strip_h + band, map_block[2] - band, map_block[3] - band)
     fw, fh = frame[2] - frame[0], frame[3] - frame[1]
     if fw < 40 or fh < 40:
         raise LabelFitError("no room left for the map", _dummy_request())
     pad = 10.0 * f
-    scale = nice_scale(max(ext_w * 1000.0 / max(fw - 2 * pad, 1.0), ext_h * 1000.0 / max(fh - 2 * pad, 1.0)))
+    scale = nice_scale(max(geo.ext_w * 1000.0 / max(fw - 2 * pad, 1.0), geo.ext_h * 1000.0 / max(fh - 2 * pad, 1.0)))
     grid = make_grid(frame, scale=scale, square_mm=style.grid_square_mm)
-    matrix = _affine(theta, scale, centre_m, ((frame[0] + frame[2]) / 2, (frame[1] + frame[3]) / 2))
+    matrix = _affine(geo.theta, scale, geo.centre_m, ((frame[0] + frame[2]) / 2, (frame[1] + frame[3]) / 2))
+    return frame, scale, grid, matrix
 
-    def paper_geoms(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
-        return gdf.geometry.affine_transform(matrix)
 
-    clip = lambda gs: gs.clip_by_rect(*frame)  # noqa: E731
+def _clip(gs: gpd.GeoSeries, frame: Box) -> gpd.GeoSeries:
+    return gs.clip_by_rect(*frame)
 
-    # ---------------------------------------------------------------- map: areas and lines
+
+def _draw_map(page: _Page, layers: dict, cid: str, matrix: list[float], frame: Box, grid: Grid,
+              style: PosterStyle, f: float):
+    """Paper, compound, paths, buildings, outline, grid lines and frame; returns (comp_mm, b_mm, drawn keys)."""
+    fw, fh = frame[2] - frame[0], frame[3] - frame[1]
     page.ax.add_patch(Rectangle((frame[0], frame[1]), fw, fh, facecolor=style.paper_face, edgecolor="none", zorder=0.5))
-    comp_mm = paper_geoms(layers["communities"])
-    page.area(clip(comp_mm), Area(style.compound.face, "none", 0.0), zorder=2)
+    comp_mm = layers["communities"].geometry.affine_transform(matrix)
+    page.area(_clip(comp_mm, frame), Area(style.compound.face, "none", 0.0), zorder=2)
     paths = layers["paths"].copy()
-    paths_mm = clip(paper_geoms(paths))
+    paths_mm = _clip(paths.geometry.affine_transform(matrix), frame)
     inside = (paths["community_id"] == cid).to_numpy()
     rideable = paths["rideable"].to_numpy(dtype=bool)
     legend_drawn: list[str] = []
-
-    def draw_lines(mask, line_style: Line, key: str, z: float):
+    for mask, line_style, key, z in ((~inside & rideable, style.street, "street", 3),
+                                     (~inside & ~rideable, style.street_footway, "street_footway", 3.2),
+                                     (inside & ~rideable, style.walk_only, "walk_only", 4),
+                                     (inside & rideable, style.rideable, "rideable", 4.5)):
         parts = _line_parts(paths_mm[mask])
         if parts:
             page.lines(parts, line_style, zorder=z)
             legend_drawn.append(key)
-
-    draw_lines(~inside & rideable, style.street, "street", 3)
-    draw_lines(~inside & ~rideable, style.street_footway, "street_footway", 3.2)
-    draw_lines(inside & ~rideable, style.walk_only, "walk_only", 4)
-    draw_lines(inside & rideable, style.rideable, "rideable", 4.5)
-    b_mm = paper_geoms(buildings)
+    b_mm = layers["buildings"].geometry.affine_transform(matrix)
     if len(b_mm):
-        page.area(clip(b_mm), style.building, zorder=5)
+        page.area(_clip(b_mm, frame), style.building, zorder=5)
         legend_drawn.append("building")
-    outline = _line_parts(clip(comp_mm.boundary))
+    outline = _line_parts(_clip(comp_mm.boundary, frame))
     page.lines(outline, Line(style.compound.edge, style.compound.edge_mm), zorder=6)
     legend_drawn.insert(0, "compound")
     # grid over the map
@@ -768,82 +843,97 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
     page.lines(gl, style.grid, zorder=7)
     page.ax.add_patch(Rectangle((frame[0], frame[1]), fw, fh, facecolor="none", edgecolor=style.ink,
                                 linewidth=0.5 * f * PT_PER_MM, zorder=40))
+    return comp_mm, b_mm, legend_drawn
 
-    # ---------------------------------------------------------------- map: symbols
+
+def _add_symbols(page: _Page, symbols: list[Symbol], xy: np.ndarray, keys: list[str], m: Marker, kind: str,
+                 z: float, f: float, scale_: float = 1.0) -> None:
+    if not len(xy):
+        return
+    page.marker(xy[:, 0], xy[:, 1], m, zorder=z, scale=scale_, gid=kind)
+    half = (m.size_mm * scale_ + m.edge_mm) * f / 2
+    for (x, y), k in zip(xy, keys):
+        symbols.append(Symbol(kind, k, (x - half, y - half, x + half, y + half)))
+
+
+def _points_in_frame(gs: gpd.GeoSeries, frame: Box) -> tuple[np.ndarray, np.ndarray]:
+    xy = np.array([(p.x, p.y) if p is not None and not p.is_empty else (np.nan, np.nan) for p in gs]).reshape(-1, 2)
+    ok = (xy[:, 0] >= frame[0]) & (xy[:, 0] <= frame[2]) & (xy[:, 1] >= frame[1]) & (xy[:, 1] <= frame[3])
+    return xy, ok
+
+
+def _draw_symbols(page: _Page, layers: dict, gate_id: str | None, matrix: list[float], frame: Box,
+                  style: PosterStyle, f: float, legend_drawn: list[str]) -> _Marks:
+    """Facilities, unit doors, gates and the you-are-here mark; appends what it drew to ``legend_drawn``."""
     symbols: list[Symbol] = []
-
-    def add_symbols(xy: np.ndarray, keys: list[str], m: Marker, kind: str, z: float, scale_: float = 1.0):
-        if not len(xy):
-            return
-        page.marker(xy[:, 0], xy[:, 1], m, zorder=z, scale=scale_, gid=kind)
-        half = (m.size_mm * scale_ + m.edge_mm) * f / 2
-        for (x, y), k in zip(xy, keys):
-            symbols.append(Symbol(kind, k, (x - half, y - half, x + half, y + half)))
-
-    def points_in_frame(gs: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
-        xy = np.array([(p.x, p.y) if p is not None and not p.is_empty else (np.nan, np.nan) for p in gs]).reshape(-1, 2)
-        ok = (xy[:, 0] >= frame[0]) & (xy[:, 0] <= frame[2]) & (xy[:, 1] >= frame[1]) & (xy[:, 1] <= frame[3])
-        return xy, ok
-
-    fac_mm = paper_geoms(fac)
-    fxy, fok = points_in_frame(fac_mm)
+    fac = layers["facilities"]
+    units = layers["units"]
+    gates = layers["gates"]
+    fxy, fok = _points_in_frame(fac.geometry.affine_transform(matrix), frame)
     for kind in style.facilities:
         mask = fok & (fac["kind"] == kind).to_numpy()
         if mask.any():
-            add_symbols(fxy[mask], list(fac["id"][mask]), style.facilities[kind], f"facility:{kind}", 14)
+            _add_symbols(page, symbols, fxy[mask], list(fac["id"][mask]), style.facilities[kind], f"facility:{kind}",
+                         14, f)
             legend_drawn.append(f"facility:{kind}")
-    u_mm = paper_geoms(units)
-    uxy, uok = points_in_frame(u_mm)
+    uxy, uok = _points_in_frame(units.geometry.affine_transform(matrix), frame)
     if uok.any():
-        add_symbols(uxy[uok], list(units["id"][uok]), style.unit_door, "unit_door", 15)
+        _add_symbols(page, symbols, uxy[uok], list(units["id"][uok]), style.unit_door, "unit_door", 15, f)
         legend_drawn.append("unit_door")
-    g_mm = paper_geoms(layers["gates"])
-    gxy, gok = points_in_frame(g_mm)
-    gate_keys = np.array([_gate_key(r) for _, r in layers["gates"].iterrows()], dtype=object)
+    gxy, gok = _points_in_frame(gates.geometry.affine_transform(matrix), frame)
+    gate_keys = np.array([_gate_key(r) for _, r in gates.iterrows()], dtype=object)
     for access in ("ride", "walk", "none", "unknown"):
         mask = gok & (gate_keys == access)
         if mask.any():
-            add_symbols(gxy[mask], list(layers["gates"]["id"][mask]), style.gates[access], f"gate:{access}", 16)
+            _add_symbols(page, symbols, gxy[mask], list(gates["id"][mask]), style.gates[access], f"gate:{access}",
+                         16, f)
             legend_drawn.append(f"gate:{access}")
     here_xy = None
-    if gate_row is not None:
-        i = int(np.flatnonzero((layers["gates"]["id"] == gate_id).to_numpy())[0])
+    if gate_id is not None:
+        i = int(np.flatnonzero((gates["id"] == gate_id).to_numpy())[0])
         page.here_key = str(gate_keys[i])
         here_xy = gxy[i]
-        add_symbols(here_xy.reshape(1, 2), [gate_id], style.here, "here", 15.5)
+        _add_symbols(page, symbols, here_xy.reshape(1, 2), [gate_id], style.here, "here", 15.5, f)
         legend_drawn.append("here")
+    return _Marks(symbols, fok, gxy, gok, uxy, uok, here_xy)
 
-    # ---------------------------------------------------------------- map: labels
+
+def _label_requests(page: _Page, layers: dict, gate_id: str | None, marks: _Marks, texts: _Texts,
+                    comp_mm: gpd.GeoSeries, b_clip: gpd.GeoSeries, *, sizes, style: PosterStyle, words,
+                    gate_marks: bool, f: float) -> list[LabelRequest]:
+    """What wants a label, largest obstacle first: here, gates, buildings (smallest first), units."""
     requests: list[LabelRequest] = []
     reach = style.label_reach_mm * f
     step = 1.2 * f
     gap_l = style.label_gap_mm * f
     comp_centre = comp_mm.iloc[0].representative_point() if not comp_mm.iloc[0].is_empty else Point(0, 0)
+    buildings, units = layers["buildings"], layers["units"]
 
     def ring_from(anchor, w, h, prefer, start):
         return ring_candidates(anchor, w, h, start_mm=start, step_mm=step, reach_mm=reach, prefer_deg=prefer)
 
     gate_half = max(m.size_mm for m in style.gates.values()) * f / 2
+    here_xy = marks.here_xy
     if here_xy is not None:
+        gate_name = texts.gate_name
         text = f"{words['here']} · {gate_name}" if gate_name else words["here"]
         w, h = _label_size(page, text, sizes.gate_mm, style.here_label)
         start = style.here.size_mm * f / 2 + gap_l
         requests.append(LabelRequest(gate_id, "here", text, w, h, tuple(here_xy),
                                      ring_from(here_xy, w, h, -90.0, start)))
     for i, row in layers["gates"].reset_index(drop=True).iterrows():
-        if row["id"] == gate_id or not gok[i] or not str(row["name"]).strip():
+        if row["id"] == gate_id or not marks.gok[i] or not str(row["name"]).strip():
             continue
-        xy = gxy[i]
-        text = gate_shown[str(row["id"])][0] if gate_marks else str(row["name"]).strip()
-        tb = style.unconfirmed_label if str(row["id"]) in unconfirmed_gates else style.gate_label
+        xy = marks.gxy[i]
+        text = texts.gate_shown[str(row["id"])][0] if gate_marks else str(row["name"]).strip()
+        tb = style.unconfirmed_label if str(row["id"]) in texts.unconfirmed_gates else style.gate_label
         w, h = _label_size(page, text, sizes.gate_mm, tb)
         prefer = math.degrees(math.atan2(xy[1] - comp_centre.y, xy[0] - comp_centre.x))
         requests.append(LabelRequest(str(row["id"]), "gate", text, w, h, tuple(xy),
                                      ring_from(xy, w, h, prefer, gate_half + gap_l)))
-    b_clip = clip(b_mm)
     order = np.argsort([g.area if g is not None else 0 for g in b_clip], kind="stable")
     for i in order:
-        text = b_text[i]
+        text = texts.b_text[i]
         geom = b_clip.iloc[i]
         if not text or geom is None or geom.is_empty:
             continue
@@ -855,16 +945,23 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
         requests.append(LabelRequest(str(buildings["id"].iloc[i]), "building", text, w, h, pole, cands, geom))
     b_poles = {bid: pole_of(g) for bid, g in zip(buildings["id"], b_clip) if g is not None and not g.is_empty}
     door_half = style.unit_door.size_mm * f / 2
-    for i in np.flatnonzero(uok):
-        text = u_text[i]
+    for i in np.flatnonzero(marks.uok):
+        text = texts.u_text[i]
         if not text:
             continue
-        xy = uxy[i]
+        xy = marks.uxy[i]
         w, h = _label_size(page, text, sizes.unit_mm, style.unit_label)
         pole = b_poles.get(units["building_id"].iloc[i])
         prefer = math.degrees(math.atan2(xy[1] - pole[1], xy[0] - pole[0])) if pole else 90.0
         requests.append(LabelRequest(str(units["id"].iloc[i]), "unit", text, w, h, tuple(xy),
                                      ring_from(xy, w, h, prefer, door_half + gap_l)))
+    return requests
+
+
+def _draw_labels(page: _Page, requests: list[LabelRequest], symbols: list[Symbol], frame: Box, texts: _Texts, *,
+                 sizes, style: PosterStyle, f: float) -> list:
+    """Place the labels clear of the symbols and draw them with their leaders."""
+    gap_l = style.label_gap_mm * f
     inset = 1.0 * f
     placed = place_labels(requests, bounds=(frame[0] + inset, frame[1] + inset, frame[2] - inset, frame[3] - inset),
                           obstacles=[s.box for s in symbols], gap_mm=gap_l)
@@ -875,34 +972,31 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
              "unit": style.unit_label}
     for p in placed:
         tb = boxes[p.kind]
-        if p.kind == "gate" and p.key in unconfirmed_gates:
+        if p.kind == "gate" and p.key in texts.unconfirmed_gates:
             tb = style.unconfirmed_label
-        elif p.kind in ("building", "unit") and p.key in unconfirmed_numbers:  # same box, grey ink
+        elif p.kind in ("building", "unit") and p.key in texts.unconfirmed_numbers:  # same box, grey ink
             tb = dataclasses.replace(tb, ink=style.unconfirmed_label.ink)
         page.boxed_label(p.text, p.box, caps[p.kind], tb, gid=f"label:{p.kind}:{p.key}")
+    return placed
 
-    # ---------------------------------------------------------------- grid letters, scale bar, north arrow
+
+def _furniture(page: _Page, grid: Grid, frame: Box, map_block: Box, *, band: float, strip_h: float, scale: int,
+               north_deg: float, words, body: float, small: float, style: PosterStyle) -> None:
+    """Grid letters around the frame, the scale bar and the north arrow under it."""
     for name_, x in grid.col_centres():
         for yy in (frame[3] + band / 2, frame[1] - band / 2):
             page.text(x, yy, name_, body, color=style.ink, ha="center", va="center", gid="grid")
     for name_, yy in grid.row_centres():
         for x in (frame[0] - band / 2, frame[2] + band / 2):
             page.text(x, yy, name_, body, color=style.ink, ha="center", va="center", gid="grid")
-    _scale_bar(page, x0=frame[0], y0=map_block[1], height=strip_h, scale=scale, frame_w=fw, words=words,
-               body=body, small=small, grid=grid)
+    _scale_bar(page, x0=frame[0], y0=map_block[1], height=strip_h, scale=scale, frame_w=frame[2] - frame[0],
+               words=words, body=body, small=small, grid=grid)
     _north_arrow(page, cx=frame[2] - strip_h * 0.5, cy=map_block[1] + strip_h * 0.5, size=strip_h * 0.8,
                  angle_deg=north_deg, label=words["north"], body=body)
 
-    # ---------------------------------------------------------------- index (now that the grid is known)
-    index = _index(layers, grid, b_clip, u_mm, words)
-    index_rows_ = _index_rows(index, page, body, heading, col_w, words)
 
-    # ---------------------------------------------------------------- panel
-    legend_keys = [k for k in dict.fromkeys(legend_drawn + (["unconfirmed"] if any_unconfirmed else []))]
-    legend_rows = _legend_rows(set(legend_keys), words, lang)
-    legend_block = [_Row("head", words["legend"], head_line, None, True)] + \
-        [_Row("legend", t, body_line, k) for k, t in legend_rows]
-    rows = legend_block + gate_rows + nearby_rows(~fok) + index_rows_
+def _qr_place(panel: Box, *, landscape: bool, qr_block_w: float, qr_block_h: float, gap: float):
+    """Where the QR block goes and where the panel's text flows: (qr_x0, qr_top, flow_box)."""
     if landscape:
         qr_x0 = panel[0]
         qr_top = panel[1] + qr_block_h
@@ -911,31 +1005,109 @@ def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, pape
         qr_x0 = panel[2] - qr_block_w
         qr_top = panel[3]
         flow_box = (panel[0], panel[1], panel[2] - qr_block_w - gap, panel[3])
-    if not _flow(page, rows, flow_box, col_w=col_w, gap=gap, n_cols=panel_cols, sym_w=sym_w, style=style,
+    return qr_x0, qr_top, flow_box
+
+
+def _qr_block(ty: _Type, url: str, caption_lines, *, qr_x0: float, qr_top: float, qr_block_w: float,
+              qr_mm: float) -> Box:
+    """The QR code and its caption lines under it."""
+    page, body = ty.page, ty.body
+    qr_box = _qr(page, url, x0=qr_x0 + (qr_block_w - qr_mm) / 2, top=qr_top, size=qr_mm, style=ty.style)
+    y = qr_box[1] - ty.body_line * 0.8
+    for ln, cap in caption_lines:
+        page.text(qr_x0 + qr_block_w / 2, y, ln, cap, color=ty.style.ink, ha="center", gid="qr_caption")
+        y -= ty.body_line if cap == body else ty.small_line
+    return qr_box
+
+
+def _render(view: Bundle, cid: str, gate_id: str | None, *, config: Config, paper: str, landscape: bool,
+            bleed_mm: float, crop_marks: bool, style: PosterStyle, lang: str, words: dict[str, str],
+            draft: bool = False, gate_marks: bool = True, index_rows: list | None = None) -> Poster:
+    sizes = TEXT_SIZES[paper]
+    f = PAPER_FACTOR[paper]
+    family = font_family()
+    geo = _geo(view, cid, gate_id)
+    layers, theta = geo.layers, geo.theta
+    sheet = _sheet(paper, landscape, bleed_mm, crop_marks, family, style, f)
+    page, gap = sheet.page, sheet.gap
+    texts = _texts(view, geo, cid, gate_id, config=config, lang=lang, words=words)
+    top = _header(sheet, texts.title, texts.subtitle, sizes, style, bleed_mm) - gap
+
+    # ---------------------------------------------------------------- panel contents (sizes first)
+    body, small, heading = sizes.body_mm, sizes.small_mm, sizes.heading_mm
+    sym_w = 12.0 * f
+    band = page.line_mm(body, 1.3)  # grid letters around the frame
+    strip_h = max(page.line_mm(body, 1.2) * 2.2, 16.0 * f)  # scale bar and north arrow under the map
+    qr_mm = style.qr_size_mm * f
+    foot = [s for s in (words["data_date"].format(date=config.data_date) if config.data_date else "",
+                        OSM_ATTRIBUTION if _has_osm(*view.layers().values()) else "") if s]
+    # legend entries depend on what is drawn, which depends on the frame; the
+    # drawn set is (nearly) independent of the exact frame, so decide it from the data.
+    drawn = _drawn_keys(layers, cid, gate_id) | ({"unconfirmed"} if texts.any_unconfirmed else set())
+    legend_rows = _legend_rows(drawn, words, lang)
+    legend_w = max([page.measure(t, body) for _, t in legend_rows] + [page.measure(words["legend"], heading)])
+    ty = _Type(page, style, words, lang, body, small, heading, page.line_mm(body, 1.38), page.line_mm(heading, 1.7),
+               page.line_mm(small, 1.4), sym_w, max(62.0 * f, sym_w + legend_w + 1.0))
+    qr_block_w = qr_mm
+    caption_lines, qr_block_h = _qr_caption(ty, qr_block_w, qr_mm, gap, texts.url, foot)
+    fac = layers["facilities"]
+    fac_est = ~(fac.intersects(geo.near).to_numpy() | (fac["community_id"] == cid).to_numpy())
+    origin = geo.gate_row.geometry if geo.gate_row is not None else geo.poly_m
+    fac_dist, fac_dir = _facility_bearings(fac, origin, theta, geo.centroid)
+    gate_rows = _gate_rows(ty, layers["gates"], texts.gate_shown)
+
+    # The index needs the grid, the grid needs the frame, the frame needs the panel size.
+    # Estimate the index row count from the data (one row per building and its units).
+    index_est = index_rows or _index_rows_estimate(layers, page, body, heading, ty.col_w, words)
+    est_rows = _legend_block(ty, legend_rows) + gate_rows + _nearby_rows(ty, fac_est, fac, fac_dist, fac_dir) + index_est
+    panel, map_block, panel_cols = _split_page(est_rows, len(index_est), content=sheet.content, top=top,
+                                               landscape=landscape, col_w=ty.col_w, gap=gap, qr_block_w=qr_block_w,
+                                               qr_block_h=qr_block_h, head_line=ty.head_line)
+
+    frame, scale, grid, matrix = _map_frame(geo, map_block, band=band, strip_h=strip_h, style=style, f=f)
+
+    # ---------------------------------------------------------------- map, symbols, labels, furniture
+    comp_mm, b_mm, legend_drawn = _draw_map(page, layers, cid, matrix, frame, grid, style, f)
+    marks = _draw_symbols(page, layers, gate_id, matrix, frame, style, f, legend_drawn)
+    b_clip = _clip(b_mm, frame)
+    requests = _label_requests(page, layers, gate_id, marks, texts, comp_mm, b_clip, sizes=sizes, style=style,
+                               words=words, gate_marks=gate_marks, f=f)
+    placed = _draw_labels(page, requests, marks.symbols, frame, texts, sizes=sizes, style=style, f=f)
+    _furniture(page, grid, frame, map_block, band=band, strip_h=strip_h, scale=scale, north_deg=geo.north_deg,
+               words=words, body=body, small=small, style=style)
+
+    # ---------------------------------------------------------------- index (now that the grid is known)
+    u_mm = layers["units"].geometry.affine_transform(matrix)
+    index = _index(layers, grid, b_clip, u_mm, words)
+    index_rows_ = _index_rows(index, page, body, heading, ty.col_w, words)
+
+    # ---------------------------------------------------------------- panel
+    legend_keys = [k for k in dict.fromkeys(legend_drawn + (["unconfirmed"] if texts.any_unconfirmed else []))]
+    legend_rows = _legend_rows(set(legend_keys), words, lang)
+    rows = _legend_block(ty, legend_rows) + gate_rows + _nearby_rows(ty, ~marks.fok, fac, fac_dist, fac_dir) + \
+        index_rows_
+    qr_x0, qr_top, flow_box = _qr_place(panel, landscape=landscape, qr_block_w=qr_block_w, qr_block_h=qr_block_h,
+                                        gap=gap)
+    if not _flow(page, rows, flow_box, col_w=ty.col_w, gap=gap, n_cols=panel_cols, sym_w=sym_w, style=style,
                  sizes=sizes):
         if index_rows is None:
             raise _Relayout(index_rows_)
         raise LabelFitError(f"legend, gates and index ({len(index_rows_)} rows) do not fit in the panel",
                             _dummy_request())
-    qr_box = _qr(page, url, x0=qr_x0 + (qr_block_w - qr_mm) / 2, top=qr_top, size=qr_mm, style=style)
-    y = qr_box[1] - body_line * 0.8
-    for ln, cap in caption_lines:
-        page.text(qr_x0 + qr_block_w / 2, y, ln, cap, color=style.ink, ha="center", gid="qr_caption")
-        y -= body_line if cap == body else small_line
+    qr_box = _qr_block(ty, texts.url, caption_lines, qr_x0=qr_x0, qr_top=qr_top, qr_block_w=qr_block_w, qr_mm=qr_mm)
 
     if crop_marks:
-        _crop_marks(page, trim, offset=bleed_mm + _CROP_MARK_GAP_MM, length=_CROP_MARK_LEN_MM)
+        _crop_marks(page, sheet.trim, offset=bleed_mm + _CROP_MARK_GAP_MM, length=_CROP_MARK_LEN_MM)
     if draft:  # across the map frame: legend, index and QR stay clear
-        draft_band(page.fig, family=family, lang=lang,
-                   box=(frame[0] / page_w, frame[1] / page_h, frame[2] / page_w, frame[3] / page_h))
-
-    page_labels = placed
+        draft_band(page.fig, family=family, lang=lang, box=(frame[0] / sheet.page_w, frame[1] / sheet.page_h,
+                                                            frame[2] / sheet.page_w, frame[3] / sheet.page_h))
     log.info("poster %s%s on %s: scale 1:%d, %d labels", cid, f" gate {gate_id}" if gate_id else "", paper, scale,
-             len(page_labels))
-    return Poster(figure=page.fig, labels=page_labels, symbols=symbols, url=url, community_id=cid, gate_id=gate_id,
-                  paper=paper, landscape=landscape, page_mm=(page_w, page_h), trim_box=trim, bleed_box=bleed_box,
-                  map_frame=frame, qr_box=qr_box, scale=scale, grid=grid, rotation_deg=math.degrees(theta),
-                  legend=legend_keys, index=index, title=title, subtitle=subtitle, draft=draft)
+             len(placed))
+    return Poster(figure=page.fig, labels=placed, symbols=marks.symbols, url=texts.url, community_id=cid,
+                  gate_id=gate_id, paper=paper, landscape=landscape, page_mm=(sheet.page_w, sheet.page_h),
+                  trim_box=sheet.trim, bleed_box=sheet.bleed_box, map_frame=frame, qr_box=qr_box, scale=scale,
+                  grid=grid, rotation_deg=math.degrees(theta), legend=legend_keys, index=index, title=texts.title,
+                  subtitle=texts.subtitle, draft=draft)
 
 
 def _dummy_request() -> LabelRequest:
