@@ -67,6 +67,7 @@ from ridermap.render.poster_style import (
     larger_paper,
 )
 from ridermap.urls import absolute, community_path, gate_path
+from ridermap.utm import utm_epsg
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,7 @@ def utm_crs(lon: float, lat: float):
     """WGS84 UTM zone of a point (what ``estimate_utm_crs`` gives, without its slow database query)."""
     from pyproj import CRS
 
-    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
-    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+    return CRS.from_epsg(utm_epsg(lon, lat))
 
 
 def fontsize_pt(cap_mm: float) -> float:
