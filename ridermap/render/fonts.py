@@ -187,3 +187,25 @@ def drawable_fields(obj, fields: tuple[str, ...], *, where: str = ""):
         if clean != value:
             changes[name] = clean
     return dataclasses.replace(obj, **changes) if changes else obj
+
+
+@lru_cache(maxsize=1 << 16)
+def text_width_mm(text: str, family: str, size_pt: float, dpi: int) -> float:
+    """Width in mm of ``text`` in ``family`` at ``size_pt``, as matplotlib lays it out at ``dpi``.
+
+    Cached per process: a district's posters measure the same building
+    numbers, gate names and legend words again and again, and FreeType
+    layout of CFF outlines is the slowest step of a poster.
+    """
+    from matplotlib.font_manager import FontProperties
+
+    prop = FontProperties(family=family, size=size_pt)
+    w, _, _ = _measurer(dpi).get_text_width_height_descent(text, prop, ismath=False)
+    return w * 25.4 / dpi
+
+
+@lru_cache(maxsize=4)
+def _measurer(dpi: int):
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return RendererAgg(1, 1, dpi)

@@ -27,7 +27,6 @@ import numpy as np
 import shapely
 import shapely.affinity
 from matplotlib.collections import LineCollection
-from matplotlib.font_manager import FontProperties
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Polygon as MplPolygon, Rectangle
 from matplotlib.path import Path as MplPath
@@ -39,7 +38,7 @@ from ridermap.errors import ConfigError, RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed, is_inferred, needs_draft
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
-from ridermap.render.fonts import check_glyphs, cjk_font_path, drawable_bundle, font_family
+from ridermap.render.fonts import check_glyphs, cjk_font_path, drawable_bundle, font_family, text_width_mm
 from ridermap.render.honest import compound_title, draft_band, gate_title, known_access
 from ridermap.render.honest import words as honest_words
 from ridermap.render.poster_grid import Grid, compact_squares, make_grid, nice_scale, round_length
@@ -295,7 +294,6 @@ class _Page:
         self.ax.set_ylim(0, height_mm)
         self.ax.set_axis_off()
         self._renderer = RendererAgg(1, 1, MEASURE_DPI)
-        self._widths: dict[tuple[str, float], float] = {}
         self.texts: list[str] = []
         #: the symbol of the gate "you are here" (its legend sample draws it)
         self.here_key = "ride"
@@ -314,12 +312,7 @@ class _Page:
 
     def measure(self, s: str, cap_mm: float) -> float:
         """Width in mm of ``s`` at cap height ``cap_mm`` (as matplotlib lays it out)."""
-        key = (s, cap_mm)
-        if key not in self._widths:
-            prop = FontProperties(family=self.family, size=fontsize_pt(cap_mm))
-            w, _, _ = self._renderer.get_text_width_height_descent(s, prop, ismath=False)
-            self._widths[key] = w * 25.4 / MEASURE_DPI
-        return self._widths[key]
+        return text_width_mm(s, self.family, fontsize_pt(cap_mm), MEASURE_DPI)
 
     def line_mm(self, cap_mm: float, spacing: float = 1.45) -> float:
         """Line pitch for text of cap height ``cap_mm``."""

@@ -20,7 +20,6 @@ import numpy as np
 import shapely
 from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Circle, PathPatch, Polygon as MplPolygon, Rectangle
 from matplotlib.path import Path as MplPath
 
@@ -28,7 +27,7 @@ from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import FACILITY_LABELS, INFERRED_SEP
 from ridermap.model.survey_keys import Metric, building_side_marks, compound_metric, outline_marks
-from ridermap.render.fonts import check_glyphs, drawable_bundle, font_family
+from ridermap.render.fonts import check_glyphs, drawable_bundle, font_family, text_width_mm
 from ridermap.render.poster_grid import column_name, nice_scale, round_length
 from ridermap.render.poster_labels import LabelFitError, LabelRequest, interior_candidates, place_labels, ring_candidates
 from ridermap.render.poster_style import PAPER_MM, larger_paper
@@ -79,7 +78,7 @@ def fontsize(cap_mm: float) -> float:
 
 class _Page:
     def __init__(self, w: float, h: float, family: str):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         self.w, self.h, self.family = w, h, family
         self.fig = Figure(figsize=(w / 25.4, h / 25.4), dpi=_MEASURE_DPI, facecolor="white")
@@ -88,17 +87,10 @@ class _Page:
         self.ax.set_xlim(0, w)
         self.ax.set_ylim(0, h)
         self.ax.set_axis_off()
-        self._renderer = RendererAgg(1, 1, _MEASURE_DPI)
-        self._widths: dict = {}
         self.texts: list[str] = []
 
     def measure(self, s: str, cap: float, bold: bool = False) -> float:
-        key = (s, cap, bold)
-        if key not in self._widths:
-            prop = FontProperties(family=self.family, size=fontsize(cap), weight="normal")
-            w, _, _ = self._renderer.get_text_width_height_descent(s, prop, ismath=False)
-            self._widths[key] = w * 25.4 / _MEASURE_DPI
-        return self._widths[key]
+        return text_width_mm(s, self.family, fontsize(cap), _MEASURE_DPI)
 
     def text(self, x, y, s, cap, *, color=INK, ha="left", va="baseline", bold=False, zorder=20, **kw):
         self.texts.append(s)
