@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import folium
@@ -267,6 +268,22 @@ def _bounds(bundle: Bundle, units: gpd.GeoDataFrame):
     return [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]]
 
 
+@dataclass(frozen=True)
+class GapSlice:
+    """One compound's gap map inputs (:meth:`GapMapLayers.subset`): draw it with :func:`slice_figure`."""
+    community_id: str
+    report: GapReport
+    bundle: Bundle
+    sites: gpd.GeoDataFrame | None
+    margin_m: float = 60.0
+
+
+def slice_figure(part: GapSlice, *, language: str = "zh", draft: bool = False) -> Figure:
+    """:func:`gap_figure` of a :class:`GapSlice` (the same drawing as from the whole district)."""
+    return gap_figure(part.report, part.bundle, part.community_id, sites=part.sites, language=language,
+                      margin_m=part.margin_m, draft=draft)
+
+
 class GapMapLayers:
     """The district's layers for many :func:`gap_figure` calls: projected once, indexed by space and compound.
 
@@ -288,16 +305,48 @@ class GapMapLayers:
 
     def clip(self, name: str, metric, bounds) -> gpd.GeoDataFrame:
         """Rows of layer ``name`` in ``metric`` whose geometry meets the box ``bounds`` (as ``.cx`` picks them)."""
+        return self._layer(name, metric).iloc[self._positions(name, metric, bounds)]
+
+    def _layer(self, name: str, metric) -> gpd.GeoDataFrame:
         key = (name, str(metric))
         gdf = self._projected.get(key)
         if gdf is None:
             gdf = getattr(self.bundle, name)
             gdf = gdf.to_crs(metric) if len(gdf) else gdf
             self._projected[key] = gdf
+        return gdf
+
+    def _positions(self, name: str, metric, bounds) -> np.ndarray:
+        gdf = self._layer(name, metric)
         if not len(gdf):
-            return gdf
-        hits = gdf.sindex.query(shapely.box(*bounds), predicate="intersects")
-        return gdf.iloc[np.sort(hits)]
+            return np.zeros(0, dtype=np.intp)
+        return np.sort(gdf.sindex.query(shapely.box(*bounds), predicate="intersects"))
+
+    def subset(self, community_id: str, *, sites: gpd.GeoDataFrame | None = None, margin_m: float = 60.0) -> GapSlice:
+        """Exactly what :func:`gap_figure` of ``community_id`` draws, cut out of the district.
+
+        The rows are the district's own (WGS84, in their order), picked by the
+        same box and rule the figure uses, so ``gap_figure`` of the slice gives
+        the same drawing as of the district. A slice is small: it is what a
+        worker process (or a Dask worker) gets to draw one compound's map,
+        and what the incremental build hashes.
+        """
+        b = self.bundle
+        comm = b.communities[b.communities["id"] == community_id]
+        if comm.empty:
+            raise RenderError(f"gap map: no community {community_id!r} in the bundle")
+        metric = utm_crs(comm)
+        x0, y0, x1, y1 = comm.to_crs(metric).total_bounds
+        bounds = (x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
+        near = {name: getattr(b, name).iloc[self._positions(name, metric, bounds)]
+                for name in ("paths", "buildings", "facilities")}
+        view = Bundle.from_layers({"communities": comm, "gates": self.rows("gates", community_id), **near})
+        report = GapReport(units=self.rows("units", community_id), communities=self.rows("communities", community_id),
+                           district={}, kinds=self.report.kinds, targets_m=dict(self.report.targets_m))
+        if sites is not None and len(sites):
+            seen = sites.to_crs(metric).geometry.intersects(shapely.box(*bounds)).to_numpy()
+            sites = sites.iloc[np.flatnonzero(seen)]
+        return GapSlice(community_id, report, view, sites, margin_m)
 
     def rows(self, name: str, community_id: str):
         """Rows of ``gates``, ``units`` (the report's doors) or ``communities`` (the report's table) of one compound."""
