@@ -72,12 +72,12 @@ LOOK_M = 8.0
 SET_BACK_M = 5.0
 #: a facade longer than this gets the number at both ends
 SLAB_M = 40.0
-#: legibility rule: metres of viewing distance per millimetre of letter (cap) height.
-#: 1 inch per 40 ft (12.2 m per 25.4 mm = 0.48 m/mm) is the common rule of thumb for
-#: well-lit, high-contrast upper-case letters (United States Sign Council,
-#: "Sign Legibility Rules of Thumb", 2006; see README "Signage plan"); we take
-#: the stricter 1 inch per 30 ft (0.36 m/mm) since riders read while moving.
-LEGIBILITY_M_PER_MM = 0.36
+#: legibility rule: metres of viewing distance per millimetre of letter (cap) height. The United
+#: States Sign Council's "Sign Legibility Rules of Thumb" (2006) and its letter visibility chart
+#: (USSC / Pennsylvania Transportation Institute, 1998) read 1 inch of upper-case Helvetica at
+#: 25-30 ft in good conditions (0.30-0.36 m per mm). Chinese characters have more strokes than
+#: Latin capitals and riders read while moving, so we take the short end: 25 ft per inch.
+LEGIBILITY_M_PER_MM = 0.30
 #: letter heights are rounded up to these (mm), the smallest being legible at arm's length on a facade
 LETTER_SIZES_MM = (50, 75, 100, 150, 200, 250, 300, 400, 500)
 #: farthest distance a building number is meant to be read from
