@@ -144,3 +144,26 @@ def test_signs_only_where_a_rider_would_go_wrong():
     # at the fork, 1号楼 is straight on and 2号楼 to the right: one face, on the approach from the gate
     faces = [f for s in plan.junctions for f in s.faces]
     assert len(faces) == 1 and faces[0].text == "↑ 1号楼   → 2号楼", [f.text for f in faces]
+
+
+def test_sign_tables_open_as_excel_and_qgis_would(sample_plan, tmp_path):
+    import csv
+    import json
+
+    import pyogrio
+
+    from ridermap.publish.signs import write_sign_tables
+
+    csv_path, geojson = write_sign_tables(sample_plan, tmp_path)
+    assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel opens the Chinese text as UTF-8
+    rows = list(csv.DictReader(csv_path.read_text(encoding="utf-8-sig").splitlines()))
+    junction = [r for r in rows if r["kind"] == "junction"]
+    numbers = [r for r in rows if r["kind"] == "building_number"]
+    assert len(junction) == sum(len(s.faces) for s in sample_plan.junctions) and len(numbers) == len(sample_plan.buildings)
+    assert junction[0]["id"] == "J1a" and junction[0]["text"].startswith(("←", "↑", "→", "↖", "↗", "↙", "↘"))
+    assert all(not r["text"].startswith(("=", "+", "-", "@")) for r in rows)
+    arrows = json.loads(junction[0]["arrows"])
+    assert arrows and {"symbol", "turn_deg", "modes", "doors"} <= set(arrows[0])
+    layer = pyogrio.read_dataframe(geojson)
+    assert len(layer) == len(rows) and layer.crs.to_epsg() == 4326 and (layer.geometry.geom_type == "Point").all()
+    assert layer["letter_mm"].dtype.kind == "i" and layer["facing_deg"].dtype.kind == "f"

@@ -82,6 +82,8 @@ LEGIBILITY_M_PER_MM = 0.30
 LETTER_SIZES_MM = (50, 75, 100, 150, 200, 250, 300, 400, 500)
 #: farthest distance a building number is meant to be read from
 MAX_VIEW_M = 120.0
+#: distance a junction face is read from: a rider slowing for the turn (about 4 s at riding speed)
+JUNCTION_VIEW_M = 15.0
 #: what a way for one mode only adds to its arrow
 MODE_NOTE = {"zh": {"ride": "（可骑行）", "walk": "（步行）"}, "en": {"ride": " (ride)", "walk": " (on foot)"}}
 #: 8 arrows by turn (degrees, positive = right), nearest wins
@@ -113,6 +115,7 @@ class SignFace:
     facing_deg: float  # compass bearing the face looks towards (towards the oncoming rider)
     arrows: tuple[Arrow, ...]
     routes: int  # routes that pass this face
+    letter_mm: int = 50  # cap height for reading at JUNCTION_VIEW_M
 
     @property
     def text(self) -> str:
@@ -535,7 +538,8 @@ def _face(net: Network, node: int, came: int, p: _Pass, names: _Names, to_wgs, a
     arrows = _distinct_symbols(arrows)
     x, y = _face_xy(net, node, came, p.arrive_deg)
     lon, lat = to_wgs.transform(x, y)
-    return SignFace(came, float(lon), float(lat), (p.arrive_deg + 180.0) % 360.0, tuple(arrows), p.n)
+    return SignFace(came, float(lon), float(lat), (p.arrive_deg + 180.0) % 360.0, tuple(arrows), p.n,
+                    letter_height_mm(JUNCTION_VIEW_M))
 
 
 def _distinct_symbols(arrows: list[Arrow]) -> list[Arrow]:
@@ -631,7 +635,7 @@ def _merge_face(existing: list[SignFace], face: SignFace) -> bool:
                                          tuple(sorted(set(old.modes) | set(a.modes))),
                                          old.text_en if same else _merge_text(old.text_en, a.text_en, ", "))
         arrows = tuple(sorted(by_exit.values(), key=lambda a: (_ARROW_ORDER[a.symbol], a.turn_deg)))
-        existing[i] = SignFace(f.approach_edge, f.lon, f.lat, f.facing_deg, arrows, f.routes + face.routes)
+        existing[i] = dataclasses.replace(f, arrows=arrows, routes=f.routes + face.routes)
         return True
     return False
 
