@@ -167,3 +167,20 @@ def test_sign_tables_open_as_excel_and_qgis_would(sample_plan, tmp_path):
     layer = pyogrio.read_dataframe(geojson)
     assert len(layer) == len(rows) and layer.crs.to_epsg() == 4326 and (layer.geometry.geom_type == "Point").all()
     assert layer["letter_mm"].dtype.kind == "i" and layer["facing_deg"].dtype.kind == "f"
+
+
+def test_sign_plan_map_draws_every_sign_and_lists_every_face(sample_plan, sample_bundle, tmp_path):
+    from ridermap.render.signs_map import sign_plan_figure
+
+    view = sample_bundle.community(SAMPLE_ID)
+    for lang in ("zh", "en"):
+        fig = sign_plan_figure(sample_plan, view, language=lang)
+        texts = [t.get_text() for ax in fig.axes for t in ax.texts] + [t.get_text() for t in fig.texts]
+        for sign in sample_plan.junctions:
+            assert sign.id in texts  # on the map
+            for k, face in enumerate(sign.faces):
+                listed = f"{sign.id}{chr(ord('a') + k)}  {face.text if lang == 'zh' else face.text_en()}"
+                assert listed in texts, listed  # in the side panel
+        assert {s.id for s in sample_plan.buildings} <= set(texts)
+        fig.savefig(tmp_path / f"plan-{lang}.pdf")
+        assert (tmp_path / f"plan-{lang}.pdf").stat().st_size > 10_000

@@ -730,21 +730,25 @@ def building_signs(bundle: Bundle, cid: str, net: Network, planned: list[Planned
         if not edges:  # no route reaches it: face the nearest path
             edges = _nearest_edges(net, poly)
             why = "no route reaches it: faces the nearest path"
-        spots: dict[tuple[float, float], list] = {}
+        facades: dict[tuple, list] = {}
         for e in edges:
             if not net.edge_geometry[e].length:
                 continue
-            for x, y, facing, view in _facade_spots(poly, net.edge_geometry[e]):
-                key = (round(x, 1), round(y, 1))
-                if key in spots:
-                    spots[key][3] = max(spots[key][3], view)
-                    spots[key][4].append(int(e))
-                else:
-                    spots[key] = [x, y, facing, view, [int(e)]]
-        for x, y, facing, view, faced in spots.values():
-            lon, lat = to_wgs.transform(x, y)
-            out.append(BuildingSign("", cid, bid, label or bid, float(lon), float(lat), round(facing, 1),
-                                    letter_height_mm(view), round(view, 1), why, tuple(faced)))
+            found = _facade(poly, net.edge_geometry[e])
+            if found is None:
+                continue
+            a, c, facing, view = found
+            key = (round(float(a[0]), 1), round(float(a[1]), 1), round(float(c[0]), 1), round(float(c[1]), 1))
+            if key in facades:
+                facades[key][3] = max(facades[key][3], view)
+                facades[key][4].append(int(e))
+            else:
+                facades[key] = [a, c, facing, view, [int(e)]]
+        for a, c, facing, view, faced in facades.values():
+            for x, y in _facade_spots(a, c):
+                lon, lat = to_wgs.transform(float(x), float(y))
+                out.append(BuildingSign("", cid, bid, label or bid, float(lon), float(lat), round(facing, 1),
+                                        letter_height_mm(view), round(view, 1), why, tuple(faced)))
     out.sort(key=lambda s: (-round(s.lat, 6), round(s.lon, 6), s.building_id))
     return [dataclasses.replace(s, id=f"N{k}") for k, s in enumerate(out, start=1)]
 
@@ -756,34 +760,48 @@ def _nearest_edges(net: Network, poly) -> list[int]:
     return [int(np.argmin(d))]
 
 
-def _facade_spots(poly, path: shapely.LineString) -> list[tuple[float, float, float, float]]:
-    """``(x, y, facing bearing, viewing distance)`` of the number(s) on the facade facing ``path``."""
+def _facade(poly, path: shapely.LineString) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+    """The facade of ``poly`` facing ``path``: ``(start, end, facing bearing, viewing distance)``.
+
+    The outline side nearest to where the path passes the building, extended
+    over its neighbours in the same direction (an outline drawn with a vertex
+    at every unit still has one facade).
+    """
     ring = shapely.get_coordinates(poly.exterior if poly.geom_type == "Polygon" else
                                    max(poly.geoms, key=lambda g: g.area).exterior)
     if len(ring) < 3 or path is None or path.is_empty:
-        return []
+        return None
     near_on_path, _ = nearest_points(path, poly)
-    best, best_d = None, math.inf
-    for a, c in zip(ring[:-1], ring[1:]):
-        seg = shapely.LineString([a, c])
-        if seg.length < 1.0:
-            continue
-        d = seg.distance(near_on_path)
-        if d < best_d - 1e-9:
-            best, best_d = (a, c), d
-    if best is None:
-        return []
-    a, c = best
+    segs = [(a, c) for a, c in zip(ring[:-1], ring[1:]) if np.linalg.norm(c - a) >= 0.5]
+    if not segs:
+        return None
+    k = min(range(len(segs)), key=lambda i: shapely.LineString(segs[i]).distance(near_on_path))
+    heading = _bearing(*(segs[k][1] - segs[k][0]))
+
+    def same(i: int) -> bool:
+        return abs(_turn(heading, _bearing(*(segs[i % len(segs)][1] - segs[i % len(segs)][0])))) <= 10.0
+
+    lo, hi = k, k
+    while hi - lo + 1 < len(segs) and same(hi + 1):
+        hi += 1
+    while hi - lo + 1 < len(segs) and same(lo - 1):
+        lo -= 1
+    a, c = segs[lo % len(segs)][0], segs[hi % len(segs)][1]
     mid = (a + c) / 2
-    normal = np.array([c[1] - a[1], -(c[0] - a[0])])  # right-hand normal of the ring's direction
-    normal /= np.linalg.norm(normal)
+    normal = np.array([c[1] - a[1], -(c[0] - a[0])])
+    if not np.any(normal):
+        return None
+    normal = normal / np.linalg.norm(normal)
     if poly.contains(shapely.Point(mid + normal * 0.5)):
         normal = -normal
-    facing = _bearing(*normal)
     view = min(MAX_VIEW_M, max(5.0, float(path.hausdorff_distance(shapely.Point(mid)))))
+    return a, c, _bearing(*normal), view
+
+
+def _facade_spots(a: np.ndarray, c: np.ndarray) -> list[np.ndarray]:
+    """Where the number goes on a facade: its middle, or both ends of a long slab."""
     length = float(np.linalg.norm(c - a))
     if length <= SLAB_M:
-        return [(float(mid[0]), float(mid[1]), facing, view)]
+        return [(a + c) / 2]
     unit = (c - a) / length
-    ends = [a + unit * 0.15 * length, c - unit * 0.15 * length]
-    return [(float(p[0]), float(p[1]), facing, view) for p in ends]
+    return [a + unit * 0.15 * length, c - unit * 0.15 * length]
