@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from conftest import SAMPLE_CONFIG, SAMPLE_ID
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("posters", "doorplates", "site", "gaps")
+PARTS = ("posters", "doorplates", "site", "gaps", "signs")
 
 
 def _build(config: Path, out: Path, *extra: str, code: int = 0) -> dict:

@@ -184,3 +184,47 @@ def test_sign_plan_map_draws_every_sign_and_lists_every_face(sample_plan, sample
         assert {s.id for s in sample_plan.buildings} <= set(texts)
         fig.savefig(tmp_path / f"plan-{lang}.pdf")
         assert (tmp_path / f"plan-{lang}.pdf").stat().st_size > 10_000
+
+
+def test_sign_artwork_is_real_size_fits_and_embeds_the_font(sample_plan, tmp_path):
+    import subprocess
+
+    from pypdf import PdfReader
+
+    from ridermap.render.sign_art import BLEED_MM, VARIANTS, alphabet, contrast_ratio, face_panel, number_panel, sign_pdf
+
+    panels = [face_panel(f"{s.id}{chr(ord('a') + k)}", f) for s in sample_plan.junctions for k, f in enumerate(s.faces)]
+    panels += [face_panel("E1", sample_plan.junctions[0].faces[0], lang="en")]
+    panels += [number_panel(s) for s in sample_plan.buildings[:3]]
+    chars = alphabet(panels)
+    for panel in panels:
+        assert panel.fits(), panel.sign_id
+        for row in panel.rows:  # the character height is the sign's letter height (legibility rule)
+            assert row.size_mm * 0.8 < panel.letter_mm < row.size_mm
+        path = tmp_path / f"{panel.sign_id}.pdf"
+        path.write_bytes(sign_pdf(panel, chars=chars))
+        reader = PdfReader(path)
+        assert len(reader.pages) == len(VARIANTS)
+        box = reader.pages[0].mediabox
+        width_mm = float(box.width) * 25.4 / 72
+        assert panel.width_mm + 2 * BLEED_MM < width_mm < panel.width_mm + 60  # real size, with bleed and marks
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True)
+    if fonts.returncode == 0:
+        line = [ln for ln in fonts.stdout.splitlines() if "Noto" in ln or "CID" in ln][0]
+        assert " yes yes " in line  # embedded, subset
+    for background, ink, _ in VARIANTS.values():
+        assert contrast_ratio(background, ink) >= 7.0  # WCAG AAA for text
+
+
+def test_build_writes_the_signs_of_every_compound(tmp_path, sample_config, sample_bundle):
+    import dataclasses
+
+    from ridermap.publish.build import build
+
+    report = build(sample_bundle, tmp_path / "out", config=dataclasses.replace(sample_config, outputs=("signs",), workers=1))
+    assert report.exit_code == 0
+    folder = tmp_path / "out" / "signs" / SAMPLE_ID
+    assert {p.name for p in folder.iterdir()} == {"art", "sign-plan.pdf", "signs.csv", "signs.geojson"}
+    arts = {p.stem for p in (folder / "art").iterdir()}
+    rows = (folder / "signs.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert arts == {r.split(",")[0] for r in rows} and len(arts) > 10

@@ -9,6 +9,7 @@ Layout of OUTDIR::
     doorplates/<community>/...    plates, sheets, verification   (doorplates)
     site/                         the rider website               (site)
     gaps/                         planner gap reports             (gaps: tables district-wide, pdf/ per compound)
+    signs/<community>/...         signage plan, tables and artwork (signs)
 
 **Isolation.** Each compound's posters, doorplates and site pages are built
 on their own, through the executor seam (one task per compound), each into
@@ -67,7 +68,7 @@ from ridermap.publish.executor import OnDone, make_executor
 
 log = logging.getLogger(__name__)
 
-PER_COMPOUND = ("posters", "doorplates", "site", "gaps")  # "gaps": the compound's A3 gap map (gaps/pdf/<id>.pdf)
+PER_COMPOUND = ("posters", "doorplates", "site", "gaps", "signs")  # "gaps": the compound's A3 gap map (gaps/pdf/<id>.pdf)
 WORK = ".work"  # scratch folders of running compound tasks, inside the staging folder
 
 
@@ -203,6 +204,10 @@ def _write_part(part: str, task: _Task, scratch: Path) -> tuple[list[str], list[
         from ridermap.publish.site import write_community_site
 
         write_community_site(view, scratch / "site", config=cfg)
+    elif part == "signs":
+        from ridermap.publish.signs import write_compound_signs
+
+        write_compound_signs(view, cid, scratch / "signs", config=cfg)
     elif part == "gaps":
         from ridermap.publish.gaps import write_gap_pdf
 
@@ -418,7 +423,8 @@ def _display(pub: Publisher, filename) -> str:
 
 #: What each output is in OUTDIR (top-level names).
 OUTPUT_ENTRIES = {"gpkg": ("ridermap.gpkg",), "validation": ("validation.txt", "validation.json"),
-                  "posters": ("posters",), "doorplates": ("doorplates",), "site": ("site",), "gaps": ("gaps",)}
+                  "posters": ("posters",), "doorplates": ("doorplates",), "site": ("site",), "gaps": ("gaps",),
+                  "signs": ("signs",)}
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

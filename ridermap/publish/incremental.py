@@ -197,7 +197,7 @@ class KeyMaker:
         common["SOURCE_DATE_EPOCH"] = os.environ.get("SOURCE_DATE_EPOCH", "")
         base = {"code": code_fingerprint(), "config": common}
         self._salts = {}
-        for part in ("posters", "doorplates", "site", "gaps"):
+        for part in ("posters", "doorplates", "site", "gaps", "signs"):
             extra = {k: v for k, v in fields.items() if PART_ONLY.get(k) == part}
             if part == "posters":
                 extra["landscape"] = bool(landscape)

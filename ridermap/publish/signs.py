@@ -27,7 +27,7 @@ from ridermap.analysis.signs import JUNCTION_VIEW_M, SignPlan
 from ridermap.fileio import write_bytes, write_text
 from ridermap.safe_text import csv_frame
 
-__all__ = ["signs_table", "write_sign_tables"]
+__all__ = ["signs_table", "write_sign_tables", "write_compound_signs"]
 
 COLUMNS = ["id", "kind", "community_id", "lon", "lat", "facing_deg", "text", "text_en", "arrows", "letter_mm", "view_m",
            "building_id", "routes", "inferred", "why"]
@@ -75,3 +75,37 @@ def write_sign_tables(plan: SignPlan, folder: str | Path, *, inferred_gates: fro
     geojson = table.to_json(drop_id=True, ensure_ascii=False, indent=1)
     return [write_bytes(folder / "signs.csv", ("\ufeff" + csv).encode("utf-8")),
             write_text(folder / "signs.geojson", geojson + "\n")]
+
+
+def write_compound_signs(view, community_id: str, outdir: str | Path, *, config) -> list[Path]:
+    """Everything of one compound's signage plan into ``outdir/<community_id>/``; the files written.
+
+    ``signs.csv``, ``signs.geojson``, ``sign-plan.pdf`` (A3 map) and
+    ``art/<sign id>.pdf`` (real size, one page per variant) for every
+    junction face and building number.
+    """
+    from ridermap.analysis.signs import sign_plan
+    from ridermap.model.confirmed import needs_draft
+    from ridermap.publish.gpkg import fixed_timestamp
+    from ridermap.render.sign_art import alphabet, face_panel, number_panel, sign_pdf
+    from ridermap.render.signs_map import sign_plan_figure
+
+    folder = Path(outdir) / community_id
+    plan = sign_plan(view, community_id)
+    gates = view.gates
+    inferred = frozenset(gates.loc[gates["inferred"].astype(str).str.contains("location"), "id"]) if "inferred" in gates else frozenset()
+    written = write_sign_tables(plan, folder, inferred_gates=inferred)
+    draft = needs_draft(getattr(config, "draft", "auto"), view.gates, community_id)
+    fig = sign_plan_figure(plan, view, language=config.language, draft=draft, inferred_gates=inferred)
+    (folder).mkdir(parents=True, exist_ok=True)
+    fig.savefig(folder / "sign-plan.pdf", format="pdf", metadata={
+        "Title": f"ridermap signs {community_id}", "CreationDate": fixed_timestamp(config.data_date), "ModDate": None})
+    written.append(folder / "sign-plan.pdf")
+    lang = "en" if config.language == "en" else "zh"
+    panels = [face_panel(f"{sign.id}{_face_letter(k)}", face, lang=lang)
+              for sign in plan.junctions for k, face in enumerate(sign.faces)]
+    panels += [number_panel(s) for s in plan.buildings]
+    chars = alphabet(panels)  # one font subset for all of them
+    for panel in panels:
+        written.append(write_bytes(folder / "art" / f"{panel.sign_id}.pdf", sign_pdf(panel, chars=chars)))
+    return written

@@ -362,7 +362,7 @@ def init_config_text(directory: Path, sources: list[str], packs: list[PackFiles]
     for pack in packs:
         rel = os.path.relpath(pack.workbook.resolve(), directory.resolve())
         lines += ["[[sources]]", f"path = {_toml_str(Path(rel).as_posix())}", ""]
-    lines += ["[build]", 'outputs = ["gpkg", "validation", "posters", "doorplates", "site", "gaps"]', 'paper = "A2"', ""]
+    lines += ["[build]", 'outputs = ["gpkg", "validation", "posters", "doorplates", "site", "gaps", "signs"]', 'paper = "A2"', ""]
     return "\n".join(lines)
 
 
