@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from ridermap import urls
+from ridermap.text import natural_key
 from ridermap.analysis.routing import RoutePlan, plan_routes
 from ridermap.config import Config
 from ridermap.errors import RenderError
@@ -86,10 +86,6 @@ def _parts(fmap) -> dict[str, Markup]:
     return {"css": Markup(parts.css), "html": Markup(parts.html), "js": Markup(parts.js), "script": Markup(parts.script)}
 
 
-def _natural(text: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text)))
-
-
 def _bounds(polygons: list) -> list[list[float]] | None:
     pts = [pt for poly in polygons for ring in poly for pt in ring]
     if not pts:
@@ -144,11 +140,11 @@ def render_community(
     bounds = _bounds(data["outline"])
     titles = unit_titles(bundle)
     units_of: dict[str, list] = {}
-    for u in sorted(bundle.units.itertuples(index=False), key=lambda r: _natural(r.number or r.id)):
+    for u in sorted(bundle.units.itertuples(index=False), key=lambda r: natural_key(r.number or r.id)):
         t = titles.loc[u.id]
         units_of.setdefault(u.building_id, []).append({"path": urls.unit_path(u.id), "zh": t["unit_zh"], "en": t["unit_en"]})
     buildings = [{"id": b.id, **_building_label(b), "units": units_of.get(b.id, [])}
-                 for b in sorted(bundle.buildings.itertuples(index=False), key=lambda r: _natural(r.number or r.label))]
+                 for b in sorted(bundle.buildings.itertuples(index=False), key=lambda r: natural_key(r.number or r.label))]
     comm = bundle.communities.iloc[0]
     shown = gate_names(bundle.gates, "zh")
     gates = [{"id": g.id, "name": str(g.name).strip() or shown[g.id],
@@ -242,7 +238,7 @@ def render_index(bundle: Bundle, *, config: Config, basemap: str | None = None, 
     communities = sorted(
         ({"id": c.id, **_compound_name(c.name, c.inferred), "access": known_access(c.rider_access),
           "units": int(units.get(c.id, 0)), "path": urls.community_path(c.id)} for c in bundle.communities.itertuples(index=False)),
-        key=lambda c: _natural(c["name"]))
+        key=lambda c: natural_key(c["name"]))
     care = []
     for k in kinds:
         items = [f for f in data["fac"] if f["k"] == k]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ridermap import i18n
 from ridermap.analysis.routing import RoutePlan, Schedule, UnitRoute, describe, parse_hours
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
@@ -41,10 +42,6 @@ GCJ02_BASEMAPS = frozenset({"amap", "tencent"})
 CARE_KINDS = ("rider_station", "toilet", "charger", "battery_swap", "parcel_locker", "drinking_water")
 
 Shift = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-_DAY_NAMES = {
-    "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-}
 
 
 def coord_shift(basemap: str | None) -> Shift | None:
@@ -98,7 +95,7 @@ def format_schedule(schedule: Schedule, *, lang: str) -> str:
     >>> format_schedule(parse_hours("Mo-Su 00:00-11:00,19:30-24:00"), lang="en")
     'Daily 00:00–11:00, 19:30–24:00'
     """
-    names = _DAY_NAMES[lang]
+    names = i18n.words("days", lang)["week"]
     sep, none = ("、", "不适用") if lang == "zh" else (", ", "not in force")
 
     def spans(day) -> str:
