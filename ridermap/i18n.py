@@ -119,6 +119,19 @@ MESSAGES: dict[str, dict[str, Text]] = {
         "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
         "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
     },
+    "days.every_day": {"zh": "每天 {hours}", "en": "Daily {hours}"},
+    "days.span": {"zh": "{first}至{last}", "en": "{first}–{last}"},
+    "days.hours_sep": {"zh": "、", "en": ", "},
+    "days.group_sep": {"zh": "；", "en": "; "},
+    "days.not_in_force": {"zh": "不适用", "en": "not in force"},
+    # --- layer: map layers of the rider site (render/site.py)
+    "layer.outline": {"zh": "小区范围", "en": "Compound"},
+    "layer.paths": {"zh": "道路", "en": "Paths"},
+    "layer.buildings": {"zh": "楼栋", "en": "Buildings"},
+    "layer.units": {"zh": "单元门", "en": "Unit doors"},
+    "layer.gates": {"zh": "出入口", "en": "Gates"},
+    "layer.facilities": {"zh": "设施", "en": "Facilities"},
+    "layer.route": {"zh": "路线", "en": "Route"},
 }
 
 

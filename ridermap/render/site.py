@@ -26,7 +26,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ridermap import urls
+from ridermap import i18n, urls
 from ridermap.text import natural_key
 from ridermap.analysis.routing import RoutePlan, plan_routes
 from ridermap.config import Config
@@ -55,15 +55,13 @@ __all__ = ["render_community", "render_index", "site_assets", "data_path", "FAC_
 FAC_CHARS = {"charger": "充", "battery_swap": "换", "rider_parking": "P", "parcel_locker": "柜", "toilet": "厕",
              "rider_station": "驿", "drinking_water": "水", "transfer_bicycle": "单"}
 
-_COMMUNITY_LAYERS = [
-    Layer("outline", "小区范围", "Compound"),
-    Layer("paths", "道路", "Paths"),
-    Layer("buildings", "楼栋", "Buildings"),
-    Layer("units", "单元门", "Unit doors"),
-    Layer("gates", "出入口", "Gates"),
-    Layer("facilities", "设施", "Facilities"),
-]
-_UNIT_LAYERS = _COMMUNITY_LAYERS + [Layer("route", "路线", "Route")]
+
+def _layer(key: str) -> Layer:
+    return Layer(key, i18n.t(f"layer.{key}", "zh"), i18n.t(f"layer.{key}", "en"))
+
+
+_COMMUNITY_LAYERS = [_layer(key) for key in ("outline", "paths", "buildings", "units", "gates", "facilities")]
+_UNIT_LAYERS = _COMMUNITY_LAYERS + [_layer("route")]
 
 
 def data_path(community_id: str) -> str:

@@ -95,14 +95,15 @@ def format_schedule(schedule: Schedule, *, lang: str) -> str:
     >>> format_schedule(parse_hours("Mo-Su 00:00-11:00,19:30-24:00"), lang="en")
     'Daily 00:00–11:00, 19:30–24:00'
     """
-    names = i18n.words("days", lang)["week"]
-    sep, none = ("、", "不适用") if lang == "zh" else (", ", "not in force")
+    words = i18n.words("days", lang)
+    names = words["week"]
 
     def spans(day) -> str:
-        return sep.join(f"{a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}" for a, b in day) or none
+        text = words["hours_sep"].join(f"{a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}" for a, b in day)
+        return text or words["not_in_force"]
 
     if all(day == schedule[0] for day in schedule):
-        return ("每天 " if lang == "zh" else "Daily ") + spans(schedule[0])
+        return i18n.t("days.every_day", lang, hours=spans(schedule[0]))
     groups: list[tuple[int, int]] = []
     for d in range(7):
         if groups and schedule[d] == schedule[groups[-1][0]] and groups[-1][1] == d - 1:
@@ -111,9 +112,9 @@ def format_schedule(schedule: Schedule, *, lang: str) -> str:
             groups.append((d, d))
     parts = []
     for a, b in groups:
-        days = names[a] if a == b else (f"{names[a]}至{names[b]}" if lang == "zh" else f"{names[a]}–{names[b]}")
+        days = names[a] if a == b else i18n.t("days.span", lang, first=names[a], last=names[b])
         parts.append(f"{days} {spans(schedule[a])}")
-    return ("；" if lang == "zh" else "; ").join(parts)
+    return words["group_sep"].join(parts)
 
 
 def rule_text(hours: str) -> dict:
