@@ -126,7 +126,10 @@ def test_gcj02_bd09_match_coordtransform():
 
 
 def test_gcj02_bd09_match_gcoord():
-    """hujiulong/gcoord ``test/unit/crs/GCJ02.spec`` and ``BD09.spec`` at (123, 45), published to 8 decimals.
+    """hujiulong/gcoord at (123, 45), published to 8 decimals.
+
+    Source: https://github.com/hujiulong/gcoord ``test/unit/crs/GCJ02.spec.ts`` and ``BD09.spec.ts``
+    as of commit 42cff9f (2018; later versions test the city fixture below instead).
 
     gcoord's GCJ-02 -> WGS84 stops iterating at 1e-6 degree and its BD-09 -> GCJ-02 is one step,
     so those two are held to 0.1 m; the forward GCJ-02 -> BD-09 to its 8 printed decimals.
