@@ -26,7 +26,7 @@ def test_local_executor_keeps_order_and_reports_progress(workers):
 def test_dask_executor_runs_the_same_tasks():
     pytest.importorskip("distributed")
     from ridermap.publish.executor import DaskExecutor
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
         ex = DaskExecutor(cluster.scheduler_address)
@@ -105,7 +105,7 @@ def test_build_model_and_validation(tmp_path):
     result = CliRunner().invoke(main, ["build", str(SAMPLE_CONFIG), "-o", str(out), "--only", "gpkg", "--only", "validation"])
     assert result.exit_code == 0, result.output
     assert (out / "ridermap.gpkg").is_file()
-    assert json.loads((out / "validation.json").read_text(encoding="utf-8")) is not None
+    assert json.loads((out / "validation.json").read_text(encoding="utf-8")) == []  # the sample compound is clean
     from ridermap.ingest import bundle_from_sources
 
     again = bundle_from_sources([out / "ridermap.gpkg"])

@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import SAMPLE_CONFIG, SAMPLE_ID
+from conftest import ROOT, SAMPLE_CONFIG, SAMPLE_ID
 
-ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("posters", "doorplates", "site", "gaps", "signs")
 
 

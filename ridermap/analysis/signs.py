@@ -56,6 +56,7 @@ from shapely.ops import nearest_points
 from ridermap.analysis.gaps import doors
 from ridermap.analysis.network import Network, network_from_bundle, snap
 from ridermap.analysis.routing import off_hours_bundle
+from ridermap.i18n import t
 from ridermap.model.bundle import Bundle
 from ridermap.numbers import parse_building_number, parse_unit_number
 
@@ -84,8 +85,6 @@ LETTER_SIZES_MM = (50, 75, 100, 150, 200, 250, 300, 400, 500)
 MAX_VIEW_M = 120.0
 #: distance a junction face is read from: a rider slowing for the turn (about 4 s at riding speed)
 JUNCTION_VIEW_M = 15.0
-#: what a way for one mode only adds to its arrow
-MODE_NOTE = {"zh": {"ride": "（可骑行）", "walk": "（步行）"}, "en": {"ride": " (ride)", "walk": " (on foot)"}}
 #: 8 arrows by turn (degrees, positive = right), nearest wins
 ARROWS = ((0.0, "↑"), (45.0, "↗"), (90.0, "→"), (135.0, "↘"), (180.0, "↓"), (-135.0, "↙"), (-90.0, "←"), (-45.0, "↖"))
 #: order of arrows on a face, left to right
@@ -121,13 +120,13 @@ class SignFace:
     def text(self) -> str:
         """``← 1–4号楼   ↑ 5号楼（步行）``: arrows left to right; a way for one mode only says so."""
         both = len({m for a in self.arrows for m in a.modes}) > 1
-        return "   ".join(f"{a.symbol} {a.text}{MODE_NOTE['zh'][a.modes[0]] if both and len(a.modes) == 1 else ''}"
+        return "   ".join(f"{a.symbol} {a.text}{t('signs.mode_' + a.modes[0], 'zh') if both and len(a.modes) == 1 else ''}"
                           for a in self.arrows)
 
     def text_en(self) -> str:
         """English face text: ``← Bldg 1–4   ↑ Bldg 5 (on foot)``."""
         both = len({m for a in self.arrows for m in a.modes}) > 1
-        return "   ".join(f"{a.symbol} {a.text_en}{MODE_NOTE['en'][a.modes[0]] if both and len(a.modes) == 1 else ''}"
+        return "   ".join(f"{a.symbol} {a.text_en}{t('signs.mode_' + a.modes[0], 'en') if both and len(a.modes) == 1 else ''}"
                           for a in self.arrows)
 
 

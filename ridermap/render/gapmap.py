@@ -31,6 +31,7 @@ import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ridermap import i18n
 from ridermap.analysis.gaps import KIND_MODE, GapReport
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
@@ -66,20 +67,6 @@ _KIND_MARKERS = {"charger": "^", "battery_swap": "v", "rider_parking": "s", "par
                  "rider_station": "*", "drinking_water": "o", "transfer_bicycle": "X"}
 _GATE_COLOURS = {"ride": "#2e7d32", "walk": "#ef6c00", "none": "#c62828", "unknown": "#616161"}
 _PAPER_MM = {"A4": (297, 210), "A3": (420, 297), "A2": (594, 420), "A1": (841, 594)}
-_TEXT = {
-    "zh": {"title": "骑手设施缺口图", "doors": "单元门", "gap_levels": ("无缺口", "1 类设施缺口", "2 类设施缺口", "3 类及以上"),
-           "target": "目标", "coverage": "达标", "metres": "米", "site": "建议新增", "covers": "可新增覆盖",
-           "unreachable": "不可达", "gate": "出入口", "locked": "锁闭", "legend": "图例", "district": "全区",
-           "mode_ride": "骑行", "mode_walk": "步行", "n_a": "不适用", "building_door": "楼栋（无单元门数据）",
-           "no_gate": "不可达：无可用出入口", "no_gate_note": "本小区无可用出入口（未标注或全部锁闭），{n} 个门未计入缺口和达标率",
-           "no_gate_doors": "无可用出入口的门"},
-    "en": {"title": "Rider facility gaps", "doors": "Unit doors", "gap_levels": ("no gap", "1 kind in gap", "2 kinds in gap", "3 or more"),
-           "target": "target", "coverage": "covered", "metres": "m", "site": "Proposed", "covers": "newly covers",
-           "unreachable": "unreachable", "gate": "Gate", "locked": "locked", "legend": "Legend", "district": "District",
-           "mode_ride": "riding", "mode_walk": "walking", "n_a": "n/a", "building_door": "building (no unit doors)",
-           "no_gate": "No usable gate", "no_gate_note": "No usable gate (none mapped or all locked): {n} doors left out of gaps and coverage",
-           "no_gate_doors": "doors without a usable gate"},
-}
 _ATTRIBUTION = "© OpenStreetMap contributors"
 
 
@@ -165,7 +152,7 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
         Render it inside :func:`~ridermap.render.site_maps.stable_ids` (as
         :func:`gap_map_html` does) for deterministic element ids.
     """
-    t = _TEXT[language]
+    t = i18n.words("gapmap", language)
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
     # local Leaflet only: no CDN (jQuery, Bootstrap and awesome-markers are not used)
     m.default_js = [("leaflet", f"{asset_prefix}leaflet.js")]
@@ -395,7 +382,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
         Unknown paper or compound. Data text the font cannot draw (emoji,
         bidi controls) is dropped or replaced (:func:`~ridermap.render.fonts.drawable`).
     """
-    t = _TEXT[language]
+    t = i18n.words("gapmap", language)
     if paper not in _PAPER_MM:
         raise RenderError(f"gap map: unknown paper {paper!r} (use {', '.join(_PAPER_MM)})")
     comm = bundle.communities[bundle.communities["id"] == community_id]

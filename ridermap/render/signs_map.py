@@ -18,30 +18,18 @@ from matplotlib.figure import Figure
 from pyproj import Transformer
 
 from ridermap.analysis.signs import SignPlan
+from ridermap.i18n import language as lang_of
+from ridermap.i18n import words
 from ridermap.model.bundle import Bundle
 from ridermap.render.fonts import check_glyphs, drawable, font_family
 from ridermap.render.honest import compound_title, draft_band
 from ridermap.render.honest import words as honest_words
 
-__all__ = ["sign_plan_figure", "WORDS"]
+__all__ = ["sign_plan_figure"]
 
 A3_MM = (420.0, 297.0)
 INK, POST, NUMBER, RIDE, WALK = "#212121", "#0d47a1", "#e65100", "#616161", "#9e9e9e"
 _ATTRIBUTION = "© OpenStreetMap contributors"
-WORDS = {
-    "zh": {"title": "{name} 导向标识布置图", "posts": "路口导向牌", "numbers": "楼栋号牌", "face": "牌面",
-           "letter": "字高 {mm} mm", "faces": "{n} 面", "none": "无需路口导向牌：每条路线沿直行即可到达",
-           "legend_post": "路口导向牌（短线＝牌面朝向）", "legend_number": "楼栋号牌（指向＝朝向）",
-           "legend_ride": "可骑行道路", "legend_walk": "步行道路", "legend_gate": "大门", "metres": "米",
-           "inferred": "（待核实：依据推测的大门）", "more": "另有 {n} 块楼栋号牌，见 signs.csv",
-           "rule": "字高按视距：每毫米字高 {m} 米视距（美国标识协会经验法则，见 README）"},
-    "en": {"title": "{name} — signage plan", "posts": "Junction signs", "numbers": "Building numbers", "face": "face",
-           "letter": "letters {mm} mm", "faces": "{n} faces", "none": "No junction sign needed: every route goes straight on",
-           "legend_post": "Junction sign (tick = way a face looks)", "legend_number": "Building number (points the way it faces)",
-           "legend_ride": "Rideable path", "legend_walk": "Footpath", "legend_gate": "Gate", "metres": "m",
-           "inferred": " (to be confirmed: inferred gates)", "more": "{n} more building numbers in signs.csv",
-           "rule": "Letter height by viewing distance: {m} m per mm (US Sign Council rule of thumb, see README)"},
-}
 
 
 def sign_plan_figure(plan: SignPlan, view: Bundle, *, language: str = "zh", draft: bool = False,
@@ -65,7 +53,7 @@ def sign_plan_figure(plan: SignPlan, view: Bundle, *, language: str = "zh", draf
     """
     from ridermap.analysis.signs import LEGIBILITY_M_PER_MM
 
-    t = WORDS[language if language in WORDS else "zh"]
+    t = words("signmap", language)
     cid = plan.community_id
     family = font_family()
     net = plan.networks["rules"]
@@ -98,7 +86,7 @@ def sign_plan_figure(plan: SignPlan, view: Bundle, *, language: str = "zh", draf
     fig.text(0.02, 0.94, title, fontsize=16, fontfamily=family, color=INK, va="bottom")
     texts.append(title)
     from_inferred = {r.door_id for r in plan.routes if r.gate_id in inferred_gates}
-    _side_panel(side, plan, t, family, texts, from_inferred)
+    _side_panel(side, plan, t, family, texts, from_inferred, lang=language)
     rule = t["rule"].format(m=f"{LEGIBILITY_M_PER_MM:.2f}")
     footer = f"{rule} · {_ATTRIBUTION} · ridermap"
     fig.text(0.02, 0.015, footer, fontsize=7, fontfamily=family, color="#757575")
@@ -173,14 +161,14 @@ def _draw_numbers(ax, plan: SignPlan, to_m, span: float, family: str, texts: lis
         texts.append(s.id)
 
 
-def _side_panel(side, plan: SignPlan, t: dict, family: str, texts: list[str], from_inferred: set[str]) -> None:
+def _side_panel(side, plan: SignPlan, t, family: str, texts: list[str], from_inferred: set[str], *, lang: str) -> None:
     lines: list[tuple[str, float, str]] = [(t["posts"], 11, INK)]
     faces = [(f"{sign.id}{chr(ord('a') + k)}", face) for sign in plan.junctions for k, face in enumerate(sign.faces)]
     if not faces:
         lines.append((t["none"], 8.5, "#616161"))
     for fid, face in faces:
         note = t["inferred"] if from_inferred & {d for a in face.arrows for d in a.doors} else ""
-        lines.append((f"{fid}  {face.text if t is WORDS['zh'] else face.text_en()}{note}", 8.5, INK))
+        lines.append((f"{fid}  {face.text_en() if lang_of(lang) == 'en' else face.text}{note}", 8.5, INK))
     lines.append(("", 6, INK))
     lines.append((t["numbers"], 11, INK))
     rows = _number_rows(plan, t)
