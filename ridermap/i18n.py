@@ -121,6 +121,9 @@ MESSAGES: dict[str, dict[str, Text]] = {
     "gapcsv.near_gate": {"zh": "距{compound}{gate}约{m}米", "en": "about {m} m from {gate}, {compound}"},
     "gapcsv.near_building": {"zh": "距{address}约{m}米", "en": "about {m} m from {address}"},
     "gapcsv.more": {"zh": "等{n}处", "en": " and {n} more"},
+    "gapmap.buildings": {"zh": "楼栋", "en": "Buildings"},
+    "gapmap.unnumbered": {"zh": "未编号楼栋", "en": "Unnumbered"},
+    "gapmap.doors_unit": {"zh": "个门", "en": "doors"},
     "gapmap.title": {"zh": "骑手设施缺口图", "en": "Rider facility gaps"},
     "gapmap.doors": {"zh": "单元门", "en": "Unit doors"},
     "gapmap.gap_levels": {

@@ -478,3 +478,34 @@ def test_planner_tables_in_chinese_with_addresses_targets_and_described_proposal
     doors = pyogrio.read_dataframe(out / "gaps.gpkg", layer="doors")
     assert doors.loc[0, "address"] == "锦华苑 1号楼 1单元" and doors["charger_gap"].dtype == bool
     assert len(pyogrio.read_dataframe(out / "gaps.gpkg", layer="buildings")) == len(sample_bundle.buildings)
+
+
+def test_gap_map_page_has_title_language_zoom_metric_scale_numbers_and_a_folding_legend(tmp_path, sample_bundle, sample_config):
+    from playwright.sync_api import sync_playwright
+
+    from ridermap.publish.gaps import write_gaps
+
+    out = tmp_path / "gaps"
+    write_gaps(sample_bundle, out, config=sample_config, k=2, pdf=False)
+    page_html = (out / "gaps.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-Hans">' in page_html and "<title>骑手设施缺口图</title>" in page_html
+    assert "user-scalable=no" not in page_html
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path())
+        for width, height, folded in ((390, 844, True), (1280, 800, False)):
+            ctx = browser.new_context(viewport={"width": width, "height": height}, offline=True)
+            page = ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto((out / "gaps.html").as_uri())
+            page.wait_for_timeout(300)
+            assert not errors
+            assert page.evaluate("document.getElementById('rm-legend').open") is (not folded)
+            scale = page.inner_text(".leaflet-control-scale")
+            assert " m" in scale and "ft" not in scale and "mi" not in scale
+            labels = page.eval_on_selector_all(".rm-bnum", "els => els.map(e => e.textContent)")
+            assert set(sample_bundle.buildings["label"]) <= set(labels)
+            sites = page.eval_on_selector_all(".rm-site", "els => els.map(e => e.textContent)")
+            assert sites and all("覆盖" in s for s in sites)
+            ctx.close()
+        browser.close()
