@@ -414,10 +414,11 @@ def _path_layers(lines, communities: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame
             continue
         geom = shapely.LineString(coords)
         path_rows.append({"id": f"p-{ids.osm_key('way', oid)}", "kind": tags["highway"], "access": tags.get("access", ""),
-                          "rideable": _rideable(tags), "source": f"osm:way/{oid}", "geometry": geom})
+                          "rideable": _rideable(tags), "name": _name(tags), "source": f"osm:way/{oid}", "geometry": geom})
         if _name(tags):
             street_rows.append({"name": _name(tags), "geometry": geom})
-    paths = gpd.GeoDataFrame(path_rows or None, columns=["id", "kind", "access", "rideable", "source", "geometry"], geometry="geometry", crs=CRS)
+    paths = gpd.GeoDataFrame(path_rows or None, columns=["id", "kind", "access", "rideable", "name", "source", "geometry"],
+                             geometry="geometry", crs=CRS)
     streets = gpd.GeoDataFrame(street_rows or None, columns=["name", "geometry"], geometry="geometry", crs=CRS)
     return _assign_community(paths, communities, point=False), streets
 

@@ -17,7 +17,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "buildings": ("id", "community_id", "number", "label", "levels", "survey_key", "inferred", "source"),
     "units": ("id", "community_id", "building_id", "number", "label", "flats", "survey_key", "inferred", "source"),
     "facilities": ("id", "kind", "name", "community_id", "source"),
-    "paths": ("id", "community_id", "kind", "access", "rideable", "source"),
+    "paths": ("id", "community_id", "kind", "access", "rideable", "name", "source"),
 }
 
 #: ``inferred``: comma-separated names of the attributes ridermap inferred rather

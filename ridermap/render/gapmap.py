@@ -497,7 +497,9 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     def clip(name: str) -> gpd.GeoDataFrame:
         return layers.clip(name, metric, bounds)
 
-    _draw_paths(ax, clip("paths"))
+    paths = clip("paths")
+    _draw_paths(ax, paths)
+    _street_names(ax, paths, bounds, family, texts)
     _draw_buildings(ax, clip("buildings"), community_id, family, texts)
     outline.boundary.plot(ax=ax, color="#212121", linewidth=1.6, zorder=5)
     gates = layers.rows("gates", community_id)
@@ -507,6 +509,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     handles = _draw_facilities(ax, clip("facilities"), language, texts)
     _draw_sites(ax, sites, metric, bounds, t, language, family, texts)
     _frame_map(ax, bounds, t, family, texts)
+    _north_arrow(ax, bounds, family)
 
     # side panel: title, legend, coverage table
     row = layers.rows("communities", community_id)
@@ -536,6 +539,43 @@ def _draw_paths(ax, paths: gpd.GeoDataFrame) -> None:
             part = inner[inner["rideable"] == rideable]
             if len(part):
                 part.plot(ax=ax, color="#9e9e9e", linewidth=1.2, linestyle=style, zorder=2)
+
+
+def _street_names(ax, paths: gpd.GeoDataFrame, bounds, family: str, texts: list[str]) -> None:
+    """The name of each named public street, once, along its longest stretch inside the map."""
+    if not len(paths) or "name" not in paths:
+        return
+    named = paths[(paths["community_id"] == "") & (paths["name"] != "")]
+    if not len(named):
+        return
+    box = shapely.box(*bounds)
+    best: dict[str, tuple[float, object]] = {}
+    for name, geom in zip(named["name"], named.geometry):
+        part = geom.intersection(box)
+        if part.is_empty:
+            continue
+        longest = max(getattr(part, "geoms", [part]), key=lambda g: g.length)
+        if longest.length > best.get(name, (0.0, None))[0]:
+            best[name] = (longest.length, longest)
+    for name, (length, line) in sorted(best.items()):
+        if length < 40:
+            continue
+        mid = line.interpolate(0.5, normalized=True)
+        a, b = line.interpolate(0.45, normalized=True), line.interpolate(0.55, normalized=True)
+        angle = np.degrees(np.arctan2(b.y - a.y, b.x - a.x))
+        angle = angle - 180 if angle > 90 else angle + 180 if angle < -90 else angle  # never upside down
+        text = drawable(name, where="gap map street")
+        ax.text(mid.x, mid.y, text, fontsize=7, fontfamily=family, color="#616161", ha="center", va="center",
+                rotation=angle, rotation_mode="anchor", zorder=2.5,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5})
+        texts.append(text)
+
+
+def _north_arrow(ax, bounds, family: str) -> None:
+    x0, y0, x1, y1 = bounds
+    x, y = x1 - (x1 - x0) * 0.05, y1 - (y1 - y0) * 0.05
+    ax.annotate("N", xy=(x, y), xytext=(x, y - (y1 - y0) * 0.08), ha="center", va="top", fontsize=11,
+                fontfamily=family, arrowprops={"arrowstyle": "-|>", "color": "#212121", "lw": 1.5}, zorder=13)
 
 
 def _draw_buildings(ax, buildings: gpd.GeoDataFrame, community_id: str, family: str, texts: list[str]) -> None:
