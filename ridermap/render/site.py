@@ -278,4 +278,23 @@ def site_assets() -> dict[str, str | Path]:
             out[f"assets/images/{image}"] = leaflet / "images" / image
     labels = {"kinds": FACILITY_LABELS, "access": RIDER_ACCESS_LABELS}
     out["assets/site.js"] = _env().get_template("site.js.j2").render(labels=labels, fac_chars=FAC_CHARS)
+    out["sw.js"] = service_worker(out)
     return out
+
+
+def service_worker(assets: dict[str, str | Path]) -> str:
+    """``sw.js``: the offline service worker, its cache named after a digest of the assets and ridermap's
+    version (a new build's worker replaces the old cache; the same build gives the same bytes)."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha256()
+    try:
+        h.update(version("ridermap").encode())
+    except PackageNotFoundError:  # pragma: no cover - a bare checkout
+        h.update(b"unknown")
+    for rel in sorted(assets):
+        content = assets[rel]
+        h.update(rel.encode() + b"\0" + (content.read_bytes() if isinstance(content, Path) else content.encode()))
+    shell = ["./", "index.html"] + sorted(rel for rel in assets if rel.startswith("assets/"))
+    return _env().get_template("sw.js.j2").render(version=h.hexdigest()[:16], shell=shell)
