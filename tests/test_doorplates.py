@@ -21,6 +21,7 @@ from ridermap.config import Config
 from ridermap.errors import RenderError, VerificationError
 from ridermap.model.bundle import Bundle
 from ridermap.render import doorplate as dp
+from ridermap.render.qr import qr_symbol
 from ridermap.urls import absolute, building_path, gate_path, unit_path
 
 CID = "510104-tst"
@@ -157,7 +158,7 @@ def test_characters_the_font_lacks_are_replaced_not_an_error():
 def test_qr_is_full_qr_with_ecc_at_least_m(payload):
     import zxingcpp
 
-    qr = dp.make_qr(payload)
+    qr = qr_symbol(payload)
     assert qr.error in ("M", "Q", "H")
     assert qr.size == 17 + 4 * qr.version and qr.version <= 6
     # read the bare module matrix back (4-module quiet zone, 8 px per module)
@@ -171,11 +172,11 @@ def test_ecc_is_boosted_only_when_the_symbol_stays_the_same_size():
     import zxingcpp
 
     payload = "https://rider.example.cn/u/510104-jhy-b7-u2.html"
-    qr = dp.make_qr(payload)
+    qr = qr_symbol(payload)
     at_m = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M").to_image(add_quiet_zones=False)
     assert qr.size == np.asarray(at_m).shape[0]
-    assert dp.make_qr("x").error == "H"  # a tiny payload gets the strongest level in version 1
-    assert dp.make_qr("HELLO 123").error == "H"  # alphanumeric mode takes the long way
+    assert qr_symbol("x").error == "H"  # a tiny payload gets the strongest level in version 1
+    assert qr_symbol("HELLO 123").error == "H"  # alphanumeric mode takes the long way
 
 
 # --------------------------------------------------------------------------- geometry and text
@@ -195,7 +196,7 @@ def test_layout_geometry_matches_the_size_table(plates, size):
         assert 0 < lay.qr_x_mm and lay.qr_x_mm + spec.qr_mm < spec.width_mm
         assert 0 < lay.qr_y_mm and lay.qr_y_mm + spec.qr_mm < spec.height_mm
         # the runs cover exactly the dark modules
-        assert sum(n for _, _, n in lay.runs) == int(dp.make_qr(plate.payload).modules.sum())
+        assert sum(n for _, _, n in lay.runs) == int(qr_symbol(plate.payload).modules.sum())
 
 
 def _inside(box, outer, tol=1e-6):
@@ -247,7 +248,7 @@ def test_text_that_cannot_fit_is_refused_with_the_plate_id():
 
 
 def test_wrapping_keeps_times_and_words_together():
-    from ridermap.render.doorplate_text import tokens
+    from ridermap.render.doorplate.text import tokens
 
     assert [t for t, _ in tokens("可骑行进入 Mo-Su 00:00-11:00,13:30-17:00")] == [
         "可", "骑", "行", "进", "入", "Mo-Su", "00:00-11:00,", "13:30-17:00"]
@@ -292,7 +293,7 @@ def test_svg_is_self_contained_and_its_qr_decodes(plates):
     qr_rect = root.find("s:rect[@class='qr']", ns)
     assert float(qr_rect.get("width")) == 40 and float(qr_rect.get("height")) == 40
     d = root.find("s:path[@class='qr-modules']", ns).get("d")
-    n = dp.make_qr(plate.payload).size
+    n = qr_symbol(plate.payload).size
     grid = np.zeros((n, n), dtype=bool)
     for c, r, w in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\d+z", d):
         grid[int(r), int(c):int(c) + int(w)] = True
