@@ -398,9 +398,9 @@ def test_a_wrong_code_fails_and_nothing_is_published(plates, tmp_path, monkeypat
     bad_id = plates[3].plate_id
     real = pub.sheets_pdf
 
-    def tampered(ps, **kw):  # print another URL on one plate
+    def tampered(ps, **kw):  # print another URL on one plate (laid out again: layouts hold the QR)
         swapped = [dataclasses.replace(p, payload=p.payload + "x") if p.plate_id == bad_id else p for p in ps]
-        return real(swapped, **kw)
+        return real(swapped, **{**kw, "layouts": None})
 
     monkeypatch.setattr(pub, "sheets_pdf", tampered)
     target = tmp_path / "plates.pdf"

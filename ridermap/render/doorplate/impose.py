@@ -46,6 +46,23 @@ class Placement:
     height_mm: float
     rotated: bool
 
+    def to_page(self, u: float, v: float) -> tuple[float, float]:
+        """Page mm of the point ``(u, v)`` in plate mm (both y down)."""
+        if self.rotated:  # 90° clockwise: plate (u, v) -> page (x + w - v, y + u)
+            return self.x_mm + self.width_mm - v, self.y_mm + u
+        return self.x_mm + u, self.y_mm + v
+
+    def box_on_page(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        """``(x0, y0, x1, y1)`` on the page of a box in plate mm (e.g. :attr:`PlateLayout.qr_box_mm`)."""
+        (ax, ay), (bx, by) = self.to_page(box[0], box[1]), self.to_page(box[2], box[3])
+        return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
+
+    def cm(self) -> str:
+        """The PDF ``cm`` operator that draws a plate (plate mm, y down) at this place."""
+        if self.rotated:
+            return f"0 1 -1 0 {fmt(self.x_mm + self.width_mm)} {fmt(self.y_mm)} cm"
+        return f"1 0 0 1 {fmt(self.x_mm)} {fmt(self.y_mm)} cm"
+
 
 @dataclass(frozen=True)
 class SheetGrid:
@@ -176,12 +193,8 @@ def sheets_pdf(
         for run in layout.texts:
             doc.use_text(run.text)
         doc.use_text(plate.plate_id)
-        if p.rotated:  # 90° clockwise: plate (u, v) -> page (x + h - v, y + u)
-            cm = f"0 1 -1 0 {fmt(p.x_mm + p.width_mm)} {fmt(p.y_mm)} cm"
-        else:
-            cm = f"1 0 0 1 {fmt(p.x_mm)} {fmt(p.y_mm)} cm"
         ops = page_ops[p.page]
-        ops.append(f"q {cm}\n{plate_ops(layout, font=font)}Q")
+        ops.append(f"q {p.cm()}\n{plate_ops(layout, font=font)}Q")
         ops.append(f"0 G 0.1 w {_cut_marks(p)}")
         ops.append(f"BT 0 g 0 Tr /F1 {fmt(ID_TEXT_MM)} Tf 1 0 0 -1 {fmt(p.x_mm + id_x)} "
                    f"{fmt(p.y_mm + p.height_mm + id_y)} Tm {font.encode(plate.plate_id)} Tj ET")
