@@ -149,34 +149,13 @@ def test_characters_the_font_lacks_are_replaced_not_an_error():
     assert pdf[:5] == b"%PDF-"
 
 
-# --------------------------------------------------------------------------- QR
-@pytest.mark.parametrize("payload", [
-    "https://rider.example.cn/u/510104-jhy-b7-u2.html",
-    "https://rider.example.cn/c/000000-w501362928.html#b=000000-w501362928-b15-w25434714",
-    "x",
-])
-def test_qr_is_full_qr_with_ecc_at_least_m(payload):
-    import zxingcpp
-
-    qr = qr_symbol(payload)
-    assert qr.error in ("M", "Q", "H")
-    assert qr.size == 17 + 4 * qr.version and qr.version <= 6
-    # read the bare module matrix back (4-module quiet zone, 8 px per module)
-    image = np.pad(np.where(qr.modules, 0, 255).astype(np.uint8), 4, constant_values=255).repeat(8, 0).repeat(8, 1)
-    (code,) = zxingcpp.read_barcodes(image)
-    assert code.format == zxingcpp.BarcodeFormat.QRCode and code.text == payload
-    assert code.ec_level == qr.error
-
-
-def test_ecc_is_boosted_only_when_the_symbol_stays_the_same_size():
-    import zxingcpp
-
-    payload = "https://rider.example.cn/u/510104-jhy-b7-u2.html"
-    qr = qr_symbol(payload)
-    at_m = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M").to_image(add_quiet_zones=False)
-    assert qr.size == np.asarray(at_m).shape[0]
-    assert qr_symbol("x").error == "H"  # a tiny payload gets the strongest level in version 1
-    assert qr_symbol("HELLO 123").error == "H"  # alphanumeric mode takes the long way
+# --------------------------------------------------------------------------- QR (the encoder itself: test_qr.py)
+def test_plates_use_the_shared_encoder_at_level_m_or_higher(plates):
+    for plate in plates:
+        lay = dp.layout_plate(plate, size="small")
+        sym = qr_symbol(plate.payload, ecc="M")
+        assert (lay.qr_modules, lay.qr_version, lay.qr_error) == (sym.size, sym.version, sym.error)
+        assert lay.qr_error in ("M", "Q", "H")
 
 
 # --------------------------------------------------------------------------- geometry and text
@@ -377,18 +356,39 @@ def test_printed_qr_has_the_planned_size_in_mm(plates, tmp_path, size):
 
 
 @needs_pdftoppm
-@pytest.mark.parametrize("size,sheet", [("small", "A4"), ("small", "A3"), ("medium", "A4")])
-def test_every_plate_decodes_to_its_payload(plates, tmp_path, size, sheet):
+@pytest.mark.parametrize("size,sheet,qr_windows", [
+    ("small", "A4", False), ("small", "A4", True), ("small", "A3", True), ("medium", "A4", True),
+    ("medium", "A3", False), ("large", "fit", True),
+])
+def test_every_plate_decodes_to_its_payload(plates, tmp_path, size, sheet, qr_windows):
+    """Whole plates or only their QR squares (with layouts) rasterised, straight and turned on the sheet."""
     from ridermap.publish.doorplates import verify_pdf
 
-    pdf, _grid, placements = dp.sheets_pdf(plates, size=size, sheet=sheet)
+    layouts = [dp.layout_plate(p, size=size) for p in plates]
+    pdf, _grid, placements = dp.sheets_pdf(plates, size=size, sheet=sheet, layouts=layouts)
     path = tmp_path / "sheets.pdf"
     path.write_bytes(pdf)
-    report = verify_pdf(path, plates, placements)
+    report = verify_pdf(path, plates, placements, layouts=layouts if qr_windows else None)
     assert report.ok, report.text()
     assert [r["plate_id"] for r in report.results] == [p.plate_id for p in plates]
     for result, plate in zip(report.results, plates):
         assert result["decoded"] == [plate.payload] == [_expected_payload(plate)]
+
+
+@needs_pdftoppm
+@pytest.mark.parametrize("sheet", ["A4", "A3"])
+def test_qr_windows_look_only_where_the_layout_put_the_code(plates, tmp_path, sheet):
+    """Told the QR squares are 35 mm left of where they were printed, verification finds no code there."""
+    from ridermap.publish.doorplates import verify_pdf
+
+    layouts = [dp.layout_plate(p, size="small") for p in plates[:4]]
+    pdf, _grid, placements = dp.sheets_pdf(plates[:4], size="small", sheet=sheet, layouts=layouts)
+    path = tmp_path / "sheets.pdf"
+    path.write_bytes(pdf)
+    moved = [dataclasses.replace(lay, qr_x_mm=lay.qr_x_mm - 35) for lay in layouts]
+    report = verify_pdf(path, plates[:4], placements, layouts=moved)
+    assert not report.ok and {r["problem"] for r in report.results} == {"no QR code found"}
+    assert verify_pdf(path, plates[:4], placements, layouts=layouts).ok
 
 
 @needs_pdftoppm

@@ -1,11 +1,11 @@
 """QR doorplates for units, buildings and gates, in four parts.
 
-=========================================  ==============================================
-:mod:`~ridermap.render.doorplate.content`  what a plate says (:class:`Plate`, :func:`plates_for_community`)
-:mod:`~ridermap.render.doorplate.layout`   where things go, in mm (:func:`layout_plate`, :data:`PLATE_SIZES`)
-:mod:`~ridermap.render.doorplate.draw`     one plate as PDF operators, PDF or SVG (:func:`plate_ops`)
-:mod:`~ridermap.render.doorplate.impose`   several plates per print sheet (:func:`sheets_pdf`)
-=========================================  ==============================================
+============================================  ==================================================================
+:mod:`~ridermap.render.doorplate.content`     what a plate says (:class:`Plate`, :func:`plates_for_community`)
+:mod:`~ridermap.render.doorplate.layout`      where things go, in mm (:func:`layout_plate`, :data:`PLATE_SIZES`)
+:mod:`~ridermap.render.doorplate.draw`        one plate as PDF operators, PDF or SVG (:func:`plate_ops`)
+:mod:`~ridermap.render.doorplate.imposition`  several plates per print sheet (:func:`sheets_pdf`)
+============================================  ==================================================================
 
 with two helpers: :mod:`~ridermap.render.doorplate.text` (fitting text in
 a box) and :mod:`~ridermap.render.doorplate.pdf` (a small PDF writer with
@@ -30,7 +30,7 @@ from ridermap.render.doorplate.draw import (
     plate_pdf,
     plate_svg,
 )
-from ridermap.render.doorplate.impose import (
+from ridermap.render.doorplate.imposition import (
     CUT_MARK_LENGTH_MM,
     CUT_MARK_OFFSET_MM,
     DEFAULT_SHEET,
