@@ -95,7 +95,7 @@ def test_a_payload_too_long_for_the_qr_square_is_refused():
 def test_plate_ops_fill_the_qr_once_in_module_units():
     lay = layout.layout_plate(PLATE)
     ops = draw.plate_ops(lay)
-    qr_part = re.search(r"q (\S+) 0 0 (\S+) (\S+) (\S+) cm 0 g\n(.*?) f Q", ops, re.S)
+    qr_part = re.search(r"q (\S+) 0 0 (\S+) (\S+) (\S+) cm 0 g\n(.*?) f Q", ops, re.DOTALL)
     assert qr_part is not None
     module, _, qx, qy = map(float, qr_part.groups()[:4])
     assert module == pytest.approx(lay.module_mm, abs=1e-3)
@@ -136,7 +136,7 @@ def test_impose_fills_pages_row_by_row():
 
 def test_sheets_pdf_draws_each_plate_at_its_placement():
     lays = [layout.layout_plate(PLATE) for _ in range(4)]
-    pdf, grid, placements = imposition.sheets_pdf([PLATE] * 4, layouts=lays)
+    pdf, grid, _placements = imposition.sheets_pdf([PLATE] * 4, layouts=lays)
     assert grid.per_page == 3 and pdf.count(b"/Type /Page ") == 2
     with pytest.raises(RenderError, match="one per plate"):
         imposition.sheets_pdf([PLATE] * 2, layouts=lays)

@@ -10,9 +10,14 @@ Layout of ``write_doorplates(bundle, cid, OUTDIR)``::
 
 Verification rasterises the sheets PDF exactly as it will be printed, at
 150 dpi, with poppler's ``pdftoppm`` (Debian ``poppler-utils``; greyscale,
-anti-aliasing off as in a printer's RIP, which also halves the time), crops
-every plate and decodes it with zxing-cpp. A plate passes when exactly one QR code
-(not Micro QR) is found on it and its text equals the plate's payload. Any
+anti-aliasing off as in a printer's RIP, which also halves the time), but
+only each plate's QR square and 1.5 mm around it (``pdftoppm -x -y -W -H``;
+one run per slot of the imposition, since every page puts its plates in the
+same places), and decodes it with zxing-cpp. A plate passes when exactly one
+QR code (not Micro QR) is found there and its text equals the plate's
+payload; a code printed anywhere else fails. On the sample's 41 plates this
+takes 0.15 s instead of 0.7 s on A4 sheets (medium on A3: 0.18 s instead of
+2.7 s; large, one per page: 0.5 s instead of 5 s). Any
 failure raises :class:`~ridermap.errors.VerificationError` naming the plate
 ids; the outputs are then not published (they stay as they were) and the
 summary is written beside them as ``<community_id>.verification-failed.json``.
@@ -284,9 +289,8 @@ def verify_pdf(
         The plates in the PDF and where each was placed.
     layouts
         The plates' layouts (as given to ``sheets_pdf``): only each QR
-        square (and 1.5 mm around it) is rasterised, from the real page,
-        about three times faster than whole pages. Without them every
-        plate is rasterised whole.
+        square (and 1.5 mm around it) is rasterised, from the real page.
+        Without them every plate is rasterised whole.
     dpi
         Rasterisation resolution (150: what the issue asks for).
     workers

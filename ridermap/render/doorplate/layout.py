@@ -44,6 +44,7 @@ from ridermap.render.doorplate.text import BASELINE_EM, BOLD_EM, LINE_EM, fit, w
 from ridermap.render.fonts import cjk_font_path
 from ridermap.render.qr import QUIET_ZONE, QrSymbol, module_runs, qr_symbol
 
+
 @dataclass(frozen=True)
 class PlateSize:
     """Trim size of a plate and the side of its QR square (quiet zone included), in mm."""
