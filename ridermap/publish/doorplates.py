@@ -205,20 +205,20 @@ _QR_MARGIN_MM = 1.5
 
 @dataclass(frozen=True)
 class _Job:
-    """One pdftoppm run: pages ``first``..``last`` (0-based), the window ``(x, y, w, h)`` in pixels or ``None``
-    for whole pages, and the plates (index into ``plates``) it decodes, by page."""
+    """One pdftoppm run: pages ``first``..``last`` (0-based), the window ``(x, y, w, h)`` in pixels
+    it rasterises on each, and the plates (index into ``plates``) it decodes, by page."""
 
     first: int
     last: int
-    window: tuple[int, int, int, int] | None
+    window: tuple[int, int, int, int]
     plates: dict[int, list[int]]
 
 
 def _window(placement: Placement, layout: PlateLayout | None, dpi: int) -> tuple[int, int, int, int]:
     """Pixel window of the plate's QR square (with a margin), or of the whole plate without a layout."""
     if layout is None:
-        x0, y0, x1, y1 = placement.x_mm, placement.y_mm, placement.x_mm + placement.width_mm, \
-            placement.y_mm + placement.height_mm
+        x0, y0 = placement.x_mm, placement.y_mm
+        x1, y1 = x0 + placement.width_mm, y0 + placement.height_mm
     else:
         x0, y0, x1, y1 = placement.box_on_page(layout.qr_box_mm)
         x0, y0, x1, y1 = x0 - _QR_MARGIN_MM, y0 - _QR_MARGIN_MM, x1 + _QR_MARGIN_MM, y1 + _QR_MARGIN_MM
@@ -243,8 +243,7 @@ def _jobs(placements: Sequence[Placement], layouts: Sequence[PlateLayout] | None
     return jobs
 
 
-def _run_job(exe: str, pdf: Path, job: _Job, plates: Sequence[Plate], placements: Sequence[Placement],
-             dpi: int) -> list[tuple[int, dict]]:
+def _run_job(exe: str, pdf: Path, job: _Job, plates: Sequence[Plate], dpi: int) -> list[tuple[int, dict]]:
     """Rasterise the job's window on its pages and check each of its plates: ``(plate index, result)``."""
     first, last = job.first + 1, job.last + 1
     x, y, w, h = job.window
@@ -310,7 +309,7 @@ def verify_pdf(
     found: dict[int, dict] = {}
     workers = workers or min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for results in pool.map(lambda job: _run_job(exe, pdf, job, plates, placements, dpi), jobs):
+        for results in pool.map(lambda job: _run_job(exe, pdf, job, plates, dpi), jobs):
             found.update(results)
     report = VerificationReport(str(pdf), dpi, results=[found[k] for k in range(len(plates))])
     report.seconds = time.perf_counter() - start
