@@ -9,7 +9,7 @@ character's ink is that tall.
 
 Each page is the trim (the panel) plus a bleed of :data:`BLEED_MM` on every
 side and crop marks outside it, as print shops ask; the CJK font is embedded
-as a subset (:mod:`ridermap.render.doorplate_pdf`). Variants:
+as a subset (:mod:`ridermap.render.doorplate.pdf`). Variants:
 
 - ``standard``: white on road-sign blue, like the doorplates;
 - ``contrast``: black on signal yellow, for dim courtyards;
@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 
 from ridermap.analysis.signs import BuildingSign, SignFace
-from ridermap.render.doorplate_pdf import CidFont, PdfBuilder, fmt, load_font
+from ridermap.render.doorplate.pdf import CidFont, PdfBuilder, fmt, load_font
 from ridermap.render.fonts import cjk_font_path, drawable
 
 __all__ = ["VARIANTS", "BLEED_MM", "Panel", "face_panel", "number_panel", "sign_pdf", "alphabet", "contrast_ratio"]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ridermap import i18n
 from ridermap.config import Config
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
@@ -39,44 +40,6 @@ log = logging.getLogger(__name__)
 
 KINDS = ("unit", "building", "gate")
 
-_TEXTS = {
-    "zh": {
-        "caption": "扫码导航",
-        "no_unit": "未编号单元",
-        "no_building": "未编号楼栋",
-        "unit": "{n}单元",
-        "building": "{n}号楼",
-        "gate": "出入口",
-        "flats": "户号 {flats}",
-        "units": "单元 {units}",
-        "locked": "常闭",
-        "sep": "、",
-        "key_note": "{kind} {key}，{what}待核实",
-        "survey_key": "调查编号",
-        "no_unit_what": "单元号",
-        "no_building_what": "楼号",
-        "rule_unconfirmed": "骑手通行：待核实",
-        "location_unconfirmed": "位置待核实",
-    },
-    "en": {
-        "caption": "Scan for directions",
-        "no_unit": "Unit (no number)",
-        "no_building": "Building (no number)",
-        "unit": "Unit {n}",
-        "building": "Building {n}",
-        "gate": "Gate",
-        "flats": "Flats {flats}",
-        "units": "Units {units}",
-        "locked": "usually locked",
-        "sep": ", ",
-        "key_note": "{kind} {key}; {what} to be confirmed",
-        "survey_key": "Survey key",
-        "no_unit_what": "unit number",
-        "no_building_what": "building number",
-        "rule_unconfirmed": "Rider access: to be confirmed",
-        "location_unconfirmed": "Location to be confirmed",
-    },
-}
 _MAX_UNITS_LISTED = 12
 
 
@@ -218,7 +181,7 @@ def plates_for_community(
     if unknown:
         raise RenderError(f"unknown doorplate kind(s) {sorted(unknown)} (known: {', '.join(KINDS)})")
     view = bundle.community(community_id)
-    texts = _TEXTS.get(config.language, _TEXTS["zh"])
+    texts = i18n.words("plate", config.language)
     # never the OSM id; 待核实 on an inferred name
     compound = compound_title(view.communities["name"].iloc[0], view.communities["inferred"].iloc[0], config.language)[0]
     common = {"community_id": community_id, "base": config.base_url, "compound": compound, "caption": texts["caption"]}
