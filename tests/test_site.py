@@ -68,7 +68,7 @@ def test_site_layout_follows_the_url_scheme(site, xss_bundle):
 
 def test_names_are_escaped_in_every_file(site):
     pages = list(site.rglob("*.html")) + list((site / "d").glob("*.js"))
-    assert len(pages) == 28 + 1
+    assert len(pages) == 28 + 2  # 28 pages, the compound data, the search index
     for path in pages:
         text = path.read_text(encoding="utf-8")
         assert XSS not in text, path
@@ -173,7 +173,7 @@ def test_per_compound_writers_for_build(tmp_path, sample_bundle, sample_config):
     files = write_community_site(one, tmp_path, config=sample_config)
     assert tmp_path / f"c/{SAMPLE_ID}.html" in files and len(files) == 1 + 1 + 26
     files = write_site_index(sample_bundle, tmp_path, config=sample_config)
-    assert files == [tmp_path / "index.html"]
+    assert files == [tmp_path / "index.html", tmp_path / "d" / "search.js"]
 
 
 def test_build_writes_the_site(tmp_path, sample_bundle, sample_config):
@@ -314,7 +314,9 @@ def test_search_finds_the_unit(site, tab, query):
 def test_search_enter_and_hash_focus_on_the_map(site, tab):
     page = tab.open(site, f"c/{SAMPLE_ID}.html")
     page.fill("#rm-q", "7-2")
-    page.press("#rm-q", "Enter")
+    page.press("#rm-q", "Enter")  # a unit: Enter opens its page (issue 12), the map link shows it on the map
+    page.wait_for_url(f"**/u/{UNIT_72}.html")
+    page = tab.open(site, f"c/{SAMPLE_ID}.html#u={UNIT_72}")
     assert page.locator(".leaflet-popup-content").inner_text().startswith("7号楼2单元")
     assert page.evaluate("RM.focused") == f"u:{UNIT_72}"
     page.fill("#rm-q", "7")
@@ -386,3 +388,32 @@ def test_bupt_site_in_chromium(tmp_path, browser, sample_config):
         assert t.blocked == [] and t.errors == []
     finally:
         t.close()
+
+
+def test_one_search_for_the_whole_site_opens_the_right_page(tmp_path, sample_bundle, sample_config, browser):
+    """From the index: "7-2", "7号楼2单元", an address open the unit; "七号楼" the building; "南门" the gate;
+    Enter opens the first hit; works from file:// with the network cut (the index is a script)."""
+    from ridermap.publish.site import write_site
+
+    root = tmp_path / "site"
+    write_site(sample_bundle, root, config=sample_config)
+    assert (root / "d" / "search.js").read_text(encoding="utf-8").startswith("window.RM_SEARCH = [")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, offline=True)
+    page = context.new_page()
+    page.goto((root / "index.html").as_uri())
+    unit = f"u/{SAMPLE_ID}-b7-u2.html"
+    expected = {"7-2": unit, "7号楼2单元": unit, "锦华苑 7号楼 2单元": unit, "七号楼": f"c/{SAMPLE_ID}.html#b={SAMPLE_ID}-b7",
+                "南门": f"c/{SAMPLE_ID}.html#g={SAMPLE_ID}-gn100001", "锦华苑": f"c/{SAMPLE_ID}.html"}
+    for query, href in expected.items():
+        assert page.evaluate("q => RM.siteSearch(q)[0]", query) == href, query
+    page.fill("#rm-q", "7-2")
+    assert page.inner_text("#rm-results li:first-child") == "锦华苑 7号楼 2单元"
+    page.press("#rm-q", "Enter")
+    page.wait_for_url("**/" + unit)
+    assert "7号楼2单元" in page.title()
+    # on a compound page, Enter on a unit opens the unit's page too (not only the map)
+    page.goto((root / "c" / f"{SAMPLE_ID}.html").as_uri())
+    page.fill("#rm-q", "7-2")
+    page.press("#rm-q", "Enter")
+    page.wait_for_url("**/" + unit)
+    context.close()

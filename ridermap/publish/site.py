@@ -75,11 +75,13 @@ def write_community_site(bundle: Bundle, site_dir: str | Path, *, config: Config
 
 def write_site_index(bundle: Bundle, site_dir: str | Path, *, config: Config, basemap: str | None = None,
                      tianditu_key: str = "") -> list[Path]:
-    """Write ``index.html``: compounds with search by name and the district care map."""
-    from ridermap.render.site import render_index
+    """Write ``index.html`` (compounds, one search for the whole site, the district care map) and
+    ``d/search.js`` (the search index: every compound, building, unit and gate)."""
+    from ridermap.render.site import render_index, search_script
 
     return [write_text(Path(site_dir) / "index.html",
-                       render_index(bundle, config=config, basemap=basemap, tianditu_key=tianditu_key))]
+                       render_index(bundle, config=config, basemap=basemap, tianditu_key=tianditu_key)),
+            write_text(Path(site_dir) / "d" / "search.js", search_script(bundle))]
 
 
 def write_site(bundle: Bundle, outdir: str | Path, *, config: Config, basemap: str | None = None,

@@ -249,6 +249,21 @@ def render_index(bundle: Bundle, *, config: Config, basemap: str | None = None, 
     )
 
 
+def search_script(bundle: Bundle) -> str:
+    """``d/search.js``: the whole site's search index as a script (``file://`` pages cannot fetch JSON).
+
+    Data text is JSON-encoded with ``<`` and the line separators escaped, so
+    no name can close a script or break the line.
+    """
+    import json
+
+    from ridermap.render.site_data import search_entries
+
+    text = json.dumps(search_entries(bundle), ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return f"window.RM_SEARCH = {text};\n"
+
+
 def _leaflet_dir() -> Path:
     try:
         import js_lib_leaflet

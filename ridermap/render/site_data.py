@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ridermap import i18n
+from ridermap import i18n, urls
 from ridermap.analysis.routing import RoutePlan, Schedule, UnitRoute, describe, parse_hours
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
@@ -288,13 +288,46 @@ def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | N
     }
 
 
+def search_entries(bundle: Bundle) -> list[dict]:
+    """Everything a rider may type into the index search, for the whole site (``d/search.js``).
+
+    One entry per compound (``k="c"``), building (``"b"``), unit door (``"u"``)
+    and gate (``"g"``): its compound's name ``c``, building number ``bn`` and
+    label ``bl``, unit number ``un`` and label ``ul``, gate name ``n``, and the
+    site-relative link ``h``. The page builds its search keys from these
+    (``7-2``, ``7号楼2单元``, ``七号楼``, ``南门``, an address), offline.
+    """
+    names = {c: compound_title(n, i, "zh")[0] for c, n, i in
+             zip(bundle.communities["id"], bundle.communities["name"], bundle.communities["inferred"])}
+    out: list[dict] = [{"k": "c", "c": names[c], "h": urls.community_path(c)} for c in bundle.communities["id"]]
+    b = bundle.buildings
+    numbers = dict(zip(b["id"], b["number"].fillna("").astype(str)))
+    labels = dict(zip(b["id"], b["label"].fillna("").astype(str)))
+    for bid, cid in zip(b["id"], b["community_id"]):
+        if cid in names:
+            out.append({"k": "b", "c": names[cid], "bn": numbers[bid], "bl": labels[bid],
+                        "h": urls.building_path(cid, bid)})
+    u = bundle.units
+    for uid, cid, bid, un, ul in zip(u["id"], u["community_id"], u["building_id"], u["number"].fillna("").astype(str),
+                                     u["label"].fillna("").astype(str)):
+        if cid in names:
+            out.append({"k": "u", "c": names[cid], "bn": numbers.get(bid, ""), "bl": labels.get(bid, ""), "un": un,
+                        "ul": ul, "h": urls.unit_path(uid)})
+    g = bundle.gates
+    for gid, cid, name in zip(g["id"], g["community_id"], g["name"].fillna("").astype(str)):
+        if cid in names and name:
+            out.append({"k": "g", "c": names[cid], "n": name, "h": urls.gate_path(cid, gid)})
+    return out
+
+
 def index_data(bundle: Bundle, *, shift: Shift | None = None, kinds: tuple[str, ...] = CARE_KINDS) -> dict:
     """The district index: compounds (name, outline, centre) and care-map facilities."""
     comms = []
+    per_compound = bundle.units.groupby("community_id").size().to_dict() if len(bundle.units) else {}
     for row in bundle.communities.itertuples(index=False):
         geom = row.geometry
         centre = geom.representative_point() if geom is not None and not geom.is_empty else None
-        n_units = int((bundle.units["community_id"] == row.id).sum())
+        n_units = int(per_compound.get(row.id, 0))
         comms.append({"id": row.id, "name": compound_title(row.name, row.inferred, "zh")[0], "a": known_access(row.rider_access), "u": n_units,
                       "outline": _polygons(geom.simplify(1e-5) if geom is not None else None, shift),
                       "c": _latlon(centre, shift) if centre is not None else []})
