@@ -58,6 +58,9 @@ class Config:
     base_url: str = "https://rider.example.cn/"
     language: str = "zh"
     data_date: str = ""
+    #: where riders report a problem: a URL template with ``{unit_id}`` and/or ``{community_id}``
+    #: (``https://…?unit={unit_id}``); empty: no report link on pages and plates
+    feedback_url: str = ""
     sources: tuple[Source, ...] = ()
     communities: tuple[str, ...] = ()  # empty: every compound found
     outputs: tuple[str, ...] = OUTPUTS
@@ -125,12 +128,14 @@ def load_config(path: str | Path | None) -> Config:
     if not base_url.endswith("/"):
         base_url += "/"
     cache = _get(project, "cache_dir", str, "", where)
+    feedback = _feedback_url(_get(project, "feedback_url", str, "", where), where)
     return Config(
         name=_get(project, "name", str, Config.name, where),
         admin_code=str(project.get("admin_code", Config.admin_code)),
         base_url=base_url,
         language=language,
         data_date=str(project.get("data_date", "")),
+        feedback_url=feedback,
         sources=tuple(sources),
         communities=tuple(str(c) for c in _get(data, "communities", list, [], where)),
         outputs=outputs,
@@ -144,3 +149,31 @@ def load_config(path: str | Path | None) -> Config:
         cache_dir=str((base / cache).resolve()) if cache else "",
         config_path=str(path.resolve()),
     )
+
+
+def _feedback_url(template: str, where: str) -> str:
+    """Check ``[project] feedback_url``: an http(s) URL whose only fields are ``{unit_id}`` / ``{community_id}``."""
+    import string
+
+    if not template:
+        return ""
+    if not template.startswith(("https://", "http://")):
+        raise ConfigError(f"{where}: project.feedback_url must start with https:// or http://, got {template!r}")
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ConfigError(f"{where}: project.feedback_url is not a valid template: {exc}") from None
+    unknown = fields - {"unit_id", "community_id"}
+    if unknown:
+        raise ConfigError(f"{where}: project.feedback_url may use {{unit_id}} and {{community_id}} only, got {sorted(unknown)}")
+    return template
+
+
+def feedback_link(config: Config, *, community_id: str, unit_id: str = "") -> str:
+    """The report-a-problem URL for a compound or a unit (``""`` when none is configured); ids URL-quoted."""
+    from urllib.parse import quote
+
+    if not config.feedback_url:
+        return ""
+    return config.feedback_url.format(unit_id=quote(unit_id or community_id, safe=""),
+                                      community_id=quote(community_id, safe=""))

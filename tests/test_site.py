@@ -417,3 +417,23 @@ def test_one_search_for_the_whole_site_opens_the_right_page(tmp_path, sample_bun
     page.press("#rm-q", "Enter")
     page.wait_for_url("**/" + unit)
     context.close()
+
+
+def test_report_a_problem_link_from_the_configured_template(tmp_path, sample_bundle, sample_config):
+    import dataclasses
+
+    from ridermap.config import ConfigError, _feedback_url
+
+    cfg = dataclasses.replace(sample_config, feedback_url="https://report.example.cn/new?unit={unit_id}&c={community_id}")
+    files = write_community_site(sample_bundle.community(SAMPLE_ID), tmp_path / "on", config=cfg)
+    unit = (tmp_path / "on" / "u" / f"{SAMPLE_ID}-b7-u2.html").read_text(encoding="utf-8")
+    assert f'href="https://report.example.cn/new?unit={SAMPLE_ID}-b7-u2&amp;c={SAMPLE_ID}"' in unit
+    compound = (tmp_path / "on" / "c" / f"{SAMPLE_ID}.html").read_text(encoding="utf-8")
+    assert f"unit={SAMPLE_ID}&amp;c={SAMPLE_ID}" in compound and "报告问题" in compound
+    assert files
+    # absent: no link anywhere
+    write_community_site(sample_bundle.community(SAMPLE_ID), tmp_path / "off", config=sample_config)
+    assert not any("rm-report" in p.read_text(encoding="utf-8") for p in (tmp_path / "off").rglob("*.html"))
+    for bad in ("javascript:alert(1)//{unit_id}", "https://x.cn/?u={unit}", "https://x.cn/{unit_id"):
+        with pytest.raises(ConfigError):
+            _feedback_url(bad, "ridermap.toml")

@@ -29,7 +29,7 @@ from markupsafe import Markup
 from ridermap import i18n, urls
 from ridermap.text import natural_key
 from ridermap.analysis.routing import RoutePlan, plan_routes
-from ridermap.config import Config
+from ridermap.config import Config, feedback_link
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
@@ -153,7 +153,7 @@ def render_community(
     facilities = [{"kind": f.kind, "label": FACILITY_LABELS.get(f.kind, {"zh": f.kind, "en": f.kind}), "name": f.name}
                   for f in bundle.facilities.itertuples(index=False)]
     common = {"lang": lang, "prefix": "../", "access": RIDER_ACCESS_LABELS, "data_date": config.data_date,
-              "data_path": data_path(cid)}
+              "data_path": data_path(cid), "feedback": feedback_link(config, community_id=cid)}
     cmap = site_map(prefix="../", bounds=bounds, layers=_COMMUNITY_LAYERS, basemap=basemap, tianditu_key=tianditu_key)
     out[urls.community_path(cid)] = env.get_template("community.html.j2").render(
         **common, map=_parts(cmap),
@@ -178,7 +178,7 @@ def render_community(
         t = titles.loc[u.id]
         umap = site_map(prefix="../", bounds=bounds, layers=_UNIT_LAYERS, basemap=basemap, tianditu_key=tianditu_key)
         out[urls.unit_path(u.id)] = unit_template.render(
-            **common, map=_parts(umap),
+            **{**common, "feedback": feedback_link(config, community_id=cid, unit_id=u.id)}, map=_parts(umap),
             u={"title_zh": t["title_zh"], "title_en": t["title_en"], "building_id": u.building_id, "flats": u.flats},
             c={**name, "path": urls.community_path(cid)},
             plans=plans, near=near,
