@@ -297,7 +297,9 @@ def _route_from(g: _Graph, hub: int, dist, pred, door_edge: dict[int, int]) -> t
     if not np.isfinite(dist[hub]):
         return None
     src = g.n - 1
-    nodes, edges, here = [], [], hub
+    nodes: list[int] = []
+    edges: list[int] = []
+    here = hub
     for _ in range(g.n):
         nxt = int(pred[here])
         if nxt == src:
@@ -503,8 +505,8 @@ def sign_plan(bundle: Bundle, community_id: str, *, network: Network | None = No
     off = off_hours_bundle(bundle)
     if off is not None:
         nets["off_hours"] = network_from_bundle(off)
-    planned = [r for plan, n in nets.items() for r in _plan_routes(off if plan == "off_hours" else bundle, community_id,
-                                                                    n, plan)]
+    views = {"rules": bundle, "off_hours": off if off is not None else bundle}
+    planned = [r for plan, n in nets.items() for r in _plan_routes(views[plan], community_id, n, plan)]
     names = _Names(bundle, community_id)
     to_wgs = Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True)
     faces: dict[int, list[SignFace]] = defaultdict(list)
@@ -546,7 +548,7 @@ def _distinct_symbols(arrows: list[Arrow]) -> list[Arrow]:
     ring = [sym for _, sym in sorted(ARROWS, key=lambda a: a[0])]  # ↙ ← ↖ ↑ ↗ → ↘ ↓ by turn
     ordered = sorted(arrows, key=lambda a: a.turn_deg)
     taken: set[str] = set()
-    out = []
+    out: list[Arrow] = []
     for a in ordered:
         choices = sorted(ring, key=lambda sym: abs(_turn(dict((s_, d) for d, s_ in ARROWS)[sym], a.turn_deg)))
         free = [c for c in choices if c not in taken and (not out or _ARROW_ORDER[c] > _ARROW_ORDER[out[-1].symbol])]
@@ -564,11 +566,12 @@ class _Names:
         dr = dr[dr["community_id"] == cid]
         bl = bundle.buildings
         keys = bl["survey_key"].astype(str) if "survey_key" in bl else bl["id"].astype(str)
-        labels = {b: (lb if lb and lb != "nan" else f"未编号{k}") for b, lb, k in
-                  zip(bl["id"].astype(str), bl["label"].fillna("").astype(str), keys)}
-        self.building = dict(zip(dr["id"].astype(str), dr["building_id"].astype(str)))
-        self.building_label = {b: labels.get(b, b) for b in self.building.values()}
-        self.unit = {d: (lb if kind == "unit" else "") for d, lb, kind in zip(dr["id"].astype(str), dr["label"].astype(str), dr["door"])}
+        labels: dict[str, str] = {b: (lb if lb and lb != "nan" else f"未编号{k}") for b, lb, k in
+                                  zip(bl["id"].astype(str), bl["label"].fillna("").astype(str), keys)}
+        self.building: dict[str, str] = dict(zip(dr["id"].astype(str), dr["building_id"].astype(str)))
+        self.building_label: dict[str, str] = {b: labels.get(b, b) for b in self.building.values()}
+        self.unit: dict[str, str] = {d: (lb if kind == "unit" else "") for d, lb, kind in
+                                     zip(dr["id"].astype(str), dr["label"].astype(str), dr["door"])}
 
     def order(self, door: str) -> tuple:
         return _natural(self.building_label.get(self.building.get(door, door), door)) + _natural(self.unit.get(door, ""))

@@ -137,9 +137,9 @@ def _read_originals(paths: list[str], want_nodes: set[int], want_ways: set[int])
     found = _Original()
     for path in paths:
         for obj in osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations():
-            if obj.is_node() and obj.id in want_nodes:
+            if isinstance(obj, osmium.osm.Node) and obj.id in want_nodes:
                 found.nodes[obj.id] = (dict(obj.tags), obj.version, obj.location.lon, obj.location.lat)
-            elif obj.is_way() and obj.id in want_ways:
+            elif isinstance(obj, osmium.osm.Way) and obj.id in want_ways:
                 found.ways[obj.id] = (dict(obj.tags), obj.version, [n.ref for n in obj.nodes],
                                       [(n.location.lon, n.location.lat) for n in obj.nodes])
     return found
