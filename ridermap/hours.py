@@ -1,8 +1,9 @@
 """OSM ``opening_hours``: the common subset ridermap understands, with errors that say where.
 
-A pure parser (it imports nothing of ridermap): validation checks survey and
-OSM hours with :func:`check_hours`; routing and pages turn them into weekly
-schedules with :func:`parse_hours`.
+A pure parser (base floor: it imports only :mod:`ridermap.i18n`): validation
+checks survey and OSM hours with :func:`check_hours`; routing and pages turn
+them into weekly schedules with :func:`parse_hours`; every output that prints
+hours (pages, posters, plates) words them with :func:`hours_text`.
 
 Supported: ``24/7``; rules separated by ``;`` (or ``||``) with an optional
 weekday selector (``Mo-Fr``, ``Sa,Su``, ``Mo-We,Fr``) and comma-separated time
@@ -14,7 +15,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["Schedule", "HoursError", "parse_hours", "parse_hours_strict", "check_hours", "hours_apply"]
+from ridermap import i18n
+
+__all__ = ["Schedule", "HoursError", "parse_hours", "parse_hours_strict", "check_hours", "hours_apply",
+           "format_schedule", "hours_text"]
 
 #: Minutes of the day, per weekday (Monday first): ``((start, end), ...)``.
 Schedule = tuple[tuple[tuple[int, int], ...], ...]
@@ -231,3 +235,47 @@ def hours_apply(schedule: Schedule, weekday: int, minute: int) -> bool:
     False
     """
     return any(start <= minute < end for start, end in schedule[weekday])
+
+
+def format_schedule(schedule: Schedule, *, lang: str) -> str:
+    """Readable weekly hours: ``每天 07:00–09:00、17:00–19:00``.
+
+    >>> format_schedule(parse_hours("Mo-Fr 07:00-09:00"), lang="zh")
+    '周一至周五 07:00–09:00；周六至周日 不适用'
+    >>> format_schedule(parse_hours("Mo-Su 00:00-11:00,19:30-24:00"), lang="en")
+    'Daily 00:00–11:00, 19:30–24:00'
+    """
+    words = i18n.words("days", lang)
+    names = words["week"]
+
+    def spans(day) -> str:
+        text = words["hours_sep"].join(f"{a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}" for a, b in day)
+        return text or words["not_in_force"]
+
+    if all(day == schedule[0] for day in schedule):
+        return i18n.t("days.every_day", lang, hours=spans(schedule[0]))
+    groups: list[tuple[int, int]] = []
+    for d in range(7):
+        if groups and schedule[d] == schedule[groups[-1][0]] and groups[-1][1] == d - 1:
+            groups[-1] = (groups[-1][0], d)
+        else:
+            groups.append((d, d))
+    parts = []
+    for a, b in groups:
+        days = names[a] if a == b else i18n.t("days.span", lang, first=names[a], last=names[b])
+        parts.append(f"{days} {spans(schedule[a])}")
+    return words["group_sep"].join(parts)
+
+
+def hours_text(hours: object, *, lang: str = "zh") -> str:
+    """Readable hours of a rule for any output (``每天 00:00–11:00``, ``Daily 00:00–11:00``); the raw
+    text when it cannot be read (it is still what the data say), ``""`` when there is none.
+
+    >>> hours_text("Mo-Su 00:00-11:00", lang="zh"), hours_text("sunrise-sunset", lang="en"), hours_text("")
+    ('每天 00:00–11:00', 'sunrise-sunset', '')
+    """
+    raw = str(hours or "").strip()
+    if not raw:
+        return ""
+    schedule = parse_hours(raw)
+    return format_schedule(schedule, lang=lang) if schedule is not None else raw

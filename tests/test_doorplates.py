@@ -115,7 +115,7 @@ def test_plate_content_and_payloads(plates):
     assert by_id[f"{CID}-b21-u1"].address == "测试苑 Дом Кругера 1单元"
     assert by_id[f"{CID}-b7"].details == ("单元 1、2",)
     gate = by_id[f"{CID}-gs"]
-    assert gate.headline == "南门" and gate.details == ("可骑行进入 Mo-Su 00:00-11:00,13:30-17:00,19:30-24:00",)
+    assert gate.headline == "南门" and gate.details == ("可骑行进入 每天 00:00–11:00、13:30–17:00、19:30–24:00",)  # as the site words it
     assert by_id[f"{CID}-gn"].headline == "出入口" and by_id[f"{CID}-gn"].details == ("禁止进入 常闭",)
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from ridermap import i18n, urls
+from ridermap.hours import format_schedule
 from ridermap.analysis.routing import RoutePlan, Schedule, UnitRoute, describe, parse_hours
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
@@ -32,7 +33,6 @@ __all__ = [
     "unit_data",
     "index_data",
     "unit_titles",
-    "format_schedule",
     "rule_text",
 ]
 
@@ -84,37 +84,6 @@ def _polygons(geom, shift: Shift | None) -> list:
         return []
     parts = geom.geoms if geom.geom_type == "MultiPolygon" else [geom]
     return [_latlon(p, shift) for p in parts]
-
-
-def format_schedule(schedule: Schedule, *, lang: str) -> str:
-    """Readable weekly hours: ``每天 07:00–09:00、17:00–19:00``.
-
-    >>> from ridermap.analysis.routing import parse_hours
-    >>> format_schedule(parse_hours("Mo-Fr 07:00-09:00"), lang="zh")
-    '周一至周五 07:00–09:00；周六至周日 不适用'
-    >>> format_schedule(parse_hours("Mo-Su 00:00-11:00,19:30-24:00"), lang="en")
-    'Daily 00:00–11:00, 19:30–24:00'
-    """
-    words = i18n.words("days", lang)
-    names = words["week"]
-
-    def spans(day) -> str:
-        text = words["hours_sep"].join(f"{a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}" for a, b in day)
-        return text or words["not_in_force"]
-
-    if all(day == schedule[0] for day in schedule):
-        return i18n.t("days.every_day", lang, hours=spans(schedule[0]))
-    groups: list[tuple[int, int]] = []
-    for d in range(7):
-        if groups and schedule[d] == schedule[groups[-1][0]] and groups[-1][1] == d - 1:
-            groups[-1] = (groups[-1][0], d)
-        else:
-            groups.append((d, d))
-    parts = []
-    for a, b in groups:
-        days = names[a] if a == b else i18n.t("days.span", lang, first=names[a], last=names[b])
-        parts.append(f"{days} {spans(schedule[a])}")
-    return words["group_sep"].join(parts)
 
 
 def rule_text(hours: str) -> dict:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ridermap import i18n
+from ridermap.hours import hours_text
 from ridermap.config import Config
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
@@ -134,7 +135,7 @@ def _gate_plate_text(row, texts: dict[str, str], lang: str) -> tuple[str, tuple[
     if access == "unknown":
         rule = _join(texts["rule_unconfirmed"], texts["locked"] if row.locked else "")
     else:
-        rule = _join(access_label(access, lang), str(row.hours), texts["locked"] if row.locked else "")
+        rule = _join(access_label(access, lang), hours_text(row.hours, lang=lang), texts["locked"] if row.locked else "")
     details = (rule,) if rule else ()
     if is_inferred(row.inferred, "location"):
         details += (texts["location_unconfirmed"],)
