@@ -21,7 +21,8 @@ def _package_dir(package: str) -> Path:
     try:
         root = files(package)
     except ModuleNotFoundError as exc:
-        raise RidermapError(f"ridermap's {package} resources are missing ({exc}); reinstall ridermap") from exc
+        raise RidermapError(f"ridermap's {package} resources are missing ({exc}); reinstall ridermap "
+                           "(in a checkout: bash scripts/setup.sh)") from exc
     if not isinstance(root, Path) or not root.is_dir():  # e.g. installed inside a zip file
         raise RidermapError(f"ridermap's {package} resources are not a folder ({root}); reinstall ridermap")
     return root
