@@ -4,6 +4,7 @@ The commands live in the package, :mod:`ridermap.cli` (one module per
 command); this file only hands over to them. Installed, the ``ridermap``
 console script calls :func:`ridermap.cli.main` directly.
 """
+
 from __future__ import annotations
 
 from ridermap.cli import main

@@ -7,6 +7,7 @@ see ridermap/resources.py), in editable installs, wheels and ``--user``
 installs alike. pyproject.toml cannot list found packages plus mapped ones,
 hence this file.
 """
+
 from setuptools import find_packages, setup
 
 setup(

@@ -6,6 +6,7 @@ packaging maps them into the package as ``ridermap.templates`` and
 :mod:`importlib.resources` alike from a checkout with an editable install, a
 wheel in a venv or a ``pip install --user``.
 """
+
 from __future__ import annotations
 
 from importlib.resources import files
@@ -21,8 +22,10 @@ def _package_dir(package: str) -> Path:
     try:
         root = files(package)
     except ModuleNotFoundError as exc:
-        raise RidermapError(f"ridermap's {package} resources are missing ({exc}); reinstall ridermap "
-                           "(in a checkout: bash scripts/setup.sh)") from exc
+        raise RidermapError(
+            f"ridermap's {package} resources are missing ({exc}); reinstall ridermap "
+            "(in a checkout: bash scripts/setup.sh)"
+        ) from exc
     if not isinstance(root, Path) or not root.is_dir():  # e.g. installed inside a zip file
         raise RidermapError(f"ridermap's {package} resources are not a folder ({root}); reinstall ridermap")
     return root

@@ -1,4 +1,5 @@
 """The CLI package: the commands the README documents, one error boundary for all, the version, the entry."""
+
 from __future__ import annotations
 
 import ast
@@ -13,7 +14,6 @@ from types import SimpleNamespace
 import click
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT, SAMPLE_CONFIG
 
 README = ROOT / "README.md"
@@ -47,8 +47,11 @@ def test_every_command_and_option_of_the_readme_exists():
     from ridermap.cli import main
 
     documented = _readme_commands()
-    assert set(documented) == set(main.commands) == {"ingest", "init", "survey", "validate", "build", "poster",
-                                                       "doorplates", "site", "gaps"}
+    assert (
+        set(documented)
+        == set(main.commands)
+        == {"ingest", "init", "survey", "validate", "build", "poster", "doorplates", "site", "gaps"}
+    )
     for name, options in documented.items():
         have = {opt for p in main.commands[name].params for opt in (*p.opts, *p.secondary_opts)}
         assert options <= have, (name, options - have)
@@ -62,7 +65,11 @@ def test_one_module_per_command_and_every_one_registered():
     found = []
     for name in modules:
         module = importlib.import_module(f"ridermap.cli.{name}")
-        commands = [v for v in vars(module).values() if isinstance(v, click.Command) and v.callback.__module__ == module.__name__]
+        commands = [
+            v
+            for v in vars(module).values()
+            if isinstance(v, click.Command) and v.callback.__module__ == module.__name__
+        ]
         assert len(commands) == 1, (name, commands)
         found.append(commands[0])
     assert sorted(c.name for c in found) == sorted(c.name for c in COMMANDS) == modules
@@ -153,8 +160,15 @@ def test_build_without_config_builds_the_packaged_sample(tmp_path, monkeypatch):
 
 
 def _report(compounds, district):
-    return SimpleNamespace(compounds=compounds, district=district, files=[Path("a"), Path("b")], published=True,
-                           seconds=1.0, errors=0, warnings=2)
+    return SimpleNamespace(
+        compounds=compounds,
+        district=district,
+        files=[Path("a"), Path("b")],
+        published=True,
+        seconds=1.0,
+        errors=0,
+        warnings=2,
+    )
 
 
 def test_build_summary_counts_compounds_not_the_failed_district_parts(capsys):
@@ -165,16 +179,26 @@ def test_build_summary_counts_compounds_not_the_failed_district_parts(capsys):
     _print_build_summary(report, "out")
     lines = capsys.readouterr().out.splitlines()
     assert len(report.compounds) == 1, "the report is not changed by printing it"
-    assert lines[1].startswith("510104-jhy  ok") and lines[2].startswith("(gaps)      failed") and "disk full" in lines[2]
+    assert (
+        lines[1].startswith("510104-jhy  ok") and lines[2].startswith("(gaps)      failed") and "disk full" in lines[2]
+    )
     assert lines[-1].startswith("1 compounds (0 failed), 2 files in out/ in 1.0 s; validation: 0 errors, 2 warnings")
 
 
 def test_build_summary_of_a_large_district_shows_only_what_is_not_ok(capsys):
     from ridermap.cli.build import _print_build_summary
 
-    compounds = [{"community": f"c{i:02d}", "status": "ok", "files": [], "seconds": 0.1, "causes": []} for i in range(40)]
-    compounds[7] = {"community": "c07", "status": "failed", "files": [], "seconds": 0.1, "causes": ["no font"],
-                    "where": ["survey.xlsx:units:3"]}
+    compounds = [
+        {"community": f"c{i:02d}", "status": "ok", "files": [], "seconds": 0.1, "causes": []} for i in range(40)
+    ]
+    compounds[7] = {
+        "community": "c07",
+        "status": "failed",
+        "files": [],
+        "seconds": 0.1,
+        "causes": ["no font"],
+        "where": ["survey.xlsx:units:3"],
+    }
     _print_build_summary(_report(compounds, {}), "out")
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out[1:-2]] == ["c07"] and "no font; survey.xlsx:units:3" in out[1]
@@ -188,7 +212,14 @@ def test_the_library_never_imports_click_nor_the_cli():
         if "cli" in path.relative_to(ROOT / "ridermap").parts[:1]:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            offenders += [f"{path.name}: {n}" for n in names if n == "click" or n.startswith(("click.", "ridermap.cli"))]
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [
+                f"{path.name}: {n}" for n in names if n == "click" or n.startswith(("click.", "ridermap.cli"))
+            ]
     assert offenders == []

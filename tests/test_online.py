@@ -1,4 +1,5 @@
 """Online OSM download, tested against a recorded Overpass response (no network)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,13 @@ def overpass():
     import osmnx as ox
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add(responses.POST, ox.settings.overpass_url.rstrip("/") + "/interpreter",
-                 body=RECORDED.read_bytes(), status=200, content_type="application/osm3s+xml")
+        mock.add(
+            responses.POST,
+            ox.settings.overpass_url.rstrip("/") + "/interpreter",
+            body=RECORDED.read_bytes(),
+            status=200,
+            content_type="application/osm3s+xml",
+        )
         yield mock
 
 
@@ -78,8 +84,10 @@ def test_without_the_online_extra_an_overpass_source_says_what_to_install(tmp_pa
         fetch_osm(SPEC, cache_dir=tmp_path)
     result = CliRunner().invoke(main, ["ingest", SPEC, "-o", str(tmp_path / "x.gpkg")])
     assert result.exit_code == 2, result.output
-    assert result.output == (f"ridermap: error: {SPEC}: online sources need the optional package osmnx: "
-                             "install ridermap[online] (pip install 'ridermap[online]') or use a local .osm/.pbf file\n")
+    assert result.output == (
+        f"ridermap: error: {SPEC}: online sources need the optional package osmnx: "
+        "install ridermap[online] (pip install 'ridermap[online]') or use a local .osm/.pbf file\n"
+    )
     zh = CliRunner().invoke(main, ["validate", SPEC])
     assert zh.exit_code == 2 and "请安装 ridermap[online]" in zh.output and len(zh.output.splitlines()) == 1
     offline = CliRunner().invoke(main, ["ingest", str(RECORDED), "-o", str(tmp_path / "ok.gpkg")])  # files still work
@@ -93,8 +101,13 @@ def test_only_the_online_reader_imports_osmnx_and_requests_and_nothing_networkx(
     users: dict[str, set[str]] = {}
     for path in root.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             for name in names:
                 top = name.split(".")[0]
                 if top in ("osmnx", "requests", "networkx"):
@@ -118,8 +131,12 @@ def test_unknown_place_is_one_line_and_osmnx_settings_are_restored(tmp_path, mon
         result = CliRunner().invoke(main, ["validate", "--lang", "en", "overpass:place=没有这个地方"])
         assert len(mock.calls) == 1
     assert result.exit_code == 2, result.output
-    assert result.output.startswith("ridermap: error: overpass:place=没有这个地方: place not found or refused by Nominatim: ")
+    assert result.output.startswith(
+        "ridermap: error: overpass:place=没有这个地方: place not found or refused by Nominatim: "
+    )
     assert len(result.output.splitlines()) == 1
     assert ox.settings.cache_folder == before
-    assert len(list((tmp_path / "rc" / "osmnx").glob("*.json"))) == 1, "osmnx cached in ridermap's folder during the call"
+    assert len(list((tmp_path / "rc" / "osmnx").glob("*.json"))) == 1, (
+        "osmnx cached in ridermap's folder during the call"
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["rc"], "and not in its default ./cache"

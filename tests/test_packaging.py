@@ -1,4 +1,5 @@
 """Packaging: templates and the sample ship as package data, found by importlib.resources in any install."""
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -58,8 +58,24 @@ def wheel(tmp_path_factory) -> Path:
         else:
             shutil.copy2(item, src / name)
     dist = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-                    "-w", str(dist), str(src)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(dist),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (found,) = dist.glob("ridermap-*.whl")
     return found
 
@@ -68,36 +84,72 @@ def test_wheel_ships_templates_and_sample_in_the_package_and_no_top_level_cli(wh
     names = set(zipfile.ZipFile(wheel).namelist())
     top = {n.split("/")[0] for n in names}
     assert top == {"ridermap", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}, top
-    for needed in ("ridermap/py.typed", "ridermap/cli/__init__.py", "ridermap/cli/build.py",
-                   "ridermap/templates/site/base.html.j2", "ridermap/templates/site/site.css",
-                   "ridermap/data/sample/ridermap.toml", "ridermap/data/sample/base.osm",
-                   "ridermap/data/sample/survey.xlsx", "ridermap/data/templates/survey_template.xlsx"):
+    for needed in (
+        "ridermap/py.typed",
+        "ridermap/cli/__init__.py",
+        "ridermap/cli/build.py",
+        "ridermap/templates/site/base.html.j2",
+        "ridermap/templates/site/site.css",
+        "ridermap/data/sample/ridermap.toml",
+        "ridermap/data/sample/base.osm",
+        "ridermap/data/sample/survey.xlsx",
+        "ridermap/data/templates/survey_template.xlsx",
+    ):
         assert needed in names, needed
     assert not any(n.endswith((".pyc", "make_sample.py", "make_templates.py")) for n in names)
     info = f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"
     entry = zipfile.ZipFile(wheel).read(f"{info}/entry_points.txt").decode()
     assert "ridermap = ridermap.cli:main" in entry
-    requires = [line for line in zipfile.ZipFile(wheel).read(f"{info}/METADATA").decode().splitlines()
-                if line.startswith("Requires-Dist: osmnx")]
+    requires = [
+        line
+        for line in zipfile.ZipFile(wheel).read(f"{info}/METADATA").decode().splitlines()
+        if line.startswith("Requires-Dist: osmnx")
+    ]
     assert requires and all('extra == "online"' in r or 'extra == "test"' in r for r in requires)
 
 
 def test_installed_outside_the_prefix_it_finds_its_templates_and_builds_the_sample(wheel, tmp_path):
     """A wheel installed in a folder of its own (like ``pip install --user``: not under sys.prefix)."""
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(site),
-                    str(wheel)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     env = {**os.environ, "PYTHONPATH": str(site)}
     run = tmp_path / "run"
     run.mkdir()
-    where = subprocess.run([sys.executable, "-c", "import ridermap, ridermap.resources as r; "
-                            "print(r.templates_dir()); print(r.sample_config()); print(ridermap.__version__)"],
-                           cwd=run, env=env, capture_output=True, text=True, timeout=120, check=True).stdout.split()
-    assert where == [str(site / "ridermap" / "templates"), str(site / "ridermap" / "data" / "sample" / "ridermap.toml"),
-                     PYPROJECT["project"]["version"]]
-    built = subprocess.run([str(site / "bin" / "ridermap"), "-q", "build", "--only", "site", "-o", "out"],
-                           cwd=run, env=env, capture_output=True, text=True, timeout=300)
+    where = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import ridermap, ridermap.resources as r; "
+            "print(r.templates_dir()); print(r.sample_config()); print(ridermap.__version__)",
+        ],
+        cwd=run,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.split()
+    assert where == [
+        str(site / "ridermap" / "templates"),
+        str(site / "ridermap" / "data" / "sample" / "ridermap.toml"),
+        PYPROJECT["project"]["version"],
+    ]
+    built = subprocess.run(
+        [str(site / "bin" / "ridermap"), "-q", "build", "--only", "site", "-o", "out"],
+        cwd=run,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stdout + built.stderr
     assert (run / "out" / "site" / "index.html").is_file()
-    assert (run / "out" / "site" / "assets" / "site.css").read_bytes() == (ROOT / "templates" / "site" / "site.css").read_bytes()
+    assert (run / "out" / "site" / "assets" / "site.css").read_bytes() == (
+        ROOT / "templates" / "site" / "site.css"
+    ).read_bytes()
     assert not (run / "cli.py").exists() and "Traceback" not in built.stderr

@@ -12,6 +12,7 @@ A new command: a module here with a ``click.command`` (wrapped in
 :func:`~ridermap.cli.boundary.handle_errors` when it reports its own
 outcome), added to ``COMMANDS`` in :mod:`ridermap.cli.group`.
 """
+
 from __future__ import annotations
 
 from ridermap.cli.group import main

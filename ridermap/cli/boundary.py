@@ -5,6 +5,7 @@ Exit codes: 0 done, 1 data errors (a compound failed, validation errors),
 an online source that cannot be reached; 3 a bug in ridermap (the traceback
 is logged at ``-vv``); 130 interrupted.
 """
+
 from __future__ import annotations
 
 import functools

@@ -1,4 +1,5 @@
 """``ridermap build``: every output for every compound of a config (default: the sample)."""
+
 from __future__ import annotations
 
 import logging
@@ -17,21 +18,44 @@ OUTPUTS = ["gpkg", "validation", "posters", "doorplates", "site", "gaps"]
 
 @click.command()
 @click.argument("config_file", required=False, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", default="out", show_default=True, type=click.Path(file_okay=False),
-              help="Output folder: a link to the current build in .OUTPUT.builds/ (switched atomically).")
+@click.option(
+    "-o",
+    "--output",
+    default="out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Output folder: a link to the current build in .OUTPUT.builds/ (switched atomically).",
+)
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: config, 2).")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default=None, help="Where per-compound work runs.")
-@click.option("--only", "outputs", multiple=True, type=click.Choice(OUTPUTS), help="Build only these outputs (repeatable).")
-@click.option("--paper", type=click.Choice(["A4", "A3", "A2", "A1", "A0", "auto"], case_sensitive=False), default=None,
-              help="Poster paper (default: config, else A2); a poster whose labels do not fit goes landscape, "
-                   "then to larger paper up to A0 (a warning). auto: the smallest that fits.")
+@click.option(
+    "--only", "outputs", multiple=True, type=click.Choice(OUTPUTS), help="Build only these outputs (repeatable)."
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["A4", "A3", "A2", "A1", "A0", "auto"], case_sensitive=False),
+    default=None,
+    help="Poster paper (default: config, else A2); a poster whose labels do not fit goes landscape, "
+    "then to larger paper up to A0 (a warning). auto: the smallest that fits.",
+)
 @click.option("--landscape", is_flag=True, help="Posters start landscape.")
-@click.option("--force", is_flag=True,
-              help="Build every compound again (default: reuse the previous build's files of compounds "
-                   "whose data, config and ridermap are unchanged).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Build every compound again (default: reuse the previous build's files of compounds "
+    "whose data, config and ridermap are unchanged).",
+)
 @handle_errors
-def build(config_file: str | None, output: str, workers: int | None, executor: str | None,
-          outputs: tuple[str, ...], paper: str | None, landscape: bool, force: bool) -> None:
+def build(
+    config_file: str | None,
+    output: str,
+    workers: int | None,
+    executor: str | None,
+    outputs: tuple[str, ...],
+    paper: str | None,
+    landscape: bool,
+    force: bool,
+) -> None:
     """Build every output for every compound in CONFIG (default: the sample).
 
     Exit 0 when every compound was built and validation found no error, 1
@@ -47,8 +71,16 @@ def build(config_file: str | None, output: str, workers: int | None, executor: s
 
     path = Path(config_file) if config_file else sample_config()
     config = load_config(path)
-    changes = {k: v for k, v in (("workers", workers), ("executor", executor), ("outputs", tuple(outputs) or None),
-                                 ("paper", paper.upper() if paper and paper.lower() != "auto" else paper)) if v}
+    changes: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("workers", workers),
+            ("executor", executor),
+            ("outputs", tuple(outputs) or None),
+            ("paper", paper.upper() if paper and paper.lower() != "auto" else paper),
+        )
+        if v
+    }
     config = dataclasses.replace(config, **changes)
     click.echo(f"ridermap build {path} -> {output}/", err=True)
     bundle = bundle_from_config(config)
@@ -62,10 +94,22 @@ class _ProgressBar:
     """A compounds progress bar on stderr, started at the first compound (so an early error stays the only line)."""
 
     def __init__(self, *, disable: bool) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TimeElapsedColumn(), disable=disable, transient=False)
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            disable=disable,
+            transient=False,
+        )
         self._task: Any = None
 
     def on_done(self, done: int, total: int, _record: object) -> None:
@@ -88,17 +132,30 @@ def _print_build_summary(report: Any, output: str, *, every: bool = False, limit
     Every compound when there are at most ``limit`` (or ``every``), else
     only those not ok; build.json has them all.
     """
-    rows = list(report.compounds) if every or len(report.compounds) <= limit else \
-        [c for c in report.compounds if c["status"] != "ok"]  # a copy: the district rows below are not compounds
-    rows += [{"community": f"({name})", "status": p["status"], "files": [None] * p["files"], "seconds": p["seconds"],
-              "causes": [p["cause"]] if p["cause"] else []}
-             for name, p in report.district.items() if p["status"] != "ok"]
+    rows = (
+        list(report.compounds)
+        if every or len(report.compounds) <= limit
+        else [c for c in report.compounds if c["status"] != "ok"]
+    )  # a copy: the district rows below are not compounds
+    rows += [
+        {
+            "community": f"({name})",
+            "status": p["status"],
+            "files": [None] * p["files"],
+            "seconds": p["seconds"],
+            "causes": [p["cause"]] if p["cause"] else [],
+        }
+        for name, p in report.district.items()
+        if p["status"] != "ok"
+    ]
     if rows:
         width = max(len("compound"), *(len(str(r["community"])) for r in rows))
         click.echo(f"{'compound':<{width}}  {'status':<11}  {'files':>5}  {'seconds':>7}  cause")
         for r in rows:
             cause = " ".join("; ".join(r["causes"] + r.get("where", [])).split())
-            click.echo(f"{str(r['community']):<{width}}  {r['status']:<11}  {len(r['files']):>5}  {r['seconds']:>7.1f}  {cause}")
+            click.echo(
+                f"{str(r['community']):<{width}}  {r['status']:<11}  {len(r['files']):>5}  {r['seconds']:>7.1f}  {cause}"
+            )
     hidden = len(report.compounds) - sum(1 for r in rows if r in report.compounds)
     if hidden:
         click.echo(f"... and {hidden} compounds ok (all in {output}/build.json)")
@@ -106,6 +163,8 @@ def _print_build_summary(report: Any, output: str, *, every: bool = False, limit
     kept = "" if report.published else f"; nothing built, {output}/ keeps the previous build"
     reused = sum(bool(c.get("reused")) for c in report.compounds)
     unchanged = f", {reused} unchanged and reused" if reused else ""
-    click.echo(f"{len(report.compounds)} compounds ({failed} failed{unchanged}), {len(report.files)} files in {output}/ "
-               f"in {report.seconds:.1f} s; validation: {report.errors} errors, {report.warnings} warnings "
-               f"({output}/validation.txt){kept}; report: {output}/build.json")
+    click.echo(
+        f"{len(report.compounds)} compounds ({failed} failed{unchanged}), {len(report.files)} files in {output}/ "
+        f"in {report.seconds:.1f} s; validation: {report.errors} errors, {report.warnings} warnings "
+        f"({output}/validation.txt){kept}; report: {output}/build.json"
+    )

@@ -1,4 +1,5 @@
 """The ``ridermap`` command group: global options and the list of commands."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Commands whose help and errors follow ``--lang``: Chinese by default, English with ``--lang en``."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -1,4 +1,5 @@
 """Options and arguments shared by the commands, and reading SOURCE.../--config into a Bundle."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -10,13 +11,21 @@ if TYPE_CHECKING:
     from ridermap.model import Bundle
 
 sources_argument = click.argument("sources", nargs=-1, type=click.Path(dir_okay=False))
-crs_option = click.option("--crs", default=None, help="CRS of sources that declare none: wgs84, cgcs2000, gcj02, bd09, EPSG:n.")
-config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-                             help="ridermap.toml (base URL, admin code, language, sources).")
+crs_option = click.option(
+    "--crs", default=None, help="CRS of sources that declare none: wgs84, cgcs2000, gcj02, bd09, EPSG:n."
+)
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="ridermap.toml (base URL, admin code, language, sources).",
+)
 
 
-def load_bundle(sources: tuple[str, ...], crs: str | None,
-                config_path: str | None = None) -> tuple[Bundle, Config | None]:
+def load_bundle(
+    sources: tuple[str, ...], crs: str | None, config_path: str | None = None
+) -> tuple[Bundle, Config | None]:
     """Read SOURCE... (after the config's sources, if ``config_path``) into one Bundle.
 
     Returns

@@ -6,6 +6,7 @@ moved to WGS84 from the file's own CRS or the declared one (``gcj02`` for
 AMap/Tencent points); ids are prefixed ``user:`` so they never collide with
 ridermap's own candidates.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,12 +54,12 @@ def read_candidates(path: str, *, crs: str | None = None) -> gpd.GeoDataFrame:
     except InputError:
         raise
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read candidate sites: {exc}",
-                         zh=f"{path}：无法读取候选点位：{exc}") from exc
+        raise InputError(f"{path}: cannot read candidate sites: {exc}", zh=f"{path}：无法读取候选点位：{exc}") from exc
     if gdf.empty or not (gdf.geom_type == "Point").all():
         got = sorted(set(gdf.geom_type.dropna())) or "nothing"
-        raise InputError(f"{path}: candidate sites must be points (got {got})",
-                         zh=f"{path}：候选点位必须是点（实际为 {got}）")
+        raise InputError(
+            f"{path}: candidate sites must be points (got {got})", zh=f"{path}：候选点位必须是点（实际为 {got}）"
+        )
     source_crs = declared or (str(gdf.crs) if gdf.crs is not None else "EPSG:4326")
     lon, lat = to_wgs84(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), source_crs)
     out = gpd.GeoDataFrame(gdf.drop(columns="geometry"), geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
@@ -75,8 +76,10 @@ def _read_csv(path: str) -> gpd.GeoDataFrame:
     lon = next((cols[c] for c in _LON if c in cols), None)
     lat = next((cols[c] for c in _LAT if c in cols), None)
     if lon is None or lat is None:
-        raise InputError(f"{path}: candidate CSV needs lon and lat columns (or 经度/纬度), got {list(df.columns)}",
-                         zh=f"{path}：候选点位 CSV 需要 经度 和 纬度 列（或 lon/lat），实际为 {list(df.columns)}")
+        raise InputError(
+            f"{path}: candidate CSV needs lon and lat columns (or 经度/纬度), got {list(df.columns)}",
+            zh=f"{path}：候选点位 CSV 需要 经度 和 纬度 列（或 lon/lat），实际为 {list(df.columns)}",
+        )
     x, y = pd.to_numeric(df[lon], errors="coerce"), pd.to_numeric(df[lat], errors="coerce")
     bad = (x.isna() | y.isna()).to_numpy()
     if bad.any():

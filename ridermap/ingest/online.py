@@ -10,6 +10,7 @@ osmnx and requests are the optional extra ``ridermap[online]``: without them
 an ``overpass:`` source is one :class:`~ridermap.errors.InputError` saying
 what to install, and everything offline works as before.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,10 +43,12 @@ def online_packages(spec: str) -> tuple[ModuleType, ModuleType]:
         import requests
     except ImportError as exc:
         missing = exc.name or "osmnx"
-        raise InputError(f"{spec}: online sources need the optional package {missing}: "
-                         f"install {EXTRA} (pip install '{EXTRA}') or use a local .osm/.pbf file",
-                         zh=f"{spec}：在线数据源需要可选依赖 {missing}：请安装 {EXTRA}"
-                            f"（pip install '{EXTRA}'），或使用本地 .osm/.pbf 文件") from exc
+        raise InputError(
+            f"{spec}: online sources need the optional package {missing}: "
+            f"install {EXTRA} (pip install '{EXTRA}') or use a local .osm/.pbf file",
+            zh=f"{spec}：在线数据源需要可选依赖 {missing}：请安装 {EXTRA}"
+            f"（pip install '{EXTRA}'），或使用本地 .osm/.pbf 文件",
+        ) from exc
     return osmnx, requests
 
 
@@ -148,8 +151,12 @@ def fetch_osm(spec: str, *, cache_dir: str | Path | None = None, refresh: bool =
         return target
     url = ox.settings.overpass_url.rstrip("/") + "/interpreter"
     try:
-        response = requests.post(url, data={"data": query}, timeout=TIMEOUT_S,
-                                 headers={"User-Agent": "ridermap (+https://github.com/ridermap)"})
+        response = requests.post(
+            url,
+            data={"data": query},
+            timeout=TIMEOUT_S,
+            headers={"User-Agent": "ridermap (+https://github.com/ridermap)"},
+        )
     except requests.RequestException as exc:
         raise InputError(f"{spec}: Overpass not reachable ({type(exc).__name__}); use a local .osm/.pbf file") from exc
     if response.status_code != 200 or b"<osm" not in response.content[:500]:
@@ -159,5 +166,7 @@ def fetch_osm(spec: str, *, cache_dir: str | Path | None = None, refresh: bool =
     try:
         write_bytes(target, response.content)
     except OSError as exc:
-        raise InputError(f"{spec}: cannot cache the download in {exc.filename or cache}: {exc.strerror or exc}") from exc
+        raise InputError(
+            f"{spec}: cannot cache the download in {exc.filename or cache}: {exc.strerror or exc}"
+        ) from exc
     return target
