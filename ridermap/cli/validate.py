@@ -132,7 +132,6 @@ def _write_xlsx(findings: list, output: str | None, *, sources: list, language: 
 
     if not output:
         fail(TEXT[language]["need_output"])
-
     write_findings_xlsx(findings, output, sources=sources, language=language)
     n_err = sum(f.severity == "error" for f in findings)
     click.echo(TEXT[language]["wrote"].format(path=output, errors=n_err, warnings=len(findings) - n_err))
