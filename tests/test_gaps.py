@@ -1,6 +1,6 @@
 """Planner gaps: hand-checked distances, gap flags, summaries, siting, reports, CLI.
 
-Geometry is drawn in metres (UTM 48N) and handed over in WGS84 so the
+Geometry is drawn in metres (UTM_48N 48N) and handed over in WGS84 so the
 expected distances can be added up by hand.
 """
 from __future__ import annotations
@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
-import shapely
 from click.testing import CliRunner
 from shapely.geometry import LineString, Point, Polygon
 
@@ -24,15 +23,8 @@ from ridermap.analysis.network import distance_matrix, network_from_bundle
 from ridermap.analysis.siting import candidate_sites, coverage, propose_sites, solve_lscp, solve_mclp
 from ridermap.config import Config
 from ridermap.model.bundle import Bundle
-from tests.conftest import SAMPLE_CONFIG, SAMPLE_ID, chromium_path, shared_osm
+from conftest import SAMPLE_CONFIG, SAMPLE_ID, UTM_48N, X0, Y0, chromium_path, local_gdf, shared_osm
 
-UTM = "EPSG:32648"
-X0, Y0 = 400_000.0, 3_390_000.0
-
-
-def _gdf(rows: list[dict]) -> gpd.GeoDataFrame:
-    geoms = [shapely.affinity.translate(r.pop("geometry"), X0, Y0) for r in rows]
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs=UTM).to_crs("EPSG:4326")
 
 
 def district(*, south_locked: bool = True, south_access: str = "ride", north_access: str = "ride", locker=None) -> Bundle:
@@ -56,19 +48,19 @@ def district(*, south_locked: bool = True, south_access: str = "ride", north_acc
     if locker is not None:
         facilities.append({"id": "L1", "kind": "parcel_locker", "name": "快递柜", "geometry": locker})
     return Bundle.from_layers({
-        "communities": _gdf([{"id": "c1", "name": "示例小区", "rider_access": "ride",
+        "communities": local_gdf([{"id": "c1", "name": "示例小区", "rider_access": "ride",
                               "geometry": Polygon([(0, 0), (100, 0), (100, 100), (0, 100)])}]),
-        "gates": _gdf([
+        "gates": local_gdf([
             {"id": "g_s", "community_id": "c1", "name": "南门", "rider_access": south_access, "locked": south_locked, "geometry": Point(50, 0)},
             {"id": "g_n", "community_id": "c1", "name": "北门", "rider_access": north_access, "locked": False, "geometry": Point(50, 100)},
         ]),
-        "units": _gdf([
+        "units": local_gdf([
             {"id": "U1", "community_id": "c1", "building_id": "B1", "label": "1单元", "geometry": Point(55, 20)},
             {"id": "U2", "community_id": "c1", "building_id": "B1", "label": "2单元", "geometry": Point(50, 80)},
             {"id": "U3", "community_id": "", "building_id": "B9", "label": "临街", "geometry": Point(30, -15)},
         ]),
-        "facilities": _gdf(facilities),
-        "paths": _gdf(paths),
+        "facilities": local_gdf(facilities),
+        "paths": local_gdf(paths),
     })
 
 
@@ -214,7 +206,7 @@ def test_closed_compound_with_and_without_locker():
 
 def test_buildings_without_units_get_a_door():
     b = district()
-    building = _gdf([{"id": "B7", "community_id": "c1", "number": "7", "label": "7号楼",
+    building = local_gdf([{"id": "B7", "community_id": "c1", "number": "7", "label": "7号楼",
                       "geometry": Polygon([(70, 60), (90, 60), (90, 70), (70, 70)])}])
     d = doors(b.replace(buildings=building))
     assert d.set_index("id").loc["B7", "door"] == "building"
@@ -224,12 +216,12 @@ def test_buildings_without_units_get_a_door():
 def _grid_network(n: int = 5, step: float = 40.0):
     lines = [LineString([(0, i * step), ((n - 1) * step, i * step)]) for i in range(n)]
     lines += [LineString([(i * step, 0), (i * step, (n - 1) * step)]) for i in range(n)]
-    paths = _gdf([{"id": f"p{i}", "kind": "residential", "rideable": True, "geometry": ln} for i, ln in enumerate(lines)])
+    paths = local_gdf([{"id": f"p{i}", "kind": "residential", "rideable": True, "geometry": ln} for i, ln in enumerate(lines)])
     return network_from_bundle(Bundle.from_layers({"paths": paths}))
 
 
 def _wgs(points_m) -> gpd.GeoSeries:
-    return gpd.GeoSeries([Point(X0 + x, Y0 + y) for x, y in points_m], crs=UTM).to_crs("EPSG:4326")
+    return gpd.GeoSeries([Point(X0 + x, Y0 + y) for x, y in points_m], crs=UTM_48N).to_crs("EPSG:4326")
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -389,7 +381,7 @@ def test_cli_gaps(tmp_path):
     assert read["id"].tolist() == ["user:A"]
     assert (read.geometry.x.iloc[0], read.geometry.y.iloc[0]) == pytest.approx((104.0890, 30.6530))
     gcj = read_candidates(str(cands), crs="gcj02")  # AMap coordinates are moved back by a few hundred metres
-    assert 100 < gcj.to_crs(UTM).distance(read.to_crs(UTM)).iloc[0] < 1000
+    assert 100 < gcj.to_crs(UTM_48N).distance(read.to_crs(UTM_48N)).iloc[0] < 1000
     bad = tmp_path / "bad.csv"
     bad.write_text("name\nx\n", encoding="utf-8")
     result = CliRunner().invoke(cli.main, ["gaps", "--config", str(SAMPLE_CONFIG), "-o", str(tmp_path / "o2"), "--candidates", str(bad)])

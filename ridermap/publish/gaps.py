@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -47,7 +48,7 @@ from ridermap.safe_text import csv_frame
 
 log = logging.getLogger(__name__)
 
-__all__ = ["write_gaps", "units_table"]
+__all__ = ["GapAnalysis", "analyse_gaps", "gap_slices", "units_table", "write_gap_pdf", "write_gap_tables", "write_gaps"]
 
 
 def units_table(report: GapReport) -> pd.DataFrame:
@@ -66,6 +67,96 @@ def units_table(report: GapReport) -> pd.DataFrame:
             out[f"{kind}_status"] = u[f"{kind}_status"]
     out["n_gaps"] = u["n_gaps"]
     return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class GapAnalysis:
+    """The district's gap report and siting proposals (:func:`analyse_gaps`)."""
+    report: GapReport
+    sites: gpd.GeoDataFrame | None
+    siting: list
+    k: int
+
+
+def analyse_gaps(bundle: Bundle, *, config, candidates: gpd.GeoDataFrame | None = None, k: int = 3) -> GapAnalysis:
+    """Distances, gaps and siting proposals of the whole district (see :func:`write_gaps`)."""
+    net = network_from_bundle(bundle)
+    report = gap_report(bundle, config=config, network=net)
+    cands = candidate_sites(bundle, net, user=candidates)
+    results = [propose_sites(report, bundle, net, kind=kind, k=k, candidates=cands)
+               for kind in report.kinds if kind in report.targets_m]
+    frames = [r.sites for r in results if len(r.sites)]
+    sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326") if frames else None
+    return GapAnalysis(report, sites, results, k)
+
+
+def gap_slices(analysis: GapAnalysis, bundle: Bundle, ids: list[str]):
+    """One :class:`~ridermap.render.gapmap.GapSlice` per compound of ``ids`` (the district projected once)."""
+    from ridermap.render.gapmap import GapMapLayers
+
+    layers = GapMapLayers(analysis.report, bundle)
+    for cid in ids:
+        yield layers.subset(cid, sites=analysis.sites)
+
+
+def write_gap_pdf(part, path: str | Path, *, config) -> Path:
+    """The A3 gap map of one compound (a :class:`~ridermap.render.gapmap.GapSlice`) as a PDF at ``path``."""
+    from ridermap.render.gapmap import slice_figure
+
+    path = Path(path)
+    draft = needs_draft(getattr(config, "draft", "auto"), part.bundle.gates, part.community_id)
+    fig = slice_figure(part, language=config.language, draft=draft)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="pdf", metadata={"Title": f"ridermap gaps {part.community_id}",
+                                              "CreationDate": fixed_timestamp(config.data_date), "ModDate": None})
+    return path
+
+
+def write_gap_tables(analysis: GapAnalysis, bundle: Bundle, folder: str | Path, *, config, html: bool = True) -> list[Path]:
+    """Everything of the gap reports but the PDF maps, into the existing ``folder``; the files written."""
+    from ridermap.render.gapmap import gap_map_html, leaflet_files
+
+    tmp = Path(folder)
+    report, sites, results = analysis.report, analysis.sites, analysis.siting
+    written: list[str] = []
+    gpkg = tmp / "gaps.gpkg"
+    doors = report.units.copy()
+    for kind in report.kinds:
+        doors[f"{kind}_gap"] = doors[f"{kind}_gap"].astype(bool)
+    pyogrio.write_dataframe(_finite(doors), gpkg, layer="units", driver="GPKG")
+    comp = report.communities.merge(bundle.communities[["id", "geometry"]], on="id", how="left")
+    pyogrio.write_dataframe(gpd.GeoDataFrame(comp, geometry="geometry", crs="EPSG:4326"), gpkg, layer="compounds",
+                            driver="GPKG", geometry_type="Unknown")
+    if sites is not None and len(sites):
+        pyogrio.write_dataframe(sites, gpkg, layer="sites", driver="GPKG")
+    fix_timestamps(gpkg, data_date=config.data_date)
+    written.append("gaps.gpkg")
+    csv_frame(units_table(report)).to_csv(tmp / "units.csv", index=False, encoding="utf-8-sig")
+    csv_frame(report.communities).to_csv(tmp / "summary.csv", index=False, encoding="utf-8-sig")
+    summary = {
+        "district": report.district,
+        "targets_m": report.targets_m,
+        "siting": [{"kind": r.kind, "radius_m": r.radius_m, "gap_doors": r.gap_doors, "coverable": r.coverable,
+                    "k": analysis.k, "mclp_covered": r.mclp_covered, "lscp_sites": r.lscp_sites} for r in results],
+        "communities": json.loads(report.communities.to_json(orient="records", force_ascii=False)),
+    }
+    (tmp / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    site_rows = pd.DataFrame(sites.drop(columns="geometry")) if sites is not None else pd.DataFrame()
+    if sites is not None and len(sites):
+        site_rows["lon"] = sites.geometry.x.round(7)
+        site_rows["lat"] = sites.geometry.y.round(7)
+    csv_frame(site_rows).to_csv(tmp / "sites.csv", index=False, encoding="utf-8-sig")
+    written += ["units.csv", "summary.csv", "summary.json", "sites.csv"]
+    if html:
+        page = gap_map_html(report, bundle, sites=sites, language=config.language)
+        (tmp / "gaps.html").write_text(page, encoding="utf-8")
+        written.append("gaps.html")
+        for rel, src in leaflet_files().items():
+            dst = tmp / "lib" / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            written.append(f"lib/{rel}")
+    return [tmp / w for w in written]
 
 
 def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.GeoDataFrame | None = None, k: int = 3,
@@ -94,69 +185,16 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
     list of Path
         Every file written, at its final place.
     """
-    from ridermap.render.gapmap import GapMapLayers, gap_figure, gap_map_html, leaflet_files
-
     outdir = Path(outdir)
-    net = network_from_bundle(bundle)
-    report = gap_report(bundle, config=config, network=net)
-    cands = candidate_sites(bundle, net, user=candidates)
-    results = [propose_sites(report, bundle, net, kind=kind, k=k, candidates=cands)
-               for kind in report.kinds if kind in report.targets_m]
-    frames = [r.sites for r in results if len(r.sites)]
-    sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326") if frames else None
+    analysis = analyse_gaps(bundle, config=config, candidates=candidates, k=k)
     ids = list(config.communities) or bundle.community_ids()
-    written: list[str] = []
     with atomic_dir(outdir) as tmp:
         tmp.chmod(0o755)  # a report folder others read (mkdtemp makes it private)
-        # GeoPackage
-        gpkg = tmp / "gaps.gpkg"
-        doors = report.units.copy()
-        for kind in report.kinds:
-            doors[f"{kind}_gap"] = doors[f"{kind}_gap"].astype(bool)
-        pyogrio.write_dataframe(_finite(doors), gpkg, layer="units", driver="GPKG")
-        comp = report.communities.merge(bundle.communities[["id", "geometry"]], on="id", how="left")
-        pyogrio.write_dataframe(gpd.GeoDataFrame(comp, geometry="geometry", crs="EPSG:4326"), gpkg, layer="compounds",
-                                driver="GPKG", geometry_type="Unknown")
-        if sites is not None and len(sites):
-            pyogrio.write_dataframe(sites, gpkg, layer="sites", driver="GPKG")
-        fix_timestamps(gpkg, data_date=config.data_date)
-        written.append("gaps.gpkg")
-        # CSV + JSON
-        csv_frame(units_table(report)).to_csv(tmp / "units.csv", index=False, encoding="utf-8-sig")
-        csv_frame(report.communities).to_csv(tmp / "summary.csv", index=False, encoding="utf-8-sig")
-        summary = {
-            "district": report.district,
-            "targets_m": report.targets_m,
-            "siting": [{"kind": r.kind, "radius_m": r.radius_m, "gap_doors": r.gap_doors, "coverable": r.coverable,
-                        "k": k, "mclp_covered": r.mclp_covered, "lscp_sites": r.lscp_sites} for r in results],
-            "communities": json.loads(report.communities.to_json(orient="records", force_ascii=False)),
-        }
-        (tmp / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
-        site_rows = pd.DataFrame(sites.drop(columns="geometry")) if sites is not None else pd.DataFrame()
-        if sites is not None and len(sites):
-            site_rows["lon"] = sites.geometry.x.round(7)
-            site_rows["lat"] = sites.geometry.y.round(7)
-        csv_frame(site_rows).to_csv(tmp / "sites.csv", index=False, encoding="utf-8-sig")
-        written += ["units.csv", "summary.csv", "summary.json", "sites.csv"]
-        if html:
-            page = gap_map_html(report, bundle, sites=sites, language=config.language)
-            (tmp / "gaps.html").write_text(page, encoding="utf-8")
-            written.append("gaps.html")
-            for rel, src in leaflet_files().items():
-                dst = tmp / "lib" / rel
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dst)
-                written.append(f"lib/{rel}")
+        written = [p.relative_to(tmp) for p in write_gap_tables(analysis, bundle, tmp, config=config, html=html)]
         if pdf:
             (tmp / "pdf").mkdir()
-            stamp = fixed_timestamp(config.data_date)  # never the time of the build
-            layers = GapMapLayers(report, bundle)  # the district projected and indexed once for every compound
-            for cid in ids:
-                draft = needs_draft(getattr(config, "draft", "auto"), bundle.gates, cid)
-                fig = gap_figure(report, bundle, cid, sites=sites, language=config.language, draft=draft, layers=layers)
-                fig.savefig(tmp / "pdf" / f"{cid}.pdf", format="pdf",
-                            metadata={"Title": f"ridermap gaps {cid}", "CreationDate": stamp, "ModDate": None})
-                written.append(f"pdf/{cid}.pdf")
+            for part in gap_slices(analysis, bundle, ids):
+                written.append(write_gap_pdf(part, tmp / "pdf" / f"{part.community_id}.pdf", config=config).relative_to(tmp))
     log.info("gaps: wrote %d files to %s", len(written), outdir)
     return [outdir / w for w in written]
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import folium
@@ -30,6 +31,7 @@ import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ridermap import i18n
 from ridermap.analysis.gaps import KIND_MODE, GapReport
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
@@ -65,20 +67,6 @@ _KIND_MARKERS = {"charger": "^", "battery_swap": "v", "rider_parking": "s", "par
                  "rider_station": "*", "drinking_water": "o", "transfer_bicycle": "X"}
 _GATE_COLOURS = {"ride": "#2e7d32", "walk": "#ef6c00", "none": "#c62828", "unknown": "#616161"}
 _PAPER_MM = {"A4": (297, 210), "A3": (420, 297), "A2": (594, 420), "A1": (841, 594)}
-_TEXT = {
-    "zh": {"title": "骑手设施缺口图", "doors": "单元门", "gap_levels": ("无缺口", "1 类设施缺口", "2 类设施缺口", "3 类及以上"),
-           "target": "目标", "coverage": "达标", "metres": "米", "site": "建议新增", "covers": "可新增覆盖",
-           "unreachable": "不可达", "gate": "出入口", "locked": "锁闭", "legend": "图例", "district": "全区",
-           "mode_ride": "骑行", "mode_walk": "步行", "n_a": "不适用", "building_door": "楼栋（无单元门数据）",
-           "no_gate": "不可达：无可用出入口", "no_gate_note": "本小区无可用出入口（未标注或全部锁闭），{n} 个门未计入缺口和达标率",
-           "no_gate_doors": "无可用出入口的门"},
-    "en": {"title": "Rider facility gaps", "doors": "Unit doors", "gap_levels": ("no gap", "1 kind in gap", "2 kinds in gap", "3 or more"),
-           "target": "target", "coverage": "covered", "metres": "m", "site": "Proposed", "covers": "newly covers",
-           "unreachable": "unreachable", "gate": "Gate", "locked": "locked", "legend": "Legend", "district": "District",
-           "mode_ride": "riding", "mode_walk": "walking", "n_a": "n/a", "building_door": "building (no unit doors)",
-           "no_gate": "No usable gate", "no_gate_note": "No usable gate (none mapped or all locked): {n} doors left out of gaps and coverage",
-           "no_gate_doors": "doors without a usable gate"},
-}
 _ATTRIBUTION = "© OpenStreetMap contributors"
 
 
@@ -164,7 +152,7 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
         Render it inside :func:`~ridermap.render.site_maps.stable_ids` (as
         :func:`gap_map_html` does) for deterministic element ids.
     """
-    t = _TEXT[language]
+    t = i18n.words("gapmap", language)
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
     # local Leaflet only: no CDN (jQuery, Bootstrap and awesome-markers are not used)
     m.default_js = [("leaflet", f"{asset_prefix}leaflet.js")]
@@ -267,6 +255,22 @@ def _bounds(bundle: Bundle, units: gpd.GeoDataFrame):
     return [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]]
 
 
+@dataclass(frozen=True)
+class GapSlice:
+    """One compound's gap map inputs (:meth:`GapMapLayers.subset`): draw it with :func:`slice_figure`."""
+    community_id: str
+    report: GapReport
+    bundle: Bundle
+    sites: gpd.GeoDataFrame | None
+    margin_m: float = 60.0
+
+
+def slice_figure(part: GapSlice, *, language: str = "zh", draft: bool = False) -> Figure:
+    """:func:`gap_figure` of a :class:`GapSlice` (the same drawing as from the whole district)."""
+    return gap_figure(part.report, part.bundle, part.community_id, sites=part.sites, language=language,
+                      margin_m=part.margin_m, draft=draft)
+
+
 class GapMapLayers:
     """The district's layers for many :func:`gap_figure` calls: projected once, indexed by space and compound.
 
@@ -288,16 +292,48 @@ class GapMapLayers:
 
     def clip(self, name: str, metric, bounds) -> gpd.GeoDataFrame:
         """Rows of layer ``name`` in ``metric`` whose geometry meets the box ``bounds`` (as ``.cx`` picks them)."""
+        return self._layer(name, metric).iloc[self._positions(name, metric, bounds)]
+
+    def _layer(self, name: str, metric) -> gpd.GeoDataFrame:
         key = (name, str(metric))
         gdf = self._projected.get(key)
         if gdf is None:
             gdf = getattr(self.bundle, name)
             gdf = gdf.to_crs(metric) if len(gdf) else gdf
             self._projected[key] = gdf
+        return gdf
+
+    def _positions(self, name: str, metric, bounds) -> np.ndarray:
+        gdf = self._layer(name, metric)
         if not len(gdf):
-            return gdf
-        hits = gdf.sindex.query(shapely.box(*bounds), predicate="intersects")
-        return gdf.iloc[np.sort(hits)]
+            return np.zeros(0, dtype=np.intp)
+        return np.sort(gdf.sindex.query(shapely.box(*bounds), predicate="intersects"))
+
+    def subset(self, community_id: str, *, sites: gpd.GeoDataFrame | None = None, margin_m: float = 60.0) -> GapSlice:
+        """Exactly what :func:`gap_figure` of ``community_id`` draws, cut out of the district.
+
+        The rows are the district's own (WGS84, in their order), picked by the
+        same box and rule the figure uses, so ``gap_figure`` of the slice gives
+        the same drawing as of the district. A slice is small: it is what a
+        worker process (or a Dask worker) gets to draw one compound's map,
+        and what the incremental build hashes.
+        """
+        b = self.bundle
+        comm = b.communities[b.communities["id"] == community_id]
+        if comm.empty:
+            raise RenderError(f"gap map: no community {community_id!r} in the bundle")
+        metric = utm_crs(comm)
+        x0, y0, x1, y1 = comm.to_crs(metric).total_bounds
+        bounds = (x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
+        near = {name: getattr(b, name).iloc[self._positions(name, metric, bounds)]
+                for name in ("paths", "buildings", "facilities")}
+        view = Bundle.from_layers({"communities": comm, "gates": self.rows("gates", community_id), **near})
+        report = GapReport(units=self.rows("units", community_id), communities=self.rows("communities", community_id),
+                           district={}, kinds=self.report.kinds, targets_m=dict(self.report.targets_m))
+        if sites is not None and len(sites):
+            seen = sites.to_crs(metric).geometry.intersects(shapely.box(*bounds)).to_numpy()
+            sites = sites.iloc[np.flatnonzero(seen)]
+        return GapSlice(community_id, report, view, sites, margin_m)
 
     def rows(self, name: str, community_id: str):
         """Rows of ``gates``, ``units`` (the report's doors) or ``communities`` (the report's table) of one compound."""
@@ -346,7 +382,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
         Unknown paper or compound. Data text the font cannot draw (emoji,
         bidi controls) is dropped or replaced (:func:`~ridermap.render.fonts.drawable`).
     """
-    t = _TEXT[language]
+    t = i18n.words("gapmap", language)
     if paper not in _PAPER_MM:
         raise RenderError(f"gap map: unknown paper {paper!r} (use {', '.join(_PAPER_MM)})")
     comm = bundle.communities[bundle.communities["id"] == community_id]
