@@ -7,12 +7,7 @@ from pathlib import Path
 import click
 
 from ridermap.cli.boundary import handle_errors
-from ridermap.cli.options import (
-    config_option,
-    crs_option,
-    load_bundle,
-    sources_argument,
-)
+from ridermap.cli.options import config_option, crs_option, load_bundle, sources_argument
 
 
 @click.command()

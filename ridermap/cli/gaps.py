@@ -5,12 +5,7 @@ from __future__ import annotations
 import click
 
 from ridermap.cli.boundary import handle_errors
-from ridermap.cli.options import (
-    config_option,
-    crs_option,
-    load_bundle,
-    sources_argument,
-)
+from ridermap.cli.options import config_option, crs_option, load_bundle, sources_argument
 
 
 @click.command()

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import click
 
-# per language: ``None`` -> the command's help, an option's name -> its help, "help" -> --help's own
-HelpTexts = Mapping[str, Mapping[Any, str]]
-
-_FRAME = {
-    "zh": {"usage": "用法：", "options": "选项"},
-    "en": {"usage": "Usage: ", "options": "Options"},
-}
+from ridermap import i18n
 
 
 def argv_language(args: list[str]) -> str | None:
@@ -36,51 +29,52 @@ class LanguageCommand(click.Command):
 
     Parameters
     ----------
-    help_texts
-        ``{"zh": {...}, "en": {...}}``: ``None`` the command's help, an
-        option's name its help, ``"help"`` the help of ``--help``.
+    help_space
+        The space of :mod:`ridermap.i18n` holding the help: ``command`` the
+        command's own, an option's name (``crs``, ``config_path`` …) its
+        help, ``help`` the help of ``--help``. Options without an entry keep
+        their English help.
     """
 
-    def __init__(self, *args: Any, help_texts: HelpTexts, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, help_space: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.help_texts = help_texts
+        self.help_space = help_space
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["ridermap.lang"] = argv_language(args) or "zh"
         return super().parse_args(ctx, args)
 
-    def _texts(self, ctx: click.Context) -> tuple[str, Mapping[Any, str]]:
-        lang = ctx.meta.get("ridermap.lang", "zh")
-        return lang, self.help_texts[lang]
+    def _lang(self, ctx: click.Context) -> str:
+        return i18n.language(ctx.meta.get("ridermap.lang", "zh"))
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        _, texts = self._texts(ctx)
-        saved, self.help = self.help, texts[None]
+        saved, self.help = self.help, i18n.t(f"{self.help_space}.command", self._lang(ctx))
         try:
             super().format_help(ctx, formatter)
         finally:
             self.help = saved
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        lang, _ = self._texts(ctx)
+        lang = self._lang(ctx)
         pieces = self.collect_usage_pieces(ctx)
         if lang == "zh":
             pieces = [p.replace("[OPTIONS]", "[选项]") for p in pieces]
-        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=_FRAME[lang]["usage"])
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=i18n.t("cli.usage", lang))
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        lang, texts = self._texts(ctx)
+        lang = self._lang(ctx)
+        texts = i18n.words(self.help_space, lang)
         records = []
         for param in self.get_params(ctx):
             if not isinstance(param, click.Option):
                 continue
             key = "help" if param is self.get_help_option(ctx) else param.name
-            saved, param.help = param.help, texts.get(key, param.help)
+            saved, param.help = param.help, texts.get(key or "", param.help)  # type: ignore[assignment]
             try:
                 record = param.get_help_record(ctx)
             finally:
                 param.help = saved
             if record is not None:
                 records.append(record)
-        with formatter.section(_FRAME[lang]["options"]):
+        with formatter.section(i18n.t("cli.options", lang)):
             formatter.write_dl(records)
