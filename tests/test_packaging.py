@@ -108,6 +108,27 @@ def test_wheel_ships_templates_and_sample_in_the_package_and_no_top_level_cli(wh
     assert requires and all('extra == "online"' in r or 'extra == "test"' in r for r in requires)
 
 
+def _shipped(folder: Path, package: str) -> set[str]:
+    """Wheel names of the files of ``folder`` that must ship as ``package`` (not Python code, not caches)."""
+    return {
+        f"{package}/{p.relative_to(folder).as_posix()}"
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".py", ".pyc")
+    }
+
+
+def test_every_data_file_of_the_package_templates_and_sample_is_in_the_wheel(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    wanted = (
+        _shipped(ROOT / "ridermap", "ridermap")
+        | _shipped(ROOT / "templates", "ridermap/templates")
+        | _shipped(ROOT / "data" / "sample", "ridermap/data/sample")
+        | _shipped(ROOT / "data" / "templates", "ridermap/data/templates")
+    )
+    assert "ridermap/templates/site/base.html.j2" in wanted and "ridermap/py.typed" in wanted
+    assert wanted - names == set(), "add them to [tool.setuptools.package-data] in pyproject.toml"
+
+
 def test_installed_outside_the_prefix_it_finds_its_templates_and_builds_the_sample(wheel, tmp_path):
     """A wheel installed in a folder of its own (like ``pip install --user``: not under sys.prefix)."""
     site = tmp_path / "site"

@@ -608,7 +608,7 @@ def _gates_from_nodes(rows, communities, metric, admin_code) -> gpd.GeoDataFrame
     for idx, row in near.iterrows():
         tags = row["tags"]
         locked = tags.get("locked") == "yes" or tags.get("access") in ("no",)
-        access = _gate_access(tags, locked)
+        access = gate_rider_access(tags, locked)
         out.append({"community_id": row["id"], "name": row["name"], "rider_access": access,
                     "hours": tags.get("opening_hours", ""), "locked": locked,
                     "inferred": "rider_access" if access == "unknown" else "", "key": row["key"],
@@ -618,7 +618,7 @@ def _gates_from_nodes(rows, communities, metric, admin_code) -> gpd.GeoDataFrame
     return gates
 
 
-def _gate_access(tags: dict, locked: bool) -> str:
+def gate_rider_access(tags: dict, locked: bool) -> str:
     """Rider access of a gate from OSM tags, or ``unknown`` when no tag says.
 
     ``none`` if locked or closed to people on foot, ``walk`` if vehicles are
