@@ -103,3 +103,19 @@ def browser():
     yield b
     b.close()
     pw.stop()
+
+
+def gap_table_ids(table):
+    """A gap table written with Chinese headers (the default), with its column ids back (``headers`` inverted)."""
+    import pandas as pd
+
+    from ridermap import i18n
+    from ridermap.model.schema import FACILITY_KINDS
+    from ridermap.publish.gaps import headers
+
+    plain = [k.split(".", 1)[1] for k in i18n.MESSAGES if k.startswith("gapcsv.") and not k.startswith("gapcsv.kind_")]
+    ids = plain + [f"{k}_{s}" for k in FACILITY_KINDS for s in ("m", "gap", "status", "gaps", "coverage_pct", "target_m",
+                                                                "mode")]
+    back = dict(zip(headers(pd.DataFrame(columns=ids), FACILITY_KINDS, "zh").columns, ids))
+    assert set(table.columns) <= set(back), set(table.columns) - set(back)
+    return table.rename(columns=back)

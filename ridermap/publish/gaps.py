@@ -36,7 +36,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
+from ridermap import i18n
 from ridermap.analysis.gaps import GapReport, gap_report
 from ridermap.analysis.network import network_from_bundle
 from ridermap.analysis.siting import candidate_sites, propose_sites
@@ -51,11 +53,32 @@ log = logging.getLogger(__name__)
 __all__ = ["GapAnalysis", "analyse_gaps", "gap_slices", "units_table", "write_gap_pdf", "write_gap_tables", "write_gaps"]
 
 
-def units_table(report: GapReport) -> pd.DataFrame:
-    """The CSV table: ``id``, ``community_id``, ``no_gate``, ``<kind>_m`` per kind, ``<kind>_gap`` and
-    ``<kind>_status`` per kind with a target, ``n_gaps``."""
+def door_addresses(report: GapReport, bundle: Bundle) -> list[str]:
+    """The standard address of each door of ``report.units``: compound, building, unit (``锦华苑 7号楼 2单元``)."""
+    from ridermap.render.honest import compound_title
+
+    names = {c: compound_title(n, i, "zh")[0] for c, n, i in
+             zip(bundle.communities["id"], bundle.communities["name"], bundle.communities["inferred"])}
+    b = bundle.buildings
+    keys = b["survey_key"].fillna("").astype(str) if "survey_key" in b else pd.Series("", index=b.index)
+    buildings = {bid: (lab or (f"未编号楼栋 {k}" if k else "")) for bid, lab, k in
+                 zip(b["id"], b["label"].fillna("").astype(str), keys)}
     u = report.units
-    out = {"id": u["id"], "community_id": u["community_id"], "no_gate": u["no_gate"].astype(int)}
+    out = []
+    for cid, bid, label, door in zip(u["community_id"], u["building_id"], u["label"].fillna("").astype(str), u["door"]):
+        unit = label if door == "unit" else ""
+        out.append(" ".join(x for x in (names.get(cid, ""), buildings.get(bid, ""), unit) if x))
+    return out
+
+
+def units_table(report: GapReport, bundle: Bundle | None = None) -> pd.DataFrame:
+    """The CSV table: ``id``, ``community_id``, ``address`` (with ``bundle``), ``no_gate``, ``<kind>_m`` per
+    kind, ``<kind>_gap`` and ``<kind>_status`` per kind with a target, ``n_gaps``."""
+    u = report.units
+    out = {"id": u["id"], "community_id": u["community_id"]}
+    if bundle is not None:
+        out["address"] = door_addresses(report, bundle)
+    out["no_gate"] = u["no_gate"].astype(int)
     for kind in report.kinds:
         d = u[f"{kind}_m"].to_numpy(dtype=float)
         out[f"{kind}_m"] = np.where(np.isfinite(d), np.round(d, 1), np.nan)
@@ -67,6 +90,91 @@ def units_table(report: GapReport) -> pd.DataFrame:
             out[f"{kind}_status"] = u[f"{kind}_status"]
     out["n_gaps"] = u["n_gaps"]
     return pd.DataFrame(out)
+
+
+def summary_table(report: GapReport) -> pd.DataFrame:
+    """One row per compound (``report.communities``) plus each kind's target and travel mode."""
+    from ridermap.analysis.gaps import KIND_MODE
+
+    table = report.communities.copy()
+    for kind in report.kinds:
+        if kind in report.targets_m:
+            table[f"{kind}_target_m"] = float(report.targets_m[kind])
+            table[f"{kind}_mode"] = KIND_MODE.get(kind, "walk")
+    return table
+
+
+def sites_table(analysis: GapAnalysis, bundle: Bundle) -> pd.DataFrame:
+    """The proposals described: where (``near``: outside which gate, or beside which building) and which doors
+    they would newly cover (``covers``: addresses), with lon/lat."""
+    sites = analysis.sites
+    if sites is None or not len(sites):
+        return pd.DataFrame(columns=["kind", "method", "rank", "near", "newly_covered", "covers", "candidate_id",
+                                     "source", "unit_ids", "lon", "lat"])
+    addresses = dict(zip(analysis.report.units["id"], door_addresses(analysis.report, bundle)))
+    rows = pd.DataFrame(sites.drop(columns="geometry"))
+    rows.insert(3, "near", _near(sites, bundle, addresses, analysis.report))
+    rows.insert(5, "covers", [_covers([addresses.get(u, u) for u in str(ids).split(";") if u]) for ids in rows["unit_ids"]])
+    rows["lon"] = sites.geometry.x.round(7)
+    rows["lat"] = sites.geometry.y.round(7)
+    order = ["kind", "method", "rank", "near", "newly_covered", "covers", "candidate_id", "source", "unit_ids", "lon", "lat"]
+    return rows[[c for c in order if c in rows.columns] + [c for c in rows.columns if c not in order]]
+
+
+def _covers(addresses: list[str], shown: int = 8) -> str:
+    text = "；".join(addresses[:shown])
+    return text + (i18n.t("gapcsv.more", "zh", n=len(addresses)) if len(addresses) > shown else "")
+
+
+def _near(sites: gpd.GeoDataFrame, bundle: Bundle, addresses: dict, report: GapReport) -> list[str]:
+    """Each proposal's nearest gate (``锦华苑南门外约35米``) or, failing one within 150 m, nearest door."""
+    from ridermap.render.honest import compound_title
+    from ridermap.utm import utm_crs
+
+    if not len(sites):
+        return []
+    metric = utm_crs(sites)
+    pts = sites.to_crs(metric).geometry
+    names = {c: compound_title(n, i, "zh")[0] for c, n, i in
+             zip(bundle.communities["id"], bundle.communities["name"], bundle.communities["inferred"])}
+    gates = bundle.gates.to_crs(metric)
+    doors = report.units.to_crs(metric)
+    out = []
+    for pt in pts:
+        if len(gates):
+            d = gates.distance(pt).to_numpy()
+            k = int(np.argmin(d))
+            if d[k] <= 150:
+                g = gates.iloc[k]
+                out.append(i18n.t("gapcsv.near_gate", "zh", compound=names.get(g["community_id"], ""),
+                                  gate=g["name"] or "", m=f"{d[k]:.0f}"))
+                continue
+        if len(doors):
+            d = doors.distance(pt).to_numpy()
+            k = int(np.argmin(d))
+            out.append(i18n.t("gapcsv.near_building", "zh", address=addresses.get(doors["id"].iloc[k], ""), m=f"{d[k]:.0f}"))
+        else:
+            out.append("")
+    return out
+
+
+def headers(frame: pd.DataFrame, kinds: tuple[str, ...], lang: str) -> pd.DataFrame:
+    """``frame`` with its column ids as headers in ``lang`` (``en``: the ids themselves)."""
+    if i18n.language(lang) == "en":
+        return frame
+    labels = {k: i18n.t(f"facility.{k}", "zh") for k in kinds}
+    renamed = {}
+    for col in frame.columns:
+        key = f"gapcsv.{col}"
+        if key in i18n.MESSAGES:
+            renamed[col] = i18n.t(key, "zh")
+            continue
+        for kind in sorted(kinds, key=len, reverse=True):
+            suffix = col[len(kind) + 1:] if col.startswith(kind + "_") else ""
+            if suffix and f"gapcsv.kind_{suffix}" in i18n.MESSAGES:
+                renamed[col] = i18n.t(f"gapcsv.kind_{suffix}", "zh", kind=labels[kind])
+                break
+    return frame.rename(columns=renamed)
 
 
 @dataclass(frozen=True)
@@ -119,20 +227,13 @@ def write_gap_tables(analysis: GapAnalysis, bundle: Bundle, folder: str | Path, 
     tmp = Path(folder)
     report, sites, results = analysis.report, analysis.sites, analysis.siting
     written: list[str] = []
-    gpkg = tmp / "gaps.gpkg"
-    doors = report.units.copy()
-    for kind in report.kinds:
-        doors[f"{kind}_gap"] = doors[f"{kind}_gap"].astype(bool)
-    pyogrio.write_dataframe(_finite(doors), gpkg, layer="units", driver="GPKG")
-    comp = report.communities.merge(bundle.communities[["id", "geometry"]], on="id", how="left")
-    pyogrio.write_dataframe(gpd.GeoDataFrame(comp, geometry="geometry", crs="EPSG:4326"), gpkg, layer="compounds",
-                            driver="GPKG", geometry_type="Unknown")
-    if sites is not None and len(sites):
-        pyogrio.write_dataframe(sites, gpkg, layer="sites", driver="GPKG")
-    fix_timestamps(gpkg, data_date=config.data_date)
+    lang = getattr(config, "language", "zh")
+    _write_gpkg(analysis, bundle, tmp / "gaps.gpkg", data_date=config.data_date)
     written.append("gaps.gpkg")
-    csv_frame(units_table(report)).to_csv(tmp / "units.csv", index=False, encoding="utf-8-sig")
-    csv_frame(report.communities).to_csv(tmp / "summary.csv", index=False, encoding="utf-8-sig")
+    kinds = report.kinds
+    for name, table in (("units.csv", units_table(report, bundle)), ("summary.csv", summary_table(report)),
+                        ("sites.csv", sites_table(analysis, bundle))):
+        csv_frame(headers(table, kinds, lang)).to_csv(tmp / name, index=False, encoding="utf-8-sig")
     summary = {
         "district": report.district,
         "targets_m": report.targets_m,
@@ -141,11 +242,6 @@ def write_gap_tables(analysis: GapAnalysis, bundle: Bundle, folder: str | Path, 
         "communities": json.loads(report.communities.to_json(orient="records", force_ascii=False)),
     }
     (tmp / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
-    site_rows = pd.DataFrame(sites.drop(columns="geometry")) if sites is not None else pd.DataFrame()
-    if sites is not None and len(sites):
-        site_rows["lon"] = sites.geometry.x.round(7)
-        site_rows["lat"] = sites.geometry.y.round(7)
-    csv_frame(site_rows).to_csv(tmp / "sites.csv", index=False, encoding="utf-8-sig")
     written += ["units.csv", "summary.csv", "summary.json", "sites.csv"]
     if html:
         page = gap_map_html(report, bundle, sites=sites, language=config.language)
@@ -157,6 +253,37 @@ def write_gap_tables(analysis: GapAnalysis, bundle: Bundle, folder: str | Path, 
             shutil.copyfile(src, dst)
             written.append(f"lib/{rel}")
     return [tmp / w for w in written]
+
+
+def _write_gpkg(analysis: GapAnalysis, bundle: Bundle, path: Path, *, data_date: str) -> None:
+    """Five typed layers, as QGIS opens them: compounds (MultiPolygon), buildings (MultiPolygon), doors,
+    facilities and proposals (Point), with the gap figures on doors and compounds."""
+    report, sites = analysis.report, analysis.sites
+    comp = report.communities.merge(bundle.communities[["id", "geometry"]], on="id", how="left")
+    comp = gpd.GeoDataFrame(comp, geometry="geometry", crs="EPSG:4326")
+    comp["geometry"] = _multi(comp.geometry)
+    pyogrio.write_dataframe(comp, path, layer="compounds", driver="GPKG", geometry_type="MultiPolygon")
+    b = bundle.buildings[["id", "community_id", "number", "label", "geometry"]].copy()
+    b["geometry"] = _multi(b.geometry)
+    pyogrio.write_dataframe(b, path, layer="buildings", driver="GPKG", geometry_type="MultiPolygon")
+    doors = report.units.copy()
+    doors.insert(2, "address", door_addresses(report, bundle))
+    for kind in report.kinds:
+        doors[f"{kind}_gap"] = doors[f"{kind}_gap"].astype(bool)
+    pyogrio.write_dataframe(_finite(doors), path, layer="doors", driver="GPKG", geometry_type="Point")
+    fac = bundle.facilities[["id", "kind", "name", "community_id", "geometry"]].copy()
+    fac["geometry"] = [g if g is None or g.geom_type == "Point" else g.representative_point() for g in fac.geometry]
+    pyogrio.write_dataframe(fac, path, layer="facilities", driver="GPKG", geometry_type="Point")
+    proposals = sites_table(analysis, bundle).drop(columns=["lon", "lat"], errors="ignore")
+    geometry = list(sites.geometry) if sites is not None and len(sites) else []
+    pyogrio.write_dataframe(gpd.GeoDataFrame(proposals, geometry=geometry, crs="EPSG:4326"), path, layer="proposals",
+                            driver="GPKG", geometry_type="Point")
+    fix_timestamps(path, data_date=data_date)
+
+
+def _multi(geoms: gpd.GeoSeries) -> list:
+    """Polygons as MultiPolygons (one geometry type per layer)."""
+    return [shapely.MultiPolygon([g]) if g is not None and g.geom_type == "Polygon" else g for g in geoms]
 
 
 def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.GeoDataFrame | None = None, k: int = 3,

@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import folium
+from branca.element import MacroElement
+from folium.template import Template
+from folium.utilities import JsCode
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -126,7 +130,21 @@ def gap_map_html(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame |
     """The whole gap map page (:func:`gap_map` rendered), byte-identical for the same inputs."""
     with stable_ids("gap"):
         fmap = gap_map(report, bundle, sites=sites, language=language, asset_prefix=asset_prefix)
-        return fmap.get_root().render()
+        page = fmap.get_root().render()
+    return _page_head(page, language)
+
+
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>', re.S)
+
+
+def _page_head(page: str, language: str) -> str:
+    """Language, title and a zoomable viewport on folium's page (it writes ``<html>`` bare, no title, and
+    ``user-scalable=no``, which keeps people with poor sight from zooming)."""
+    lang = "en" if i18n.language(language) == "en" else "zh-Hans"
+    title = html.escape(i18n.t("gapmap.title", language))
+    page = page.replace("<html>", f'<html lang="{lang}">', 1)
+    page = _VIEWPORT.sub('<meta name="viewport" content="width=device-width, initial-scale=1" />', page, count=1)
+    return page.replace("<head>", f"<head>\n    <title>{title}</title>", 1)
 
 
 def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None = None, language: str = "zh",
@@ -153,7 +171,7 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
         :func:`gap_map_html` does) for deterministic element ids.
     """
     t = i18n.words("gapmap", language)
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
+    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=True)
     # local Leaflet only: no CDN (jQuery, Bootstrap and awesome-markers are not used)
     m.default_js = [("leaflet", f"{asset_prefix}leaflet.js")]
     m.default_css = [("leaflet_css", f"{asset_prefix}leaflet.css")]
@@ -161,11 +179,14 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
         comms = bundle.communities[["id", "name", "geometry"]].copy()
         comms["name"] = [compound_title(n, i, language)[0]  # never the OSM id; 待核实 if inferred
                          for n, i in zip(bundle.communities["name"], bundle.communities["inferred"])]
+        comms["coverage"] = _coverage_bars(report, list(comms["id"]), language)
         folium.GeoJson(
             _escaped(comms), name=html_text(t["district"]),
             style_function=lambda f: {"color": "#424242", "weight": 2, "fill": True, "fillOpacity": 0.03},
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+            popup=folium.GeoJsonPopup(fields=["name", "coverage"], labels=False, max_width=320),
         ).add_to(m)
+    _buildings_layer(m, bundle, t)
     if len(bundle.paths):
         folium.GeoJson(
             _escaped(bundle.paths[["kind", "community_id", "geometry"]]),
@@ -208,41 +229,113 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
         fg = folium.FeatureGroup(name=html_text(t["site"]))
         for _, row in sites[sites["method"] == "mclp"].iterrows():
             label = FACILITY_LABELS[row["kind"]][language]
+            text = f"{t['site']}{label} #{row['rank']}：{t['covers']} {row['newly_covered']} {t['doors_unit']}"
             folium.CircleMarker(
                 location=(row.geometry.y, row.geometry.x), radius=11, color=KIND_COLOURS.get(row["kind"], "#000"),
                 weight=3, dash_array="4 3", fill=False,
-                tooltip=html_text(f"{t['site']} {label} #{row['rank']}: {t['covers']} {row['newly_covered']}"),
+                tooltip=folium.Tooltip(html_text(text), permanent=True, direction="right", class_name="rm-site"),
             ).add_to(fg)
         fg.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend_html(report, t, language)))
+    m.get_root().html.add_child(folium.Element(_legend_html(report, t, language, sites)))
+    _MapScript().add_to(m)
     bounds = _bounds(bundle, units)
     if bounds is not None:
         m.fit_bounds(bounds)
     return m
 
 
-def _legend_html(report: GapReport, t: dict, language: str) -> str:
-    rows = [f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{c};margin-right:4px"></span>'
-            f'{html.escape(lab)}</div>'
-            for c, lab in zip(GAP_COLOURS, t["gap_levels"])]
+class _MapScript(MacroElement):
+    """After the map exists: a metric-only scale bar, and the legend folded on a phone (open on a desk)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
+        (function () { var l = document.getElementById("rm-legend");
+          if (l && window.innerWidth < 600) { l.removeAttribute("open"); } })();
+        {% endmacro %}
+    """)
+
+
+def _legend_html(report: GapReport, t, language: str, sites: gpd.GeoDataFrame | None = None) -> str:
+    """The legend: door colours, the proposed-site ring, facility kinds with target, mode and coverage bar.
+
+    A ``<details>`` element: folded on a phone (a script closes it below 600 px), open on a desk.
+    """
+    dot = '<span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{c};margin-right:4px"></span>'
+    rows = [f'<div>{dot.format(c=c)}{html.escape(lab)}</div>' for c, lab in zip(GAP_COLOURS, t["gap_levels"])]
     n_no_gate = int(report.district.get("no_gate_doors", 0))
     if n_no_gate:
-        rows.append(f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{NO_GATE_COLOUR};'
-                    f'margin-right:4px"></span>{html.escape(t["no_gate"])} ({n_no_gate} {html.escape(t["no_gate_doors"])})</div>')
+        rows.append(f'<div>{dot.format(c=NO_GATE_COLOUR)}{html.escape(t["no_gate"])} ({n_no_gate} '
+                    f'{html.escape(t["no_gate_doors"])})</div>')
+    if sites is not None and len(sites):
+        rows.append('<div><span style="display:inline-block;width:12px;height:12px;border-radius:7px;'
+                    f'border:2px dashed #424242;margin-right:4px"></span>{html.escape(t["site"])}</div>')
     for kind in report.kinds:
         info = report.district["kinds"].get(kind, {})
         if info.get("target_m") is None:
             continue
         cov = info.get("coverage_pct")
-        cov_text = f"{cov:.0f}%" if cov is not None else t["n_a"]
         mode = t["mode_ride"] if KIND_MODE.get(kind) == "ride" else t["mode_walk"]
         rows.append(f'<div><span style="color:{KIND_COLOURS.get(kind, "#000")}">◆</span> '
-                    f'{html.escape(FACILITY_LABELS[kind][language])} ≤{info["target_m"]:.0f} {t["metres"]} ({mode}): '
-                    f'{t["coverage"]} {cov_text}</div>')
-    return ('<div style="position:fixed;bottom:24px;right:10px;z-index:1000;background:#fff;padding:6px 8px;'
-            'border:1px solid #999;font:12px sans-serif;line-height:1.5">'
-            f'<b>{html.escape(t["title"])}</b>{"".join(rows)}<div style="color:#666">{_ATTRIBUTION}</div></div>')
+                    f'{html.escape(FACILITY_LABELS[kind][language])} ≤{info["target_m"]:.0f} {t["metres"]} ({mode})'
+                    f'{_bar_svg(cov, KIND_COLOURS.get(kind, "#000"), t)}</div>')
+    return ('<details id="rm-legend" open style="position:fixed;bottom:24px;right:10px;z-index:1000;background:#fff;'
+            'padding:6px 8px;border:1px solid #999;font:13px sans-serif;line-height:1.5;max-width:min(92vw,360px)">'
+            f'<summary style="cursor:pointer;font-weight:bold;min-height:44px;line-height:44px">{html.escape(t["legend"])}'
+            f'</summary>{"".join(rows)}<div style="color:#666">{_ATTRIBUTION}</div></details>'
+            '<style>.rm-site{font:12px sans-serif;padding:2px 4px}</style>')
+
+
+def _bar_svg(pct: float | None, colour: str, t) -> str:
+    """A small coverage bar (inline SVG, no script) with its percentage."""
+    if pct is None or not np.isfinite(pct):
+        return f' {html.escape(t["coverage"])} {html.escape(t["n_a"])}'
+    w = max(0.0, min(100.0, float(pct)))
+    return (f'<br><svg width="120" height="10" role="img" aria-label="{html.escape(t["coverage"])} {pct:.0f}%">'
+            f'<rect width="120" height="10" fill="#eeeeee"/><rect width="{w * 1.2:.1f}" height="10" fill="{colour}"/></svg>'
+            f' {html.escape(t["coverage"])} {pct:.0f}%')
+
+
+def _coverage_bars(report: GapReport, ids: list[str], language: str) -> list[str]:
+    """Per compound, one line per kind with a target: ``充电桩 ████████░░ 80%`` (text bars, safe as data)."""
+    table = report.communities.set_index("id") if len(report.communities) else report.communities
+    out = []
+    for cid in ids:
+        lines = []
+        for kind in report.kinds:
+            col = f"{kind}_coverage_pct"
+            if kind not in report.targets_m or cid not in table.index or col not in table:
+                continue
+            pct = table.at[cid, col]
+            label = FACILITY_LABELS[kind][language]
+            if pct is None or not np.isfinite(pct):
+                lines.append(f"{label} –")
+                continue
+            full = int(round(float(pct) / 10))
+            lines.append(f"{label} {'█' * full}{'░' * (10 - full)} {float(pct):.0f}%")
+        out.append(" · ".join(lines))
+    return out
+
+
+def _buildings_layer(m, bundle: Bundle, t) -> None:
+    """Building outlines with their numbers (the label, or the survey key of an unnumbered one)."""
+    b = bundle.buildings
+    if not len(b):
+        return
+    keys = b["survey_key"].fillna("").astype(str) if "survey_key" in b else [""] * len(b)
+    labels = [lab or (f"{t['unnumbered']} {k}" if k else "") for lab, k in zip(b["label"].fillna("").astype(str), keys)]
+    props = gpd.GeoDataFrame({"label": labels}, geometry=b.geometry.values, crs=b.crs)
+    folium.GeoJson(
+        _escaped(props), name=html_text(t["buildings"]),
+        style_function=lambda f: {"color": "#9e9e9e", "weight": 1, "fill": True, "fillColor": "#e0e0e0", "fillOpacity": 0.6},
+        # one permanent label per building (a layer tooltip shows only one); the label is escaped already
+        on_each_feature=JsCode("function (f, layer) { if (f.properties.label) { layer.bindTooltip("
+                               "f.properties.label, {permanent: true, direction: 'center', className: 'rm-bnum'}); } }"),
+    ).add_to(m)
+    m.get_root().header.add_child(folium.Element(
+        "<style>.leaflet-tooltip.rm-bnum{background:transparent;border:0;box-shadow:none;font:11px sans-serif;color:#424242}"
+        ".leaflet-tooltip.rm-bnum:before{display:none}</style>"))
 
 
 def _bounds(bundle: Bundle, units: gpd.GeoDataFrame):

@@ -168,7 +168,8 @@ def _side_panel(side, plan: SignPlan, t, family: str, texts: list[str], from_inf
         lines.append((t["none"], 8.5, "#616161"))
     for fid, face in faces:
         note = t["inferred"] if from_inferred & {d for a in face.arrows for d in a.doors} else ""
-        lines.append((f"{fid}  {face.text_en() if lang_of(lang) == 'en' else face.text}{note}", 8.5, INK))
+        text = face.text_en() if lang_of(lang) == "en" else face.text
+        lines.append((f"{fid}  {drawable(text, where='sign plan')}{note}", 8.5, INK))
     lines.append(("", 6, INK))
     lines.append((t["numbers"], 11, INK))
     rows = _number_rows(plan, t)
