@@ -57,6 +57,14 @@ def test_every_command_and_option_of_the_readme_exists():
         assert options <= have, (name, options - have)
 
 
+def test_build_only_offers_every_output_the_config_knows():
+    from ridermap.cli import main
+    from ridermap.config import OUTPUTS
+
+    (only,) = [p for p in main.commands["build"].params if p.name == "outputs"]
+    assert list(only.type.choices) == list(OUTPUTS) and "signs" in OUTPUTS
+
+
 def test_one_module_per_command_and_every_one_registered():
     import ridermap.cli
     from ridermap.cli.group import COMMANDS

@@ -10,10 +10,9 @@ from typing import Any
 import click
 
 from ridermap.cli.boundary import handle_errors
+from ridermap.config import OUTPUTS
 
 log = logging.getLogger(__name__)
-
-OUTPUTS = ["gpkg", "validation", "posters", "doorplates", "site", "gaps"]
 
 
 @click.command()
@@ -29,7 +28,7 @@ OUTPUTS = ["gpkg", "validation", "posters", "doorplates", "site", "gaps"]
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: config, 2).")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default=None, help="Where per-compound work runs.")
 @click.option(
-    "--only", "outputs", multiple=True, type=click.Choice(OUTPUTS), help="Build only these outputs (repeatable)."
+    "--only", "outputs", multiple=True, type=click.Choice(list(OUTPUTS)), help="Build only these outputs (repeatable)."
 )
 @click.option(
     "--paper",
