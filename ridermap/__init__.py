@@ -13,6 +13,8 @@ Public API (see each module for details)::
 """
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from ridermap.config import Config, load_config
 from ridermap.errors import (
     ConfigError,
@@ -46,7 +48,10 @@ def __getattr__(name: str):
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'ridermap' has no attribute {name!r}")
 
-__version__ = "0.1.0"
+try:  # written once, in pyproject.toml
+    __version__ = _metadata.version("ridermap")
+except _metadata.PackageNotFoundError:  # pragma: no cover - a checkout on sys.path, never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Bundle", "BuildReport", "Config", "ConfigError", "CRSError", "Finding", "InputError", "RenderError",

@@ -204,6 +204,46 @@ MESSAGES: dict[str, dict[str, Text]] = {
     "days.hours_sep": {"zh": "、", "en": ", "},
     "days.group_sep": {"zh": "；", "en": "; "},
     "days.not_in_force": {"zh": "不适用", "en": "not in force"},
+    # --- cli: the frame of a help page that follows --lang (ridermap/cli/lang.py)
+    "cli.usage": {"zh": "用法：", "en": "Usage: "},
+    "cli.options": {"zh": "选项", "en": "Options"},
+    # --- validate_help: `ridermap validate --help` (ridermap/cli/validate.py); names are the option names
+    "validate_help.command": {
+        "zh": "检查 SOURCE…（OSM、调查表、GeoPackage），一次列出所有问题：文件、工作表、行、列、值和应填内容。\n\n"
+              "退出码：0 没有问题或只有警告，1 有数据错误，2 文件无法读取或用法错误。",
+        "en": "Check SOURCE... (OSM, survey sheets, GeoPackage) and list every problem at once: file, sheet, row, "
+              "column, value and what is expected.\n\nExit 0 when clean or only warnings, 1 on data errors, 2 when a "
+              "file cannot be read at all or on bad usage.",
+    },
+    "validate_help.crs": {
+        "zh": "未声明坐标系的数据源的坐标系：wgs84、cgcs2000、gcj02、bd09、EPSG:n。",
+        "en": "CRS of sources that declare none: wgs84, cgcs2000, gcj02, bd09, EPSG:n.",
+    },
+    "validate_help.config_path": {
+        "zh": "ridermap.toml（网址、行政区划代码、语言、数据源）。",
+        "en": "ridermap.toml (base URL, admin code, language, sources).",
+    },
+    "validate_help.fmt": {
+        "zh": "输出格式：text 文本（默认）、json，或 xlsx（标出问题单元格的工作簿，需 -o）。",
+        "en": "Output: text (default), json, or xlsx (a workbook marking the bad cells; needs -o).",
+    },
+    "validate_help.lang": {
+        "zh": "信息语言：zh（默认，或配置文件中的语言）或 en。",
+        "en": "Message language: zh (default, or the config's) or en.",
+    },
+    "validate_help.no_routes": {"zh": "跳过沿道路的可达性检查。", "en": "Skip the reachability check along paths."},
+    "validate_help.output": {
+        "zh": "写入此文件（--format xlsx 时必填）。",
+        "en": "Write to this file (required with --format xlsx).",
+    },
+    "validate_help.help": {"zh": "显示此帮助并退出。", "en": "Show this message and exit."},
+    # --- validate: what `ridermap validate` says (ridermap/cli/validate.py)
+    "validate.no_source": {"zh": "请至少给出一个 SOURCE（或 --config）", "en": "give at least one SOURCE (or --config)"},
+    "validate.need_output": {"zh": "--format xlsx 需要 -o 文件名", "en": "--format xlsx needs -o FILE"},
+    "validate.wrote": {
+        "zh": "已写入 {path}：{errors} 个错误，{warnings} 个警告",
+        "en": "wrote {path}: {errors} errors, {warnings} warnings",
+    },
     # --- layer: map layers of the rider site (render/site.py)
     "layer.outline": {"zh": "小区范围", "en": "Compound"},
     "layer.paths": {"zh": "道路", "en": "Paths"},

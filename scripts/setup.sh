@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Install ridermap into ./.venv with everything it needs. Idempotent.
-#   bash scripts/setup.sh          # the tool (+ poppler-utils for plate verification)
-#   bash scripts/setup.sh --test   # also the test tools and Debian chromium
+#   bash scripts/setup.sh            # the tool (+ poppler-utils for plate verification)
+#   bash scripts/setup.sh --online   # also the optional extra for overpass: sources (osmnx, requests)
+#   bash scripts/setup.sh --test     # also the test tools (they include the online extra) and Debian chromium
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+extras=()
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1; extras+=(test) ;;
+    --online) extras+=(online) ;;
+    *) echo "setup: unknown option $arg (use --online and/or --test)" >&2; exit 2 ;;
+  esac
+done
 
 apt_pkgs=()
 command -v pdftoppm >/dev/null || apt_pkgs+=(poppler-utils)
@@ -26,6 +34,6 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 extra=""
-[ "$want_test" = 1 ] && extra="[test]"
+[ ${#extras[@]} -gt 0 ] && extra="[$(IFS=,; echo "${extras[*]}")]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
 echo "setup: ridermap installed in .venv (run .venv/bin/ridermap --help)" >&2

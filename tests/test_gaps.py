@@ -370,6 +370,7 @@ def test_gap_figure_replaces_characters_the_font_lacks(sample_bundle, sample_con
 
 def test_cli_gaps(tmp_path):
     import cli
+    from ridermap.ingest.candidates import read_candidates
 
     cands = tmp_path / "cands.csv"
     cands.write_text("id,经度,纬度\nA,104.0890,30.6530\n", encoding="utf-8")
@@ -378,10 +379,10 @@ def test_cli_gaps(tmp_path):
                                            "--candidates", str(cands), "-k", "1"])
     assert result.exit_code == 0, result.output
     assert (out / "units.csv").is_file() and not (out / "pdf").exists()
-    read = cli._read_candidates(str(cands), None)
+    read = read_candidates(str(cands))
     assert read["id"].tolist() == ["user:A"]
     assert (read.geometry.x.iloc[0], read.geometry.y.iloc[0]) == pytest.approx((104.0890, 30.6530))
-    gcj = cli._read_candidates(str(cands), "gcj02")  # AMap coordinates are moved back by a few hundred metres
+    gcj = read_candidates(str(cands), crs="gcj02")  # AMap coordinates are moved back by a few hundred metres
     assert 100 < gcj.to_crs(UTM_48N).distance(read.to_crs(UTM_48N)).iloc[0] < 1000
     bad = tmp_path / "bad.csv"
     bad.write_text("name\nx\n", encoding="utf-8")

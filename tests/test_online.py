@@ -1,4 +1,5 @@
 """Online OSM download, tested against a recorded Overpass response (no network)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,13 @@ def overpass():
     import osmnx as ox
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add(responses.POST, ox.settings.overpass_url.rstrip("/") + "/interpreter",
-                 body=RECORDED.read_bytes(), status=200, content_type="application/osm3s+xml")
+        mock.add(
+            responses.POST,
+            ox.settings.overpass_url.rstrip("/") + "/interpreter",
+            body=RECORDED.read_bytes(),
+            status=200,
+            content_type="application/osm3s+xml",
+        )
         yield mock
 
 
@@ -64,3 +70,73 @@ def test_bad_specs(spec):
 def test_query_keeps_private_paths_and_entrances():
     q = overpass_query(1, 2, 3, 4)
     assert 'way["highway"]' in q and 'node["entrance"]' in q and "[out:xml]" in q
+
+
+def test_without_the_online_extra_an_overpass_source_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    from click.testing import CliRunner
+
+    from cli import main
+
+    monkeypatch.setitem(sys.modules, "osmnx", None)  # as if `pip install ridermap` without [online]
+    with pytest.raises(InputError, match=r"optional package osmnx: install ridermap\[online\]"):
+        fetch_osm(SPEC, cache_dir=tmp_path)
+    result = CliRunner().invoke(main, ["ingest", SPEC, "-o", str(tmp_path / "x.gpkg")])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"ridermap: error: {SPEC}: online sources need the optional package osmnx: "
+        "install ridermap[online] (pip install 'ridermap[online]') or use a local .osm/.pbf file\n"
+    )
+    zh = CliRunner().invoke(main, ["validate", SPEC])
+    assert zh.exit_code == 2 and "请安装 ridermap[online]" in zh.output and len(zh.output.splitlines()) == 1
+    offline = CliRunner().invoke(main, ["ingest", str(RECORDED), "-o", str(tmp_path / "ok.gpkg")])  # files still work
+    assert offline.exit_code == 0, offline.output
+
+
+def test_only_the_online_reader_imports_osmnx_and_requests_and_nothing_networkx():
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "ridermap"
+    users: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                top = name.split(".")[0]
+                if top in ("osmnx", "requests", "networkx"):
+                    users.setdefault(top, set()).add(path.relative_to(root).as_posix())
+    assert users == {"osmnx": {"ingest/online.py"}, "requests": {"ingest/online.py"}}
+
+
+def test_unknown_place_is_one_line_and_osmnx_settings_are_restored(tmp_path, monkeypatch):
+    import re
+
+    import osmnx as ox
+    from click.testing import CliRunner
+
+    from cli import main
+
+    monkeypatch.setenv("RIDERMAP_CACHE", str(tmp_path / "rc"))
+    monkeypatch.chdir(tmp_path)
+    before = ox.settings.cache_folder
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, re.compile(re.escape(ox.settings.nominatim_url.rstrip("/")) + "/search.*"), json=[])
+        result = CliRunner().invoke(main, ["validate", "--lang", "en", "overpass:place=没有这个地方"])
+        assert len(mock.calls) == 1
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(
+        "ridermap: error: overpass:place=没有这个地方: place not found or refused by Nominatim: "
+    )
+    assert len(result.output.splitlines()) == 1
+    assert ox.settings.cache_folder == before
+    assert len(list((tmp_path / "rc" / "osmnx").glob("*.json"))) == 1, (
+        "osmnx cached in ridermap's folder during the call"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["rc"], "and not in its default ./cache"

@@ -5,7 +5,12 @@ or ``overpass:place=北京邮电大学`` is fetched once as OSM XML (``[out:xml]
 saved in the cache folder and then read like any local ``.osm`` file, so the
 online path and the offline path share one reader. Place names are geocoded
 with osmnx (Nominatim). The endpoint is osmnx's ``settings.overpass_url``.
+
+osmnx and requests are the optional extra ``ridermap[online]``: without them
+an ``overpass:`` source is one :class:`~ridermap.errors.InputError` saying
+what to install, and everything offline works as before.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,12 +19,37 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 from ridermap.errors import InputError
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 180
+EXTRA = "ridermap[online]"
+
+
+def online_packages(spec: str) -> tuple[ModuleType, ModuleType]:
+    """``(osmnx, requests)``, the optional packages an online source needs.
+
+    Raises
+    ------
+    InputError
+        One of them is not installed: the message names ``spec`` and says
+        ``pip install 'ridermap[online]'``.
+    """
+    try:
+        import osmnx
+        import requests
+    except ImportError as exc:
+        missing = exc.name or "osmnx"
+        raise InputError(
+            f"{spec}: online sources need the optional package {missing}: "
+            f"install {EXTRA} (pip install '{EXTRA}') or use a local .osm/.pbf file",
+            zh=f"{spec}：在线数据源需要可选依赖 {missing}：请安装 {EXTRA}"
+            f"（pip install '{EXTRA}'），或使用本地 .osm/.pbf 文件",
+        ) from exc
+    return osmnx, requests
 
 
 def default_cache_dir() -> Path:
@@ -63,10 +93,12 @@ def parse_spec(spec: str) -> tuple[float, float, float, float]:
 
 
 @contextmanager
-def _osmnx_cache(folder: Path) -> Iterator[None]:
-    """Point osmnx's cache at ``folder`` for one call, then restore the caller's setting."""
-    import osmnx as ox
+def _osmnx_cache(ox: ModuleType, folder: Path) -> Iterator[None]:
+    """Point osmnx's cache at ``folder`` for one call, then restore the caller's setting.
 
+    osmnx keeps its settings process-wide; ridermap changes them only for
+    the duration of its own call, so a program using both is not affected.
+    """
     before = ox.settings.cache_folder
     ox.settings.cache_folder = str(folder)
     try:
@@ -78,24 +110,18 @@ def _osmnx_cache(folder: Path) -> Iterator[None]:
 def _geocode(spec: str, place: str) -> tuple[float, float, float, float]:
     """(S, W, N, E) of a place name from Nominatim (through osmnx), errors as one :class:`InputError`.
 
-    Network failures (``requests`` exceptions) and osmnx's own errors (its
-    exception classes are private, so they are recognised by module) become
-    "not reachable" / "place not found" naming ``spec``.
+    Network failures (``requests`` exceptions) become "not reachable"; a
+    place Nominatim does not know (osmnx raises ``ValueError`` subclasses or
+    ``TypeError``) becomes "place not found"; both name ``spec``.
     """
-    import osmnx as ox
-    import requests
-
+    ox, requests = online_packages(spec)
     try:
-        with _osmnx_cache(default_cache_dir() / "osmnx"):
+        with _osmnx_cache(ox, default_cache_dir() / "osmnx"):
             gdf = ox.geocode_to_gdf(place)
     except requests.RequestException as exc:
         raise InputError(f"{spec}: Nominatim not reachable ({type(exc).__name__}); use a local .osm/.pbf file") from exc
     except (ValueError, TypeError) as exc:
-        raise InputError(f"{spec}: place not found: {_first_line(exc)}") from exc
-    except Exception as exc:
-        if not type(exc).__module__.startswith("osmnx"):
-            raise
-        raise InputError(f"{spec}: place not found or Nominatim refused ({type(exc).__name__}: {_first_line(exc)})") from exc
+        raise InputError(f"{spec}: place not found or refused by Nominatim: {_first_line(exc)}") from exc
     w, s, e, n = gdf.total_bounds
     return s, w, n, e
 
@@ -106,10 +132,16 @@ def _first_line(exc: BaseException) -> str:
 
 
 def fetch_osm(spec: str, *, cache_dir: str | Path | None = None, refresh: bool = False) -> Path:
-    """Download (or reuse from cache) the OSM XML for an ``overpass:`` source."""
-    import osmnx as ox
-    import requests
+    """Download (or reuse from cache) the OSM XML for an ``overpass:`` source.
 
+    Raises
+    ------
+    InputError
+        A bad spec, the online extra not installed, Overpass (or Nominatim)
+        not reachable or refusing, or the cache not writable; the message
+        names ``spec``.
+    """
+    ox, requests = online_packages(spec)
     s, w, n, e = parse_spec(spec)
     query = overpass_query(s, w, n, e)
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -119,8 +151,12 @@ def fetch_osm(spec: str, *, cache_dir: str | Path | None = None, refresh: bool =
         return target
     url = ox.settings.overpass_url.rstrip("/") + "/interpreter"
     try:
-        response = requests.post(url, data={"data": query}, timeout=TIMEOUT_S,
-                                 headers={"User-Agent": "ridermap (+https://github.com/ridermap)"})
+        response = requests.post(
+            url,
+            data={"data": query},
+            timeout=TIMEOUT_S,
+            headers={"User-Agent": "ridermap (+https://github.com/ridermap)"},
+        )
     except requests.RequestException as exc:
         raise InputError(f"{spec}: Overpass not reachable ({type(exc).__name__}); use a local .osm/.pbf file") from exc
     if response.status_code != 200 or b"<osm" not in response.content[:500]:
@@ -130,5 +166,7 @@ def fetch_osm(spec: str, *, cache_dir: str | Path | None = None, refresh: bool =
     try:
         write_bytes(target, response.content)
     except OSError as exc:
-        raise InputError(f"{spec}: cannot cache the download in {exc.filename or cache}: {exc.strerror or exc}") from exc
+        raise InputError(
+            f"{spec}: cannot cache the download in {exc.filename or cache}: {exc.strerror or exc}"
+        ) from exc
     return target

@@ -1,0 +1,1 @@
+"""Page templates of ridermap, installed as the package data ``ridermap.templates`` (see ``ridermap/resources.py``)."""
