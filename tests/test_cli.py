@@ -50,7 +50,7 @@ def test_every_command_and_option_of_the_readme_exists():
     assert (
         set(documented)
         == set(main.commands)
-        == {"ingest", "init", "survey", "validate", "build", "poster", "doorplates", "site", "gaps"}
+        == {"ingest", "init", "survey", "validate", "build", "poster", "doorplates", "site", "gaps", "signs", "export"}
     )
     for name, options in documented.items():
         have = {opt for p in main.commands[name].params for opt in (*p.opts, *p.secondary_opts)}

@@ -104,3 +104,19 @@ def test_osm_change_leaves_out_what_ridermap_inferred(tmp_path):
     data, counts = osm_change(bundle, [str(path)])
     assert counts == {"create": 0, "modify": 0}  # OSM alone and inferences: nothing to give back
     assert b"<create />" in data and b"<modify />" in data
+
+
+def test_cli_export_both_targets(tmp_path):
+    from click.testing import CliRunner
+
+    from conftest import SAMPLE_CONFIG
+    from ridermap.cli import main
+
+    out = tmp_path / "export"
+    for target in ("platform", "osm"):
+        result = CliRunner().invoke(main, ["-q", "export", "--config", str(SAMPLE_CONFIG), "--to", target, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {f"{SAMPLE_ID}.geojson", "platform-export.schema.json", "changes.osc"}
+    result = CliRunner().invoke(main, ["export", "--config", str(SAMPLE_CONFIG), "--to", "platform", "--community", "nope",
+                                       "-o", str(out)])
+    assert result.exit_code == 2 and "nope" in result.output and "Traceback" not in result.output

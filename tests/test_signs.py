@@ -228,3 +228,16 @@ def test_build_writes_the_signs_of_every_compound(tmp_path, sample_config, sampl
     arts = {p.stem for p in (folder / "art").iterdir()}
     rows = (folder / "signs.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
     assert arts == {r.split(",")[0] for r in rows} and len(arts) > 10
+
+
+def test_cli_signs_for_one_compound(tmp_path):
+    from click.testing import CliRunner
+
+    from conftest import SAMPLE_CONFIG
+    from ridermap.cli import main
+
+    result = CliRunner().invoke(main, ["-q", "signs", "--config", str(SAMPLE_CONFIG), "--community", SAMPLE_ID,
+                                       "-o", str(tmp_path / "signs")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "signs" / SAMPLE_ID / "sign-plan.pdf").is_file()
+    assert len(list((tmp_path / "signs" / SAMPLE_ID / "art").glob("*.pdf"))) > 10

@@ -36,6 +36,8 @@ from ridermap.cli.options import config_option, crs_option, load_bundle, sources
     help="New sites to propose per facility kind.",
 )
 @click.option("--no-pdf", is_flag=True, help="Skip the per-compound A3 PDF maps.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Language of the maps and of the CSV headers (en: the column ids); default: the config's.")
 @handle_errors
 def gaps(
     sources: tuple[str, ...],
@@ -45,13 +47,19 @@ def gaps(
     candidates: str | None,
     k: int,
     no_pdf: bool,
+    lang: str | None,
 ) -> None:
     """Distances from every unit door to each kind of rider facility, gaps and new-site proposals."""
     from ridermap.config import Config
     from ridermap.ingest.candidates import read_candidates
     from ridermap.publish.gaps import write_gaps
 
+    import dataclasses
+
     bundle, config = load_bundle(sources, crs, config_path)
+    config = config or Config()
+    if lang:
+        config = dataclasses.replace(config, language=lang)
     extra = read_candidates(candidates, crs=crs) if candidates else None
-    files = write_gaps(bundle, output, config=config or Config(), candidates=extra, k=k, pdf=not no_pdf)
+    files = write_gaps(bundle, output, config=config, candidates=extra, k=k, pdf=not no_pdf)
     click.echo(f"wrote {len(files)} files to {output}/ (units.csv, summary.json, gaps.html, ...)")

@@ -10,15 +10,17 @@ from ridermap import __version__
 from ridermap.cli.boundary import Group
 from ridermap.cli.build import build
 from ridermap.cli.doorplates import doorplates
+from ridermap.cli.export import export
 from ridermap.cli.gaps import gaps
 from ridermap.cli.ingest import ingest
 from ridermap.cli.init import init
 from ridermap.cli.poster import poster
+from ridermap.cli.signs import signs
 from ridermap.cli.site import site
 from ridermap.cli.survey import survey
 from ridermap.cli.validate import validate
 
-COMMANDS = (build, doorplates, gaps, ingest, init, poster, site, survey, validate)
+COMMANDS = (build, doorplates, export, gaps, ingest, init, poster, signs, site, survey, validate)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
