@@ -42,9 +42,9 @@ import pandas as pd
 import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
-from shapely.ops import substring
 
-from ridermap.analysis.network import Network, nearest_distances_many, network_from_bundle, snap
+from ridermap.analysis.network import Network, cut, nearest_by_kind, network_from_bundle, snap, split_edges
+from ridermap.analysis.network.access import has_hours, plan_differs
 from ridermap.hours import Schedule, hours_apply, parse_hours
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import FACILITY_KINDS
@@ -76,8 +76,7 @@ _EPS = 1e-6  # weight of "free" edges: scipy drops explicit zeros in some paths
 # the pure parser lives in ridermap.hours (validation uses it too); re-exported here
 
 
-def _has_hours(value: str) -> bool:
-    return bool(str(value or "").strip())
+_has_hours = has_hours
 
 
 def off_hours_bundle(bundle: Bundle) -> Bundle | None:
@@ -211,6 +210,8 @@ class RoutePlan:
 def plan_routes(
     bundle: Bundle,
     *,
+    network: Network | None = None,
+    off_hours_network: Network | None = None,
     ride_speed_mps: float = 4.2,
     walk_speed_mps: float = 1.2,
     park_s: float = 30.0,
@@ -224,6 +225,14 @@ def plan_routes(
     bundle
         Usually one compound (:meth:`Bundle.community`), with the streets and
         facilities around it.
+    network
+        The network of ``bundle`` under the ``regular`` plan (usually from
+        :meth:`ridermap.analysis.context.Analysis.route_plan`, which cuts it
+        out of the district's); built from ``bundle`` when not given.
+    off_hours_network
+        The same under the ``off_hours`` plan (the same topology, other
+        masks); made from ``network``'s topology when a rule has hours and
+        it is not given.
     ride_speed_mps, walk_speed_mps, park_s, gate_park_s
         See :func:`rider_routes`.
     kinds
@@ -237,7 +246,7 @@ def plan_routes(
         log.info("routing: no units or no paths; no routes")
         return RoutePlan(routes={uid: None for uid in bundle.units["id"]})
     options = dict(ride_speed_mps=ride_speed_mps, walk_speed_mps=walk_speed_mps, park_s=park_s, gate_park_s=gate_park_s)
-    net = network_from_bundle(bundle)
+    net = network if network is not None else network_from_bundle(bundle)
     routes = rider_routes(bundle, network=net, **options)
     schedules: dict[str, Schedule | None] = {}
     for table, column in ((bundle.gates, "hours"), (bundle.communities, "rider_hours")):
@@ -246,8 +255,11 @@ def plan_routes(
                 schedules[rid] = parse_hours(text)
                 if schedules[rid] is None:
                     log.warning("routing: %s: hours %r not understood; pages show them as text", rid, text)
-    off = off_hours_bundle(bundle)
-    off_routes = rider_routes(off, **options) if off is not None else {}
+    off_routes: dict[str, UnitRoute | None] = {}
+    if plan_differs(bundle.gates, bundle.communities):
+        off = off_hours_network if off_hours_network is not None else \
+            network_from_bundle(bundle, plan="off_hours", topology=net.topology)
+        off_routes = rider_routes(bundle, network=off, **options)
     return RoutePlan(routes=routes, off_hours=off_routes, schedules=schedules,
                      nearest=nearest_facilities(bundle, network=net, kinds=kinds))
 
@@ -374,35 +386,11 @@ class _LayeredGraph:
         n0 = net.n_nodes
         npts = len(snapped)
         self.n_local = n0 + 2 * npts
-        ok = snapped.edge >= 0
-        pts = np.flatnonzero(ok)
-        on_node = n0 + np.arange(npts)
-        spur_node = n0 + npts + np.arange(npts)
-        self.point_spur = np.where(ok, spur_node, -1)
-        self.point_on = np.where(ok, on_node, -1)
-        # pieces: every network edge, split where points sit on it
-        pe, po = snapped.edge[pts], snapped.offset_m[pts]
-        order = np.lexsort((po, pe))
-        pts, pe, po = pts[order], pe[order], po[order]
-        carried = np.isin(np.arange(net.n_edges), pe)
-        plain = np.flatnonzero(~carried)
-        a = [net.edge_u[plain]]; b = [net.edge_v[plain]]; orig = [plain]
-        o0 = [np.zeros(len(plain))]; o1 = [net.edge_length_m[plain]]
-        if len(pts):
-            first = np.r_[True, pe[1:] != pe[:-1]]
-            last = np.r_[pe[1:] != pe[:-1], True]
-            mid = np.flatnonzero(~last)
-            length = net.edge_length_m[pe[last]]
-            a += [net.edge_u[pe[first]], on_node[pts[mid]], on_node[pts[last]]]
-            b += [on_node[pts[first]], on_node[pts[mid + 1]], net.edge_v[pe[last]]]
-            orig += [pe[first], pe[mid], pe[last]]
-            o0 += [np.zeros(int(first.sum())), po[mid], po[last]]
-            o1 += [po[first], po[mid + 1], length]
-        self.a = np.concatenate(a).astype(np.int64)
-        self.b = np.concatenate(b).astype(np.int64)
-        self.orig = np.concatenate(orig).astype(np.int64)
-        self.o0 = np.concatenate(o0).astype(float)
-        self.o1 = np.concatenate(o1).astype(float)
+        # pieces: every network edge, split where points sit on it (the one splitting, see network.snap)
+        pieces = split_edges(net, snapped)
+        self.point_on = pieces.on_node
+        self.point_spur = np.where(pieces.on_node >= 0, n0 + npts + np.arange(npts), -1)
+        self.a, self.b, self.orig, self.o0, self.o1 = pieces.a, pieces.b, pieces.orig, pieces.o0, pieces.o1
         self.length = np.maximum(self.o1 - self.o0, 0.0)
         self.ride_ok = net.edge_ride[self.orig]
         self.walk_ok = net.edge_walk[self.orig]
@@ -458,15 +446,7 @@ class _LayeredGraph:
         return sparse.csr_array((w_a[keep], (rows_a[keep], cols_a[keep])), shape=(n, n)), S
 
     def _piece_coords(self, k: int, forward: bool) -> np.ndarray:
-        e = int(self.orig[k])
-        geom = self.net.edge_geometry[e]
-        L = float(self.net.edge_length_m[e])
-        if self.o0[k] <= 0 and self.o1[k] >= L:
-            xy = shapely.get_coordinates(geom)
-        else:
-            scale = geom.length / L if L > 0 else 1.0
-            xy = shapely.get_coordinates(substring(geom, self.o0[k] * scale, self.o1[k] * scale))
-        return xy if forward else xy[::-1]
+        return cut(self.net, int(self.orig[k]), float(self.o0[k]), float(self.o1[k]), forward=forward)
 
     def unit_route(self, unit_id: str, chain: list[int], what: tuple[str, str], time_s: float, *,
                    parking_id: str = "") -> UnitRoute:
@@ -729,15 +709,13 @@ def nearest_facilities(bundle: Bundle, *, network: Network | None = None, kinds:
     if units.empty or not present or bundle.paths.empty:
         return pd.DataFrame(columns=cols)
     net = network if network is not None else network_from_bundle(bundle)
-    groups = {k: fac[fac["kind"] == k] for k in present}
-    result = nearest_distances_many(net, {k: g.geometry for k, g in groups.items()}, units.geometry, mode="walk")
     frames = []
-    for k, (dist, which) in result.items():
-        ok = np.isfinite(dist) & (which >= 0)
+    for k, (dist, ids) in nearest_by_kind(net, units.geometry, fac, present, mode="walk").items():
+        ok = np.isfinite(dist) & (ids != "")
         frames.append(pd.DataFrame({
             "unit_id": units["id"].to_numpy()[ok],
             "kind": k,
-            "facility_id": groups[k]["id"].to_numpy()[which[ok]],
+            "facility_id": ids[ok],
             "distance_m": dist[ok],
         }))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
