@@ -57,6 +57,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ridermap.analysis.context import Analysis
 from ridermap.config import Config
 from ridermap.errors import ConfigError, RidermapError
 from ridermap.model.bundle import Bundle
@@ -110,6 +111,7 @@ class _Task:
     landscape: bool = False
     ship: bool = False  # return the files as bytes: a Dask worker on another machine has no access to staging
     parts: tuple[str, ...] | None = None  # the parts to build (None: every per-compound output of the config)
+    analysis: Analysis | None = None  # the compound's sub-network view of the build's one network (site routes)
 
 
 def _is_environment(exc: BaseException) -> bool:
@@ -199,7 +201,7 @@ def _write_part(part: str, task: _Task, scratch: Path) -> tuple[list[str], list[
     elif part == "site":
         from ridermap.publish.site import write_community_site
 
-        write_community_site(view, scratch / "site", config=cfg)
+        write_community_site(view, scratch / "site", config=cfg, analysis=task.analysis)
     return [], []
 
 
@@ -453,6 +455,7 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
     outputs = set(config.outputs)
     report.outdir = Path(report.outdir)
     errors_by_compound: dict[str, int] = {}
+    analysis = Analysis(bundle)  # the path network, built once (on first use) for validation, routes and gaps
     if "gpkg" in outputs:
         from ridermap.publish.gpkg import write_gpkg
 
@@ -461,7 +464,7 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
         def _validation() -> list[Path]:
             from ridermap.analysis.validate import format_text, validate
 
-            findings = validate(bundle)
+            findings = validate(bundle, analysis=analysis)
             report.errors = sum(f.severity == "error" for f in findings)
             report.warnings = len(findings) - report.errors
             errors_by_compound.update(_errors_by_compound(bundle, findings))
@@ -472,7 +475,7 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
         _district_part(report, "validation", _validation, staging)
     if outputs & set(PER_COMPOUND) and ids:
         _build_compounds(bundle, staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape,
-                         previous=previous)
+                         previous=previous, analysis=analysis)
     else:
         report.compounds = [{"community": cid, "status": "ok", "files": [], "parts": {}, "causes": [], "where": [],
                              "warnings": [], "seconds": 0.0} for cid in ids]
@@ -483,11 +486,22 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
             record["causes"].append(f"validation: {record['validation_errors']} errors (validation.txt)")
         report.files += [report.outdir / f for f in record["files"]]
     shutil.rmtree(staging / WORK, ignore_errors=True)
-    _district_outputs(bundle, staging, report, config=config)
+    _district_outputs(bundle, staging, report, config=config, analysis=analysis)
+
+
+def _compound_analysis(analysis: Analysis | None, view: Bundle, todo: tuple[str, ...]) -> Analysis | None:
+    """The compound's sub-network view for its task (only the site needs one; a network error is the site's)."""
+    if analysis is None or "site" not in todo:
+        return None
+    try:
+        return analysis.for_compound(view)
+    except RidermapError:
+        return None  # no network at all: the site part reports it when it asks
 
 
 def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list[str], config: Config,
-                     on_done: OnDone | None, landscape: bool, previous: Path | None = None) -> None:
+                     on_done: OnDone | None, landscape: bool, previous: Path | None = None,
+                     analysis: Analysis | None = None) -> None:
     """Build (or reuse from ``previous``) every compound's parts; one record per compound in ``ids`` order."""
     from ridermap.publish.incremental import FindingIndex, KeyMaker, previous_compounds, view_digest
 
@@ -514,7 +528,8 @@ def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids:
         todo = tuple(p for p in parts if record is None or p not in record["parts"])
         if todo:
             tasks.append(_Task(view, cid, str(staging), str(staging / WORK / f"{i:06d}"), config, landscape,
-                               ship=config.executor == "dask", parts=todo))
+                               ship=config.executor == "dask", parts=todo,
+                               analysis=_compound_analysis(analysis, view, todo)))
     reused = sum(1 for r in records.values() if r.get("reused"))
     log.info("%d of %d compounds unchanged and reused, %d to build (keys and links in %.2f s)", reused, len(ids),
              len(tasks), time.perf_counter() - start)
@@ -579,7 +594,8 @@ def _stamp_keys(record: dict, keys: dict[str, str] | None, parts: tuple[str, ...
     record["reused"] = bool(record["parts"]) and all(record["parts"].get(p, {}).get("reused") for p in parts)
 
 
-def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, config: Config) -> None:
+def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, config: Config,
+                      analysis: Analysis | None = None) -> None:
     """Site assets and index (compounds whose pages were written) and gap reports (every compound)."""
     outputs = set(config.outputs)
     if "site" in outputs:
@@ -592,7 +608,7 @@ def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, con
     if "gaps" in outputs:
         from ridermap.publish.gaps import write_gaps
 
-        _district_part(report, "gaps", lambda: write_gaps(bundle, staging / "gaps", config=config), staging)
+        _district_part(report, "gaps", lambda: write_gaps(bundle, staging / "gaps", config=config, analysis=analysis), staging)
 
 
 def _report_json(report: BuildReport, config: Config) -> str:

@@ -37,7 +37,7 @@ import pandas as pd
 import pyogrio
 
 from ridermap.analysis.gaps import GapReport, gap_report
-from ridermap.analysis.network import network_from_bundle
+from ridermap.analysis.context import Analysis
 from ridermap.analysis.siting import candidate_sites, propose_sites
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import needs_draft
@@ -69,7 +69,7 @@ def units_table(report: GapReport) -> pd.DataFrame:
 
 
 def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.GeoDataFrame | None = None, k: int = 3,
-               pdf: bool = True, html: bool = True) -> list[Path]:
+               pdf: bool = True, html: bool = True, analysis: Analysis | None = None) -> list[Path]:
     """Compute gaps and siting proposals for ``bundle`` and write every report.
 
     Parameters
@@ -88,6 +88,10 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
         New sites to propose per kind (MCLP).
     pdf, html
         Write the per-compound PDF maps / the web map.
+    analysis
+        The build's :class:`~ridermap.analysis.context.Analysis` of
+        ``bundle`` (its network is shared with validation and routes);
+        made here when not given.
 
     Returns
     -------
@@ -97,7 +101,7 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
     from ridermap.render.gapmap import GapMapLayers, gap_figure, gap_map_html, leaflet_files
 
     outdir = Path(outdir)
-    net = network_from_bundle(bundle)
+    net = (analysis if analysis is not None else Analysis(bundle)).network()
     report = gap_report(bundle, config=config, network=net)
     cands = candidate_sites(bundle, net, user=candidates)
     results = [propose_sites(report, bundle, net, kind=kind, k=k, candidates=cands)
