@@ -90,51 +90,11 @@ def snap(net: Network, points, *, mode: str | None = None, zones: bool = True, z
         pz = np.where(np.isin(pz, net._zones_with_edges), pz, -2)  # -2: any zone
     else:
         pz = np.full(n, -2, dtype=np.int64)
-    seg_zone = net.edge_zone[s["edge"]]
-    best_d = np.full(n, np.inf)
-    best_s = np.full(n, -1, dtype=np.int64)
-    best_t = np.zeros(n)
-    todo = np.arange(n)
-    kd = net._midpoint_index
-    if n and kd is not None:
-        # fast path: the K nearest sub-piece midpoints; exact when no unseen segment can be nearer
-        k = min(12, kd.tree.n)
-        dd, ii = kd.tree.query(xy, k=k, workers=-1)
-        dd, ii = dd.reshape(n, k), ii.reshape(n, k)
-        cand = kd.seg[ii]
-        d, t = _point_segment(np.repeat(xy[:, 0], k), np.repeat(xy[:, 1], k), s, cand.ravel())
-        d, t = d.reshape(n, k), t.reshape(n, k)
-        ok = allowed[cand] & ((pz[:, None] == -2) | (seg_zone[cand] == pz[:, None]))
-        d = np.where(ok, d, np.inf)
-        dmin = d.min(axis=1)
-        tie = d <= dmin[:, None] + 1e-9
-        pick = np.argmin(np.where(tie, cand, np.iinfo(np.int64).max), axis=1)
-        rows = np.arange(n)
-        exact = np.isfinite(dmin) & ((dmin <= dd[:, -1] - kd.half) | (k == kd.tree.n)) & (dmin <= max_snap_m)
-        hit = rows[exact]
-        best_d[hit], best_s[hit], best_t[hit] = dmin[hit], cand[hit, pick[hit]], t[hit, pick[hit]]
-        # with every segment among the candidates, the rest have nothing usable
-        todo = rows[~exact] if k < kd.tree.n else np.zeros(0, dtype=np.int64)
-    radius = min(25.0, max_snap_m)
-    while len(todo):
-        qi, si = kd.near(xy[todo], radius)
-        ok = allowed[si] & ((pz[todo[qi]] == -2) | (seg_zone[si] == pz[todo[qi]]))
-        qi, si = qi[ok], si[ok]
-        d, t = _point_segment(xy[todo[qi], 0], xy[todo[qi], 1], s, si)
-        within = d <= radius
-        qi, si, d, t = qi[within], si[within], d[within], t[within]
-        if len(qi):
-            order = np.lexsort((si, d, qi))
-            qi, si, d, t = qi[order], si[order], d[order], t[order]
-            first = np.r_[True, qi[1:] != qi[:-1]]
-            hit = todo[qi[first]]
-            best_d[hit], best_s[hit], best_t[hit] = d[first], si[first], t[first]
-        found = np.zeros(len(todo), dtype=bool)
-        found[qi] = True
-        todo = todo[~found]
-        if radius >= max_snap_m:
-            break
-        radius = min(radius * 4, max_snap_m)
+    best = _Best(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), np.zeros(n))
+    usable = _Usable(s, allowed, net.edge_zone[s["edge"]], pz)
+    todo = _nearest_candidates(net._midpoint_index, xy, usable, best, max_snap_m)
+    _widening_search(net._midpoint_index, xy, usable, best, todo, max_snap_m)
+    best_d, best_s, best_t = best.d, best.s, best.t
     edge = np.where(best_s >= 0, s["edge"][np.maximum(best_s, 0)], -1)
     ok = best_s >= 0
     bs = np.maximum(best_s, 0)
@@ -145,6 +105,76 @@ def snap(net: Network, points, *, mode: str | None = None, zones: bool = True, z
     if (~ok).any():
         log.debug("snap: %d of %d points found no %s edge", int((~ok).sum()), n, mode or "usable")
     return Snapped(edge=edge, offset_m=offset, distance_m=best_d, xy=xy, snapped_xy=np.column_stack([sx, sy]))
+
+
+@dataclass(frozen=True)
+class _Best:
+    """Per point: distance to, segment of and parameter along the best segment so far."""
+
+    d: np.ndarray
+    s: np.ndarray
+    t: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Usable:
+    """The segments a point may snap to: the segment table, mode mask, zone per segment and per point."""
+
+    seg: dict
+    allowed: np.ndarray
+    seg_zone: np.ndarray
+    point_zone: np.ndarray
+
+    def ok(self, points: np.ndarray, segs: np.ndarray) -> np.ndarray:
+        pz = self.point_zone[points]
+        return self.allowed[segs] & ((pz == -2) | (self.seg_zone[segs] == pz))
+
+
+def _nearest_candidates(kd, xy: np.ndarray, usable: _Usable, best: _Best, max_snap_m: float) -> np.ndarray:
+    """Fast path: the K nearest sub-piece midpoints; exact when no unseen segment can be nearer. Returns the points left."""
+    n = len(xy)
+    if not n or kd is None:
+        return np.arange(n)
+    k = min(12, kd.tree.n)
+    dd, ii = kd.tree.query(xy, k=k, workers=-1)
+    dd, ii = dd.reshape(n, k), ii.reshape(n, k)
+    cand = kd.seg[ii]
+    d, t = _point_segment(np.repeat(xy[:, 0], k), np.repeat(xy[:, 1], k), usable.seg, cand.ravel())
+    d, t = d.reshape(n, k), t.reshape(n, k)
+    rows = np.arange(n)
+    d = np.where(usable.ok(np.repeat(rows, k).reshape(n, k), cand), d, np.inf)
+    dmin = d.min(axis=1)
+    tie = d <= dmin[:, None] + 1e-9
+    pick = np.argmin(np.where(tie, cand, np.iinfo(np.int64).max), axis=1)
+    exact = np.isfinite(dmin) & ((dmin <= dd[:, -1] - kd.half) | (k == kd.tree.n)) & (dmin <= max_snap_m)
+    hit = rows[exact]
+    best.d[hit], best.s[hit], best.t[hit] = dmin[hit], cand[hit, pick[hit]], t[hit, pick[hit]]
+    # with every segment among the candidates, the rest have nothing usable
+    return rows[~exact] if k < kd.tree.n else np.zeros(0, dtype=np.int64)
+
+
+def _widening_search(kd, xy: np.ndarray, usable: _Usable, best: _Best, todo: np.ndarray, max_snap_m: float) -> None:
+    """The points the fast path left: radius searches from 25 m, four times wider each round, up to ``max_snap_m``."""
+    radius = min(25.0, max_snap_m)
+    while len(todo):
+        qi, si = kd.near(xy[todo], radius)
+        ok = usable.ok(todo[qi], si)
+        qi, si = qi[ok], si[ok]
+        d, t = _point_segment(xy[todo[qi], 0], xy[todo[qi], 1], usable.seg, si)
+        within = d <= radius
+        qi, si, d, t = qi[within], si[within], d[within], t[within]
+        if len(qi):
+            order = np.lexsort((si, d, qi))
+            qi, si, d, t = qi[order], si[order], d[order], t[order]
+            first = np.r_[True, qi[1:] != qi[:-1]]
+            hit = todo[qi[first]]
+            best.d[hit], best.s[hit], best.t[hit] = d[first], si[first], t[first]
+        found = np.zeros(len(todo), dtype=bool)
+        found[qi] = True
+        todo = todo[~found]
+        if radius >= max_snap_m:
+            break
+        radius = min(radius * 4, max_snap_m)
 
 
 def _snapped(net: Network, points, mode: str, max_snap_m: float = 2000.0) -> Snapped:
