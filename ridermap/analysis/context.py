@@ -65,7 +65,7 @@ class Analysis:
         self._bundle = bundle
         self._options = topology_options
         self._topology: Topology | None = None
-        self._error: ValidationError | None = None
+        self._error: Exception | None = None
         self._networks: dict[str, Network] = {}
         self._edges_of: tuple[dict, dict] | None = None
 
@@ -80,7 +80,7 @@ class Analysis:
                 raise ValidationError("network: this analysis context has no network")
             try:
                 self._topology = topology_from_bundle(self._bundle, **self._options)
-            except ValidationError as exc:
+            except Exception as exc:  # kept: every later caller gets it, nobody builds twice
                 self._error = exc
                 raise
         return self._topology

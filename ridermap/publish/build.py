@@ -495,8 +495,10 @@ def _compound_analysis(analysis: Analysis | None, view: Bundle, todo: tuple[str,
         return None
     try:
         return analysis.for_compound(view)
-    except RidermapError:
-        return None  # no network at all: the site part reports it when it asks
+    except Exception as exc:  # noqa: BLE001 - no district network: the site part meets (and records) it on its own
+        if _is_environment(exc):
+            raise
+        return None
 
 
 def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list[str], config: Config,
