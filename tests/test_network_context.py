@@ -12,8 +12,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import shapely
-
 from conftest import SAMPLE_ID
+from test_routing import hand_bundle
+
 from ridermap.analysis import network
 from ridermap.analysis.context import Analysis
 from ridermap.analysis.network import (
@@ -25,7 +26,6 @@ from ridermap.analysis.network import (
     topology_from_bundle,
 )
 from ridermap.analysis.routing import off_hours_bundle, plan_routes
-from test_routing import hand_bundle
 
 
 def test_one_build_constructs_the_network_once(sample_bundle, sample_config, tmp_path):

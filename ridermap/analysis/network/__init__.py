@@ -20,7 +20,14 @@ Everything is in the metric (UTM) CRS of the data, as plain arrays.
 """
 from __future__ import annotations
 
-from .access import MODES, PLANS, Network, gate_access, network_from_arrays, network_from_bundle
+from .access import (
+    MODES,
+    PLANS,
+    Network,
+    gate_access,
+    network_from_arrays,
+    network_from_bundle,
+)
 from .search import (
     Route,
     _augment,
@@ -33,7 +40,12 @@ from .search import (
     routes,
 )
 from .snap import EdgePieces, Snapped, _concat, cut, snap, split_edges
-from .topology import Topology, constructions, topology_from_arrays, topology_from_bundle
+from .topology import (
+    Topology,
+    constructions,
+    topology_from_arrays,
+    topology_from_bundle,
+)
 
 __all__ = [
     "Topology",

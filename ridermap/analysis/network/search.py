@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 
@@ -19,6 +18,7 @@ from ridermap.model.schema import CRS
 
 from .access import Network
 from .snap import Snapped, _concat, _snapped, cut, snap, split_edges
+from .topology import transformer
 
 log = logging.getLogger(__name__)
 
@@ -290,7 +290,7 @@ def routes(net: Network, origin, destinations, *, mode: str) -> list[Route | Non
         lookup[(x, y)] = k
         lookup[(y, x)] = k
     out: list[Route | None] = []
-    to_wgs = Transformer.from_crs(net.crs, CRS, always_xy=True)
+    to_wgs = transformer(net.crs, CRS)
     all_xy = np.vstack([o.xy, dst.xy])
     for i, node in enumerate(aug.on_node[1:].tolist()):
         if node < 0 or not np.isfinite(d[node]):

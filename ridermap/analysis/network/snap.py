@@ -24,6 +24,9 @@ from .primitives import _point_segment
 
 log = logging.getLogger(__name__)
 
+#: KD-tree queries of at least this many points run in threads
+_PARALLEL_QUERY = 20_000
+
 __all__ = ["Snapped", "EdgePieces", "snap", "split_edges", "cut"]
 
 
@@ -136,7 +139,7 @@ def _nearest_candidates(kd, xy: np.ndarray, usable: _Usable, best: _Best, max_sn
     if not n or kd is None:
         return np.arange(n)
     k = min(12, kd.tree.n)
-    dd, ii = kd.tree.query(xy, k=k, workers=-1)
+    dd, ii = kd.tree.query(xy, k=k, workers=-1 if n >= _PARALLEL_QUERY else 1)  # threads only pay for large queries
     dd, ii = dd.reshape(n, k), ii.reshape(n, k)
     cand = kd.seg[ii]
     d, t = _point_segment(np.repeat(xy[:, 0], k), np.repeat(xy[:, 1], k), usable.seg, cand.ravel())

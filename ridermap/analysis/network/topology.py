@@ -59,6 +59,16 @@ _NO_WALK_KINDS = frozenset({"motorway", "motorway_link"})
 _CLOSED_ACCESS = frozenset({"no"})
 
 _constructions = 0
+_TRANSFORMERS: dict[tuple[str, str], Transformer] = {}
+
+
+def transformer(src, dst) -> Transformer:
+    """An ``always_xy`` transformer from ``src`` to ``dst``, made once per process and pair (every route leg needs one)."""
+    key = (str(src), str(dst))
+    found = _TRANSFORMERS.get(key)
+    if found is None:
+        found = _TRANSFORMERS[key] = Transformer.from_crs(src, dst, always_xy=True)
+    return found
 
 
 def constructions() -> int:
@@ -170,14 +180,14 @@ class Topology:
             raise ValidationError(f"network snap: row {bad} is not a point ({values[bad]!r})")
         xy = shapely.get_coordinates(values).reshape(-1, 2)
         if len(xy) and str(geoms.crs) != self.crs:
-            x, y = Transformer.from_crs(geoms.crs, self.crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
+            x, y = transformer(geoms.crs, self.crs).transform(xy[:, 0], xy[:, 1])
             xy = np.column_stack([x, y])
         return xy
 
     def to_wgs84(self, geom):
         """Transform shapely geometry (or array) from metres to WGS84."""
-        transformer = Transformer.from_crs(self.crs, CRS, always_xy=True)
-        return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+        to_wgs = transformer(self.crs, CRS)
+        return shapely.transform(geom, lambda xy: np.column_stack(to_wgs.transform(xy[:, 0], xy[:, 1])))
 
     def zone_of_xy(self, xy: np.ndarray) -> np.ndarray:
         """Zone (compound index, ``-1`` public) of metric points: the smallest polygon holding each."""
