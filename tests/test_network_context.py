@@ -132,3 +132,19 @@ def test_topology_is_the_same_whatever_the_gate_rules(sample_bundle):
     open_ = topology_from_bundle(sample_bundle)
     assert np.array_equal(closed.edge_u, open_.edge_u) and closed.gate_node == open_.gate_node
     assert not network_from_bundle(sample_bundle.replace(gates=gates), topology=closed).edge_walk[closed.edge_gate_id != ""].any()
+
+
+def test_the_compound_network_digest_keys_what_routes_depend_on(bupt_bundle):
+    from ridermap.analysis.context import Analysis as A
+
+    cid = bupt_bundle.community_ids()[0]
+    view = bupt_bundle.community(cid)
+    first = A(bupt_bundle).for_compound(view).digest()
+    assert first == pickle.loads(pickle.dumps(A(bupt_bundle).for_compound(view))).digest()  # stable, in any process
+    gates = bupt_bundle.gates.copy()
+    gates.loc[gates["community_id"] == cid, "rider_access"] = "none"  # the same topology, other masks
+    closed = bupt_bundle.replace(gates=gates)
+    assert A(closed).for_compound(closed.community(cid)).digest() != first
+    paths = bupt_bundle.paths
+    moved = bupt_bundle.replace(paths=paths.assign(geometry=paths.geometry.translate(1e-5, 0)))
+    assert A(moved).for_compound(moved.community(cid)).digest() != first

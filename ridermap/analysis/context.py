@@ -22,10 +22,12 @@ district) and is never split again.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ridermap.analysis.network import (
     PLANS,
@@ -144,6 +146,27 @@ class Analysis:
             by_gate.pop("", None)
             self._edges_of = (by_path, by_gate)
         return self._edges_of
+
+    def digest(self) -> str:
+        """A hash of the networks (topology and each plan's masks): what routes depend on beyond a compound's view.
+
+        A compound's sub-network is cut from the district's, so a change
+        outside its view (a neighbour's fence or a street crossing) can change
+        it; incremental builds key the site pages with this.
+        """
+        topo = self.topology
+        h = hashlib.sha256()
+        for arr in (topo.node_xy, topo.edge_u, topo.edge_v, topo.edge_length_m, topo.edge_zone, topo.path_ride, topo.path_walk,
+                    shapely.get_coordinates(topo.edge_geometry), shapely.get_num_coordinates(topo.edge_geometry)):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        for texts in (topo.edge_path_id, topo.edge_gate_id, topo.zone_ids, sorted(topo.gate_node.items())):
+            h.update("\x1f".join(map(str, texts)).encode())
+        h.update(b"".join(shapely.to_wkb(topo.zone_geometry)) if len(topo.zone_geometry) else b"")
+        for plan in PLANS:
+            if plan in self._networks or self._bundle is not None and plan in self.plans():
+                net = self.network(plan)
+                h.update(plan.encode() + net.edge_ride.tobytes() + net.edge_walk.tobytes())
+        return h.hexdigest()
 
     # -- routes ----------------------------------------------------------------
     def route_plan(self, view: Bundle, **options):

@@ -47,6 +47,7 @@ Timings are only in ``build.json``, never inside the other outputs.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -524,14 +525,16 @@ def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids:
             records[cid] = _failed_record(cid, exc)
             continue
         keys[cid] = {"view": digest, **keymaker.keys(digest, parts)}
+        sub = _compound_analysis(analysis, view, parts)
+        if sub is not None:  # the routes on its pages depend on the network around the view too
+            keys[cid]["site"] = hashlib.sha256(f"{keys[cid]['site']}\n{sub.digest()}".encode()).hexdigest()
         record = _reuse(cid, before.get(cid), keys[cid], parts, previous, staging)
         if record is not None:
             records[cid] = record
         todo = tuple(p for p in parts if record is None or p not in record["parts"])
         if todo:
             tasks.append(_Task(view, cid, str(staging), str(staging / WORK / f"{i:06d}"), config, landscape,
-                               ship=config.executor == "dask", parts=todo,
-                               analysis=_compound_analysis(analysis, view, todo)))
+                               ship=config.executor == "dask", parts=todo, analysis=sub if "site" in todo else None))
     reused = sum(1 for r in records.values() if r.get("reused"))
     log.info("%d of %d compounds unchanged and reused, %d to build (keys and links in %.2f s)", reused, len(ids),
              len(tasks), time.perf_counter() - start)
@@ -610,7 +613,8 @@ def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, con
     if "gaps" in outputs:
         from ridermap.publish.gaps import write_gaps
 
-        _district_part(report, "gaps", lambda: write_gaps(bundle, staging / "gaps", config=config, analysis=analysis), staging)
+        _district_part(report, "gaps", lambda: write_gaps(bundle, staging / "gaps", config=config, analysis=analysis),
+                       staging)
 
 
 def _report_json(report: BuildReport, config: Config) -> str:
