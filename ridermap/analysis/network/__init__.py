@@ -3,8 +3,9 @@
 A small package along the stages of the work:
 
 - :mod:`.topology`: where one can go. :func:`topology_from_bundle` splits
-  the paths into edges, cuts them at compound fences and joins the zones at
-  gates: **once per build** (see :class:`ridermap.analysis.context.Analysis`).
+  the paths into edges (stages (a)–(f) in :mod:`.split`), cuts them at
+  compound fences and joins the zones at gates: **once per build** (see
+  :class:`ridermap.analysis.context.Analysis`).
 - :mod:`.access`: who may go there. A :class:`Network` is a topology with
   the rider rules of one time plan (``regular`` or ``off_hours``) as edge
   masks (:func:`network_from_bundle`).
