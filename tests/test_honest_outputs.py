@@ -272,9 +272,10 @@ def test_xueyuanlu_plates_still_decode(xueyuanlu, tmp_path, cid, n_plates, draft
 
 
 def _site(bundle, cid):
+    from ridermap.analysis.context import Analysis
     from ridermap.render.site import render_community
 
-    return render_community(bundle.community(cid), config=CONFIG)
+    return render_community(bundle.community(cid), config=CONFIG, analysis=Analysis(bundle))
 
 
 def test_site_says_to_be_confirmed_for_unknown_rules_and_inferred_gates():

@@ -45,12 +45,12 @@ def test_sample_every_door_from_every_usable_gate_follows_the_signs(sample_plan,
     # every one of the 26 units is routed from every gate open to it, in every mode the gate allows
     units = set(view.units["id"])
     assert len(units) == 26
-    net = sample_plan.networks["rules"]
+    net = sample_plan.networks["regular"]
     for gate_id in net.gate_node:
         from ridermap.analysis.signs import _gate_modes
 
         for mode in _gate_modes(net, gate_id):
-            reached = {r.door_id for r in sample_plan.routes if r.gate_id == gate_id and r.mode == mode and r.plan == "rules"}
+            reached = {r.door_id for r in sample_plan.routes if r.gate_id == gate_id and r.mode == mode and r.plan == "regular"}
             assert reached == units, (gate_id, mode, units - reached)
     # the locked north gate starts no route
     locked = set(view.gates.loc[view.gates["locked"] | (view.gates["rider_access"] == "none"), "id"])
@@ -86,7 +86,7 @@ def test_sample_building_numbers_face_the_arriving_paths(sample_plan, sample_bun
     import shapely
     from pyproj import Transformer
 
-    net = sample_plan.networks["rules"]
+    net = sample_plan.networks["regular"]
     to_m = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
     polys = dict(zip(view.buildings["id"], view.buildings.to_crs(net.crs).geometry))
     for s in sample_plan.buildings:

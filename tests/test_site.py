@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import SAMPLE_CONFIG, SAMPLE_ID, shared_osm
+from ridermap.analysis.context import Analysis
 from ridermap.errors import ConfigError, RenderError
 from ridermap.publish.site import write_community_site, write_site, write_site_index
 from ridermap.render.site import data_path, render_community, render_index, site_assets
@@ -121,12 +122,19 @@ def test_render_community_needs_one_compound(sample_bundle, sample_config):
         render_community(two, config=sample_config)
 
 
+def test_render_community_never_builds_a_network(sample_bundle, sample_config):
+    with pytest.raises(RenderError, match="needs the routes"):
+        render_community(sample_bundle.community(SAMPLE_ID), config=sample_config)
+
+
 @pytest.mark.parametrize("basemap", ["amap", "tencent"])
 def test_gcj02_basemaps_shift_overlays_and_add_tiles(sample_bundle, sample_config, basemap):
     from pyproj import Geod
 
-    plain = render_community(sample_bundle.community(SAMPLE_ID), config=sample_config)
-    shifted = render_community(sample_bundle.community(SAMPLE_ID), config=sample_config, basemap=basemap)
+    one = sample_bundle.community(SAMPLE_ID)
+    plan = Analysis(sample_bundle).route_plan(one)  # the renderer never builds a network: it gets the routes
+    plain = render_community(one, config=sample_config, plan=plan)
+    shifted = render_community(one, config=sample_config, plan=plan, basemap=basemap)
 
     def first_unit(files):
         text = files[data_path(SAMPLE_ID)]
@@ -142,9 +150,11 @@ def test_gcj02_basemaps_shift_overlays_and_add_tiles(sample_bundle, sample_confi
 
 def test_osm_and_tianditu_basemaps(sample_bundle, sample_config):
     one = sample_bundle.community(SAMPLE_ID)
-    osm = render_community(one, config=sample_config, basemap="osm")
+    analysis = Analysis(sample_bundle)
+    osm = render_community(one, config=sample_config, basemap="osm", analysis=analysis)
     assert "tile.openstreetmap.org" in osm[f"c/{SAMPLE_ID}.html"]
-    assert osm[data_path(SAMPLE_ID)] == render_community(one, config=sample_config)[data_path(SAMPLE_ID)]  # no shift
+    plain = render_community(one, config=sample_config, analysis=analysis)
+    assert osm[data_path(SAMPLE_ID)] == plain[data_path(SAMPLE_ID)]  # no shift
     with pytest.raises(ConfigError, match="Tianditu key"):
         render_index(sample_bundle, config=sample_config, basemap="tianditu")
     page = render_index(sample_bundle, config=sample_config, basemap="tianditu", tianditu_key="k123")

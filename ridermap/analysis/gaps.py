@@ -43,7 +43,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ridermap.analysis.network import Network, nearest_distances_many, network_from_bundle, snap
+from ridermap.analysis.network import Network, nearest_by_kind, network_from_bundle, snap
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_usable
 from ridermap.model.schema import CRS, FACILITY_KINDS
@@ -203,19 +203,11 @@ def unit_distances(bundle: Bundle, *, network: Network | None = None, kinds: tup
                 out[f"{kind}_{mode}_id"] = pd.Series(dtype=str)
         return out
     net = network if network is not None else network_from_bundle(bundle)
-    fac = bundle.facilities
     for mode in ("ride", "walk"):
         targets = snap(net, table.geometry, mode=mode)
-        sources, ids = {}, {}
-        for kind in kinds:
-            sel = fac[fac["kind"] == kind]
-            ids[kind] = sel["id"].to_numpy(dtype=object)
-            sources[kind] = snap(net, sel.geometry, mode=mode) if len(sel) else sel.geometry
-        result = nearest_distances_many(net, {k: v for k, v in sources.items() if len(ids[k])}, targets, mode=mode)
-        for kind in kinds:
-            dist, which = result.get(kind, (np.full(len(table), np.inf), np.full(len(table), -1)))
+        for kind, (dist, ids) in nearest_by_kind(net, targets, bundle.facilities, kinds, mode=mode).items():
             out[f"{kind}_{mode}_m"] = dist
-            out[f"{kind}_{mode}_id"] = np.where(which >= 0, ids[kind][np.maximum(which, 0)] if len(ids[kind]) else "", "")
+            out[f"{kind}_{mode}_id"] = ids
     return out
 
 

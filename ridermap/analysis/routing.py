@@ -42,9 +42,9 @@ import pandas as pd
 import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
-from shapely.ops import substring
 
-from ridermap.analysis.network import Network, nearest_distances_many, network_from_bundle, snap
+from ridermap.analysis.network import Network, cut, nearest_by_kind, network_from_bundle, snap, split_edges
+from ridermap.analysis.network.access import has_hours, plan_differs
 from ridermap.hours import Schedule, hours_apply, parse_hours
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import FACILITY_KINDS
@@ -76,8 +76,7 @@ _EPS = 1e-6  # weight of "free" edges: scipy drops explicit zeros in some paths
 # the pure parser lives in ridermap.hours (validation uses it too); re-exported here
 
 
-def _has_hours(value: str) -> bool:
-    return bool(str(value or "").strip())
+_has_hours = has_hours
 
 
 def off_hours_bundle(bundle: Bundle) -> Bundle | None:
@@ -211,6 +210,8 @@ class RoutePlan:
 def plan_routes(
     bundle: Bundle,
     *,
+    network: Network | None = None,
+    off_hours_network: Network | None = None,
     ride_speed_mps: float = 4.2,
     walk_speed_mps: float = 1.2,
     park_s: float = 30.0,
@@ -224,6 +225,14 @@ def plan_routes(
     bundle
         Usually one compound (:meth:`Bundle.community`), with the streets and
         facilities around it.
+    network
+        The network of ``bundle`` under the ``regular`` plan (usually from
+        :meth:`ridermap.analysis.context.Analysis.route_plan`, which cuts it
+        out of the district's); built from ``bundle`` when not given.
+    off_hours_network
+        The same under the ``off_hours`` plan (the same topology, other
+        masks); made from ``network``'s topology when a rule has hours and
+        it is not given.
     ride_speed_mps, walk_speed_mps, park_s, gate_park_s
         See :func:`rider_routes`.
     kinds
@@ -237,7 +246,7 @@ def plan_routes(
         log.info("routing: no units or no paths; no routes")
         return RoutePlan(routes={uid: None for uid in bundle.units["id"]})
     options = dict(ride_speed_mps=ride_speed_mps, walk_speed_mps=walk_speed_mps, park_s=park_s, gate_park_s=gate_park_s)
-    net = network_from_bundle(bundle)
+    net = network if network is not None else network_from_bundle(bundle)
     routes = rider_routes(bundle, network=net, **options)
     schedules: dict[str, Schedule | None] = {}
     for table, column in ((bundle.gates, "hours"), (bundle.communities, "rider_hours")):
@@ -246,8 +255,11 @@ def plan_routes(
                 schedules[rid] = parse_hours(text)
                 if schedules[rid] is None:
                     log.warning("routing: %s: hours %r not understood; pages show them as text", rid, text)
-    off = off_hours_bundle(bundle)
-    off_routes = rider_routes(off, **options) if off is not None else {}
+    off_routes: dict[str, UnitRoute | None] = {}
+    if plan_differs(bundle.gates, bundle.communities):
+        off = off_hours_network if off_hours_network is not None else \
+            network_from_bundle(bundle, plan="off_hours", topology=net.topology)
+        off_routes = rider_routes(bundle, network=off, **options)
     return RoutePlan(routes=routes, off_hours=off_routes, schedules=schedules,
                      nearest=nearest_facilities(bundle, network=net, kinds=kinds))
 
@@ -299,20 +311,8 @@ def rider_routes(
     snapped = snap(net, points, mode="walk")
     graph = _LayeredGraph(net, snapped, ride_speed_mps=ride_speed_mps, walk_speed_mps=walk_speed_mps)
 
-    # starts: S -> ride-layer gate hubs, walk-layer public parkings, walk-layer gate hubs
-    src_node, src_cost, src_what = [], [], []
-    gate_ride, gate_walk = _gate_modes(net)
-    for gid, hub in net.gate_node.items():
-        if gate_ride.get(gid):
-            src_node.append(graph.ride(hub)); src_cost.append(0.0); src_what.append(("gate", gid))
-        if gate_walk.get(gid):
-            src_node.append(graph.walk(hub)); src_cost.append(gate_park_s); src_what.append(("gate_park", gid))
     park_xy = snapped.xy[n_units:]
-    park_zone = net.zone_of_xy(park_xy) if len(parkings) else np.zeros(0, dtype=np.int64)
-    for k, (fid, zone) in enumerate(zip(parkings["id"], park_zone)):
-        node = graph.point_spur[n_units + k]
-        if node >= 0 and zone < 0:
-            src_node.append(graph.walk(node)); src_cost.append(park_s); src_what.append(("parking", fid))
+    src_node, src_cost, src_what = _starts(net, graph, parkings, n_units, park_xy, park_s=park_s, gate_park_s=gate_park_s)
     if not src_node:
         log.warning("routing: no gate riders may use and no rider parking; no routes")
         return out
@@ -336,6 +336,26 @@ def rider_routes(
                 parking = str(parkings["id"].iloc[int(d.argmin())])
         out[uid] = graph.unit_route(uid, chain, what, float(cost[graph.walk(spur)]), parking_id=parking)
     return out
+
+
+def _starts(net: Network, graph: _LayeredGraph, parkings, n_units: int, park_xy: np.ndarray, *, park_s: float,
+            gate_park_s: float) -> tuple[list[int], list[float], list[tuple[str, str]]]:
+    """Where a rider may start, its cost and what it is: ride-layer gate hubs, walk-layer gate hubs, public parkings."""
+    src_node: list[int] = []
+    src_cost: list[float] = []
+    src_what: list[tuple[str, str]] = []
+    gate_ride, gate_walk = _gate_modes(net)
+    for gid, hub in net.gate_node.items():
+        if gate_ride.get(gid):
+            src_node.append(graph.ride(hub)); src_cost.append(0.0); src_what.append(("gate", gid))
+        if gate_walk.get(gid):
+            src_node.append(graph.walk(hub)); src_cost.append(gate_park_s); src_what.append(("gate_park", gid))
+    park_zone = net.zone_of_xy(park_xy) if len(parkings) else np.zeros(0, dtype=np.int64)
+    for k, (fid, zone) in enumerate(zip(parkings["id"], park_zone)):
+        node = graph.point_spur[n_units + k]
+        if node >= 0 and zone < 0:
+            src_node.append(graph.walk(node)); src_cost.append(park_s); src_what.append(("parking", fid))
+    return src_node, src_cost, src_what
 
 
 def _gate_modes(net: Network) -> tuple[dict[str, bool], dict[str, bool]]:
@@ -374,35 +394,11 @@ class _LayeredGraph:
         n0 = net.n_nodes
         npts = len(snapped)
         self.n_local = n0 + 2 * npts
-        ok = snapped.edge >= 0
-        pts = np.flatnonzero(ok)
-        on_node = n0 + np.arange(npts)
-        spur_node = n0 + npts + np.arange(npts)
-        self.point_spur = np.where(ok, spur_node, -1)
-        self.point_on = np.where(ok, on_node, -1)
-        # pieces: every network edge, split where points sit on it
-        pe, po = snapped.edge[pts], snapped.offset_m[pts]
-        order = np.lexsort((po, pe))
-        pts, pe, po = pts[order], pe[order], po[order]
-        carried = np.isin(np.arange(net.n_edges), pe)
-        plain = np.flatnonzero(~carried)
-        a = [net.edge_u[plain]]; b = [net.edge_v[plain]]; orig = [plain]
-        o0 = [np.zeros(len(plain))]; o1 = [net.edge_length_m[plain]]
-        if len(pts):
-            first = np.r_[True, pe[1:] != pe[:-1]]
-            last = np.r_[pe[1:] != pe[:-1], True]
-            mid = np.flatnonzero(~last)
-            length = net.edge_length_m[pe[last]]
-            a += [net.edge_u[pe[first]], on_node[pts[mid]], on_node[pts[last]]]
-            b += [on_node[pts[first]], on_node[pts[mid + 1]], net.edge_v[pe[last]]]
-            orig += [pe[first], pe[mid], pe[last]]
-            o0 += [np.zeros(int(first.sum())), po[mid], po[last]]
-            o1 += [po[first], po[mid + 1], length]
-        self.a = np.concatenate(a).astype(np.int64)
-        self.b = np.concatenate(b).astype(np.int64)
-        self.orig = np.concatenate(orig).astype(np.int64)
-        self.o0 = np.concatenate(o0).astype(float)
-        self.o1 = np.concatenate(o1).astype(float)
+        # pieces: every network edge, split where points sit on it (the one splitting, see network.snap)
+        pieces = split_edges(net, snapped)
+        self.point_on = pieces.on_node
+        self.point_spur = np.where(pieces.on_node >= 0, n0 + npts + np.arange(npts), -1)
+        self.a, self.b, self.orig, self.o0, self.o1 = pieces.a, pieces.b, pieces.orig, pieces.o0, pieces.o1
         self.length = np.maximum(self.o1 - self.o0, 0.0)
         self.ride_ok = net.edge_ride[self.orig]
         self.walk_ok = net.edge_walk[self.orig]
@@ -458,24 +454,27 @@ class _LayeredGraph:
         return sparse.csr_array((w_a[keep], (rows_a[keep], cols_a[keep])), shape=(n, n)), S
 
     def _piece_coords(self, k: int, forward: bool) -> np.ndarray:
-        e = int(self.orig[k])
-        geom = self.net.edge_geometry[e]
-        L = float(self.net.edge_length_m[e])
-        if self.o0[k] <= 0 and self.o1[k] >= L:
-            xy = shapely.get_coordinates(geom)
-        else:
-            scale = geom.length / L if L > 0 else 1.0
-            xy = shapely.get_coordinates(substring(geom, self.o0[k] * scale, self.o1[k] * scale))
-        return xy if forward else xy[::-1]
+        return cut(self.net, int(self.orig[k]), float(self.o0[k]), float(self.o1[k]), forward=forward)
 
     def unit_route(self, unit_id: str, chain: list[int], what: tuple[str, str], time_s: float, *,
                    parking_id: str = "") -> UnitRoute:
         """Turn a chain of layered nodes into legs."""
+        kind, ref = what
+        segments, entry_gate = _entry(self._segments(chain), kind, ref)
+        cur_gate = ""
+        if kind == "gate" and entry_gate and segments and not segments[0][2]:
+            cur_gate = entry_gate
+        if kind == "gate_park":
+            cur_gate = ref
+        legs = self._legs(segments, cur_gate)
+        return UnitRoute(unit_id=unit_id, gate_id=entry_gate, entry="ride" if kind == "gate" else "walk",
+                         parking_id=ref if kind == "parking" else parking_id, legs=tuple(legs), time_s=time_s)
+
+    def _segments(self, chain: list[int]) -> list[tuple[str, np.ndarray, str, int]]:
+        """The chain as runs of ``(mode, metric coords, gate crossed, zone)`` (zone ``-2``: a spur or connector)."""
         M = self.n_local
-        npts = len(self.snapped)
-        n0 = self.net.n_nodes
-        # runs of (mode, coords, gate crossed before)
-        segments: list[tuple[str, np.ndarray, str, int]] = []  # mode, xy, gate id, zone
+        spur0 = self.net.n_nodes + len(self.snapped)
+        segments: list[tuple[str, np.ndarray, str, int]] = []
         zone_arr = self.net.edge_zone if len(self.net.edge_zone) else None
         for x, y in zip(chain[:-1], chain[1:]):
             lx, ly = x % M, y % M
@@ -484,59 +483,62 @@ class _LayeredGraph:
             mode = "ride" if x < M else "walk"
             k = self._lookup.get((mode, lx, ly))
             if k is None:  # a spur: straight between the point and its snapped position
-                spur = lx if lx >= n0 + npts else ly
-                pid = spur - n0 - npts
-                p0, p1 = self.snapped.xy[pid], self.snapped.snapped_xy[pid]
-                xy = np.vstack([p0, p1]) if spur == lx else np.vstack([p1, p0])
-                segments.append((mode, xy, "", -2))
+                spur = lx if lx >= spur0 else ly
+                p0, p1 = self.snapped.xy[spur - spur0], self.snapped.snapped_xy[spur - spur0]
+                segments.append((mode, np.vstack([p0, p1]) if spur == lx else np.vstack([p1, p0]), "", -2))
                 continue
-            forward = int(self.a[k]) == lx
             gate = self.net.edge_gate_id[self.orig[k]] if self.is_conn[k] else ""
             zone = int(zone_arr[self.orig[k]]) if zone_arr is not None and not self.is_conn[k] else -2
-            segments.append((mode, self._piece_coords(k, forward), gate, zone))
-        kind, ref = what
-        # the entry gate: the first gate after the last stretch on public ground
-        last_public = max((i for i, s in enumerate(segments) if s[3] == -1), default=-1)
-        entry_gate = next((s[2] for s in segments[last_public + 1:] if s[2]), "")
-        if not entry_gate and kind in ("gate", "gate_park") and last_public < 0:
-            entry_gate = ref
-        if kind == "gate" and entry_gate:
-            # riding before the entry gate is the rider's own way: start at the gate
-            idx = next((i for i, s in enumerate(segments) if s[2] == entry_gate and i > last_public), None)
-            if idx is not None:
-                segments = segments[idx:]
+            segments.append((mode, self._piece_coords(k, int(self.a[k]) == lx), gate, zone))
+        return segments
+
+    def _legs(self, segments: list[tuple[str, np.ndarray, str, int]], cur_gate: str) -> list[Leg]:
+        """Runs of one mode joined into legs (a walk leg starts again at each gate it passes)."""
         legs: list[Leg] = []
-        cur_mode, cur_xy, cur_gate = None, [], ""
-        if kind == "gate" and entry_gate and segments and not segments[0][2]:
-            cur_gate = entry_gate
-        if kind == "gate_park":
-            cur_gate = ref
-
-        def flush() -> None:
-            if cur_mode is None or not cur_xy:
-                return
-            xy = np.vstack(cur_xy)
-            keep = np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]
-            xy = xy[keep]
-            if len(xy) < 2:
-                xy = np.vstack([xy, xy])
-            length = float(np.hypot(*np.diff(xy, axis=0).T).sum())
-            if length <= 0 and legs and not cur_gate:
-                return
-            geom = self.net.to_wgs84(shapely.LineString(xy))
-            legs.append(Leg(mode=cur_mode, geometry=geom, length_m=length, gate_id=cur_gate, steps=route_steps(xy)))
-
+        cur_mode: str | None = None
+        cur_xy: list[np.ndarray] = []
         for mode, xy, gate, _zone in segments:
             if cur_mode is not None and (mode != cur_mode or (gate and mode == "walk" and cur_gate != gate)):
-                flush()
+                self._flush(legs, cur_mode, cur_xy, cur_gate)
                 cur_xy, cur_gate = [], ""
             if gate and not cur_xy:
                 cur_gate = gate  # (riding through a second gate stays one ride leg)
             cur_mode = mode
             cur_xy.append(xy)
-        flush()
-        return UnitRoute(unit_id=unit_id, gate_id=entry_gate, entry="ride" if kind == "gate" else "walk",
-                         parking_id=ref if kind == "parking" else parking_id, legs=tuple(legs), time_s=time_s)
+        self._flush(legs, cur_mode, cur_xy, cur_gate)
+        return legs
+
+    def _flush(self, legs: list[Leg], mode: str | None, parts: list[np.ndarray], gate: str) -> None:
+        """Append the leg of ``parts`` (consecutive duplicate points dropped) unless it is empty."""
+        if mode is None or not parts:
+            return
+        xy = np.vstack(parts)
+        keep = np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]
+        xy = xy[keep]
+        if len(xy) < 2:
+            xy = np.vstack([xy, xy])
+        length = float(np.hypot(*np.diff(xy, axis=0).T).sum())
+        if length <= 0 and legs and not gate:
+            return
+        geom = self.net.to_wgs84(shapely.LineString(xy))
+        legs.append(Leg(mode=mode, geometry=geom, length_m=length, gate_id=gate, steps=route_steps(xy)))
+
+
+def _entry(segments: list, kind: str, ref: str) -> tuple[list, str]:
+    """The entry gate (the first gate after the last stretch on public ground) and the segments from where the route starts.
+
+    Riding before the entry gate is the rider's own way: a ride-in route
+    starts at the gate.
+    """
+    last_public = max((i for i, s in enumerate(segments) if s[3] == -1), default=-1)
+    entry_gate = next((s[2] for s in segments[last_public + 1:] if s[2]), "")
+    if not entry_gate and kind in ("gate", "gate_park") and last_public < 0:
+        entry_gate = ref
+    if kind == "gate" and entry_gate:
+        idx = next((i for i, s in enumerate(segments) if s[2] == entry_gate and i > last_public), None)
+        if idx is not None:
+            segments = segments[idx:]
+    return segments, entry_gate
 
 
 # ---------------------------------------------------------------------------
@@ -729,15 +731,13 @@ def nearest_facilities(bundle: Bundle, *, network: Network | None = None, kinds:
     if units.empty or not present or bundle.paths.empty:
         return pd.DataFrame(columns=cols)
     net = network if network is not None else network_from_bundle(bundle)
-    groups = {k: fac[fac["kind"] == k] for k in present}
-    result = nearest_distances_many(net, {k: g.geometry for k, g in groups.items()}, units.geometry, mode="walk")
     frames = []
-    for k, (dist, which) in result.items():
-        ok = np.isfinite(dist) & (which >= 0)
+    for k, (dist, ids) in nearest_by_kind(net, units.geometry, fac, present, mode="walk").items():
+        ok = np.isfinite(dist) & (ids != "")
         frames.append(pd.DataFrame({
             "unit_id": units["id"].to_numpy()[ok],
             "kind": k,
-            "facility_id": groups[k]["id"].to_numpy()[which[ok]],
+            "facility_id": ids[ok],
             "distance_m": dist[ok],
         }))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)

@@ -54,8 +54,8 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.ops import nearest_points
 
 from ridermap.analysis.gaps import doors
-from ridermap.analysis.network import Network, network_from_bundle, snap
-from ridermap.analysis.routing import off_hours_bundle
+from ridermap.analysis.context import Analysis
+from ridermap.analysis.network import Network, snap
 from ridermap.i18n import t
 from ridermap.model.bundle import Bundle
 from ridermap.numbers import parse_building_number, parse_unit_number
@@ -166,7 +166,7 @@ class PlannedRoute:
 
     gate_id: str
     mode: str
-    plan: str  # "rules" (inside rule hours, or always) or "off_hours"
+    plan: str  # "regular" (inside rule hours, or always) or "off_hours"
     building_id: str
     door_id: str
     start: int  # first node
@@ -484,7 +484,7 @@ def _unsigned_way(net: Network, node: int, arrive: float, came: int, mode: str, 
 # ---------------------------------------------------------------------------
 # the plan
 # ---------------------------------------------------------------------------
-def sign_plan(bundle: Bundle, community_id: str, *, network: Network | None = None) -> SignPlan:
+def sign_plan(bundle: Bundle, community_id: str, *, analysis: Analysis | None = None) -> SignPlan:
     """Junction signs and building-side numbers of one compound.
 
     Parameters
@@ -493,20 +493,19 @@ def sign_plan(bundle: Bundle, community_id: str, *, network: Network | None = No
         The compound's view (:meth:`~ridermap.model.bundle.Bundle.community`) or the district.
     community_id
         The compound.
-    network
-        The network of ``bundle`` if already built (the off-hours plan builds its own).
+    analysis
+        The build's network context for this compound (:meth:`Analysis.for_compound`); made here
+        from ``bundle`` when not given. Every time plan it has (``regular``, ``off_hours``) is planned.
 
     Returns
     -------
     SignPlan
     """
-    net = network if network is not None else network_from_bundle(bundle)
-    nets = {"rules": net}
-    off = off_hours_bundle(bundle)
-    if off is not None:
-        nets["off_hours"] = network_from_bundle(off)
-    views = {"rules": bundle, "off_hours": off if off is not None else bundle}
-    planned = [r for plan, n in nets.items() for r in _plan_routes(views[plan], community_id, n, plan)]
+    context = analysis if analysis is not None else Analysis(bundle)
+    nets = {plan: context.network(plan) for plan in context.plans()}
+    net = nets["regular"]
+    # a plan's rules are in its network's masks (gate connectors): the same view serves every plan
+    planned = [r for plan, n in nets.items() for r in _plan_routes(bundle, community_id, n, plan)]
     names = _Names(bundle, community_id)
     to_wgs = Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True)
     faces: dict[int, list[SignFace]] = defaultdict(list)

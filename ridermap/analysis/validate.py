@@ -32,8 +32,20 @@ SHIFT_SUSPECT_M = 100.0
 SHIFT_FIXED_M = 25.0
 
 
-def validate(bundle: Bundle, *, check_routes: bool = True) -> list[Finding]:
-    """Run every check; findings sorted by severity, layer and id."""
+def validate(bundle: Bundle, *, check_routes: bool = True, analysis=None) -> list[Finding]:
+    """Run every check; findings sorted by severity, layer and id.
+
+    Parameters
+    ----------
+    bundle
+        The district.
+    check_routes
+        Check that every unit door is reached from a gate riders may use.
+    analysis
+        The build's :class:`~ridermap.analysis.context.Analysis` of
+        ``bundle`` (its network is shared with routes and gaps); made here
+        when not given.
+    """
     findings: list[Finding] = list(bundle.findings)
     if bundle.communities.empty:
         findings.append(Finding("error", "no_compound", "communities", "", "", "没有找到任何小区（landuse=residential 范围）",
@@ -48,7 +60,7 @@ def validate(bundle: Bundle, *, check_routes: bool = True) -> list[Finding]:
     findings += _hours(bundle)
     findings += _shifted_survey_points(bundle, metric)
     if check_routes:
-        findings += _reachability(bundle)
+        findings += _reachability(bundle, analysis)
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(findings, key=lambda f: (order[f.severity], f.layer, f.id, f.code))
 
@@ -226,13 +238,14 @@ def _shifted_survey_points(bundle: Bundle, metric: str) -> list[Finding]:
 DOOR_ON_PATH_M = 5.0
 
 
-def _reachability(bundle: Bundle) -> list[Finding]:
+def _reachability(bundle: Bundle, analysis=None) -> list[Finding]:
     """Units no rider-usable gate reaches along the paths (walking)."""
-    from ridermap.analysis.network import network_from_bundle, reachable_within_groups
+    from ridermap.analysis.context import Analysis
+    from ridermap.analysis.network import reachable_within_groups
 
     if bundle.paths.empty or bundle.units.empty:
         return []
-    net = network_from_bundle(bundle)
+    net = (analysis if analysis is not None else Analysis(bundle)).network()
     cids = set(bundle.community_ids())
     g = bundle.gates
     gates = g[g["community_id"].isin(cids) & (g["rider_access"] != "none") & (~g["locked"])]

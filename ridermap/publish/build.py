@@ -50,6 +50,7 @@ Timings are only in ``build.json``, never inside the other outputs.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -60,6 +61,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ridermap.analysis.context import Analysis
 from ridermap.config import Config
 from ridermap.errors import ConfigError, RidermapError
 from ridermap.model.bundle import Bundle
@@ -114,6 +116,7 @@ class _Task:
     ship: bool = False  # return the files as bytes: a Dask worker on another machine has no access to staging
     parts: tuple[str, ...] | None = None  # the parts to build (None: every per-compound output of the config)
     gap: object = None  # the compound's GapSlice (its part of the district gap analysis), for the "gaps" part
+    analysis: Analysis | None = None  # the compound's sub-network view of the build's one network (site, signs)
 
 
 def _is_environment(exc: BaseException) -> bool:
@@ -203,11 +206,11 @@ def _write_part(part: str, task: _Task, scratch: Path) -> tuple[list[str], list[
     elif part == "site":
         from ridermap.publish.site import write_community_site
 
-        write_community_site(view, scratch / "site", config=cfg)
+        write_community_site(view, scratch / "site", config=cfg, analysis=task.analysis)
     elif part == "signs":
         from ridermap.publish.signs import write_compound_signs
 
-        write_compound_signs(view, cid, scratch / "signs", config=cfg)
+        write_compound_signs(view, cid, scratch / "signs", config=cfg, analysis=task.analysis)
     elif part == "gaps":
         from ridermap.publish.gaps import write_gap_pdf
 
@@ -468,6 +471,7 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
     outputs = set(config.outputs)
     report.outdir = Path(report.outdir)
     errors_by_compound: dict[str, int] = {}
+    analysis = Analysis(bundle)  # the path network, built once (on first use) for validation, routes, gaps and signs
     if "gpkg" in outputs:
         from ridermap.publish.gpkg import write_gpkg
 
@@ -476,7 +480,7 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
         def _validation() -> list[Path]:
             from ridermap.analysis.validate import format_text, validate
 
-            findings = validate(bundle)
+            findings = validate(bundle, analysis=analysis)
             report.errors = sum(f.severity == "error" for f in findings)
             report.warnings = len(findings) - report.errors
             errors_by_compound.update(_errors_by_compound(bundle, findings))
@@ -485,10 +489,10 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
                                json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=1))]
 
         _district_part(report, "validation", _validation, staging)
-    gaps = _gap_analysis(bundle, report, staging, config=config) if "gaps" in outputs else None
+    gaps = _gap_analysis(bundle, report, staging, config=config, analysis=analysis) if "gaps" in outputs else None
     if outputs & set(PER_COMPOUND) and ids:
         _build_compounds(bundle, staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape,
-                         previous=previous, gaps=gaps)
+                         previous=previous, gaps=gaps, analysis=analysis)
     else:
         report.compounds = [{"community": cid, "status": "ok", "files": [], "parts": {}, "causes": [], "where": [],
                              "warnings": [], "seconds": 0.0} for cid in ids]
@@ -502,13 +506,26 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
     _district_outputs(bundle, staging, report, config=config, gaps=gaps)
 
 
-def _gap_analysis(bundle: Bundle, report: BuildReport, staging: Path, *, config: Config):
+def _gap_analysis(bundle: Bundle, report: BuildReport, staging: Path, *, config: Config, analysis: Analysis):
     """The district's gap analysis (its tables are written after the compounds, its maps with them), or None."""
     from ridermap.publish.gaps import analyse_gaps
 
     found = []
-    _district_part(report, "gap analysis", lambda: found.append(analyse_gaps(bundle, config=config)) or [], staging)
+    _district_part(report, "gap analysis",
+                   lambda: found.append(analyse_gaps(bundle, config=config, analysis=analysis)) or [], staging)
     return found[0] if found else None
+
+
+def _compound_analysis(analysis: Analysis | None, view: Bundle, todo: tuple[str, ...]) -> Analysis | None:
+    """The compound's sub-network view for its task (the site and signs need one; a network error is theirs)."""
+    if analysis is None or not {"site", "signs"} & set(todo):
+        return None
+    try:
+        return analysis.for_compound(view)
+    except Exception as exc:  # noqa: BLE001 - no district network: the part meets (and records) it on its own
+        if _is_environment(exc):
+            raise
+        return None
 
 
 def _gap_slices(bundle: Bundle, gaps, ids: list[str]):
@@ -526,7 +543,8 @@ def _gap_slices(bundle: Bundle, gaps, ids: list[str]):
 
 
 def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list[str], config: Config,
-                     on_done: OnDone | None, landscape: bool, previous: Path | None = None, gaps=None) -> None:
+                     on_done: OnDone | None, landscape: bool, previous: Path | None = None, gaps=None,
+                     analysis: Analysis | None = None) -> None:
     """Build (or reuse from ``previous``) every compound's parts; one record per compound in ``ids`` order."""
     from ridermap.publish.incremental import FindingIndex, KeyMaker, gap_digest, previous_compounds, view_digest
 
@@ -551,13 +569,18 @@ def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids:
         keys[cid] = {"view": digest, **keymaker.keys(digest, [p for p in parts if p != "gaps"])}
         if gap is not None:
             keys[cid]["gaps"] = keymaker.keys("" if isinstance(gap, Exception) else gap_digest(gap), ["gaps"])["gaps"]
+        sub = _compound_analysis(analysis, view, parts)
+        if sub is not None:  # routes (pages, signs) depend on the network around the view too
+            for part in {"site", "signs"} & set(parts):
+                keys[cid][part] = hashlib.sha256(f"{keys[cid][part]}\n{sub.digest()}".encode()).hexdigest()
         record = _reuse(cid, before.get(cid), keys[cid], parts, previous, staging)
         if record is not None:
             records[cid] = record
         todo = tuple(p for p in parts if record is None or p not in record["parts"])
         if todo:
             tasks.append(_Task(view, cid, str(staging), str(staging / WORK / f"{i:06d}"), config, landscape,
-                               ship=config.executor == "dask", parts=todo, gap=gap))
+                               ship=config.executor == "dask", parts=todo, gap=gap,
+                               analysis=sub if {"site", "signs"} & set(todo) else None))
     reused = sum(1 for r in records.values() if r.get("reused"))
     log.info("%d of %d compounds unchanged and reused, %d to build (keys and links in %.2f s)", reused, len(ids),
              len(tasks), time.perf_counter() - start)

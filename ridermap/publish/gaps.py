@@ -40,7 +40,7 @@ import shapely
 
 from ridermap import i18n
 from ridermap.analysis.gaps import GapReport, gap_report
-from ridermap.analysis.network import network_from_bundle
+from ridermap.analysis.context import Analysis
 from ridermap.analysis.siting import candidate_sites, propose_sites
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import needs_draft
@@ -186,9 +186,11 @@ class GapAnalysis:
     k: int
 
 
-def analyse_gaps(bundle: Bundle, *, config, candidates: gpd.GeoDataFrame | None = None, k: int = 3) -> GapAnalysis:
-    """Distances, gaps and siting proposals of the whole district (see :func:`write_gaps`)."""
-    net = network_from_bundle(bundle)
+def analyse_gaps(bundle: Bundle, *, config, candidates: gpd.GeoDataFrame | None = None, k: int = 3,
+                 analysis: Analysis | None = None) -> GapAnalysis:
+    """Distances, gaps and siting proposals of the whole district (see :func:`write_gaps`); ``analysis``: the
+    build's :class:`~ridermap.analysis.context.Analysis` (its one network), made here when not given."""
+    net = (analysis if analysis is not None else Analysis(bundle)).network()
     report = gap_report(bundle, config=config, network=net)
     cands = candidate_sites(bundle, net, user=candidates)
     results = [propose_sites(report, bundle, net, kind=kind, k=k, candidates=cands)
@@ -287,7 +289,7 @@ def _multi(geoms: gpd.GeoSeries) -> list:
 
 
 def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.GeoDataFrame | None = None, k: int = 3,
-               pdf: bool = True, html: bool = True) -> list[Path]:
+               pdf: bool = True, html: bool = True, analysis: Analysis | None = None) -> list[Path]:
     """Compute gaps and siting proposals for ``bundle`` and write every report.
 
     Parameters
@@ -306,6 +308,10 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
         New sites to propose per kind (MCLP).
     pdf, html
         Write the per-compound PDF maps / the web map.
+    analysis
+        The build's :class:`~ridermap.analysis.context.Analysis` of
+        ``bundle`` (its network is shared with validation and routes);
+        made here when not given.
 
     Returns
     -------
@@ -313,14 +319,14 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
         Every file written, at its final place.
     """
     outdir = Path(outdir)
-    analysis = analyse_gaps(bundle, config=config, candidates=candidates, k=k)
+    gaps = analyse_gaps(bundle, config=config, candidates=candidates, k=k, analysis=analysis)
     ids = list(config.communities) or bundle.community_ids()
     with atomic_dir(outdir) as tmp:
         tmp.chmod(0o755)  # a report folder others read (mkdtemp makes it private)
-        written = [p.relative_to(tmp) for p in write_gap_tables(analysis, bundle, tmp, config=config, html=html)]
+        written = [p.relative_to(tmp) for p in write_gap_tables(gaps, bundle, tmp, config=config, html=html)]
         if pdf:
             (tmp / "pdf").mkdir()
-            for part in gap_slices(analysis, bundle, ids):
+            for part in gap_slices(gaps, bundle, ids):
                 written.append(write_gap_pdf(part, tmp / "pdf" / f"{part.community_id}.pdf", config=config).relative_to(tmp))
     log.info("gaps: wrote %d files to %s", len(written), outdir)
     return [outdir / w for w in written]

@@ -77,7 +77,7 @@ def write_sign_tables(plan: SignPlan, folder: str | Path, *, inferred_gates: fro
             write_text(folder / "signs.geojson", geojson + "\n")]
 
 
-def write_compound_signs(view, community_id: str, outdir: str | Path, *, config) -> list[Path]:
+def write_compound_signs(view, community_id: str, outdir: str | Path, *, config, analysis=None) -> list[Path]:
     """Everything of one compound's signage plan into ``outdir/<community_id>/``; the files written.
 
     ``signs.csv``, ``signs.geojson``, ``sign-plan.pdf`` (A3 map) and
@@ -91,7 +91,7 @@ def write_compound_signs(view, community_id: str, outdir: str | Path, *, config)
     from ridermap.render.signs_map import sign_plan_figure
 
     folder = Path(outdir) / community_id
-    plan = sign_plan(view, community_id)
+    plan = sign_plan(view, community_id, analysis=analysis)
     gates = view.gates
     inferred = frozenset(gates.loc[gates["inferred"].astype(str).str.contains("location"), "id"]) if "inferred" in gates else frozenset()
     written = write_sign_tables(plan, folder, inferred_gates=inferred)

@@ -11,6 +11,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from ridermap.analysis.context import Analysis
 from ridermap.config import Config
 from ridermap.model.bundle import Bundle
 from ridermap.publish.atomic import atomic_dir, atomic_path, write_text
@@ -41,7 +42,7 @@ def copy_site_assets(site_dir: str | Path) -> list[Path]:
 
 
 def write_community_site(bundle: Bundle, site_dir: str | Path, *, config: Config, basemap: str | None = None,
-                         tianditu_key: str = "") -> list[Path]:
+                         tianditu_key: str = "", analysis: Analysis | None = None) -> list[Path]:
     """Write one compound's pages: ``c/<id>.html``, ``u/<unit>.html`` for each unit, ``d/<id>.js``.
 
     Parameters
@@ -56,6 +57,11 @@ def write_community_site(bundle: Bundle, site_dir: str | Path, *, config: Config
     basemap, tianditu_key
         Optional basemap (see :func:`write_site`); the index and every
         compound of one site must use the same.
+    analysis
+        The build's :class:`~ridermap.analysis.context.Analysis` (the
+        district's, or the compound's sub-network view from
+        :meth:`~ridermap.analysis.context.Analysis.for_compound`); made from
+        ``bundle`` when not given.
 
     Returns
     -------
@@ -66,10 +72,12 @@ def write_community_site(bundle: Bundle, site_dir: str | Path, *, config: Config
 
     site_dir = Path(site_dir)
     ids = bundle.community_ids()
+    analysis = analysis if analysis is not None else Analysis(bundle)
     written: list[Path] = []
     for cid in ids:
         one = bundle if len(ids) == 1 else bundle.community(cid)
-        written += _write_all(render_community(one, config=config, basemap=basemap, tianditu_key=tianditu_key), site_dir)
+        written += _write_all(render_community(one, config=config, analysis=analysis, basemap=basemap,
+                                               tianditu_key=tianditu_key), site_dir)
     return written
 
 
@@ -112,12 +120,13 @@ def write_site(bundle: Bundle, outdir: str | Path, *, config: Config, basemap: s
     """
     outdir = Path(outdir)
     ids = list(config.communities) or bundle.community_ids()
+    analysis = Analysis(bundle)  # one network for the district, every compound's routes cut out of it
     with atomic_dir(outdir) as tmp:
         files: list[Path] = []
         files += copy_site_assets(tmp)
         for cid in ids:
             files += write_community_site(bundle.community(cid), tmp, config=config, basemap=basemap,
-                                          tianditu_key=tianditu_key)
+                                          tianditu_key=tianditu_key, analysis=analysis)
         files += write_site_index(bundle, tmp, config=config, basemap=basemap, tianditu_key=tianditu_key)
         tmp.chmod(0o755)  # a temporary folder is private; a website is not
     log.info("site: %d files in %s", len(files), outdir)

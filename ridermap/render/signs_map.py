@@ -56,7 +56,7 @@ def sign_plan_figure(plan: SignPlan, view: Bundle, *, language: str = "zh", draf
     t = words("signmap", language)
     cid = plan.community_id
     family = font_family()
-    net = plan.networks["rules"]
+    net = plan.networks["regular"]
     metric = net.crs
     comm = view.communities[view.communities["id"] == cid].to_crs(metric)
     fig = Figure(figsize=(A3_MM[0] / 25.4, A3_MM[1] / 25.4))

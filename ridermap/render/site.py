@@ -27,9 +27,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from ridermap import i18n, urls
-from ridermap.text import natural_key
-from ridermap.analysis.routing import RoutePlan, plan_routes
+from ridermap.analysis.context import Analysis
+from ridermap.analysis.routing import RoutePlan
 from ridermap.config import Config, feedback_link
+from ridermap.text import natural_key
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
@@ -103,6 +104,7 @@ def render_community(
     *,
     config: Config,
     plan: RoutePlan | None = None,
+    analysis: Analysis | None = None,
     basemap: str | None = None,
     tianditu_key: str = "",
 ) -> dict[str, str]:
@@ -115,8 +117,12 @@ def render_community(
     config
         Language (``zh`` default), data date.
     plan
-        Routes from :func:`ridermap.analysis.routing.plan_routes` (computed
-        here when not given).
+        Routes from :func:`ridermap.analysis.routing.plan_routes`.
+    analysis
+        The build's :class:`~ridermap.analysis.context.Analysis` (the
+        district's, or this compound's sub-network view): the routes are
+        planned on its network when ``plan`` is not given. The renderer never
+        builds a network itself: one of ``plan`` and ``analysis`` is needed.
     basemap, tianditu_key
         See :func:`ridermap.render.site_maps.site_map`. GCJ-02 basemaps shift
         every overlay.
@@ -129,7 +135,10 @@ def render_community(
     if len(bundle.communities) != 1:
         raise RenderError(f"render_community needs one compound, got {len(bundle.communities)} (use bundle.community(id))")
     shift = coord_shift(basemap)
-    plan = plan if plan is not None else plan_routes(bundle)
+    if plan is None:
+        if analysis is None:
+            raise RenderError("render_community needs the routes: pass plan= or analysis= (the build's Analysis)")
+        plan = analysis.route_plan(bundle)
     data = community_data(bundle, shift=shift)
     cid = data["id"]
     lang = config.language
