@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Any
 
 __all__ = ["LANGUAGES", "MESSAGES", "language", "labels", "t", "words"]
 
@@ -281,7 +282,7 @@ def t(key: str, lang: object = "zh", /, **fields: object) -> str:
 
 
 @lru_cache(maxsize=None)
-def _space(space: str, lang: str) -> Mapping[str, Text]:
+def _space(space: str, lang: str) -> Mapping[str, Any]:
     prefix = f"{space}."
     found = {key[len(prefix):]: texts[lang] for key, texts in MESSAGES.items() if key.startswith(prefix)}
     if not found:
@@ -289,7 +290,7 @@ def _space(space: str, lang: str) -> Mapping[str, Text]:
     return MappingProxyType(found)
 
 
-def words(space: str, lang: object = "zh") -> Mapping[str, Text]:
+def words(space: str, lang: object = "zh") -> Mapping[str, Any]:
     """All messages of ``space`` in ``lang`` as a read-only ``name -> text`` mapping, in catalogue order.
 
     >>> words("gapmap", "en")["title"]
@@ -298,7 +299,7 @@ def words(space: str, lang: object = "zh") -> Mapping[str, Text]:
     return _space(space, language(lang))
 
 
-def labels(space: str) -> dict[str, dict[str, Text]]:
+def labels(space: str) -> dict[str, dict[str, Any]]:
     """All messages of ``space`` as ``name -> {"zh": text, "en": text}``, in catalogue order.
 
     >>> labels("access")["none"]

@@ -410,7 +410,7 @@ class _LayeredGraph:
         self.dismount[self.a[inside]] = True
         self.dismount[self.b[inside]] = True
         self.is_conn = is_conn
-        self._lookup: dict[tuple[int, int], int] = {}
+        self._lookup: dict[tuple[str, int, int], int] = {}
         # a piece per (layer, node pair): keep the shortest
         for layer, usable in (("ride", self.ride_ok), ("walk", self.walk_ok)):
             idx = np.flatnonzero(usable)

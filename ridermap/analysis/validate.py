@@ -100,7 +100,7 @@ def _buildings(bundle: Bundle) -> list[Finding]:
 
 
 def _units(bundle: Bundle, metric: str) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     u = bundle.units
     if u.empty:
         return out
@@ -199,7 +199,7 @@ def _hours(bundle: Bundle) -> list[Finding]:
 
 def _shifted_survey_points(bundle: Bundle, metric: str) -> list[Finding]:
     """Survey unit doors far from every building that land on buildings as GCJ-02 / BD-09."""
-    out = []
+    out: list[Finding] = []
     u = bundle.units
     if u.empty or bundle.buildings.empty:
         return out

@@ -21,6 +21,7 @@ import numpy as np
 import osmium
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 from shapely import wkb
 
 from ridermap import ids
@@ -62,7 +63,7 @@ class OsmElements:
 
     nodes: list[tuple[int, float, float, dict]] = field(default_factory=list)  # id, lon, lat, tags
     lines: list[tuple[int, list[int], np.ndarray, dict]] = field(default_factory=list)  # way id, node ids, coords, tags
-    areas: list[tuple[str, int, object, dict]] = field(default_factory=list)  # "way"/"relation", id, geometry, tags
+    areas: list[tuple[str, int, BaseGeometry, dict]] = field(default_factory=list)  # "way"/"relation", id, geometry, tags
     clipped: list[tuple[str, int, dict]] = field(default_factory=list)  # ways kept cut to their known nodes: "way", id, tags
     dropped: list[tuple[str, int, dict, str]] = field(default_factory=list)  # "way"/"relation", id, tags, reason
 
@@ -116,16 +117,16 @@ def read_osm_elements(path: str | Path) -> OsmElements:
     try:
         processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
         for obj in processor:
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 if len(obj.tags) and obj.location.valid():
                     out.nodes.append((obj.id, obj.location.lon, obj.location.lat, dict(obj.tags)))
-            elif obj.is_way():
+            elif isinstance(obj, osmium.osm.Way):
                 _read_way(obj, out, state)
-            elif obj.is_relation():
+            elif isinstance(obj, osmium.osm.Relation):
                 tags = dict(obj.tags)
                 if tags.get("type") in ("multipolygon", "boundary") and _wanted_area(tags):
                     state.relations[obj.id] = (tags, [m.ref for m in obj.members if m.type == "w"])
-            elif obj.is_area():
+            elif isinstance(obj, osmium.osm.Area):
                 _read_area(obj, out, state)
     except RuntimeError as exc:
         raise InputError(f"{path}: cannot read OSM data: {str(exc).splitlines()[0]}") from exc

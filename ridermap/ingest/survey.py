@@ -228,8 +228,9 @@ def read_survey(path: str | Path, *, crs: str | None = None) -> SurveyTables:
         if sheet.name is not None and sheet.name.strip().lower() in GUIDE_SHEETS:
             continue
         if sheet.name is not None and not sheet.rows:  # an empty sheet: only what was odd about it
-            if layer_for_name(sheet.name):
-                _note_findings(out, sheet, path, layer_for_name(sheet.name))
+            empty_layer = layer_for_name(sheet.name)
+            if empty_layer:
+                _note_findings(out, sheet, path, empty_layer)
             continue
         layer = _layer_of_file(path, sheet.name)
         _note_findings(out, sheet, path, layer)
@@ -620,7 +621,8 @@ def _finish(gdf: gpd.GeoDataFrame, table: _Table) -> gpd.GeoDataFrame:
         lookups.append(("kind", KIND_VALUES, False))
     for col, values, allow_empty in lookups:
         if col in gdf:
-            gdf[col] = [_checked(table, r, lambda v=v: _lookup(values, v, col, allow_empty=allow_empty), skip=col == "kind",
+            gdf[col] = [_checked(table, r, lambda v=v, values=values, col=col, allow_empty=allow_empty:  # type: ignore[misc]
+                                 _lookup(values, v, col, allow_empty=allow_empty), skip=col == "kind",
                                  fallback=False if values is BOOL_VALUES else "") for v, r in zip(gdf[col], gdf["row"])]
     if "levels" in gdf:
         gdf["levels"] = [_checked(table, r, lambda v=v: _levels(v), skip=False) for v, r in zip(gdf["levels"], gdf["row"])]

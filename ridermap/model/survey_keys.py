@@ -97,8 +97,8 @@ def compound_metric(bundle: Bundle, community_id: str) -> Metric:
 
 def _order(points_m: np.ndarray, sources: list[str]) -> list[int]:
     """Indices north to south, then west to east (1 m rounding), ties by source."""
-    ys = np.round(points_m[:, 1]).astype(np.int64) if len(points_m) else []
-    xs = np.round(points_m[:, 0]).astype(np.int64) if len(points_m) else []
+    ys = np.round(points_m[:, 1]).astype(np.int64) if len(points_m) else np.zeros(0, dtype=np.int64)
+    xs = np.round(points_m[:, 0]).astype(np.int64) if len(points_m) else np.zeros(0, dtype=np.int64)
     return sorted(range(len(sources)), key=lambda i: (-int(ys[i]), int(xs[i]), sources[i]))
 
 
@@ -302,7 +302,7 @@ def building_side_marks(bundle: Bundle, building_id: str | None = None, *, commu
     else:
         metric = Metric.for_geometry(sel.geometry.iloc[0])
     rows: list[dict] = []
-    polys = metric.forward(list(sel.geometry.values)) if len(sel) else []
+    polys = list(metric.forward(list(sel.geometry.values))) if len(sel) else []
     for poly, key, bid in zip(polys, sel["survey_key"], sel["id"]):
         if poly is None or poly.is_empty or not key:
             continue

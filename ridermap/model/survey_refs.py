@@ -23,6 +23,10 @@ new feature, with a warning).
 """
 from __future__ import annotations
 
+from typing import Any
+
+from collections.abc import Callable
+
 import logging
 import re
 
@@ -161,12 +165,13 @@ def _changed(layer: str, rec, feat) -> set[str]:
     out = set()
     if rec.geometry is not None or str(rec.get("mark", "")).strip():
         out.add("location")
-    checks = {
+    table: dict[str, tuple[tuple[str, Callable[[str], str]], ...]] = {
         "buildings": (("number", lambda v: parse_building_number(v) or v), ("label", str), ("levels", str)),
         "gates": (("name", str), ("rider_access", str), ("hours", str)),
         "units": (("unit", lambda v: parse_unit_number(v) or v), ("label", str), ("flats", str)),
         "facilities": (("kind", str), ("name", str)),
-    }[layer]
+    }
+    checks = table[layer]
     for col, norm in checks:
         value = str(rec.get(col, "") or "").strip()
         if not value:
@@ -187,7 +192,7 @@ _CONFIRMS = {"rider_access": {"rider_access"}, "locked": {"rider_access"}, "name
              "number": {"number"}, "unit": {"number"}}
 
 
-def _resolve_key(r: _Resolver, layer: str, rec, cid: str, key: str) -> tuple[str, object, object] | None:
+def _resolve_key(r: _Resolver, layer: str, rec, cid: str, key: str) -> tuple[str, Any, Any] | None:
     """Return ('drop'|'keep', geometry, feature) for a keyed row, or None if the key is unknown."""
     feat = _feature_by_key(layer, r.base, cid, key)
     if feat is None:
@@ -236,7 +241,7 @@ def _building_number_for(r: _Resolver, brow) -> str:
     return ""
 
 
-_NO = (False, {})
+_NO: tuple[bool, dict] = (False, {})
 _MARK_UNKNOWN = ("位置标记 {mark!r} 不在调查底图上（如 S3、B07 南 2）", "mark {mark!r} is not on the survey map (e.g. S3, B07 南 2)")
 
 

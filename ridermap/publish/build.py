@@ -135,9 +135,10 @@ def _cause(exc: BaseException) -> str:
 
 def _chain(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
-    while exc is not None and exc not in seen and len(seen) < 8:
-        seen.append(exc)
-        exc = exc.__cause__ or exc.__context__
+    here: BaseException | None = exc
+    while here is not None and here not in seen and len(seen) < 8:
+        seen.append(here)
+        here = here.__cause__ or here.__context__
     return seen
 
 
@@ -188,8 +189,8 @@ def _move_into(scratch: Path, staging: Path) -> list[str]:
     return moved
 
 
-def _write_part(part: str, task: _Task, scratch: Path) -> tuple[list[str], list[str]]:
-    """Write one per-compound output into ``scratch``; return (warnings, failures as causes) and raise on error."""
+def _write_part(part: str, task: _Task, scratch: Path) -> tuple[list[str], list[tuple[str, BaseException]]]:
+    """Write one per-compound output into ``scratch``; return (warnings, failures: (poster, error)) and raise on error."""
     cfg, cid, view = task.config, task.community_id, task.bundle
     if part == "posters":
         from ridermap.publish.posters import write_compound_posters
@@ -392,6 +393,7 @@ def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone
     start = time.perf_counter()
     with Publisher(outdir) as pub:
         try:
+            assert pub.staging is not None  # made on entering the Publisher
             _carry_over(pub.previous, pub.staging, set(config.outputs))
             reuse = None if force else pub.previous
             _build_into(bundle, pub.staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape,
@@ -413,7 +415,7 @@ def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone
 
 def _display(pub: Publisher, filename) -> str:
     """A path in the staging folder as it would be under OUTDIR (a compound's scratch folder left out)."""
-    if not filename:
+    if not filename or pub.staging is None:
         return str(pub.outdir)
     try:
         rel = Path(os.fsdecode(filename)).relative_to(pub.staging)
@@ -511,8 +513,12 @@ def _gap_analysis(bundle: Bundle, report: BuildReport, staging: Path, *, config:
     from ridermap.publish.gaps import analyse_gaps
 
     found = []
-    _district_part(report, "gap analysis",
-                   lambda: found.append(analyse_gaps(bundle, config=config, analysis=analysis)) or [], staging)
+
+    def analyse() -> list[Path]:
+        found.append(analyse_gaps(bundle, config=config, analysis=analysis))
+        return []  # no file: the tables come after the compounds
+
+    _district_part(report, "gap analysis", analyse, staging)
     return found[0] if found else None
 
 

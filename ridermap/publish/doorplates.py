@@ -42,7 +42,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
@@ -152,7 +152,7 @@ def _zxing_version() -> str:
         return "?"
 
 
-def pgm_frames(stream: BinaryIO, *, where: str = "pdftoppm output") -> Iterator[np.ndarray]:
+def pgm_frames(stream: IO[bytes], *, where: str = "pdftoppm output") -> Iterator[np.ndarray]:
     """Yield each binary 8-bit greyscale PGM (P5) image of ``stream`` as a 2-D uint8 array.
 
     ``pdftoppm -gray`` without an output root writes one such image per page
@@ -178,7 +178,7 @@ def _decode(image: np.ndarray) -> list[tuple[bool, str, str]]:
     import zxingcpp
 
     fmt = zxingcpp.BarcodeFormat
-    codes = zxingcpp.read_barcodes(image, formats=(fmt.QRCode, fmt.MicroQRCode, fmt.RMQRCode))
+    codes = zxingcpp.read_barcodes(image, formats=fmt.QRCode | fmt.MicroQRCode | fmt.RMQRCode)
     return [(code.format == fmt.QRCode, str(code.format), code.text) for code in codes]
 
 
@@ -252,6 +252,7 @@ def _run_job(exe: str, pdf: Path, job: _Job, plates: Sequence[Plate], dpi: int) 
     results: list[tuple[int, dict]] = []
     seen: set[int] = set()
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None  # both piped
         pages = iter(range(job.first, job.last + 1))
         for image in pgm_frames(proc.stdout, where=f"{pdf.name} pages {first}-{last}"):
             page = next(pages, None)

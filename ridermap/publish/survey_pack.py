@@ -284,7 +284,7 @@ def write_survey_pack(bundle: Bundle, community_id: str, outdir: str | Path, *, 
         wb.save(tmp)
     rc = {"pdf.fonttype": 3, "pdf.compression": 6}
     metadata = {"Title": smap.title, "Creator": "ridermap", "CreationDate": None, "ModDate": None}
-    with atomic_path(folder / "survey-map.pdf") as tmp, matplotlib.rc_context(rc):
+    with atomic_path(folder / "survey-map.pdf") as tmp, matplotlib.rc_context(rc):  # type: ignore[arg-type]
         smap.figure.savefig(tmp, format="pdf", metadata=metadata)
     log.info("wrote survey pack %s", folder)
     return PackFiles(community_id, folder / "survey.xlsx", folder / "survey-map.pdf", smap.keys)

@@ -19,6 +19,8 @@ figure, data text goes through :func:`ridermap.render.fonts.drawable`.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import html
 import logging
 import re
@@ -111,7 +113,7 @@ def leaflet_files() -> dict[str, Path]:
     return files
 
 
-def _fmt(d: float, t: dict) -> str:
+def _fmt(d: float, t: Mapping) -> str:
     return f"{d:.0f} {t['metres']}" if np.isfinite(d) else t["unreachable"]
 
 
@@ -237,7 +239,7 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
             ).add_to(fg)
         fg.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend_html(report, t, language, sites)))
+    m.get_root().html.add_child(folium.Element(_legend_html(report, t, language, sites)))  # type: ignore[attr-defined]
     _MapScript().add_to(m)
     bounds = _bounds(bundle, units)
     if bounds is not None:
@@ -549,13 +551,13 @@ def _street_names(ax, paths: gpd.GeoDataFrame, bounds, family: str, texts: list[
     if not len(named):
         return
     box = shapely.box(*bounds)
-    best: dict[str, tuple[float, object]] = {}
+    best: dict[str, tuple[float, shapely.LineString]] = {}
     for name, geom in zip(named["name"], named.geometry):
         part = geom.intersection(box)
         if part.is_empty:
             continue
         longest = max(getattr(part, "geoms", [part]), key=lambda g: g.length)
-        if longest.length > best.get(name, (0.0, None))[0]:
+        if longest.length > (best[name][0] if name in best else 0.0):
             best[name] = (longest.length, longest)
     for name, (length, line) in sorted(best.items()):
         if length < 40:
@@ -591,7 +593,7 @@ def _draw_buildings(ax, buildings: gpd.GeoDataFrame, community_id: str, family: 
                 texts.append(label)
 
 
-def _draw_gates(ax, gates: gpd.GeoDataFrame, metric, community_id: str, t: dict, language: str, family: str,
+def _draw_gates(ax, gates: gpd.GeoDataFrame, metric, community_id: str, t: Mapping, language: str, family: str,
                 texts: list[str]) -> None:
     """The compound's gates, coloured by rider access, hollow when unknown, each with its name and access."""
     if not len(gates):
@@ -642,7 +644,7 @@ def _draw_facilities(ax, fac: gpd.GeoDataFrame, language: str, texts: list[str])
     return handles
 
 
-def _draw_sites(ax, sites: gpd.GeoDataFrame | None, metric, bounds: tuple[float, float, float, float], t: dict,
+def _draw_sites(ax, sites: gpd.GeoDataFrame | None, metric, bounds: tuple[float, float, float, float], t: Mapping,
                 language: str, family: str, texts: list[str]) -> None:
     """The proposed (MCLP) sites within the view, dashed rings with their rank."""
     if sites is not None and len(sites):
@@ -657,7 +659,7 @@ def _draw_sites(ax, sites: gpd.GeoDataFrame | None, metric, bounds: tuple[float,
             texts.append(label)
 
 
-def _frame_map(ax, bounds: tuple[float, float, float, float], t: dict, family: str, texts: list[str]) -> None:
+def _frame_map(ax, bounds: tuple[float, float, float, float], t: Mapping, family: str, texts: list[str]) -> None:
     """The map's extent (equal aspect, no ticks) and its scale bar."""
     x0, y0, x1, y1 = bounds
     ax.set_xlim(x0, x1)
@@ -671,7 +673,7 @@ def _frame_map(ax, bounds: tuple[float, float, float, float], t: dict, family: s
     texts.append(t["metres"])
 
 
-def _title_and_note(fig: Figure, comm: gpd.GeoDataFrame, community_id: str, n_no_gate: int, t: dict,
+def _title_and_note(fig: Figure, comm: gpd.GeoDataFrame, community_id: str, n_no_gate: int, t: Mapping,
                     language: str, family: str, texts: list[str]) -> None:
     """The title (the compound's name, 待核实 when inferred; never its OSM id) and the no-gate note."""
     name = compound_title(drawable(str(comm["name"].iloc[0]), where=f"gap map of {community_id}"),
@@ -685,7 +687,7 @@ def _title_and_note(fig: Figure, comm: gpd.GeoDataFrame, community_id: str, n_no
     texts.append(title)
 
 
-def _coverage_lines(report: GapReport, row, t: dict, language: str) -> list[str]:
+def _coverage_lines(report: GapReport, row, t: Mapping, language: str) -> list[str]:
     """One line per kind with a target: the target distance, its mode and the compound's coverage."""
     lines = []
     for kind in report.kinds:
@@ -700,7 +702,7 @@ def _coverage_lines(report: GapReport, row, t: dict, language: str) -> list[str]
 
 
 def _legends(side, units: gpd.GeoDataFrame, n_no_gate: int, gates_here: gpd.GeoDataFrame, handles: list[Line2D],
-             t: dict, language: str, family: str, texts: list[str]) -> None:
+             t: Mapping, language: str, family: str, texts: list[str]) -> None:
     """The door legend (gap levels, building doors, no gate) and the gate and facility legend."""
     gap_handles = [Line2D([], [], marker="o", color="none", markerfacecolor=c, markeredgecolor="#212121", markersize=9, label=lab)
                    for c, lab in zip(GAP_COLOURS, t["gap_levels"])]
@@ -720,7 +722,7 @@ def _legends(side, units: gpd.GeoDataFrame, n_no_gate: int, gates_here: gpd.GeoD
     side.add_artist(leg1)
     side.legend(handles=gate_handles + handles, loc="center left", prop={"family": family, "size": 10}, frameon=False)
     # (the second is the axes legend: drawn once; add_artist would draw it twice)
-    texts += [h.get_label() for h in gap_handles + gate_handles] + [t["doors"]]
+    texts += [str(h.get_label()) for h in gap_handles + gate_handles] + [t["doors"]]
 
 
 def _draft(fig: Figure, ax, family: str, language: str, texts: list[str]) -> None:

@@ -11,6 +11,8 @@ Returns a matplotlib :class:`~matplotlib.figure.Figure`; nothing here touches th
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import math
 
 import numpy as np
@@ -187,7 +189,7 @@ def _side_panel(side, plan: SignPlan, t, family: str, texts: list[str], from_inf
     _legend(side, t, family, texts)
 
 
-def _number_rows(plan: SignPlan, t: dict) -> list[str]:
+def _number_rows(plan: SignPlan, t: Mapping) -> list[str]:
     """One line per building: its number signs and their letter heights (``N1、N2  1号楼  字高 75–100 mm``)."""
     by_building: dict[str, list] = {}
     for s in plan.buildings:
@@ -201,7 +203,7 @@ def _number_rows(plan: SignPlan, t: dict) -> list[str]:
     return rows
 
 
-def _legend(side, t: dict, family: str, texts: list[str]) -> None:
+def _legend(side, t: Mapping, family: str, texts: list[str]) -> None:
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], marker="o", color="none", markerfacecolor=POST, markersize=9, label=t["legend_post"]),
@@ -210,10 +212,10 @@ def _legend(side, t: dict, family: str, texts: list[str]) -> None:
                Line2D([], [], color=WALK, linewidth=1.2, linestyle=":", label=t["legend_walk"]),
                Line2D([], [], marker="p", color="none", markerfacecolor="#2e7d32", markersize=10, label=t["legend_gate"])]
     side.legend(handles=handles, loc="lower left", prop={"family": family, "size": 8}, frameon=False)
-    texts += [h.get_label() for h in handles]
+    texts += [str(h.get_label()) for h in handles]
 
 
-def _scale_bar(ax, bounds, t: dict, family: str, texts: list[str]) -> None:
+def _scale_bar(ax, bounds, t: Mapping, family: str, texts: list[str]) -> None:
     x0, y0, x1, y1 = bounds
     span = (x1 - x0) / 5.0
     length = max(v for v in (10, 20, 25, 50, 100, 200, 250, 500, 1000) if v <= max(span, 10))

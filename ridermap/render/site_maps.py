@@ -61,7 +61,7 @@ def stable_ids(prefix: str = "e") -> Iterator[None]:
         of separately created parts of one page apart).
     """
     if Element.__dict__["_generate_id"] is _random_id:  # install once: thread-local, so safe to keep
-        Element._generate_id = classmethod(_generate_id)
+        Element._generate_id = classmethod(_generate_id)  # type: ignore[method-assign,assignment]  # see module doc
     saved = getattr(_ids, "counter", None), getattr(_ids, "prefix", "")
     _ids.counter, _ids.prefix = itertools.count(), prefix
     try:
@@ -223,7 +223,7 @@ def _site_map(*, prefix: str, bounds: list[list[float]] | None, layers: list[Lay
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     if bounds:
         fmap.fit_bounds(bounds, padding=(12, 12))
-    fmap.add_child(_Draw(groups))
+    fmap.add_child(_Draw(groups))  # type: ignore[arg-type]  # FeatureGroup.add_to returns the group
     return fmap
 
 

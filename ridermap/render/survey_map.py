@@ -13,6 +13,8 @@ without overlaps and never dropped: if they cannot fit,
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import logging
 from dataclasses import dataclass
 
@@ -73,6 +75,7 @@ class _Page:
         self.ax.set_ylim(0, h)
         self.ax.set_axis_off()
         self.texts: list[str] = []
+        self.grid_side_m = 0.0  # side of a grid square in metres (set when the grid is drawn)
 
     def measure(self, s: str, cap: float, bold: bool = False) -> float:
         return text_width_mm(s, self.family, fontsize(cap), _MEASURE_DPI)
@@ -221,13 +224,15 @@ def _render(bundle: Bundle, view: Bundle, cid: str, metric: Metric, *, paper: st
             ax.add_collection(LineCollection(segs, colors="#bdbdbd" if public else "#8d6e63",
                                              linewidths=(2.2 if public else 1.4) if ride else 0.9,
                                              linestyles="-" if ride else (0, (2, 1.5)), zorder=z))
-    outline = _to_mm(metric.forward([view.communities.geometry.iloc[0]]), fr.tf)
-    ax.add_patch(PathPatch(_poly_path(outline), facecolor="#fbf8ef", edgecolor="none", zorder=0.5))
-    ax.add_patch(PathPatch(_poly_path(outline), facecolor="none", edgecolor=INK, linewidth=2.0, zorder=6))
+    outline = _poly_path(_to_mm(metric.forward([view.communities.geometry.iloc[0]]), fr.tf))
+    if outline is not None:
+        ax.add_patch(PathPatch(outline, facecolor="#fbf8ef", edgecolor="none", zorder=0.5))
+        ax.add_patch(PathPatch(outline, facecolor="none", edgecolor=INK, linewidth=2.0, zorder=6))
     blds = view.buildings
     bm = tf_geoms(blds)
-    if len(blds):
-        ax.add_patch(PathPatch(_poly_path(bm), facecolor="#f3d9b1", edgecolor="#8a6d3b", linewidth=0.5, zorder=5))
+    bpath = _poly_path(bm) if len(blds) else None
+    if bpath is not None:
+        ax.add_patch(PathPatch(bpath, facecolor="#f3d9b1", edgecolor="#8a6d3b", linewidth=0.5, zorder=5))
     _grid(page, fr)
     obstacles = _marks(page, bundle, cid, fr, metric)
     obstacles += _points(page, view, fr, metric, t)
@@ -300,7 +305,7 @@ def _marks(page: _Page, bundle: Bundle, cid: str, fr: _Frame, metric: Metric) ->
     return boxes
 
 
-def _points(page: _Page, view: Bundle, fr: _Frame, metric: Metric, t: dict) -> list[list[float]]:
+def _points(page: _Page, view: Bundle, fr: _Frame, metric: Metric, t: Mapping) -> list[list[float]]:
     """Unit doors and facilities (symbols + short labels); returns obstacle boxes."""
     boxes = []
     for layer, size in (("units", 1.4), ("facilities", 1.8)):
@@ -325,7 +330,7 @@ def _points(page: _Page, view: Bundle, fr: _Frame, metric: Metric, t: dict) -> l
     return boxes
 
 
-def _building_requests(page: _Page, blds, bm, t: dict, k: float) -> list[LabelRequest]:
+def _building_requests(page: _Page, blds, bm, t: Mapping, k: float) -> list[LabelRequest]:
     requests = []
     for rec, poly in zip(blds.itertuples(), bm):
         if not rec.survey_key or poly is None or poly.is_empty:
@@ -340,13 +345,13 @@ def _building_requests(page: _Page, blds, bm, t: dict, k: float) -> list[LabelRe
         ring = ring_candidates(anchor, w, hgt, start_mm=0.5, step_mm=1.5, reach_mm=30.0)
         requests.append(LabelRequest(rec.id, "building", f"{rec.survey_key}\n{current}", w, hgt, anchor,
                                      np.vstack([cands[:40], ring]) if len(cands) else ring, poly))
-    requests.sort(key=lambda r: r.feature.area)
+    requests.sort(key=lambda r: r.feature.area if r.feature is not None else 0.0)
     return requests
 
 
-def _gate_requests(page: _Page, view: Bundle, fr: _Frame, metric: Metric, t: dict) -> list[LabelRequest]:
+def _gate_requests(page: _Page, view: Bundle, fr: _Frame, metric: Metric, t: Mapping) -> list[LabelRequest]:
     gates = view.gates
-    requests = []
+    requests: list[LabelRequest] = []
     if gates.empty:
         return requests
     xy = fr.tf(shapely.get_coordinates(metric.forward(list(gates.geometry.values))))
@@ -387,7 +392,7 @@ def _draw_labels(page: _Page, placed, requests) -> list[str]:
     return keys
 
 
-def _furniture(page: _Page, fr: _Frame, t: dict, title: str, cid: str) -> None:
+def _furniture(page: _Page, fr: _Frame, t: Mapping, title: str, cid: str) -> None:
     page.text(fr.x0, page.h - 12.0, title, 5.0, bold=True)
     page.text(fr.x0, page.h - 18.0, t["sub"].format(cid=cid, scale=fr.scale, side=page.grid_side_m), 2.0)
     # north arrow, top right inside the frame

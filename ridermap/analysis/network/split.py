@@ -180,8 +180,11 @@ def _split_at_gate_links(splits: _Splits, seg: dict, seg_index: _SegIndex, gate_
     d, tt = _point_segment(gx[qi], gy[qi], seg, si)
     qx = seg["x0"][si] + tt * (seg["x1"][si] - seg["x0"][si])
     qy = seg["y0"][si] + tt * (seg["y1"][si] - seg["y0"][si])
-    pz = _smallest(*shapely.STRtree(zones).query(shapely.points(qx, qy), predicate="within"),
-                   shapely.area(zones), len(qx)) if len(zones) else np.full(len(qx), -1)
+    if len(zones):
+        pi, zi = shapely.STRtree(zones).query(shapely.points(qx, qy), predicate="within")
+        pz = _smallest(pi, zi, shapely.area(zones), len(qx))
+    else:
+        pz = np.full(len(qx), -1)
     ok = (d <= gate_link_m) & ((pz == -1) | (pz == own[qi]))
     qi, si, d, tt, qx, qy, pz = (a[ok] for a in (qi, si, d, tt, qx, qy, pz))
     order = np.lexsort((d, pz, qi))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -128,7 +128,7 @@ def _label(label: str, number: str, template: str, missing: str) -> tuple[str, b
     return missing, True
 
 
-def _gate_plate_text(row, texts: dict[str, str], lang: str) -> tuple[str, tuple[str, ...]]:
+def _gate_plate_text(row, texts: Mapping, lang: str) -> tuple[str, tuple[str, ...]]:
     """Headline and detail lines of a gate plate: its rule only from data, 待核实 where unknown or inferred."""
     name = str(row.name).strip()
     access = known_access(row.rider_access)
@@ -206,7 +206,7 @@ def plates_for_community(
     return _finish_plates(plates, view.gates, community_id, config, draft, unnumbered)
 
 
-def _building_labels(buildings: pd.DataFrame, texts: dict, kinds: tuple[str, ...],
+def _building_labels(buildings: pd.DataFrame, texts: Mapping, kinds: tuple[str, ...],
                      unnumbered: list[str]) -> tuple[dict[str, str], dict[str, str], set[str]]:
     """The printed label of each building, the survey key of the unnumbered ones, and their ids.
 
@@ -228,7 +228,7 @@ def _building_labels(buildings: pd.DataFrame, texts: dict, kinds: tuple[str, ...
     return building_label, building_key, building_missing
 
 
-def _gate_plates(gates: pd.DataFrame, texts: dict, language: str, common: dict) -> list[Plate]:
+def _gate_plates(gates: pd.DataFrame, texts: Mapping, language: str, common: dict) -> list[Plate]:
     """The gate plates, by gate id."""
     plates: list[Plate] = []
     community_id = common["community_id"]
@@ -248,7 +248,7 @@ def _gate_plates(gates: pd.DataFrame, texts: dict, language: str, common: dict) 
 
 
 def _building_plates(buildings: pd.DataFrame, units: pd.DataFrame, building_label: dict[str, str],
-                     building_key: dict[str, str], texts: dict, common: dict) -> list[Plate]:
+                     building_key: dict[str, str], texts: Mapping, common: dict) -> list[Plate]:
     """The building plates, in building order; the unit numbers listed on each."""
     plates: list[Plate] = []
     community_id = common["community_id"]
@@ -273,7 +273,7 @@ def _building_plates(buildings: pd.DataFrame, units: pd.DataFrame, building_labe
 
 
 def _unit_plates(units: pd.DataFrame, building_label: dict[str, str], building_missing: set[str],
-                 texts: dict, common: dict, unnumbered: list[str]) -> list[Plate]:
+                 texts: Mapping, common: dict, unnumbered: list[str]) -> list[Plate]:
     """The unit plates, in building then unit order.
 
     Appends the units printed without a number (theirs or their building's) to ``unnumbered``.

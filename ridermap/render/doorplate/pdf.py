@@ -282,6 +282,7 @@ class PdfBuilder:
         for num, body in enumerate(objects[1:], start=1):
             offsets.append(out.tell())
             out.write(f"{num} 0 obj\n".encode("ascii"))
+            assert body is not None, f"PDF object {num} reserved but never written"
             out.write(body)
             out.write(b"\nendobj\n")
         xref = out.tell()
