@@ -241,3 +241,31 @@ def test_cli_signs_for_one_compound(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "signs" / SAMPLE_ID / "sign-plan.pdf").is_file()
     assert len(list((tmp_path / "signs" / SAMPLE_ID / "art").glob("*.pdf"))) > 10
+
+
+def test_route_pages_name_the_sign_at_each_turn_and_the_sign_agrees(sample_bundle, sample_config):
+    """"直行约110米，在导向牌J1处左转" on a unit page: post J1 has an arrow to the left listing that building."""
+    import re
+
+    from ridermap.analysis.context import Analysis
+    from ridermap.analysis.signs import sign_plan
+    from ridermap.render.site import render_community
+
+    view = sample_bundle.community(SAMPLE_ID)
+    context = Analysis(sample_bundle).for_compound(view)
+    pages = render_community(view, config=sample_config, analysis=context)
+    plan = sign_plan(view, SAMPLE_ID, analysis=context)
+    posts = {s.id: s for s in plan.junctions}
+    left, right = {"←", "↖", "↙"}, {"→", "↗", "↘"}
+    checked = 0
+    for path, html in pages.items():
+        if not path.startswith("u/"):
+            continue
+        unit = path[2:-5]
+        for post, turn in re.findall(r"在导向牌(J\d+)处(左转|右转|稍向左|稍向右)", html):
+            arrows = [a for f in posts[post].faces for a in f.arrows if unit in a.doors]
+            assert arrows, (unit, post)
+            want = left if "左" in turn else right
+            assert any(a.symbol in want for a in arrows), (unit, post, turn, [a.symbol for a in arrows])
+            checked += 1
+    assert checked >= 10

@@ -617,6 +617,7 @@ _TEXT = {
         "park_at": "在{name}停车", "park_outside": "在{gate}外停车",
         "ride_in": "从{gate}骑行进入", "walk_in": "从{gate}步行进入",
         "after_gate": "进门后{turn}", "straight_turn": "直行约{d}米，{turn}",
+        "sign_turn": "直行约{d}米，在导向牌{sign}处{turn}",
         "ride_park": "骑行约{d}米后停车", "park": "停车",
         "walk_to_gate": "步行约{d}米到{gate}", "walk": "步行约{d}米",
         "arrive_ride": "骑行约{d}米到达{dest}", "arrive_walk": "步行约{d}米到达{dest}", "arrive": "到达{dest}",
@@ -625,6 +626,7 @@ _TEXT = {
         "park_at": "Park at {name}", "park_outside": "Park outside {gate}",
         "ride_in": "Ride in through {gate}", "walk_in": "Walk in through {gate}",
         "after_gate": "Once through, {turn}", "straight_turn": "Go straight about {d} m, then {turn}",
+        "sign_turn": "Go straight about {d} m, then {turn} at sign {sign}",
         "ride_park": "Ride about {d} m and park", "park": "Park",
         "walk_to_gate": "Walk about {d} m to {gate}", "walk": "Walk about {d} m",
         "arrive_ride": "Ride about {d} m to {dest}", "arrive_walk": "Walk about {d} m to {dest}", "arrive": "Arrive at {dest}",
@@ -645,7 +647,7 @@ def round_m(distance_m: float) -> int:
 
 
 def describe(route: UnitRoute, *, lang: str, gate_names: dict[str, str], parking_names: dict[str, str],
-             destination: str, detail_m: float = 40.0) -> list[str]:
+             destination: str, detail_m: float = 40.0, signs: dict[tuple[int, int], str] | None = None) -> list[str]:
     """Turn-by-turn text of a route, a few lines in Chinese or English.
 
     Parameters
@@ -660,6 +662,9 @@ def describe(route: UnitRoute, *, lang: str, gate_names: dict[str, str], parking
         What the rider arrives at, e.g. ``"7号楼2单元"``.
     detail_m
         Legs shorter than this get no turns, just their length.
+    signs
+        ``(leg, step) -> sign post id`` of the junction signs at the turns
+        (:func:`ridermap.analysis.signs.signs_at_turns`): the line names the sign.
 
     Returns
     -------
@@ -688,6 +693,8 @@ def describe(route: UnitRoute, *, lang: str, gate_names: dict[str, str], parking
             if t != "arrive":
                 if si == 0 and gate and d <= 10:
                     lines.append(text["after_gate"].format(turn=turn[t]))
+                elif signs and (li, si) in signs:
+                    lines.append(text["sign_turn"].format(d=dist, turn=turn[t], sign=signs[(li, si)]))
                 else:
                     lines.append(text["straight_turn"].format(d=dist, turn=turn[t]))
             elif last:

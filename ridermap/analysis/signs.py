@@ -62,7 +62,7 @@ from ridermap.numbers import parse_building_number, parse_unit_number
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Arrow", "SignFace", "JunctionSign", "BuildingSign", "PlannedRoute", "SignPlan", "sign_plan",
+__all__ = ["Arrow", "SignFace", "JunctionSign", "BuildingSign", "PlannedRoute", "SignPlan", "sign_plan", "signs_at_turns",
            "follow_signs", "ARROWS", "LEGIBILITY_M_PER_MM", "letter_height_mm"]
 
 #: turns closer than this to straight ahead count as "straight on"
@@ -806,3 +806,41 @@ def _facade_spots(a: np.ndarray, c: np.ndarray) -> list[np.ndarray]:
         return [(a + c) / 2]
     unit = (c - a) / length
     return [a + unit * 0.15 * length, c - unit * 0.15 * length]
+
+
+# ---------------------------------------------------------------------------
+# signs on a rider's route page
+# ---------------------------------------------------------------------------
+def signs_at_turns(route, plan: SignPlan, *, near_m: float = 10.0, along_m: float = 15.0) -> dict[tuple[int, int], str]:
+    """The junction sign post at each turn of a :class:`~ridermap.analysis.routing.UnitRoute`.
+
+    A post counts for a turn when it stands within ``near_m`` of the leg and
+    within ``along_m`` (along the leg) of where the turn is, so a route page
+    can say "在导向牌J3处右转" / "turn right at sign J3".
+
+    Returns
+    -------
+    dict
+        ``(leg index, step index) -> post id`` (``J3``), as
+        :func:`~ridermap.analysis.routing.describe` takes them.
+    """
+    if route is None or not plan.junctions or "regular" not in plan.networks:
+        return {}
+    to_m = Transformer.from_crs("EPSG:4326", plan.networks["regular"].crs, always_xy=True)
+    posts = [(s.id, shapely.Point(*to_m.transform(s.lon, s.lat))) for s in plan.junctions]
+    out: dict[tuple[int, int], str] = {}
+    for li, leg in enumerate(route.legs):
+        xy = shapely.get_coordinates(leg.geometry)
+        if len(xy) < 2:
+            continue
+        line = shapely.LineString(np.column_stack(to_m.transform(xy[:, 0], xy[:, 1])))
+        near = [(pid, line.project(p)) for pid, p in posts if line.distance(p) <= near_m]
+        done = 0.0
+        for si, (turn, metres) in enumerate(leg.steps):
+            done += metres
+            if turn == "arrive" or not near:
+                continue
+            pid, at = min(near, key=lambda n: abs(n[1] - done))
+            if abs(at - done) <= along_m:
+                out[(li, si)] = pid
+    return out

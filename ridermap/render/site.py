@@ -141,6 +141,7 @@ def render_community(
         plan = analysis.route_plan(bundle)
     data = community_data(bundle, shift=shift)
     cid = data["id"]
+    signs = _sign_plan(bundle, cid, analysis)
     lang = config.language
     env = _env()
     out: dict[str, str] = {data_path(cid): "window.RM_DATA=" + _minify_json(data) + ";\n"}
@@ -175,7 +176,7 @@ def render_community(
     fac_names = dict(zip(bundle.facilities["id"], bundle.facilities["name"]))
     unit_template = env.get_template("unit.html.j2")
     for u in bundle.units.itertuples(index=False):
-        ud = unit_data(bundle, plan, u.id, shift=shift)
+        ud = unit_data(bundle, plan, u.id, shift=shift, signs=signs)
         plans = []
         for p in ud["plans"]:
             rule_zh = "、".join(f"{names_zh.get(r, name['name_zh'])} {_rule(rules, r, comm, 'zh')}" for r in p["rules"])
@@ -196,6 +197,22 @@ def render_community(
         )
     log.info("site: %s: %d pages", cid, len(out) - 1)
     return out
+
+
+def _sign_plan(bundle: Bundle, cid: str, analysis: Analysis | None):
+    """The compound's junction signs, so route steps can name them ("at sign J3"); None without the network.
+
+    A sign plan that cannot be made never costs the rider the page: the steps then name no sign.
+    """
+    if analysis is None:
+        return None
+    from ridermap.analysis.signs import sign_plan
+
+    try:
+        return sign_plan(bundle, cid, analysis=analysis)
+    except Exception as exc:  # noqa: BLE001 - the page is worth more than the sign names in it
+        log.warning("site: %s: no sign names in the route steps (%s)", cid, exc)
+        return None
 
 
 def _compound_name(name, inferred) -> dict[str, str]:

@@ -18,6 +18,7 @@ import shapely
 
 from ridermap import i18n, urls
 from ridermap.hours import format_schedule
+from ridermap.analysis.signs import signs_at_turns
 from ridermap.analysis.routing import RoutePlan, Schedule, UnitRoute, describe, parse_hours
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
@@ -182,15 +183,18 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
 
 
 def _plan(route: UnitRoute | None, *, when: str, rules: list[str], shift: Shift | None, names: dict,
-          destination: dict[str, str]) -> dict | None:
+          destination: dict[str, str], signs=None) -> dict | None:
     if route is None:
         return None
+    at = signs_at_turns(route, signs) if signs is not None else {}
     return {
         "when": when, "rules": rules, "gate": route.gate_id, "entry": route.entry, "parking": route.parking_id,
         "ride_m": round(route.ride_m), "walk_m": round(route.walk_m), "length_m": round(route.length_m),
         "legs": [{"m": leg.mode, "c": _latlon(leg.geometry, shift)} for leg in route.legs],
-        "zh": describe(route, lang="zh", gate_names=names["gate_zh"], parking_names=names["fac"], destination=destination["zh"]),
-        "en": describe(route, lang="en", gate_names=names["gate_en"], parking_names=names["fac"], destination=destination["en"]),
+        "zh": describe(route, lang="zh", gate_names=names["gate_zh"], parking_names=names["fac"],
+                       destination=destination["zh"], signs=at),
+        "en": describe(route, lang="en", gate_names=names["gate_en"], parking_names=names["fac"],
+                       destination=destination["en"], signs=at),
     }
 
 
@@ -225,7 +229,7 @@ def _lookups(bundle: Bundle, plan: RoutePlan) -> tuple:
     return cached[1:]
 
 
-def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | None = None) -> dict:
+def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | None = None, signs=None) -> dict:
     """What a unit page shows: plans (with and without hour rules) and nearest facilities.
 
     Returns
@@ -244,10 +248,10 @@ def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | N
     off = plan.off_hours.get(unit_id) if plan.off_hours else None
     plans = []
     if rules and unit_id in plan.off_hours:
-        plans.append(_plan(regular, when="in", rules=rules, shift=shift, names=names, destination=dest))
-        plans.append(_plan(off, when="out", rules=rules, shift=shift, names=names, destination=dest))
+        plans.append(_plan(regular, when="in", rules=rules, shift=shift, names=names, destination=dest, signs=signs))
+        plans.append(_plan(off, when="out", rules=rules, shift=shift, names=names, destination=dest, signs=signs))
     else:
-        plans.append(_plan(regular, when="always", rules=[], shift=shift, names=names, destination=dest))
+        plans.append(_plan(regular, when="always", rules=[], shift=shift, names=names, destination=dest, signs=signs))
     near = plan.nearest.iloc[near_rows.get(unit_id, _NO_ROWS)]
     return {
         "unit": unit_id, "cid": comm_id,
