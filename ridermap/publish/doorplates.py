@@ -178,7 +178,8 @@ def _decode(image: np.ndarray) -> list[tuple[bool, str, str]]:
     import zxingcpp
 
     fmt = zxingcpp.BarcodeFormat
-    codes = zxingcpp.read_barcodes(image, formats=fmt.QRCode | fmt.MicroQRCode | fmt.RMQRCode)
+    formats = (fmt.QRCode, fmt.MicroQRCode, fmt.RMQRCode)  # a tuple, as zxing-cpp asks (its stubs lag)
+    codes = zxingcpp.read_barcodes(image, formats=formats)  # type: ignore[arg-type]
     return [(code.format == fmt.QRCode, str(code.format), code.text) for code in codes]
 
 
