@@ -45,9 +45,9 @@ from ridermap.model.confirmed import needs_draft
 from ridermap.render import poster_content, poster_furniture, poster_map, poster_maplabels, poster_page, poster_panels
 from ridermap.render.fonts import drawable_bundle, font_family
 from ridermap.render.honest import draft_band
-from ridermap.render.poster_content import find_gate
+from ridermap.render.poster_content import find_gate, undrawable_notes
 from ridermap.render.poster_grid import Grid
-from ridermap.render.poster_labels import LabelFitError, PlacedLabel
+from ridermap.render.poster_labels import PLACEMENTS, LabelFitError, PlacedLabel
 from ridermap.render.poster_map import Symbol, facing_vector, utm_crs
 from ridermap.render.poster_page import (
     MEASURE_DPI,
@@ -58,6 +58,7 @@ from ridermap.render.poster_page import (
     cap_ratio,
     fontsize_pt,
 )
+from ridermap.render.poster_maplabels import FIT_MODES
 from ridermap.render.poster_panels import IndexEntry, Row
 from ridermap.render.poster_style import (
     DEFAULT_STYLE,
@@ -106,11 +107,21 @@ class Poster:
     subtitle: str = ""
     #: the "草图 / DRAFT" band is on the page
     draft: bool = False
+    #: ``(number, full label)`` of the numbered callouts listed beside the map
+    callouts: list[tuple[str, str]] = field(default_factory=list)
+    #: what a district office should know: labels that became callouts, a
+    #: gate far from its compound, characters the font cannot draw
+    warnings: list[str] = field(default_factory=list)
+
+    def placements(self) -> dict[str, int]:
+        """How many map labels were placed each way (``normal``, ``smaller``, ``leader``, ``callout``, ``listed``)."""
+        return {how: sum(p.how == how for p in self.labels) for how in PLACEMENTS}
 
 
 def render_poster(bundle: Bundle, community_id: str, *, gate: str | None = None, config: Config | None = None,
                   paper: str = "A2", landscape: bool = False, bleed_mm: float = 0.0, crop_marks: bool = False,
-                  style: PosterStyle = DEFAULT_STYLE, draft: bool | str | None = None) -> Poster:
+                  style: PosterStyle = DEFAULT_STYLE, draft: bool | str | None = None,
+                  fit: str = "fallback") -> Poster:
     """Draw the guide poster of one gate, or the overview of a compound.
 
     Parameters
@@ -136,6 +147,13 @@ def render_poster(bundle: Bundle, community_id: str, *, gate: str | None = None,
     draft
         The "草图 / DRAFT" band: ``True`` / ``False``, or ``"auto"`` (on when
         the compound has no confirmed gate); ``None`` takes ``config.draft``.
+    fit
+        When a map label has no room: ``"fallback"`` (default) tries a
+        smaller size, a leader line to free space, then a numbered callout
+        listed beside the map (see :mod:`ridermap.render.poster_maplabels`);
+        ``"strict"`` raises instead; ``"last_resort"`` also lists a label
+        whose callout number finds no room, never raising for labels.
+        ``Poster.labels[i].how`` says how each label was placed.
 
     Returns
     -------
@@ -145,8 +163,8 @@ def render_poster(bundle: Bundle, community_id: str, *, gate: str | None = None,
     Raises
     ------
     RenderError
-        Labels do not fit (the message suggests a larger paper), or a text
-        has characters the CJK font cannot draw.
+        Labels do not fit even as callouts, or the side panel does not fit
+        (the message suggests a larger paper).
     ConfigError
         Unknown paper, compound or gate.
     """
@@ -154,21 +172,22 @@ def render_poster(bundle: Bundle, community_id: str, *, gate: str | None = None,
     paper = paper.upper()
     if paper not in PAPER_MM:
         raise ConfigError(f"paper must be one of {', '.join(PAPER_MM)}, got {paper!r}")
+    if fit not in FIT_MODES:
+        raise ConfigError(f"fit must be one of {', '.join(FIT_MODES)}, got {fit!r}")
     if bleed_mm < 0 or bleed_mm > 20:
         raise ConfigError(f"bleed must be between 0 and 20 mm, got {bleed_mm}")
     lang = config.language if config.language in STRINGS else "zh"
     view = bundle.community(community_id)
     gate_id = find_gate(view, community_id, gate) if gate is not None else None
-    view = drawable_bundle(view, where=f"poster of {community_id}")  # emoji, bidi controls: never an error
+    drawable = drawable_bundle(view, where=f"poster of {community_id}")  # emoji, bidi controls: never an error
+    notes = undrawable_notes(view, drawable)
+    view = drawable
     job = _Job(view=view, cid=community_id, gate_id=gate_id, config=config, paper=paper, landscape=landscape,
                bleed_mm=bleed_mm, crop_marks=crop_marks, style=style, lang=lang, words=STRINGS[lang],
-               draft=needs_draft(config.draft if draft is None else draft, view.gates, community_id))
+               draft=needs_draft(config.draft if draft is None else draft, view.gates, community_id), fit=fit,
+               notes=tuple(notes))
     try:
-        try:
-            return _layout_passes(job)
-        except LabelFitError:
-            # map labels of unconfirmed gates without their （待核实）: still grey, hollow symbol, in the legend
-            return _layout_passes(job, gate_marks=False)
+        return _layout_passes(job)
     except LabelFitError as exc:
         bigger = larger_paper(paper)
         hint = f"use a larger paper (--paper {bigger})" if bigger else "A0 is the largest paper: split the compound"
@@ -193,6 +212,8 @@ class _Job:
     lang: str
     words: dict[str, str]
     draft: bool
+    fit: str = "fallback"
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,7 +223,7 @@ class _Overflow:
     rows: list[Row]
 
 
-def _layout_passes(job: _Job, *, gate_marks: bool = True) -> Poster:
+def _layout_passes(job: _Job) -> Poster:
     """Lay the poster out until the side panel fits (the explicit relayout loop of the module docstring).
 
     Raises
@@ -213,7 +234,7 @@ def _layout_passes(job: _Job, *, gate_marks: bool = True) -> Poster:
     """
     reserved: list[Row] | None = None
     for _ in range(MAX_LAYOUT_PASSES):
-        outcome = _render(job, gate_marks=gate_marks, reserved=reserved)
+        outcome = _render(job, reserved=reserved)
         if isinstance(outcome, Poster):
             return outcome
         if reserved is not None and outcome.rows == reserved:
@@ -295,7 +316,7 @@ def _split(job: _Job, prep: _Prep, reserved: list[Row] | None):
                                     qr_block_h=prep.qr_block_h, head_line=ty.head_line)
 
 
-def _render(job: _Job, *, gate_marks: bool, reserved: list[Row] | None) -> Poster | _Overflow:
+def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
     """One layout pass: the poster, or the panel rows that did not fit the room reserved for them."""
     sizes, f, style = TEXT_SIZES[job.paper], PAPER_FACTOR[job.paper], job.style
     prep = _prepare(job)
@@ -308,10 +329,12 @@ def _render(job: _Job, *, gate_marks: bool, reserved: list[Row] | None) -> Poste
     comp_mm, b_mm, legend_drawn = poster_map.draw_map(page, layers, job.cid, matrix, frame, grid, style, f)
     marks = poster_map.draw_symbols(page, layers, job.gate_id, matrix, frame, style, f, legend_drawn)
     b_clip = poster_map.clip(b_mm, frame)
-    requests = poster_maplabels.label_requests(page, layers, job.gate_id, marks, prep.texts, comp_mm, b_clip,
+
+    def requests(gate_marks: bool):
+        return poster_maplabels.label_requests(page, layers, job.gate_id, marks, prep.texts, comp_mm, b_clip,
                                                sizes=sizes, style=style, words=job.words, gate_marks=gate_marks, f=f)
-    placed = poster_maplabels.draw_labels(page, requests, marks.symbols, frame, prep.texts, sizes=sizes, style=style,
-                                          f=f)
+    placed = poster_maplabels.place_map_labels(requests, marks.symbols, frame, style=style, f=f, fit=job.fit)
+    poster_maplabels.draw_labels(page, placed, prep.texts, style=style)
     poster_furniture.draw_furniture(page, grid, frame, map_block, band=prep.band, strip_h=prep.strip_h, scale=scale,
                                     north_deg=geo.north_deg, words=job.words, body=ty.body, small=ty.small,
                                     style=style)
@@ -320,15 +343,19 @@ def _render(job: _Job, *, gate_marks: bool, reserved: list[Row] | None) -> Poste
     index = poster_panels.index_entries(layers, grid, b_clip, layers["units"].geometry.affine_transform(matrix),
                                         job.words)
     index_rows = poster_panels.index_rows(index, page, ty.body, ty.heading, ty.col_w, job.words)
+    callouts = poster_maplabels.callout_texts(placed, layers, prep.texts, words=job.words, lang=job.lang)
+    callout_rows = poster_panels.callout_rows(ty, [(n, full, grid.square_of(*p.centre) or "")
+                                                   for (n, full), p in zip(callouts, _numbered(placed))])
     legend_keys = list(dict.fromkeys(legend_drawn + (["unconfirmed"] if prep.texts.any_unconfirmed else [])))
     rows = (poster_panels.legend_block(ty, poster_panels.legend_rows(set(legend_keys), job.words, job.lang))
-            + prep.gate_rows + poster_panels.nearby_rows(ty, ~marks.fok, layers["facilities"], prep.fac_dist,
-                                                         prep.fac_dir) + index_rows)
+            + prep.gate_rows + callout_rows
+            + poster_panels.nearby_rows(ty, ~marks.fok, layers["facilities"], prep.fac_dist, prep.fac_dir)
+            + index_rows)
     qr_x0, qr_top, flow_box = poster_furniture.qr_place(panel, landscape=job.landscape, qr_block_w=prep.qr_mm,
                                                         qr_block_h=prep.qr_block_h, gap=prep.sheet.gap)
     if not poster_panels.flow(page, rows, flow_box, col_w=ty.col_w, gap=prep.sheet.gap, n_cols=panel_cols,
                               sym_w=ty.sym_w, style=style, sizes=sizes):
-        return _Overflow(index_rows)
+        return _Overflow(callout_rows + index_rows)
     qr_box = _qr(page, prep.texts.url, x0=qr_x0, top=qr_top, size=prep.qr_mm, style=style)
     poster_furniture.qr_caption(ty, prep.caption_lines, qr_box, qr_x0=qr_x0, qr_block_w=prep.qr_mm)
     _finish_page(job, prep, frame)
@@ -339,7 +366,27 @@ def _render(job: _Job, *, gate_marks: bool, reserved: list[Row] | None) -> Poste
                   gate_id=job.gate_id, paper=job.paper, landscape=job.landscape, page_mm=(sheet.page_w, sheet.page_h),
                   trim_box=sheet.trim, bleed_box=sheet.bleed_box, map_frame=frame, qr_box=qr_box, scale=scale,
                   grid=grid, rotation_deg=math.degrees(geo.theta), legend=legend_keys, index=index,
-                  title=prep.texts.title, subtitle=prep.texts.subtitle, draft=job.draft)
+                  title=prep.texts.title, subtitle=prep.texts.subtitle, draft=job.draft, callouts=callouts,
+                  warnings=_warnings(job, geo, placed))
+
+
+def _numbered(placed: list[PlacedLabel]) -> list[PlacedLabel]:
+    """The callouts among ``placed``, in number order."""
+    return sorted((p for p in placed if p.callout), key=lambda p: p.callout)
+
+
+def _warnings(job: _Job, geo: poster_map.Geo, placed: list[PlacedLabel]) -> list[str]:
+    """Callouts, labels only listed, a far gate and undrawable characters, one line each."""
+    paper = f"{job.paper}{' landscape' if job.landscape else ''}"
+    out = [f"{p.kind} label {p.text!r} ({p.key}) had no room on {paper}: numbered {p.callout_text} on the map, "
+           "listed beside it" if p.how == "callout" else
+           f"{p.kind} label {p.text!r} ({p.key}) had no room on {paper} even as a number: only listed beside the map"
+           for p in _numbered(placed)]
+    for gid, metres in geo.far_gates.items():
+        if gid == job.gate_id or job.gate_id is None:
+            out.append(f"gate {gid} is {metres / 1000:.1f} km from its compound's outline: check its location "
+                       "(left off the map{})".format("; its poster says how far" if gid == job.gate_id else ""))
+    return out + list(job.notes)
 
 
 def _finish_page(job: _Job, prep: _Prep, frame: Box) -> None:

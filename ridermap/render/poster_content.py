@@ -110,7 +110,9 @@ def poster_texts(view: Bundle, geo: Geo, cid: str, gate_id: str | None, *, confi
     if gate_row is not None:
         rule = (words["rule_unconfirmed"] if known_access(gate_row["rider_access"]) == "unknown"
                 else access_text(gate_row, lang, words))
-        subtitle = f"{words['here']}{words['sep']}{gate_name or gate_id} — {rule}"
+        far_m = geo.far_gates.get(str(gate_row["id"]))
+        far = words["far_gate"].format(km=f"{far_m / 1000:.1f}") if far_m is not None else ""
+        subtitle = f"{words['here']}{words['sep']}{gate_name or gate_id}{far} — {rule}"
     else:
         comm_rule = known_access(comm["rider_access"])
         subtitle = f"{words['overview']} — " + (
@@ -140,3 +142,28 @@ def poster_texts(view: Bundle, geo: Geo, cid: str, gate_id: str | None, *, confi
     return Texts(gate_shown, gate_name, title, subtitle, unconfirmed_gates, unconfirmed_numbers, any_unconfirmed,
                   url, b_text, u_text)
 
+
+
+_SINGULAR = {"communities": "community", "gates": "gate", "buildings": "building", "units": "unit",
+             "facilities": "facility", "paths": "path"}
+
+
+def undrawable_notes(before: Bundle, after: Bundle) -> list[str]:
+    """One line per feature whose text had characters the font cannot draw (emoji, bidi controls).
+
+    ``after`` is ``before`` through :func:`ridermap.render.fonts.drawable_bundle`.
+    """
+    notes = []
+    for name, old in before.layers().items():
+        new = getattr(after, name)
+        if new is old:
+            continue
+        for col in old.columns:
+            if col == "geometry" or old[col].dtype.kind != "O":
+                continue
+            for fid, a, b in zip(old["id"], old[col], new[col]):
+                if a != b:
+                    codes = " ".join(f"U+{ord(ch):04X}" for ch in dict.fromkeys(str(a)) if ch not in str(b))
+                    notes.append(f"{_SINGULAR.get(name, name)} {fid} {col} {str(b)!r}: "
+                                 f"characters the font cannot draw were replaced by □ or dropped ({codes})")
+    return notes

@@ -11,7 +11,7 @@ label placer.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import geopandas as gpd
@@ -29,6 +29,10 @@ from ridermap.render.poster_labels import LabelFitError
 from ridermap.render.poster_page import PT_PER_MM, Box, Page, line_parts, panel_request
 from ridermap.render.poster_style import Area, Line, Marker, PosterStyle
 from ridermap.utm import utm_epsg
+
+#: a gate farther than this from its compound's outline is kept off the map's
+#: extent (validation reports it as misplaced); its poster says how far it is
+FAR_GATE_M = 300.0
 
 @lru_cache(maxsize=64)
 def utm_crs(lon: float, lat: float):
@@ -96,6 +100,8 @@ class Geo:
     centre_m: tuple[float, float]
     ext_w: float
     ext_h: float
+    #: gates farther than FAR_GATE_M from the compound (id -> metres): left off the map's extent
+    far_gates: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,8 +137,11 @@ def project(view: Bundle, cid: str, gate_id: str | None) -> Geo:
     # what must be on the map: the compound and everything of it, facilities just around it
     near = poly_m.buffer(50.0)
     fac = layers["facilities"]
-    must = [poly_m, *layers["buildings"].geometry, *layers["gates"].geometry, *layers["units"].geometry,
-            *fac[(fac["community_id"] == cid) | fac.intersects(near)].geometry]
+    gates = layers["gates"]
+    gate_d = gates.distance(poly_m).to_numpy() if len(gates) else np.zeros(0)
+    far = gate_d > FAR_GATE_M  # a misplaced gate must not shrink the whole map to a dot
+    must = [poly_m, *layers["buildings"].geometry, *gates.geometry[~far], *layers["units"].geometry,
+            *fac[((fac["community_id"] == cid) & (fac.distance(poly_m) <= FAR_GATE_M)) | fac.intersects(near)].geometry]
     extent = shapely.affinity.rotate(shapely.GeometryCollection([g for g in must if g is not None]), theta,
                                      origin=poly_m.centroid, use_radians=True)
     ex0, ey0, ex1, ey1 = extent.bounds
@@ -143,7 +152,8 @@ def project(view: Bundle, cid: str, gate_id: str | None) -> Geo:
     centre_m = (cx0 + c * (rot_centre[0] - cx0) - s * (rot_centre[1] - cy0),
                 cy0 + s * (rot_centre[0] - cx0) + c * (rot_centre[1] - cy0))
     ext_w, ext_h = max(ex1 - ex0, 1.0), max(ey1 - ey0, 1.0)
-    return Geo(layers, poly_m, gate_row, theta, north_deg, near, (cx0, cy0), centre_m, ext_w, ext_h)
+    far_gates = {str(i): float(d) for i, d in zip(gates["id"][far], gate_d[far])}
+    return Geo(layers, poly_m, gate_row, theta, north_deg, near, (cx0, cy0), centre_m, ext_w, ext_h, far_gates)
 
 
 def map_frame(geo: Geo, map_block: Box, *, band: float, strip_h: float, style: PosterStyle, f: float):
@@ -242,8 +252,8 @@ def draw_symbols(page: Page, layers: dict, gate_id: str | None, matrix: list[flo
                          16, f)
             legend_drawn.append(f"gate:{access}")
     here_xy = None
-    if gate_id is not None:
-        i = int(np.flatnonzero((gates["id"] == gate_id).to_numpy())[0])
+    i = int(np.flatnonzero((gates["id"] == gate_id).to_numpy())[0]) if gate_id is not None else -1
+    if gate_id is not None and gok[i]:  # a gate far off the map has no "you are here" on it
         page.here_key = str(gate_keys[i])
         here_xy = gxy[i]
         add_symbols(page, symbols, here_xy.reshape(1, 2), [gate_id], style.here, "here", 15.5, f)

@@ -413,3 +413,19 @@ def split_page(rows: list[Row], n_index: int, *, content: Box, top: float, lands
     map_block = (cx0_, cy0_ + panel_h + gap, cx1_, top)
     return panel, map_block, n_cols
 
+
+
+def callout_rows(ty: PanelType, callouts: list[tuple[str, str, str]]) -> list[Row]:
+    """The list of numbered callouts: heading, then ``① 30号楼 C4`` per callout (wrapped, kept together).
+
+    ``callouts`` are ``(number, full label, grid square)``.
+    """
+    if not callouts:
+        return []
+    rows = [Row("head", ty.words["callouts"], ty.head_line, None, True)]
+    for number, full, square in callouts:
+        text = f"{number} {full} {square}".strip()
+        lines = wrap(text, ty.col_w, lambda t: ty.page.measure(t, ty.body))
+        for k, ln in enumerate(lines):
+            rows.append(Row("callout" if k == 0 else "index_cont", ln, ty.body_line, None, k < len(lines) - 1))
+    return rows
