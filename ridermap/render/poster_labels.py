@@ -293,22 +293,67 @@ def place_labels(requests: list[LabelRequest], *, bounds: Box, obstacles: np.nda
     assert failed is not None
     if fallbacks is None:
         raise failed
-    board = _Board(bounds, obstacles, gap_mm, touch_mm, clear)
-    placed = [_with_fallbacks(req, board, fallbacks) for req in requests]
+    placed = _place_with_fallbacks(requests, lambda: _Board(bounds, obstacles, gap_mm, touch_mm, clear), fallbacks)
     log.info("labels placed with fallbacks: %s", {h: sum(p.how == h for p in placed) for h in PLACEMENTS})
     return placed
 
 
-def _with_fallbacks(req: LabelRequest, board: _Board, fb: Fallbacks) -> PlacedLabel:
-    """The first of: as asked, smaller, farther with a leader, a callout number, only listed."""
+#: rounds of :func:`_place_with_fallbacks`: each turns the labels that found no room into callouts placed first
+FALLBACK_ROUNDS = 6
+
+
+def _place_with_fallbacks(requests: list[LabelRequest], new_board: Callable[[], _Board],
+                          fb: Fallbacks) -> list[PlacedLabel]:
+    """Every label with its fallbacks; labels with no room even as callouts become callouts placed first.
+
+    A callout number is far smaller than the label, so placing the labels in
+    trouble first as numbers leaves the others their room. At most
+    :data:`FALLBACK_ROUNDS` rounds, then :class:`LabelFitError`.
+    """
+    forced: list[LabelRequest] = []
+    stuck: list[LabelRequest] = []
+    for _ in range(FALLBACK_ROUNDS):
+        board = new_board()
+        placed = [_forced_callout(req, board, fb) for req in forced]
+        stuck = []
+        for req in requests:
+            if req in forced:
+                continue
+            found = _with_fallbacks(req, board, fb)
+            if found is None:
+                stuck.append(req)
+            else:
+                placed.append(found)
+        if not stuck:
+            return placed
+        fixed = next((req for req in stuck if req.remake is None), None)
+        if fixed is not None:
+            raise LabelFitError(f"no room for the {fixed.kind} label {fixed.text!r} ({fixed.key})", fixed)
+        log.debug("%d labels have no room even as callouts: placing them first", len(stuck))
+        forced += stuck
+    req = stuck[0]
+    raise LabelFitError(f"no room for the {req.kind} label {req.text!r} ({req.key}) after {FALLBACK_ROUNDS} rounds "
+                        "of callouts", req)
+
+
+def _forced_callout(req: LabelRequest, board: _Board, fb: Fallbacks) -> PlacedLabel:
+    found = _callout(req, board, fb)
+    if found is None:
+        raise LabelFitError(f"no room for the {req.kind} label {req.text!r} ({req.key}), not even as a number "
+                            "placed first", req)
+    board.add(found)
+    return found
+
+
+def _with_fallbacks(req: LabelRequest, board: _Board, fb: Fallbacks) -> PlacedLabel | None:
+    """The first of: as asked, smaller, farther with a leader, a callout number, only listed (or ``None``)."""
     found = board.try_place(req)
     if found is None and req.remake is not None:
         found = _smaller_or_farther(req, board, fb)
         if found is None:
             found = _callout(req, board, fb)
-    if found is None:
-        raise LabelFitError(f"no room for the {req.kind} label {req.text!r} ({req.key})", req)
-    board.add(found)
+    if found is not None:
+        board.add(found)
     return found
 
 
@@ -361,6 +406,10 @@ class _KeepClear:
     gap_mm: float
 
     def crossed(self, line: BaseGeometry, own_key: str, end: tuple[float, float]) -> bool:
+        return self.crossed_buffered(line.buffer(self.gap_mm / 2), own_key, end)
+
+    def crossed_buffered(self, band: BaseGeometry, own_key: str, end: tuple[float, float]) -> bool:
+        """Whether ``band`` (a leader line grown by half the gap) crosses a kept-clear symbol."""
         if not len(self.boxes):
             return False
         b, g = self.boxes, self.gap_mm
@@ -368,7 +417,7 @@ class _KeepClear:
         mask = np.array([k != own_key for k in self.keys], dtype=bool) & ~covers_end
         if not mask.any():
             return False
-        return bool(shapely.intersects(shapely.box(*b[mask].T), line.buffer(g / 2)).any())
+        return bool(shapely.intersects(shapely.box(*b[mask].T), band).any())
 
 
 class _Board:
@@ -411,22 +460,55 @@ class _Board:
             idx = np.flatnonzero(free)
             hits = shapely.intersects(shapely.box(*grown[idx].T), shapely.GeometryCollection(self.leaders))
             free[idx[hits]] = False
-        for i in np.flatnonzero(free):
-            box = tuple(float(v) for v in cands[i])
-            leader = _leader(req, box, touch_mm=self.touch_mm)
-            if leader is not None and not self._leader_ok(leader, req.key):
-                continue
-            return PlacedLabel(req.key, req.kind, req.text, box, leader, cap_mm=req.cap_mm)
+        idx = np.flatnonzero(free)
+        lo = 0
+        for size in (1, 15, 112, len(idx)):  # usually the first candidate wins: check few, then many at once
+            chunk = idx[lo:lo + size]
+            lo += size
+            if not len(chunk):
+                break
+            starts, ends, needs = _leaders(req, cands[chunk], touch_mm=self.touch_mm)
+            ok = ~needs
+            if needs.any():
+                ok[needs] = self._leaders_ok(starts[needs], ends[needs], req.key)
+            if ok.any():
+                k = int(np.flatnonzero(ok)[0])
+                box = tuple(float(v) for v in cands[chunk[k]])
+                leader = ((float(starts[k, 0]), float(starts[k, 1])), (float(ends[k, 0]), float(ends[k, 1]))) \
+                    if needs[k] else None
+                return PlacedLabel(req.key, req.kind, req.text, box, leader, cap_mm=req.cap_mm)
         return None
 
-    def _leader_ok(self, leader, key: str) -> bool:
-        """A leader line crosses no placed label and no symbol it must keep clear of."""
-        line = shapely.LineString(leader)
+    def _leaders_ok(self, starts: np.ndarray, ends: np.ndarray, key: str) -> np.ndarray:
+        """Which leader lines cross no placed label and no symbol they must keep clear of."""
+        lines = shapely.buffer(shapely.linestrings(np.stack([starts, ends], axis=1)), self.gap_mm / 2)
+        ok = np.ones(len(lines), dtype=bool)
         if self.placed:
-            others = shapely.box(*np.array([p.box for p in self.placed]).T)
-            if shapely.intersects(others, line.buffer(self.gap_mm / 2)).any():
-                return False
-        return not self.clear.crossed(line, key, leader[1])
+            tree = shapely.STRtree(shapely.box(*np.array([p.box for p in self.placed]).T))
+            ok[np.unique(tree.query(lines, predicate="intersects")[0])] = False
+        for i in np.flatnonzero(ok):
+            ok[i] = not self.clear.crossed_buffered(lines[i], key, (ends[i, 0], ends[i, 1]))
+        return ok
+
+
+def _leaders(req: LabelRequest, boxes: np.ndarray, *, touch_mm: float):
+    """Leader lines from ``(n, 4)`` boxes to the feature: ``(starts, ends, needed)``; not needed where a box touches it.
+
+    The vectorised form of what :func:`_leader` gives for one box (same values).
+    """
+    b = shapely.box(*boxes.T)
+    target = req.feature if req.feature is not None else shapely.Point(req.anchor)
+    needs = shapely.distance(b, target) > touch_mm
+    n = len(boxes)
+    starts, ends = np.zeros((n, 2)), np.tile(np.asarray(req.anchor, dtype=float), (n, 1))
+    if not needs.any():
+        return starts, ends, needs
+    sel = np.flatnonzero(needs)
+    if req.feature is not None and req.feature.geom_type != "Point":
+        ends[sel] = shapely.get_coordinates(shapely.shortest_line(target, b[sel])).reshape(-1, 2, 2)[:, 0]
+    end_pts = shapely.points(ends[sel])
+    starts[sel] = shapely.get_coordinates(shapely.shortest_line(b[sel], end_pts)).reshape(-1, 2, 2)[:, 0]
+    return starts, ends, needs
 
 
 def boxes_overlap(a: Box, b: Box) -> bool:

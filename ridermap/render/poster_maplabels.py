@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -75,12 +75,18 @@ class _Spec:
     anchor: tuple[float, float]
     candidates: Callable[[float, float, float], np.ndarray]  # (w, h, reach) -> centres
     feature: BaseGeometry | None = None
+    _made: dict = field(default_factory=dict, compare=False, repr=False)
 
     def request(self, cap_mm: float, reach_mm: float, text: str | None = None) -> LabelRequest:
-        shown, tb = (self.text, self.tb) if text is None else (text, self.callout_tb)
-        w, h = label_size(self.page, shown, cap_mm, tb)
-        return LabelRequest(self.key, self.kind, shown, w, h, self.anchor, self.candidates(w, h, reach_mm),
-                            self.feature, cap_mm=cap_mm, remake=self.request)
+        """The label at ``cap_mm`` with candidates ``reach_mm`` out (or callout ``text``); made once each."""
+        made = self._made.get((cap_mm, reach_mm, text))
+        if made is None:
+            shown, tb = (self.text, self.tb) if text is None else (text, self.callout_tb)
+            w, h = label_size(self.page, shown, cap_mm, tb)
+            made = LabelRequest(self.key, self.kind, shown, w, h, self.anchor, self.candidates(w, h, reach_mm),
+                                self.feature, cap_mm=cap_mm, remake=self.request)
+            self._made[(cap_mm, reach_mm, text)] = made
+        return made
 
 
 def label_requests(page: Page, layers: dict, gate_id: str | None, marks: Marks, texts: Texts,
