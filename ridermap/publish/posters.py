@@ -162,7 +162,8 @@ def render_fitting_poster(view: Bundle, community_id: str, *, gate: str | None, 
     leader line, numbered callout: see :func:`~ridermap.render.poster.render_poster`);
     only when even callouts do not fit is the next paper tried. When nothing
     fits, not even A0 landscape, the poster is drawn on the paper asked as
-    a last resort: labels with no room at all are only listed beside the map.
+    a last resort on the largest paper: labels with no room at all are only
+    listed beside the map.
 
     Returns
     -------
@@ -178,6 +179,7 @@ def render_fitting_poster(view: Bundle, community_id: str, *, gate: str | None, 
     """
     attempts = paper_attempts(paper, landscape=landscape)
     first: RenderError | None = None
+    last: RenderError | None = None
     for i, (size, orient) in enumerate(attempts):
         try:
             poster = render_poster(view, community_id, gate=gate, config=config, paper=size, landscape=orient, **kwargs)
@@ -192,14 +194,19 @@ def render_fitting_poster(view: Bundle, community_id: str, *, gate: str | None, 
             return poster, None
         asked = f"{paper.upper()}{' landscape' if landscape else ''}"
         return poster, f"labels did not fit on {asked}: printed on {size}{' landscape' if orient else ''}"
-    size, orient = attempts[0]
-    try:
-        poster = render_poster(view, community_id, gate=gate, config=config, paper=size, landscape=orient,
-                               fit="last_resort", **kwargs)
-    except RenderError as exc:
-        raise exc from first
-    return poster, f"labels did not fit even on A0 landscape ({first}): printed on {size}{' landscape' if orient else ''} " \
-        "with the labels that have no room listed beside the map"
+    for size, orient in [a for a in attempts if a[0] == attempts[-1][0]]:  # the largest paper, orientation as asked first
+        try:
+            poster = render_poster(view, community_id, gate=gate, config=config, paper=size, landscape=orient,
+                                   fit="last_resort", **kwargs)
+        except RenderError as exc:
+            if not _is_fit_error(exc):
+                raise
+            last = exc
+            continue
+        where = f"{size}{' landscape' if orient else ''}"
+        return poster, f"labels did not fit even as callouts on any paper: printed on {where} with " \
+            f"{poster.placements()['listed']} labels only listed beside the map ({first})"
+    raise last from first
 
 
 def write_compound_posters(bundle: Bundle, community_id: str, outdir: str | Path, *, config: Config,

@@ -371,8 +371,8 @@ def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
 
 
 def _numbered(placed: list[PlacedLabel]) -> list[PlacedLabel]:
-    """The callouts among ``placed``, in number order."""
-    return sorted((p for p in placed if p.callout), key=lambda p: p.callout)
+    """The callouts among ``placed``, in number order, then the labels only listed (as :func:`callout_texts`)."""
+    return sorted((p for p in placed if p.callout), key=lambda p: p.callout) + [p for p in placed if p.how == "listed"]
 
 
 def _warnings(job: _Job, geo: poster_map.Geo, placed: list[PlacedLabel]) -> list[str]:

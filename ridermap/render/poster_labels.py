@@ -224,7 +224,10 @@ class Fallbacks:
         Each smaller size is this fraction of the one before.
     last_resort
         A callout number with no room either is only listed (``"listed"``)
-        instead of raising :class:`LabelFitError`.
+        instead of raising :class:`LabelFitError`; no limit of callouts.
+    max_callouts
+        More callouts than this raise :class:`LabelFitError` (a long list
+        beside the map helps nobody: a larger paper does).
     """
 
     min_cap_mm: float
@@ -233,6 +236,7 @@ class Fallbacks:
     callout_cap_mm: float
     shrink: float = 0.85
     last_resort: bool = False
+    max_callouts: int = 30
 
     def sizes_below(self, cap_mm: float) -> list[float]:
         """The smaller sizes to try for a label of ``cap_mm``, down to and including the minimum.
@@ -324,6 +328,9 @@ def _place_with_fallbacks(requests: list[LabelRequest], new_board: Callable[[], 
                 stuck.append(req)
             else:
                 placed.append(found)
+            if not fb.last_resort and board.callouts + len(stuck) > fb.max_callouts:
+                raise LabelFitError(f"no room for the {req.kind} label {req.text!r} ({req.key}): more than "
+                                    f"{fb.max_callouts} labels would be callouts", req)
         if not stuck:
             return placed
         fixed = next((req for req in stuck if req.remake is None), None)
@@ -380,9 +387,8 @@ def _callout(req: LabelRequest, board: _Board, fb: Fallbacks) -> PlacedLabel | N
             return replace(found, text=req.text, how="callout", callout=n, callout_text=number)
     if not fb.last_resort:
         return None
-    board.callouts = n
     x, y = req.anchor
-    return PlacedLabel(req.key, req.kind, req.text, (x, y, x, y), None, "listed", req.cap_mm, n, number)
+    return PlacedLabel(req.key, req.kind, req.text, (x, y, x, y), None, "listed", req.cap_mm)
 
 
 def _reach(req: LabelRequest) -> float:

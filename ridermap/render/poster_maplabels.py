@@ -113,7 +113,7 @@ def _point_spec(page, key, kind, text, tb, xy, style: PosterStyle, f: float, *, 
                 start: float, unconfirmed: bool) -> _Spec:
     ring = _ring(f, prefer, start)
     anchor = tuple(xy)
-    callout_tb = style.unconfirmed_label if unconfirmed else style.callout_label
+    callout_tb = style.unconfirmed_callout if unconfirmed else style.callout_label
     return _Spec(page, key, kind, text, tb, callout_tb, anchor, lambda w, h, r: ring(anchor, w, h, r))
 
 
@@ -160,7 +160,7 @@ def _building_specs(page: Page, layers: dict, texts: Texts, b_clip: gpd.GeoSerie
                               ring_candidates(pole, w, h, start_mm=-min(w, h) / 2, step_mm=step, reach_mm=reach,
                                               prefer_deg=90.0)])
         key = str(buildings["id"].iloc[i])
-        callout_tb = style.unconfirmed_label if key in texts.unconfirmed_numbers else style.callout_label
+        callout_tb = style.unconfirmed_callout if key in texts.unconfirmed_numbers else style.callout_label
         out.append(_Spec(page, key, "building", text, style.building_label, callout_tb, pole, cands, geom))
     return out
 
@@ -230,7 +230,7 @@ def draw_labels(page: Page, placed: list[PlacedLabel], texts: Texts, *, style: P
         unconfirmed = (p.kind in ("gate", "here") and p.key in texts.unconfirmed_gates) or (
             p.kind in ("building", "unit") and p.key in texts.unconfirmed_numbers)
         if p.how == "callout":
-            tb = style.unconfirmed_label if unconfirmed else style.callout_label
+            tb = style.unconfirmed_callout if unconfirmed else style.callout_label
         elif p.kind == "gate" and unconfirmed:
             tb = style.unconfirmed_label
         elif p.kind in ("building", "unit") and unconfirmed:  # same box, grey ink
@@ -239,12 +239,16 @@ def draw_labels(page: Page, placed: list[PlacedLabel], texts: Texts, *, style: P
 
 
 def callout_texts(placed: list[PlacedLabel], layers: dict, texts: Texts, *, words, lang: str) -> list[tuple[str, str]]:
-    """``(number, full label)`` of every callout, in number order; 待核实 where the map label would say it."""
+    """``(number, full label)`` of every callout, in number order, then ``("·", full label)`` of each label only listed.
+
+    待核实 where the map label would say it.
+    """
     buildings, units = layers["buildings"], layers["units"]
     b_name = {str(i): (str(lab) or words["building_fmt"].format(n=n))
               for i, n, lab in zip(buildings["id"], buildings["number"], buildings["label"])}
     out = []
-    for p in sorted((p for p in placed if p.callout), key=lambda p: p.callout):
+    listed = [p for p in placed if p.how == "listed"]
+    for p in sorted((p for p in placed if p.callout), key=lambda p: p.callout) + listed:
         if p.kind == "building":
             full = b_name.get(p.key, p.text)
         elif p.kind == "unit":
@@ -255,5 +259,5 @@ def callout_texts(placed: list[PlacedLabel], layers: dict, texts: Texts, *, word
             full = p.text
         if p.kind in ("building", "unit") and p.key in texts.unconfirmed_numbers:
             full = mark_unconfirmed(full, lang)
-        out.append((callout_number(p.callout), full))
+        out.append((callout_number(p.callout) if p.callout else "·", full))
     return out

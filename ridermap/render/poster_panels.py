@@ -422,7 +422,8 @@ def callout_rows(ty: PanelType, callouts: list[tuple[str, str, str]]) -> list[Ro
     """
     if not callouts:
         return []
-    rows = [Row("head", ty.words["callouts"], ty.head_line, None, True)]
+    listed = any(number == "·" for number, _, _ in callouts)
+    rows = [Row("head", ty.words["callouts_listed" if listed else "callouts"], ty.head_line, None, True)]
     for number, full, square in callouts:
         text = f"{number} {full} {square}".strip()
         lines = wrap(text, ty.col_w, lambda t: ty.page.measure(t, ty.body))

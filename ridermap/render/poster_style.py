@@ -159,6 +159,8 @@ class PosterStyle:
     here_label: TextBox = TextBox(ink="#ffffff", face="#1d3557", edge="#1d3557", edge_mm=0.0, pad_mm=1.2)
     #: numbered callouts (①) of labels with no room on the map, listed beside it
     callout_label: TextBox = TextBox(ink="#ffffff", face="#1d3557", edge="#1d3557", edge_mm=0.0, pad_mm=0.5)
+    #: callouts of inferred numbers or gates (待核实): grey, the same size as other callouts
+    unconfirmed_callout: TextBox = TextBox(ink="#4d4d4d", face="#ffffff", edge="#8c8c8c", edge_mm=0.25, pad_mm=0.25)
     panel_text: TextBox = TextBox(ink="#000000", face="#ffffff", edge="#ffffff", edge_mm=0.0, pad_mm=0.0)
     margin_mm: float = 12.0
     gap_mm: float = 6.0
@@ -177,6 +179,7 @@ class PosterStyle:
             "header": self.header, "building_label": self.building_label, "unit_label": self.unit_label,
             "gate_label": self.gate_label, "here_label": self.here_label, "panel_text": self.panel_text,
             "unconfirmed_label": self.unconfirmed_label, "callout_label": self.callout_label,
+            "unconfirmed_callout": self.unconfirmed_callout,
         }
 
 
@@ -218,6 +221,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "grid_note": "网格每格 {side} 米",
         "sep": "：",
         "callouts": "图中编号",
+        "callouts_listed": "图中编号（· 图上未标注）",
         "far_gate": "（距小区 {km} 公里，位置待核实）",
     },
     "en": {
@@ -253,6 +257,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "grid_note": "Grid squares {side} m",
         "sep": ": ",
         "callouts": "Numbered on the map",
+        "callouts_listed": "Numbered on the map (· not on it)",
         "far_gate": " ({km} km from the compound: location to be confirmed)",
     },
 }
