@@ -370,7 +370,7 @@ def _smaller_or_farther(req: LabelRequest, board: _Board, fb: Fallbacks) -> Plac
         found = board.try_place(req.remake(cap, reach, None))
         if found is not None:
             return replace(found, how="smaller")
-    for cap in [req.cap_mm, *fb.sizes_below(req.cap_mm)]:
+    for cap in dict.fromkeys([req.cap_mm, fb.min_cap_mm]):  # farther out: as large as asked, or the smallest
         found = board.try_place(req.remake(cap, fb.far_reach_mm, None))
         if found is not None:
             return replace(found, how="leader" if found.leader is not None else "smaller")
@@ -435,6 +435,7 @@ class _Board:
         self.blocked = [obstacles] if len(obstacles) else []
         self.leaders: list[BaseGeometry] = []
         self.callouts = 0
+        self._trees: dict[str, shapely.STRtree | None] = {}  # spatial indexes of leaders and placed boxes
 
     def take(self, req: LabelRequest) -> PlacedLabel:
         """Place ``req`` at its first free candidate or raise :class:`LabelFitError`."""
@@ -444,9 +445,20 @@ class _Board:
         self.add(chosen)
         return chosen
 
+    def _leader_tree(self) -> shapely.STRtree:
+        if self._trees.get("leaders") is None:
+            self._trees["leaders"] = shapely.STRtree(self.leaders)
+        return self._trees["leaders"]
+
+    def _box_tree(self) -> shapely.STRtree:
+        if self._trees.get("boxes") is None:
+            self._trees["boxes"] = shapely.STRtree(shapely.box(*np.array([p.box for p in self.placed]).T))
+        return self._trees["boxes"]
+
     def add(self, label: PlacedLabel) -> None:
         if label.how == "listed":
             return
+        self._trees.clear()
         self.placed.append(label)
         self.blocked.append(np.array(label.box).reshape(1, 4))
         if label.leader is not None:
@@ -464,7 +476,7 @@ class _Board:
         free = inside & ~_overlaps(grown, np.vstack(self.blocked) if self.blocked else np.empty((0, 4)))
         if self.leaders and free.any():
             idx = np.flatnonzero(free)
-            hits = shapely.intersects(shapely.box(*grown[idx].T), shapely.GeometryCollection(self.leaders))
+            hits = np.unique(self._leader_tree().query(shapely.box(*grown[idx].T), predicate="intersects")[0])
             free[idx[hits]] = False
         idx = np.flatnonzero(free)
         lo = 0
@@ -490,8 +502,7 @@ class _Board:
         lines = shapely.buffer(shapely.linestrings(np.stack([starts, ends], axis=1)), self.gap_mm / 2)
         ok = np.ones(len(lines), dtype=bool)
         if self.placed:
-            tree = shapely.STRtree(shapely.box(*np.array([p.box for p in self.placed]).T))
-            ok[np.unique(tree.query(lines, predicate="intersects")[0])] = False
+            ok[np.unique(self._box_tree().query(lines, predicate="intersects")[0])] = False
         for i in np.flatnonzero(ok):
             ok[i] = not self.clear.crossed_buffered(lines[i], key, (ends[i, 0], ends[i, 1]))
         return ok
