@@ -19,11 +19,11 @@ from click.testing import CliRunner
 from shapely import affinity
 
 from ridermap.model.bundle import Bundle, concat_bundles
-from ridermap.publish.posters import render_fitting_poster, save_poster, write_compound_posters
+from ridermap.publish.posters import render_fitting_poster
 from ridermap.render.poster import render_poster
 from ridermap.render.poster_labels import boxes_overlap
 from ridermap.render.poster_style import MIN_LABEL_CAP_MM
-from test_poster import CID, CONFIG, _gdf, _ll, _poly, make_bundle
+from test_poster import CID, CONFIG, _gdf, _poly, make_bundle
 
 TINY = "510104-tny"
 EMOJI = "510104-emj"
