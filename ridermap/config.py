@@ -17,7 +17,7 @@ Example (paths are relative to the config file)::
     crs = "gcj02"                  # wgs84, cgcs2000, gcj02, bd09, EPSG:n
 
     [build]
-    outputs = ["gpkg", "validation", "posters", "doorplates", "site", "gaps"]
+    outputs = ["gpkg", "validation", "posters", "doorplates", "site", "gaps", "signs"]
     paper = "A2"
     workers = 2                    # local processes; executor = "dask" for a cluster
     draft = "auto"                 # "草图 / DRAFT" band on posters, plates, gap PDFs:
@@ -40,7 +40,7 @@ DEFAULT_TARGETS_M = {
     "rider_station": 1000.0,
     "toilet": 500.0,
 }
-OUTPUTS = ("gpkg", "validation", "posters", "doorplates", "site", "gaps")
+OUTPUTS = ("gpkg", "validation", "posters", "doorplates", "site", "gaps", "signs")
 
 
 @dataclass(frozen=True)

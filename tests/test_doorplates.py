@@ -21,6 +21,7 @@ from ridermap.config import Config
 from ridermap.errors import RenderError, VerificationError
 from ridermap.model.bundle import Bundle
 from ridermap.render import doorplate as dp
+from ridermap.render.qr import qr_symbol
 from ridermap.urls import absolute, building_path, gate_path, unit_path
 
 CID = "510104-tst"
@@ -148,34 +149,13 @@ def test_characters_the_font_lacks_are_replaced_not_an_error():
     assert pdf[:5] == b"%PDF-"
 
 
-# --------------------------------------------------------------------------- QR
-@pytest.mark.parametrize("payload", [
-    "https://rider.example.cn/u/510104-jhy-b7-u2.html",
-    "https://rider.example.cn/c/000000-w501362928.html#b=000000-w501362928-b15-w25434714",
-    "x",
-])
-def test_qr_is_full_qr_with_ecc_at_least_m(payload):
-    import zxingcpp
-
-    qr = dp.make_qr(payload)
-    assert qr.error in ("M", "Q", "H")
-    assert qr.size == 17 + 4 * qr.version and qr.version <= 6
-    # read the bare module matrix back (4-module quiet zone, 8 px per module)
-    image = np.pad(np.where(qr.modules, 0, 255).astype(np.uint8), 4, constant_values=255).repeat(8, 0).repeat(8, 1)
-    (code,) = zxingcpp.read_barcodes(image)
-    assert code.format == zxingcpp.BarcodeFormat.QRCode and code.text == payload
-    assert code.ec_level == qr.error
-
-
-def test_ecc_is_boosted_only_when_the_symbol_stays_the_same_size():
-    import zxingcpp
-
-    payload = "https://rider.example.cn/u/510104-jhy-b7-u2.html"
-    qr = dp.make_qr(payload)
-    at_m = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M").to_image(add_quiet_zones=False)
-    assert qr.size == np.asarray(at_m).shape[0]
-    assert dp.make_qr("x").error == "H"  # a tiny payload gets the strongest level in version 1
-    assert dp.make_qr("HELLO 123").error == "H"  # alphanumeric mode takes the long way
+# --------------------------------------------------------------------------- QR (the encoder itself: test_qr.py)
+def test_plates_use_the_shared_encoder_at_level_m_or_higher(plates):
+    for plate in plates:
+        lay = dp.layout_plate(plate, size="small")
+        sym = qr_symbol(plate.payload, ecc="M")
+        assert (lay.qr_modules, lay.qr_version, lay.qr_error) == (sym.size, sym.version, sym.error)
+        assert lay.qr_error in ("M", "Q", "H")
 
 
 # --------------------------------------------------------------------------- geometry and text
@@ -195,7 +175,7 @@ def test_layout_geometry_matches_the_size_table(plates, size):
         assert 0 < lay.qr_x_mm and lay.qr_x_mm + spec.qr_mm < spec.width_mm
         assert 0 < lay.qr_y_mm and lay.qr_y_mm + spec.qr_mm < spec.height_mm
         # the runs cover exactly the dark modules
-        assert sum(n for _, _, n in lay.runs) == int(dp.make_qr(plate.payload).modules.sum())
+        assert sum(n for _, _, n in lay.runs) == int(qr_symbol(plate.payload).modules.sum())
 
 
 def _inside(box, outer, tol=1e-6):
@@ -247,7 +227,7 @@ def test_text_that_cannot_fit_is_refused_with_the_plate_id():
 
 
 def test_wrapping_keeps_times_and_words_together():
-    from ridermap.render.doorplate_text import tokens
+    from ridermap.render.doorplate.text import tokens
 
     assert [t for t, _ in tokens("可骑行进入 Mo-Su 00:00-11:00,13:30-17:00")] == [
         "可", "骑", "行", "进", "入", "Mo-Su", "00:00-11:00,", "13:30-17:00"]
@@ -292,7 +272,7 @@ def test_svg_is_self_contained_and_its_qr_decodes(plates):
     qr_rect = root.find("s:rect[@class='qr']", ns)
     assert float(qr_rect.get("width")) == 40 and float(qr_rect.get("height")) == 40
     d = root.find("s:path[@class='qr-modules']", ns).get("d")
-    n = dp.make_qr(plate.payload).size
+    n = qr_symbol(plate.payload).size
     grid = np.zeros((n, n), dtype=bool)
     for c, r, w in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\d+z", d):
         grid[int(r), int(c):int(c) + int(w)] = True
@@ -376,18 +356,39 @@ def test_printed_qr_has_the_planned_size_in_mm(plates, tmp_path, size):
 
 
 @needs_pdftoppm
-@pytest.mark.parametrize("size,sheet", [("small", "A4"), ("small", "A3"), ("medium", "A4")])
-def test_every_plate_decodes_to_its_payload(plates, tmp_path, size, sheet):
+@pytest.mark.parametrize("size,sheet,qr_windows", [
+    ("small", "A4", False), ("small", "A4", True), ("small", "A3", True), ("medium", "A4", True),
+    ("medium", "A3", False), ("large", "fit", True),
+])
+def test_every_plate_decodes_to_its_payload(plates, tmp_path, size, sheet, qr_windows):
+    """Whole plates or only their QR squares (with layouts) rasterised, straight and turned on the sheet."""
     from ridermap.publish.doorplates import verify_pdf
 
-    pdf, _grid, placements = dp.sheets_pdf(plates, size=size, sheet=sheet)
+    layouts = [dp.layout_plate(p, size=size) for p in plates]
+    pdf, _grid, placements = dp.sheets_pdf(plates, size=size, sheet=sheet, layouts=layouts)
     path = tmp_path / "sheets.pdf"
     path.write_bytes(pdf)
-    report = verify_pdf(path, plates, placements)
+    report = verify_pdf(path, plates, placements, layouts=layouts if qr_windows else None)
     assert report.ok, report.text()
     assert [r["plate_id"] for r in report.results] == [p.plate_id for p in plates]
     for result, plate in zip(report.results, plates):
         assert result["decoded"] == [plate.payload] == [_expected_payload(plate)]
+
+
+@needs_pdftoppm
+@pytest.mark.parametrize("sheet", ["A4", "A3"])
+def test_qr_windows_look_only_where_the_layout_put_the_code(plates, tmp_path, sheet):
+    """Told the QR squares are 35 mm left of where they were printed, verification finds no code there."""
+    from ridermap.publish.doorplates import verify_pdf
+
+    layouts = [dp.layout_plate(p, size="small") for p in plates[:4]]
+    pdf, _grid, placements = dp.sheets_pdf(plates[:4], size="small", sheet=sheet, layouts=layouts)
+    path = tmp_path / "sheets.pdf"
+    path.write_bytes(pdf)
+    moved = [dataclasses.replace(lay, qr_x_mm=lay.qr_x_mm - 35) for lay in layouts]
+    report = verify_pdf(path, plates[:4], placements, layouts=moved)
+    assert not report.ok and {r["problem"] for r in report.results} == {"no QR code found"}
+    assert verify_pdf(path, plates[:4], placements, layouts=layouts).ok
 
 
 @needs_pdftoppm
@@ -397,9 +398,9 @@ def test_a_wrong_code_fails_and_nothing_is_published(plates, tmp_path, monkeypat
     bad_id = plates[3].plate_id
     real = pub.sheets_pdf
 
-    def tampered(ps, **kw):  # print another URL on one plate
+    def tampered(ps, **kw):  # print another URL on one plate (laid out again: layouts hold the QR)
         swapped = [dataclasses.replace(p, payload=p.payload + "x") if p.plate_id == bad_id else p for p in ps]
-        return real(swapped, **kw)
+        return real(swapped, **{**kw, "layouts": None})
 
     monkeypatch.setattr(pub, "sheets_pdf", tampered)
     target = tmp_path / "plates.pdf"

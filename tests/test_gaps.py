@@ -1,9 +1,11 @@
 """Planner gaps: hand-checked distances, gap flags, summaries, siting, reports, CLI.
 
-Geometry is drawn in metres (UTM 48N) and handed over in WGS84 so the
+Geometry is drawn in metres (UTM_48N 48N) and handed over in WGS84 so the
 expected distances can be added up by hand.
 """
 from __future__ import annotations
+
+import dataclasses
 
 import itertools
 import json
@@ -15,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
-import shapely
 from click.testing import CliRunner
 from shapely.geometry import LineString, Point, Polygon
 
@@ -24,15 +25,8 @@ from ridermap.analysis.network import distance_matrix, network_from_bundle
 from ridermap.analysis.siting import candidate_sites, coverage, propose_sites, solve_lscp, solve_mclp
 from ridermap.config import Config
 from ridermap.model.bundle import Bundle
-from tests.conftest import SAMPLE_CONFIG, SAMPLE_ID, chromium_path, shared_osm
+from conftest import SAMPLE_CONFIG, SAMPLE_ID, UTM_48N, X0, Y0, chromium_path, gap_table_ids, local_gdf, shared_osm
 
-UTM = "EPSG:32648"
-X0, Y0 = 400_000.0, 3_390_000.0
-
-
-def _gdf(rows: list[dict]) -> gpd.GeoDataFrame:
-    geoms = [shapely.affinity.translate(r.pop("geometry"), X0, Y0) for r in rows]
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs=UTM).to_crs("EPSG:4326")
 
 
 def district(*, south_locked: bool = True, south_access: str = "ride", north_access: str = "ride", locker=None) -> Bundle:
@@ -56,19 +50,19 @@ def district(*, south_locked: bool = True, south_access: str = "ride", north_acc
     if locker is not None:
         facilities.append({"id": "L1", "kind": "parcel_locker", "name": "快递柜", "geometry": locker})
     return Bundle.from_layers({
-        "communities": _gdf([{"id": "c1", "name": "示例小区", "rider_access": "ride",
+        "communities": local_gdf([{"id": "c1", "name": "示例小区", "rider_access": "ride",
                               "geometry": Polygon([(0, 0), (100, 0), (100, 100), (0, 100)])}]),
-        "gates": _gdf([
+        "gates": local_gdf([
             {"id": "g_s", "community_id": "c1", "name": "南门", "rider_access": south_access, "locked": south_locked, "geometry": Point(50, 0)},
             {"id": "g_n", "community_id": "c1", "name": "北门", "rider_access": north_access, "locked": False, "geometry": Point(50, 100)},
         ]),
-        "units": _gdf([
+        "units": local_gdf([
             {"id": "U1", "community_id": "c1", "building_id": "B1", "label": "1单元", "geometry": Point(55, 20)},
             {"id": "U2", "community_id": "c1", "building_id": "B1", "label": "2单元", "geometry": Point(50, 80)},
             {"id": "U3", "community_id": "", "building_id": "B9", "label": "临街", "geometry": Point(30, -15)},
         ]),
-        "facilities": _gdf(facilities),
-        "paths": _gdf(paths),
+        "facilities": local_gdf(facilities),
+        "paths": local_gdf(paths),
     })
 
 
@@ -214,7 +208,7 @@ def test_closed_compound_with_and_without_locker():
 
 def test_buildings_without_units_get_a_door():
     b = district()
-    building = _gdf([{"id": "B7", "community_id": "c1", "number": "7", "label": "7号楼",
+    building = local_gdf([{"id": "B7", "community_id": "c1", "number": "7", "label": "7号楼",
                       "geometry": Polygon([(70, 60), (90, 60), (90, 70), (70, 70)])}])
     d = doors(b.replace(buildings=building))
     assert d.set_index("id").loc["B7", "door"] == "building"
@@ -224,12 +218,12 @@ def test_buildings_without_units_get_a_door():
 def _grid_network(n: int = 5, step: float = 40.0):
     lines = [LineString([(0, i * step), ((n - 1) * step, i * step)]) for i in range(n)]
     lines += [LineString([(i * step, 0), (i * step, (n - 1) * step)]) for i in range(n)]
-    paths = _gdf([{"id": f"p{i}", "kind": "residential", "rideable": True, "geometry": ln} for i, ln in enumerate(lines)])
+    paths = local_gdf([{"id": f"p{i}", "kind": "residential", "rideable": True, "geometry": ln} for i, ln in enumerate(lines)])
     return network_from_bundle(Bundle.from_layers({"paths": paths}))
 
 
 def _wgs(points_m) -> gpd.GeoSeries:
-    return gpd.GeoSeries([Point(X0 + x, Y0 + y) for x, y in points_m], crs=UTM).to_crs("EPSG:4326")
+    return gpd.GeoSeries([Point(X0 + x, Y0 + y) for x, y in points_m], crs=UTM_48N).to_crs("EPSG:4326")
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -301,13 +295,13 @@ def test_write_gaps_sample(tmp_path, sample_bundle, sample_config):
     from ridermap.publish.gaps import write_gaps
 
     out = tmp_path / "gaps"
-    files = write_gaps(sample_bundle, out, config=sample_config, k=2)
+    files = write_gaps(sample_bundle, out, config=dataclasses.replace(sample_config, language="en"), k=2)
     assert all(f.is_file() for f in files)
     table = pd.read_csv(out / "units.csv", encoding="utf-8-sig")
     assert list(table["id"]) == list(sample_bundle.units["id"])
     assert {"charger_m", "rider_parking_m", "parcel_locker_m", "toilet_m", "rider_station_m"} <= set(table.columns)
-    assert table.columns[0] == "id"
-    layer = pyogrio.read_dataframe(out / "gaps.gpkg", layer="units")
+    assert table.columns[0] == "id" and table.loc[1, "address"] == "锦华苑 1号楼 2单元"
+    layer = pyogrio.read_dataframe(out / "gaps.gpkg", layer="doors")
     assert len(layer) == len(sample_bundle.units)
     assert layer["charger_gap"].dtype == bool
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -388,7 +382,7 @@ def test_cli_gaps(tmp_path):
     assert read["id"].tolist() == ["user:A"]
     assert (read.geometry.x.iloc[0], read.geometry.y.iloc[0]) == pytest.approx((104.0890, 30.6530))
     gcj = cli._read_candidates(str(cands), "gcj02")  # AMap coordinates are moved back by a few hundred metres
-    assert 100 < gcj.to_crs(UTM).distance(read.to_crs(UTM)).iloc[0] < 1000
+    assert 100 < gcj.to_crs(UTM_48N).distance(read.to_crs(UTM_48N)).iloc[0] < 1000
     bad = tmp_path / "bad.csv"
     bad.write_text("name\nx\n", encoding="utf-8")
     result = CliRunner().invoke(cli.main, ["gaps", "--config", str(SAMPLE_CONFIG), "-o", str(tmp_path / "o2"), "--candidates", str(bad)])
@@ -429,11 +423,11 @@ def test_no_gate_in_reports_map_and_pdf(tmp_path):
     b = b.replace(gates=b.gates.iloc[:0])
     out = tmp_path / "gaps"
     write_gaps(b, out, config=Config(targets_m=TARGETS), k=1)
-    table = pd.read_csv(out / "units.csv", encoding="utf-8-sig").set_index("id")
+    table = gap_table_ids(pd.read_csv(out / "units.csv", encoding="utf-8-sig")).set_index("id")
     assert table.loc["U1", "no_gate"] == 1 and table.loc["U1", "charger_status"] == "no_gate"
     assert np.isnan(table.loc["U1", "charger_m"]) and table.loc["U1", "charger_gap"] == 0
     assert table.loc["U3", "no_gate"] == 0 and table.loc["U3", "charger_status"] == "ok"
-    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig").set_index("id")
+    summary = gap_table_ids(pd.read_csv(out / "summary.csv", encoding="utf-8-sig")).set_index("id")
     assert summary.loc["c1", "no_gate_doors"] == 2 and summary.loc["c1", "charger_gaps"] == 0
     data = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert data["district"]["no_gate_doors"] == 2
@@ -459,3 +453,59 @@ def test_confirmed_gates_give_no_draft_band(tmp_path):
     text = subprocess.run(["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert "DRAFT" not in text and "不可达" not in text
+
+
+def test_planner_tables_in_chinese_with_addresses_targets_and_described_proposals(tmp_path, sample_bundle, sample_config):
+    from ridermap.publish.gaps import write_gaps
+
+    out = tmp_path / "gaps"
+    write_gaps(sample_bundle, out, config=sample_config, k=2, html=False, pdf=False)
+    units = pd.read_csv(out / "units.csv", encoding="utf-8-sig")
+    assert list(units.columns[:4]) == ["编号", "小区编号", "地址", "无可用出入口"]
+    assert "充电桩距离（米）" in units.columns and "骑手停车点状态" in units.columns
+    assert units.loc[0, "地址"] == "锦华苑 1号楼 1单元"
+    summary = gap_table_ids(pd.read_csv(out / "summary.csv", encoding="utf-8-sig")).set_index("id")
+    assert summary.loc[SAMPLE_ID, "charger_target_m"] == 300 and summary.loc[SAMPLE_ID, "charger_mode"] == "ride"
+    assert summary.loc[SAMPLE_ID, "rider_parking_mode"] == "walk"
+    sites = gap_table_ids(pd.read_csv(out / "sites.csv", encoding="utf-8-sig"))
+    assert len(sites) and sites["near"].str.contains("约").all()
+    first = sites.iloc[0]
+    assert first["covers"].count("锦华苑") == min(first["newly_covered"], 8)
+    # the GeoPackage: five typed layers, as QGIS opens them
+    layers = dict(pyogrio.list_layers(out / "gaps.gpkg"))
+    assert layers == {"compounds": "MultiPolygon", "buildings": "MultiPolygon", "doors": "Point", "facilities": "Point",
+                      "proposals": "Point"}
+    doors = pyogrio.read_dataframe(out / "gaps.gpkg", layer="doors")
+    assert doors.loc[0, "address"] == "锦华苑 1号楼 1单元" and doors["charger_gap"].dtype == bool
+    assert len(pyogrio.read_dataframe(out / "gaps.gpkg", layer="buildings")) == len(sample_bundle.buildings)
+
+
+def test_gap_map_page_has_title_language_zoom_metric_scale_numbers_and_a_folding_legend(tmp_path, sample_bundle, sample_config):
+    from playwright.sync_api import sync_playwright
+
+    from ridermap.publish.gaps import write_gaps
+
+    out = tmp_path / "gaps"
+    write_gaps(sample_bundle, out, config=sample_config, k=2, pdf=False)
+    page_html = (out / "gaps.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-Hans">' in page_html and "<title>骑手设施缺口图</title>" in page_html
+    assert "user-scalable=no" not in page_html
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path())
+        for width, height, folded in ((390, 844, True), (1280, 800, False)):
+            ctx = browser.new_context(viewport={"width": width, "height": height}, offline=True)
+            page = ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto((out / "gaps.html").as_uri())
+            page.wait_for_timeout(300)
+            assert not errors
+            assert page.evaluate("document.getElementById('rm-legend').open") is (not folded)
+            scale = page.inner_text(".leaflet-control-scale")
+            assert " m" in scale and "ft" not in scale and "mi" not in scale
+            labels = page.eval_on_selector_all(".rm-bnum", "els => els.map(e => e.textContent)")
+            assert set(sample_bundle.buildings["label"]) <= set(labels)
+            sites = page.eval_on_selector_all(".rm-site", "els => els.map(e => e.textContent)")
+            assert sites and all("覆盖" in s for s in sites)
+            ctx.close()
+        browser.close()

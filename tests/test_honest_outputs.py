@@ -20,7 +20,7 @@ from ridermap.model.confirmed import gate_confirmed, needs_draft
 from ridermap.publish.posters import save_poster
 from ridermap.render.honest import access_label, compound_title
 from ridermap.render.poster import render_poster
-from tests.conftest import shared_osm
+from conftest import shared_osm
 from tests.test_poster import CID, CONFIG, make_bundle
 
 XUEYUANLU_NO_GATE = "110108-w594891968"  # 富润家园: no gate mapped, none inferred, 5 buildings without number

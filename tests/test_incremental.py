@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import SAMPLE_CONFIG, SAMPLE_ID
+from conftest import ROOT, SAMPLE_CONFIG, SAMPLE_ID
 
-ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("posters", "doorplates", "site")
+PARTS = ("posters", "doorplates", "site", "gaps", "signs")
 
 
 def _build(config: Path, out: Path, *extra: str, code: int = 0) -> dict:
@@ -257,3 +256,28 @@ def test_reusable_needs_the_same_key_an_ok_compound_and_every_file(tmp_path):
     assert previous_compounds(tmp_path) == {}
     (tmp_path / "build.json").write_text(json.dumps({"compounds": [record]}), encoding="utf-8")
     assert previous_compounds(tmp_path) == {"x": record}
+
+
+def test_gap_maps_are_per_compound_drawn_from_slices_and_reused(tmp_path, sample_bundle):
+    """A compound's gap map is its own part: drawn from its slice of the district analysis, byte for byte
+    what the district-wide ``ridermap gaps`` draws, and rebuilt only when its slice changed."""
+    config = _two_compounds(tmp_path, sample_bundle)
+    out = tmp_path / "out"
+    only = ("--only", "gaps")
+    a, b = sorted(set(_tile_ids(tmp_path)))
+    first = _build(config, out, *only)
+    assert [_compound(first, c)["parts"]["gaps"]["files"] for c in (a, b)] == [1, 1]
+    assert first["district"]["gap analysis"]["status"] == "ok" and first["district"]["gaps"]["files"] > 5
+    whole = tmp_path / "whole"
+    from cli import main
+
+    result = CliRunner().invoke(main, ["-q", "gaps", "--config", str(config), "-o", str(whole)])
+    assert result.exit_code == 0, result.output
+    for cid in (a, b):
+        assert (out / "gaps" / "pdf" / f"{cid}.pdf").read_bytes() == (whole / "pdf" / f"{cid}.pdf").read_bytes()
+    keep = _inodes(out, [f"gaps/pdf/{b}.pdf"])
+    _relabel(tmp_path / "district.gpkg", a)
+    second = _build(config, out, *only)
+    assert _compound(second, a)["parts"]["gaps"]["reused"] is False
+    assert _compound(second, b)["parts"]["gaps"]["reused"] is True
+    assert _inodes(out, [f"gaps/pdf/{b}.pdf"]) == keep

@@ -148,9 +148,9 @@ def test_private_compound_paths_are_kept(sample_bundle):
     ({"barrier": "gate", "access": "yes"}, True, "none"),
 ])
 def test_gate_rule_comes_from_tags_only(tags, locked, expected):
-    from ridermap.ingest.osm import _gate_access
+    from ridermap.ingest.osm import gate_rider_access
 
-    assert _gate_access(tags, locked) == expected
+    assert gate_rider_access(tags, locked) == expected
 
 
 def test_untagged_osm_gates_are_marked_inferred(bupt_bundle):

@@ -24,7 +24,7 @@ EPOCH = 1700000000  # 2023-11-14T22:13:20Z
 #: the build report holds the run's timings by design (issue 10: "timings go to the build report")
 REPORTS = {"build.json"}
 #: outputs that carry a date (from SOURCE_DATE_EPOCH when set, else from data_date)
-DATED = {"ridermap.gpkg", "gaps/gaps.gpkg", f"gaps/pdf/{SAMPLE_ID}.pdf"}
+DATED = {"ridermap.gpkg", "gaps/gaps.gpkg", f"gaps/pdf/{SAMPLE_ID}.pdf", f"signs/{SAMPLE_ID}/sign-plan.pdf"}
 
 
 def _build(out: Path, *, epoch: int | None, only: tuple[str, ...] = ()) -> dict[str, str]:

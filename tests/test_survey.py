@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT, SAMPLE_ID
+from conftest import ROOT, SAMPLE_BASE, SAMPLE_ID
 from ridermap.ingest import bundle_from_sources
 from ridermap.crs import from_wgs84
 
-BASE = ROOT / "data" / "sample" / "base.osm"
 
 
 def _units_table(sample_bundle, crs: str) -> pd.DataFrame:
@@ -52,7 +51,7 @@ def test_every_format_and_crs_lands_on_the_same_doors(tmp_path, sample_bundle, f
     df = _units_table(sample_bundle, crs)
     path = _write(df, tmp_path, fmt, crs)
     declared = crs if fmt in ("csv", "csv-gbk", "xlsx") or crs in ("gcj02", "bd09") else None
-    bundle = bundle_from_sources([BASE, path], crs=declared, admin_code="510104")
+    bundle = bundle_from_sources([SAMPLE_BASE, path], crs=declared, admin_code="510104")
     got = bundle.units.set_index("id")
     want = sample_bundle.units.set_index("id")
     # the community id differs (no communities sheet): compare by building + unit
@@ -69,7 +68,7 @@ def test_every_format_and_crs_lands_on_the_same_doors(tmp_path, sample_bundle, f
 def test_gbk_csv_with_chinese_headers_and_names(tmp_path):
     path = tmp_path / "设施.csv"
     path.write_bytes("类型,名称,经度,纬度\n充电桩,锦华苑南门充电桩,104.0891,30.6524\n".encode("gbk"))
-    bundle = bundle_from_sources([BASE, path], admin_code="510104")
+    bundle = bundle_from_sources([SAMPLE_BASE, path], admin_code="510104")
     assert "锦华苑南门充电桩" in set(bundle.facilities["name"])
 
 
@@ -103,7 +102,7 @@ def _bad(tmp_path, name: str, content: bytes | str) -> str:
 
 BAD = {
     "empty": ("units.csv", b"", ["units.csv", "empty"]),
-    "truncated_osm": ("x.osm", BASE.read_text(encoding="utf-8")[:3000], ["x.osm"]),
+    "truncated_osm": ("x.osm", SAMPLE_BASE.read_text(encoding="utf-8")[:3000], ["x.osm"]),
     "truncated_xlsx": ("survey.xlsx", (ROOT / "data/sample/survey.xlsx").read_bytes()[:2000], ["survey.xlsx", "XLSX"]),
     "wrong_extension": ("units.txt", "a,b\n1,2\n", ["units.txt", "unsupported file type"]),
     "missing_columns": ("units.csv", "小区,楼号\n锦华苑,5\n", ["units.csv", "missing column"]),
@@ -119,7 +118,7 @@ def test_bad_input_one_line_exit_2_no_output(tmp_path, case):
     name, content, expected = BAD[case]
     bad = _bad(tmp_path, name, content)
     out = tmp_path / "out.gpkg"
-    result = CliRunner().invoke(main, ["ingest", str(BASE), bad, "-o", str(out)])
+    result = CliRunner().invoke(main, ["ingest", str(SAMPLE_BASE), bad, "-o", str(out)])
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ridermap: error:"), result.output
@@ -149,7 +148,7 @@ def test_bad_row_is_a_finding_and_skipped(tmp_path, case):
 
     name, content, expected = BAD_ROWS[case]
     bad = _bad(tmp_path, name, content)
-    result = CliRunner().invoke(main, ["validate", str(BASE), bad, "--no-routes", "--lang", "en"])
+    result = CliRunner().invoke(main, ["validate", str(SAMPLE_BASE), bad, "--no-routes", "--lang", "en"])
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     lines = [ln for ln in result.output.splitlines() if name in ln and ln.startswith("ERROR")]
@@ -158,10 +157,10 @@ def test_bad_row_is_a_finding_and_skipped(tmp_path, case):
         assert part in lines[0], (part, lines[0])
     # ingest goes on with the rows it can use
     out = tmp_path / "out.gpkg"
-    ingested = CliRunner().invoke(main, ["ingest", str(BASE), bad, "-o", str(out)])
+    ingested = CliRunner().invoke(main, ["ingest", str(SAMPLE_BASE), bad, "-o", str(out)])
     assert ingested.exit_code == 0 and out.exists(), ingested.output
     layer = name.split(".")[0]
-    sources = getattr(bundle_from_sources([BASE, bad]), layer)["source"]
+    sources = getattr(bundle_from_sources([SAMPLE_BASE, bad]), layer)["source"]
     bad_row = expected[1].split()[1]
     assert not sources.str.contains(f"{name}:{layer}:{bad_row}", regex=False).any()
     if case in ("swapped", "duplicate_ids"):  # the good row before it is used
@@ -171,7 +170,7 @@ def test_bad_row_is_a_finding_and_skipped(tmp_path, case):
 def test_unknown_crs_option(tmp_path):
     from cli import main
 
-    result = CliRunner().invoke(main, ["ingest", str(BASE), "--crs", "mars", "-o", str(tmp_path / "o.gpkg")])
+    result = CliRunner().invoke(main, ["ingest", str(SAMPLE_BASE), "--crs", "mars", "-o", str(tmp_path / "o.gpkg")])
     assert result.exit_code == 2 and "unknown CRS 'mars'" in result.output
     assert not (tmp_path / "o.gpkg").exists()
 
@@ -179,10 +178,10 @@ def test_unknown_crs_option(tmp_path):
 def test_undeclared_gcj02_survey_names_the_fix(tmp_path):
     from cli import main
 
-    result = CliRunner().invoke(main, ["validate", str(BASE), str(ROOT / "data/sample/survey.xlsx"), "--no-routes", "--lang", "en"])
+    result = CliRunner().invoke(main, ["validate", str(SAMPLE_BASE), str(ROOT / "data/sample/survey.xlsx"), "--no-routes", "--lang", "en"])
     assert result.exit_code == 1
     assert "survey.xlsx sheet buildings row 2" in result.output and 'declare crs = "gcj02"' in result.output
-    zh = CliRunner().invoke(main, ["validate", str(BASE), str(ROOT / "data/sample/survey.xlsx"), "--no-routes"])
+    zh = CliRunner().invoke(main, ["validate", str(SAMPLE_BASE), str(ROOT / "data/sample/survey.xlsx"), "--no-routes"])
     assert zh.exit_code == 1 and "survey.xlsx 工作表“buildings”第 2 行" in zh.output and '请声明 crs = "gcj02"' in zh.output
 
 

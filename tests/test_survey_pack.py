@@ -20,7 +20,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from conftest import shared_osm
+from conftest import gap_table_ids, shared_osm
 
 ADMIN = "110108"
 FILLED = "110108-w960760118"  # 双泉嘉苑: 5 buildings, inner paths, no gate in OSM
@@ -313,7 +313,7 @@ def test_filled_pack_builds_posters_plates_pages_and_gaps(filled, project, tmp_p
     units = bundle.units[bundle.units["community_id"] == FILLED]
     for uid in units["id"]:
         assert (out / "site" / "u" / f"{uid}.html").is_file(), uid
-    gaps = pd.read_csv(out / "gaps" / "units.csv", dtype={"unit_id": str})
+    gaps = gap_table_ids(pd.read_csv(out / "gaps" / "units.csv", encoding="utf-8-sig"))
     mine = gaps[gaps[gaps.columns[0]].astype(str).isin(set(units["id"]))]
     assert len(mine) == len(units)
     for kind in ("rider_parking", "charger"):

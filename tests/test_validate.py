@@ -8,11 +8,9 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from conftest import ROOT, SAMPLE_ID
+from conftest import ROOT, SAMPLE_BASE, SAMPLE_ID, SAMPLE_SURVEY, edit_layer
 from ridermap.analysis.validate import validate
 
-BASE = ROOT / "data" / "sample" / "base.osm"
-SURVEY = ROOT / "data" / "sample" / "survey.xlsx"
 
 
 def _codes(findings):
@@ -24,10 +22,6 @@ def test_sample_is_clean(sample_bundle):
     assert [f for f in findings if f.severity == "error"] == []
 
 
-def _edit(bundle, layer, fn):
-    gdf = getattr(bundle, layer).copy()
-    return bundle.replace(**{layer: fn(gdf)})
-
 
 def test_building_without_number_and_duplicates(sample_bundle):
     def change(b):
@@ -35,7 +29,7 @@ def test_building_without_number_and_duplicates(sample_bundle):
         b.loc[b["id"] == f"{SAMPLE_ID}-b4", ["number", "label"]] = ["1", "1号楼"]
         return b
 
-    codes = _codes(validate(_edit(sample_bundle, "buildings", change), check_routes=False))
+    codes = _codes(validate(edit_layer(sample_bundle, "buildings", change), check_routes=False))
     assert ("building_without_number", "warning") in codes
     assert ("duplicate_building_number", "error") in codes
 
@@ -47,7 +41,7 @@ def test_duplicate_unit_number_and_door_far_from_building(sample_bundle):
         u.loc[far, "geometry"] = shapely.affinity.translate(u.loc[far].geometry.iloc[0], xoff=0.001)  # ~95 m east
         return u
 
-    findings = validate(_edit(sample_bundle, "units", change), check_routes=False)
+    findings = validate(edit_layer(sample_bundle, "units", change), check_routes=False)
     codes = _codes(findings)
     assert ("duplicate_unit_number", "error") in codes
     assert ("unit_far_from_building", "error") in codes
@@ -62,7 +56,7 @@ def test_gate_off_boundary_and_no_rider_gate(sample_bundle):
         g.loc[g["name"] == "东门", "geometry"] = shapely.affinity.translate(g.loc[g["name"] == "东门"].geometry.iloc[0], xoff=-0.0004)
         return g
 
-    codes = _codes(validate(_edit(sample_bundle, "gates", change), check_routes=False))
+    codes = _codes(validate(edit_layer(sample_bundle, "gates", change), check_routes=False))
     assert ("gate_off_boundary", "warning") in codes
     assert ("no_rider_gate", "error") in codes
 
@@ -77,7 +71,7 @@ def test_gcj02_shifted_survey_is_detected(sample_bundle):
         u.loc[survey, "geometry"] = gpd.points_from_xy(lon, lat)
         return u
 
-    findings = validate(_edit(sample_bundle, "units", change), check_routes=False)
+    findings = validate(edit_layer(sample_bundle, "units", change), check_routes=False)
     shifted = [f for f in findings if f.code == "crs_shifted"]
     assert shifted and 'crs = "gcj02"' in shifted[0].message_en and shifted[0].source == "survey.xlsx"
 
@@ -88,21 +82,20 @@ def test_empty_layers(sample_bundle):
 
 
 def test_unit_unreachable_from_rider_gates(sample_bundle):
-    pytest.importorskip("ridermap.analysis.network")
     # cut every footway to building 12's doors: they can no longer be reached
     def change(p):
         doors = sample_bundle.units[sample_bundle.units["building_id"] == f"{SAMPLE_ID}-b12"].geometry
         touching = p.geometry.apply(lambda g: any(g.distance(d) < 1e-6 for d in doors))
         return p[~touching]
 
-    findings = validate(_edit(sample_bundle, "paths", change))
+    findings = validate(edit_layer(sample_bundle, "paths", change))
     unreachable = {f.id for f in findings if f.code == "unit_unreachable"}
     assert unreachable == {f"{SAMPLE_ID}-b12-u1", f"{SAMPLE_ID}-b12-u2"}
 
 
 @pytest.mark.parametrize("args, code", [
-    (["validate", str(BASE), str(SURVEY), "--crs", "gcj02"], 0),
-    (["validate", str(BASE), str(SURVEY)], 1),  # undeclared GCJ-02: rows not used are data errors (issue 9)
+    (["validate", str(SAMPLE_BASE), str(SAMPLE_SURVEY), "--crs", "gcj02"], 0),
+    (["validate", str(SAMPLE_BASE), str(SAMPLE_SURVEY)], 1),  # undeclared GCJ-02: rows not used are data errors (issue 9)
     (["validate", str(ROOT / "nope.osm")], 2),
     (["validate"], 2),
 ])

@@ -20,11 +20,10 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, SAMPLE_BASE, edit_layer
 from ridermap.ingest import bundle_from_sources
 from ridermap.analysis.validate import format_text, validate
 
-BASE = ROOT / "data" / "sample" / "base.osm"
 # WGS84 points of the sample (data/sample/base.osm): the south gate and door 1 of building 1
 SOUTH_GATE = (104.0891269, 30.6523)
 DOOR_B1 = (104.0881611, 30.6534276)
@@ -75,7 +74,7 @@ EXPECTED = {  # (code, source, column as written in the file)
 
 def test_five_bad_rows_in_two_files_one_run(two_bad_files):
     csv_path, xlsx_path = two_bad_files
-    result = _run(BASE, csv_path, xlsx_path, "--format", "json")
+    result = _run(SAMPLE_BASE, csv_path, xlsx_path, "--format", "json")
     assert result.exit_code == 1, result.output
     findings = json.loads(result.output)
     survey = {(f["code"], f["source"], f["column"]) for f in findings
@@ -84,7 +83,7 @@ def test_five_bad_rows_in_two_files_one_run(two_bad_files):
     values = {f["code"]: f["value"] for f in findings}
     assert values["bad_number"] == "abc" and values["hours_invalid"] == "Mo-Xx 25:00-99:00" and values["number_unparsed"] == "楼?"
 
-    text = _run(BASE, csv_path, xlsx_path)  # Chinese by default: file, sheet, row, column, value, what is expected
+    text = _run(SAMPLE_BASE, csv_path, xlsx_path)  # Chinese by default: file, sheet, row, column, value, what is expected
     assert text.exit_code == 1
     line = _line(text.output, "bad_number")
     assert "facilities.csv 第 3 行“经度”列（值“abc”）" in line and "不是数字" in line and "116.35" in line
@@ -96,7 +95,7 @@ def test_five_bad_rows_in_two_files_one_run(two_bad_files):
 
 def test_five_bad_rows_in_english(two_bad_files):
     csv_path, xlsx_path = two_bad_files
-    result = _run(BASE, csv_path, xlsx_path, "--lang", "en")
+    result = _run(SAMPLE_BASE, csv_path, xlsx_path, "--lang", "en")
     assert result.exit_code == 1, result.output
     assert "facilities.csv row 3, column 经度 (value 'abc'): lon 'abc' is not a number" in _line(result.output, "bad_number")
     assert "facilities.csv row 4, column 类型 (value 'spaceship'): kind 'spaceship' is not one of" in _line(result.output, "bad_value")
@@ -110,7 +109,7 @@ def test_five_bad_rows_in_english(two_bad_files):
 
 def test_good_rows_of_bad_files_are_used(two_bad_files):
     csv_path, xlsx_path = two_bad_files
-    bundle = bundle_from_sources([BASE, csv_path, xlsx_path], admin_code="510104")
+    bundle = bundle_from_sources([SAMPLE_BASE, csv_path, xlsx_path], admin_code="510104")
     assert "好的充电桩" in set(bundle.facilities["name"]) and not {"坏经度", "飞船"} & set(bundle.facilities["name"])
     gates = bundle.gates.set_index("name")
     assert gates.loc["东门", "rider_access"] == "walk"  # the good gate row is applied
@@ -133,8 +132,8 @@ def test_unreadable_file_exit_2_in_both_languages(tmp_path):
 
     bad = tmp_path / "survey.xlsx"
     bad.write_bytes(b"PK\x03\x04 not really a workbook")
-    zh = CliRunner().invoke(main, ["validate", str(BASE), str(bad)])
-    en = CliRunner().invoke(main, ["validate", str(BASE), str(bad), "--lang", "en"])
+    zh = CliRunner().invoke(main, ["validate", str(SAMPLE_BASE), str(bad)])
+    en = CliRunner().invoke(main, ["validate", str(SAMPLE_BASE), str(bad), "--lang", "en"])
     assert zh.exit_code == en.exit_code == 2
     assert zh.output.strip().splitlines() == [f"ridermap: error: {bad}：无法读取为 XLSX（文件不完整或不是工作簿）"]
     assert len(en.output.strip().splitlines()) == 1 and en.output.startswith(f"ridermap: error: {bad}: cannot read as XLSX")
@@ -146,7 +145,7 @@ def test_unreadable_file_exit_2_in_both_languages(tmp_path):
     wb.active.append(["a", "b"])
     wb.active.append([1, 2])
     wb.save(unknown)
-    result = CliRunner().invoke(main, ["validate", str(BASE), str(unknown), "--lang", "en"])
+    result = CliRunner().invoke(main, ["validate", str(SAMPLE_BASE), str(unknown), "--lang", "en"])
     assert result.exit_code == 2 and "cannot tell the layer from the sheet '杂项'" in result.output
 
 
@@ -162,10 +161,6 @@ def test_help_is_chinese_by_default_and_english_with_lang_en():
 
 # --- new findings --------------------------------------------------------------------------
 
-def _edit(bundle, layer, fn):
-    gdf = getattr(bundle, layer).copy()
-    return bundle.replace(**{layer: fn(gdf)})
-
 
 def test_gate_far_from_its_compound_is_an_error(sample_bundle):
     def move(g, dx):
@@ -174,12 +169,12 @@ def test_gate_far_from_its_compound_is_an_error(sample_bundle):
         g.loc[sel, "geometry"] = shapely.affinity.translate(g.loc[sel].geometry.iloc[0], xoff=dx)
         return g
 
-    far = validate(_edit(sample_bundle, "gates", lambda g: move(g, 0.0008)), check_routes=False)  # ~77 m east
+    far = validate(edit_layer(sample_bundle, "gates", lambda g: move(g, 0.0008)), check_routes=False)  # ~77 m east
     hits = [f for f in far if f.code == "gate_far_from_compound"]
     assert len(hits) == 1 and hits[0].severity == "error"
     metres = int(re.search(r"(\d+) m from", hits[0].message_en).group(1))
     assert 60 <= metres <= 95 and f"{metres} 米" in hits[0].message_zh
-    near = validate(_edit(sample_bundle, "gates", lambda g: move(g, 0.0002)), check_routes=False)  # ~19 m: a warning only
+    near = validate(edit_layer(sample_bundle, "gates", lambda g: move(g, 0.0002)), check_routes=False)  # ~19 m: a warning only
     assert not [f for f in near if f.code == "gate_far_from_compound"]
     assert [f for f in near if f.code == "gate_off_boundary" and f.severity == "warning"]
 
@@ -190,11 +185,11 @@ def test_facility_far_from_every_compound_is_a_warning(sample_bundle):
         f.loc[f.index[0], "geometry"] = shapely.affinity.translate(f.geometry.iloc[0], yoff=dy)
         return f
 
-    far = [f for f in validate(_edit(sample_bundle, "facilities", lambda f: move(f, 0.045)), check_routes=False)  # ~5 km north
+    far = [f for f in validate(edit_layer(sample_bundle, "facilities", lambda f: move(f, 0.045)), check_routes=False)  # ~5 km north
            if f.code == "facility_far"]
     assert len(far) == 1 and far[0].severity == "warning" and far[0].id == sample_bundle.facilities["id"].iloc[0]
     assert re.search(r"is [45]\.\d km from every compound", far[0].message_en)
-    close = validate(_edit(sample_bundle, "facilities", lambda f: move(f, 0.01)), check_routes=False)  # ~1 km
+    close = validate(edit_layer(sample_bundle, "facilities", lambda f: move(f, 0.01)), check_routes=False)  # ~1 km
     assert not [f for f in close if f.code == "facility_far"]
 
 
@@ -214,7 +209,7 @@ def test_bad_opening_hours(sample_bundle, hours, severity, where):
         c["rider_hours"] = hours
         return c
 
-    bundle = _edit(_edit(sample_bundle, "gates", change), "communities", change_comm)
+    bundle = edit_layer(edit_layer(sample_bundle, "gates", change), "communities", change_comm)
     hits = [f for f in validate(bundle, check_routes=False) if f.code.startswith("hours_")]
     assert {(f.layer, f.severity) for f in hits} == {("gates", severity), ("communities", severity)}
     assert all(where in f.message_en and f.value == hours for f in hits)
@@ -227,7 +222,7 @@ def test_newline_and_bidi_in_names_are_cleaned_with_a_finding(tmp_path):
     csv_path = tmp_path / "facilities.csv"
     evil = "南门充电桩\nERROR   forged_line   units x: 伪造\u202e"
     csv_path.write_text(f'类型,名称,经度,纬度\n充电桩,"{evil}",{DOOR_B1[0]},{DOOR_B1[1]}\n', encoding="utf-8")
-    bundle = bundle_from_sources([BASE, csv_path], admin_code="510104")
+    bundle = bundle_from_sources([SAMPLE_BASE, csv_path], admin_code="510104")
     name = bundle.facilities.loc[bundle.facilities["source"].str.contains("facilities.csv"), "name"].iloc[0]
     assert name == "南门充电桩 ERROR forged_line units x: 伪造"
     cleaned = [f for f in bundle.findings if f.code == "text_cleaned"]
@@ -254,7 +249,7 @@ def test_findings_workbook_marks_the_bad_cells(tmp_path, two_bad_files):
     with csv_path.open("a", encoding="utf-8") as fh:  # a formula in a name, and a name with a newline
         fh.write(f'充电桩,"=HYPERLINK(""http://evil"",""x"")",{DOOR_B1[0]},{DOOR_B1[1]}\n')
     out = tmp_path / "findings.xlsx"
-    result = _run(BASE, csv_path, xlsx_path, "--format", "xlsx", "-o", out)
+    result = _run(SAMPLE_BASE, csv_path, xlsx_path, "--format", "xlsx", "-o", out)
     assert result.exit_code == 1, result.output
     assert "已写入" in result.output and "findings.xlsx" in result.output
     wb = openpyxl.load_workbook(out)
@@ -276,13 +271,13 @@ def test_findings_workbook_marks_the_bad_cells(tmp_path, two_bad_files):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".findings")]  # written atomically
 
     en = tmp_path / "findings-en.xlsx"
-    assert _run(BASE, csv_path, xlsx_path, "--format", "xlsx", "-o", en, "--lang", "en").exit_code == 1
+    assert _run(SAMPLE_BASE, csv_path, xlsx_path, "--format", "xlsx", "-o", en, "--lang", "en").exit_code == 1
     wb = openpyxl.load_workbook(en)
     assert wb.sheetnames[0] == "Findings" and "is not a number" in wb["facilities"]["C3"].comment.text
 
 
 def test_xlsx_format_needs_output():
-    result = _run(BASE, "--format", "xlsx")
+    result = _run(SAMPLE_BASE, "--format", "xlsx")
     assert result.exit_code == 2 and "-o" in result.output
 
 
@@ -339,8 +334,8 @@ def test_hostile_xlsx_memory_is_bounded(tmp_path):
     hostile = tmp_path / "hostile.xlsx"
     _hostile_xlsx(hostile, far_cell=True)
     assert hostile.stat().st_size < 9000
-    base_code, base_mb, _ = _peak_rss_mb(BASE, normal)
-    code, mb, output = _peak_rss_mb(BASE, hostile)
+    base_code, base_mb, _ = _peak_rss_mb(SAMPLE_BASE, normal)
+    code, mb, output = _peak_rss_mb(SAMPLE_BASE, hostile)
     assert code == base_code and "Traceback" not in output and "MemoryError" not in output, output
     assert mb - base_mb < 50, (mb, base_mb)
     assert mb < 300 or base_mb > 250, (mb, base_mb)  # on a machine where interpreter + imports alone near 300 MB, the delta rules

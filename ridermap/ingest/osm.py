@@ -414,10 +414,11 @@ def _path_layers(lines, communities: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame
             continue
         geom = shapely.LineString(coords)
         path_rows.append({"id": f"p-{ids.osm_key('way', oid)}", "kind": tags["highway"], "access": tags.get("access", ""),
-                          "rideable": _rideable(tags), "source": f"osm:way/{oid}", "geometry": geom})
+                          "rideable": _rideable(tags), "name": _name(tags), "source": f"osm:way/{oid}", "geometry": geom})
         if _name(tags):
             street_rows.append({"name": _name(tags), "geometry": geom})
-    paths = gpd.GeoDataFrame(path_rows or None, columns=["id", "kind", "access", "rideable", "source", "geometry"], geometry="geometry", crs=CRS)
+    paths = gpd.GeoDataFrame(path_rows or None, columns=["id", "kind", "access", "rideable", "name", "source", "geometry"],
+                             geometry="geometry", crs=CRS)
     streets = gpd.GeoDataFrame(street_rows or None, columns=["name", "geometry"], geometry="geometry", crs=CRS)
     return _assign_community(paths, communities, point=False), streets
 
@@ -608,7 +609,7 @@ def _gates_from_nodes(rows, communities, metric, admin_code) -> gpd.GeoDataFrame
     for idx, row in near.iterrows():
         tags = row["tags"]
         locked = tags.get("locked") == "yes" or tags.get("access") in ("no",)
-        access = _gate_access(tags, locked)
+        access = gate_rider_access(tags, locked)
         out.append({"community_id": row["id"], "name": row["name"], "rider_access": access,
                     "hours": tags.get("opening_hours", ""), "locked": locked,
                     "inferred": "rider_access" if access == "unknown" else "", "key": row["key"],
@@ -618,7 +619,7 @@ def _gates_from_nodes(rows, communities, metric, admin_code) -> gpd.GeoDataFrame
     return gates
 
 
-def _gate_access(tags: dict, locked: bool) -> str:
+def gate_rider_access(tags: dict, locked: bool) -> str:
     """Rider access of a gate from OSM tags, or ``unknown`` when no tag says.
 
     ``none`` if locked or closed to people on foot, ``walk`` if vehicles are

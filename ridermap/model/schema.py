@@ -6,6 +6,8 @@ compounds, told apart by ``community_id``.
 """
 from __future__ import annotations
 
+from ridermap.i18n import labels
+
 CRS = "EPSG:4326"
 
 #: layer name -> ordered non-geometry columns (``geometry`` is always last).
@@ -15,7 +17,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "buildings": ("id", "community_id", "number", "label", "levels", "survey_key", "inferred", "source"),
     "units": ("id", "community_id", "building_id", "number", "label", "flats", "survey_key", "inferred", "source"),
     "facilities": ("id", "kind", "name", "community_id", "source"),
-    "paths": ("id", "community_id", "kind", "access", "rideable", "source"),
+    "paths": ("id", "community_id", "kind", "access", "rideable", "name", "source"),
 }
 
 #: ``inferred``: comma-separated names of the attributes ridermap inferred rather
@@ -51,24 +53,11 @@ FACILITY_KINDS = (
     "transfer_bicycle",
 )
 
-#: display names of facility kinds, Chinese and English.
-FACILITY_LABELS: dict[str, dict[str, str]] = {
-    "charger": {"zh": "充电桩", "en": "Charger"},
-    "battery_swap": {"zh": "换电柜", "en": "Battery swap"},
-    "rider_parking": {"zh": "骑手停车点", "en": "Rider parking"},
-    "parcel_locker": {"zh": "快递柜", "en": "Parcel locker"},
-    "toilet": {"zh": "公共厕所", "en": "Toilet"},
-    "rider_station": {"zh": "骑手驿站", "en": "Rider station"},
-    "drinking_water": {"zh": "饮水点", "en": "Drinking water"},
-    "transfer_bicycle": {"zh": "换乘自行车", "en": "Transfer bicycles"},
-}
+#: display names of facility kinds, Chinese and English (from :mod:`ridermap.i18n`).
+FACILITY_LABELS: dict[str, dict[str, str]] = labels("facility")  # type: ignore[assignment]
 
-RIDER_ACCESS_LABELS: dict[str, dict[str, str]] = {
-    "ride": {"zh": "可骑行进入", "en": "Ride in"},
-    "walk": {"zh": "停车步行进入", "en": "Park and walk in"},
-    "none": {"zh": "禁止进入", "en": "No entry"},
-    "unknown": {"zh": "待核实", "en": "To be confirmed"},
-}
+#: labels of rider rules, Chinese and English (from :mod:`ridermap.i18n`).
+RIDER_ACCESS_LABELS: dict[str, dict[str, str]] = labels("access")  # type: ignore[assignment]
 
 #: path kinds (from OSM ``highway``) and whether e-bikes may ride them by default.
 PATH_KINDS_RIDEABLE: dict[str, bool] = {

@@ -37,7 +37,7 @@ __all__ = ["atomic_path", "atomic_dir", "write_text", "write_bytes", "current_um
 #: Names ``ridermap build`` may find in an OUTDIR written by ridermap before 0.2
 #: (a real folder, not a link); only such a folder is migrated.
 LEGACY_NAMES = frozenset({"ridermap.gpkg", "validation.txt", "validation.json", "posters", "doorplates",
-                          "site", "gaps", "build.json"})
+                          "site", "gaps", "signs", "build.json"})
 #: errno values that mean "the machine cannot take this build", not "this compound is bad".
 ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EIO,
                                 errno.EMFILE, errno.ENFILE})

@@ -8,7 +8,8 @@ Layout of OUTDIR::
     posters/<community>/...       gate posters + overview        (posters)
     doorplates/<community>/...    plates, sheets, verification   (doorplates)
     site/                         the rider website               (site)
-    gaps/                         planner gap reports             (gaps)
+    gaps/                         planner gap reports             (gaps: tables district-wide, pdf/ per compound)
+    signs/<community>/...         signage plan, tables and artwork (signs)
 
 **Isolation.** Each compound's posters, doorplates and site pages are built
 on their own, through the executor seam (one task per compound), each into
@@ -39,9 +40,11 @@ config fields that shape it and ridermap itself (see
 :mod:`ridermap.publish.incremental`); ``build.json`` records the keys. A
 rebuild hard-links (or copies) a part whose key is unchanged from the
 previous build instead of building it; a compound that failed is always
-built again; the district-wide parts (GeoPackage, validation, site index,
-gap reports) are always built. ``force=True`` (``build --force``) builds
-everything.
+built again; the district-wide parts (GeoPackage, validation, gap analysis
+and tables, site index) are always built. A compound's gap map is its own
+part, drawn from its slice of the district gap analysis and keyed by it
+(:func:`ridermap.publish.incremental.gap_digest`). ``force=True``
+(``build --force``) builds everything.
 
 Timings are only in ``build.json``, never inside the other outputs.
 """
@@ -65,7 +68,7 @@ from ridermap.publish.executor import OnDone, make_executor
 
 log = logging.getLogger(__name__)
 
-PER_COMPOUND = ("posters", "doorplates", "site")
+PER_COMPOUND = ("posters", "doorplates", "site", "gaps", "signs")  # "gaps": the compound's A3 gap map (gaps/pdf/<id>.pdf)
 WORK = ".work"  # scratch folders of running compound tasks, inside the staging folder
 
 
@@ -110,6 +113,7 @@ class _Task:
     landscape: bool = False
     ship: bool = False  # return the files as bytes: a Dask worker on another machine has no access to staging
     parts: tuple[str, ...] | None = None  # the parts to build (None: every per-compound output of the config)
+    gap: object = None  # the compound's GapSlice (its part of the district gap analysis), for the "gaps" part
 
 
 def _is_environment(exc: BaseException) -> bool:
@@ -200,6 +204,16 @@ def _write_part(part: str, task: _Task, scratch: Path) -> tuple[list[str], list[
         from ridermap.publish.site import write_community_site
 
         write_community_site(view, scratch / "site", config=cfg)
+    elif part == "signs":
+        from ridermap.publish.signs import write_compound_signs
+
+        write_compound_signs(view, cid, scratch / "signs", config=cfg)
+    elif part == "gaps":
+        from ridermap.publish.gaps import write_gap_pdf
+
+        if isinstance(task.gap, Exception):
+            raise task.gap
+        write_gap_pdf(task.gap, scratch / "gaps" / "pdf" / f"{cid}.pdf", config=cfg)
     return [], []
 
 
@@ -409,7 +423,8 @@ def _display(pub: Publisher, filename) -> str:
 
 #: What each output is in OUTDIR (top-level names).
 OUTPUT_ENTRIES = {"gpkg": ("ridermap.gpkg",), "validation": ("validation.txt", "validation.json"),
-                  "posters": ("posters",), "doorplates": ("doorplates",), "site": ("site",), "gaps": ("gaps",)}
+                  "posters": ("posters",), "doorplates": ("doorplates",), "site": ("site",), "gaps": ("gaps",),
+                  "signs": ("signs",)}
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -470,9 +485,10 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
                                json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=1))]
 
         _district_part(report, "validation", _validation, staging)
+    gaps = _gap_analysis(bundle, report, staging, config=config) if "gaps" in outputs else None
     if outputs & set(PER_COMPOUND) and ids:
         _build_compounds(bundle, staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape,
-                         previous=previous)
+                         previous=previous, gaps=gaps)
     else:
         report.compounds = [{"community": cid, "status": "ok", "files": [], "parts": {}, "causes": [], "where": [],
                              "warnings": [], "seconds": 0.0} for cid in ids]
@@ -483,15 +499,39 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
             record["causes"].append(f"validation: {record['validation_errors']} errors (validation.txt)")
         report.files += [report.outdir / f for f in record["files"]]
     shutil.rmtree(staging / WORK, ignore_errors=True)
-    _district_outputs(bundle, staging, report, config=config)
+    _district_outputs(bundle, staging, report, config=config, gaps=gaps)
+
+
+def _gap_analysis(bundle: Bundle, report: BuildReport, staging: Path, *, config: Config):
+    """The district's gap analysis (its tables are written after the compounds, its maps with them), or None."""
+    from ridermap.publish.gaps import analyse_gaps
+
+    found = []
+    _district_part(report, "gap analysis", lambda: found.append(analyse_gaps(bundle, config=config)) or [], staging)
+    return found[0] if found else None
+
+
+def _gap_slices(bundle: Bundle, gaps, ids: list[str]):
+    """Each compound's part of the gap analysis (or the exception that stopped it) by id, lazily."""
+    from ridermap.render.gapmap import GapMapLayers
+
+    layers = GapMapLayers(gaps.report, bundle)
+    for cid in ids:
+        try:
+            yield cid, layers.subset(cid, sites=gaps.sites)
+        except Exception as exc:  # noqa: BLE001 - one compound's gap map fails on its own
+            if _is_environment(exc):
+                raise
+            yield cid, exc
 
 
 def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list[str], config: Config,
-                     on_done: OnDone | None, landscape: bool, previous: Path | None = None) -> None:
+                     on_done: OnDone | None, landscape: bool, previous: Path | None = None, gaps=None) -> None:
     """Build (or reuse from ``previous``) every compound's parts; one record per compound in ``ids`` order."""
-    from ridermap.publish.incremental import FindingIndex, KeyMaker, previous_compounds, view_digest
+    from ridermap.publish.incremental import FindingIndex, KeyMaker, gap_digest, previous_compounds, view_digest
 
-    parts = tuple(p for p in PER_COMPOUND if p in config.outputs)
+    parts = tuple(p for p in PER_COMPOUND if p in config.outputs and (p != "gaps" or gaps is not None))
+    slices = _gap_slices(bundle, gaps, ids) if "gaps" in parts else iter(())
     start = time.perf_counter()
     keymaker, findings, before = KeyMaker(config, landscape=landscape), FindingIndex(bundle.findings), \
         previous_compounds(previous)
@@ -499,6 +539,7 @@ def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids:
     records: dict[str, dict] = {}  # failed early, or (partly) reused
     keys: dict[str, dict[str, str]] = {}
     for i, cid in enumerate(ids):
+        gap = next(slices)[1] if "gaps" in parts else None
         try:
             view = bundle.community(cid)
             digest = view_digest(view, findings)
@@ -507,14 +548,16 @@ def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids:
                 raise
             records[cid] = _failed_record(cid, exc)
             continue
-        keys[cid] = {"view": digest, **keymaker.keys(digest, parts)}
+        keys[cid] = {"view": digest, **keymaker.keys(digest, [p for p in parts if p != "gaps"])}
+        if gap is not None:
+            keys[cid]["gaps"] = keymaker.keys("" if isinstance(gap, Exception) else gap_digest(gap), ["gaps"])["gaps"]
         record = _reuse(cid, before.get(cid), keys[cid], parts, previous, staging)
         if record is not None:
             records[cid] = record
         todo = tuple(p for p in parts if record is None or p not in record["parts"])
         if todo:
             tasks.append(_Task(view, cid, str(staging), str(staging / WORK / f"{i:06d}"), config, landscape,
-                               ship=config.executor == "dask", parts=todo))
+                               ship=config.executor == "dask", parts=todo, gap=gap))
     reused = sum(1 for r in records.values() if r.get("reused"))
     log.info("%d of %d compounds unchanged and reused, %d to build (keys and links in %.2f s)", reused, len(ids),
              len(tasks), time.perf_counter() - start)
@@ -579,8 +622,8 @@ def _stamp_keys(record: dict, keys: dict[str, str] | None, parts: tuple[str, ...
     record["reused"] = bool(record["parts"]) and all(record["parts"].get(p, {}).get("reused") for p in parts)
 
 
-def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, config: Config) -> None:
-    """Site assets and index (compounds whose pages were written) and gap reports (every compound)."""
+def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, config: Config, gaps=None) -> None:
+    """Site assets and index (compounds whose pages were written) and gap tables (every compound)."""
     outputs = set(config.outputs)
     if "site" in outputs:
         from ridermap.publish.site import copy_site_assets, write_site_index
@@ -589,10 +632,11 @@ def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, con
         _district_part(report, "site assets", lambda: copy_site_assets(staging / "site"), staging)
         _district_part(report, "site index",
                        lambda: write_site_index(_only(bundle, ok), staging / "site", config=config), staging)
-    if "gaps" in outputs:
-        from ridermap.publish.gaps import write_gaps
+    if gaps is not None:
+        from ridermap.publish.gaps import write_gap_tables
 
-        _district_part(report, "gaps", lambda: write_gaps(bundle, staging / "gaps", config=config), staging)
+        (staging / "gaps").mkdir(mode=0o755, exist_ok=True)
+        _district_part(report, "gaps", lambda: write_gap_tables(gaps, bundle, staging / "gaps", config=config), staging)
 
 
 def _report_json(report: BuildReport, config: Config) -> str:

@@ -10,9 +10,14 @@ Layout of ``write_doorplates(bundle, cid, OUTDIR)``::
 
 Verification rasterises the sheets PDF exactly as it will be printed, at
 150 dpi, with poppler's ``pdftoppm`` (Debian ``poppler-utils``; greyscale,
-anti-aliasing off as in a printer's RIP, which also halves the time), crops
-every plate and decodes it with zxing-cpp. A plate passes when exactly one QR code
-(not Micro QR) is found on it and its text equals the plate's payload. Any
+anti-aliasing off as in a printer's RIP, which also halves the time), but
+only each plate's QR square and 1.5 mm around it (``pdftoppm -x -y -W -H``;
+one run per slot of the imposition, since every page puts its plates in the
+same places), and decodes it with zxing-cpp. A plate passes when exactly one
+QR code (not Micro QR) is found there and its text equals the plate's
+payload; a code printed anywhere else fails. On the sample's 41 plates this
+takes 0.15 s instead of 0.7 s on A4 sheets (medium on A3: 0.18 s instead of
+2.7 s; large, one per page: 0.5 s instead of 5 s). Any
 failure raises :class:`~ridermap.errors.VerificationError` naming the plate
 ids; the outputs are then not published (they stay as they were) and the
 summary is written beside them as ``<community_id>.verification-failed.json``.
@@ -51,6 +56,7 @@ from ridermap.render.doorplate import (
     PLATE_SIZES,
     Placement,
     Plate,
+    PlateLayout,
     layout_pdf,
     layout_plate,
     layout_svg,
@@ -176,26 +182,91 @@ def _decode(image: np.ndarray) -> list[tuple[bool, str, str]]:
     return [(code.format == fmt.QRCode, str(code.format), code.text) for code in codes]
 
 
-def _check_page(image: np.ndarray, page: int, items: list[tuple[Plate, Placement]], dpi: int) -> list[dict]:
+def _check(image: np.ndarray, plate: Plate, page: int) -> dict:
+    """Decode ``image`` (one plate, or its QR square) and compare with the plate's payload."""
+    found = _decode(image)
+    texts = [text for _, _, text in found]
+    problem = ""
+    if not found:
+        problem = "no QR code found"
+    elif len(found) > 1:
+        problem = f"{len(found)} codes found on one plate"
+    elif not found[0][0]:
+        problem = f"printed as {found[0][1]}, not a full QR code"
+    elif texts[0] != plate.payload:
+        problem = "decoded text differs from the payload"
+    return {"plate_id": plate.plate_id, "page": page + 1, "ok": not problem, "expected": plate.payload,
+            "decoded": texts, "problem": problem}
+
+
+#: white QR square plus this much of the plate around it is rasterised, mm
+_QR_MARGIN_MM = 1.5
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One pdftoppm run: pages ``first``..``last`` (0-based), the window ``(x, y, w, h)`` in pixels
+    it rasterises on each, and the plates (index into ``plates``) it decodes, by page."""
+
+    first: int
+    last: int
+    window: tuple[int, int, int, int]
+    plates: dict[int, list[int]]
+
+
+def _window(placement: Placement, layout: PlateLayout | None, dpi: int) -> tuple[int, int, int, int]:
+    """Pixel window of the plate's QR square (with a margin), or of the whole plate without a layout."""
+    if layout is None:
+        x0, y0 = placement.x_mm, placement.y_mm
+        x1, y1 = x0 + placement.width_mm, y0 + placement.height_mm
+    else:
+        x0, y0, x1, y1 = placement.box_on_page(layout.qr_box_mm)
+        x0, y0, x1, y1 = x0 - _QR_MARGIN_MM, y0 - _QR_MARGIN_MM, x1 + _QR_MARGIN_MM, y1 + _QR_MARGIN_MM
     px = dpi / 25.4
-    out = []
-    for plate, p in items:
-        x0, y0 = max(0, int(p.x_mm * px)), max(0, int(p.y_mm * px))
-        x1, y1 = int(np.ceil((p.x_mm + p.width_mm) * px)), int(np.ceil((p.y_mm + p.height_mm) * px))
-        found = _decode(np.ascontiguousarray(image[y0:y1, x0:x1]))
-        texts = [text for _, _, text in found]
-        problem = ""
-        if not found:
-            problem = "no QR code found"
-        elif len(found) > 1:
-            problem = f"{len(found)} codes found on one plate"
-        elif not found[0][0]:
-            problem = f"printed as {found[0][1]}, not a full QR code"
-        elif texts[0] != plate.payload:
-            problem = "decoded text differs from the payload"
-        out.append({"plate_id": plate.plate_id, "page": page + 1, "ok": not problem, "expected": plate.payload,
-                    "decoded": texts, "problem": problem})
-    return out
+    left, top = max(0, int(x0 * px)), max(0, int(y0 * px))
+    return left, top, int(np.ceil(x1 * px)) - left, int(np.ceil(y1 * px)) - top
+
+
+def _jobs(placements: Sequence[Placement], layouts: Sequence[PlateLayout] | None, dpi: int) -> list[_Job]:
+    """pdftoppm runs: plates whose QR squares share a window on their pages (the same slot of
+    the imposition) are rasterised by one run over up to :data:`_CHUNK_PAGES` pages."""
+    by_window: dict[tuple[int, int, int, int], dict[int, list[int]]] = {}
+    for k, p in enumerate(placements):
+        window = _window(p, None if layouts is None else layouts[k], dpi)
+        by_window.setdefault(window, {}).setdefault(p.page, []).append(k)
+    jobs = []
+    for window, by_page in by_window.items():
+        pages = sorted(by_page)
+        for i in range(0, len(pages), _CHUNK_PAGES):
+            chunk = pages[i:i + _CHUNK_PAGES]
+            jobs.append(_Job(chunk[0], chunk[-1], window, {page: by_page[page] for page in chunk}))
+    return jobs
+
+
+def _run_job(exe: str, pdf: Path, job: _Job, plates: Sequence[Plate], dpi: int) -> list[tuple[int, dict]]:
+    """Rasterise the job's window on its pages and check each of its plates: ``(plate index, result)``."""
+    first, last = job.first + 1, job.last + 1
+    x, y, w, h = job.window
+    cmd = [exe, "-r", str(dpi), "-gray", "-aa", "no", "-aaVector", "no", "-f", str(first), "-l", str(last),
+           "-x", str(x), "-y", str(y), "-W", str(w), "-H", str(h), str(pdf)]
+    results: list[tuple[int, dict]] = []
+    seen: set[int] = set()
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        pages = iter(range(job.first, job.last + 1))
+        for image in pgm_frames(proc.stdout, where=f"{pdf.name} pages {first}-{last}"):
+            page = next(pages, None)
+            if page is None:
+                raise VerificationError(f"{pdf.name}: pdftoppm returned more pages than asked for")
+            seen.add(page)
+            for k in job.plates.get(page, ()):
+                results.append((k, _check(image, plates[k], page)))
+        error = proc.stderr.read().decode("utf-8", "replace").strip()
+    if proc.returncode != 0:
+        raise VerificationError(f"{pdf.name}: pdftoppm failed on pages {first}-{last}: {error[:300]}")
+    missing = [p + 1 for p in job.plates if p not in seen]
+    if missing:
+        raise VerificationError(f"{pdf.name}: pages {missing[:5]} were not rasterised")
+    return results
 
 
 def verify_pdf(
@@ -203,10 +274,11 @@ def verify_pdf(
     plates: Sequence[Plate],
     placements: Sequence[Placement],
     *,
+    layouts: Sequence[PlateLayout] | None = None,
     dpi: int = VERIFY_DPI,
     workers: int | None = None,
 ) -> VerificationReport:
-    """Rasterise ``pdf`` with pdftoppm and decode every plate with zxing-cpp.
+    """Rasterise ``pdf`` with pdftoppm and decode every plate's QR code with zxing-cpp.
 
     Parameters
     ----------
@@ -214,6 +286,10 @@ def verify_pdf(
         Sheets PDF written from ``plates`` (see :func:`ridermap.render.doorplate.sheets_pdf`).
     plates, placements
         The plates in the PDF and where each was placed.
+    layouts
+        The plates' layouts (as given to ``sheets_pdf``): only each QR
+        square (and 1.5 mm around it) is rasterised, from the real page.
+        Without them every plate is rasterised whole.
     dpi
         Rasterisation resolution (150: what the issue asks for).
     workers
@@ -227,37 +303,15 @@ def verify_pdf(
     pdf = Path(pdf)
     exe = _pdftoppm()
     start = time.perf_counter()
-    by_page: dict[int, list[tuple[Plate, Placement]]] = {}
-    for plate, p in zip(plates, placements, strict=True):
-        by_page.setdefault(p.page, []).append((plate, p))
-    pages = sorted(by_page)
-    chunks = [pages[i:i + _CHUNK_PAGES] for i in range(0, len(pages), _CHUNK_PAGES)]
-
-    def run(chunk: list[int]) -> list[dict]:
-        first, last = chunk[0] + 1, chunk[-1] + 1
-        cmd = [exe, "-r", str(dpi), "-gray", "-aa", "no", "-aaVector", "no", "-f", str(first), "-l", str(last), str(pdf)]
-        results: list[dict] = []
-        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-            pages = iter(range(chunk[0], chunk[-1] + 1))
-            for image in pgm_frames(proc.stdout, where=f"{pdf.name} pages {first}-{last}"):
-                page = next(pages, None)
-                if page is None:
-                    raise VerificationError(f"{pdf.name}: pdftoppm returned more pages than asked for")
-                if page in by_page:
-                    results += _check_page(image, page, by_page[page], dpi)
-            error = proc.stderr.read().decode("utf-8", "replace").strip()
-        if proc.returncode != 0:
-            raise VerificationError(f"{pdf.name}: pdftoppm failed on pages {first}-{last}: {error[:300]}")
-        missing = [p + 1 for p in chunk if p not in {r["page"] - 1 for r in results}]
-        if missing:
-            raise VerificationError(f"{pdf.name}: pages {missing[:5]} were not rasterised")
-        return results
-
-    report = VerificationReport(str(pdf), dpi)
+    if layouts is not None and len(layouts) != len(plates):
+        raise VerificationError(f"{pdf.name}: {len(layouts)} layouts for {len(plates)} plates")
+    jobs = _jobs(placements, layouts, dpi)
+    found: dict[int, dict] = {}
     workers = workers or min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for results in pool.map(run, chunks):
-            report.results += results
+        for results in pool.map(lambda job: _run_job(exe, pdf, job, plates, dpi), jobs):
+            found.update(results)
+    report = VerificationReport(str(pdf), dpi, results=[found[k] for k in range(len(plates))])
     report.seconds = time.perf_counter() - start
     log.info("%s (%.1f s)", report.text().splitlines()[0], report.seconds)
     return report
@@ -282,8 +336,8 @@ def _resolve(size: str | None, sheet: str | None, config: Config) -> tuple[str, 
     return size, sheet or DEFAULT_SHEET[size]
 
 
-def _verify_or_fail(pdf: Path, plates, placements, *, summary: Path, failed_summary: Path) -> list[Path]:
-    report = verify_pdf(pdf, plates, placements)
+def _verify_or_fail(pdf: Path, plates, placements, layouts, *, summary: Path, failed_summary: Path) -> list[Path]:
+    report = verify_pdf(pdf, plates, placements, layouts=layouts)
     data = json.dumps(report.as_dict(), ensure_ascii=False, indent=1)
     if not report.ok:
         write_text(failed_summary, data)
@@ -361,7 +415,7 @@ def write_doorplates(
                 (tmp / "plates" / f"{stem}.svg").write_text(layout_svg(layout), encoding="utf-8")
                 names += [f"plates/{stem}.pdf", f"plates/{stem}.svg"]
         if verify:
-            written = _verify_or_fail(tmp / sheets_name, plates, placements, summary=tmp / "verification.json",
+            written = _verify_or_fail(tmp / sheets_name, plates, placements, layouts, summary=tmp / "verification.json",
                                       failed_summary=failed_summary)
             names += [p.name for p in written]
     if verify and failed_summary.exists():  # an earlier failed run's summary is out of date now
@@ -393,13 +447,14 @@ def write_doorplate_sheets(
     """
     target = Path(target)
     size, sheet = _resolve(size, sheet, Config())
-    pdf, _grid, placements = sheets_pdf(plates, size=size, sheet=sheet, title=title)
+    layouts = [layout_plate(plate, size=size) for plate in plates]
+    pdf, _grid, placements = sheets_pdf(plates, size=size, sheet=sheet, title=title, layouts=layouts)
     summary = target.with_name(f"{target.stem}.verification.json")
     written: list[Path] = []
     with atomic_path(target) as tmp:
         tmp.write_bytes(pdf)
         if verify:
-            report = verify_pdf(tmp, plates, placements)
+            report = verify_pdf(tmp, plates, placements, layouts=layouts)
             report.pdf = str(target)
             write_text(summary, json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
             if not report.ok:

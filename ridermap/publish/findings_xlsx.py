@@ -25,6 +25,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from ridermap import i18n
 from ridermap.errors import InputError
 from ridermap.ingest.survey import GUIDE_SHEETS, RawSheet, canonical_column, read_raw_sheets
 from ridermap.model.findings import Finding
@@ -38,13 +39,6 @@ FILLS = {"error": PatternFill("solid", fgColor="FFC7CE"), "warning": PatternFill
 _RANK = {"error": 0, "warning": 1, "info": 2}
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".csv")
-
-_TEXT = {
-    "zh": {"sheet": "问题清单", "header": ("严重程度", "文件", "工作表", "行", "列", "值", "问题", "代码", "图层", "编号"),
-           "severity": {"error": "错误", "warning": "警告", "info": "提示"}},
-    "en": {"sheet": "Findings", "header": ("Severity", "File", "Sheet", "Row", "Column", "Value", "Message", "Code", "Layer", "Id"),
-           "severity": {"error": "error", "warning": "warning", "info": "info"}},
-}
 
 
 def safe_cell(value: object) -> object:
@@ -98,7 +92,7 @@ def write_findings_xlsx(findings: Iterable[Finding], target: str | Path, *, sour
         ``zh`` or ``en``: sheet and column names and the messages.
     """
     findings = list(findings)
-    text = _TEXT["zh" if language == "zh" else "en"]
+    text = {**i18n.words("findings", language), "severity": i18n.words("severity", language)}
     wb = Workbook()
     ws = wb.active
     ws.title = text["sheet"]

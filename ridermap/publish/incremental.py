@@ -110,6 +110,28 @@ def view_digest(view: Bundle, findings: FindingIndex | None = None) -> str:
     return h.hexdigest()
 
 
+def gap_digest(part) -> str:
+    """SHA-256 of one compound's gap map inputs (a :class:`~ridermap.render.gapmap.GapSlice`).
+
+    The map shows the compound's doors with the district's distances and
+    the streets, buildings, facilities and proposed sites around it, so its
+    key is these rows, not the compound's view: a change next door that
+    moves a gap changes it, a change elsewhere in the district does not.
+    """
+    h = hashlib.sha256(f"{KEY_FORMAT}\ngaps\n{part.community_id}\n{part.margin_m!r}\n".encode())
+    report = part.report
+    h.update(json.dumps({"kinds": list(report.kinds), "targets_m": report.targets_m}, sort_keys=True).encode())
+    tables = {**{f"bundle.{k}": v for k, v in part.bundle.layers().items()},
+              "report.units": report.units, "report.communities": report.communities}
+    if part.sites is not None:
+        tables["sites"] = part.sites
+    for name, table in sorted(tables.items()):
+        rows = _layer_rows(table)
+        h.update(b"\x02" + name.encode("utf-8") + b"\x03" + str(len(rows)).encode("ascii") + b"\x03")
+        h.update(_ROW.join(rows))
+    return h.hexdigest()
+
+
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """ridermap's version, a digest of its code and templates, the dependencies' versions and the font.
@@ -175,7 +197,7 @@ class KeyMaker:
         common["SOURCE_DATE_EPOCH"] = os.environ.get("SOURCE_DATE_EPOCH", "")
         base = {"code": code_fingerprint(), "config": common}
         self._salts = {}
-        for part in ("posters", "doorplates", "site"):
+        for part in ("posters", "doorplates", "site", "gaps", "signs"):
             extra = {k: v for k, v in fields.items() if PART_ONLY.get(k) == part}
             if part == "posters":
                 extra["landscape"] = bool(landscape)

@@ -30,6 +30,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ridermap import ids
+from ridermap.text import natural_key
 from ridermap.errors import ConfigError, RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import FACILITY_KINDS, FACILITY_LABELS, INFERRED_SEP, PATH_KINDS_RIDEABLE
@@ -100,10 +101,6 @@ def _osm_ref(source: str) -> str:
     return f"{m.group(1)}/{m.group(2)}" if m else ""
 
 
-def _natural(key: str) -> tuple:
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", key))
-
-
 def _rows(view: Bundle, cid: str) -> dict[str, list[list[str]]]:
     """Pre-filled rows per sheet, in SHEETS column order (without the example)."""
     comm = view.communities.iloc[0]
@@ -114,7 +111,7 @@ def _rows(view: Bundle, cid: str) -> dict[str, list[list[str]]]:
     rows: dict[str, list[list[str]]] = {"小区": [["", _osm_ref(comm["source"]), "", comm["name"],
                                                 "" if unknown else ACCESS_ZH.get(comm["rider_access"], ""),
                                                 comm["rider_hours"], "", status, comm["source"]]]}
-    gates = view.gates.sort_values("survey_key", key=lambda s: s.map(_natural))
+    gates = view.gates.sort_values("survey_key", key=lambda s: s.map(natural_key))
     rows["出入口"] = []
     for g in gates.itertuples():
         cand = _inferred(g.inferred, "location")
@@ -122,12 +119,12 @@ def _rows(view: Bundle, cid: str) -> dict[str, list[list[str]]]:
         note = "候选出入口（推测），待核实" if cand else ("骑手通行待核实" if unk else "")
         rows["出入口"].append([g.survey_key, "", cid, g.name, "" if unk else ACCESS_ZH.get(g.rider_access, ""), g.hours,
                             "是" if g.locked else "否", "", "", note, g.source])
-    blds = view.buildings[view.buildings["survey_key"] != ""].sort_values("survey_key", key=lambda s: s.map(_natural))
+    blds = view.buildings[view.buildings["survey_key"] != ""].sort_values("survey_key", key=lambda s: s.map(natural_key))
     rows["楼栋"] = [[b.survey_key, cid, b.number, b.label, _levels(b.levels), "", "", "",
                    "未编号" if not b.number else ("楼号为推测，待核实" if _inferred(b.inferred, "number") else ""), b.source]
                   for b in blds.itertuples()]
     bnum = dict(zip(view.buildings["id"], view.buildings["number"]))
-    units = view.units.sort_values("survey_key", key=lambda s: s.map(_natural))
+    units = view.units.sort_values("survey_key", key=lambda s: s.map(natural_key))
     rows["单元"] = [[u.survey_key, "", cid, bnum.get(u.building_id, ""), u.number, u.label, u.flats, "", "",
                    "未编号" if not u.number else "", u.source] for u in units.itertuples()]
     rows["设施"] = [[f.id, "", FACILITY_LABELS.get(f.kind, {}).get("zh", f.kind), f.name, f.community_id, "", "",
@@ -362,7 +359,7 @@ def init_config_text(directory: Path, sources: list[str], packs: list[PackFiles]
     for pack in packs:
         rel = os.path.relpath(pack.workbook.resolve(), directory.resolve())
         lines += ["[[sources]]", f"path = {_toml_str(Path(rel).as_posix())}", ""]
-    lines += ["[build]", 'outputs = ["gpkg", "validation", "posters", "doorplates", "site", "gaps"]', 'paper = "A2"', ""]
+    lines += ["[build]", 'outputs = ["gpkg", "validation", "posters", "doorplates", "site", "gaps", "signs"]', 'paper = "A2"', ""]
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ With Noto (CFF outlines) matplotlib's PDF ``fonttype`` stays 3 (domain.md §6).
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 import os
 import unicodedata
@@ -65,6 +66,64 @@ def cjk_font_path() -> Path:
     )
 
 
+def _font_key(path: str | Path | None) -> str:
+    return str(Path(path) if path is not None else cjk_font_path())
+
+
+@lru_cache(maxsize=4)
+def _font_bytes(key: str) -> bytes:
+    return Path(key).read_bytes()  # opened, read and closed here, once per process
+
+
+def font_bytes(path: str | Path | None = None) -> bytes:
+    """The bytes of a font file (default: :func:`cjk_font_path`), read once per process."""
+    return _font_bytes(_font_key(path))
+
+
+def open_font(path: str | Path | None = None, *, lazy: bool | None = None):
+    """A new fontTools ``TTFont`` over :func:`font_bytes` (the first font of a ``.ttc``).
+
+    It reads from memory, so no file stays open whether or not it is
+    closed; use it for fonts that will be changed (subsetting) and
+    :func:`shared_font` for reading.
+    """
+    from fontTools.ttLib import TTFont
+
+    key = _font_key(path)
+    kwargs = {"fontNumber": 0} if key.lower().endswith(".ttc") else {}
+    return TTFont(io.BytesIO(_font_bytes(key)), lazy=lazy, **kwargs)
+
+
+#: tables every reader of the shared font needs, loaded up front (lazy loading is not thread-safe)
+_SHARED_TABLES = ("head", "hhea", "hmtx", "cmap", "OS/2", "name")
+
+
+@lru_cache(maxsize=4)
+def _shared_font(key: str):
+    font = open_font(key, lazy=True)
+    for tag in _SHARED_TABLES:
+        if tag in font:
+            font[tag]
+    return font
+
+
+def shared_font(path: str | Path | None = None):
+    """The one cached, read-only fontTools ``TTFont`` of a font file (default: :func:`cjk_font_path`).
+
+    Every reader of font data in ridermap (glyph coverage, metrics, the
+    doorplate PDF font) goes through this loader; do not modify the font
+    it returns (:func:`open_font` makes a private copy).
+    """
+    return _shared_font(_font_key(path))
+
+
+def cap_height_em(path: str | Path | None = None) -> float:
+    """Cap height of the font as a fraction of its em (0.733 for Noto Sans SC; 0.72 when the font has none)."""
+    font = shared_font(path)
+    cap = getattr(font["OS/2"], "sCapHeight", 0) if "OS/2" in font else 0
+    return cap / font["head"].unitsPerEm if cap else 0.72
+
+
 @lru_cache(maxsize=1)
 def font_family() -> str:
     """Register the CJK font with matplotlib and return its family name."""
@@ -77,12 +136,7 @@ def font_family() -> str:
 
 @lru_cache(maxsize=1)
 def _cmap() -> frozenset[int]:
-    from fontTools.ttLib import TTFont
-
-    path = cjk_font_path()
-    kwargs = {"fontNumber": 0} if path.suffix.lower() == ".ttc" else {}
-    with TTFont(str(path), lazy=True, **kwargs) as font:
-        return frozenset(font.getBestCmap())
+    return frozenset(shared_font().getBestCmap())
 
 
 def missing_glyphs(text: str) -> str:

@@ -21,15 +21,21 @@ from __future__ import annotations
 
 import html
 import logging
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import folium
+from branca.element import MacroElement
+from folium.template import Template
+from folium.utilities import JsCode
 import geopandas as gpd
 import numpy as np
 import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ridermap import i18n
 from ridermap.analysis.gaps import KIND_MODE, GapReport
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
@@ -65,20 +71,6 @@ _KIND_MARKERS = {"charger": "^", "battery_swap": "v", "rider_parking": "s", "par
                  "rider_station": "*", "drinking_water": "o", "transfer_bicycle": "X"}
 _GATE_COLOURS = {"ride": "#2e7d32", "walk": "#ef6c00", "none": "#c62828", "unknown": "#616161"}
 _PAPER_MM = {"A4": (297, 210), "A3": (420, 297), "A2": (594, 420), "A1": (841, 594)}
-_TEXT = {
-    "zh": {"title": "骑手设施缺口图", "doors": "单元门", "gap_levels": ("无缺口", "1 类设施缺口", "2 类设施缺口", "3 类及以上"),
-           "target": "目标", "coverage": "达标", "metres": "米", "site": "建议新增", "covers": "可新增覆盖",
-           "unreachable": "不可达", "gate": "出入口", "locked": "锁闭", "legend": "图例", "district": "全区",
-           "mode_ride": "骑行", "mode_walk": "步行", "n_a": "不适用", "building_door": "楼栋（无单元门数据）",
-           "no_gate": "不可达：无可用出入口", "no_gate_note": "本小区无可用出入口（未标注或全部锁闭），{n} 个门未计入缺口和达标率",
-           "no_gate_doors": "无可用出入口的门"},
-    "en": {"title": "Rider facility gaps", "doors": "Unit doors", "gap_levels": ("no gap", "1 kind in gap", "2 kinds in gap", "3 or more"),
-           "target": "target", "coverage": "covered", "metres": "m", "site": "Proposed", "covers": "newly covers",
-           "unreachable": "unreachable", "gate": "Gate", "locked": "locked", "legend": "Legend", "district": "District",
-           "mode_ride": "riding", "mode_walk": "walking", "n_a": "n/a", "building_door": "building (no unit doors)",
-           "no_gate": "No usable gate", "no_gate_note": "No usable gate (none mapped or all locked): {n} doors left out of gaps and coverage",
-           "no_gate_doors": "doors without a usable gate"},
-}
 _ATTRIBUTION = "© OpenStreetMap contributors"
 
 
@@ -138,7 +130,21 @@ def gap_map_html(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame |
     """The whole gap map page (:func:`gap_map` rendered), byte-identical for the same inputs."""
     with stable_ids("gap"):
         fmap = gap_map(report, bundle, sites=sites, language=language, asset_prefix=asset_prefix)
-        return fmap.get_root().render()
+        page = fmap.get_root().render()
+    return _page_head(page, language)
+
+
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>', re.S)
+
+
+def _page_head(page: str, language: str) -> str:
+    """Language, title and a zoomable viewport on folium's page (it writes ``<html>`` bare, no title, and
+    ``user-scalable=no``, which keeps people with poor sight from zooming)."""
+    lang = "en" if i18n.language(language) == "en" else "zh-Hans"
+    title = html.escape(i18n.t("gapmap.title", language))
+    page = page.replace("<html>", f'<html lang="{lang}">', 1)
+    page = _VIEWPORT.sub('<meta name="viewport" content="width=device-width, initial-scale=1" />', page, count=1)
+    return page.replace("<head>", f"<head>\n    <title>{title}</title>", 1)
 
 
 def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None = None, language: str = "zh",
@@ -164,8 +170,8 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
         Render it inside :func:`~ridermap.render.site_maps.stable_ids` (as
         :func:`gap_map_html` does) for deterministic element ids.
     """
-    t = _TEXT[language]
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
+    t = i18n.words("gapmap", language)
+    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=True)
     # local Leaflet only: no CDN (jQuery, Bootstrap and awesome-markers are not used)
     m.default_js = [("leaflet", f"{asset_prefix}leaflet.js")]
     m.default_css = [("leaflet_css", f"{asset_prefix}leaflet.css")]
@@ -173,11 +179,14 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
         comms = bundle.communities[["id", "name", "geometry"]].copy()
         comms["name"] = [compound_title(n, i, language)[0]  # never the OSM id; 待核实 if inferred
                          for n, i in zip(bundle.communities["name"], bundle.communities["inferred"])]
+        comms["coverage"] = _coverage_bars(report, list(comms["id"]), language)
         folium.GeoJson(
             _escaped(comms), name=html_text(t["district"]),
             style_function=lambda f: {"color": "#424242", "weight": 2, "fill": True, "fillOpacity": 0.03},
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+            popup=folium.GeoJsonPopup(fields=["name", "coverage"], labels=False, max_width=320),
         ).add_to(m)
+    _buildings_layer(m, bundle, t)
     if len(bundle.paths):
         folium.GeoJson(
             _escaped(bundle.paths[["kind", "community_id", "geometry"]]),
@@ -220,41 +229,113 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
         fg = folium.FeatureGroup(name=html_text(t["site"]))
         for _, row in sites[sites["method"] == "mclp"].iterrows():
             label = FACILITY_LABELS[row["kind"]][language]
+            text = f"{t['site']}{label} #{row['rank']}：{t['covers']} {row['newly_covered']} {t['doors_unit']}"
             folium.CircleMarker(
                 location=(row.geometry.y, row.geometry.x), radius=11, color=KIND_COLOURS.get(row["kind"], "#000"),
                 weight=3, dash_array="4 3", fill=False,
-                tooltip=html_text(f"{t['site']} {label} #{row['rank']}: {t['covers']} {row['newly_covered']}"),
+                tooltip=folium.Tooltip(html_text(text), permanent=True, direction="right", class_name="rm-site"),
             ).add_to(fg)
         fg.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend_html(report, t, language)))
+    m.get_root().html.add_child(folium.Element(_legend_html(report, t, language, sites)))
+    _MapScript().add_to(m)
     bounds = _bounds(bundle, units)
     if bounds is not None:
         m.fit_bounds(bounds)
     return m
 
 
-def _legend_html(report: GapReport, t: dict, language: str) -> str:
-    rows = [f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{c};margin-right:4px"></span>'
-            f'{html.escape(lab)}</div>'
-            for c, lab in zip(GAP_COLOURS, t["gap_levels"])]
+class _MapScript(MacroElement):
+    """After the map exists: a metric-only scale bar, and the legend folded on a phone (open on a desk)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
+        (function () { var l = document.getElementById("rm-legend");
+          if (l && window.innerWidth < 600) { l.removeAttribute("open"); } })();
+        {% endmacro %}
+    """)
+
+
+def _legend_html(report: GapReport, t, language: str, sites: gpd.GeoDataFrame | None = None) -> str:
+    """The legend: door colours, the proposed-site ring, facility kinds with target, mode and coverage bar.
+
+    A ``<details>`` element: folded on a phone (a script closes it below 600 px), open on a desk.
+    """
+    dot = '<span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{c};margin-right:4px"></span>'
+    rows = [f'<div>{dot.format(c=c)}{html.escape(lab)}</div>' for c, lab in zip(GAP_COLOURS, t["gap_levels"])]
     n_no_gate = int(report.district.get("no_gate_doors", 0))
     if n_no_gate:
-        rows.append(f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{NO_GATE_COLOUR};'
-                    f'margin-right:4px"></span>{html.escape(t["no_gate"])} ({n_no_gate} {html.escape(t["no_gate_doors"])})</div>')
+        rows.append(f'<div>{dot.format(c=NO_GATE_COLOUR)}{html.escape(t["no_gate"])} ({n_no_gate} '
+                    f'{html.escape(t["no_gate_doors"])})</div>')
+    if sites is not None and len(sites):
+        rows.append('<div><span style="display:inline-block;width:12px;height:12px;border-radius:7px;'
+                    f'border:2px dashed #424242;margin-right:4px"></span>{html.escape(t["site"])}</div>')
     for kind in report.kinds:
         info = report.district["kinds"].get(kind, {})
         if info.get("target_m") is None:
             continue
         cov = info.get("coverage_pct")
-        cov_text = f"{cov:.0f}%" if cov is not None else t["n_a"]
         mode = t["mode_ride"] if KIND_MODE.get(kind) == "ride" else t["mode_walk"]
         rows.append(f'<div><span style="color:{KIND_COLOURS.get(kind, "#000")}">◆</span> '
-                    f'{html.escape(FACILITY_LABELS[kind][language])} ≤{info["target_m"]:.0f} {t["metres"]} ({mode}): '
-                    f'{t["coverage"]} {cov_text}</div>')
-    return ('<div style="position:fixed;bottom:24px;right:10px;z-index:1000;background:#fff;padding:6px 8px;'
-            'border:1px solid #999;font:12px sans-serif;line-height:1.5">'
-            f'<b>{html.escape(t["title"])}</b>{"".join(rows)}<div style="color:#666">{_ATTRIBUTION}</div></div>')
+                    f'{html.escape(FACILITY_LABELS[kind][language])} ≤{info["target_m"]:.0f} {t["metres"]} ({mode})'
+                    f'{_bar_svg(cov, KIND_COLOURS.get(kind, "#000"), t)}</div>')
+    return ('<details id="rm-legend" open style="position:fixed;bottom:24px;right:10px;z-index:1000;background:#fff;'
+            'padding:6px 8px;border:1px solid #999;font:13px sans-serif;line-height:1.5;max-width:min(92vw,360px)">'
+            f'<summary style="cursor:pointer;font-weight:bold;min-height:44px;line-height:44px">{html.escape(t["legend"])}'
+            f'</summary>{"".join(rows)}<div style="color:#666">{_ATTRIBUTION}</div></details>'
+            '<style>.rm-site{font:12px sans-serif;padding:2px 4px}</style>')
+
+
+def _bar_svg(pct: float | None, colour: str, t) -> str:
+    """A small coverage bar (inline SVG, no script) with its percentage."""
+    if pct is None or not np.isfinite(pct):
+        return f' {html.escape(t["coverage"])} {html.escape(t["n_a"])}'
+    w = max(0.0, min(100.0, float(pct)))
+    return (f'<br><svg width="120" height="10" role="img" aria-label="{html.escape(t["coverage"])} {pct:.0f}%">'
+            f'<rect width="120" height="10" fill="#eeeeee"/><rect width="{w * 1.2:.1f}" height="10" fill="{colour}"/></svg>'
+            f' {html.escape(t["coverage"])} {pct:.0f}%')
+
+
+def _coverage_bars(report: GapReport, ids: list[str], language: str) -> list[str]:
+    """Per compound, one line per kind with a target: ``充电桩 ████████░░ 80%`` (text bars, safe as data)."""
+    table = report.communities.set_index("id") if len(report.communities) else report.communities
+    out = []
+    for cid in ids:
+        lines = []
+        for kind in report.kinds:
+            col = f"{kind}_coverage_pct"
+            if kind not in report.targets_m or cid not in table.index or col not in table:
+                continue
+            pct = table.at[cid, col]
+            label = FACILITY_LABELS[kind][language]
+            if pct is None or not np.isfinite(pct):
+                lines.append(f"{label} –")
+                continue
+            full = int(round(float(pct) / 10))
+            lines.append(f"{label} {'█' * full}{'░' * (10 - full)} {float(pct):.0f}%")
+        out.append(" · ".join(lines))
+    return out
+
+
+def _buildings_layer(m, bundle: Bundle, t) -> None:
+    """Building outlines with their numbers (the label, or the survey key of an unnumbered one)."""
+    b = bundle.buildings
+    if not len(b):
+        return
+    keys = b["survey_key"].fillna("").astype(str) if "survey_key" in b else [""] * len(b)
+    labels = [lab or (f"{t['unnumbered']} {k}" if k else "") for lab, k in zip(b["label"].fillna("").astype(str), keys)]
+    props = gpd.GeoDataFrame({"label": labels}, geometry=b.geometry.values, crs=b.crs)
+    folium.GeoJson(
+        _escaped(props), name=html_text(t["buildings"]),
+        style_function=lambda f: {"color": "#9e9e9e", "weight": 1, "fill": True, "fillColor": "#e0e0e0", "fillOpacity": 0.6},
+        # one permanent label per building (a layer tooltip shows only one); the label is escaped already
+        on_each_feature=JsCode("function (f, layer) { if (f.properties.label) { layer.bindTooltip("
+                               "f.properties.label, {permanent: true, direction: 'center', className: 'rm-bnum'}); } }"),
+    ).add_to(m)
+    m.get_root().header.add_child(folium.Element(
+        "<style>.leaflet-tooltip.rm-bnum{background:transparent;border:0;box-shadow:none;font:11px sans-serif;color:#424242}"
+        ".leaflet-tooltip.rm-bnum:before{display:none}</style>"))
 
 
 def _bounds(bundle: Bundle, units: gpd.GeoDataFrame):
@@ -265,6 +346,22 @@ def _bounds(bundle: Bundle, units: gpd.GeoDataFrame):
         return None
     b = np.array([p.total_bounds for p in parts])
     return [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]]
+
+
+@dataclass(frozen=True)
+class GapSlice:
+    """One compound's gap map inputs (:meth:`GapMapLayers.subset`): draw it with :func:`slice_figure`."""
+    community_id: str
+    report: GapReport
+    bundle: Bundle
+    sites: gpd.GeoDataFrame | None
+    margin_m: float = 60.0
+
+
+def slice_figure(part: GapSlice, *, language: str = "zh", draft: bool = False) -> Figure:
+    """:func:`gap_figure` of a :class:`GapSlice` (the same drawing as from the whole district)."""
+    return gap_figure(part.report, part.bundle, part.community_id, sites=part.sites, language=language,
+                      margin_m=part.margin_m, draft=draft)
 
 
 class GapMapLayers:
@@ -288,16 +385,48 @@ class GapMapLayers:
 
     def clip(self, name: str, metric, bounds) -> gpd.GeoDataFrame:
         """Rows of layer ``name`` in ``metric`` whose geometry meets the box ``bounds`` (as ``.cx`` picks them)."""
+        return self._layer(name, metric).iloc[self._positions(name, metric, bounds)]
+
+    def _layer(self, name: str, metric) -> gpd.GeoDataFrame:
         key = (name, str(metric))
         gdf = self._projected.get(key)
         if gdf is None:
             gdf = getattr(self.bundle, name)
             gdf = gdf.to_crs(metric) if len(gdf) else gdf
             self._projected[key] = gdf
+        return gdf
+
+    def _positions(self, name: str, metric, bounds) -> np.ndarray:
+        gdf = self._layer(name, metric)
         if not len(gdf):
-            return gdf
-        hits = gdf.sindex.query(shapely.box(*bounds), predicate="intersects")
-        return gdf.iloc[np.sort(hits)]
+            return np.zeros(0, dtype=np.intp)
+        return np.sort(gdf.sindex.query(shapely.box(*bounds), predicate="intersects"))
+
+    def subset(self, community_id: str, *, sites: gpd.GeoDataFrame | None = None, margin_m: float = 60.0) -> GapSlice:
+        """Exactly what :func:`gap_figure` of ``community_id`` draws, cut out of the district.
+
+        The rows are the district's own (WGS84, in their order), picked by the
+        same box and rule the figure uses, so ``gap_figure`` of the slice gives
+        the same drawing as of the district. A slice is small: it is what a
+        worker process (or a Dask worker) gets to draw one compound's map,
+        and what the incremental build hashes.
+        """
+        b = self.bundle
+        comm = b.communities[b.communities["id"] == community_id]
+        if comm.empty:
+            raise RenderError(f"gap map: no community {community_id!r} in the bundle")
+        metric = utm_crs(comm)
+        x0, y0, x1, y1 = comm.to_crs(metric).total_bounds
+        bounds = (x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
+        near = {name: getattr(b, name).iloc[self._positions(name, metric, bounds)]
+                for name in ("paths", "buildings", "facilities")}
+        view = Bundle.from_layers({"communities": comm, "gates": self.rows("gates", community_id), **near})
+        report = GapReport(units=self.rows("units", community_id), communities=self.rows("communities", community_id),
+                           district={}, kinds=self.report.kinds, targets_m=dict(self.report.targets_m))
+        if sites is not None and len(sites):
+            seen = sites.to_crs(metric).geometry.intersects(shapely.box(*bounds)).to_numpy()
+            sites = sites.iloc[np.flatnonzero(seen)]
+        return GapSlice(community_id, report, view, sites, margin_m)
 
     def rows(self, name: str, community_id: str):
         """Rows of ``gates``, ``units`` (the report's doors) or ``communities`` (the report's table) of one compound."""
@@ -346,7 +475,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
         Unknown paper or compound. Data text the font cannot draw (emoji,
         bidi controls) is dropped or replaced (:func:`~ridermap.render.fonts.drawable`).
     """
-    t = _TEXT[language]
+    t = i18n.words("gapmap", language)
     if paper not in _PAPER_MM:
         raise RenderError(f"gap map: unknown paper {paper!r} (use {', '.join(_PAPER_MM)})")
     comm = bundle.communities[bundle.communities["id"] == community_id]
@@ -368,7 +497,9 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     def clip(name: str) -> gpd.GeoDataFrame:
         return layers.clip(name, metric, bounds)
 
-    _draw_paths(ax, clip("paths"))
+    paths = clip("paths")
+    _draw_paths(ax, paths)
+    _street_names(ax, paths, bounds, family, texts)
     _draw_buildings(ax, clip("buildings"), community_id, family, texts)
     outline.boundary.plot(ax=ax, color="#212121", linewidth=1.6, zorder=5)
     gates = layers.rows("gates", community_id)
@@ -378,6 +509,7 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     handles = _draw_facilities(ax, clip("facilities"), language, texts)
     _draw_sites(ax, sites, metric, bounds, t, language, family, texts)
     _frame_map(ax, bounds, t, family, texts)
+    _north_arrow(ax, bounds, family)
 
     # side panel: title, legend, coverage table
     row = layers.rows("communities", community_id)
@@ -407,6 +539,43 @@ def _draw_paths(ax, paths: gpd.GeoDataFrame) -> None:
             part = inner[inner["rideable"] == rideable]
             if len(part):
                 part.plot(ax=ax, color="#9e9e9e", linewidth=1.2, linestyle=style, zorder=2)
+
+
+def _street_names(ax, paths: gpd.GeoDataFrame, bounds, family: str, texts: list[str]) -> None:
+    """The name of each named public street, once, along its longest stretch inside the map."""
+    if not len(paths) or "name" not in paths:
+        return
+    named = paths[(paths["community_id"] == "") & (paths["name"] != "")]
+    if not len(named):
+        return
+    box = shapely.box(*bounds)
+    best: dict[str, tuple[float, object]] = {}
+    for name, geom in zip(named["name"], named.geometry):
+        part = geom.intersection(box)
+        if part.is_empty:
+            continue
+        longest = max(getattr(part, "geoms", [part]), key=lambda g: g.length)
+        if longest.length > best.get(name, (0.0, None))[0]:
+            best[name] = (longest.length, longest)
+    for name, (length, line) in sorted(best.items()):
+        if length < 40:
+            continue
+        mid = line.interpolate(0.5, normalized=True)
+        a, b = line.interpolate(0.45, normalized=True), line.interpolate(0.55, normalized=True)
+        angle = np.degrees(np.arctan2(b.y - a.y, b.x - a.x))
+        angle = angle - 180 if angle > 90 else angle + 180 if angle < -90 else angle  # never upside down
+        text = drawable(name, where="gap map street")
+        ax.text(mid.x, mid.y, text, fontsize=7, fontfamily=family, color="#616161", ha="center", va="center",
+                rotation=angle, rotation_mode="anchor", zorder=2.5,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5})
+        texts.append(text)
+
+
+def _north_arrow(ax, bounds, family: str) -> None:
+    x0, y0, x1, y1 = bounds
+    x, y = x1 - (x1 - x0) * 0.05, y1 - (y1 - y0) * 0.05
+    ax.annotate("N", xy=(x, y), xytext=(x, y - (y1 - y0) * 0.08), ha="center", va="top", fontsize=11,
+                fontfamily=family, arrowprops={"arrowstyle": "-|>", "color": "#212121", "lw": 1.5}, zorder=13)
 
 
 def _draw_buildings(ax, buildings: gpd.GeoDataFrame, community_id: str, family: str, texts: list[str]) -> None:

@@ -17,54 +17,21 @@ Nothing here touches the disk.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
+from ridermap import i18n
 from ridermap.model.confirmed import UNKNOWN, gate_confirmed, is_inferred
-from ridermap.model.schema import RIDER_ACCESS_LABELS
 
-__all__ = ["WORDS", "words", "access_label", "known_access", "mark_unconfirmed", "compound_title", "gate_title",
+__all__ = ["words", "access_label", "known_access", "mark_unconfirmed", "compound_title", "gate_title",
            "is_placeholder_name", "survey_key_of", "gate_names", "draft_band"]
-
-#: interface words, Chinese and English
-WORDS: dict[str, dict[str, str]] = {
-    "zh": {
-        "unconfirmed": "待核实",
-        "mark": "（待核实）",
-        "unnamed": "未命名小区",
-        "no_gate": "暂无已知出入口，请调查补充",
-        "no_index": "暂无楼栋编号和单元门数据，请调查补充",
-        "no_units": "暂无单元门数据",
-        "no_usable_gate": "不可达：无可用出入口",
-        "draft": "草图 / DRAFT",
-        "draft_note": "含待核实信息，核实后再使用",
-        "inferred_gate": "推测出入口（待核实）",
-        "location_unconfirmed": "位置待核实",
-        "rule_unconfirmed": "骑手通行：待核实",
-        "rider_rule": "骑手通行：{access}",
-    },
-    "en": {
-        "unconfirmed": "to be confirmed",
-        "mark": " (to be confirmed)",
-        "unnamed": "Unnamed compound",
-        "no_gate": "No known gate yet: please survey and add",
-        "no_index": "No building numbers or unit doors known yet: please survey",
-        "no_units": "No unit doors known",
-        "no_usable_gate": "No usable gate",
-        "draft": "DRAFT / 草图",
-        "draft_note": "unconfirmed data: confirm before use",
-        "inferred_gate": "Inferred gate (to be confirmed)",
-        "location_unconfirmed": "location to be confirmed",
-        "rule_unconfirmed": "Rider access: to be confirmed",
-        "rider_rule": "Rider access: {access}",
-    },
-}
 
 #: the placeholder names older readers gave compounds without a name (``小区 w123``)
 _PLACEHOLDER = re.compile(r"^(小区|compound)\s*[nwr]?\d+$", re.IGNORECASE)
 
 
-def words(lang: str) -> dict[str, str]:
-    """The words of ``lang`` (Chinese for anything but ``en``)."""
-    return WORDS["en" if lang == "en" else "zh"]
+def words(lang: str) -> Mapping[str, str]:
+    """The words of ``lang`` (Chinese for anything but ``en``): the ``honest`` space of :mod:`ridermap.i18n`."""
+    return i18n.words("honest", lang)  # type: ignore[return-value]
 
 
 def known_access(value) -> str:
@@ -79,7 +46,7 @@ def access_label(value, lang: str) -> str:
     >>> access_label("", "zh"), access_label("walk", "en")
     ('待核实', 'Park and walk in')
     """
-    return RIDER_ACCESS_LABELS[known_access(value)]["en" if lang == "en" else "zh"]
+    return i18n.t(f"access.{known_access(value)}", lang)
 
 
 def mark_unconfirmed(text: str, lang: str) -> str:

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Rectangle
-from matplotlib.path import Path as MplPath
 
 from ridermap.config import Config
 from ridermap.errors import ConfigError, RenderError
@@ -405,30 +404,15 @@ def _finish_page(job: _Job, prep: _Prep, frame: Box) -> None:
 
 
 def _qr(page: _Page, url: str, *, x0: float, top: float, size: float, style: PosterStyle) -> Box:
-    """Draw a QR code (error level M or better, never micro, quiet zone 4) as vector squares."""
-    import segno
+    """Draw a QR code (error level M or better, never micro, quiet zone 4) as one vector path."""
+    from ridermap.render import qr as qrcode
 
-    qr = segno.make(url, error="m", micro=False)
-    rows = [list(r) for r in qr.matrix_iter(scale=1, border=4)]
-    n = len(rows)
-    module = size / n
-    y_top = top
-    page.ax.add_patch(Rectangle((x0, y_top - size), size, size, facecolor="#ffffff", edgecolor="none", zorder=20,
+    modules = qrcode.qr_matrix(url, ecc="M")
+    module = size / (modules.shape[0] + 2 * qrcode.QUIET_ZONE)
+    quiet = qrcode.QUIET_ZONE * module
+    page.ax.add_patch(Rectangle((x0, top - size), size, size, facecolor="#ffffff", edgecolor="none", zorder=20,
                                 gid="qr:quiet"))
-    verts, codes = [], []
-    for r, row in enumerate(rows):
-        c = 0
-        while c < n:
-            if row[c]:
-                start = c
-                while c < n and row[c]:
-                    c += 1
-                xa, xb = x0 + start * module, x0 + c * module
-                ya, yb = y_top - (r + 1) * module, y_top - r * module
-                verts += [(xa, ya), (xb, ya), (xb, yb), (xa, yb), (xa, ya)]
-                codes += [MplPath.MOVETO, MplPath.LINETO, MplPath.LINETO, MplPath.LINETO, MplPath.CLOSEPOLY]
-            else:
-                c += 1
-    page.ax.add_patch(PathPatch(MplPath(verts, codes), facecolor="#000000", edgecolor="#000000",
-                                linewidth=0.05, zorder=21, gid="qr"))
-    return (x0, y_top - size, x0 + size, y_top)
+    path = qrcode.mpl_path(qrcode.module_runs(modules), x0=x0 + quiet, top=top - quiet, module=module)
+    page.ax.add_patch(PathPatch(path, facecolor="#000000", edgecolor="#000000", linewidth=0.05, zorder=21, gid="qr"))
+    return (x0, top - size, x0 + size, top)
+

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ridermap import urls
+from ridermap import i18n, urls
+from ridermap.text import natural_key
 from ridermap.analysis.routing import RoutePlan, plan_routes
 from ridermap.config import Config
 from ridermap.errors import RenderError
@@ -55,15 +55,13 @@ __all__ = ["render_community", "render_index", "site_assets", "data_path", "FAC_
 FAC_CHARS = {"charger": "充", "battery_swap": "换", "rider_parking": "P", "parcel_locker": "柜", "toilet": "厕",
              "rider_station": "驿", "drinking_water": "水", "transfer_bicycle": "单"}
 
-_COMMUNITY_LAYERS = [
-    Layer("outline", "小区范围", "Compound"),
-    Layer("paths", "道路", "Paths"),
-    Layer("buildings", "楼栋", "Buildings"),
-    Layer("units", "单元门", "Unit doors"),
-    Layer("gates", "出入口", "Gates"),
-    Layer("facilities", "设施", "Facilities"),
-]
-_UNIT_LAYERS = _COMMUNITY_LAYERS + [Layer("route", "路线", "Route")]
+
+def _layer(key: str) -> Layer:
+    return Layer(key, i18n.t(f"layer.{key}", "zh"), i18n.t(f"layer.{key}", "en"))
+
+
+_COMMUNITY_LAYERS = [_layer(key) for key in ("outline", "paths", "buildings", "units", "gates", "facilities")]
+_UNIT_LAYERS = _COMMUNITY_LAYERS + [_layer("route")]
 
 
 def data_path(community_id: str) -> str:
@@ -84,10 +82,6 @@ def _parts(fmap) -> dict[str, Markup]:
     parts: MapParts = render_map_parts(fmap)
     # folium's output holds only our own constants and escaped JSON: mark it safe
     return {"css": Markup(parts.css), "html": Markup(parts.html), "js": Markup(parts.js), "script": Markup(parts.script)}
-
-
-def _natural(text: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text)))
 
 
 def _bounds(polygons: list) -> list[list[float]] | None:
@@ -144,11 +138,11 @@ def render_community(
     bounds = _bounds(data["outline"])
     titles = unit_titles(bundle)
     units_of: dict[str, list] = {}
-    for u in sorted(bundle.units.itertuples(index=False), key=lambda r: _natural(r.number or r.id)):
+    for u in sorted(bundle.units.itertuples(index=False), key=lambda r: natural_key(r.number or r.id)):
         t = titles.loc[u.id]
         units_of.setdefault(u.building_id, []).append({"path": urls.unit_path(u.id), "zh": t["unit_zh"], "en": t["unit_en"]})
     buildings = [{"id": b.id, **_building_label(b), "units": units_of.get(b.id, [])}
-                 for b in sorted(bundle.buildings.itertuples(index=False), key=lambda r: _natural(r.number or r.label))]
+                 for b in sorted(bundle.buildings.itertuples(index=False), key=lambda r: natural_key(r.number or r.label))]
     comm = bundle.communities.iloc[0]
     shown = gate_names(bundle.gates, "zh")
     gates = [{"id": g.id, "name": str(g.name).strip() or shown[g.id],
@@ -242,7 +236,7 @@ def render_index(bundle: Bundle, *, config: Config, basemap: str | None = None, 
     communities = sorted(
         ({"id": c.id, **_compound_name(c.name, c.inferred), "access": known_access(c.rider_access),
           "units": int(units.get(c.id, 0)), "path": urls.community_path(c.id)} for c in bundle.communities.itertuples(index=False)),
-        key=lambda c: _natural(c["name"]))
+        key=lambda c: natural_key(c["name"]))
     care = []
     for k in kinds:
         items = [f for f in data["fac"] if f["k"] == k]
@@ -284,4 +278,23 @@ def site_assets() -> dict[str, str | Path]:
             out[f"assets/images/{image}"] = leaflet / "images" / image
     labels = {"kinds": FACILITY_LABELS, "access": RIDER_ACCESS_LABELS}
     out["assets/site.js"] = _env().get_template("site.js.j2").render(labels=labels, fac_chars=FAC_CHARS)
+    out["sw.js"] = service_worker(out)
     return out
+
+
+def service_worker(assets: dict[str, str | Path]) -> str:
+    """``sw.js``: the offline service worker, its cache named after a digest of the assets and ridermap's
+    version (a new build's worker replaces the old cache; the same build gives the same bytes)."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha256()
+    try:
+        h.update(version("ridermap").encode())
+    except PackageNotFoundError:  # pragma: no cover - a bare checkout
+        h.update(b"unknown")
+    for rel in sorted(assets):
+        content = assets[rel]
+        h.update(rel.encode() + b"\0" + (content.read_bytes() if isinstance(content, Path) else content.encode()))
+    shell = ["./", "index.html"] + sorted(rel for rel in assets if rel.startswith("assets/"))
+    return _env().get_template("sw.js.j2").render(version=h.hexdigest()[:16], shell=shell)

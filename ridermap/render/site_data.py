@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ridermap import i18n
 from ridermap.analysis.routing import RoutePlan, Schedule, UnitRoute, describe, parse_hours
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
@@ -41,10 +42,6 @@ GCJ02_BASEMAPS = frozenset({"amap", "tencent"})
 CARE_KINDS = ("rider_station", "toilet", "charger", "battery_swap", "parcel_locker", "drinking_water")
 
 Shift = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-_DAY_NAMES = {
-    "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-}
 
 
 def coord_shift(basemap: str | None) -> Shift | None:
@@ -98,14 +95,15 @@ def format_schedule(schedule: Schedule, *, lang: str) -> str:
     >>> format_schedule(parse_hours("Mo-Su 00:00-11:00,19:30-24:00"), lang="en")
     'Daily 00:00–11:00, 19:30–24:00'
     """
-    names = _DAY_NAMES[lang]
-    sep, none = ("、", "不适用") if lang == "zh" else (", ", "not in force")
+    words = i18n.words("days", lang)
+    names = words["week"]
 
     def spans(day) -> str:
-        return sep.join(f"{a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}" for a, b in day) or none
+        text = words["hours_sep"].join(f"{a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}" for a, b in day)
+        return text or words["not_in_force"]
 
     if all(day == schedule[0] for day in schedule):
-        return ("每天 " if lang == "zh" else "Daily ") + spans(schedule[0])
+        return i18n.t("days.every_day", lang, hours=spans(schedule[0]))
     groups: list[tuple[int, int]] = []
     for d in range(7):
         if groups and schedule[d] == schedule[groups[-1][0]] and groups[-1][1] == d - 1:
@@ -114,9 +112,9 @@ def format_schedule(schedule: Schedule, *, lang: str) -> str:
             groups.append((d, d))
     parts = []
     for a, b in groups:
-        days = names[a] if a == b else (f"{names[a]}至{names[b]}" if lang == "zh" else f"{names[a]}–{names[b]}")
+        days = names[a] if a == b else i18n.t("days.span", lang, first=names[a], last=names[b])
         parts.append(f"{days} {spans(schedule[a])}")
-    return ("；" if lang == "zh" else "; ").join(parts)
+    return words["group_sep"].join(parts)
 
 
 def rule_text(hours: str) -> dict:

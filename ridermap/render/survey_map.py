@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from matplotlib.collections import LineCollection, PatchCollection
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, PathPatch, Polygon as MplPolygon, Rectangle
 from matplotlib.path import Path as MplPath
 
+from ridermap import i18n
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import FACILITY_LABELS, INFERRED_SEP
@@ -38,22 +39,6 @@ PT_PER_MM = 72.0 / 25.4
 _CAP = 0.733  # cap height / em of Noto Sans SC
 _MEASURE_DPI = 150
 INK, GREY, CAND = "#222222", "#9e9e9e", "#e65100"
-TEXT = {
-    "zh": {
-        "title": "调查底图 · {name}", "sub": "{cid}　比例尺 1:{scale:,}　网格边长 {side:g} 米　在调查表中按调查编号（B07、G3、U07-2）或位置标记（S3、B07 南 2）填写",
-        "unnumbered": "未编号", "candidate": "待核实", "north": "北",
-        "legend": "图例：楼栋 B07（调查编号）+ 现有楼号　● 出入口 G1　○ 候选出入口（待核实）　■ 单元门 U07-1　▲ 设施　"
-                  "— 可骑行道路　┄ 步行道路　S3 围墙标记（约 15 米）　南1 2 3 楼栋长边标记（约 5 米）",
-        "attribution": "© OpenStreetMap contributors · ridermap",
-    },
-    "en": {
-        "title": "Survey map · {name}", "sub": "{cid}   scale 1:{scale:,}   grid {side:g} m   refer to features by key (B07, G3, U07-2) or mark (S3, B07 南 2) in the sheet",
-        "unnumbered": "no number", "candidate": "to be confirmed", "north": "N",
-        "legend": "Legend: building key B07 + current number   ● gate G1   ○ gate candidate (to be confirmed)   ■ unit door   ▲ facility   "
-                  "— ride way   ┄ walk way   S3 outline mark (~15 m)   南1 2 3 wall marks (~5 m)",
-        "attribution": "© OpenStreetMap contributors · ridermap",
-    },
-}
 
 
 class SurveyMapFitError(RenderError):
@@ -208,7 +193,7 @@ def render_survey_map(bundle: Bundle, community_id: str, *, paper: str = "A3", l
 
 def _render(bundle: Bundle, view: Bundle, cid: str, metric: Metric, *, paper: str, landscape: bool,
             language: str, bounds) -> SurveyMap:
-    t = TEXT[language]
+    t = i18n.words("survey_map", language)
     w, h, fr = _layout(paper, landscape, bounds)
     page = _Page(w, h, font_family())
     k = 1000.0 / fr.scale

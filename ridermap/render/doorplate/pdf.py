@@ -17,7 +17,7 @@ work:
 Coordinates given to :class:`PdfBuilder` pages are millimetres with ``y``
 pointing down (as in SVG); the writer adds the page transform.
 
-Nothing here touches the disk except reading the font file.
+Nothing here touches the disk: the font comes from :mod:`ridermap.render.fonts`.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ridermap.errors import RenderError
+from ridermap.render.fonts import open_font, shared_font
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,8 @@ class CidFont:
     """
 
     def __init__(self, path: str | Path) -> None:
-        from fontTools.ttLib import TTFont
-
         self.path = Path(path)
-        # read from memory: glyph outlines load lazily, and no file stays open
-        font = TTFont(io.BytesIO(self.path.read_bytes()), lazy=True)
+        font = shared_font(self.path)  # read once per process, from memory: no file stays open
         if "CFF " not in font:
             raise RenderError(f"font {self.path.name}: doorplates need a CFF-outline OpenType font (.otf)")
         top = font["CFF "].cff.topDictIndex[0]
@@ -156,7 +154,6 @@ def load_font(path: str) -> CidFont:
 @lru_cache(maxsize=32)
 def _subset_cff(path: str, chars: frozenset[str]) -> bytes:
     from fontTools import subset
-    from fontTools.ttLib import TTFont
 
     options = subset.Options()
     options.layout_features = []
@@ -167,7 +164,7 @@ def _subset_cff(path: str, chars: frozenset[str]) -> bytes:
     options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "VORG", "vhea", "vmtx", "DSIG"]
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(ord(c) for c in chars))
-    with TTFont(path) as font:
+    with open_font(path) as font:  # a private copy: subsetting changes it
         subsetter.subset(font)
         data = font.getTableData("CFF ")
     log.debug("font subset: %d characters, %d bytes of CFF", len(chars), len(data))

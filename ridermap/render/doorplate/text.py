@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ridermap.render.doorplate_pdf import CidFont
+from ridermap.render.doorplate.pdf import CidFont
 
 #: faux-bold outline stroke, in em of the text size (only the regular weight ships)
 BOLD_EM = 0.05

@@ -1,0 +1,268 @@
+"""Every interface string of ridermap, in Chinese and English, in one place.
+
+Base floor: imports nothing of ridermap. A message id is ``space.name``
+(``gapmap.title``, ``access.walk``); each message has a ``zh`` and an ``en``
+text (or a tuple of texts, such as the weekday names). Chinese is the
+default: any language other than ``en`` reads Chinese.
+
+* :func:`t` gives one message, with ``str.format`` fields filled in;
+* :func:`words` gives all messages of a space as a read-only mapping
+  ``name -> text`` (what renderers index while they draw);
+* :func:`labels` gives a space as ``name -> {"zh": ..., "en": ...}`` (what the
+  site embeds, both languages at once).
+
+Adding a string: add one entry below with both languages (a test checks
+that both are there and name the same ``{fields}``), then use it by id.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
+
+__all__ = ["LANGUAGES", "MESSAGES", "language", "labels", "t", "words"]
+
+#: languages every message has; the first is the default
+LANGUAGES = ("zh", "en")
+
+#: a message text: one string, or a tuple of strings (weekday names, table headers)
+Text = str | tuple[str, ...]
+
+MESSAGES: dict[str, dict[str, Text]] = {
+    # --- access: rider rules of gates and compounds (schema ``rider_access``)
+    "access.ride": {"zh": "可骑行进入", "en": "Ride in"},
+    "access.walk": {"zh": "停车步行进入", "en": "Park and walk in"},
+    "access.none": {"zh": "禁止进入", "en": "No entry"},
+    "access.unknown": {"zh": "待核实", "en": "To be confirmed"},
+    # --- facility: facility kinds (schema ``FACILITY_KINDS``)
+    "facility.charger": {"zh": "充电桩", "en": "Charger"},
+    "facility.battery_swap": {"zh": "换电柜", "en": "Battery swap"},
+    "facility.rider_parking": {"zh": "骑手停车点", "en": "Rider parking"},
+    "facility.parcel_locker": {"zh": "快递柜", "en": "Parcel locker"},
+    "facility.toilet": {"zh": "公共厕所", "en": "Toilet"},
+    "facility.rider_station": {"zh": "骑手驿站", "en": "Rider station"},
+    "facility.drinking_water": {"zh": "饮水点", "en": "Drinking water"},
+    "facility.transfer_bicycle": {"zh": "换乘自行车", "en": "Transfer bicycles"},
+    # --- honest: what every output says about unknown and inferred data (render/honest.py)
+    "honest.unconfirmed": {"zh": "待核实", "en": "to be confirmed"},
+    "honest.mark": {"zh": "（待核实）", "en": " (to be confirmed)"},
+    "honest.unnamed": {"zh": "未命名小区", "en": "Unnamed compound"},
+    "honest.no_gate": {"zh": "暂无已知出入口，请调查补充", "en": "No known gate yet: please survey and add"},
+    "honest.no_index": {
+        "zh": "暂无楼栋编号和单元门数据，请调查补充",
+        "en": "No building numbers or unit doors known yet: please survey",
+    },
+    "honest.no_units": {"zh": "暂无单元门数据", "en": "No unit doors known"},
+    "honest.no_usable_gate": {"zh": "不可达：无可用出入口", "en": "No usable gate"},
+    "honest.draft": {"zh": "草图 / DRAFT", "en": "DRAFT / 草图"},
+    "honest.draft_note": {"zh": "含待核实信息，核实后再使用", "en": "unconfirmed data: confirm before use"},
+    "honest.inferred_gate": {"zh": "推测出入口（待核实）", "en": "Inferred gate (to be confirmed)"},
+    "honest.location_unconfirmed": {"zh": "位置待核实", "en": "location to be confirmed"},
+    "honest.rule_unconfirmed": {"zh": "骑手通行：待核实", "en": "Rider access: to be confirmed"},
+    "honest.rider_rule": {"zh": "骑手通行：{access}", "en": "Rider access: {access}"},
+    # --- gapmap: planner gap maps (render/gapmap.py)
+    # --- signmap: the A3 sign-plan map (render/signs_map.py)
+    "signmap.title": {"zh": "{name} 导向标识布置图", "en": "{name} — signage plan"},
+    "signmap.posts": {"zh": "路口导向牌", "en": "Junction signs"},
+    "signmap.numbers": {"zh": "楼栋号牌", "en": "Building numbers"},
+    "signmap.letter": {"zh": "字高 {mm} mm", "en": "letters {mm} mm"},
+    "signmap.none": {"zh": "无需路口导向牌：每条路线沿直行即可到达", "en": "No junction sign needed: every route goes straight on"},
+    "signmap.legend_post": {"zh": "路口导向牌（短线＝牌面朝向）", "en": "Junction sign (tick = way a face looks)"},
+    "signmap.legend_number": {"zh": "楼栋号牌（指向＝朝向）", "en": "Building number (points the way it faces)"},
+    "signmap.legend_ride": {"zh": "可骑行道路", "en": "Rideable path"},
+    "signmap.legend_walk": {"zh": "步行道路", "en": "Footpath"},
+    "signmap.legend_gate": {"zh": "大门", "en": "Gate"},
+    "signmap.metres": {"zh": "米", "en": "m"},
+    "signmap.inferred": {"zh": "（待核实：依据推测的大门）", "en": " (to be confirmed: inferred gates)"},
+    "signmap.more": {"zh": "另有 {n} 块楼栋号牌，见 signs.csv", "en": "{n} more building numbers in signs.csv"},
+    "signmap.rule": {
+        "zh": "字高按视距：每毫米字高 {m} 米视距（美国标识协会经验法则，见 README）",
+        "en": "Letter height by viewing distance: {m} m per mm (US Sign Council rule of thumb, see README)",
+    },
+    # --- signs: what sign faces add to an arrow for one mode only (analysis/signs.py)
+    "signs.mode_ride": {"zh": "（可骑行）", "en": " (ride)"},
+    "signs.mode_walk": {"zh": "（步行）", "en": " (on foot)"},
+    # --- gapcsv: column headers of the gap tables in Chinese (English headers are the column ids)
+    "gapcsv.id": {"zh": "编号", "en": "id"},
+    "gapcsv.community_id": {"zh": "小区编号", "en": "community_id"},
+    "gapcsv.address": {"zh": "地址", "en": "address"},
+    "gapcsv.no_gate": {"zh": "无可用出入口", "en": "no_gate"},
+    "gapcsv.n_gaps": {"zh": "缺口数", "en": "n_gaps"},
+    "gapcsv.name": {"zh": "小区", "en": "name"},
+    "gapcsv.rider_access": {"zh": "骑手通行", "en": "rider_access"},
+    "gapcsv.gates": {"zh": "出入口数", "en": "gates"},
+    "gapcsv.ride_gates": {"zh": "可骑行出入口数", "en": "ride_gates"},
+    "gapcsv.usable_gates": {"zh": "可用出入口数", "en": "usable_gates"},
+    "gapcsv.closed_to_riders": {"zh": "禁止骑手进入", "en": "closed_to_riders"},
+    "gapcsv.has_locker": {"zh": "有快递柜", "en": "has_locker"},
+    "gapcsv.doors": {"zh": "门数", "en": "doors"},
+    "gapcsv.unit_doors": {"zh": "单元门数", "en": "unit_doors"},
+    "gapcsv.building_doors": {"zh": "楼栋门数（无单元门数据）", "en": "building_doors"},
+    "gapcsv.no_gate_doors": {"zh": "无可用出入口的门数", "en": "no_gate_doors"},
+    "gapcsv.doors_with_gaps": {"zh": "有缺口的门数", "en": "doors_with_gaps"},
+    "gapcsv.kind": {"zh": "设施类型", "en": "kind"},
+    "gapcsv.method": {"zh": "方法", "en": "method"},
+    "gapcsv.rank": {"zh": "排名", "en": "rank"},
+    "gapcsv.candidate_id": {"zh": "候选点", "en": "candidate_id"},
+    "gapcsv.source": {"zh": "候选点来源", "en": "source"},
+    "gapcsv.near": {"zh": "位置", "en": "near"},
+    "gapcsv.newly_covered": {"zh": "新增覆盖门数", "en": "newly_covered"},
+    "gapcsv.covers": {"zh": "新增覆盖的门", "en": "covers"},
+    "gapcsv.unit_ids": {"zh": "新增覆盖的门编号", "en": "unit_ids"},
+    "gapcsv.lon": {"zh": "经度", "en": "lon"},
+    "gapcsv.lat": {"zh": "纬度", "en": "lat"},
+    "gapcsv.kind_m": {"zh": "{kind}距离（米）", "en": "{kind}_m"},
+    "gapcsv.kind_gap": {"zh": "{kind}缺口", "en": "{kind}_gap"},
+    "gapcsv.kind_status": {"zh": "{kind}状态", "en": "{kind}_status"},
+    "gapcsv.kind_gaps": {"zh": "{kind}缺口数", "en": "{kind}_gaps"},
+    "gapcsv.kind_coverage_pct": {"zh": "{kind}达标率（%）", "en": "{kind}_coverage_pct"},
+    "gapcsv.kind_target_m": {"zh": "{kind}目标（米）", "en": "{kind}_target_m"},
+    "gapcsv.kind_mode": {"zh": "{kind}方式", "en": "{kind}_mode"},
+    "gapcsv.near_gate": {"zh": "距{compound}{gate}约{m}米", "en": "about {m} m from {gate}, {compound}"},
+    "gapcsv.near_building": {"zh": "距{address}约{m}米", "en": "about {m} m from {address}"},
+    "gapcsv.more": {"zh": "等{n}处", "en": " and {n} more"},
+    "gapmap.buildings": {"zh": "楼栋", "en": "Buildings"},
+    "gapmap.unnumbered": {"zh": "未编号楼栋", "en": "Unnumbered"},
+    "gapmap.doors_unit": {"zh": "个门", "en": "doors"},
+    # --- plate: doorplates (render/doorplate/content.py)
+    "plate.caption": {"zh": "扫码导航", "en": "Scan for directions"},
+    "plate.no_unit": {"zh": "未编号单元", "en": "Unit (no number)"},
+    "plate.no_building": {"zh": "未编号楼栋", "en": "Building (no number)"},
+    "plate.unit": {"zh": "{n}单元", "en": "Unit {n}"},
+    "plate.building": {"zh": "{n}号楼", "en": "Building {n}"},
+    "plate.gate": {"zh": "出入口", "en": "Gate"},
+    "plate.flats": {"zh": "户号 {flats}", "en": "Flats {flats}"},
+    "plate.units": {"zh": "单元 {units}", "en": "Units {units}"},
+    "plate.locked": {"zh": "常闭", "en": "usually locked"},
+    "plate.sep": {"zh": "、", "en": ", "},
+    "plate.key_note": {"zh": "{kind} {key}，{what}待核实", "en": "{kind} {key}; {what} to be confirmed"},
+    "plate.survey_key": {"zh": "调查编号", "en": "Survey key"},
+    "plate.no_unit_what": {"zh": "单元号", "en": "unit number"},
+    "plate.no_building_what": {"zh": "楼号", "en": "building number"},
+    "plate.rule_unconfirmed": {"zh": "骑手通行：待核实", "en": "Rider access: to be confirmed"},
+    "plate.location_unconfirmed": {"zh": "位置待核实", "en": "Location to be confirmed"},
+    "gapmap.title": {"zh": "骑手设施缺口图", "en": "Rider facility gaps"},
+    "gapmap.doors": {"zh": "单元门", "en": "Unit doors"},
+    "gapmap.gap_levels": {
+        "zh": ("无缺口", "1 类设施缺口", "2 类设施缺口", "3 类及以上"),
+        "en": ("no gap", "1 kind in gap", "2 kinds in gap", "3 or more"),
+    },
+    "gapmap.target": {"zh": "目标", "en": "target"},
+    "gapmap.coverage": {"zh": "达标", "en": "covered"},
+    "gapmap.metres": {"zh": "米", "en": "m"},
+    "gapmap.site": {"zh": "建议新增", "en": "Proposed"},
+    "gapmap.covers": {"zh": "可新增覆盖", "en": "newly covers"},
+    "gapmap.unreachable": {"zh": "不可达", "en": "unreachable"},
+    "gapmap.gate": {"zh": "出入口", "en": "Gate"},
+    "gapmap.locked": {"zh": "锁闭", "en": "locked"},
+    "gapmap.legend": {"zh": "图例", "en": "Legend"},
+    "gapmap.district": {"zh": "全区", "en": "District"},
+    "gapmap.mode_ride": {"zh": "骑行", "en": "riding"},
+    "gapmap.mode_walk": {"zh": "步行", "en": "walking"},
+    "gapmap.n_a": {"zh": "不适用", "en": "n/a"},
+    "gapmap.building_door": {"zh": "楼栋（无单元门数据）", "en": "building (no unit doors)"},
+    "gapmap.no_gate": {"zh": "不可达：无可用出入口", "en": "No usable gate"},
+    "gapmap.no_gate_note": {
+        "zh": "本小区无可用出入口（未标注或全部锁闭），{n} 个门未计入缺口和达标率",
+        "en": "No usable gate (none mapped or all locked): {n} doors left out of gaps and coverage",
+    },
+    "gapmap.no_gate_doors": {"zh": "无可用出入口的门", "en": "doors without a usable gate"},
+    # --- survey_map: printed survey maps (render/survey_map.py)
+    "survey_map.title": {"zh": "调查底图 · {name}", "en": "Survey map · {name}"},
+    "survey_map.sub": {
+        "zh": "{cid}　比例尺 1:{scale:,}　网格边长 {side:g} 米　在调查表中按调查编号（B07、G3、U07-2）或位置标记（S3、B07 南 2）填写",
+        "en": "{cid}   scale 1:{scale:,}   grid {side:g} m   refer to features by key (B07, G3, U07-2) or mark (S3, B07 南 2) in the sheet",
+    },
+    "survey_map.unnumbered": {"zh": "未编号", "en": "no number"},
+    "survey_map.candidate": {"zh": "待核实", "en": "to be confirmed"},
+    "survey_map.north": {"zh": "北", "en": "N"},
+    "survey_map.legend": {
+        "zh": "图例：楼栋 B07（调查编号）+ 现有楼号　● 出入口 G1　○ 候选出入口（待核实）　■ 单元门 U07-1　▲ 设施　— 可骑行道路　┄ 步行道路　S3 围墙标记（约 15 米）　南1 2 3 楼栋长边标记（约 5 米）",
+        "en": "Legend: building key B07 + current number   ● gate G1   ○ gate candidate (to be confirmed)   ■ unit door   ▲ facility   — ride way   ┄ walk way   S3 outline mark (~15 m)   南1 2 3 wall marks (~5 m)",
+    },
+    "survey_map.attribution": {
+        "zh": "© OpenStreetMap contributors · ridermap",
+        "en": "© OpenStreetMap contributors · ridermap",
+    },
+    # --- findings: the findings workbook (publish/findings_xlsx.py)
+    "findings.sheet": {"zh": "问题清单", "en": "Findings"},
+    "findings.header": {
+        "zh": ("严重程度", "文件", "工作表", "行", "列", "值", "问题", "代码", "图层", "编号"),
+        "en": ("Severity", "File", "Sheet", "Row", "Column", "Value", "Message", "Code", "Layer", "Id"),
+    },
+    # --- severity: finding severities
+    "severity.error": {"zh": "错误", "en": "error"},
+    "severity.warning": {"zh": "警告", "en": "warning"},
+    "severity.info": {"zh": "提示", "en": "info"},
+    # --- days: weekday names, Monday first (rider hours on the site)
+    "days.week": {
+        "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+        "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    },
+    "days.every_day": {"zh": "每天 {hours}", "en": "Daily {hours}"},
+    "days.span": {"zh": "{first}至{last}", "en": "{first}–{last}"},
+    "days.hours_sep": {"zh": "、", "en": ", "},
+    "days.group_sep": {"zh": "；", "en": "; "},
+    "days.not_in_force": {"zh": "不适用", "en": "not in force"},
+    # --- layer: map layers of the rider site (render/site.py)
+    "layer.outline": {"zh": "小区范围", "en": "Compound"},
+    "layer.paths": {"zh": "道路", "en": "Paths"},
+    "layer.buildings": {"zh": "楼栋", "en": "Buildings"},
+    "layer.units": {"zh": "单元门", "en": "Unit doors"},
+    "layer.gates": {"zh": "出入口", "en": "Gates"},
+    "layer.facilities": {"zh": "设施", "en": "Facilities"},
+    "layer.route": {"zh": "路线", "en": "Route"},
+}
+
+
+def language(lang: object) -> str:
+    """``en`` for English, ``zh`` for anything else (Chinese first).
+
+    >>> language("en"), language("zh"), language(None)
+    ('en', 'zh', 'zh')
+    """
+    return "en" if lang == "en" else "zh"
+
+
+def t(key: str, lang: object = "zh", /, **fields: object) -> str:
+    """The text of message ``key`` in ``lang``, with ``fields`` filled in.
+
+    Raises ``KeyError`` naming ``key`` if there is no such message.
+
+    >>> t("access.walk", "en")
+    'Park and walk in'
+    >>> t("honest.rider_rule", "zh", access="可骑行进入")
+    '骑手通行：可骑行进入'
+    """
+    text = MESSAGES[key][language(lang)]
+    if not isinstance(text, str):
+        raise TypeError(f"message {key!r} is a tuple of texts: use words() for it")
+    return text.format(**fields) if fields else text
+
+
+@lru_cache(maxsize=None)
+def _space(space: str, lang: str) -> Mapping[str, Text]:
+    prefix = f"{space}."
+    found = {key[len(prefix):]: texts[lang] for key, texts in MESSAGES.items() if key.startswith(prefix)}
+    if not found:
+        raise KeyError(f"no messages in space {space!r}")
+    return MappingProxyType(found)
+
+
+def words(space: str, lang: object = "zh") -> Mapping[str, Text]:
+    """All messages of ``space`` in ``lang`` as a read-only ``name -> text`` mapping, in catalogue order.
+
+    >>> words("gapmap", "en")["title"]
+    'Rider facility gaps'
+    """
+    return _space(space, language(lang))
+
+
+def labels(space: str) -> dict[str, dict[str, Text]]:
+    """All messages of ``space`` as ``name -> {"zh": text, "en": text}``, in catalogue order.
+
+    >>> labels("access")["none"]
+    {'zh': '禁止进入', 'en': 'No entry'}
+    """
+    zh, en = words(space, "zh"), words(space, "en")
+    return {name: {"zh": zh[name], "en": en[name]} for name in zh}

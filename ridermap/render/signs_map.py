@@ -1,0 +1,227 @@
+"""The sign-plan map: an A3 sheet of one compound with every planned sign and its number.
+
+The map shows the compound's paths (ride solid, walk dotted), buildings with
+their labels, gates, every junction sign post (``J3``, a dark disc) with a
+tick for each face pointing the way the face looks, and every building
+number (``N5``, an orange wedge on the facade, pointing out). The side panel
+lists each face's text as printed and the building numbers with their
+letter height. What rests on inferred gates is marked 待核实.
+
+Returns a matplotlib :class:`~matplotlib.figure.Figure`; nothing here touches the disk.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+from pyproj import Transformer
+
+from ridermap.analysis.signs import SignPlan
+from ridermap.i18n import language as lang_of
+from ridermap.i18n import words
+from ridermap.model.bundle import Bundle
+from ridermap.render.fonts import check_glyphs, drawable, font_family
+from ridermap.render.honest import compound_title, draft_band
+from ridermap.render.honest import words as honest_words
+
+__all__ = ["sign_plan_figure"]
+
+A3_MM = (420.0, 297.0)
+INK, POST, NUMBER, RIDE, WALK = "#212121", "#0d47a1", "#e65100", "#616161", "#9e9e9e"
+_ATTRIBUTION = "© OpenStreetMap contributors"
+
+
+def sign_plan_figure(plan: SignPlan, view: Bundle, *, language: str = "zh", draft: bool = False,
+                     inferred_gates: frozenset[str] = frozenset(), margin_m: float = 30.0) -> Figure:
+    """The A3 landscape sign-plan map of ``plan``'s compound.
+
+    Parameters
+    ----------
+    plan
+        :func:`ridermap.analysis.signs.sign_plan` of the compound.
+    view
+        The compound's view (for buildings, paths, gates and its name).
+    language
+        ``zh`` or ``en``.
+    draft
+        Lay the "草图 / DRAFT" band across the map.
+    inferred_gates
+        Gates ridermap inferred: faces resting on them are marked 待核实.
+    margin_m
+        Street context around the compound.
+    """
+    from ridermap.analysis.signs import LEGIBILITY_M_PER_MM
+
+    t = words("signmap", language)
+    cid = plan.community_id
+    family = font_family()
+    net = plan.networks["rules"]
+    metric = net.crs
+    comm = view.communities[view.communities["id"] == cid].to_crs(metric)
+    fig = Figure(figsize=(A3_MM[0] / 25.4, A3_MM[1] / 25.4))
+    ax = fig.add_axes((0.02, 0.05, 0.62, 0.85))
+    side = fig.add_axes((0.66, 0.05, 0.32, 0.85))
+    side.axis("off")
+    texts: list[str] = []
+    x0, y0, x1, y1 = comm.total_bounds
+    bounds = (x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
+    _draw_base(ax, view, cid, metric, bounds, family, texts)
+    comm.boundary.plot(ax=ax, color=INK, linewidth=1.4, zorder=5)
+    to_m = Transformer.from_crs("EPSG:4326", metric, always_xy=True)
+    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+    _draw_posts(ax, plan, to_m, span, family, texts)
+    _draw_numbers(ax, plan, to_m, span, family, texts)
+    ax.set_xlim(bounds[0], bounds[2])
+    ax.set_ylim(bounds[1], bounds[3])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    _scale_bar(ax, bounds, t, family, texts)
+    row = view.communities[view.communities["id"] == cid].iloc[0]
+    name, _ = compound_title(row["name"], row.get("inferred", ""), language)
+    title = t["title"].format(name=drawable(name, where=f"sign plan of {cid}"))
+    fig.text(0.02, 0.94, title, fontsize=16, fontfamily=family, color=INK, va="bottom")
+    texts.append(title)
+    from_inferred = {r.door_id for r in plan.routes if r.gate_id in inferred_gates}
+    _side_panel(side, plan, t, family, texts, from_inferred, lang=language)
+    rule = t["rule"].format(m=f"{LEGIBILITY_M_PER_MM:.2f}")
+    footer = f"{rule} · {_ATTRIBUTION} · ridermap"
+    fig.text(0.02, 0.015, footer, fontsize=7, fontfamily=family, color="#757575")
+    texts.append(footer)
+    if draft:
+        pos = ax.get_position()
+        draft_band(fig, family=family, lang=language, box=(pos.x0, pos.y0, pos.x1, pos.y1))
+        texts.append(honest_words(language)["draft"] + honest_words(language)["draft_note"])
+    check_glyphs("".join(texts), where=f"sign plan of {cid}")
+    return fig
+
+
+def _draw_base(ax, view: Bundle, cid: str, metric, bounds, family: str, texts: list[str]) -> None:
+    """Streets, the compound's paths (ride solid, walk dotted), buildings with labels, gates."""
+    x0, y0, x1, y1 = bounds
+    paths = view.paths.to_crs(metric).cx[x0:x1, y0:y1] if len(view.paths) else view.paths
+    if len(paths):
+        public = paths[paths["community_id"] == ""]
+        if len(public):
+            public.plot(ax=ax, color="#d6d6d6", linewidth=3.0, zorder=1)
+        inner = paths[paths["community_id"] != ""]
+        for rideable, style, colour in ((True, "-", RIDE), (False, ":", WALK)):
+            part = inner[inner["rideable"] == rideable]
+            if len(part):
+                part.plot(ax=ax, color=colour, linewidth=1.1, linestyle=style, zorder=2)
+    b = view.buildings[view.buildings["community_id"] == cid].to_crs(metric)
+    if len(b):
+        b.plot(ax=ax, facecolor="#eeeeee", edgecolor="#9e9e9e", linewidth=0.6, zorder=3)
+        for label, geom in zip(b["label"], b.geometry):
+            text = drawable(label, where=f"sign plan of {cid}")
+            if text and geom is not None:
+                p = geom.representative_point()
+                ax.text(p.x, p.y, text, fontsize=7, ha="center", va="center", color="#616161", fontfamily=family, zorder=4)
+                texts.append(text)
+    gates = view.gates[view.gates["community_id"] == cid].to_crs(metric)
+    for name, geom in zip(gates["name"], gates.geometry):
+        ax.plot([geom.x], [geom.y], marker="p", markersize=11, color="#2e7d32", markeredgecolor="white", zorder=8)
+        text = drawable(name, where=f"sign plan of {cid}")
+        if text:
+            ax.annotate(text, (geom.x, geom.y), xytext=(7, -10), textcoords="offset points", fontsize=8,
+                        fontfamily=family, color="#2e7d32", zorder=8)
+            texts.append(text)
+
+
+def _unit(bearing_deg: float) -> np.ndarray:
+    r = math.radians(bearing_deg)
+    return np.array([math.sin(r), math.cos(r)])
+
+
+def _draw_posts(ax, plan: SignPlan, to_m, span: float, family: str, texts: list[str]) -> None:
+    tick = span * 0.025
+    for sign in plan.junctions:
+        x, y = to_m.transform(sign.lon, sign.lat)
+        for face in sign.faces:
+            fx, fy = to_m.transform(face.lon, face.lat)
+            d = _unit(face.facing_deg) * tick
+            ax.plot([fx, fx + d[0]], [fy, fy + d[1]], color=POST, linewidth=2.2, solid_capstyle="round", zorder=10)
+            ax.plot([x, fx], [y, fy], color=POST, linewidth=0.8, zorder=10)
+        ax.plot([x], [y], marker="o", markersize=13, color=POST, markeredgecolor="white", zorder=11)
+        ax.text(x, y, sign.id, fontsize=6.5, ha="center", va="center", color="white", fontfamily=family, zorder=12)
+        texts.append(sign.id)
+
+
+def _draw_numbers(ax, plan: SignPlan, to_m, span: float, family: str, texts: list[str]) -> None:
+    for s in plan.buildings:
+        x, y = to_m.transform(s.lon, s.lat)
+        ax.plot([x], [y], marker=(3, 0, -s.facing_deg), markersize=7, color=NUMBER, markeredgecolor="white",
+                markeredgewidth=0.5, zorder=9)
+        d = _unit(s.facing_deg) * span * 0.018
+        ax.text(x + d[0], y + d[1], s.id, fontsize=5.5, ha="center", va="center", color=NUMBER, fontfamily=family,
+                zorder=9)
+        texts.append(s.id)
+
+
+def _side_panel(side, plan: SignPlan, t, family: str, texts: list[str], from_inferred: set[str], *, lang: str) -> None:
+    lines: list[tuple[str, float, str]] = [(t["posts"], 11, INK)]
+    faces = [(f"{sign.id}{chr(ord('a') + k)}", face) for sign in plan.junctions for k, face in enumerate(sign.faces)]
+    if not faces:
+        lines.append((t["none"], 8.5, "#616161"))
+    for fid, face in faces:
+        note = t["inferred"] if from_inferred & {d for a in face.arrows for d in a.doors} else ""
+        text = face.text_en() if lang_of(lang) == "en" else face.text
+        lines.append((f"{fid}  {drawable(text, where='sign plan')}{note}", 8.5, INK))
+    lines.append(("", 6, INK))
+    lines.append((t["numbers"], 11, INK))
+    rows = _number_rows(plan, t)
+    room = max(0, 38 - len(lines))
+    for text in rows[:room]:
+        lines.append((text, 8, "#424242"))
+    if len(rows) > room:
+        lines.append((t["more"].format(n=sum(r.count("N") for r in rows[room:])), 8, "#757575"))
+    y = 1.0
+    for text, size, colour in lines:
+        side.text(0.0, y, text, fontsize=size, fontfamily=family, color=colour, va="top", transform=side.transAxes,
+                  wrap=False, clip_on=False)
+        texts.append(text)
+        y -= size / 8.5 * 0.021 + 0.004
+    _legend(side, t, family, texts)
+
+
+def _number_rows(plan: SignPlan, t: dict) -> list[str]:
+    """One line per building: its number signs and their letter heights (``N1、N2  1号楼  字高 75–100 mm``)."""
+    by_building: dict[str, list] = {}
+    for s in plan.buildings:
+        by_building.setdefault(s.building_id, []).append(s)
+    rows = []
+    for signs in by_building.values():
+        sizes = sorted({s.letter_mm for s in signs})
+        mm = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}"
+        ids = "、".join(s.id for s in signs)
+        rows.append(f"{ids}  {drawable(signs[0].text, where='sign plan')}  {t['letter'].format(mm=mm)}")
+    return rows
+
+
+def _legend(side, t: dict, family: str, texts: list[str]) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", color="none", markerfacecolor=POST, markersize=9, label=t["legend_post"]),
+               Line2D([], [], marker=(3, 0, 0), color="none", markerfacecolor=NUMBER, markersize=8, label=t["legend_number"]),
+               Line2D([], [], color=RIDE, linewidth=1.2, label=t["legend_ride"]),
+               Line2D([], [], color=WALK, linewidth=1.2, linestyle=":", label=t["legend_walk"]),
+               Line2D([], [], marker="p", color="none", markerfacecolor="#2e7d32", markersize=10, label=t["legend_gate"])]
+    side.legend(handles=handles, loc="lower left", prop={"family": family, "size": 8}, frameon=False)
+    texts += [h.get_label() for h in handles]
+
+
+def _scale_bar(ax, bounds, t: dict, family: str, texts: list[str]) -> None:
+    x0, y0, x1, y1 = bounds
+    span = (x1 - x0) / 5.0
+    length = max(v for v in (10, 20, 25, 50, 100, 200, 250, 500, 1000) if v <= max(span, 10))
+    bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
+    ax.plot([bx, bx + length], [by, by], color=INK, linewidth=3, zorder=13, solid_capstyle="butt")
+    label = f"{length} {t['metres']}"
+    ax.text(bx + length / 2, by + (y1 - y0) * 0.012, label, ha="center", va="bottom", fontsize=9, fontfamily=family,
+            zorder=13)
+    ax.annotate("N", xy=(x1 - (x1 - x0) * 0.05, y1 - (y1 - y0) * 0.05), xytext=(0, -24), textcoords="offset points",
+                ha="center", fontsize=10, fontfamily=family, arrowprops={"arrowstyle": "-|>", "color": INK})
+    texts += [label, "N"]
