@@ -189,18 +189,18 @@ def test_strict_and_fitting_posters_are_unchanged_by_the_fallbacks():
 
 
 def test_last_resort_lists_what_has_no_room_and_never_raises_for_labels(monkeypatch):
-    """24 unit doors on a 50 m wall do not fit A3; the last resort prints them, listing what has no room."""
+    """40 unit doors on a 50 m wall do not fit A2; the last resort prints them, listing what has no room."""
     import ridermap.publish.posters as posters
     from ridermap.errors import RenderError
 
-    crowded = make_bundle(units_per_building=24)
-    with pytest.raises(RenderError, match=r"larger paper \(--paper A2\)"):
-        render_poster(crowded, CID, gate="南门", config=CONFIG, paper="A3")
-    monkeypatch.setattr(posters, "paper_attempts", lambda paper, landscape=False: [("A3", False)])
-    poster, warning = render_fitting_poster(crowded.community(CID), CID, gate="南门", config=CONFIG, paper="A3")
+    crowded = make_bundle(units_per_building=40)
+    with pytest.raises(RenderError, match=r"larger paper \(--paper A1\)"):
+        render_poster(crowded, CID, gate="南门", config=CONFIG, paper="A2")
+    monkeypatch.setattr(posters, "paper_attempts", lambda paper, landscape=False: [("A2", False)])
+    poster, warning = render_fitting_poster(crowded.community(CID), CID, gate="南门", config=CONFIG, paper="A2")
     listed = [p for p in poster.labels if p.how == "listed"]
-    assert listed and poster.paper == "A3"
-    assert re.match(rf"labels did not fit even as callouts on any paper: printed on A3 with {len(listed)} labels only "
+    assert listed and poster.paper == "A2"
+    assert re.match(rf"labels did not fit even as callouts on any paper: printed on A2 with {len(listed)} labels only "
                     "listed beside the map", warning), warning
     assert {p.key for p in poster.labels if p.kind == "unit"} == set(crowded.units["id"])  # none dropped
     rows = [t.get_text() for t in poster.figure.axes[0].texts if t.get_gid() == "panel:callout"]

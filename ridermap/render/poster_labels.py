@@ -344,7 +344,8 @@ def _place_with_fallbacks(requests: list[LabelRequest], new_board: Callable[[], 
 
 
 def _forced_callout(req: LabelRequest, board: _Board, fb: Fallbacks) -> PlacedLabel:
-    found = _callout(req, board, fb)
+    """A label in trouble as a callout placed first; spread out with leaders, so numbers do not wall in a cluster."""
+    found = _callout(req, board, fb, spread=True) or _callout(req, board, fb)
     if found is None:
         raise LabelFitError(f"no room for the {req.kind} label {req.text!r} ({req.key}), not even as a number "
                             "placed first", req)
@@ -377,11 +378,17 @@ def _smaller_or_farther(req: LabelRequest, board: _Board, fb: Fallbacks) -> Plac
     return None
 
 
-def _callout(req: LabelRequest, board: _Board, fb: Fallbacks) -> PlacedLabel | None:
+def _callout(req: LabelRequest, board: _Board, fb: Fallbacks, *, spread: bool = False) -> PlacedLabel | None:
+    """Callout number ``board.callouts + 1`` at the feature (``spread``: at least three numbers' height away)."""
     n = board.callouts + 1
     number = fb.callout_text(n)
-    for reach in (_reach(req), fb.far_reach_mm):
-        found = board.try_place(req.remake(fb.callout_cap_mm, reach, number))
+    for reach in (_reach(req), fb.far_reach_mm) if not spread else (fb.far_reach_mm,):
+        request = req.remake(fb.callout_cap_mm, reach, number)
+        if spread:
+            c = np.asarray(request.candidates, dtype=float).reshape(-1, 2)
+            far = np.hypot(c[:, 0] - req.anchor[0], c[:, 1] - req.anchor[1]) >= 3 * request.height_mm
+            request = replace(request, candidates=c[far])
+        found = board.try_place(request)
         if found is not None:
             board.callouts = n
             return replace(found, text=req.text, how="callout", callout=n, callout_text=number)
