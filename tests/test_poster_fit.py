@@ -290,3 +290,18 @@ def test_district_build_finishes_every_compound_and_names_the_three_causes(tmp_p
         for stem in [f"{cid}-overview", *gates]:
             pdf = out / "posters" / cid / f"{stem}.pdf"
             assert pdf.is_file() and pdf.read_bytes()[:5] == b"%PDF-", pdf
+
+
+def test_last_resort_shortens_a_panel_that_fits_no_paper():
+    """28 doors per wall on A4: even listed, the labels and the index overflow the panel; it is shortened, not lost."""
+    crowded = make_bundle(units_per_building=28)
+    poster = render_poster(crowded, CID, gate="南门", config=CONFIG, paper="A4", fit="last_resort")
+    listed = [p for p in poster.labels if p.how == "listed"]
+    panel = re.sub(r"\s+", "", "".join(t.get_text() for t in poster.figure.axes[0].texts
+                                        if (t.get_gid() or "").startswith("panel:")))
+    assert f"·另有{len(listed)}个楼号或单元号图上无位置，请扫码查看" in panel and "索引过长，请扫码查看" in panel
+    assert "1号楼" not in panel  # neither the index nor the listed labels one by one
+    assert any("index of buildings and units is left out on A4" in w for w in poster.warnings)
+    assert any(f"the {len(listed)} labels with no room on the map are summed up" in w for w in poster.warnings)
+    assert {p.key for p in poster.labels if p.kind == "unit"} == set(crowded.units["id"])  # none dropped
+    poster.figure.clear()

@@ -310,12 +310,15 @@ def test_layout_loop_relays_out_with_the_rows_it_needs_and_stops_when_a_pass_rep
         calls.append(reserved)
         return poster._Overflow(rows) if len(calls) < 2 else "poster"
 
+    from types import SimpleNamespace
+
+    job = SimpleNamespace(fit="fallback", short_list=False, cid=CID)
     monkeypatch.setattr(poster, "_render", fake_render)
     monkeypatch.setattr(poster, "Poster", str)
-    assert poster._layout_passes(None) == "poster" and calls == [None, rows]
+    assert poster._layout_passes(job) == "poster" and calls == [None, rows]
     calls.clear()
     monkeypatch.setattr(poster, "_render", lambda job, *, reserved: calls.append(reserved) or poster._Overflow(rows))
     with pytest.raises(poster_labels.LabelFitError, match=r"\(1 rows\) do not fit in the panel"):
-        poster._layout_passes(None)
+        poster._layout_passes(job)
     assert calls == [None, rows]  # the second pass needed the same rows: a third could not help
     assert poster.MAX_LAYOUT_PASSES == 3

@@ -30,6 +30,7 @@ pass needs no more room than the one before.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -213,6 +214,10 @@ class _Job:
     draft: bool
     fit: str = "fallback"
     notes: tuple[str, ...] = ()
+    #: last resort for a panel that fits no paper: the index is left out (the QR page has it),
+    #: then the labels only listed are summed up in one line
+    short_index: bool = False
+    short_list: bool = False
 
 
 @dataclass(frozen=True)
@@ -232,15 +237,36 @@ def _layout_passes(job: _Job) -> Poster:
         :data:`MAX_LAYOUT_PASSES` passes (or a pass needed what the one before did).
     """
     reserved: list[Row] | None = None
-    for _ in range(MAX_LAYOUT_PASSES):
-        outcome = _render(job, reserved=reserved)
-        if isinstance(outcome, Poster):
-            return outcome
-        if reserved is not None and outcome.rows == reserved:
-            break
-        reserved = outcome.rows
-    n = len(reserved or [])
-    raise LabelFitError(f"legend, gates and index ({n} rows) do not fit in the panel", poster_page.panel_request())
+    try:
+        for _ in range(MAX_LAYOUT_PASSES):
+            outcome = _render(job, reserved=reserved)
+            if isinstance(outcome, Poster):
+                return outcome
+            if reserved is not None and outcome.rows == reserved:
+                break
+            reserved = outcome.rows
+        n = len(reserved or [])
+        raise LabelFitError(f"legend, gates and index ({n} rows) do not fit in the panel",
+                            poster_page.panel_request())
+    except LabelFitError as exc:
+        if job.fit != "last_resort" or job.short_list or exc.request.kind != "panel":
+            raise
+        log.warning("%s: the side panel fits no paper: %s", job.cid,
+                    "the labels only listed are summed up" if job.short_index else "the index is left out")
+        return _layout_passes(dataclasses.replace(job, short_index=True, short_list=job.short_index))
+
+
+def _short_list(job: _Job, entries: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The numbered callouts, and the labels only listed summed up in one line, for :attr:`_Job.short_list`."""
+    listed = [e for e in entries if e[0] == "·"]
+    numbered = [e for e in entries if e[0] != "·"]
+    return numbered + ([("·", job.words["listed_more"].format(n=len(listed)), "")] if listed else [])
+
+
+def _short_index(job: _Job, ty: poster_panels.PanelType) -> list[Row]:
+    """The index's heading and one line saying where the index is, for :attr:`_Job.short_index`."""
+    return [Row("head", job.words["index"], ty.head_line, None, True),
+            Row("note", job.words["index_on_site"], ty.body_line, None)]
 
 
 @dataclass(frozen=True)
@@ -306,8 +332,8 @@ def _split(job: _Job, prep: _Prep, reserved: list[Row] | None):
     legend_rows = poster_panels.legend_rows(drawn, job.words, job.lang)
     # The index needs the grid, the grid needs the frame, the frame needs the panel size.
     # Estimate the index row count from the data (one row per building and its units).
-    index_est = reserved or poster_panels.index_rows_estimate(layers, ty.page, ty.body, ty.heading, ty.col_w,
-                                                              job.words)
+    index_est = reserved or (_short_index(job, ty) if job.short_index else poster_panels.index_rows_estimate(
+        layers, ty.page, ty.body, ty.heading, ty.col_w, job.words))
     est_rows = (poster_panels.legend_block(ty, legend_rows) + prep.gate_rows
                 + poster_panels.nearby_rows(ty, fac_est, fac, prep.fac_dist, prep.fac_dir) + index_est)
     return poster_panels.split_page(est_rows, len(index_est), content=prep.sheet.content, top=prep.top,
@@ -341,10 +367,11 @@ def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
     # the index (now that the grid is known) and the panel
     index = poster_panels.index_entries(layers, grid, b_clip, layers["units"].geometry.affine_transform(matrix),
                                         job.words)
-    index_rows = poster_panels.index_rows(index, page, ty.body, ty.heading, ty.col_w, job.words)
+    index_rows = (_short_index(job, ty) if job.short_index else
+                  poster_panels.index_rows(index, page, ty.body, ty.heading, ty.col_w, job.words))
     callouts = poster_maplabels.callout_texts(placed, layers, prep.texts, words=job.words, lang=job.lang)
-    callout_rows = poster_panels.callout_rows(ty, [(n, full, grid.square_of(*p.centre) or "")
-                                                   for (n, full), p in zip(callouts, _numbered(placed))])
+    entries = [(n, full, grid.square_of(*p.centre) or "") for (n, full), p in zip(callouts, _numbered(placed))]
+    callout_rows = poster_panels.callout_rows(ty, _short_list(job, entries) if job.short_list else entries)
     legend_keys = list(dict.fromkeys(legend_drawn + (["unconfirmed"] if prep.texts.any_unconfirmed else [])))
     rows = (poster_panels.legend_block(ty, poster_panels.legend_rows(set(legend_keys), job.words, job.lang))
             + prep.gate_rows + callout_rows
@@ -385,6 +412,12 @@ def _warnings(job: _Job, geo: poster_map.Geo, placed: list[PlacedLabel]) -> list
         if gid == job.gate_id or job.gate_id is None:
             out.append(f"gate {gid} is {metres / 1000:.1f} km from its compound's outline: check its location "
                        "(left off the map{})".format("; its poster says how far" if gid == job.gate_id else ""))
+    if job.short_list:
+        out.append(f"the side panel fits no paper: the {sum(p.how == 'listed' for p in placed)} labels with no "
+                   f"room on the map are summed up in one line on {paper} (the QR page has them)")
+    if job.short_index:
+        out.append(f"the side panel fits no paper: the index of buildings and units is left out on {paper} "
+                   "(the QR page has it)")
     return out + list(job.notes)
 
 

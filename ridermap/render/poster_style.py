@@ -222,6 +222,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "sep": "：",
         "callouts": "图中编号",
         "callouts_listed": "图中编号（· 图上未标注）",
+        "index_on_site": "索引过长，请扫码查看",
+        "listed_more": "另有 {n} 个楼号或单元号图上无位置，请扫码查看",
         "far_gate": "（距小区 {km} 公里，位置待核实）",
     },
     "en": {
@@ -258,6 +260,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "sep": ": ",
         "callouts": "Numbered on the map",
         "callouts_listed": "Numbered on the map (· not on it)",
+        "index_on_site": "Too long to print: scan the QR code",
+        "listed_more": "{n} more numbers have no room on the map: scan the QR code",
         "far_gate": " ({km} km from the compound: location to be confirmed)",
     },
 }
