@@ -118,8 +118,10 @@ class PosterResult:
     """What :func:`write_compound_posters` did for one compound.
 
     ``files`` were written; ``warnings`` name posters that needed another
-    paper than asked; ``failures`` are ``(poster, cause)`` pairs of posters
-    that do not fit even on A0 landscape (or failed otherwise).
+    paper than asked, labels that became numbered callouts, gates far from
+    their compound and names with characters the font cannot draw;
+    ``failures`` are ``(poster, cause)`` pairs of posters that could not be
+    drawn at all (not even as the last resort of :func:`render_fitting_poster`).
     """
 
     files: list[Path] = field(default_factory=list)
@@ -154,27 +156,37 @@ def _is_fit_error(exc: BaseException) -> bool:
 
 def render_fitting_poster(view: Bundle, community_id: str, *, gate: str | None, config: Config, paper: str,
                           landscape: bool = False, **kwargs) -> tuple[Poster, str | None]:
-    """Render a poster on the first paper of :func:`paper_attempts` it fits.
+    """Render a poster on the paper asked, or on the first of :func:`paper_attempts` it fits.
+
+    On each paper the labels go through their own fallbacks first (smaller,
+    leader line, numbered callout: see :func:`~ridermap.render.poster.render_poster`);
+    only when even callouts do not fit is the next paper tried. When nothing
+    fits, not even A0 landscape, the poster is drawn on the paper asked as
+    a last resort on the largest paper: labels with no room at all are only
+    listed beside the map.
 
     Returns
     -------
     (Poster, str or None)
-        The poster and a warning when it needed another paper than asked
-        (``None`` when it fit as asked, or with ``paper="auto"``).
+        The poster and a warning when it needed another paper than asked,
+        or the last resort (``None`` when it fit as asked, or with ``paper="auto"``).
 
     Raises
     ------
     RenderError
-        It does not fit on A0 landscape either (the last attempt's error),
-        or it failed for another reason than fit.
+        It failed for another reason than fit, or the last resort failed too
+        (the side panel does not fit the paper).
     """
     attempts = paper_attempts(paper, landscape=landscape)
+    first: RenderError | None = None
+    last: RenderError | None = None
     for i, (size, orient) in enumerate(attempts):
         try:
             poster = render_poster(view, community_id, gate=gate, config=config, paper=size, landscape=orient, **kwargs)
         except RenderError as exc:
-            if not _is_fit_error(exc) or i == len(attempts) - 1:
+            if not _is_fit_error(exc):
                 raise
+            first = first or exc
             log.info("%s %s: does not fit on %s%s, trying the next paper", community_id, gate or "overview",
                      size, " landscape" if orient else "")
             continue
@@ -182,16 +194,30 @@ def render_fitting_poster(view: Bundle, community_id: str, *, gate: str | None, 
             return poster, None
         asked = f"{paper.upper()}{' landscape' if landscape else ''}"
         return poster, f"labels did not fit on {asked}: printed on {size}{' landscape' if orient else ''}"
-    raise AssertionError("unreachable")  # pragma: no cover
+    for size, orient in [a for a in attempts if a[0] == attempts[-1][0]]:  # the largest paper, orientation as asked first
+        try:
+            poster = render_poster(view, community_id, gate=gate, config=config, paper=size, landscape=orient,
+                                   fit="last_resort", **kwargs)
+        except RenderError as exc:
+            if not _is_fit_error(exc):
+                raise
+            last = exc
+            continue
+        where = f"{size}{' landscape' if orient else ''}"
+        return poster, f"labels did not fit even as callouts on any paper: printed on {where} with " \
+            f"{poster.placements()['listed']} labels only listed beside the map ({first})"
+    raise last from first
 
 
 def write_compound_posters(bundle: Bundle, community_id: str, outdir: str | Path, *, config: Config,
                            formats: tuple[str, ...] = ("pdf",), paper: str | None = None, landscape: bool = False,
                            bleed_mm: float = 0.0, crop_marks: bool = False, dpi: int = 300) -> PosterResult:
-    """All posters of one compound for ``ridermap build``, falling back to larger paper when labels do not fit.
+    """All posters of one compound for ``ridermap build``; labels that do not fit fall back (callouts, then paper).
 
     Unlike :func:`write_posters` one poster that fails does not stop the
-    others: it is listed in :attr:`PosterResult.failures`.
+    others: it is listed in :attr:`PosterResult.failures`. Every
+    ``Poster.warnings`` (callouts, a far gate, undrawable characters) and
+    every paper change goes to :attr:`PosterResult.warnings`.
     """
     _check_formats(formats, dpi)
     view = bundle.community(community_id)
@@ -207,12 +233,22 @@ def write_compound_posters(bundle: Bundle, community_id: str, outdir: str | Path
             continue
         if warning:
             result.warnings.append(f"{stem}: {warning}")
+        for note in poster.warnings:  # a bad name shows on every poster of the compound: say it once
+            line = note if _compound_wide(note) else f"{stem}: {note}"
+            if line not in result.warnings:
+                result.warnings.append(line)
         try:
             for fmt in formats:
                 result.files.append(save_poster(poster, folder / f"{stem}.{fmt}", dpi=dpi))
         finally:
             poster.figure.clear()
     return result
+
+
+def _compound_wide(note: str) -> bool:
+    """Whether a poster warning is about the compound's data (the same on each of its posters)."""
+    return "characters the font cannot draw" in note or (note.startswith("gate ") and " km from its " in note
+                                                         and "poster says" not in note)
 
 
 def _check_formats(formats: tuple[str, ...], dpi: int) -> None:

@@ -42,6 +42,9 @@ class TextSizes:
     small_mm: float
 
 
+#: The smallest permitted map label (cap height, mm): legible from about 2 m.
+MIN_LABEL_CAP_MM = 4.0
+
 #: Map labels never go below 4 mm cap height; building numbers are 10 mm on A2.
 #: Sizes grow more slowly than the paper, so a larger paper gives labels more room.
 TEXT_SIZES: dict[str, TextSizes] = {
@@ -154,6 +157,10 @@ class PosterStyle:
     #: labels of inferred / unconfirmed things (待核实): grey ink, grey frame
     unconfirmed_label: TextBox = TextBox(ink="#4d4d4d", face="#ffffff", edge="#8c8c8c", edge_mm=0.5, pad_mm=1.0)
     here_label: TextBox = TextBox(ink="#ffffff", face="#1d3557", edge="#1d3557", edge_mm=0.0, pad_mm=1.2)
+    #: numbered callouts (①) of labels with no room on the map, listed beside it
+    callout_label: TextBox = TextBox(ink="#ffffff", face="#1d3557", edge="#1d3557", edge_mm=0.0, pad_mm=0.5)
+    #: callouts of inferred numbers or gates (待核实): grey, the same size as other callouts
+    unconfirmed_callout: TextBox = TextBox(ink="#4d4d4d", face="#ffffff", edge="#8c8c8c", edge_mm=0.25, pad_mm=0.25)
     panel_text: TextBox = TextBox(ink="#000000", face="#ffffff", edge="#ffffff", edge_mm=0.0, pad_mm=0.0)
     margin_mm: float = 12.0
     gap_mm: float = 6.0
@@ -163,13 +170,16 @@ class PosterStyle:
     qr_size_mm: float = 62.0
     #: unit door / gate / building label candidates go this far out (then leader lines)
     label_reach_mm: float = 30.0
+    #: a label with no room within label_reach_mm may go this far out with a leader line
+    far_reach_mm: float = 70.0
 
     def text_boxes(self) -> dict[str, TextBox]:
         """Every (text, background) pair the poster prints, by name."""
         return {
             "header": self.header, "building_label": self.building_label, "unit_label": self.unit_label,
             "gate_label": self.gate_label, "here_label": self.here_label, "panel_text": self.panel_text,
-            "unconfirmed_label": self.unconfirmed_label,
+            "unconfirmed_label": self.unconfirmed_label, "callout_label": self.callout_label,
+            "unconfirmed_callout": self.unconfirmed_callout,
         }
 
 
@@ -210,6 +220,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "no_index": "暂无楼栋编号和单元门数据，请调查补充",
         "grid_note": "网格每格 {side} 米",
         "sep": "：",
+        "callouts": "图中编号",
+        "callouts_listed": "图中编号（· 图上未标注）",
+        "index_on_site": "索引过长，请扫码查看",
+        "listed_more": "另有 {n} 个楼号或单元号图上无位置，请扫码查看",
+        "far_gate": "（距小区 {km} 公里，位置待核实）",
     },
     "en": {
         "guide": "Rider guide",
@@ -243,6 +258,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "no_index": "No building numbers or unit doors known yet: please survey",
         "grid_note": "Grid squares {side} m",
         "sep": ": ",
+        "callouts": "Numbered on the map",
+        "callouts_listed": "Numbered on the map (· not on it)",
+        "index_on_site": "Too long to print: scan the QR code",
+        "listed_more": "{n} more numbers have no room on the map: scan the QR code",
+        "far_gate": " ({km} km from the compound: location to be confirmed)",
     },
 }
 
