@@ -43,6 +43,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
+from ridermap import i18n
 from ridermap.analysis.network import Network, cut, nearest_by_kind, network_from_bundle, snap, split_edges
 from ridermap.analysis.network.access import has_hours, plan_differs
 from ridermap.hours import Schedule, hours_apply, parse_hours
@@ -607,31 +608,9 @@ def _turn_name(angle: float) -> str:
     return side
 
 
-_TURN_TEXT = {
-    "zh": {"left": "左转", "right": "右转", "slight_left": "向左前方", "slight_right": "向右前方", "uturn": "掉头"},
-    "en": {"left": "turn left", "right": "turn right", "slight_left": "bear left", "slight_right": "bear right",
-           "uturn": "make a U-turn"},
-}
-_TEXT = {
-    "zh": {
-        "park_at": "在{name}停车", "park_outside": "在{gate}外停车",
-        "ride_in": "从{gate}骑行进入", "walk_in": "从{gate}步行进入",
-        "after_gate": "进门后{turn}", "straight_turn": "直行约{d}米，{turn}",
-        "sign_turn": "直行约{d}米，在导向牌{sign}处{turn}",
-        "ride_park": "骑行约{d}米后停车", "park": "停车",
-        "walk_to_gate": "步行约{d}米到{gate}", "walk": "步行约{d}米",
-        "arrive_ride": "骑行约{d}米到达{dest}", "arrive_walk": "步行约{d}米到达{dest}", "arrive": "到达{dest}",
-    },
-    "en": {
-        "park_at": "Park at {name}", "park_outside": "Park outside {gate}",
-        "ride_in": "Ride in through {gate}", "walk_in": "Walk in through {gate}",
-        "after_gate": "Once through, {turn}", "straight_turn": "Go straight about {d} m, then {turn}",
-        "sign_turn": "Go straight about {d} m, then {turn} at sign {sign}",
-        "ride_park": "Ride about {d} m and park", "park": "Park",
-        "walk_to_gate": "Walk about {d} m to {gate}", "walk": "Walk about {d} m",
-        "arrive_ride": "Ride about {d} m to {dest}", "arrive_walk": "Walk about {d} m to {dest}", "arrive": "Arrive at {dest}",
-    },
-}
+#: route step words by language (from the catalogue, :mod:`ridermap.i18n`, spaces ``turn`` and ``route``)
+_TURN_TEXT = {lang: i18n.words("turn", lang) for lang in i18n.LANGUAGES}
+_TEXT = {lang: i18n.words("route", lang) for lang in i18n.LANGUAGES}
 
 
 def round_m(distance_m: float) -> int:

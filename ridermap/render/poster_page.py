@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from matplotlib.collections import LineCollection
@@ -19,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
-from ridermap.render.fonts import cjk_font_path, text_width_mm
+from ridermap.render.fonts import cap_height_em, text_width_mm
 from ridermap.render.poster_labels import LabelRequest
 from ridermap.render.poster_style import PAPER_MM, Area, Line, Marker, PosterStyle, TextBox
 
@@ -39,18 +38,9 @@ CROP_MARK_LEN_MM = 6.0
 Box = tuple[float, float, float, float]
 
 
-@lru_cache(maxsize=1)
 def cap_ratio() -> float:
-    """Cap height of the CJK font as a fraction of its em (0.733 for Noto Sans SC)."""
-    from fontTools.ttLib import TTFont
-
-    path = cjk_font_path()
-    kwargs = {"fontNumber": 0} if path.suffix.lower() == ".ttc" else {}
-    with TTFont(str(path), lazy=True, **kwargs) as font:
-        os2 = font["OS/2"] if "OS/2" in font else None
-        cap = getattr(os2, "sCapHeight", 0) if os2 is not None else 0
-        upm = font["head"].unitsPerEm
-    return cap / upm if cap else 0.72
+    """Cap height of the CJK font as a fraction of its em (0.733 for Noto Sans SC): the one font loader's."""
+    return cap_height_em()
 
 
 def fontsize_pt(cap_mm: float) -> float:

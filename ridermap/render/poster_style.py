@@ -10,6 +10,11 @@ check that.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from ridermap import i18n
+
 from dataclasses import dataclass, field
 
 #: ISO 216 trim sizes (short side, long side) in mm.
@@ -187,84 +192,8 @@ DEFAULT_STYLE = PosterStyle()
 
 
 #: Words on the poster, per language.
-STRINGS: dict[str, dict[str, str]] = {
-    "zh": {
-        "guide": "骑手指引图",
-        "overview": "全区总图",
-        "here": "您在这里",
-        "legend": "图例",
-        "index": "楼栋单元索引",
-        "gates": "出入口",
-        "nearby": "附近设施（图外）",
-        "scan": "扫码查看路线和设施",
-        "scale": "比例尺 1:{scale}",
-        "data_date": "数据日期 {date}",
-        "north": "北",
-        "unit_fmt": "{n}单元",
-        "units_fmt": "{ns}单元",
-        "building_fmt": "{n}号楼",
-        "compound": "小区范围",
-        "building": "楼栋及楼号",
-        "unit_door": "单元门及单元号",
-        "street": "街道",
-        "street_footway": "街边步道",
-        "rideable": "院内可骑行道路",
-        "walk_only": "院内步行道路",
-        "outside_hours": "其余时间停车步行",
-        "locked": "常闭",
-        "hours": "时段",
-        "compound_access": "小区规定：{access}",
-        "rule_unconfirmed": "骑手通行：待核实",
-        "unconfirmed": "待核实：推测或未确认的信息",
-        "no_gate": "暂无已知出入口，请调查补充",
-        "no_index": "暂无楼栋编号和单元门数据，请调查补充",
-        "grid_note": "网格每格 {side} 米",
-        "sep": "：",
-        "callouts": "图中编号",
-        "callouts_listed": "图中编号（· 图上未标注）",
-        "index_on_site": "索引过长，请扫码查看",
-        "listed_more": "另有 {n} 个楼号或单元号图上无位置，请扫码查看",
-        "far_gate": "（距小区 {km} 公里，位置待核实）",
-    },
-    "en": {
-        "guide": "Rider guide",
-        "overview": "Overview",
-        "here": "You are here",
-        "legend": "Legend",
-        "index": "Buildings and units",
-        "gates": "Gates",
-        "nearby": "Nearby (off the map)",
-        "scan": "Scan for routes and facilities",
-        "scale": "Scale 1:{scale}",
-        "data_date": "Data of {date}",
-        "north": "N",
-        "unit_fmt": "Unit {n}",
-        "units_fmt": "Units {ns}",
-        "building_fmt": "Bldg {n}",
-        "compound": "Compound",
-        "building": "Building and number",
-        "unit_door": "Unit door and number",
-        "street": "Street",
-        "street_footway": "Footway",
-        "rideable": "Rideable path",
-        "walk_only": "Walk-only path",
-        "outside_hours": "other times park and walk",
-        "locked": "locked",
-        "hours": "hours",
-        "compound_access": "Compound rule: {access}",
-        "rule_unconfirmed": "Rider access: to be confirmed",
-        "unconfirmed": "To be confirmed: inferred or unconfirmed",
-        "no_gate": "No known gate yet: please survey and add",
-        "no_index": "No building numbers or unit doors known yet: please survey",
-        "grid_note": "Grid squares {side} m",
-        "sep": ": ",
-        "callouts": "Numbered on the map",
-        "callouts_listed": "Numbered on the map (· not on it)",
-        "index_on_site": "Too long to print: scan the QR code",
-        "listed_more": "{n} more numbers have no room on the map: scan the QR code",
-        "far_gate": " ({km} km from the compound: location to be confirmed)",
-    },
-}
+#: the poster's interface strings by language (from the catalogue, :mod:`ridermap.i18n`, space ``poster``)
+STRINGS: dict[str, Mapping[str, Any]] = {lang: i18n.words("poster", lang) for lang in i18n.LANGUAGES}
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 
