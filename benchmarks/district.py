@@ -26,6 +26,7 @@ Figures are one run each (a district build is long); use several N to see
 how the time grows. Targets (issue 10, 2 cores): 1,000 compounds <= 600 s,
 peak <= 2 GB, no-change rebuild of 1,000 <= 30 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,7 +47,7 @@ GAP_M = 120.0  # street block between two tiles
 
 
 def _shift_ids(values, old: str, new: str) -> list[str]:
-    return [new + v[len(old):] if v == old or v.startswith(old + "-") else v for v in values]
+    return [new + v[len(old) :] if v == old or v.startswith(old + "-") else v for v in values]
 
 
 def _tile(bundle, n: int):
@@ -93,8 +94,18 @@ def _tile(bundle, n: int):
     for r in range(rows + 1):
         y = miny - half_y + r * step_y
         streets.append(shapely.LineString([(x_lo, y), (x_hi, y)]))
-    grid = gpd.GeoDataFrame({"id": [f"p-grid{k}" for k in range(len(streets))], "community_id": "", "kind": "residential",
-                             "access": "", "rideable": True, "source": "benchmark:grid"}, geometry=streets, crs="EPSG:4326")
+    grid = gpd.GeoDataFrame(
+        {
+            "id": [f"p-grid{k}" for k in range(len(streets))],
+            "community_id": "",
+            "kind": "residential",
+            "access": "",
+            "rideable": True,
+            "source": "benchmark:grid",
+        },
+        geometry=streets,
+        crs="EPSG:4326",
+    )
     paths = gpd.GeoDataFrame(pd.concat([district.paths, grid], ignore_index=True), crs="EPSG:4326")
     return district.replace(paths=paths)
 
@@ -119,8 +130,12 @@ def _run(config: Path, out: Path, workers: int) -> tuple[float, float]:
     """Wall seconds and peak MB (largest child) of one ``ridermap build``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), "-q", "build", str(config), "-o", str(out), "--workers", str(workers)],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "-q", "build", str(config), "-o", str(out), "--workers", str(workers)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     seconds = time.perf_counter() - t0
     if proc.returncode not in (0, 1):
         sys.exit(f"district benchmark: build failed (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")

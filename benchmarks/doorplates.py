@@ -12,6 +12,7 @@ Prints plates per second for
 against a plain loop of segno writing one PNG per unit, and a plain loop of
 zxing-cpp (the encoder ridermap uses) writing one PNG per unit, with the ratios.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,7 +64,14 @@ def main() -> None:
     from PIL import Image
 
     from ridermap.publish.doorplates import verify_pdf
-    from ridermap.render.doorplate import DEFAULT_SHEET, default_font, plate_pdf, plate_svg, plates_for_community, sheets_pdf
+    from ridermap.render.doorplate import (
+        DEFAULT_SHEET,
+        default_font,
+        plate_pdf,
+        plate_svg,
+        plates_for_community,
+        sheets_pdf,
+    )
 
     bundle, config = repeated_bundle(args.units)
     sheet = args.sheet or DEFAULT_SHEET[args.size]

@@ -14,6 +14,7 @@ streets and 2,000 facilities of each of five kinds. Prints::
 
 Run: ``python benchmarks/gaps.py [--side 317] [--units 100000] [--facilities 2000]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,9 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def synthetic_bundle(side: int, n_units: int, n_fac: int, *, block_m: float = 50.0, way_blocks: int = 10, seed: int = 1) -> Bundle:
+def synthetic_bundle(
+    side: int, n_units: int, n_fac: int, *, block_m: float = 50.0, way_blocks: int = 10, seed: int = 1
+) -> Bundle:
     """The synthetic district as a Bundle in WGS84."""
     rng = np.random.default_rng(seed)
     lines, kinds = [], []
@@ -55,8 +58,11 @@ def synthetic_bundle(side: int, n_units: int, n_fac: int, *, block_m: float = 50
             kinds += ["residential", "service"]
     counts = [len(c) for c in lines]
     geoms = shapely.linestrings(np.vstack(lines), indices=np.repeat(np.arange(len(lines)), counts))
-    paths = gpd.GeoDataFrame({"id": [f"p{i}" for i in range(len(geoms))], "kind": kinds, "rideable": True,
-                              "access": "", "community_id": ""}, geometry=geoms, crs=UTM).to_crs("EPSG:4326")
+    paths = gpd.GeoDataFrame(
+        {"id": [f"p{i}" for i in range(len(geoms))], "kind": kinds, "rideable": True, "access": "", "community_id": ""},
+        geometry=geoms,
+        crs=UTM,
+    ).to_crs("EPSG:4326")
     span = (side - 1) * block_m
 
     def _points(n):
@@ -66,10 +72,15 @@ def synthetic_bundle(side: int, n_units: int, n_fac: int, *, block_m: float = 50
         off = rng.uniform(3, block_m - 3, (n, 2))
         return gpd.GeoSeries(shapely.points(X0 + bx + off[:, 0], Y0 + by + off[:, 1]), crs=UTM).to_crs("EPSG:4326")
 
-    units = gpd.GeoDataFrame({"id": [f"u{i}" for i in range(n_units)], "community_id": ""}, geometry=_points(n_units).values, crs="EPSG:4326")
+    units = gpd.GeoDataFrame(
+        {"id": [f"u{i}" for i in range(n_units)], "community_id": ""}, geometry=_points(n_units).values, crs="EPSG:4326"
+    )
     fac_kinds = np.repeat(KINDS, n_fac)
-    facilities = gpd.GeoDataFrame({"id": [f"f{i}" for i in range(len(fac_kinds))], "kind": fac_kinds},
-                                  geometry=_points(len(fac_kinds)).values, crs="EPSG:4326")
+    facilities = gpd.GeoDataFrame(
+        {"id": [f"f{i}" for i in range(len(fac_kinds))], "kind": fac_kinds},
+        geometry=_points(len(fac_kinds)).values,
+        crs="EPSG:4326",
+    )
     assert span > 0
     return Bundle.from_layers({"paths": paths, "units": units, "facilities": facilities})
 
@@ -118,38 +129,50 @@ def main(argv: list[str] | None = None) -> None:
     unit_nodes = aug.on_node[n_src:]
     max_err = 0.0
     for k, s in sources.items():
-        nodes = aug.spur_node[offsets[k]:offsets[k] + len(s)]
+        nodes = aug.spur_node[offsets[k] : offsets[k] + len(s)]
         lengths = nx.multi_source_dijkstra_path_length(g, set(nodes[nodes >= 0].tolist()))
         got = np.array([lengths.get(int(n), np.inf) for n in unit_nodes]) + units.distance_m
         ours = result[k][0]
         fin = np.isfinite(ours)
         max_err = max(max_err, float(np.max(np.abs(got[fin] - ours[fin]))) if fin.any() else 0.0)
     t_nx = time.perf_counter() - t4
-    print(f"speedup_vs_networkx_multisource: {t_nx / dijkstra_s:.1f}x "
-          f"(networkx {t_nx:.2f} s vs ours {dijkstra_s:.2f} s incl. inserting the points, {len(KINDS)} kinds, same graph; "
-          f"end to end incl. graph build: networkx {t_nx + t_nx_graph + t_build + t_snap:.2f} s vs {distance_s:.2f} s "
-          f"= {(t_nx + t_nx_graph + t_build + t_snap) / distance_s:.1f}x; max difference {max_err:.2e} m)")
+    print(
+        f"speedup_vs_networkx_multisource: {t_nx / dijkstra_s:.1f}x "
+        f"(networkx {t_nx:.2f} s vs ours {dijkstra_s:.2f} s incl. inserting the points, {len(KINDS)} kinds, same "
+        "graph; "
+        f"end to end incl. graph build: networkx {t_nx + t_nx_graph + t_build + t_snap:.2f} s vs {distance_s:.2f} s "
+        f"= {(t_nx + t_nx_graph + t_build + t_snap) / distance_s:.1f}x; max difference {max_err:.2e} m)"
+    )
     # naive: one shortest-path search per unit (to its nearest facility of one kind), on a sample
     sample = unit_nodes[: args.naive_sample]
-    kind_nodes = set(aug.spur_node[offsets[KINDS[0]]:offsets[KINDS[0]] + len(sources[KINDS[0]])].tolist())
+    kind_nodes = set(aug.spur_node[offsets[KINDS[0]] : offsets[KINDS[0]] + len(sources[KINDS[0]])].tolist())
     t5 = time.perf_counter()
     for node in sample.tolist():
         lengths = nx.single_source_dijkstra_path_length(g, node)
         min(lengths.get(f, np.inf) for f in kind_nodes)
     per_unit = (time.perf_counter() - t5) / max(len(sample), 1)
-    print(f"naive_networkx_per_unit_ms: {per_unit * 1000:.0f} (one single-source search per unit, sample of {len(sample)}; "
-          f"extrapolated to {args.units:,} units: {per_unit * args.units / 3600:.1f} h)")
-    print(f"grid: {net.n_nodes:,} nodes, {net.n_edges:,} edges; {args.units:,} units; "
-          f"{args.facilities:,} facilities x {len(KINDS)} kinds")
-    print(f"breakdown_s: build {t_build:.2f}, snap {t_snap:.2f}, insert points + dijkstra {t_dist:.2f}; "
-          f"rss before timed part {rss_before:.0f} MB")
+    print(
+        f"naive_networkx_per_unit_ms: {per_unit * 1000:.0f} (one single-source search per unit, sample of "
+        f"{len(sample)}; "
+        f"extrapolated to {args.units:,} units: {per_unit * args.units / 3600:.1f} h)"
+    )
+    print(
+        f"grid: {net.n_nodes:,} nodes, {net.n_edges:,} edges; {args.units:,} units; "
+        f"{args.facilities:,} facilities x {len(KINDS)} kinds"
+    )
+    print(
+        f"breakdown_s: build {t_build:.2f}, snap {t_snap:.2f}, insert points + dijkstra {t_dist:.2f}; "
+        f"rss before timed part {rss_before:.0f} MB"
+    )
     # the whole planner report: riding and walking for every kind, flags, summaries
     from ridermap.analysis.gaps import gap_report
 
     t6 = time.perf_counter()
     report = gap_report(bundle, targets_m={k: 300.0 for k in KINDS})
-    print(f"gap_report_s: {time.perf_counter() - t6:.2f} (network + both modes x {len(KINDS)} kinds + flags + summaries, "
-          f"{len(report.units):,} doors)")
+    print(
+        f"gap_report_s: {time.perf_counter() - t6:.2f} (network + both modes x {len(KINDS)} kinds + flags + summaries, "
+        f"{len(report.units):,} doors)"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 Each file is read in a fresh process (imports warmed up first), so the
 peak RSS is that file's own. Target: beijing_xueyuanlu.osm under 3 s.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -20,8 +21,8 @@ SHARED = ROOT.parent / "shared" / "data" / "osm"
 
 
 def _run(path: str, queue) -> None:
-    from ridermap.ingest import bundle_from_sources
     from ridermap.crs import in_mainland_china
+    from ridermap.ingest import bundle_from_sources
 
     in_mainland_china([104.0], [30.6])  # load the geocoder outside the timing
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -8,6 +8,7 @@ peak memory is the tracemalloc peak of a second, traced run of the same
 poster (Python and NumPy allocations), plus the process's peak RSS.
 Target: under 2 s per poster.
 """
+
 from __future__ import annotations
 
 import resource
@@ -65,11 +66,15 @@ def main() -> None:
                 render_s, save_s, peak = _one(bundle, cid, gate, out, config)
                 totals.append(render_s + save_s)
                 label = gate or f"{cid} (overview)"
-                print(f"{name:8} {label:34} {render_s:8.2f} {save_s:7.2f} {render_s + save_s:8.2f} {peak:10.1f}"
-                      f" {out.stat().st_size / 1024:6.0f}")
+                print(
+                    f"{name:8} {label:34} {render_s:8.2f} {save_s:7.2f} {render_s + save_s:8.2f} {peak:10.1f}"
+                    f" {out.stat().st_size / 1024:6.0f}"
+                )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{len(totals)} posters: mean {sum(totals) / len(totals):.2f} s, max {max(totals):.2f} s "
-          f"(target < 2 s); process peak RSS {rss:.0f} MB")
+    print(
+        f"{len(totals)} posters: mean {sum(totals) / len(totals):.2f} s, max {max(totals):.2f} s "
+        f"(target < 2 s); process peak RSS {rss:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ Every symbol of both is decoded back with zxing-cpp's reader. Prints
 ``name: value`` lines (times are the best of three rounds); segno is only
 needed for this benchmark (``pip install -e .[bench]``).
 """
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@ Reads the sample (data/sample) once, then plans its signs ``--repeat`` times
 (the compound's view and network built each time, as ``build`` does per
 compound) and prints ``name: value`` lines. Target (issue 13): <= 1 s.
 """
+
 from __future__ import annotations
 
 import argparse

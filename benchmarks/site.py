@@ -7,6 +7,7 @@ For each data set: ingest (not timed), then routes alone and the whole
 largest and median unit page, the shared assets and the whole site.
 Targets: unit page < 30 KB plus shared assets; sample site < 2 MB.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -45,9 +46,12 @@ def measure(name: str, bundle, config) -> None:
         assets = sum(f.stat().st_size for f in files if "assets" in f.parts)
         data = sum(f.stat().st_size for f in files if f.parent.name == "d")
         site = sum(f.stat().st_size for f in files)
-    print(f"{name:10} {len(bundle.communities):>6} {total:>6} {routed:>7} {t_routes:>9.2f} {t_site:>7.2f} {len(pages):>6} "
-          f"{_kb(max(units) if units else 0):>10} {_kb(statistics.median(units) if units else 0):>10} "
-          f"{_kb(data):>8} {_kb(assets):>9} {_kb(site):>9}")
+    print(
+        f"{name:10} {len(bundle.communities):>6} {total:>6} {routed:>7} {t_routes:>9.2f} {t_site:>7.2f} "
+        f"{len(pages):>6} "
+        f"{_kb(max(units) if units else 0):>10} {_kb(statistics.median(units) if units else 0):>10} "
+        f"{_kb(data):>8} {_kb(assets):>9} {_kb(site):>9}"
+    )
 
 
 def main() -> None:
@@ -55,8 +59,10 @@ def main() -> None:
     from ridermap.ingest import bundle_from_config, bundle_from_sources
 
     config = load_config(ROOT / "data" / "sample" / "ridermap.toml")
-    print(f"{'data':10} {'compds':>6} {'units':>6} {'routed':>7} {'routes_s':>9} {'site_s':>7} {'pages':>6} "
-          f"{'unit_max_kb':>10} {'unit_med_kb':>10} {'data_kb':>8} {'assets_kb':>9} {'site_kb':>9}")
+    print(
+        f"{'data':10} {'compds':>6} {'units':>6} {'routed':>7} {'routes_s':>9} {'site_s':>7} {'pages':>6} "
+        f"{'unit_max_kb':>10} {'unit_med_kb':>10} {'data_kb':>8} {'assets_kb':>9} {'site_kb':>9}"
+    )
     measure("sample", bundle_from_config(config), config)
     bupt = SHARED / "beijing_bupt.osm"
     if bupt.is_file():

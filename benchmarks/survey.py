@@ -15,6 +15,7 @@ plus ``cpu_seconds_per_pack`` (CPU time inside the workers: what the packs
 cost on a machine shared with other work) and one line per compound. Target:
 at most 1.5 s per compound on 2 cores.
 """
+
 from __future__ import annotations
 
 import argparse

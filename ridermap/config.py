@@ -23,14 +23,15 @@ Example (paths are relative to the config file)::
     draft = "auto"                 # "草图 / DRAFT" band on posters, plates, gap PDFs:
                                    # auto = when a compound has no confirmed gate; true; false
 """
+
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ridermap.errors import ConfigError
 from ridermap.crs import normalise_crs
+from ridermap.errors import ConfigError
 
 DEFAULT_TARGETS_M = {
     "rider_parking": 100.0,
@@ -123,7 +124,7 @@ def load_config(path: str | Path | None) -> Config:
         raise ConfigError(f"{where}: build.executor must be 'local' or 'dask', got {executor!r}")
     draft = build.get("draft", "auto")
     if not (draft is True or draft is False or draft == "auto"):
-        raise ConfigError(f"{where}: build.draft must be \"auto\", true or false, got {draft!r}")
+        raise ConfigError(f'{where}: build.draft must be "auto", true or false, got {draft!r}')
     base_url = _get(project, "base_url", str, Config.base_url, where)
     if not base_url.endswith("/"):
         base_url += "/"
@@ -165,7 +166,9 @@ def _feedback_url(template: str, where: str) -> str:
         raise ConfigError(f"{where}: project.feedback_url is not a valid template: {exc}") from None
     unknown = fields - {"unit_id", "community_id"}
     if unknown:
-        raise ConfigError(f"{where}: project.feedback_url may use {{unit_id}} and {{community_id}} only, got {sorted(unknown)}")
+        raise ConfigError(
+            f"{where}: project.feedback_url may use {{unit_id}} and {{community_id}} only, got {sorted(unknown)}"
+        )
     return template
 
 
@@ -175,5 +178,6 @@ def feedback_link(config: Config, *, community_id: str, unit_id: str = "") -> st
 
     if not config.feedback_url:
         return ""
-    return config.feedback_url.format(unit_id=quote(unit_id or community_id, safe=""),
-                                      community_id=quote(community_id, safe=""))
+    return config.feedback_url.format(
+        unit_id=quote(unit_id or community_id, safe=""), community_id=quote(community_id, safe="")
+    )

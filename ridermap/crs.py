@@ -13,6 +13,7 @@ Only points in mainland China are offset. "In China" is the usual rectangle
 points in South Korea, Japan, Mongolia, Hong Kong, Macau or Taiwan are left
 as they are.
 """
+
 from __future__ import annotations
 
 import math

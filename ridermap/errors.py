@@ -6,6 +6,7 @@ Messages name what was received and where (file, layer, row or OSM id). An
 error may carry a Chinese message beside the English one (``zh=``); the CLI
 picks one by language with :meth:`RidermapError.message`.
 """
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ that keeps a cache (``ingest.online``) and every writer in ``publish`` use
 them, so an interrupted run never leaves a half-written file. Files come out
 ``0666 & ~umask``, like ``cp`` would make them.
 """
+
 from __future__ import annotations
 
 import os

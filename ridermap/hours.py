@@ -11,14 +11,23 @@ spans (``07:00-09:00,17:00-19:30``; ``24:00`` ends the day; spans past
 midnight continue on the next day) or ``off``. Valid OSM syntax outside that
 subset (public holidays, months, sunrise...) is *unsupported*, not invalid.
 """
+
 from __future__ import annotations
 
 import re
 
 from ridermap import i18n
 
-__all__ = ["Schedule", "HoursError", "parse_hours", "parse_hours_strict", "check_hours", "hours_apply",
-           "format_schedule", "hours_text"]
+__all__ = [
+    "Schedule",
+    "HoursError",
+    "parse_hours",
+    "parse_hours_strict",
+    "check_hours",
+    "hours_apply",
+    "format_schedule",
+    "hours_text",
+]
 
 #: Minutes of the day, per weekday (Monday first): ``((start, end), ...)``.
 Schedule = tuple[tuple[tuple[int, int], ...], ...]
@@ -29,8 +38,24 @@ _DAY_TOKEN = re.compile(r"^(Mo|Tu|We|Th|Fr|Sa|Su)(?:-(Mo|Tu|We|Th|Fr|Sa|Su))?$")
 _WORDS = re.compile(r"^([A-Za-z]+)(?:-([A-Za-z]+))?$")
 _RULE_SEP = re.compile(r";|\|\|")
 #: valid OSM words outside the subset (holidays, months, weeks, events)
-_UNSUPPORTED_WORDS = {"PH", "SH", "week", "easter", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
-                      "Sep", "Oct", "Nov", "Dec"}
+_UNSUPPORTED_WORDS = {
+    "PH",
+    "SH",
+    "week",
+    "easter",
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+}
 _UNSUPPORTED_TIME = re.compile(r"sunrise|sunset|dawn|dusk|\+$|/|\(|\"|\[")
 
 
@@ -47,7 +72,9 @@ class HoursError(ValueError):
         True when the text is valid OSM syntax outside ridermap's subset.
     """
 
-    def __init__(self, text: str, position: int, token: str, reason_en: str, reason_zh: str, *, unsupported: bool = False) -> None:
+    def __init__(
+        self, text: str, position: int, token: str, reason_en: str, reason_zh: str, *, unsupported: bool = False
+    ) -> None:
         super().__init__(f"{token!r} (character {position + 1}): {reason_en}")
         self.text, self.position, self.token = text, position, token
         self.reason_en, self.reason_zh, self.unsupported = reason_en, reason_zh, unsupported
@@ -145,7 +172,7 @@ def _rules(text: str) -> list[tuple[int, str]]:
     """``(offset, rule)`` for the rules of ``text`` (separated by ``;`` or ``||``)."""
     out, start = [], 0
     for sep in _RULE_SEP.finditer(text):
-        out.append((start, text[start:sep.start()]))
+        out.append((start, text[start : sep.start()]))
         start = sep.end()
     return out + [(start, text[start:])]
 
@@ -159,7 +186,13 @@ def _parse_rule(text: str, rule: str, offset: int) -> tuple[list[int], list[tupl
     else:
         rest_at = offset + len(head) + len(sep) + (len(rest) - len(rest.lstrip()))
         if not rest.strip():
-            raise HoursError(text, offset, head, "a time span or 'off' must follow the days", "星期后缺少时段（如 07:00-09:00）或 off")
+            raise HoursError(
+                text,
+                offset,
+                head,
+                "a time span or 'off' must follow the days",
+                "星期后缺少时段（如 07:00-09:00）或 off",
+            )
     rest = rest.strip()
     if rest in ("off", "closed"):
         return selected, []
@@ -194,12 +227,30 @@ def _selector(text: str, head: str, offset: int) -> list[int] | None:
                 continue
             pos = at + (0 if i == 0 else part.index("-") + 1)
             if word in _UNSUPPORTED_WORDS or "[" in part:
-                raise HoursError(text, pos, word, "valid OSM syntax that ridermap does not support (holidays, months, weeks); "
-                                 "pages show the text as written", "ridermap 不支持的写法（节假日、月份、周次），页面按原文显示", unsupported=True)
+                raise HoursError(
+                    text,
+                    pos,
+                    word,
+                    "valid OSM syntax that ridermap does not support (holidays, months, weeks); "
+                    "pages show the text as written",
+                    "ridermap 不支持的写法（节假日、月份、周次），页面按原文显示",
+                    unsupported=True,
+                )
             if words and len(word) == 2:
-                raise HoursError(text, pos, word, f"unknown day {word!r} (use Mo Tu We Th Fr Sa Su)", f"未知的星期“{word}”（应为 Mo Tu We Th Fr Sa Su）")
-            raise HoursError(text, at, part, "not a day selector (use Mo-Fr, Sa,Su ...) nor a time span",
-                             "既不是星期（如 Mo-Fr、Sa,Su）也不是时段")
+                raise HoursError(
+                    text,
+                    pos,
+                    word,
+                    f"unknown day {word!r} (use Mo Tu We Th Fr Sa Su)",
+                    f"未知的星期“{word}”（应为 Mo Tu We Th Fr Sa Su）",
+                )
+            raise HoursError(
+                text,
+                at,
+                part,
+                "not a day selector (use Mo-Fr, Sa,Su ...) nor a time span",
+                "既不是星期（如 Mo-Fr、Sa,Su）也不是时段",
+            )
     return out
 
 
@@ -208,16 +259,40 @@ def _span(text: str, part: str, at: int) -> list[tuple[int, int, int]]:
     m = _TIME.match(part)
     if not m:
         if _UNSUPPORTED_TIME.search(part):
-            raise HoursError(text, at, part, "valid OSM syntax that ridermap does not support (sunrise, open end, intervals); "
-                             "pages show the text as written", "ridermap 不支持的写法（日出日落、无结束时间、间隔），页面按原文显示",
-                             unsupported=True)
-        raise HoursError(text, at, part or "(empty)", "not a time span (write it like 07:00-09:00)", "不是时段（应写成 07:00-09:00 这样）")
+            raise HoursError(
+                text,
+                at,
+                part,
+                "valid OSM syntax that ridermap does not support (sunrise, open end, intervals); "
+                "pages show the text as written",
+                "ridermap 不支持的写法（日出日落、无结束时间、间隔），页面按原文显示",
+                unsupported=True,
+            )
+        raise HoursError(
+            text,
+            at,
+            part or "(empty)",
+            "not a time span (write it like 07:00-09:00)",
+            "不是时段（应写成 07:00-09:00 这样）",
+        )
     h0, m0, h1, m1 = (int(g) for g in m.groups())
     for hour, minute, pos in ((h0, m0, m.start(1)), (h1, m1, m.start(3))):
         if hour > 24 or (hour == 24 and minute > 0):
-            raise HoursError(text, at + pos, part[pos:pos + 5].split("-")[0], f"hour {hour} is out of range (0-24)", f"小时 {hour} 超出范围（0–24）")
+            raise HoursError(
+                text,
+                at + pos,
+                part[pos : pos + 5].split("-")[0],
+                f"hour {hour} is out of range (0-24)",
+                f"小时 {hour} 超出范围（0–24）",
+            )
         if minute > 59:
-            raise HoursError(text, at + pos, part[pos:pos + 5].split("-")[0], f"minute {minute} is out of range (00-59)", f"分钟 {minute} 超出范围（00–59）")
+            raise HoursError(
+                text,
+                at + pos,
+                part[pos : pos + 5].split("-")[0],
+                f"minute {minute} is out of range (00-59)",
+                f"分钟 {minute} 超出范围（00–59）",
+            )
     start, end = h0 * 60 + m0, h1 * 60 + m1
     if end > start:
         return [(0, start, end)]

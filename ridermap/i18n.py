@@ -14,10 +14,11 @@ default: any language other than ``en`` reads Chinese.
 Adding a string: add one entry below with both languages (a test checks
 that both are there and name the same ``{fields}``), then use it by id.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
@@ -67,7 +68,10 @@ MESSAGES: dict[str, dict[str, Text]] = {
     "signmap.posts": {"zh": "路口导向牌", "en": "Junction signs"},
     "signmap.numbers": {"zh": "楼栋号牌", "en": "Building numbers"},
     "signmap.letter": {"zh": "字高 {mm} mm", "en": "letters {mm} mm"},
-    "signmap.none": {"zh": "无需路口导向牌：每条路线沿直行即可到达", "en": "No junction sign needed: every route goes straight on"},
+    "signmap.none": {
+        "zh": "无需路口导向牌：每条路线沿直行即可到达",
+        "en": "No junction sign needed: every route goes straight on",
+    },
     "signmap.legend_post": {"zh": "路口导向牌（短线＝牌面朝向）", "en": "Junction sign (tick = way a face looks)"},
     "signmap.legend_number": {"zh": "楼栋号牌（指向＝朝向）", "en": "Building number (points the way it faces)"},
     "signmap.legend_ride": {"zh": "可骑行道路", "en": "Rideable path"},
@@ -184,7 +188,10 @@ MESSAGES: dict[str, dict[str, Text]] = {
         "zh": "另有 {n} 个楼号或单元号图上无位置，请扫码查看",
         "en": "{n} more numbers have no room on the map: scan the QR code",
     },
-    "poster.far_gate": {"zh": "（距小区 {km} 公里，位置待核实）", "en": " ({km} km from the compound: location to be confirmed)"},
+    "poster.far_gate": {
+        "zh": "（距小区 {km} 公里，位置待核实）",
+        "en": " ({km} km from the compound: location to be confirmed)",
+    },
     # --- turn, route: turn-by-turn route steps (analysis/routing.py describe)
     "turn.left": {"zh": "左转", "en": "turn left"},
     "turn.right": {"zh": "右转", "en": "turn right"},
@@ -237,15 +244,19 @@ MESSAGES: dict[str, dict[str, Text]] = {
     # --- survey_map: printed survey maps (render/survey_map.py)
     "survey_map.title": {"zh": "调查底图 · {name}", "en": "Survey map · {name}"},
     "survey_map.sub": {
-        "zh": "{cid}　比例尺 1:{scale:,}　网格边长 {side:g} 米　在调查表中按调查编号（B07、G3、U07-2）或位置标记（S3、B07 南 2）填写",
-        "en": "{cid}   scale 1:{scale:,}   grid {side:g} m   refer to features by key (B07, G3, U07-2) or mark (S3, B07 南 2) in the sheet",
+        "zh": "{cid}　比例尺 1:{scale:,}　网格边长 {side:g} 米　"
+        "在调查表中按调查编号（B07、G3、U07-2）或位置标记（S3、B07 南 2）填写",
+        "en": "{cid}   scale 1:{scale:,}   grid {side:g} m   "
+        "refer to features by key (B07, G3, U07-2) or mark (S3, B07 南 2) in the sheet",
     },
     "survey_map.unnumbered": {"zh": "未编号", "en": "no number"},
     "survey_map.candidate": {"zh": "待核实", "en": "to be confirmed"},
     "survey_map.north": {"zh": "北", "en": "N"},
     "survey_map.legend": {
-        "zh": "图例：楼栋 B07（调查编号）+ 现有楼号　● 出入口 G1　○ 候选出入口（待核实）　■ 单元门 U07-1　▲ 设施　— 可骑行道路　┄ 步行道路　S3 围墙标记（约 15 米）　南1 2 3 楼栋长边标记（约 5 米）",
-        "en": "Legend: building key B07 + current number   ● gate G1   ○ gate candidate (to be confirmed)   ■ unit door   ▲ facility   — ride way   ┄ walk way   S3 outline mark (~15 m)   南1 2 3 wall marks (~5 m)",
+        "zh": "图例：楼栋 B07（调查编号）+ 现有楼号　● 出入口 G1　○ 候选出入口（待核实）　■ 单元门 U07-1　"
+        "▲ 设施　— 可骑行道路　┄ 步行道路　S3 围墙标记（约 15 米）　南1 2 3 楼栋长边标记（约 5 米）",
+        "en": "Legend: building key B07 + current number   ● gate G1   ○ gate candidate (to be confirmed)   "
+        "■ unit door   ▲ facility   — ride way   ┄ walk way   S3 outline mark (~15 m)   南1 2 3 wall marks (~5 m)",
     },
     "survey_map.attribution": {
         "zh": "© OpenStreetMap contributors · ridermap",
@@ -277,10 +288,10 @@ MESSAGES: dict[str, dict[str, Text]] = {
     # --- validate_help: `ridermap validate --help` (ridermap/cli/validate.py); names are the option names
     "validate_help.command": {
         "zh": "检查 SOURCE…（OSM、调查表、GeoPackage），一次列出所有问题：文件、工作表、行、列、值和应填内容。\n\n"
-              "退出码：0 没有问题或只有警告，1 有数据错误，2 文件无法读取或用法错误。",
+        "退出码：0 没有问题或只有警告，1 有数据错误，2 文件无法读取或用法错误。",
         "en": "Check SOURCE... (OSM, survey sheets, GeoPackage) and list every problem at once: file, sheet, row, "
-              "column, value and what is expected.\n\nExit 0 when clean or only warnings, 1 on data errors, 2 when a "
-              "file cannot be read at all or on bad usage.",
+        "column, value and what is expected.\n\nExit 0 when clean or only warnings, 1 on data errors, 2 when a "
+        "file cannot be read at all or on bad usage.",
     },
     "validate_help.crs": {
         "zh": "未声明坐标系的数据源的坐标系：wgs84、cgcs2000、gcj02、bd09、EPSG:n。",
@@ -305,7 +316,10 @@ MESSAGES: dict[str, dict[str, Text]] = {
     },
     "validate_help.help": {"zh": "显示此帮助并退出。", "en": "Show this message and exit."},
     # --- validate: what `ridermap validate` says (ridermap/cli/validate.py)
-    "validate.no_source": {"zh": "请至少给出一个 SOURCE（或 --config）", "en": "give at least one SOURCE (or --config)"},
+    "validate.no_source": {
+        "zh": "请至少给出一个 SOURCE（或 --config）",
+        "en": "give at least one SOURCE (or --config)",
+    },
     "validate.need_output": {"zh": "--format xlsx 需要 -o 文件名", "en": "--format xlsx needs -o FILE"},
     "validate.wrote": {
         "zh": "已写入 {path}：{errors} 个错误，{warnings} 个警告",
@@ -347,10 +361,10 @@ def t(key: str, lang: object = "zh", /, **fields: object) -> str:
     return text.format(**fields) if fields else text
 
 
-@lru_cache(maxsize=None)
+@cache
 def _space(space: str, lang: str) -> Mapping[str, Any]:
     prefix = f"{space}."
-    found = {key[len(prefix):]: texts[lang] for key, texts in MESSAGES.items() if key.startswith(prefix)}
+    found = {key[len(prefix) :]: texts[lang] for key, texts in MESSAGES.items() if key.startswith(prefix)}
     if not found:
         raise KeyError(f"no messages in space {space!r}")
     return MappingProxyType(found)

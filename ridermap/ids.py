@@ -11,6 +11,7 @@ Following GB/T 39609-2020's hierarchy (domain.md §4)::
 Every part is reduced to ``[A-Za-z0-9_.]``; everything else becomes ``_``
 (non-ASCII is hex-coded so ``三`` and ``四`` stay distinct).
 """
+
 from __future__ import annotations
 
 import re

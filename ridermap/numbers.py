@@ -7,6 +7,7 @@ numbered with the heavenly stems (``甲``, ``乙``, ``丙``), named by side
 (``东单元``) or by floor and door (``1-2``): these are unit numbers as well.
 The label as written is always kept beside the number.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,10 @@ import re
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN = "零〇一二两三四五六七八九十百千"
-_FULLWIDTH = str.maketrans("０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ－", "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-")
+_FULLWIDTH = str.maketrans(
+    "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ－",
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-",
+)
 
 _BUILDING_SUFFIX = "号楼|号|栋|幢|座|楼|#"
 _UNIT_SUFFIX = "单元|门|号|座"

@@ -16,6 +16,7 @@ place each output kind neutralises them:
   characters and bidi overrides become visible escapes (``\\n``,
   ``\\u202e``), so a name cannot forge or reorder report lines.
 """
+
 from __future__ import annotations
 
 import html

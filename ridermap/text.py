@@ -4,6 +4,7 @@ Base floor: imports nothing of ridermap. The wrapper knows no font; it takes
 a ``measure`` function (text -> width in any unit), so posters (matplotlib
 text extents), survey maps and plates (font advance widths) wrap alike.
 """
+
 from __future__ import annotations
 
 import re

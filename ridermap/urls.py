@@ -11,6 +11,7 @@ Site-relative paths (also valid from ``file://``)::
 Absolute URLs are ``base_url`` + the relative path. IDs are already safe
 (:mod:`ridermap.ids`); they are checked again here.
 """
+
 from __future__ import annotations
 
 from ridermap.errors import ValidationError

@@ -7,10 +7,11 @@ the UTM zone holding the centre of the data's bounds (about 0.2 s a call).
 or beyond 84° N / 80° S (where the database's answer is not the plain formula) still
 goes to the database. This module imports nothing of ridermap.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
 import math
+from functools import lru_cache
 
 import geopandas as gpd
 from pyproj import CRS
@@ -42,7 +43,12 @@ def utm_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
         return gdf.estimate_utm_crs()
     minx, miny, maxx, maxy = gdf.total_bounds
     lon, lat = (minx + maxx) / 2.0, (miny + maxy) / 2.0
-    if not (math.isfinite(lon) and math.isfinite(lat)) or not (-180.0 < lon < 180.0) or not (-80.0 < lat < 84.0) or abs(lat) < _EDGE_DEG:
+    if (
+        not (math.isfinite(lon) and math.isfinite(lat))
+        or not (-180.0 < lon < 180.0)
+        or not (-80.0 < lat < 84.0)
+        or abs(lat) < _EDGE_DEG
+    ):
         return gdf.estimate_utm_crs()
     edge = (lon + 180.0) / 6.0
     if abs(edge - round(edge)) * 6.0 < _EDGE_DEG:

@@ -4,6 +4,7 @@ The one place for anything two test files share. Test files import it as ``conft
 (pytest puts tests/ on ``sys.path``), never as ``tests.conftest``: that would load a second
 copy of this module with its own constants and caches.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -86,8 +87,15 @@ def chromium_path() -> str:
 
 
 #: Debian chromium, headless, talking to nothing but the pages under test
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +122,9 @@ def gap_table_ids(table):
     from ridermap.publish.gaps import headers
 
     plain = [k.split(".", 1)[1] for k in i18n.MESSAGES if k.startswith("gapcsv.") and not k.startswith("gapcsv.kind_")]
-    ids = plain + [f"{k}_{s}" for k in FACILITY_KINDS for s in ("m", "gap", "status", "gaps", "coverage_pct", "target_m",
-                                                                "mode")]
+    ids = plain + [
+        f"{k}_{s}" for k in FACILITY_KINDS for s in ("m", "gap", "status", "gaps", "coverage_pct", "target_m", "mode")
+    ]
     back = dict(zip(headers(pd.DataFrame(columns=ids), FACILITY_KINDS, "zh").columns, ids))
     assert set(table.columns) <= set(back), set(table.columns) - set(back)
     return table.rename(columns=back)

@@ -1,4 +1,5 @@
 """``ridermap build`` and the executor seam (local processes, Dask)."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ import operator
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import SAMPLE_CONFIG, SAMPLE_ID
+
 from ridermap.publish.executor import LocalExecutor, make_executor
 
 
@@ -25,8 +26,9 @@ def test_local_executor_keeps_order_and_reports_progress(workers):
 
 def test_dask_executor_runs_the_same_tasks():
     pytest.importorskip("distributed")
-    from ridermap.publish.executor import DaskExecutor
     from distributed import LocalCluster
+
+    from ridermap.publish.executor import DaskExecutor
 
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
         ex = DaskExecutor(cluster.scheduler_address)
@@ -72,20 +74,32 @@ def test_dask_build_with_worker_processes_gives_the_files_of_the_local_build(sam
 
     cfg = dataclasses.replace(sample_config, workers=2)  # every output, per-compound gap maps included
     seen_ports: list[set[int]] = []
-    dask = build(sample_bundle, tmp_path / "dask", config=dataclasses.replace(cfg, executor="dask"),
-                 on_done=lambda *_: seen_ports.append(_listening_ports()))
+    dask = build(
+        sample_bundle,
+        tmp_path / "dask",
+        config=dataclasses.replace(cfg, executor="dask"),
+        on_done=lambda *_: seen_ports.append(_listening_ports()),
+    )
     local = build(sample_bundle, tmp_path / "local", config=dataclasses.replace(cfg, workers=1))
     assert dask.exit_code == 0 and local.exit_code == 0
     assert seen_ports and all(8787 not in p for p in seen_ports)
 
     def tree(root):
-        return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in root.rglob("*") if p.is_file() and p.name != "build.json"}
+        return {
+            p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in root.rglob("*")
+            if p.is_file() and p.name != "build.json"
+        }
 
     import hashlib
 
     local_files, dask_files = tree(tmp_path / "local"), tree(tmp_path / "dask")
-    assert len(local_files) > 100 and {f.split("/")[0] for f in local_files} >= {"posters", "doorplates", "site", "gaps"}
+    assert len(local_files) > 100 and {f.split("/")[0] for f in local_files} >= {
+        "posters",
+        "doorplates",
+        "site",
+        "gaps",
+    }
     assert sorted(dask_files) == sorted(local_files)
     differ = sorted(rel for rel in local_files if dask_files[rel] != local_files[rel])
     assert not differ, f"{len(differ)} files differ, e.g. {differ[:5]}"
@@ -102,7 +116,9 @@ def test_build_model_and_validation(tmp_path):
     from cli import main
 
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["build", str(SAMPLE_CONFIG), "-o", str(out), "--only", "gpkg", "--only", "validation"])
+    result = CliRunner().invoke(
+        main, ["build", str(SAMPLE_CONFIG), "-o", str(out), "--only", "gpkg", "--only", "validation"]
+    )
     assert result.exit_code == 0, result.output
     assert (out / "ridermap.gpkg").is_file()
     assert json.loads((out / "validation.json").read_text(encoding="utf-8")) == []  # the sample compound is clean
@@ -136,7 +152,9 @@ def test_full_build_writes_every_output_and_a_rebuild_drops_stale_files(tmp_path
     assert verification["verified"] == len(sample_bundle.units) + len(sample_bundle.buildings) + len(gates)
     assert {p.stem for p in (out / "site" / "u").glob("*.html")} == set(sample_bundle.units["id"])
     assert (out / "site" / "index.html").is_file() and (out / "site" / "c" / f"{SAMPLE_ID}.html").is_file()
-    assert {"units.csv", "summary.csv", "sites.csv", "gaps.gpkg", "gaps.html"} <= {p.name for p in (out / "gaps").iterdir()}
+    assert {"units.csv", "summary.csv", "sites.csv", "gaps.gpkg", "gaps.html"} <= {
+        p.name for p in (out / "gaps").iterdir()
+    }
 
     # a unit and a gate that are gone must not keep their page and poster; outputs not rebuilt are kept
     stale = [out / "site" / "u" / f"{SAMPLE_ID}-b99-u1.html", out / "posters" / SAMPLE_ID / f"{SAMPLE_ID}-gn9.pdf"]
@@ -144,7 +162,9 @@ def test_full_build_writes_every_output_and_a_rebuild_drops_stale_files(tmp_path
         f.write_text("old", encoding="utf-8")
     gpkg_before = (out / "ridermap.gpkg").read_bytes()
     plates_before = sorted(p.relative_to(out) for p in (out / "doorplates").rglob("*"))
-    result = CliRunner().invoke(main, ["-q", "build", str(SAMPLE_CONFIG), "-o", str(out), "--only", "posters", "--only", "site"])
+    result = CliRunner().invoke(
+        main, ["-q", "build", str(SAMPLE_CONFIG), "-o", str(out), "--only", "posters", "--only", "site"]
+    )
     assert result.exit_code == 0, result.output
     assert not any(f.exists() for f in stale)
     assert (out / "ridermap.gpkg").read_bytes() == gpkg_before
@@ -160,8 +180,9 @@ def test_a_shipping_task_needs_no_access_to_the_build_folder(sample_bundle, samp
 
     cfg = dataclasses.replace(sample_config, outputs=("site",))
     nowhere = tmp_path / "not-on-this-worker"
-    record = _community_task(_Task(sample_bundle.community(SAMPLE_ID), SAMPLE_ID, str(nowhere), str(nowhere / "w"),
-                                   cfg, ship=True))
+    record = _community_task(
+        _Task(sample_bundle.community(SAMPLE_ID), SAMPLE_ID, str(nowhere), str(nowhere / "w"), cfg, ship=True)
+    )
     assert record["status"] == "ok" and not nowhere.exists()
     assert sorted(record["payload"]) == sorted(record["files"]) and f"site/c/{SAMPLE_ID}.html" in record["payload"]
     assert record["payload"][f"site/c/{SAMPLE_ID}.html"].startswith(b"<!")

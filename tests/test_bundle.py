@@ -1,4 +1,5 @@
 """The Bundle and its layers: schema conformance and findings carried along."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -9,8 +10,12 @@ from ridermap.model.findings import Finding
 
 
 def test_conform_layer_keeps_rows_with_their_geometry_whatever_the_index():
-    gdf = gpd.GeoDataFrame({"id": ["a", "b"], "kind": ["charger", "toilet"]},
-                           geometry=[shapely.Point(0, 0), shapely.Point(1, 1)], crs=4326, index=[5, 3])
+    gdf = gpd.GeoDataFrame(
+        {"id": ["a", "b"], "kind": ["charger", "toilet"]},
+        geometry=[shapely.Point(0, 0), shapely.Point(1, 1)],
+        crs=4326,
+        index=[5, 3],
+    )
     out = conform_layer("facilities", gdf)
     assert list(out["id"]) == ["a", "b"]
     assert list(out["kind"]) == ["charger", "toilet"]

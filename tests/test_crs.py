@@ -1,4 +1,5 @@
 """GCJ-02 / BD-09: closed forward formulas, iterative inverses (< 1 cm)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,14 +7,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ridermap.errors import CRSError
 from ridermap import crs as c
+from ridermap.errors import CRSError
 
 METRES_PER_DEG = 111_320.0
 
 # Points spread over mainland China (lon, lat): cities from Kashgar to Harbin.
-CHINA = [(75.99, 39.47), (87.62, 43.82), (91.13, 29.65), (104.07, 30.67), (116.40, 39.90),
-         (121.47, 31.23), (126.64, 45.76), (113.26, 23.13), (108.95, 34.27), (110.35, 20.02)]
+CHINA = [
+    (75.99, 39.47),
+    (87.62, 43.82),
+    (91.13, 29.65),
+    (104.07, 30.67),
+    (116.40, 39.90),
+    (121.47, 31.23),
+    (126.64, 45.76),
+    (113.26, 23.13),
+    (108.95, 34.27),
+    (110.35, 20.02),
+]
 
 
 @settings(max_examples=200, deadline=None)
@@ -54,12 +65,22 @@ def test_offset_size_in_chengdu_is_hundreds_of_metres():
     assert 200 < shift_m < 700
 
 
-@pytest.mark.parametrize("lon, lat, where", [
-    (126.978, 37.5665, "Seoul"), (129.075, 35.18, "Busan"), (126.53, 33.50, "Jeju"),
-    (139.69, 35.69, "Tokyo"), (106.91, 47.92, "Ulaanbaatar"), (114.16, 22.28, "Hong Kong"),
-    (121.56, 25.03, "Taipei"), (103.82, 1.35, "Singapore"), (105.85, 21.03, "Hanoi"),
-    (27.55, 53.90, "Minsk"), (-0.13, 51.5, "London"),
-])
+@pytest.mark.parametrize(
+    "lon, lat, where",
+    [
+        (126.978, 37.5665, "Seoul"),
+        (129.075, 35.18, "Busan"),
+        (126.53, 33.50, "Jeju"),
+        (139.69, 35.69, "Tokyo"),
+        (106.91, 47.92, "Ulaanbaatar"),
+        (114.16, 22.28, "Hong Kong"),
+        (121.56, 25.03, "Taipei"),
+        (103.82, 1.35, "Singapore"),
+        (105.85, 21.03, "Hanoi"),
+        (27.55, 53.90, "Minsk"),
+        (-0.13, 51.5, "London"),
+    ],
+)
 def test_points_outside_mainland_china_are_not_shifted(lon, lat, where):
     for fn in (c.wgs84_to_gcj02, c.gcj02_to_wgs84):
         x, y = fn(lon, lat)
@@ -75,18 +96,25 @@ SAME_FORMULA_DEG = 1e-9
 
 
 def _metres(lon, lat, ref_lon, ref_lat) -> float:
-    return float(np.hypot((np.asarray(lon) - ref_lon) * METRES_PER_DEG * np.cos(np.radians(ref_lat)),
-                          (np.asarray(lat) - ref_lat) * METRES_PER_DEG).max())
+    return float(
+        np.hypot(
+            (np.asarray(lon) - ref_lon) * METRES_PER_DEG * np.cos(np.radians(ref_lat)),
+            (np.asarray(lat) - ref_lat) * METRES_PER_DEG,
+        ).max()
+    )
 
 
-@pytest.mark.parametrize("wgs, gcj, where", [
-    # googollee/eviltransform python/test.py, TESTS (wgsLat, wgsLng, gcjLat, gcjLng), here as (lon, lat)
-    ((121.5272106, 31.1774276), (121.531541859215, 31.17530398364597), "Shanghai"),
-    ((113.912316, 22.543847), (113.9171764808363, 22.540796131694766), "Shenzhen"),
-    ((116.377817, 39.911954), (116.38404722455657, 39.91334545536069), "Beijing"),
-    # wandergis/coordtransform test/app.js: wgs84togcj02(116.404, 39.915)
-    ((116.404, 39.915), (116.41024449916938, 39.91640428150164), "Beijing (coordtransform)"),
-])
+@pytest.mark.parametrize(
+    "wgs, gcj, where",
+    [
+        # googollee/eviltransform python/test.py, TESTS (wgsLat, wgsLng, gcjLat, gcjLng), here as (lon, lat)
+        ((121.5272106, 31.1774276), (121.531541859215, 31.17530398364597), "Shanghai"),
+        ((113.912316, 22.543847), (113.9171764808363, 22.540796131694766), "Shenzhen"),
+        ((116.377817, 39.911954), (116.38404722455657, 39.91334545536069), "Beijing"),
+        # wandergis/coordtransform test/app.js: wgs84togcj02(116.404, 39.915)
+        ((116.404, 39.915), (116.41024449916938, 39.91640428150164), "Beijing (coordtransform)"),
+    ],
+)
 def test_wgs84_to_gcj02_matches_published_pairs(wgs, gcj, where):
     """WGS84 -> GCJ-02 equals the values of two independent implementations of the closed formula.
 
@@ -98,11 +126,14 @@ def test_wgs84_to_gcj02_matches_published_pairs(wgs, gcj, where):
     assert float(lat[0]) == pytest.approx(gcj[1], abs=SAME_FORMULA_DEG), where
 
 
-@pytest.mark.parametrize("wgs, gcj", [
-    ((121.5272106, 31.1774276), (121.531541859215, 31.17530398364597)),
-    ((113.912316, 22.543847), (113.9171764808363, 22.540796131694766)),
-    ((116.377817, 39.911954), (116.38404722455657, 39.91334545536069)),
-])
+@pytest.mark.parametrize(
+    "wgs, gcj",
+    [
+        ((121.5272106, 31.1774276), (121.531541859215, 31.17530398364597)),
+        ((113.912316, 22.543847), (113.9171764808363, 22.540796131694766)),
+        ((116.377817, 39.911954), (116.38404722455657, 39.91334545536069)),
+    ],
+)
 def test_gcj02_to_wgs84_recovers_published_wgs84(wgs, gcj):
     """The iterative inverse brings eviltransform's GCJ-02 values back to its WGS84 inputs within 1 mm.
 
@@ -135,7 +166,10 @@ def test_gcj02_bd09_match_gcoord():
     so those two are held to 0.1 m; the forward GCJ-02 -> BD-09 to its 8 printed decimals.
     """
     lon, lat = c.gcj02_to_bd09(123, 45)
-    assert (float(lon[0]), float(lat[0])) == (pytest.approx(123.00636499, abs=1e-8), pytest.approx(45.00636899, abs=1e-8))
+    assert (float(lon[0]), float(lat[0])) == (
+        pytest.approx(123.00636499, abs=1e-8),
+        pytest.approx(45.00636899, abs=1e-8),
+    )
     assert _metres(*c.gcj02_to_wgs84(123, 45), 122.99395597, 44.99804071) < 0.1
     assert _metres(*c.bd09_to_gcj02(123, 45), 122.99363304, 44.99365430) < 0.1
     assert _metres(*c.bd09_to_wgs84(123, 45), 122.98762210, 44.99171540) < 0.1
@@ -163,16 +197,24 @@ def test_reference_cities_all_conversions():
     gcj = np.array([r["gcj02"] for r in rows])
     bd = np.array([r["bd09"] for r in rows])
     for got, want in [(c.wgs84_to_gcj02(wgs[:, 0], wgs[:, 1]), gcj), (c.gcj02_to_wgs84(gcj[:, 0], gcj[:, 1]), wgs)]:
-        err = np.hypot((got[0] - want[:, 0]) * METRES_PER_DEG * np.cos(np.radians(want[:, 1])),
-                       (got[1] - want[:, 1]) * METRES_PER_DEG)
+        err = np.hypot(
+            (got[0] - want[:, 0]) * METRES_PER_DEG * np.cos(np.radians(want[:, 1])),
+            (got[1] - want[:, 1]) * METRES_PER_DEG,
+        )
         assert err.max() < 1.0, [r["city"] for r, e in zip(rows, err) if e >= 1.0]
     for got, want in [(c.gcj02_to_bd09(gcj[:, 0], gcj[:, 1]), bd), (c.bd09_to_gcj02(bd[:, 0], bd[:, 1]), gcj)]:
-        err = np.hypot((got[0] - want[:, 0]) * METRES_PER_DEG * np.cos(np.radians(want[:, 1])),
-                       (got[1] - want[:, 1]) * METRES_PER_DEG)
+        err = np.hypot(
+            (got[0] - want[:, 0]) * METRES_PER_DEG * np.cos(np.radians(want[:, 1])),
+            (got[1] - want[:, 1]) * METRES_PER_DEG,
+        )
         assert err.max() < 0.05, [r["city"] for r, e in zip(rows, err) if e >= 0.05]
     wlon, wlat = c.bd09_to_wgs84(bd[:, 0], bd[:, 1])
-    assert np.hypot((wlon - wgs[:, 0]) * METRES_PER_DEG * np.cos(np.radians(wgs[:, 1])),
-                    (wlat - wgs[:, 1]) * METRES_PER_DEG).max() < 1.0
+    assert (
+        np.hypot(
+            (wlon - wgs[:, 0]) * METRES_PER_DEG * np.cos(np.radians(wgs[:, 1])), (wlat - wgs[:, 1]) * METRES_PER_DEG
+        ).max()
+        < 1.0
+    )
 
 
 def test_to_wgs84_and_from_wgs84_dispatch_gcj02_and_bd09():
@@ -184,8 +226,17 @@ def test_to_wgs84_and_from_wgs84_dispatch_gcj02_and_bd09():
     assert _metres(lon, lat, *row["bd09"]) < 1.0
 
 
-@pytest.mark.parametrize("value, expected", [("wgs84", "EPSG:4326"), ("CGCS2000", "EPSG:4490"), ("gcj02", "gcj02"),
-                                             ("bd-09", "bd09"), ("EPSG:4547", "EPSG:4547"), ("epsg:32650", "EPSG:32650")])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("wgs84", "EPSG:4326"),
+        ("CGCS2000", "EPSG:4490"),
+        ("gcj02", "gcj02"),
+        ("bd-09", "bd09"),
+        ("EPSG:4547", "EPSG:4547"),
+        ("epsg:32650", "EPSG:32650"),
+    ],
+)
 def test_normalise_crs(value, expected):
     assert c.normalise_crs(value) == expected
 

@@ -2,6 +2,7 @@
 
 The whole chain (bundle -> plates -> sheets PDF -> decoded) is tested in test_doorplates.py.
 """
+
 from __future__ import annotations
 
 import ast
@@ -17,9 +18,15 @@ from ridermap.render.doorplate import content, draw, imposition, layout
 from ridermap.render.qr import QUIET_ZONE, module_runs, qr_symbol
 
 PLATE = content.Plate(
-    plate_id="510104-tst-b7-u2", kind="unit", community_id="510104-tst",
-    payload="https://rider.example.cn/u/510104-tst-b7-u2.html", address="测试苑 7号楼 2单元", headline="2单元",
-    details=("户号 101-602",), plus_code="Plus Code 8P26M33Q+97F", caption="扫码导航",
+    plate_id="510104-tst-b7-u2",
+    kind="unit",
+    community_id="510104-tst",
+    payload="https://rider.example.cn/u/510104-tst-b7-u2.html",
+    address="测试苑 7号楼 2单元",
+    headline="2单元",
+    details=("户号 101-602",),
+    plus_code="Plus Code 8P26M33Q+97F",
+    caption="扫码导航",
 )
 
 #: each part may import only the parts before it (pdf and text are the helpers)
@@ -37,7 +44,7 @@ def _imports(module: str) -> set[str]:
 
 @pytest.mark.parametrize("module", ORDER)
 def test_parts_import_only_the_parts_below_them(module):
-    allowed = set(ORDER[:ORDER.index(module)])
+    allowed = set(ORDER[: ORDER.index(module)])
     assert _imports(module) <= allowed, f"{module} imports {sorted(_imports(module) - allowed)}"
 
 
@@ -51,7 +58,14 @@ def test_the_package_keeps_its_public_names():
 # --------------------------------------------------------------------------- content
 def test_plate_text_helpers():
     assert PLATE.all_text().endswith(PLATE.plate_id)
-    assert PLATE.visible_text().splitlines() == ["", PLATE.address, "2单元", "户号 101-602", PLATE.plus_code, "扫码导航"]
+    assert PLATE.visible_text().splitlines() == [
+        "",
+        PLATE.address,
+        "2单元",
+        "户号 101-602",
+        PLATE.plus_code,
+        "扫码导航",
+    ]
     assert content._label("12", "", "{n}号楼", "未编号楼栋") == ("12号楼", False)
     assert content._label("B3座", "3", "{n}号楼", "未编号楼栋") == ("B3座", False)
     assert content._label("", "", "{n}单元", "未编号单元") == ("未编号单元", True)
@@ -99,8 +113,9 @@ def test_plate_ops_fill_the_qr_once_in_module_units():
     assert qr_part is not None
     module, _, qx, qy = map(float, qr_part.groups()[:4])
     assert module == pytest.approx(lay.module_mm, abs=1e-3)
-    assert (qx, qy) == pytest.approx((lay.qr_x_mm + QUIET_ZONE * lay.module_mm, lay.qr_y_mm + QUIET_ZONE * lay.module_mm),
-                                     abs=1e-3)
+    assert (qx, qy) == pytest.approx(
+        (lay.qr_x_mm + QUIET_ZONE * lay.module_mm, lay.qr_y_mm + QUIET_ZONE * lay.module_mm), abs=1e-3
+    )
     assert qr_part.group(5).count(" re") == len(lay.runs)
     assert ops.count("Tj") == len(lay.texts)
 

@@ -1,4 +1,5 @@
 """QR doorplates: content, geometry in mm, text fitting, PDF/SVG, imposition, decoding what is printed."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,9 +15,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import MINSK_ID, SAMPLE_ID
 from shapely.geometry import Point, Polygon
 
-from conftest import MINSK_ID, SAMPLE_ID
 from ridermap.config import Config
 from ridermap.errors import RenderError, VerificationError
 from ridermap.model.bundle import Bundle
@@ -41,7 +42,11 @@ def make_bundle(name: str = "测试苑") -> Bundle:
     crs = "EPSG:4326"
     communities = gpd.GeoDataFrame(
         {"id": [CID], "name": [name], "rider_access": ["ride"]},
-        geometry=[Polygon([(x0 - 0.001, y0 - 0.001), (x0 + 0.003, y0 - 0.001), (x0 + 0.003, y0 + 0.002), (x0 - 0.001, y0 + 0.002)])],
+        geometry=[
+            Polygon(
+                [(x0 - 0.001, y0 - 0.001), (x0 + 0.003, y0 - 0.001), (x0 + 0.003, y0 + 0.002), (x0 - 0.001, y0 + 0.002)]
+            )
+        ],
         crs=crs,
     )
     buildings = gpd.GeoDataFrame(
@@ -63,7 +68,13 @@ def make_bundle(name: str = "测试苑") -> Bundle:
             "label": ["1单元", "2单元", "9H", "", ""],
             "flats": ["101-602", "", "", "1-8", ""],
         },
-        geometry=[Point(x0 + 0.0001, y0), Point(x0 + 0.00015, y0), Point(x0 + 0.0006, y0), Point(x0 + 0.0011, y0), Point(x0 + 0.0016, y0)],
+        geometry=[
+            Point(x0 + 0.0001, y0),
+            Point(x0 + 0.00015, y0),
+            Point(x0 + 0.0006, y0),
+            Point(x0 + 0.0011, y0),
+            Point(x0 + 0.0016, y0),
+        ],
         crs=crs,
     )
     gates = gpd.GeoDataFrame(
@@ -92,9 +103,11 @@ def plates(bundle):
 
 
 def _expected_payload(plate: dp.Plate) -> str:
-    path = {"unit": lambda: unit_path(plate.plate_id),
-            "building": lambda: building_path(CID, plate.plate_id),
-            "gate": lambda: gate_path(CID, plate.plate_id)}[plate.kind]()
+    path = {
+        "unit": lambda: unit_path(plate.plate_id),
+        "building": lambda: building_path(CID, plate.plate_id),
+        "gate": lambda: gate_path(CID, plate.plate_id),
+    }[plate.kind]()
     return absolute(CONFIG.base_url, path)
 
 
@@ -115,7 +128,9 @@ def test_plate_content_and_payloads(plates):
     assert by_id[f"{CID}-b21-u1"].address == "测试苑 Дом Кругера 1单元"
     assert by_id[f"{CID}-b7"].details == ("单元 1、2",)
     gate = by_id[f"{CID}-gs"]
-    assert gate.headline == "南门" and gate.details == ("可骑行进入 每天 00:00–11:00、13:30–17:00、19:30–24:00",)  # as the site words it
+    assert gate.headline == "南门" and gate.details == (
+        "可骑行进入 每天 00:00–11:00、13:30–17:00、19:30–24:00",
+    )  # as the site words it
     assert by_id[f"{CID}-gn"].headline == "出入口" and by_id[f"{CID}-gn"].details == ("禁止进入 常闭",)
 
 
@@ -143,7 +158,7 @@ def test_english_captions_and_kinds(bundle):
 
 
 def test_characters_the_font_lacks_are_replaced_not_an_error():
-    plates = dp.plates_for_community(make_bundle("测试\U00013000\u202e苑\U0001F600"), CID, config=CONFIG)
+    plates = dp.plates_for_community(make_bundle("测试\U00013000\u202e苑\U0001f600"), CID, config=CONFIG)
     assert plates and all(p.address.startswith("测试□苑□") for p in plates)
     pdf, _, _ = dp.sheets_pdf(plates, size="small", sheet="A4")
     assert pdf[:5] == b"%PDF-"
@@ -161,7 +176,10 @@ def test_plates_use_the_shared_encoder_at_level_m_or_higher(plates):
 # --------------------------------------------------------------------------- geometry and text
 def test_size_table():
     assert {k: (s.width_mm, s.height_mm, s.qr_mm) for k, s in dp.PLATE_SIZES.items()} == {
-        "small": (150, 90, 40), "medium": (270, 170, 75), "large": (570, 370, 120)}
+        "small": (150, 90, 40),
+        "medium": (270, 170, 75),
+        "large": (570, 370, 120),
+    }
 
 
 @pytest.mark.parametrize("size", ["small", "medium", "large"])
@@ -179,7 +197,9 @@ def test_layout_geometry_matches_the_size_table(plates, size):
 
 
 def _inside(box, outer, tol=1e-6):
-    return box[0] >= outer[0] - tol and box[1] >= outer[1] - tol and box[2] <= outer[2] + tol and box[3] <= outer[3] + tol
+    return (
+        box[0] >= outer[0] - tol and box[1] >= outer[1] - tol and box[2] <= outer[2] + tol and box[3] <= outer[3] + tol
+    )
 
 
 def _overlaps(a, b):
@@ -187,8 +207,11 @@ def _overlaps(a, b):
 
 
 @pytest.mark.parametrize("size", ["small", "medium", "large"])
-@pytest.mark.parametrize("name", [LONG_NAME, "Rizhskaya-Nemiga-Residential-Courtyard-No-17-Block-B-Phase-2", "锦华苑"],
-                         ids=["40-chinese-chars", "long-latin-word", "short"])
+@pytest.mark.parametrize(
+    "name",
+    [LONG_NAME, "Rizhskaya-Nemiga-Residential-Courtyard-No-17-Block-B-Phase-2", "锦华苑"],
+    ids=["40-chinese-chars", "long-latin-word", "short"],
+)
 def test_text_stays_inside_the_plate(size, name):
     assert len(LONG_NAME) == 40
     plates = dp.plates_for_community(make_bundle(name), CID, config=CONFIG)
@@ -206,7 +229,7 @@ def test_text_stays_inside_the_plate(size, name):
             assert not _overlaps(ink, qr), (plate.plate_id, run.text)
             boxes.append(ink)
         for i, a in enumerate(boxes):  # lines never overprint each other
-            for b in boxes[i + 1:]:
+            for b in boxes[i + 1 :]:
                 assert not _overlaps(a, b), (plate.plate_id, a, b)
         # every character of the address is printed (wrapping drops only spaces)
         address_runs = "".join(r.text for r in lay.texts if r.role == "address")
@@ -230,7 +253,15 @@ def test_wrapping_keeps_times_and_words_together():
     from ridermap.render.doorplate.text import tokens
 
     assert [t for t, _ in tokens("可骑行进入 Mo-Su 00:00-11:00,13:30-17:00")] == [
-        "可", "骑", "行", "进", "入", "Mo-Su", "00:00-11:00,", "13:30-17:00"]
+        "可",
+        "骑",
+        "行",
+        "进",
+        "入",
+        "Mo-Su",
+        "00:00-11:00,",
+        "13:30-17:00",
+    ]
     assert [t for t, _ in tokens("锦华苑（东区）。")] == ["锦", "华", "苑", "（东", "区）。"]
 
 
@@ -268,23 +299,31 @@ def test_svg_is_self_contained_and_its_qr_decodes(plates):
     assert root.get("width") == "150mm" and root.get("height") == "90mm" and root.get("viewBox") == "0 0 150 90"
     assert root.find("s:title", ns).text == plate.address
     assert root.findall(".//s:text", ns) == []  # text is outlines: no font needed to print it
-    assert len(root.findall(".//s:use", ns)) == sum(len(r.text.replace(" ", "")) for r in dp.layout_plate(plate, size="small").texts)
+    assert len(root.findall(".//s:use", ns)) == sum(
+        len(r.text.replace(" ", "")) for r in dp.layout_plate(plate, size="small").texts
+    )
     qr_rect = root.find("s:rect[@class='qr']", ns)
     assert float(qr_rect.get("width")) == 40 and float(qr_rect.get("height")) == 40
     d = root.find("s:path[@class='qr-modules']", ns).get("d")
     n = qr_symbol(plate.payload).size
     grid = np.zeros((n, n), dtype=bool)
     for c, r, w in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\d+z", d):
-        grid[int(r), int(c):int(c) + int(w)] = True
+        grid[int(r), int(c) : int(c) + int(w)] = True
     image = np.pad(np.where(grid, 0, 255).astype(np.uint8), 4, constant_values=255).repeat(6, 0).repeat(6, 1)
     assert [c.text for c in zxingcpp.read_barcodes(image)] == [plate.payload]
 
 
 # --------------------------------------------------------------------------- imposition
-@pytest.mark.parametrize("size,sheet,per_page,rotated", [
-    ("small", "A4", 3, False), ("small", "A3", 6, True), ("medium", "A4", 1, True),
-    ("medium", "A3", 2, False), ("large", "fit", 1, False),
-])
+@pytest.mark.parametrize(
+    "size,sheet,per_page,rotated",
+    [
+        ("small", "A4", 3, False),
+        ("small", "A3", 6, True),
+        ("medium", "A4", 1, True),
+        ("medium", "A3", 2, False),
+        ("large", "fit", 1, False),
+    ],
+)
 def test_imposition_fits_the_paper(size, sheet, per_page, rotated):
     grid, placements = dp.impose(7, size=size, sheet=sheet)
     assert grid.per_page == per_page and grid.rotated == rotated
@@ -298,8 +337,12 @@ def test_imposition_fits_the_paper(size, sheet, per_page, rotated):
         for b in placements:
             if a.index < b.index and a.page == b.page:
                 box_a = (a.x_mm, a.y_mm, a.x_mm + a.width_mm, a.y_mm + a.height_mm)
-                box_b = (b.x_mm - dp.GUTTER_MM + 1e-6, b.y_mm - dp.GUTTER_MM + 1e-6,
-                         b.x_mm + b.width_mm + dp.GUTTER_MM - 1e-6, b.y_mm + b.height_mm + dp.GUTTER_MM - 1e-6)
+                box_b = (
+                    b.x_mm - dp.GUTTER_MM + 1e-6,
+                    b.y_mm - dp.GUTTER_MM + 1e-6,
+                    b.x_mm + b.width_mm + dp.GUTTER_MM - 1e-6,
+                    b.y_mm + b.height_mm + dp.GUTTER_MM - 1e-6,
+                )
                 assert not _overlaps(box_a, box_b)  # a gutter for cut marks and ids between plates
 
 
@@ -323,8 +366,9 @@ def test_sheets_carry_plate_ids_in_the_margin(plates, tmp_path):
 
 # --------------------------------------------------------------------------- printed and decoded
 def _raster(path, dpi=150):
-    out = subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", "1", "-l", "1", str(path)],
-                         capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-gray", "-f", "1", "-l", "1", str(path)], capture_output=True, check=True
+    ).stdout
     return out
 
 
@@ -356,10 +400,17 @@ def test_printed_qr_has_the_planned_size_in_mm(plates, tmp_path, size):
 
 
 @needs_pdftoppm
-@pytest.mark.parametrize("size,sheet,qr_windows", [
-    ("small", "A4", False), ("small", "A4", True), ("small", "A3", True), ("medium", "A4", True),
-    ("medium", "A3", False), ("large", "fit", True),
-])
+@pytest.mark.parametrize(
+    "size,sheet,qr_windows",
+    [
+        ("small", "A4", False),
+        ("small", "A4", True),
+        ("small", "A3", True),
+        ("medium", "A4", True),
+        ("medium", "A3", False),
+        ("large", "fit", True),
+    ],
+)
 def test_every_plate_decodes_to_its_payload(plates, tmp_path, size, sheet, qr_windows):
     """Whole plates or only their QR squares (with layouts) rasterised, straight and turned on the sheet."""
     from ridermap.publish.doorplates import verify_pdf
@@ -421,8 +472,15 @@ def test_write_doorplates_folder(bundle, tmp_path):
     folder = tmp_path / CID
     assert all(f.is_file() for f in files)
     names = {f.relative_to(folder).as_posix() for f in files}
-    assert {"doorplates-small-A4.pdf", "index.csv", "verification.json", "verification.txt",
-            f"plates/{CID}-b7-u2.pdf", f"plates/{CID}-b7-u2.svg", f"plates/{CID}-gs.svg"} <= names
+    assert {
+        "doorplates-small-A4.pdf",
+        "index.csv",
+        "verification.json",
+        "verification.txt",
+        f"plates/{CID}-b7-u2.pdf",
+        f"plates/{CID}-b7-u2.svg",
+        f"plates/{CID}-gs.svg",
+    } <= names
     summary = json.loads((folder / "verification.json").read_text(encoding="utf-8"))
     assert summary["plates"] == summary["verified"] == 11 and summary["failed"] == 0
     index = (folder / "index.csv").read_text(encoding="utf-8").splitlines()
@@ -459,13 +517,23 @@ def test_cli_doorplates(bundle, tmp_path):
 
     source = write_gpkg(bundle, tmp_path / "src.gpkg")
     out = tmp_path / "plates.pdf"
-    result = CliRunner().invoke(main, ["doorplates", str(source), "--kind", "unit", "--sheet", "A3", "-o", str(out), "--verify"])
+    result = CliRunner().invoke(
+        main, ["doorplates", str(source), "--kind", "unit", "--sheet", "A3", "-o", str(out), "--verify"]
+    )
     assert result.exit_code == 0, result.output
     assert "5/5 doorplates decoded correctly" in result.output and out.is_file()
-    result = CliRunner().invoke(main, ["doorplates", str(source), "--community", CID, "--kind", "gate", "-o", str(tmp_path / "dir")])
+    result = CliRunner().invoke(
+        main, ["doorplates", str(source), "--community", CID, "--kind", "gate", "-o", str(tmp_path / "dir")]
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "dir" / CID / "plates").iterdir()) == [
-        f"{CID}-gn.pdf", f"{CID}-gn.svg", f"{CID}-gs.pdf", f"{CID}-gs.svg"]
-    result = CliRunner().invoke(main, ["doorplates", str(source), "--size", "large", "--sheet", "A3", "-o", str(tmp_path / "x.pdf")])
+        f"{CID}-gn.pdf",
+        f"{CID}-gn.svg",
+        f"{CID}-gs.pdf",
+        f"{CID}-gs.svg",
+    ]
+    result = CliRunner().invoke(
+        main, ["doorplates", str(source), "--size", "large", "--sheet", "A3", "-o", str(tmp_path / "x.pdf")]
+    )
     assert result.exit_code == 2 and "do not fit on A3" in result.output
     assert not (tmp_path / "x.pdf").exists()

@@ -1,10 +1,10 @@
 """Every command goes through one error boundary: one line, the right exit code, never a traceback."""
+
 from __future__ import annotations
 
 import pytest
 import responses
 from click.testing import CliRunner
-
 from conftest import SAMPLE_CONFIG
 
 
@@ -20,12 +20,15 @@ def offline(tmp_path, monkeypatch):
         yield mock
 
 
-@pytest.mark.parametrize("command", [
-    ["validate", "overpass:place=锦江区"],
-    ["site", "overpass:place=锦江区", "-o", "SITE"],
-    ["ingest", "overpass:bbox=30.65,104.08,30.66,104.09", "-o", "x.gpkg"],
-    ["gaps", "overpass:bbox=30.65,104.08,30.66,104.09", "-o", "GAPS"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["validate", "overpass:place=锦江区"],
+        ["site", "overpass:place=锦江区", "-o", "SITE"],
+        ["ingest", "overpass:bbox=30.65,104.08,30.66,104.09", "-o", "x.gpkg"],
+        ["gaps", "overpass:bbox=30.65,104.08,30.66,104.09", "-o", "GAPS"],
+    ],
+)
 def test_network_failure_is_one_line_naming_the_source_exit_2(offline, tmp_path, command):
     from cli import main
 
@@ -56,7 +59,10 @@ def test_a_bug_anywhere_is_one_line_exit_3(monkeypatch, tmp_path):
         raise KeyError("boom\nsecond line")
 
     monkeypatch.setattr(ingest_module, "bundle_from_sources", broken)
-    for command in (["validate", str(tmp_path / "x.osm")], ["ingest", str(tmp_path / "x.osm"), "-o", str(tmp_path / "x.gpkg")]):
+    for command in (
+        ["validate", str(tmp_path / "x.osm")],
+        ["ingest", str(tmp_path / "x.osm"), "-o", str(tmp_path / "x.gpkg")],
+    ):
         result = CliRunner().invoke(main, command)
         assert result.exit_code == 3, result.output
         lines = _error_lines(result.output)

@@ -1,11 +1,11 @@
 """``ridermap export``: the platform GeoJSON (against its own JSON Schema) and the osmChange of the survey."""
+
 from __future__ import annotations
 
 import json
 
 import jsonschema
 import pytest
-
 from conftest import ROOT, SAMPLE_ID
 
 
@@ -32,9 +32,13 @@ def test_platform_export_validates_against_its_schema(sample_bundle, schema, tmp
     assert gates["南门"]["rider_access"] == "ride" and gates["南门"]["hours"].startswith("Mo-Su")
     assert gates["北门"]["locked"] is True
     assert {f["properties"]["facility_kind"] for f in doc["features"] if f["properties"]["kind"] == "facility"} >= {
-        "rider_parking", "charger", "parcel_locker"}
-    assert (tmp_path / "platform-export.schema.json").read_bytes() == (ROOT / "ridermap" / "publish" /
-                                                                       "platform-export.schema.json").read_bytes()
+        "rider_parking",
+        "charger",
+        "parcel_locker",
+    }
+    assert (tmp_path / "platform-export.schema.json").read_bytes() == (
+        ROOT / "ridermap" / "publish" / "platform-export.schema.json"
+    ).read_bytes()
     # a wrong document fails: the schema is not a rubber stamp
     bad = json.loads(json.dumps(doc))
     bad["features"][1]["properties"]["rider_access"] = "maybe"
@@ -45,6 +49,7 @@ def test_platform_export_validates_against_its_schema(sample_bundle, schema, tmp
 
 def test_platform_export_marks_inferred_gates_unconfirmed(schema):
     from conftest import shared_osm
+
     from ridermap.ingest import bundle_from_sources
     from ridermap.publish.export import platform_collection
 
@@ -90,11 +95,14 @@ def test_osm_change_applied_to_the_input_gives_back_the_survey(sample_bundle, tm
     assert numbers(after) == numbers(sample_bundle)
     assert sorted(after.buildings["number"]) == sorted(sample_bundle.buildings["number"])
     cols = ["name", "rider_access", "hours", "locked"]
-    assert after.gates[cols].sort_values("name").to_dict("records") == sample_bundle.gates[cols].sort_values("name").to_dict("records")
+    assert after.gates[cols].sort_values("name").to_dict("records") == sample_bundle.gates[cols].sort_values(
+        "name"
+    ).to_dict("records")
 
 
 def test_osm_change_leaves_out_what_ridermap_inferred(tmp_path):
     from conftest import shared_osm
+
     from ridermap.ingest import bundle_from_sources
     from ridermap.publish.export import osm_change
 
@@ -108,15 +116,18 @@ def test_osm_change_leaves_out_what_ridermap_inferred(tmp_path):
 
 def test_cli_export_both_targets(tmp_path):
     from click.testing import CliRunner
-
     from conftest import SAMPLE_CONFIG
+
     from ridermap.cli import main
 
     out = tmp_path / "export"
     for target in ("platform", "osm"):
-        result = CliRunner().invoke(main, ["-q", "export", "--config", str(SAMPLE_CONFIG), "--to", target, "-o", str(out)])
+        result = CliRunner().invoke(
+            main, ["-q", "export", "--config", str(SAMPLE_CONFIG), "--to", target, "-o", str(out)]
+        )
         assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {f"{SAMPLE_ID}.geojson", "platform-export.schema.json", "changes.osc"}
-    result = CliRunner().invoke(main, ["export", "--config", str(SAMPLE_CONFIG), "--to", "platform", "--community", "nope",
-                                       "-o", str(out)])
+    result = CliRunner().invoke(
+        main, ["export", "--config", str(SAMPLE_CONFIG), "--to", "platform", "--community", "nope", "-o", str(out)]
+    )
     assert result.exit_code == 2 and "nope" in result.output and "Traceback" not in result.output

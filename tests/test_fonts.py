@@ -1,4 +1,5 @@
 """The one font loader (ridermap.render.fonts): read once, no file left open, one shared reader."""
+
 from __future__ import annotations
 
 import gc
@@ -84,7 +85,7 @@ def test_no_resource_warning_from_any_font_reader(fresh_loader, recwarn):
 def test_glyph_coverage_and_metrics_come_from_the_shared_font():
     font = fonts.shared_font()
     cmap = font.getBestCmap()
-    assert ord("锦") in cmap and fonts.missing_glyphs("锦\U0001F600") == "\U0001F600"
+    assert ord("锦") in cmap and fonts.missing_glyphs("锦\U0001f600") == "\U0001f600"
     cap = fonts.cap_height_em()
     assert 0.5 < cap < 0.9
     if font["name"].getDebugName(6) and "NotoSansSC" in font["name"].getDebugName(6):

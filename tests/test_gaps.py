@@ -3,10 +3,10 @@
 Geometry is drawn in metres (UTM_48N 48N) and handed over in WGS84 so the
 expected distances can be added up by hand.
 """
+
 from __future__ import annotations
 
 import dataclasses
-
 import itertools
 import json
 import re
@@ -18,6 +18,7 @@ import pandas as pd
 import pyogrio
 import pytest
 from click.testing import CliRunner
+from conftest import SAMPLE_CONFIG, SAMPLE_ID, UTM_48N, X0, Y0, chromium_path, gap_table_ids, local_gdf, shared_osm
 from shapely.geometry import LineString, Point, Polygon
 
 from ridermap.analysis.gaps import compound_access, doors, gap_report
@@ -25,23 +26,32 @@ from ridermap.analysis.network import distance_matrix, network_from_bundle
 from ridermap.analysis.siting import candidate_sites, coverage, propose_sites, solve_lscp, solve_mclp
 from ridermap.config import Config
 from ridermap.model.bundle import Bundle
-from conftest import SAMPLE_CONFIG, SAMPLE_ID, UTM_48N, X0, Y0, chromium_path, gap_table_ids, local_gdf, shared_osm
 
 
-
-def district(*, south_locked: bool = True, south_access: str = "ride", north_access: str = "ride", locker=None) -> Bundle:
+def district(
+    *, south_locked: bool = True, south_access: str = "ride", north_access: str = "ride", locker=None
+) -> Bundle:
     """A 100 m compound in a ring street 10 m around it; gates south (50,0) and north (50,100).
 
     Three unit doors: U1 (55,20) and U2 (50,80) inside, U3 (30,-15) outside.
     Two chargers: C1 (50,-15) by the south gate, C2 (120,50) east of the ring.
     """
     ring = [(-10, -10), (110, -10), (110, 110), (-10, 110), (-10, -10)]
-    paths = [{"id": f"street{i}", "kind": "residential", "rideable": True, "geometry": LineString(ring[i:i + 2])} for i in range(4)]
+    paths = [
+        {"id": f"street{i}", "kind": "residential", "rideable": True, "geometry": LineString(ring[i : i + 2])}
+        for i in range(4)
+    ]
     paths += [
         {"id": "stub_s", "kind": "service", "rideable": True, "geometry": LineString([(50, -10), (50, 0)])},
         {"id": "stub_n", "kind": "service", "rideable": True, "geometry": LineString([(50, 100), (50, 110)])},
-        {"id": "inner", "kind": "service", "access": "private", "rideable": True, "community_id": "c1",
-         "geometry": LineString([(50, 0), (50, 50), (50, 100)])},
+        {
+            "id": "inner",
+            "kind": "service",
+            "access": "private",
+            "rideable": True,
+            "community_id": "c1",
+            "geometry": LineString([(50, 0), (50, 50), (50, 100)]),
+        },
     ]
     facilities = [
         {"id": "C1", "kind": "charger", "name": "南门充电桩", "geometry": Point(50, -15)},
@@ -49,21 +59,61 @@ def district(*, south_locked: bool = True, south_access: str = "ride", north_acc
     ]
     if locker is not None:
         facilities.append({"id": "L1", "kind": "parcel_locker", "name": "快递柜", "geometry": locker})
-    return Bundle.from_layers({
-        "communities": local_gdf([{"id": "c1", "name": "示例小区", "rider_access": "ride",
-                              "geometry": Polygon([(0, 0), (100, 0), (100, 100), (0, 100)])}]),
-        "gates": local_gdf([
-            {"id": "g_s", "community_id": "c1", "name": "南门", "rider_access": south_access, "locked": south_locked, "geometry": Point(50, 0)},
-            {"id": "g_n", "community_id": "c1", "name": "北门", "rider_access": north_access, "locked": False, "geometry": Point(50, 100)},
-        ]),
-        "units": local_gdf([
-            {"id": "U1", "community_id": "c1", "building_id": "B1", "label": "1单元", "geometry": Point(55, 20)},
-            {"id": "U2", "community_id": "c1", "building_id": "B1", "label": "2单元", "geometry": Point(50, 80)},
-            {"id": "U3", "community_id": "", "building_id": "B9", "label": "临街", "geometry": Point(30, -15)},
-        ]),
-        "facilities": local_gdf(facilities),
-        "paths": local_gdf(paths),
-    })
+    return Bundle.from_layers(
+        {
+            "communities": local_gdf(
+                [
+                    {
+                        "id": "c1",
+                        "name": "示例小区",
+                        "rider_access": "ride",
+                        "geometry": Polygon([(0, 0), (100, 0), (100, 100), (0, 100)]),
+                    }
+                ]
+            ),
+            "gates": local_gdf(
+                [
+                    {
+                        "id": "g_s",
+                        "community_id": "c1",
+                        "name": "南门",
+                        "rider_access": south_access,
+                        "locked": south_locked,
+                        "geometry": Point(50, 0),
+                    },
+                    {
+                        "id": "g_n",
+                        "community_id": "c1",
+                        "name": "北门",
+                        "rider_access": north_access,
+                        "locked": False,
+                        "geometry": Point(50, 100),
+                    },
+                ]
+            ),
+            "units": local_gdf(
+                [
+                    {
+                        "id": "U1",
+                        "community_id": "c1",
+                        "building_id": "B1",
+                        "label": "1单元",
+                        "geometry": Point(55, 20),
+                    },
+                    {
+                        "id": "U2",
+                        "community_id": "c1",
+                        "building_id": "B1",
+                        "label": "2单元",
+                        "geometry": Point(50, 80),
+                    },
+                    {"id": "U3", "community_id": "", "building_id": "B9", "label": "临街", "geometry": Point(30, -15)},
+                ]
+            ),
+            "facilities": local_gdf(facilities),
+            "paths": local_gdf(paths),
+        }
+    )
 
 
 TARGETS = {"charger": 200.0, "parcel_locker": 200.0}
@@ -144,11 +194,23 @@ def test_compound_without_usable_gate_is_no_gate_not_a_gap(how):
     d = report.district
     assert d["no_gate_doors"] == 2 and d["compounds_no_gate"] == ["c1"]
     # the district denominator leaves the no_gate doors out: U3 alone, covered
-    assert d["kinds"]["charger"] == {**d["kinds"]["charger"], "doors": 1, "gaps": 0, "no_gate_doors": 2, "coverage_pct": 100.0}
+    assert d["kinds"]["charger"] == {
+        **d["kinds"]["charger"],
+        "doors": 1,
+        "gaps": 0,
+        "no_gate_doors": 2,
+        "coverage_pct": 100.0,
+    }
     # siting never tries to cover a no_gate door
     net = network_from_bundle(b.replace(gates=gates))
-    result = propose_sites(report, b.replace(gates=gates), net, kind="charger", k=2,
-                           candidates=candidate_sites(b.replace(gates=gates), net))
+    result = propose_sites(
+        report,
+        b.replace(gates=gates),
+        net,
+        kind="charger",
+        k=2,
+        candidates=candidate_sites(b.replace(gates=gates), net),
+    )
     assert result.gap_doors == 0 and len(result.sites) == 0
 
 
@@ -172,7 +234,9 @@ def test_unknown_gate_is_usable_on_foot_and_does_not_close_the_compound():
     comms["rider_access"] = "unknown"
     open_gates = district(south_locked=False).gates
     report2 = gap_report(b.replace(communities=comms, gates=open_gates), targets_m=TARGETS)
-    assert report2.units.set_index("id").loc[["U1", "U2"], "charger_ride_m"].to_numpy() == pytest.approx([40.0, 95.0], abs=1e-3)
+    assert report2.units.set_index("id").loc[["U1", "U2"], "charger_ride_m"].to_numpy() == pytest.approx(
+        [40.0, 95.0], abs=1e-3
+    )
     assert not compound_access(b.replace(communities=comms, gates=open_gates))["closed_to_riders"].any()
 
 
@@ -208,8 +272,17 @@ def test_closed_compound_with_and_without_locker():
 
 def test_buildings_without_units_get_a_door():
     b = district()
-    building = local_gdf([{"id": "B7", "community_id": "c1", "number": "7", "label": "7号楼",
-                      "geometry": Polygon([(70, 60), (90, 60), (90, 70), (70, 70)])}])
+    building = local_gdf(
+        [
+            {
+                "id": "B7",
+                "community_id": "c1",
+                "number": "7",
+                "label": "7号楼",
+                "geometry": Polygon([(70, 60), (90, 60), (90, 70), (70, 70)]),
+            }
+        ]
+    )
     d = doors(b.replace(buildings=building))
     assert d.set_index("id").loc["B7", "door"] == "building"
     assert len(d) == 4
@@ -218,7 +291,9 @@ def test_buildings_without_units_get_a_door():
 def _grid_network(n: int = 5, step: float = 40.0):
     lines = [LineString([(0, i * step), ((n - 1) * step, i * step)]) for i in range(n)]
     lines += [LineString([(i * step, 0), (i * step, (n - 1) * step)]) for i in range(n)]
-    paths = local_gdf([{"id": f"p{i}", "kind": "residential", "rideable": True, "geometry": ln} for i, ln in enumerate(lines)])
+    paths = local_gdf(
+        [{"id": f"p{i}", "kind": "residential", "rideable": True, "geometry": ln} for i, ln in enumerate(lines)]
+    )
     return network_from_bundle(Bundle.from_layers({"paths": paths}))
 
 
@@ -245,8 +320,11 @@ def test_mclp_equals_brute_force_over_all_k_subsets(seed):
     # LSCP: the smallest subset covering every coverable client
     reach = covers.any(axis=1)
     sub = cost[reach]
-    fewest = next(k for k in range(1, len(cands) + 1)
-                  if any((sub[:, list(s)] <= radius).any(axis=1).all() for s in itertools.combinations(range(len(cands)), k)))
+    fewest = next(
+        k
+        for k in range(1, len(cands) + 1)
+        if any((sub[:, list(s)] <= radius).any(axis=1).all() for s in itertools.combinations(range(len(cands)), k))
+    )
     picked = solve_lscp(sub, radius_m=radius)
     assert len(picked) == fewest
     assert (sub[:, picked] <= radius).any(axis=1).all()
@@ -322,7 +400,7 @@ def test_write_gaps_sample(tmp_path, sample_bundle, sample_config):
 
     pixels = np.asarray(Image.open(f"{png}.png").convert("RGB")).reshape(-1, 3).astype(int)
     for colour in ("#2e7d32", "#f9a825"):  # no gap, one gap
-        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
         assert (np.abs(pixels - rgb).sum(axis=1) < 40).sum() > 5, colour
 
 
@@ -375,8 +453,10 @@ def test_cli_gaps(tmp_path):
     cands = tmp_path / "cands.csv"
     cands.write_text("id,经度,纬度\nA,104.0890,30.6530\n", encoding="utf-8")
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli.main, ["gaps", "--config", str(SAMPLE_CONFIG), "-o", str(out), "--no-pdf",
-                                           "--candidates", str(cands), "-k", "1"])
+    result = CliRunner().invoke(
+        cli.main,
+        ["gaps", "--config", str(SAMPLE_CONFIG), "-o", str(out), "--no-pdf", "--candidates", str(cands), "-k", "1"],
+    )
     assert result.exit_code == 0, result.output
     assert (out / "units.csv").is_file() and not (out / "pdf").exists()
     read = read_candidates(str(cands))
@@ -386,7 +466,9 @@ def test_cli_gaps(tmp_path):
     assert 100 < gcj.to_crs(UTM_48N).distance(read.to_crs(UTM_48N)).iloc[0] < 1000
     bad = tmp_path / "bad.csv"
     bad.write_text("name\nx\n", encoding="utf-8")
-    result = CliRunner().invoke(cli.main, ["gaps", "--config", str(SAMPLE_CONFIG), "-o", str(tmp_path / "o2"), "--candidates", str(bad)])
+    result = CliRunner().invoke(
+        cli.main, ["gaps", "--config", str(SAMPLE_CONFIG), "-o", str(tmp_path / "o2"), "--candidates", str(bad)]
+    )
     assert result.exit_code == 2
     assert "bad.csv" in result.output and "lon" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o2").exists()
@@ -435,14 +517,16 @@ def test_no_gate_in_reports_map_and_pdf(tmp_path):
     assert all(s["gap_doors"] == 0 for s in data["siting"])
     page = (out / "gaps.html").read_text(encoding="utf-8")
     assert "不可达：无可用出入口" in page and "#9e9e9e" in page
-    text = subprocess.run(["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     flat = re.sub(r"\s+", "", text)
     assert "不可达：无可用出入口" in flat and "草图/DRAFT" in flat  # no confirmed gate: draft under auto
     # the band can be switched off
     write_gaps(b, out, config=Config(targets_m=TARGETS, draft=False), k=1, html=False)
-    text = subprocess.run(["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "DRAFT" not in text and "不可达：无可用出入口" in re.sub(r"\s+", "", text)
 
 
@@ -451,12 +535,15 @@ def test_confirmed_gates_give_no_draft_band(tmp_path):
 
     out = tmp_path / "gaps"
     write_gaps(district(south_locked=False), out, config=Config(targets_m=TARGETS), k=1, html=False)
-    text = subprocess.run(["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(out / "pdf" / "c1.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "DRAFT" not in text and "不可达" not in text
 
 
-def test_planner_tables_in_chinese_with_addresses_targets_and_described_proposals(tmp_path, sample_bundle, sample_config):
+def test_planner_tables_in_chinese_with_addresses_targets_and_described_proposals(
+    tmp_path, sample_bundle, sample_config
+):
     from ridermap.publish.gaps import write_gaps
 
     out = tmp_path / "gaps"
@@ -474,14 +561,21 @@ def test_planner_tables_in_chinese_with_addresses_targets_and_described_proposal
     assert first["covers"].count("锦华苑") == min(first["newly_covered"], 8)
     # the GeoPackage: five typed layers, as QGIS opens them
     layers = dict(pyogrio.list_layers(out / "gaps.gpkg"))
-    assert layers == {"compounds": "MultiPolygon", "buildings": "MultiPolygon", "doors": "Point", "facilities": "Point",
-                      "proposals": "Point"}
+    assert layers == {
+        "compounds": "MultiPolygon",
+        "buildings": "MultiPolygon",
+        "doors": "Point",
+        "facilities": "Point",
+        "proposals": "Point",
+    }
     doors = pyogrio.read_dataframe(out / "gaps.gpkg", layer="doors")
     assert doors.loc[0, "address"] == "锦华苑 1号楼 1单元" and doors["charger_gap"].dtype == bool
     assert len(pyogrio.read_dataframe(out / "gaps.gpkg", layer="buildings")) == len(sample_bundle.buildings)
 
 
-def test_gap_map_page_has_title_language_zoom_metric_scale_numbers_and_a_folding_legend(tmp_path, sample_bundle, sample_config):
+def test_gap_map_page_has_title_language_zoom_metric_scale_numbers_and_a_folding_legend(
+    tmp_path, sample_bundle, sample_config
+):
     from playwright.sync_api import sync_playwright
 
     from ridermap.publish.gaps import write_gaps
@@ -497,7 +591,7 @@ def test_gap_map_page_has_title_language_zoom_metric_scale_numbers_and_a_folding
             ctx = browser.new_context(viewport={"width": width, "height": height}, offline=True)
             page = ctx.new_page()
             errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
             page.goto((out / "gaps.html").as_uri())
             page.wait_for_timeout(300)
             assert not errors

@@ -4,6 +4,7 @@ Bundles are the inline poster compound and real extracts, changed the way the
 inferring readers mark things: ``rider_access = "unknown"`` and ``inferred``
 naming what was guessed.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,6 +13,7 @@ import subprocess
 import geopandas as gpd
 import pandas as pd
 import pytest
+from conftest import shared_osm
 from shapely.geometry import Point
 
 from ridermap.config import Config, load_config
@@ -20,7 +22,6 @@ from ridermap.model.confirmed import gate_confirmed, needs_draft
 from ridermap.publish.posters import save_poster
 from ridermap.render.honest import access_label, compound_title
 from ridermap.render.poster import render_poster
-from conftest import shared_osm
 from tests.test_poster import CID, CONFIG, make_bundle
 
 XUEYUANLU_NO_GATE = "110108-w594891968"  # 富润家园: no gate mapped, none inferred, 5 buildings without number
@@ -65,8 +66,9 @@ def test_unknown_rule_never_shows_as_ride_in(tmp_path):
 def test_gate_poster_of_an_inferred_gate_says_to_be_confirmed(tmp_path):
     poster = render_poster(unconfirmed_bundle(), CID, gate="南侧出入口", config=CONFIG, paper="A4")
     assert poster.subtitle == "您在这里：南侧出入口（待核实） — 骑手通行：待核实"
-    en = render_poster(unconfirmed_bundle(), CID, gate="南侧出入口", paper="A4",
-                       config=Config(language="en", data_date="2026-11"))
+    en = render_poster(
+        unconfirmed_bundle(), CID, gate="南侧出入口", paper="A4", config=Config(language="en", data_date="2026-11")
+    )
     assert en.subtitle.endswith("Rider access: to be confirmed") and "Ride in" not in en.subtitle
     poster.figure.clear()
     en.figure.clear()
@@ -163,11 +165,25 @@ def test_xueyuanlu_inferred_gate_candidate(xueyuanlu, tmp_path):
     view = xueyuanlu.community(XUEYUANLU_NO_GATE)
     outline = view.communities.geometry.iloc[0].boundary
     p = outline.interpolate(0.3, normalized=True)
-    gates = gpd.GeoDataFrame([{"id": f"{XUEYUANLU_NO_GATE}-gx1", "community_id": XUEYUANLU_NO_GATE, "name": "南侧出入口",
-                               "rider_access": "unknown", "locked": False, "survey_key": "G1",
-                               "inferred": "location,rider_access", "source": "inferred:crossing"}],
-                             geometry=[Point(p.x, p.y)], crs="EPSG:4326")
-    b = xueyuanlu.replace(gates=gpd.GeoDataFrame(pd.concat([xueyuanlu.gates, gates], ignore_index=True), crs="EPSG:4326"))
+    gates = gpd.GeoDataFrame(
+        [
+            {
+                "id": f"{XUEYUANLU_NO_GATE}-gx1",
+                "community_id": XUEYUANLU_NO_GATE,
+                "name": "南侧出入口",
+                "rider_access": "unknown",
+                "locked": False,
+                "survey_key": "G1",
+                "inferred": "location,rider_access",
+                "source": "inferred:crossing",
+            }
+        ],
+        geometry=[Point(p.x, p.y)],
+        crs="EPSG:4326",
+    )
+    b = xueyuanlu.replace(
+        gates=gpd.GeoDataFrame(pd.concat([xueyuanlu.gates, gates], ignore_index=True), crs="EPSG:4326")
+    )
     poster = render_poster(b, XUEYUANLU_NO_GATE, gate="南侧出入口", config=CONFIG, paper="A3")
     assert poster.draft and "gate:unknown" in poster.legend
     text = _pdf_text(poster, tmp_path)
@@ -218,7 +234,8 @@ def test_survey_keys_are_the_headline_of_unnumbered_plates(xueyuanlu):
 
 
 def test_unit_without_number_carries_its_key():
-    from tests.test_doorplates import CID as PCID, make_bundle as plate_bundle
+    from tests.test_doorplates import CID as PCID
+    from tests.test_doorplates import make_bundle as plate_bundle
 
     b = plate_bundle()
     u = b.units.copy()
@@ -257,8 +274,9 @@ def test_xueyuanlu_plates_still_decode(xueyuanlu, tmp_path, cid, n_plates, draft
     summary = json.loads((folder / "verification.json").read_text(encoding="utf-8"))
     assert summary["plates"] == summary["verified"] == n_plates and summary["failed"] == 0
     sheets = next(folder.glob("doorplates-*.pdf"))
-    text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(sheets), "-"], capture_output=True, text=True,
-                                              check=True).stdout)
+    text = re.sub(
+        r"\s+", "", subprocess.run(["pdftotext", str(sheets), "-"], capture_output=True, text=True, check=True).stdout
+    )
     if not draft:
         assert "DRAFT" not in text and text.count("未编号楼栋") >= 29
         return
@@ -288,12 +306,14 @@ def test_site_says_to_be_confirmed_for_unknown_rules_and_inferred_gates():
     assert html.count("推测出入口，待核实") == 2 and "rm-gate-unconfirmed" in html
     assert "未命名小区（待核实）" in html and "Unnamed compound (to be confirmed)" in html and "w123" not in html
     assert "<img src=x" not in html and "&lt;img src=x" in html
-    data = pages[f"data/{CID}.js"] if f"data/{CID}.js" in pages else next(v for k, v in pages.items() if k.endswith(".js"))
+    data = (
+        pages[f"data/{CID}.js"] if f"data/{CID}.js" in pages else next(v for k, v in pages.items() if k.endswith(".js"))
+    )
     assert '"u":true' in data and '"a":"unknown"' in data and "<img" not in data
     # unit pages: the route goes through an unconfirmed gate on foot, named with 待核实
     unit = next(v for k, v in pages.items() if k.startswith("u/"))
     assert "（待核实）" in unit and "(to be confirmed)" in unit
-    assert 'rm-access rm-ride' not in unit  # nobody rides through an unconfirmed gate
+    assert "rm-access rm-ride" not in unit  # nobody rides through an unconfirmed gate
 
 
 def test_site_without_gate_or_buildings_says_so():

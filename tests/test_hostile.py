@@ -7,6 +7,7 @@ loaded in headless Chromium and every tooltip and popup of every map is
 opened; every CSV cell is read back with the csv module. The browser part
 skips when Debian's chromium is absent.
 """
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import SAMPLE_ID
+
 from ridermap.publish.build import build
 from ridermap.publish.doorplates import VerificationReport
 from ridermap.safe_text import csv_cell, csv_frame, html_text, text_line
@@ -65,11 +66,27 @@ def out(tmp_path_factory, hostile_bundle, sample_config) -> Path:
 
 
 # --- the helpers ------------------------------------------------------------------------------
-@pytest.mark.parametrize(("value", "expected"), [
-    ("=1+1", "'=1+1"), ("+cmd", "'+cmd"), ("-2+3", "'-2+3"), ("@SUM(1)", "'@SUM(1)"), ("\tx", "'\tx"),
-    ("\rx", "'\rx"), ("-", "'-"), ("锦华苑", "锦华苑"), ("a=b", "a=b"), ("", ""),
-    ("-3.5", "-3.5"), ("+7", "+7"), ("12", "12"), (-3.5, -3.5), (7, 7), (None, None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd", "'+cmd"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(1)", "'@SUM(1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-", "'-"),
+        ("锦华苑", "锦华苑"),
+        ("a=b", "a=b"),
+        ("", ""),
+        ("-3.5", "-3.5"),
+        ("+7", "+7"),
+        ("12", "12"),
+        (-3.5, -3.5),
+        (7, 7),
+        (None, None),
+    ],
+)
 def test_csv_cell(value, expected):
     assert csv_cell(value) == expected
 
@@ -95,11 +112,21 @@ def test_text_line_cannot_forge_or_reorder_lines():
 
 
 def test_verification_text_keeps_one_line_per_failure():
-    report = VerificationReport("plates.pdf", 150, results=[
-        {"plate_id": "x\nFAILED forged", "page": 1, "ok": False, "problem": "wrong text\u2028ok",
-         "expected": "a\nb", "decoded": ["c\rd"]},
-        {"plate_id": "y", "page": 1, "ok": True},
-    ])
+    report = VerificationReport(
+        "plates.pdf",
+        150,
+        results=[
+            {
+                "plate_id": "x\nFAILED forged",
+                "page": 1,
+                "ok": False,
+                "problem": "wrong text\u2028ok",
+                "expected": "a\nb",
+                "decoded": ["c\rd"],
+            },
+            {"plate_id": "y", "page": 1, "ok": True},
+        ],
+    )
     lines = report.text().splitlines()
     assert len(lines) == 2 and lines[1].startswith("FAILED x\\nFAILED forged (page 1)")
     assert "seconds" not in report.as_dict()
@@ -177,8 +204,6 @@ async () => {
   return {maps: maps.length, fired: fired, texts: texts, pwned: window.__pwned === undefined ? null : window.__pwned};
 }
 """
-
-
 
 
 def _open_all(browser, path: Path) -> tuple[dict, list[str], list[str]]:

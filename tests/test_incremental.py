@@ -6,6 +6,7 @@ builds again after changing nothing, a survey label, ``base_url``, or one
 compound of two, and checks which compounds were built again (``build.json``)
 and that reused files are the very files of the previous build (same inode).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT, SAMPLE_CONFIG, SAMPLE_ID
 
 PARTS = ("posters", "doorplates", "site", "gaps", "signs")
@@ -202,21 +202,29 @@ def test_view_digest_is_cheap_deterministic_and_order_free(sample_bundle):
 
     finding = Finding("warning", "x", "buildings", str(view.buildings["id"].iloc[0]), "t", "中", "en")
     assert view_digest(view, FindingIndex([finding])) != digest
-    assert view_digest(view, FindingIndex([Finding("warning", "x", "buildings", "elsewhere", "t", "中", "en")])) == digest
+    assert (
+        view_digest(view, FindingIndex([Finding("warning", "x", "buildings", "elsewhere", "t", "中", "en")])) == digest
+    )
     start = time.perf_counter()
     for _ in range(20):
         view_digest(view, index)
     assert (time.perf_counter() - start) / 20 < 0.010
     # the same in another process with another hash seed
-    code = ("import sys; sys.path[:0] = [%r, %r]\n"
-            "from conftest import SAMPLE_ID\n"
-            "from ridermap.config import load_config\nfrom ridermap.ingest import bundle_from_config\n"
-            "from ridermap.publish.incremental import view_digest\n"
-            "from conftest import SAMPLE_CONFIG\n"
-            "print(view_digest(bundle_from_config(load_config(SAMPLE_CONFIG)).community(SAMPLE_ID)))\n"
-            % (str(ROOT), str(ROOT / "tests")))
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           env={**os.environ, "PYTHONHASHSEED": "12345"})
+    code = (
+        f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]\n"
+        "from conftest import SAMPLE_ID\n"
+        "from ridermap.config import load_config\nfrom ridermap.ingest import bundle_from_config\n"
+        "from ridermap.publish.incremental import view_digest\n"
+        "from conftest import SAMPLE_CONFIG\n"
+        "print(view_digest(bundle_from_config(load_config(SAMPLE_CONFIG)).community(SAMPLE_ID)))\n"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
     assert other.stdout.strip() == digest
 
 
@@ -241,8 +249,12 @@ def test_reusable_needs_the_same_key_an_ok_compound_and_every_file(tmp_path):
     (tmp_path / "site" / "c").mkdir(parents=True)
     (tmp_path / "site" / "c" / "x.html").write_text("x", encoding="utf-8")
     (tmp_path / "secret").write_text("s", encoding="utf-8")
-    record = {"community": "x", "status": "ok", "files": ["site/c/x.html"],
-              "parts": {"site": {"status": "ok", "files": 1, "key": "k"}}}
+    record = {
+        "community": "x",
+        "status": "ok",
+        "files": ["site/c/x.html"],
+        "parts": {"site": {"status": "ok", "files": 1, "key": "k"}},
+    }
     assert reusable(record, "site", "k", tmp_path) == ["site/c/x.html"]
     assert reusable({**record, "status": "data_errors"}, "site", "k", tmp_path) == ["site/c/x.html"]
     assert reusable(record, "site", "other", tmp_path) is None
@@ -250,8 +262,19 @@ def test_reusable_needs_the_same_key_an_ok_compound_and_every_file(tmp_path):
     assert reusable(record, "posters", "k", tmp_path) is None
     assert reusable(record, "site", "k", None) is None
     assert reusable({**record, "files": ["site/../secret"]}, "site", "k", tmp_path) is None
-    assert reusable({**record, "files": ["site/c/x.html", "site/c/gone.html"],
-                     "parts": {"site": {"status": "ok", "files": 2, "key": "k"}}}, "site", "k", tmp_path) is None
+    assert (
+        reusable(
+            {
+                **record,
+                "files": ["site/c/x.html", "site/c/gone.html"],
+                "parts": {"site": {"status": "ok", "files": 2, "key": "k"}},
+            },
+            "site",
+            "k",
+            tmp_path,
+        )
+        is None
+    )
     (tmp_path / "build.json").write_text("{not json", encoding="utf-8")
     assert previous_compounds(tmp_path) == {}
     (tmp_path / "build.json").write_text(json.dumps({"compounds": [record]}), encoding="utf-8")

@@ -4,6 +4,7 @@
 one unnamed compound whose doors, paths and clipped outlines are known
 exactly; the real extracts in ../shared/data/osm check the same rules at scale.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-
 from conftest import BUPT_ID, SAMPLE_ID, shared_osm
+
 from ridermap.ingest import bundle_from_sources
 from ridermap.model.bundle import Bundle
 from ridermap.model.finalise import finalise
@@ -50,10 +51,17 @@ def _finding(bundle, code, layer=None):
 def test_letter_stem_and_other_refs_are_unit_numbers(doors):
     units = doors.units.set_index("source")
     expected = {  # node: (building, number, label as written)
-        13: ("b1", "A", "A"), 14: ("b1", "B", "B"), 15: ("b1", "C", "C"),
-        20: ("b2", "甲", "甲"), 21: ("b2", "乙", "乙"), 22: ("b2", "A", "A座"),
-        27: ("b3", "东", "东单元"), 28: ("b3", "1-2", "1-2"), 29: ("b3", "3", "3单元"),
-        40: ("b4", "2", "2单元"), 42: ("b4", "1", "一单元"),
+        13: ("b1", "A", "A"),
+        14: ("b1", "B", "B"),
+        15: ("b1", "C", "C"),
+        20: ("b2", "甲", "甲"),
+        21: ("b2", "乙", "乙"),
+        22: ("b2", "A", "A座"),
+        27: ("b3", "东", "东单元"),
+        28: ("b3", "1-2", "1-2"),
+        29: ("b3", "3", "3单元"),
+        40: ("b4", "2", "2单元"),
+        42: ("b4", "1", "一单元"),
     }
     for node, (building, number, label) in expected.items():
         row = units.loc[f"osm:node/{node}"]
@@ -120,7 +128,9 @@ def test_file_without_compound_says_why(tmp_path):
     assert "no compound" in finding.message_en
     path.write_text(text.replace('v="residential"', 'v="retail"'), encoding="utf-8")
     bundle = bundle_from_sources([path], admin_code="110101")
-    assert [f.code for f in bundle.findings if f.code.startswith("osm_residential") or f.code == "osm_no_residential"] == ["osm_no_residential"]
+    assert [
+        f.code for f in bundle.findings if f.code.startswith("osm_residential") or f.code == "osm_no_residential"
+    ] == ["osm_no_residential"]
 
 
 # --------------------------------------------------------------------------- rule and name
@@ -141,7 +151,9 @@ def test_survey_rule_is_kept_and_no_longer_inferred(sample_bundle):
 
 
 def test_finalise_marks_a_missing_rule_unknown():
-    gdf = gpd.GeoDataFrame({"id": ["c"], "name": ["x"], "rider_access": [""]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"id": ["c"], "name": ["x"], "rider_access": [""]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4326"
+    )
     comm = finalise(Bundle.from_layers({"communities": gdf})).communities.iloc[0]
     assert (comm["rider_access"], comm["inferred"]) == ("unknown", "rider_access")
 
@@ -175,12 +187,21 @@ def test_through_street_and_sidewalk_are_not_gates(doors):
 
 def _square_bundle(paths: list[tuple[str, list[tuple[float, float]]]], gates: list[tuple[float, float]] = ()) -> Bundle:
     """A 100 m compound at the origin, ``paths`` as (kind, metre coords), mapped ``gates`` as metre points."""
-    comm = gpd.GeoDataFrame({"id": ["c1"], "name": ["甲院"], "rider_access": ["unknown"], "source": ["osm:way/1"]},
-                            geometry=[shapely.Polygon([_ll(0, 0), _ll(100, 0), _ll(100, 100), _ll(0, 100)])], crs="EPSG:4326")
-    path_gdf = gpd.GeoDataFrame({"id": [f"p-w{i}" for i in range(len(paths))], "kind": [k for k, _ in paths]},
-                                geometry=[shapely.LineString([_ll(*c) for c in coords]) for _, coords in paths], crs="EPSG:4326")
-    gate_gdf = gpd.GeoDataFrame({"id": [f"c1-gn{i}" for i in range(len(gates))], "community_id": "c1", "name": "南门", "rider_access": "ride"},
-                                geometry=[shapely.Point(_ll(*g)) for g in gates], crs="EPSG:4326")
+    comm = gpd.GeoDataFrame(
+        {"id": ["c1"], "name": ["甲院"], "rider_access": ["unknown"], "source": ["osm:way/1"]},
+        geometry=[shapely.Polygon([_ll(0, 0), _ll(100, 0), _ll(100, 100), _ll(0, 100)])],
+        crs="EPSG:4326",
+    )
+    path_gdf = gpd.GeoDataFrame(
+        {"id": [f"p-w{i}" for i in range(len(paths))], "kind": [k for k, _ in paths]},
+        geometry=[shapely.LineString([_ll(*c) for c in coords]) for _, coords in paths],
+        crs="EPSG:4326",
+    )
+    gate_gdf = gpd.GeoDataFrame(
+        {"id": [f"c1-gn{i}" for i in range(len(gates))], "community_id": "c1", "name": "南门", "rider_access": "ride"},
+        geometry=[shapely.Point(_ll(*g)) for g in gates],
+        crs="EPSG:4326",
+    )
     return Bundle.from_layers({"communities": comm, "paths": path_gdf, "gates": gate_gdf})
 
 
@@ -202,18 +223,21 @@ def test_crossings_within_merge_distance_are_one_gate():
     assert _inferred(infer_gates(_square_bundle(apart))) == [(40, 0), (55, 0)]
 
 
-@pytest.mark.parametrize("kind, coords, expected", [
-    ("residential", [(-20, 50), (120, 50)], []),  # public through-street: crosses the whole block
-    ("residential", [(-20, 50), (40, 50)], [(0, 50)]),  # the compound's own road, ending inside
-    ("tertiary", [(-20, 50), (40, 50)], []),  # a city road is never a compound gate
-    ("footway", [(-20, 100.5), (120, 100.5)], []),  # a sidewalk glued along the outline
-    ("footway", [(-20, 100), (120, 100)], []),  # one running exactly on it
-    ("service", [(50, -30), (50, 0)], [(50, 0)]),  # a road that stops at the fence (inside not mapped)
-    ("service", [(50, -30), (50, -0.3)], [(50, 0)]),  # ... drawn to the fence without sharing a node
-    ("service", [(50, -30), (50, -3)], []),  # ... or stopping 3 m short of it: not on the outline
-    ("service", [(50, 30), (50, 0)], []),  # an inside road that stops at the fence: no way out known
-    ("steps", [(-10, 20), (10, 20)], [(0, 20)]),
-])
+@pytest.mark.parametrize(
+    "kind, coords, expected",
+    [
+        ("residential", [(-20, 50), (120, 50)], []),  # public through-street: crosses the whole block
+        ("residential", [(-20, 50), (40, 50)], [(0, 50)]),  # the compound's own road, ending inside
+        ("tertiary", [(-20, 50), (40, 50)], []),  # a city road is never a compound gate
+        ("footway", [(-20, 100.5), (120, 100.5)], []),  # a sidewalk glued along the outline
+        ("footway", [(-20, 100), (120, 100)], []),  # one running exactly on it
+        ("service", [(50, -30), (50, 0)], [(50, 0)]),  # a road that stops at the fence (inside not mapped)
+        ("service", [(50, -30), (50, -0.3)], [(50, 0)]),  # ... drawn to the fence without sharing a node
+        ("service", [(50, -30), (50, -3)], []),  # ... or stopping 3 m short of it: not on the outline
+        ("service", [(50, 30), (50, 0)], []),  # an inside road that stops at the fence: no way out known
+        ("steps", [(-10, 20), (10, 20)], [(0, 20)]),
+    ],
+)
 def test_which_crossings_are_gates(kind, coords, expected):
     assert _inferred(infer_gates(_square_bundle([(kind, coords)]))) == expected
 
@@ -228,8 +252,13 @@ def test_link_to_a_sidewalk_along_the_fence_is_not_a_gate():
 def test_candidates_are_named_by_side_and_keep_mapped_names_first():
     paths = [("footway", [(30, -20), (30, 20)]), ("footway", [(70, -20), (70, 20)]), ("path", [(120, 50), (80, 50)])]
     bundle = _square_bundle(paths)
-    bundle = bundle.replace(gates=gpd.GeoDataFrame({"id": ["c1-gn9"], "community_id": ["c1"], "name": [""]},
-                                                   geometry=[shapely.Point(_ll(50, 100))], crs="EPSG:4326"))
+    bundle = bundle.replace(
+        gates=gpd.GeoDataFrame(
+            {"id": ["c1-gn9"], "community_id": ["c1"], "name": [""]},
+            geometry=[shapely.Point(_ll(50, 100))],
+            crs="EPSG:4326",
+        )
+    )
     out = infer_gates(bundle)
     names = dict(zip(out.gates["id"], out.gates["name"]))
     assert names["c1-gn9"] == "北侧出入口"  # the mapped gate keeps the name finalise gave it
@@ -248,13 +277,29 @@ def test_infer_gates_without_paths_changes_nothing():
 
 def _compounds(*named: str) -> gpd.GeoDataFrame:
     boxes = [shapely.box(*_ll(0, 0), *_ll(100, 100)), shapely.box(*_ll(300, 0), *_ll(400, 100))]
-    return gpd.GeoDataFrame({"id": [f"x-w{i}" for i in range(len(named))], "name": list(named), "source": [f"osm:way/{i}" for i in range(len(named))],
-                             "inferred": ""}, geometry=boxes[:len(named)], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {
+            "id": [f"x-w{i}" for i in range(len(named))],
+            "name": list(named),
+            "source": [f"osm:way/{i}" for i in range(len(named))],
+            "inferred": "",
+        },
+        geometry=boxes[: len(named)],
+        crs="EPSG:4326",
+    )
 
 
 def _places(rows):
-    return gpd.GeoDataFrame({"name": [r[0] for r in rows], "kind": [r[1] for r in rows], "source": [f"osm:way/9{i}" for i in range(len(rows))],
-                             "residential": [r[1] == "landuse" for r in rows]}, geometry=[r[2] for r in rows], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {
+            "name": [r[0] for r in rows],
+            "kind": [r[1] for r in rows],
+            "source": [f"osm:way/9{i}" for i in range(len(rows))],
+            "residential": [r[1] == "landuse" for r in rows],
+        },
+        geometry=[r[2] for r in rows],
+        crs="EPSG:4326",
+    )
 
 
 def test_name_from_a_place_it_lies_in_then_one_beside_it():
@@ -272,7 +317,9 @@ def test_name_from_a_place_it_lies_in_then_one_beside_it():
 
 def test_name_from_own_address_then_street_then_fallback():
     comm = _compounds("", "").assign(addr_street=["学院路", ""], addr_housenumber=["20", ""])
-    streets = gpd.GeoDataFrame({"name": ["清华东路"]}, geometry=[shapely.LineString([_ll(300, 150), _ll(400, 150)])], crs="EPSG:4326")
+    streets = gpd.GeoDataFrame(
+        {"name": ["清华东路"]}, geometry=[shapely.LineString([_ll(300, 150), _ll(400, 150)])], crs="EPSG:4326"
+    )
     out, findings = infer_names(comm, streets=streets)
     assert list(out["name"]) == ["学院路20号", "清华东路旁小区"]
     assert "addr:street" in findings[0].message_zh and "清华东路" in findings[1].message_en
@@ -293,7 +340,12 @@ def _crossed_away_from_mapped_gates(bundle) -> set[str]:
     out = set()
     for cid, poly in zip(comm["id"], comm.geometry):
         crossing = roads[roads.crosses(poly)]
-        points = [p for g in crossing.geometry for p in shapely.get_parts(g.intersection(poly.boundary)) if p.geom_type == "Point"]
+        points = [
+            p
+            for g in crossing.geometry
+            for p in shapely.get_parts(g.intersection(poly.boundary))
+            if p.geom_type == "Point"
+        ]
         own = mapped[mapped["community_id"] == cid]
         if any(own.empty or own.distance(p).min() > 20 for p in points):
             out.add(cid)
@@ -331,9 +383,15 @@ def test_bupt_mapped_gates_kept_and_candidates_added(bupt_bundle):
 
 def test_building_address_names_a_compound_only_when_shared():
     comm = _compounds("", "")
-    buildings = gpd.GeoDataFrame({"community_id": ["x-w0", "x-w0", "x-w0", "x-w1", "x-w1"],
-                                  "addr_street": ["学院路", "学院路", "学院路", "学院路", "学院路"],
-                                  "addr_housenumber": ["5", "5", "7", "1", "2"]}, geometry=[shapely.Point(0, 0)] * 5, crs="EPSG:4326")
+    buildings = gpd.GeoDataFrame(
+        {
+            "community_id": ["x-w0", "x-w0", "x-w0", "x-w1", "x-w1"],
+            "addr_street": ["学院路", "学院路", "学院路", "学院路", "学院路"],
+            "addr_housenumber": ["5", "5", "7", "1", "2"],
+        },
+        geometry=[shapely.Point(0, 0)] * 5,
+        crs="EPSG:4326",
+    )
     out, _ = infer_names(comm, buildings=buildings)
     assert list(out["name"]) == ["学院路5号", UNNAMED]  # 1 and 2: one building each, neither names the compound
     out, _ = infer_names(comm, buildings=buildings.iloc[:4])

@@ -1,4 +1,5 @@
 """OSM ingest on the real extracts in ../shared/data/osm (skipped when absent)."""
+
 from __future__ import annotations
 
 import bz2
@@ -7,8 +8,8 @@ import re
 import osmium
 import pytest
 import shapely
-
 from conftest import BUPT_ID, MINSK_ID, shared_osm
+
 from ridermap.ids import is_safe_id
 from ridermap.ingest import bundle_from_sources
 from ridermap.numbers import parse_building_number, parse_unit_number
@@ -26,9 +27,9 @@ def _check_bupt(compound):
     numbered = b[b["number"] != ""]
     assert len(b) == 23
     assert len(numbered) == 21
-    assert all(n.isdigit() for n in numbered["number"])          # integers in strings
+    assert all(n.isdigit() for n in numbered["number"])  # integers in strings
     assert set(numbered["label"]) <= {f"{n}号楼" for n in range(1, 40)}  # labels as written
-    assert len(compound.units) == 17                            # every entrance on a building
+    assert len(compound.units) == 17  # every entrance on a building
     names = set(compound.gates["name"])
     assert "南门" in names
     assert any(s.startswith("osm:node/1275371651") for s in compound.gates["source"])  # the lift gates
@@ -101,8 +102,8 @@ def test_clipped_building_outline_is_kept(tmp_path):
     石科院生活区 10号楼 (way 594886651) loses its second corner, used by no other way.
     """
     text = shared_osm("beijing_xueyuanlu.osm").read_text(encoding="utf-8")
-    way = text[text.index('<way id="594886651"'):]
-    way = way[:way.index("</way>")]
+    way = text[text.index('<way id="594886651"') :]
+    way = way[: way.index("</way>")]
     refs = re.findall(r'<nd ref="(\d+)"/>', way)
     assert 'k="building"' in way and len(set(refs)) >= 4
     text = re.sub(rf'<node id="{refs[1]}"[^>]*?(/>|>.*?</node>)', "", text, count=1, flags=re.S)
@@ -115,17 +116,50 @@ def test_clipped_building_outline_is_kept(tmp_path):
     assert [f.value for f in bundle.findings if f.code == "osm_way_clipped"] == ["osm:way/594886651"]
 
 
-@pytest.mark.parametrize("text, number", [("7号楼", "7"), ("家属27号楼", "27"), ("三号楼", "3"), ("十二栋", "12"),
-                                          ("B3座", "B3"), ("3幢", "3"), ("二十一号楼", "21"), ("12", "12"),
-                                          ("１２号楼", "12"), ("食堂", ""), ("", "")])
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("7号楼", "7"),
+        ("家属27号楼", "27"),
+        ("三号楼", "3"),
+        ("十二栋", "12"),
+        ("B3座", "B3"),
+        ("3幢", "3"),
+        ("二十一号楼", "21"),
+        ("12", "12"),
+        ("１２号楼", "12"),
+        ("食堂", ""),
+        ("", ""),
+    ],
+)
 def test_building_numbers(text, number):
     assert parse_building_number(text) == number
 
 
-@pytest.mark.parametrize("text, number", [("2单元", "2"), ("一单元", "1"), ("3", "3"), ("02", "2"), ("十单元", "10"), ("东门", ""),
-                                          ("A", "A"), ("b", "B"), ("C", "C"), ("甲", "甲"), ("乙", "乙"), ("丙单元", "丙"),
-                                          ("A座", "A"), ("Ｂ座", "B"), ("东单元", "东"), ("1-2", "1-2"), ("大堂", ""),
-                                          ("澡堂入口（二、三楼）", ""), (None, "")])
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("2单元", "2"),
+        ("一单元", "1"),
+        ("3", "3"),
+        ("02", "2"),
+        ("十单元", "10"),
+        ("东门", ""),
+        ("A", "A"),
+        ("b", "B"),
+        ("C", "C"),
+        ("甲", "甲"),
+        ("乙", "乙"),
+        ("丙单元", "丙"),
+        ("A座", "A"),
+        ("Ｂ座", "B"),
+        ("东单元", "东"),
+        ("1-2", "1-2"),
+        ("大堂", ""),
+        ("澡堂入口（二、三楼）", ""),
+        (None, ""),
+    ],
+)
 def test_unit_numbers(text, number):
     assert parse_unit_number(text) == number
 
@@ -137,16 +171,19 @@ def test_private_compound_paths_are_kept(sample_bundle):
     assert inside["rideable"].any() and (~inside["rideable"]).any()
 
 
-@pytest.mark.parametrize(("tags", "locked", "expected"), [
-    ({"barrier": "gate"}, False, "unknown"),  # no tag says: a survey question, never "ride"
-    ({"barrier": "lift_gate"}, False, "unknown"),
-    ({"barrier": "gate", "access": "yes"}, False, "ride"),
-    ({"barrier": "gate", "motorcycle": "yes"}, False, "ride"),
-    ({"barrier": "gate", "bicycle": "dismount"}, False, "walk"),
-    ({"barrier": "turnstile"}, False, "walk"),
-    ({"barrier": "gate", "foot": "no"}, False, "none"),
-    ({"barrier": "gate", "access": "yes"}, True, "none"),
-])
+@pytest.mark.parametrize(
+    ("tags", "locked", "expected"),
+    [
+        ({"barrier": "gate"}, False, "unknown"),  # no tag says: a survey question, never "ride"
+        ({"barrier": "lift_gate"}, False, "unknown"),
+        ({"barrier": "gate", "access": "yes"}, False, "ride"),
+        ({"barrier": "gate", "motorcycle": "yes"}, False, "ride"),
+        ({"barrier": "gate", "bicycle": "dismount"}, False, "walk"),
+        ({"barrier": "turnstile"}, False, "walk"),
+        ({"barrier": "gate", "foot": "no"}, False, "none"),
+        ({"barrier": "gate", "access": "yes"}, True, "none"),
+    ],
+)
 def test_gate_rule_comes_from_tags_only(tags, locked, expected):
     from ridermap.ingest.osm import gate_rider_access
 

@@ -17,6 +17,7 @@ Every import counts: module level, inside functions (lazy), under ``if TYPE_CHEC
 ``importlib.import_module("ridermap...")`` with a literal name. The modules are parsed, not
 imported, so a broken module cannot hide an arrow.
 """
+
 from __future__ import annotations
 
 import ast
@@ -25,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 PACKAGE = ROOT / "ridermap"
@@ -34,8 +34,14 @@ PACKAGE = ROOT / "ridermap"
 FLOOR = {"base": 0, "model": 1, "ingest": 2, "analysis": 2, "render": 3, "publish": 4, "face": 5}
 
 #: subpackages of ridermap and the part each belongs to (a new subpackage must be placed here)
-SUBPACKAGES = {"model": "model", "ingest": "ingest", "analysis": "analysis", "render": "render",
-               "publish": "publish", "cli": "face"}
+SUBPACKAGES = {
+    "model": "model",
+    "ingest": "ingest",
+    "analysis": "analysis",
+    "render": "render",
+    "publish": "publish",
+    "cli": "face",
+}
 
 #: arrows that must never exist, with the reason (../shared/docs/whiteboard.json, "never")
 NEVER = {
@@ -55,8 +61,15 @@ NEVER = {
 }
 
 #: whiteboard part names -> ours
-WHITEBOARD_PARTS = {"Face": "face", "Publish": "publish", "Render": "render", "Analysis": "analysis",
-                    "Ingest": "ingest", "Model": "model", "Core": "base"}
+WHITEBOARD_PARTS = {
+    "Face": "face",
+    "Publish": "publish",
+    "Render": "render",
+    "Analysis": "analysis",
+    "Ingest": "ingest",
+    "Model": "model",
+    "Core": "base",
+}
 
 
 @dataclass(frozen=True)
@@ -123,8 +136,13 @@ def arrows_of(path: Path, root: Path = ROOT) -> list[Arrow]:
             found += [Arrow(module, a.name, rel, node.lineno) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             found += [Arrow(module, m, rel, node.lineno) for m in _resolve(node, module, path.name == "__init__.py")]
-        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
-              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             found.append(Arrow(module, node.args[0].value, rel, node.lineno))
     return found
 
@@ -159,12 +177,17 @@ def test_no_module_imports_upward():
 
 def test_the_library_never_imports_click():
     """click belongs to the face (cli.py, ridermap/cli/): the library raises, the face reports."""
-    offenders = [str(a) for f in library_files() for a in arrows_of(f)
-                 if a.imported.split(".")[0] == "click" and part_of(a.importer) != "face"]
+    offenders = [
+        str(a)
+        for f in library_files()
+        for a in arrows_of(f)
+        if a.imported.split(".")[0] == "click" and part_of(a.importer) != "face"
+    ]
     assert not offenders, "\n".join(offenders)
 
 
 # --------------------------------------------------------------------------- the checker itself
+
 
 def _write(tmp_path: Path, rel: str, text: str) -> Path:
     path = tmp_path / rel
@@ -173,29 +196,38 @@ def _write(tmp_path: Path, rel: str, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("rel, source, rule", [
-    # a lazy import inside a function still counts
-    ("ridermap/model/x.py", "def f():\n    from ridermap.analysis.network import build\n", "must never exist"),
-    ("ridermap/crs.py", "import ridermap.model.bundle\n", "must never exist"),
-    ("ridermap/utm.py", "from ridermap.render import poster\n", "upward"),
-    ("ridermap/render/x.py", "from ridermap.ingest.survey import read_survey\n", "must never exist"),
-    ("ridermap/analysis/x.py", "from ..ingest import osm\n", "sideways"),
-    ("ridermap/model/x.py", "import importlib\nimportlib.import_module('ridermap.publish.build')\n", "upward"),
-    ("ridermap/analysis/x.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ridermap.render.site import X\n",
-     "must never exist"),
-])
+@pytest.mark.parametrize(
+    "rel, source, rule",
+    [
+        # a lazy import inside a function still counts
+        ("ridermap/model/x.py", "def f():\n    from ridermap.analysis.network import build\n", "must never exist"),
+        ("ridermap/crs.py", "import ridermap.model.bundle\n", "must never exist"),
+        ("ridermap/utm.py", "from ridermap.render import poster\n", "upward"),
+        ("ridermap/render/x.py", "from ridermap.ingest.survey import read_survey\n", "must never exist"),
+        ("ridermap/analysis/x.py", "from ..ingest import osm\n", "sideways"),
+        ("ridermap/model/x.py", "import importlib\nimportlib.import_module('ridermap.publish.build')\n", "upward"),
+        (
+            "ridermap/analysis/x.py",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ridermap.render.site import X\n",
+            "must never exist",
+        ),
+    ],
+)
 def test_the_checker_catches_upward_imports(tmp_path, rel, source, rule):
     path = _write(tmp_path, rel, source)
     found = violations(arrows_of(path, tmp_path))
     assert len(found) == 1 and rule in found[0], found
 
 
-@pytest.mark.parametrize("rel, source", [
-    ("ridermap/render/x.py", "from ridermap.analysis.routing import plan_routes\nfrom ridermap import urls\n"),
-    ("ridermap/model/x.py", "from . import schema\nfrom ridermap.crs import to_wgs84\nimport numpy\n"),
-    ("ridermap/publish/x.py", "def f():\n    from ridermap.render.poster import render_poster\n"),
-    ("cli.py", "from ridermap.publish.build import build\nfrom ridermap.ingest import bundle_from_sources\n"),
-])
+@pytest.mark.parametrize(
+    "rel, source",
+    [
+        ("ridermap/render/x.py", "from ridermap.analysis.routing import plan_routes\nfrom ridermap import urls\n"),
+        ("ridermap/model/x.py", "from . import schema\nfrom ridermap.crs import to_wgs84\nimport numpy\n"),
+        ("ridermap/publish/x.py", "def f():\n    from ridermap.render.poster import render_poster\n"),
+        ("cli.py", "from ridermap.publish.build import build\nfrom ridermap.ingest import bundle_from_sources\n"),
+    ],
+)
 def test_the_checker_lets_downward_imports_pass(tmp_path, rel, source):
     assert violations(arrows_of(_write(tmp_path, rel, source), tmp_path)) == []
 

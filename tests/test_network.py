@@ -3,6 +3,7 @@
 Geometry is drawn in metres (UTM 48N, Chengdu) and handed to the bundle in
 WGS84, so every expected distance below can be added up by hand.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -53,21 +54,51 @@ def hand_bundle(*, south_access: str = "ride", south_locked: bool = True) -> Bun
         {"id": "street_w", "kind": "residential", "rideable": True, "geometry": LineString(ring[3:5])},
         {"id": "stub_s", "kind": "service", "rideable": True, "geometry": LineString([(50, -10), (50, 0)])},
         {"id": "stub_n", "kind": "service", "rideable": True, "geometry": LineString([(50, 100), (50, 110)])},
-        {"id": "inner", "kind": "service", "access": "private", "rideable": True, "community_id": "c1",
-         "geometry": LineString([(50, 0), (50, 50), (50, 100)])},
+        {
+            "id": "inner",
+            "kind": "service",
+            "access": "private",
+            "rideable": True,
+            "community_id": "c1",
+            "geometry": LineString([(50, 0), (50, 50), (50, 100)]),
+        },
         {"id": "cut", "kind": "footway", "rideable": False, "geometry": LineString([(-10, 50), (50, 50)])},
     ]
-    return Bundle.from_layers({
-        "communities": _gdf([{"id": "c1", "name": "小区", "rider_access": "ride",
-                              "geometry": Polygon([(0, 0), (100, 0), (100, 100), (0, 100)])}]),
-        "gates": _gdf([
-            {"id": "g_s", "community_id": "c1", "name": "南门", "rider_access": south_access, "locked": south_locked,
-             "geometry": Point(50, 0)},
-            {"id": "g_n", "community_id": "c1", "name": "北门", "rider_access": "ride", "locked": False,
-             "geometry": Point(50, 100)},
-        ]),
-        "paths": _gdf(paths),
-    })
+    return Bundle.from_layers(
+        {
+            "communities": _gdf(
+                [
+                    {
+                        "id": "c1",
+                        "name": "小区",
+                        "rider_access": "ride",
+                        "geometry": Polygon([(0, 0), (100, 0), (100, 100), (0, 100)]),
+                    }
+                ]
+            ),
+            "gates": _gdf(
+                [
+                    {
+                        "id": "g_s",
+                        "community_id": "c1",
+                        "name": "南门",
+                        "rider_access": south_access,
+                        "locked": south_locked,
+                        "geometry": Point(50, 0),
+                    },
+                    {
+                        "id": "g_n",
+                        "community_id": "c1",
+                        "name": "北门",
+                        "rider_access": "ride",
+                        "locked": False,
+                        "geometry": Point(50, 100),
+                    },
+                ]
+            ),
+            "paths": _gdf(paths),
+        }
+    )
 
 
 # three units, two chargers
@@ -185,10 +216,19 @@ def test_snap_onto_edge_not_node_and_respects_fence():
 
 def test_crossing_without_shared_vertex_and_loose_end_are_joined():
     # an X with no common vertex, and a footway ending 0.6 m short of the horizontal line
-    paths = gpd.GeoDataFrame({
-        "id": ["h", "v", "t"], "kind": ["residential", "residential", "footway"], "rideable": [True, True, False],
-    }, geometry=[_m(LineString([(0, 0), (100, 0)])), _m(LineString([(50, -50), (50, 50)])),
-                 _m(LineString([(80, 40), (80, 0.6)]))], crs=UTM).to_crs("EPSG:4326")
+    paths = gpd.GeoDataFrame(
+        {
+            "id": ["h", "v", "t"],
+            "kind": ["residential", "residential", "footway"],
+            "rideable": [True, True, False],
+        },
+        geometry=[
+            _m(LineString([(0, 0), (100, 0)])),
+            _m(LineString([(50, -50), (50, 50)])),
+            _m(LineString([(80, 40), (80, 0.6)])),
+        ],
+        crs=UTM,
+    ).to_crs("EPSG:4326")
     net = network_from_bundle(Bundle.from_layers({"paths": paths}))
     dist, _ = nearest_distances(net, _wgs([Point(0, 0)]), _wgs([Point(50, 50), Point(80, 40)]), mode="walk")
     assert dist == pytest.approx([100.0, 80 + 39.4], abs=1e-2)
@@ -212,8 +252,11 @@ def test_matches_networkx_on_random_grid():
     for i in range(8):
         lines.append(LineString([(0, i * 30), (210, i * 30)]))
         lines.append(LineString([(i * 30, 0), (i * 30, 210)]))
-    paths = gpd.GeoDataFrame({"id": [f"p{i}" for i in range(len(lines))], "kind": "residential", "rideable": True},
-                             geometry=[_m(ln) for ln in lines], crs=UTM).to_crs("EPSG:4326")
+    paths = gpd.GeoDataFrame(
+        {"id": [f"p{i}" for i in range(len(lines))], "kind": "residential", "rideable": True},
+        geometry=[_m(ln) for ln in lines],
+        crs=UTM,
+    ).to_crs("EPSG:4326")
     net = network_from_bundle(Bundle.from_layers({"paths": paths}))
     # crossings are split: 8 lines x 7 pieces x 2 directions
     assert net.n_edges == 2 * 8 * 7
@@ -257,20 +300,24 @@ def test_sample_network():
     net = network_from_bundle(bundle)
     assert set(net.gate_node) == set(bundle.gates["id"])
     gates = bundle.gates.set_index("id")
-    dist, _ = nearest_distances(net, gpd.GeoSeries([gates.geometry["510104-jhy-gn100001"]], crs="EPSG:4326"),
-                                bundle.units.geometry, mode="walk")
+    dist, _ = nearest_distances(
+        net, gpd.GeoSeries([gates.geometry["510104-jhy-gn100001"]], crs="EPSG:4326"), bundle.units.geometry, mode="walk"
+    )
     assert np.isfinite(dist).all()
     # the locked north gate joins nothing: from the north street, walkers go round by the east gate
     north_street = gpd.GeoSeries([Point(bundle.paths.set_index("id").geometry["p-w2008"].coords[1])], crs="EPSG:4326")
     locked, _ = nearest_distances(net, north_street, bundle.units.geometry, mode="walk")
     gates_open = bundle.gates.assign(locked=False, rider_access="ride")
-    opened, _ = nearest_distances(network_from_bundle(bundle.replace(gates=gates_open)), north_street,
-                                  bundle.units.geometry, mode="walk")
+    opened, _ = nearest_distances(
+        network_from_bundle(bundle.replace(gates=gates_open)), north_street, bundle.units.geometry, mode="walk"
+    )
     assert opened.min() == pytest.approx(161.0, abs=1.0)  # 15 m stub, 20 m footway, round the inner roads
     assert locked.min() > opened.min() + 100
 
 
-@pytest.mark.skipif(not (SHARED_OSM / "beijing_xueyuanlu.osm").is_file(), reason="../shared/data/osm/beijing_xueyuanlu.osm not present")
+@pytest.mark.skipif(
+    not (SHARED_OSM / "beijing_xueyuanlu.osm").is_file(), reason="../shared/data/osm/beijing_xueyuanlu.osm not present"
+)
 def test_xueyuanlu_network_joins_every_gate():
     from ridermap.ingest import bundle_from_sources
 
@@ -299,4 +346,3 @@ def test_max_snap_m_asks_whether_a_point_is_on_a_mapped_path():
     both, src = nearest_distances(net_closed_south, _wgs(CHARGERS), _wgs(UNITS), mode="walk", max_snap_m=6.0)
     assert both == pytest.approx([5 + 60 + 120 + 60 + 10 + 80 + 5, 5 + 60 + 120 + 60 + 10 + 20, 30.0], abs=1e-3)
     assert src.tolist() == [0, 0, 0]
-

@@ -4,6 +4,7 @@ The build test counts topology constructions (the full split of a bundle's
 paths) in one ``build`` of the sample; the others check that what is shared
 gives what each consumer got when it built its own network.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -110,8 +111,13 @@ def test_a_compound_context_has_only_its_gates_and_never_builds():
 
 
 def test_split_edges_and_cut_are_the_one_splitting_and_cutting():
-    net = network_from_arrays([shapely.LineString([(0, 0), (100, 0), (100, 50)])], path_id=["p"], path_ride=[True],
-                              path_walk=[True], crs="EPSG:32648")
+    net = network_from_arrays(
+        [shapely.LineString([(0, 0), (100, 0), (100, 50)])],
+        path_id=["p"],
+        path_ride=[True],
+        path_walk=[True],
+        crs="EPSG:32648",
+    )
     pts = snap(net, np.array([[30.0, 5.0], [100.0, 20.0], [70.0, -3.0]]))
     pieces = split_edges(net, pts)
     assert pieces.length.sum() == pytest.approx(150.0)
@@ -131,7 +137,11 @@ def test_topology_is_the_same_whatever_the_gate_rules(sample_bundle):
     closed = topology_from_bundle(sample_bundle.replace(gates=gates))
     open_ = topology_from_bundle(sample_bundle)
     assert np.array_equal(closed.edge_u, open_.edge_u) and closed.gate_node == open_.gate_node
-    assert not network_from_bundle(sample_bundle.replace(gates=gates), topology=closed).edge_walk[closed.edge_gate_id != ""].any()
+    assert (
+        not network_from_bundle(sample_bundle.replace(gates=gates), topology=closed)
+        .edge_walk[closed.edge_gate_id != ""]
+        .any()
+    )
 
 
 def test_the_compound_network_digest_keys_what_routes_depend_on(bupt_bundle):

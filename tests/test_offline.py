@@ -5,6 +5,7 @@ context; localhost is one) by a server inside the test; after one visit the
 browser context is cut from the network and the visited unit page reloads
 from the worker's cache. Nothing leaves the machine.
 """
+
 from __future__ import annotations
 
 import functools
@@ -12,7 +13,6 @@ import http.server
 import threading
 
 import pytest
-
 from conftest import SAMPLE_ID
 
 

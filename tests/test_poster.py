@@ -3,6 +3,7 @@
 Most tests use a small compound built inline (four buildings, eight unit doors,
 three gates); the real sample and BUPT compounds are checked at the end.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,17 +14,17 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+from conftest import BUPT_ID, SAMPLE_ID
 from shapely.geometry import LineString, Point, Polygon, box
 
-from conftest import BUPT_ID, SAMPLE_ID
 from ridermap.config import Config
 from ridermap.errors import ConfigError, RenderError
 from ridermap.model.bundle import Bundle
+from ridermap.publish.posters import save_poster, write_posters
 from ridermap.render.poster import cap_height_mm, find_gate, render_poster
 from ridermap.render.poster_grid import compact_squares, make_grid, nice_scale, round_length
 from ridermap.render.poster_labels import boxes_overlap
 from ridermap.render.poster_style import DEFAULT_STYLE, TEXT_SIZES, contrast_ratio
-from ridermap.publish.posters import save_poster, write_posters
 
 CID = "510104-tst"
 LON0, LAT0 = 104.08, 30.65
@@ -44,49 +45,138 @@ def _gdf(rows: list[dict]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
 
 
-def make_bundle(*, units_per_building: int = 2, building_label: str | None = None, gates=None,
-                facilities=None) -> Bundle:
+def make_bundle(
+    *, units_per_building: int = 2, building_label: str | None = None, gates=None, facilities=None
+) -> Bundle:
     """A 160 m x 120 m compound: buildings 1-4 in two rows, unit doors on their south walls."""
     buildings, units = [], []
     for k, (x, y) in enumerate([(20, 70), (90, 70), (20, 20), (90, 20)], start=1):
         label = building_label if (building_label is not None and k == 1) else f"{k}号楼"
         bid = f"{CID}-b{k}"
-        buildings.append({"id": bid, "community_id": CID, "number": str(k), "label": label, "levels": 6,
-                          "source": f"osm:way/{100 + k}", "geometry": _poly(x, y, x + 50, y + 14)})
+        buildings.append(
+            {
+                "id": bid,
+                "community_id": CID,
+                "number": str(k),
+                "label": label,
+                "levels": 6,
+                "source": f"osm:way/{100 + k}",
+                "geometry": _poly(x, y, x + 50, y + 14),
+            }
+        )
         for u in range(1, units_per_building + 1):
             ux = x + 50 * u / (units_per_building + 1)
-            units.append({"id": f"{bid}-u{u}", "community_id": CID, "building_id": bid, "number": str(u),
-                          "label": f"{u}单元", "source": "survey.xlsx:units:2", "geometry": Point(_ll(ux, y))})
-    gates = gates if gates is not None else [
-        ("gs", "南门", "ride", "Mo-Su 07:00-22:00", False, (80, 0)),
-        ("ge", "东门", "walk", "", False, (160, 60)),
-        ("gn", "北门", "none", "", True, (80, 120)),
+            units.append(
+                {
+                    "id": f"{bid}-u{u}",
+                    "community_id": CID,
+                    "building_id": bid,
+                    "number": str(u),
+                    "label": f"{u}单元",
+                    "source": "survey.xlsx:units:2",
+                    "geometry": Point(_ll(ux, y)),
+                }
+            )
+    gates = (
+        gates
+        if gates is not None
+        else [
+            ("gs", "南门", "ride", "Mo-Su 07:00-22:00", False, (80, 0)),
+            ("ge", "东门", "walk", "", False, (160, 60)),
+            ("gn", "北门", "none", "", True, (80, 120)),
+        ]
+    )
+    gate_rows = [
+        {
+            "id": f"{CID}-{key}",
+            "community_id": CID,
+            "name": name,
+            "rider_access": access,
+            "hours": hours,
+            "locked": locked,
+            "source": "survey.xlsx:gates:2",
+            "geometry": Point(_ll(*xy)),
+        }
+        for key, name, access, hours, locked, xy in gates
     ]
-    gate_rows = [{"id": f"{CID}-{key}", "community_id": CID, "name": name, "rider_access": access, "hours": hours,
-                  "locked": locked, "source": "survey.xlsx:gates:2", "geometry": Point(_ll(*xy))}
-                 for key, name, access, hours, locked, xy in gates]
-    facilities = facilities if facilities is not None else [
-        ("charger", "南门充电桩", CID, (95, 8)), ("toilet", "公厕", "", (60, -25)),
-        ("parcel_locker", "快递柜", CID, (150, 50)), ("rider_station", "骑手驿站", "", (130, -25)),
+    facilities = (
+        facilities
+        if facilities is not None
+        else [
+            ("charger", "南门充电桩", CID, (95, 8)),
+            ("toilet", "公厕", "", (60, -25)),
+            ("parcel_locker", "快递柜", CID, (150, 50)),
+            ("rider_station", "骑手驿站", "", (130, -25)),
+        ]
+    )
+    fac_rows = [
+        {
+            "id": f"f-{kind}-{i}",
+            "kind": kind,
+            "name": name,
+            "community_id": cid,
+            "source": "survey.xlsx:f:2",
+            "geometry": Point(_ll(*xy)),
+        }
+        for i, (kind, name, cid, xy) in enumerate(facilities)
     ]
-    fac_rows = [{"id": f"f-{kind}-{i}", "kind": kind, "name": name, "community_id": cid, "source": "survey.xlsx:f:2",
-                 "geometry": Point(_ll(*xy))} for i, (kind, name, cid, xy) in enumerate(facilities)]
     paths = [
-        {"id": "p1", "community_id": CID, "kind": "service", "access": "private", "rideable": True,
-         "source": "osm:way/1", "geometry": LineString([_ll(80, 0), _ll(80, 120)])},
-        {"id": "p2", "community_id": CID, "kind": "service", "access": "private", "rideable": True,
-         "source": "osm:way/2", "geometry": LineString([_ll(0, 55), _ll(160, 55)])},
-        {"id": "p3", "community_id": CID, "kind": "footway", "access": "private", "rideable": False,
-         "source": "osm:way/3", "geometry": LineString([_ll(10, 10), _ll(10, 110)])},
-        {"id": "p4", "community_id": "", "kind": "residential", "access": "", "rideable": True,
-         "source": "osm:way/4", "geometry": LineString([_ll(-40, -12), _ll(200, -12)])},
+        {
+            "id": "p1",
+            "community_id": CID,
+            "kind": "service",
+            "access": "private",
+            "rideable": True,
+            "source": "osm:way/1",
+            "geometry": LineString([_ll(80, 0), _ll(80, 120)]),
+        },
+        {
+            "id": "p2",
+            "community_id": CID,
+            "kind": "service",
+            "access": "private",
+            "rideable": True,
+            "source": "osm:way/2",
+            "geometry": LineString([_ll(0, 55), _ll(160, 55)]),
+        },
+        {
+            "id": "p3",
+            "community_id": CID,
+            "kind": "footway",
+            "access": "private",
+            "rideable": False,
+            "source": "osm:way/3",
+            "geometry": LineString([_ll(10, 10), _ll(10, 110)]),
+        },
+        {
+            "id": "p4",
+            "community_id": "",
+            "kind": "residential",
+            "access": "",
+            "rideable": True,
+            "source": "osm:way/4",
+            "geometry": LineString([_ll(-40, -12), _ll(200, -12)]),
+        },
     ]
     layers = {
-        "communities": _gdf([{"id": CID, "name": "测试苑", "rider_access": "ride", "rider_hours": "",
-                              "admin_code": "510104", "source": "osm:way/9",
-                              "geometry": _poly(0, 0, 160, 120)}]),
-        "buildings": _gdf(buildings), "units": _gdf(units), "gates": _gdf(gate_rows),
-        "facilities": _gdf(fac_rows), "paths": _gdf(paths),
+        "communities": _gdf(
+            [
+                {
+                    "id": CID,
+                    "name": "测试苑",
+                    "rider_access": "ride",
+                    "rider_hours": "",
+                    "admin_code": "510104",
+                    "source": "osm:way/9",
+                    "geometry": _poly(0, 0, 160, 120),
+                }
+            ]
+        ),
+        "buildings": _gdf(buildings),
+        "units": _gdf(units),
+        "gates": _gdf(gate_rows),
+        "facilities": _gdf(fac_rows),
+        "paths": _gdf(paths),
     }
     return Bundle.from_layers(layers)
 
@@ -132,8 +222,12 @@ def test_pdf_fonts_are_embedded_cjk_subsets(a4_pdf):
 
 def _pdf_words(pdf: Path) -> list[tuple[str, float, float, float, float]]:
     html = _run("pdftotext", "-bbox", str(pdf), "-")
-    return [(m.group(5), *map(float, m.group(1, 2, 3, 4))) for m in
-            re.finditer(r'<word xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)" yMax="([\d.-]+)">([^<]*)</word>', html)]
+    return [
+        (m.group(5), *map(float, m.group(1, 2, 3, 4)))
+        for m in re.finditer(
+            r'<word xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)" yMax="([\d.-]+)">([^<]*)</word>', html
+        )
+    ]
 
 
 def test_every_building_and_unit_number_is_printed_in_its_label_box(a4, a4_pdf, bundle):
@@ -145,16 +239,21 @@ def test_every_building_and_unit_number_is_printed_in_its_label_box(a4, a4_pdf, 
     page_h = a4.page_mm[1]
     for label in a4.labels:
         x0, y0, x1, y1 = label.box
-        hits = [w for w in words if w[0] == label.text.split(" ")[0]
-                and x0 * PT <= (w[1] + w[3]) / 2 <= x1 * PT
-                and w[2] <= (page_h - y0) * PT and w[4] >= (page_h - y1) * PT]
+        hits = [
+            w
+            for w in words
+            if w[0] == label.text.split(" ")[0]
+            and x0 * PT <= (w[1] + w[3]) / 2 <= x1 * PT
+            and w[2] <= (page_h - y0) * PT
+            and w[4] >= (page_h - y1) * PT
+        ]
         assert hits, f"{label.text!r} ({label.key}) is not in the PDF text inside its box"
 
 
 def test_no_two_labels_overlap_and_none_covers_a_symbol(a4):
     labels = a4.labels
     for i, a in enumerate(labels):
-        for b in labels[i + 1:]:
+        for b in labels[i + 1 :]:
             assert not boxes_overlap(a.box, b.box), (a, b)
         for s in a4.symbols:
             assert not boxes_overlap(a.box, s.box), (a, s)
@@ -229,13 +328,13 @@ def test_qr_quiet_zone_is_clear(a4):
 
 def test_characters_the_font_lacks_are_replaced_not_an_error():
     """An emoji becomes □, a bidi override is dropped; drawing raises no missing-glyph warning (an error here)."""
-    gates = [("gs", "南\u202e门\U0001F6AA", "ride", "", False, (80, 0)), ("ge", "东门", "walk", "", False, (160, 60))]
-    bundle = make_bundle(building_label="\U0001F6F5号楼", gates=gates)
+    gates = [("gs", "南\u202e门\U0001f6aa", "ride", "", False, (80, 0)), ("ge", "东门", "walk", "", False, (160, 60))]
+    bundle = make_bundle(building_label="\U0001f6f5号楼", gates=gates)
     poster = render_poster(bundle, CID, gate=f"{CID}-gs", config=CONFIG, paper="A4")
     poster.figure.canvas.draw()
     texts = [t.get_text() for t in poster.figure.findobj(lambda a: hasattr(a, "get_text"))]
     assert any("南门□" in t for t in texts)
-    assert not any("\U0001F6F5" in t or "\u202e" in t or "\U0001F6AA" in t for t in texts)
+    assert not any("\U0001f6f5" in t or "\u202e" in t or "\U0001f6aa" in t for t in texts)
 
 
 def test_matplotlib_missing_glyph_warning_fails_the_suite():
@@ -247,7 +346,7 @@ def test_matplotlib_missing_glyph_warning_fails_the_suite():
 
     fig = Figure()
     FigureCanvasAgg(fig)
-    fig.text(0.5, 0.5, "\U0001F6F5", fontfamily=font_family())
+    fig.text(0.5, 0.5, "\U0001f6f5", fontfamily=font_family())
     with pytest.raises(UserWarning, match="missing from font"):
         fig.canvas.draw()
 
@@ -286,15 +385,28 @@ def test_overview_is_north_up_with_grid_and_index(bundle):
 
 
 def test_legend_lists_only_symbols_drawn(a4, bundle):
-    assert {"facility:charger", "facility:toilet", "facility:parcel_locker", "facility:rider_station",
-            "gate:ride", "gate:walk", "gate:none", "here", "unit_door", "building", "rideable", "walk_only",
-            "street"} <= set(a4.legend)
+    assert {
+        "facility:charger",
+        "facility:toilet",
+        "facility:parcel_locker",
+        "facility:rider_station",
+        "gate:ride",
+        "gate:walk",
+        "gate:none",
+        "here",
+        "unit_door",
+        "building",
+        "rideable",
+        "walk_only",
+        "street",
+    } <= set(a4.legend)
     assert "facility:battery_swap" not in a4.legend and "street_footway" not in a4.legend
     legend_texts = {t.get_text() for t in a4.figure.axes[0].texts if t.get_gid() == "panel:legend"}
     assert "充电桩" in legend_texts and "换电柜" not in legend_texts
     drawn_kinds = {s.kind for s in a4.symbols}
-    assert {k for k in a4.legend if k.startswith("facility:") or k.startswith("gate:")} == \
-        {k for k in drawn_kinds if k.startswith("facility:") or k.startswith("gate:")}
+    assert {k for k in a4.legend if k.startswith("facility:") or k.startswith("gate:")} == {
+        k for k in drawn_kinds if k.startswith("facility:") or k.startswith("gate:")
+    }
 
 
 def test_off_map_facilities_listed_with_direction_and_distance():
@@ -341,8 +453,9 @@ def test_unknown_gate_and_paper_are_config_errors(bundle):
 
 
 def test_landscape_bleed_and_crop_marks(bundle, tmp_path):
-    poster = render_poster(bundle, CID, gate="北门", config=CONFIG, paper="A3", landscape=True, bleed_mm=3,
-                           crop_marks=True)
+    poster = render_poster(
+        bundle, CID, gate="北门", config=CONFIG, paper="A3", landscape=True, bleed_mm=3, crop_marks=True
+    )
     path = save_poster(poster, tmp_path / "north.pdf")
     boxes = _run("pdfinfo", "-box", str(path))
     media = [float(v) for v in re.search(r"MediaBox:\s+(.*)", boxes).group(1).split()]
@@ -386,11 +499,14 @@ def test_cli_poster(bundle, tmp_path):
     write_gpkg(bundle, gpkg)
     out = tmp_path / "east.pdf"
     runner = CliRunner()
-    result = runner.invoke(main, ["poster", str(gpkg), "--community", CID, "--gate", "东门", "--paper", "a4",
-                                  "-o", str(out)])
+    result = runner.invoke(
+        main, ["poster", str(gpkg), "--community", CID, "--gate", "东门", "--paper", "a4", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:5] == b"%PDF-"
-    bad = runner.invoke(main, ["poster", str(gpkg), "--community", CID, "--gate", "西门", "-o", str(tmp_path / "x.pdf")])
+    bad = runner.invoke(
+        main, ["poster", str(gpkg), "--community", CID, "--gate", "西门", "-o", str(tmp_path / "x.pdf")]
+    )
     assert bad.exit_code == 2 and "no gate '西门'" in bad.output and "Traceback" not in bad.output
     assert not (tmp_path / "x.pdf").exists()
 
@@ -418,7 +534,7 @@ def _check_real(poster, bundle, cid):
     unit_keys = {u for u, n in zip(view.units["id"], view.units["number"]) if n}
     assert {p.key for p in poster.labels if p.kind == "unit"} == unit_keys
     for i, a in enumerate(poster.labels):
-        assert not any(boxes_overlap(a.box, b.box) for b in poster.labels[i + 1:])
+        assert not any(boxes_overlap(a.box, b.box) for b in poster.labels[i + 1 :])
         assert not any(boxes_overlap(a.box, s.box) for s in poster.symbols)
 
 

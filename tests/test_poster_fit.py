@@ -7,6 +7,7 @@ inline compound of ``test_poster`` changed the way real data go wrong: a tiny
 building in a huge residential block, a name with an emoji and a bidi
 override, a gate 5 km from its compound.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,13 +18,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from shapely import affinity
+from test_poster import CID, CONFIG, _gdf, _poly, make_bundle
 
 from ridermap.model.bundle import Bundle, concat_bundles
 from ridermap.publish.posters import render_fitting_poster
 from ridermap.render.poster import render_poster
 from ridermap.render.poster_labels import boxes_overlap
 from ridermap.render.poster_style import MIN_LABEL_CAP_MM
-from test_poster import CID, CONFIG, _gdf, _poly, make_bundle
 
 TINY = "510104-tny"
 EMOJI = "510104-emj"
@@ -39,38 +40,60 @@ def renamed(bundle: Bundle, cid: str, *, east_km: float = 0.0) -> Bundle:
             if col in layer:
                 layer[col] = [str(v).replace(CID, cid) for v in layer[col]]
         dx = east_km / 96.0  # degrees of longitude per km at 30.65° N, roughly
-        layers[name] = layer.set_geometry(layer.geometry.map(lambda g: affinity.translate(g, xoff=dx)))
+        layers[name] = layer.set_geometry(layer.geometry.map(lambda g, dx=dx: affinity.translate(g, xoff=dx)))
     return bundle.replace(**layers)
 
 
 def tiny_building_bundle() -> Bundle:
     """A 95 m² building numbered 30 among eight garages, in a 775 m x 775 m (600,625 m²) residential block."""
-    gates = [("gs", "南门", "ride", "Mo-Su 07:00-22:00", False, (80, 0)), ("ge", "东门", "walk", "", False, (775, 60)),
-             ("gn", "北门", "none", "", True, (80, 775))]
+    gates = [
+        ("gs", "南门", "ride", "Mo-Su 07:00-22:00", False, (80, 0)),
+        ("ge", "东门", "walk", "", False, (775, 60)),
+        ("gn", "北门", "none", "", True, (80, 775)),
+    ]
     b = make_bundle(gates=gates)
     comm = b.communities.copy()
     comm["geometry"] = [_poly(0, 0, 775, 775)]
-    rows = [{"id": f"{CID}-b30", "community_id": CID, "number": "30", "label": "30号楼", "levels": 1,
-             "source": "osm:way/130", "geometry": _poly(450, 450, 459.75, 459.75)}]
+    rows = [
+        {
+            "id": f"{CID}-b30",
+            "community_id": CID,
+            "number": "30",
+            "label": "30号楼",
+            "levels": 1,
+            "source": "osm:way/130",
+            "geometry": _poly(450, 450, 459.75, 459.75),
+        }
+    ]
     k = 0
     for i in (-1, 0, 1):
         for j in (-1, 0, 1):
             if i or j:
                 k += 1
                 x, y = 450 + i * 13, 450 + j * 13
-                rows.append({"id": f"{CID}-g{k}", "community_id": CID, "number": str(100 + k), "label": "",
-                             "levels": 1, "source": f"osm:way/{200 + k}", "geometry": _poly(x, y, x + 8, y + 10)})
-    buildings = gpd.GeoDataFrame(pd.concat([b.buildings, _gdf(rows)], ignore_index=True), geometry="geometry",
-                                 crs="EPSG:4326")
+                rows.append(
+                    {
+                        "id": f"{CID}-g{k}",
+                        "community_id": CID,
+                        "number": str(100 + k),
+                        "label": "",
+                        "levels": 1,
+                        "source": f"osm:way/{200 + k}",
+                        "geometry": _poly(x, y, x + 8, y + 10),
+                    }
+                )
+    buildings = gpd.GeoDataFrame(
+        pd.concat([b.buildings, _gdf(rows)], ignore_index=True), geometry="geometry", crs="EPSG:4326"
+    )
     return b.replace(communities=comm, buildings=buildings)
 
 
 def emoji_bundle() -> Bundle:
     """The compound named with an emoji and a right-to-left override, its south gate too."""
-    gates = [("gs", "南\u202e门\U0001F6AA", "ride", "", False, (80, 0)), ("ge", "东门", "walk", "", False, (160, 60))]
+    gates = [("gs", "南\u202e门\U0001f6aa", "ride", "", False, (80, 0)), ("ge", "东门", "walk", "", False, (160, 60))]
     b = make_bundle(gates=gates)
     comm = b.communities.copy()
-    comm["name"] = "测试苑\U0001F3E0\u202e"
+    comm["name"] = "测试苑\U0001f3e0\u202e"
     return b.replace(communities=comm)
 
 
@@ -140,7 +163,7 @@ def test_no_label_callout_or_leader_covers_another_label_or_a_gate_symbol(tiny_a
     poster = tiny_a2
     on_map = [p for p in poster.labels if p.how != "listed"]
     for i, a in enumerate(on_map):
-        for b in on_map[i + 1:]:
+        for b in on_map[i + 1 :]:
             assert not boxes_overlap(a.box, b.box), (a, b)
         for s in poster.symbols:
             assert not boxes_overlap(a.box, s.box), (a, s)
@@ -200,8 +223,11 @@ def test_last_resort_lists_what_has_no_room_and_never_raises_for_labels(monkeypa
     poster, warning = render_fitting_poster(crowded.community(CID), CID, gate="南门", config=CONFIG, paper="A2")
     listed = [p for p in poster.labels if p.how == "listed"]
     assert listed and poster.paper == "A2"
-    assert re.match(rf"labels did not fit even as callouts on any paper: printed on A2 with {len(listed)} labels only "
-                    "listed beside the map", warning), warning
+    assert re.match(
+        rf"labels did not fit even as callouts on any paper: printed on A2 with {len(listed)} labels only "
+        "listed beside the map",
+        warning,
+    ), warning
     assert {p.key for p in poster.labels if p.kind == "unit"} == set(crowded.units["id"])  # none dropped
     rows = [t.get_text() for t in poster.figure.axes[0].texts if t.get_gid() == "panel:callout"]
     assert sum(r.startswith("· ") for r in rows) == len(listed)
@@ -224,8 +250,10 @@ def test_a_gate_5_km_away_is_named_and_left_off_the_map_not_a_label_error():
     overview = render_poster(b, CID, config=CONFIG, paper="A2")
     assert overview.scale <= 1000, "the far gate must not shrink the map to a dot"
     assert f"{CID}-ge" not in {s.key for s in overview.symbols}
-    assert any(re.fullmatch(rf"gate {CID}-ge is 5\.\d km from its compound's outline: check its location .*", w)
-               for w in overview.warnings), overview.warnings
+    assert any(
+        re.fullmatch(rf"gate {CID}-ge is 5\.\d km from its compound's outline: check its location .*", w)
+        for w in overview.warnings
+    ), overview.warnings
     own = render_poster(b, CID, gate="东门", config=CONFIG, paper="A2")
     assert "here" not in {s.kind for s in own.symbols}
     assert re.search(r"东门（距小区 5\.\d 公里，位置待核实）", own.subtitle), own.subtitle
@@ -251,12 +279,20 @@ def test_undrawable_characters_are_a_warning_naming_the_feature():
 def _district(tmp_path):
     from ridermap.publish.gpkg import write_gpkg
 
-    bundle = concat_bundles([renamed(tiny_building_bundle(), TINY), renamed(emoji_bundle(), EMOJI, east_km=3.0),
-                             renamed(far_gate_bundle(), FAR, east_km=12.0)])
+    bundle = concat_bundles(
+        [
+            renamed(tiny_building_bundle(), TINY),
+            renamed(emoji_bundle(), EMOJI, east_km=3.0),
+            renamed(far_gate_bundle(), FAR, east_km=12.0),
+        ]
+    )
     write_gpkg(bundle, tmp_path / "district.gpkg")
     cfg = tmp_path / "ridermap.toml"
-    cfg.write_text('[project]\nadmin_code = "510104"\ndata_date = "2026-11"\n\n[[sources]]\npath = "district.gpkg"\n\n'
-                   '[build]\nworkers = 1\noutputs = ["gpkg", "validation", "posters"]\n', encoding="utf-8")
+    cfg.write_text(
+        '[project]\nadmin_code = "510104"\ndata_date = "2026-11"\n\n[[sources]]\npath = "district.gpkg"\n\n'
+        '[build]\nworkers = 1\noutputs = ["gpkg", "validation", "posters"]\n',
+        encoding="utf-8",
+    )
     return bundle, cfg
 
 
@@ -276,8 +312,11 @@ def test_district_build_finishes_every_compound_and_names_the_three_causes(tmp_p
     assert by_id[TINY]["status"] == by_id[EMOJI]["status"] == "ok"
     assert by_id[FAR]["status"] == "data_errors"
     warnings = {cid: " | ".join(c["warnings"]) for cid, c in by_id.items()}
-    assert re.search(rf"{TINY}-overview: building label '\d+' \({TINY}-[bg]\d+\) had no room on A2: numbered . on "
-                     "the map, listed beside it", warnings[TINY]), warnings[TINY]
+    assert re.search(
+        rf"{TINY}-overview: building label '\d+' \({TINY}-[bg]\d+\) had no room on A2: numbered . on "
+        "the map, listed beside it",
+        warnings[TINY],
+    ), warnings[TINY]
     assert "printed on A1" not in warnings[TINY] and "printed on A0" not in warnings[TINY]
     assert re.search(rf"community {EMOJI} name '测试苑□': characters the font cannot draw", warnings[EMOJI])
     assert warnings[EMOJI].count("characters the font cannot draw") == 2  # community and gate, once each
@@ -297,8 +336,11 @@ def test_last_resort_shortens_a_panel_that_fits_no_paper():
     crowded = make_bundle(units_per_building=28)
     poster = render_poster(crowded, CID, gate="南门", config=CONFIG, paper="A4", fit="last_resort")
     listed = [p for p in poster.labels if p.how == "listed"]
-    panel = re.sub(r"\s+", "", "".join(t.get_text() for t in poster.figure.axes[0].texts
-                                        if (t.get_gid() or "").startswith("panel:")))
+    panel = re.sub(
+        r"\s+",
+        "",
+        "".join(t.get_text() for t in poster.figure.axes[0].texts if (t.get_gid() or "").startswith("panel:")),
+    )
     assert f"·另有{len(listed)}个楼号或单元号图上无位置，请扫码查看" in panel and "索引过长，请扫码查看" in panel
     assert "1号楼" not in panel  # neither the index nor the listed labels one by one
     assert any("index of buildings and units is left out on A4" in w for w in poster.warnings)

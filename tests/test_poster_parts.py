@@ -4,6 +4,7 @@ Each part is a module of ``ridermap.render``; these tests call it directly
 on small inputs (the inline compound of ``test_poster``), so a broken part
 fails here by name rather than somewhere inside a whole poster.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 import shapely
 from shapely.geometry import Point, box
+from test_poster import CID, CONFIG, make_bundle
 
 from ridermap.render import (
     poster,
@@ -25,7 +27,6 @@ from ridermap.render import (
 )
 from ridermap.render.fonts import font_family
 from ridermap.render.poster_style import DEFAULT_STYLE, STRINGS, TEXT_SIZES
-from test_poster import CID, CONFIG, make_bundle
 
 WORDS = STRINGS["zh"]
 
@@ -36,9 +37,20 @@ def _page(w: float = 297.0, h: float = 420.0) -> poster_page.Page:
 
 def _panel_type(page: poster_page.Page) -> poster_panels.PanelType:
     s = TEXT_SIZES["A3"]
-    return poster_panels.PanelType(page, DEFAULT_STYLE, WORDS, "zh", s.body_mm, s.small_mm, s.heading_mm,
-                                   page.line_mm(s.body_mm, 1.38), page.line_mm(s.heading_mm, 1.7),
-                                   page.line_mm(s.small_mm, 1.4), 9.6, 60.0)
+    return poster_panels.PanelType(
+        page,
+        DEFAULT_STYLE,
+        WORDS,
+        "zh",
+        s.body_mm,
+        s.small_mm,
+        s.heading_mm,
+        page.line_mm(s.body_mm, 1.38),
+        page.line_mm(s.heading_mm, 1.7),
+        page.line_mm(s.small_mm, 1.4),
+        9.6,
+        60.0,
+    )
 
 
 # --------------------------------------------------------------------------- page frame
@@ -58,8 +70,9 @@ def test_type_helpers_are_inverse_and_wrap_respects_the_width():
     assert poster_page.cap_height_mm(poster_page.fontsize_pt(5.0)) == pytest.approx(5.0)
     assert 0.6 < poster_page.cap_ratio() < 0.8
     page = _page()
-    lines = poster_page.wrap("南门：可骑行进入（时段 Mo-Su 07:00-22:00，其余时间停车步行）", 40.0,
-                             lambda s: page.measure(s, 3.5))
+    lines = poster_page.wrap(
+        "南门：可骑行进入（时段 Mo-Su 07:00-22:00，其余时间停车步行）", 40.0, lambda s: page.measure(s, 3.5)
+    )
     assert len(lines) > 1 and all(page.measure(ln, 3.5) <= 40.0 + 1e-6 for ln in lines)
     assert not any(ln.startswith(("）", "，")) for ln in lines)  # no closing punctuation at a line start
     w1, h1 = poster_page.label_size(page, "12", 4.0, DEFAULT_STYLE.unit_label)
@@ -91,11 +104,12 @@ def test_undrawable_notes_name_feature_column_and_code_points():
 
     b = make_bundle()
     g = b.gates.copy()
-    g.loc[0, "name"] = "南\u202e门\U0001F6AA"
+    g.loc[0, "name"] = "南\u202e门\U0001f6aa"
     b = b.replace(gates=g)
     notes = poster_content.undrawable_notes(b, drawable_bundle(b))
-    assert notes == [f"gate {CID}-gs name '南门□': characters the font cannot draw were replaced by □ or dropped "
-                     "(U+202E U+1F6AA)"]
+    assert notes == [
+        f"gate {CID}-gs name '南门□': characters the font cannot draw were replaced by □ or dropped (U+202E U+1F6AA)"
+    ]
     assert poster_content.undrawable_notes(make_bundle(), make_bundle()) == []
 
 
@@ -116,8 +130,9 @@ def test_project_faces_into_the_compound_and_keeps_far_gates_off_the_extent():
 
 def test_map_frame_scale_is_round_and_fits_the_extent():
     geo = poster_map.project(make_bundle(), CID, None)
-    frame, scale, grid, matrix = poster_map.map_frame(geo, (10.0, 10.0, 190.0, 150.0), band=4.0, strip_h=12.0,
-                                                      style=DEFAULT_STYLE, f=0.6)
+    frame, scale, grid, matrix = poster_map.map_frame(
+        geo, (10.0, 10.0, 190.0, 150.0), band=4.0, strip_h=12.0, style=DEFAULT_STYLE, f=0.6
+    )
     assert frame == (14.0, 26.0, 186.0, 146.0)
     from ridermap.render.poster_grid import nice_scale
 
@@ -144,18 +159,29 @@ def test_draw_symbols_skips_you_are_here_for_a_gate_off_the_map():
 
 def test_sizes_below_and_callout_numbers():
     fb = poster_labels.Fallbacks(4.0, 60.0, poster_maplabels.callout_number, 4.0)
-    assert fb.sizes_below(10.0)[-1] == 4.0 and all(a > b for a, b in zip(fb.sizes_below(10.0), fb.sizes_below(10.0)[1:]))
+    assert fb.sizes_below(10.0)[-1] == 4.0 and all(
+        a > b for a, b in zip(fb.sizes_below(10.0), fb.sizes_below(10.0)[1:])
+    )
     assert fb.sizes_below(4.0) == []
-    assert [poster_maplabels.callout_number(n) for n in (1, 20, 21, 35, 36, 50, 51)] == \
-        ["①", "⑳", "㉑", "㉟", "㊱", "㊿", "(51)"]
+    assert [poster_maplabels.callout_number(n) for n in (1, 20, 21, 35, 36, 50, 51)] == [
+        "①",
+        "⑳",
+        "㉑",
+        "㉟",
+        "㊱",
+        "㊿",
+        "(51)",
+    ]
 
 
 def _req(key, anchor, w=10.0, h=6.0, reach=20.0, remake=True, feature=None, prefer=90.0):
     def make(cap, r, text=None, anchor=anchor):
         ww, hh = (w * cap / 8.0, h * cap / 8.0) if text is None else (5.0, 5.0)
         c = poster_labels.ring_candidates(anchor, ww, hh, start_mm=1.0, step_mm=1.0, reach_mm=r, prefer_deg=prefer)
-        return poster_labels.LabelRequest(key, "unit", text or key, ww, hh, anchor, c, feature, cap_mm=cap,
-                                          remake=make if remake else None)
+        return poster_labels.LabelRequest(
+            key, "unit", text or key, ww, hh, anchor, c, feature, cap_mm=cap, remake=make if remake else None
+        )
+
     return make(8.0, reach)
 
 
@@ -174,8 +200,11 @@ def test_vectorised_leaders_equal_the_single_leader():
 def test_placer_falls_back_in_order_and_keeps_leaders_off_gate_symbols():
     bounds = (30.0, 20.0, 100.0, 80.0)  # room only to the right of the wall
     # a wall of symbols around (50, 50) leaves no room within 20 mm at full size
-    ring = [(50 + r * math.cos(a), 50 + r * math.sin(a)) for r in np.arange(2, 26, 2.0)
-            for a in np.linspace(0, 2 * math.pi, 72, endpoint=False)]
+    ring = [
+        (50 + r * math.cos(a), 50 + r * math.sin(a))
+        for r in np.arange(2, 26, 2.0)
+        for a in np.linspace(0, 2 * math.pi, 72, endpoint=False)
+    ]
     obstacles = [(x - 1.2, y - 1.2, x + 1.2, y + 1.2) for x, y in ring]
     gate = (70.0, 47.0, 74.0, 53.0)  # a gate symbol in the wall, right of the anchor
     fb = poster_labels.Fallbacks(4.0, 45.0, poster_maplabels.callout_number, 4.0)
@@ -184,30 +213,35 @@ def test_placer_falls_back_in_order_and_keeps_leaders_off_gate_symbols():
     kw = dict(bounds=bounds, obstacles=obstacles + [gate], gap_mm=0.5, fallbacks=fb)
     careless = poster_labels.place_labels([_req("a", (50.0, 50.0), prefer=0.0)], **kw)
     assert shapely.LineString(careless[0].leader).intersects(box(*gate)), "the test needs a leader across the gate"
-    (a,) = poster_labels.place_labels([_req("a", (50.0, 50.0), prefer=0.0)], keep_clear=[gate], keep_clear_keys=["g"],
-                                      **kw)
+    (a,) = poster_labels.place_labels(
+        [_req("a", (50.0, 50.0), prefer=0.0)], keep_clear=[gate], keep_clear_keys=["g"], **kw
+    )
     assert a.how == "leader" and a.leader is not None
     assert not shapely.LineString(a.leader).intersects(box(*gate))
-    (own,) = poster_labels.place_labels([_req("g", (50.0, 50.0), prefer=0.0)], keep_clear=[gate], keep_clear_keys=["g"],
-                                        **kw)
+    (own,) = poster_labels.place_labels(
+        [_req("g", (50.0, 50.0), prefer=0.0)], keep_clear=[gate], keep_clear_keys=["g"], **kw
+    )
     assert own.box == careless[0].box  # a label's leader may cross its own gate symbol
     # without the far tier (remake None) a label that has no room is an error, never dropped
     with pytest.raises(poster_labels.LabelFitError):
-        poster_labels.place_labels([_req("b", (50.0, 50.0), remake=False)], bounds=bounds, obstacles=obstacles,
-                                   gap_mm=0.5, fallbacks=fb)
+        poster_labels.place_labels(
+            [_req("b", (50.0, 50.0), remake=False)], bounds=bounds, obstacles=obstacles, gap_mm=0.5, fallbacks=fb
+        )
 
 
 def test_placer_last_resort_lists_a_label_with_no_room_at_all():
     bounds = (0.0, 0.0, 20.0, 20.0)
     obstacles = [(0.0, 0.0, 20.0, 20.0)]  # the whole map is covered
     fb = poster_labels.Fallbacks(4.0, 45.0, poster_maplabels.callout_number, 4.0, last_resort=True)
-    (a,) = poster_labels.place_labels([_req("a", (10.0, 10.0))], bounds=bounds, obstacles=obstacles, gap_mm=0.5,
-                                      fallbacks=fb)
+    (a,) = poster_labels.place_labels(
+        [_req("a", (10.0, 10.0))], bounds=bounds, obstacles=obstacles, gap_mm=0.5, fallbacks=fb
+    )
     assert a.how == "listed" and a.box == (10.0, 10.0, 10.0, 10.0) and a.shown == "" and a.callout == 0
     strict = poster_labels.Fallbacks(4.0, 45.0, poster_maplabels.callout_number, 4.0)
     with pytest.raises(poster_labels.LabelFitError, match="no room for the unit label 'a'"):
-        poster_labels.place_labels([_req("a", (10.0, 10.0))], bounds=bounds, obstacles=obstacles, gap_mm=0.5,
-                                   fallbacks=strict)
+        poster_labels.place_labels(
+            [_req("a", (10.0, 10.0))], bounds=bounds, obstacles=obstacles, gap_mm=0.5, fallbacks=strict
+        )
 
 
 def test_poster_requests_remake_smaller_and_as_callouts():
@@ -220,9 +254,20 @@ def test_poster_requests_remake_smaller_and_as_callouts():
     matrix = poster_map.affine(geo.theta, p.scale, geo.centre_m, ((frame[0] + frame[2]) / 2, (frame[1] + frame[3]) / 2))
     comp_mm, b_mm, drawn = poster_map.draw_map(page, geo.layers, CID, matrix, frame, p.grid, DEFAULT_STYLE, 0.6)
     marks = poster_map.draw_symbols(page, geo.layers, None, matrix, frame, DEFAULT_STYLE, 0.6, drawn)
-    reqs = poster_maplabels.label_requests(page, geo.layers, None, marks, texts, comp_mm, poster_map.clip(b_mm, frame),
-                                           sizes=TEXT_SIZES["A4"], style=DEFAULT_STYLE, words=WORDS, gate_marks=True,
-                                           f=0.6)
+    reqs = poster_maplabels.label_requests(
+        page,
+        geo.layers,
+        None,
+        marks,
+        texts,
+        comp_mm,
+        poster_map.clip(b_mm, frame),
+        sizes=TEXT_SIZES["A4"],
+        style=DEFAULT_STYLE,
+        words=WORDS,
+        gate_marks=True,
+        f=0.6,
+    )
     building = next(r for r in reqs if r.kind == "building")
     small = building.remake(4.0, 18.0, None)
     number = building.remake(4.0, 18.0, "①")
@@ -236,9 +281,13 @@ def test_poster_requests_remake_smaller_and_as_callouts():
 
 
 def test_columns_keep_chains_together_and_report_overflow():
-    rows = [poster_panels.Row("head", "图例", 10.0, None, True), poster_panels.Row("legend", "a", 5.0),
-            poster_panels.Row("legend", "b", 5.0), poster_panels.Row("head", "出入口", 10.0, None, True),
-            poster_panels.Row("gate", "南门", 5.0)]
+    rows = [
+        poster_panels.Row("head", "图例", 10.0, None, True),
+        poster_panels.Row("legend", "a", 5.0),
+        poster_panels.Row("legend", "b", 5.0),
+        poster_panels.Row("head", "出入口", 10.0, None, True),
+        poster_panels.Row("gate", "南门", 5.0),
+    ]
     assert poster_panels.columns(rows, 20.0, 2) == [(0, 0.0), (0, 10.0), (0, 15.0), (1, 0.0), (1, 10.0)]
     assert poster_panels.columns(rows, 20.0, 1) is None
     assert poster_panels._runs(["1", "2", "3", "5", "6", "B1"]) == ["1-3", "5,6", "B1"]
@@ -256,23 +305,45 @@ def test_callout_rows_list_numbers_names_and_squares():
 def test_split_page_gives_the_map_what_the_panel_leaves():
     rows = [poster_panels.Row("legend", str(i), 6.0) for i in range(20)]
     content = (10.0, 10.0, 287.0, 410.0)
-    panel, block, n = poster_panels.split_page(rows, 0, content=content, top=380.0, landscape=False, col_w=60.0,
-                                               gap=5.0, qr_block_w=50.0, qr_block_h=60.0, head_line=8.0)
+    panel, block, n = poster_panels.split_page(
+        rows,
+        0,
+        content=content,
+        top=380.0,
+        landscape=False,
+        col_w=60.0,
+        gap=5.0,
+        qr_block_w=50.0,
+        qr_block_h=60.0,
+        head_line=8.0,
+    )
     assert panel[1] == 10.0 and block[1] == pytest.approx(panel[3] + 5.0) and block[3] == 380.0 and n == 3
     with pytest.raises(poster_labels.LabelFitError, match="do not fit under the map"):
-        poster_panels.split_page(rows * 40, 0, content=content, top=380.0, landscape=False, col_w=60.0, gap=5.0,
-                                 qr_block_w=50.0, qr_block_h=60.0, head_line=8.0)
+        poster_panels.split_page(
+            rows * 40,
+            0,
+            content=content,
+            top=380.0,
+            landscape=False,
+            col_w=60.0,
+            gap=5.0,
+            qr_block_w=50.0,
+            qr_block_h=60.0,
+            head_line=8.0,
+        )
 
 
 # --------------------------------------------------------------------------- furniture
 
 
 def test_qr_place_portrait_and_landscape():
-    portrait = poster_furniture.qr_place((0.0, 0.0, 200.0, 80.0), landscape=False, qr_block_w=50.0,
-                                         qr_block_h=70.0, gap=5.0)
+    portrait = poster_furniture.qr_place(
+        (0.0, 0.0, 200.0, 80.0), landscape=False, qr_block_w=50.0, qr_block_h=70.0, gap=5.0
+    )
     assert portrait == (150.0, 80.0, (0.0, 0.0, 145.0, 80.0))
-    landscape = poster_furniture.qr_place((300.0, 0.0, 400.0, 280.0), landscape=True, qr_block_w=50.0,
-                                          qr_block_h=70.0, gap=5.0)
+    landscape = poster_furniture.qr_place(
+        (300.0, 0.0, 400.0, 280.0), landscape=True, qr_block_w=50.0, qr_block_h=70.0, gap=5.0
+    )
     assert landscape == (300.0, 70.0, (300.0, 75.0, 400.0, 280.0))
 
 
@@ -281,8 +352,9 @@ def test_scale_bar_is_a_round_length_and_north_arrow_turns():
 
     page = _page()
     grid = make_grid((10.0, 50.0, 200.0, 300.0), scale=1500, square_mm=40.0)
-    poster_furniture.scale_bar(page, x0=10.0, y0=20.0, height=15.0, scale=1500, frame_w=190.0, words=WORDS, body=3.5,
-                               small=2.6, grid=grid)
+    poster_furniture.scale_bar(
+        page, x0=10.0, y0=20.0, height=15.0, scale=1500, frame_w=190.0, words=WORDS, body=3.5, small=2.6, grid=grid
+    )
     labels = [t.get_text() for t in page.ax.texts if t.get_gid() == "scalebar"]
     assert labels[0] == "0" and labels[1] in ("50 m", "25 m", "20 m") and "1:1,500" in labels[2]
     poster_furniture.north_arrow(page, cx=100.0, cy=100.0, size=10.0, angle_deg=-90.0, label="北", body=3.5)

@@ -1,4 +1,5 @@
 """Atomic publish of a build (OUTDIR link, lock, leftovers, disk errors) and compound isolation."""
+
 from __future__ import annotations
 
 import errno
@@ -15,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import SAMPLE_CONFIG, SAMPLE_ID
 from shapely import affinity
 
-from conftest import SAMPLE_CONFIG, SAMPLE_ID
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle, concat_bundles
 
@@ -27,8 +28,11 @@ OTHER = "510104-tst"  # the compound of test_poster.make_bundle
 
 def _manifest(out: Path) -> dict[str, str]:
     """sha256 of every file under ``out`` (through the link), by relative path."""
-    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _leftovers(parent: Path, name: str = "out") -> list[str]:
@@ -46,8 +50,12 @@ def _other_compound(units_per_building: int) -> Bundle:
     from test_poster import make_bundle
 
     b = make_bundle(units_per_building=units_per_building)
-    return b.replace(**{name: layer.set_geometry(layer.geometry.map(lambda g: affinity.translate(g, xoff=0.03)))
-                        for name, layer in b.layers().items()})
+    return b.replace(
+        **{
+            name: layer.set_geometry(layer.geometry.map(lambda g: affinity.translate(g, xoff=0.03)))
+            for name, layer in b.layers().items()
+        }
+    )
 
 
 def _district_config(tmp_path: Path, bundle: Bundle, *, extra: str = "") -> Path:
@@ -55,8 +63,11 @@ def _district_config(tmp_path: Path, bundle: Bundle, *, extra: str = "") -> Path
 
     write_gpkg(bundle, tmp_path / "district.gpkg")
     cfg = tmp_path / "ridermap.toml"
-    cfg.write_text('[project]\nadmin_code = "510104"\ndata_date = "2026-11"\n\n[[sources]]\npath = "district.gpkg"\n\n'
-                   f'[build]\nworkers = 1\n{extra}', encoding="utf-8")
+    cfg.write_text(
+        '[project]\nadmin_code = "510104"\ndata_date = "2026-11"\n\n[[sources]]\npath = "district.gpkg"\n\n'
+        f"[build]\nworkers = 1\n{extra}",
+        encoding="utf-8",
+    )
     return cfg
 
 
@@ -64,8 +75,13 @@ def _district_config(tmp_path: Path, bundle: Bundle, *, extra: str = "") -> Path
 def good_build(tmp_path_factory):
     """A complete sample build in ``<tmp>/out`` (module-wide; tests copy it before changing anything)."""
     parent = tmp_path_factory.mktemp("good")
-    done = subprocess.run([str(RIDERMAP), "-q", "build", str(SAMPLE_CONFIG), "-o", "out", "--workers", "1"],
-                          cwd=parent, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(RIDERMAP), "-q", "build", str(SAMPLE_CONFIG), "-o", "out", "--workers", "1"],
+        cwd=parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return parent
 
@@ -86,8 +102,11 @@ def test_outdir_is_a_link_to_a_complete_build_with_public_modes(good_build):
     report = json.loads((out / "build.json").read_text(encoding="utf-8"))
     assert report["totals"]["exit_code"] == 0 and report["compounds"][0]["status"] == "ok"
     per_compound = set(report["compounds"][0]["files"])
-    assert {f"posters/{SAMPLE_ID}/{SAMPLE_ID}-overview.pdf", f"site/c/{SAMPLE_ID}.html",
-            f"doorplates/{SAMPLE_ID}/verification.json"} <= per_compound
+    assert {
+        f"posters/{SAMPLE_ID}/{SAMPLE_ID}-overview.pdf",
+        f"site/c/{SAMPLE_ID}.html",
+        f"doorplates/{SAMPLE_ID}/verification.json",
+    } <= per_compound
     assert all((out / f).is_file() for f in per_compound)
     from ridermap.publish.atomic import current_umask
 
@@ -113,7 +132,8 @@ def test_a_second_build_is_refused_while_one_holds_the_lock(tmp_path):
 
 @pytest.mark.parametrize("err", [errno.ENOSPC, errno.EACCES])
 def test_disk_full_or_no_permission_is_one_line_naming_the_file_and_keeps_the_previous_build(
-        good_build, tmp_path, monkeypatch, err):
+    good_build, tmp_path, monkeypatch, err
+):
     from cli import main
 
     out = _copy_build(good_build, tmp_path)
@@ -126,8 +146,9 @@ def test_disk_full_or_no_permission_is_one_line_naming_the_file_and_keeps_the_pr
         return real_replace(src, dst, *a, **kw)
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    result = CliRunner().invoke(main, ["build", str(SAMPLE_CONFIG), "-o", str(out), "--workers", "1",
-                                       "--only", "posters", "--force"])  # unchanged posters would be reused
+    result = CliRunner().invoke(
+        main, ["build", str(SAMPLE_CONFIG), "-o", str(out), "--workers", "1", "--only", "posters", "--force"]
+    )  # unchanged posters would be reused
     monkeypatch.undo()
     assert result.exit_code == 2, result.output
     error = [x for x in result.output.splitlines() if x.startswith("ridermap: error")]
@@ -190,8 +211,13 @@ def test_atomic_dir_cleans_dead_temp_folders_and_restores_an_interrupted_swap(tm
 
 
 def _kill_during_build(parent: Path, after_s: float) -> None:
-    proc = subprocess.Popen([str(RIDERMAP), "-q", "build", str(SAMPLE_CONFIG), "-o", "out"], cwd=parent,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(RIDERMAP), "-q", "build", str(SAMPLE_CONFIG), "-o", "out"],
+        cwd=parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     time.sleep(after_s)
     os.kill(proc.pid, signal.SIGKILL)  # the build process only, as `kill -9 PID` would
     proc.wait(timeout=30)
@@ -216,8 +242,13 @@ def test_kill_9_at_any_moment_leaves_one_complete_build(good_build, tmp_path):
             assert report["totals"]["exit_code"] == 0
             before = now
     assert mid_build, "no kill hit a build in progress: the test proved nothing"
-    done = subprocess.run([str(RIDERMAP), "-q", "build", str(SAMPLE_CONFIG), "-o", "out"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(RIDERMAP), "-q", "build", str(SAMPLE_CONFIG), "-o", "out"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert sorted(_manifest(out)) == sorted(before)
     assert _leftovers(tmp_path) == []
@@ -238,16 +269,18 @@ def test_one_failing_compound_does_not_stop_the_district(sample_bundle, tmp_path
     def last_resort_fails(view, cid, **kw):
         if cid == OTHER:  # on every paper, and as the last resort too
             request = LabelRequest(f"{OTHER}-b1-u2", "unit", "2", 1.0, 1.0, (0.0, 0.0), np.empty((0, 2)))
-            raise RenderError(f"no room for the unit label '2' ({OTHER}-b1-u2) on A0 landscape: labels do not "
-                              "fit") from LabelFitError("no room", request)
+            raise RenderError(
+                f"no room for the unit label '2' ({OTHER}-b1-u2) on A0 landscape: labels do not fit"
+            ) from LabelFitError("no room", request)
         return real(view, cid, **kw)
 
     monkeypatch.setattr(posters, "render_poster", last_resort_fails)
     district = concat_bundles([sample_bundle, _other_compound(2)])
     cfg = _district_config(tmp_path, district)
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["build", str(cfg), "-o", str(out), "--paper", "A0",
-                                       "--only", "posters", "--only", "site"])
+    result = CliRunner().invoke(
+        main, ["build", str(cfg), "-o", str(out), "--paper", "A0", "--only", "posters", "--only", "site"]
+    )
     assert result.exit_code == 1, result.output
     rows = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("510104-")}
     assert rows[SAMPLE_ID].split()[1] == "ok"
@@ -297,8 +330,14 @@ def test_paper_falls_back_to_landscape_then_larger_with_a_warning(tmp_path):
 
     from ridermap.publish.posters import paper_attempts, render_fitting_poster, write_compound_posters
 
-    assert paper_attempts("A2") == [("A2", False), ("A2", True), ("A1", False), ("A1", True),
-                                    ("A0", False), ("A0", True)]
+    assert paper_attempts("A2") == [
+        ("A2", False),
+        ("A2", True),
+        ("A1", False),
+        ("A1", True),
+        ("A0", False),
+        ("A0", True),
+    ]
     assert paper_attempts("auto")[0] == ("A4", False)
     crowded = make_bundle(units_per_building=20)  # not even with callouts on A4 (checked just below)
     from ridermap.errors import RenderError

@@ -1,4 +1,5 @@
 """The one QR encoder and drawer (ridermap.render.qr): levels, versions, geometry, backends, decoding."""
+
 from __future__ import annotations
 
 import re
@@ -49,7 +50,7 @@ def test_smallest_version_at_m_then_the_strongest_level_that_keeps_it(url):
     assert sym.error in "MQH"
     if sym.version > 1:  # one version less does not hold it at M
         assert not _fits(url, "M", sym.version - 1)
-    stronger = "MQH"[("MQH".index(sym.error) + 1):]
+    stronger = "MQH"[("MQH".index(sym.error) + 1) :]
     if stronger:  # the next level would need a bigger symbol
         assert not _fits(url, stronger[0], sym.version)
 
@@ -77,7 +78,7 @@ def test_matrix_is_cached_and_read_only():
 def _from_runs(runs: np.ndarray, shape) -> np.ndarray:
     grid = np.zeros(shape, dtype=int)
     for r, c, n in runs.tolist():
-        grid[r, c:c + n] += 1
+        grid[r, c : c + n] += 1
     return grid
 
 

@@ -5,18 +5,19 @@ the sha256 of every file. The only dates in outputs come from the config's
 ``data_date`` or ``SOURCE_DATE_EPOCH``; element ids in HTML are numbered,
 not random; timings stay out of outputs.
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import SAMPLE_CONFIG, SAMPLE_ID
+
 from ridermap.errors import ConfigError
 from ridermap.publish.gpkg import fixed_timestamp
 
@@ -35,8 +36,11 @@ def _build(out: Path, *, epoch: int | None, only: tuple[str, ...] = ()) -> dict[
         args += ["--only", o]
     result = CliRunner().invoke(main, args, env={"SOURCE_DATE_EPOCH": None if epoch is None else str(epoch)})
     assert result.exit_code == 0, result.output
-    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*")) if p.is_file() and p.relative_to(out).as_posix() not in REPORTS}
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.relative_to(out).as_posix() not in REPORTS
+    }
 
 
 def _last_changes(gpkg: Path) -> set[str]:
@@ -62,7 +66,9 @@ def test_two_builds_of_the_sample_are_byte_identical(first, tmp_path):
     assert differ == []
     # no date of today anywhere it could hide: the GeoPackage stamps are the start of data_date (2026-11)
     assert _last_changes(out_a / "ridermap.gpkg") | _last_changes(out_a / "gaps" / "gaps.gpkg") <= {
-        "2026-11-01T00:00:00.000Z", "1970-01-01T00:00:00.000Z"}  # build.py passes data_date (or not yet)
+        "2026-11-01T00:00:00.000Z",
+        "1970-01-01T00:00:00.000Z",
+    }  # build.py passes data_date (or not yet)
     assert b"D:2026" in (out_a / "gaps" / "pdf" / f"{SAMPLE_ID}.pdf").read_bytes()
     html = (out_a / "gaps" / "gaps.html").read_text(encoding="utf-8")
     assert not re.search(r"[0-9a-f]{32}", html)  # folium's random element ids
@@ -82,14 +88,17 @@ def test_source_date_epoch_sets_every_date_and_nothing_else(first, tmp_path):
     assert d and all(c[name] == d[name] for name in d), [name for name in d if c[name] != d[name]]
 
 
-@pytest.mark.parametrize(("data_date", "expected"), [
-    ("2026-11", datetime(2026, 11, 1, tzinfo=timezone.utc)),
-    ("2026-11-05", datetime(2026, 11, 5, tzinfo=timezone.utc)),
-    ("2026", datetime(2026, 1, 1, tzinfo=timezone.utc)),
-    ("", datetime(1970, 1, 1, tzinfo=timezone.utc)),
-    ("2026-13", datetime(1970, 1, 1, tzinfo=timezone.utc)),
-    ("soon", datetime(1970, 1, 1, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    ("data_date", "expected"),
+    [
+        ("2026-11", datetime(2026, 11, 1, tzinfo=UTC)),
+        ("2026-11-05", datetime(2026, 11, 5, tzinfo=UTC)),
+        ("2026", datetime(2026, 1, 1, tzinfo=UTC)),
+        ("", datetime(1970, 1, 1, tzinfo=UTC)),
+        ("2026-13", datetime(1970, 1, 1, tzinfo=UTC)),
+        ("soon", datetime(1970, 1, 1, tzinfo=UTC)),
+    ],
+)
 def test_fixed_timestamp_from_data_date(monkeypatch, data_date, expected):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     assert fixed_timestamp(data_date) == expected
@@ -97,7 +106,7 @@ def test_fixed_timestamp_from_data_date(monkeypatch, data_date, expected):
 
 def test_source_date_epoch_wins_and_must_be_a_number(monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
-    assert fixed_timestamp("2026-11") == datetime.fromtimestamp(EPOCH, tz=timezone.utc)
+    assert fixed_timestamp("2026-11") == datetime.fromtimestamp(EPOCH, tz=UTC)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
     with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
         fixed_timestamp("2026-11")

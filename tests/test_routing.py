@@ -3,15 +3,16 @@
 The hand-drawn compound is in metres (UTM 48N, Chengdu) so every expected
 distance can be added up by hand; the BUPT tests run on real OSM.
 """
+
 from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from conftest import BUPT_ID
 from shapely.geometry import LineString, Point, Polygon
 
-from conftest import BUPT_ID
 from ridermap.analysis.routing import (
     describe,
     hours_apply,
@@ -52,39 +53,95 @@ def hand_bundle(*, compound_access="ride", south=None, north=None, east=None, pa
     """
     ring = [(-10, -10), (110, -10), (110, 110), (-10, 110), (-10, -10)]
     paths = [
-        {"id": f"street{i}", "kind": "residential", "rideable": True, "geometry": LineString(ring[i:i + 2])} for i in range(4)
+        {"id": f"street{i}", "kind": "residential", "rideable": True, "geometry": LineString(ring[i : i + 2])}
+        for i in range(4)
     ] + [
         {"id": "stub_s", "kind": "service", "rideable": True, "geometry": LineString([(50, -10), (50, 0)])},
         {"id": "stub_n", "kind": "service", "rideable": True, "geometry": LineString([(50, 100), (50, 110)])},
         {"id": "stub_e", "kind": "footway", "rideable": False, "geometry": LineString([(100, 40), (110, 40)])},
-        {"id": "inner", "kind": "service", "access": "private", "rideable": True, "community_id": "c1",
-         "geometry": LineString([(50, 0), (50, 40), (50, 100)])},
-        {"id": "foot", "kind": "footway", "access": "private", "rideable": False, "community_id": "c1",
-         "geometry": LineString([(50, 40), (100, 40)])},
+        {
+            "id": "inner",
+            "kind": "service",
+            "access": "private",
+            "rideable": True,
+            "community_id": "c1",
+            "geometry": LineString([(50, 0), (50, 40), (50, 100)]),
+        },
+        {
+            "id": "foot",
+            "kind": "footway",
+            "access": "private",
+            "rideable": False,
+            "community_id": "c1",
+            "geometry": LineString([(50, 40), (100, 40)]),
+        },
     ]
     gate = {"rider_access": "ride", "locked": False, "hours": ""}
     gates = [
         {"id": "c1-gs", "community_id": "c1", "name": "南门", **gate, **(south or {}), "geometry": Point(50, 0)},
         {"id": "c1-gn", "community_id": "c1", "name": "北门", **gate, **(north or {}), "geometry": Point(50, 100)},
-        {"id": "c1-ge", "community_id": "c1", "name": "东门", **{**gate, "rider_access": "walk"}, **(east or {}),
-         "geometry": Point(100, 40)},
+        {
+            "id": "c1-ge",
+            "community_id": "c1",
+            "name": "东门",
+            **{**gate, "rider_access": "walk"},
+            **(east or {}),
+            "geometry": Point(100, 40),
+        },
     ]
     facilities = [{"id": "f-charger-1", "kind": "charger", "name": "充电桩", "geometry": Point(50, -15)}]
     if parking:
-        facilities.append({"id": "f-rider_parking-1", "kind": "rider_parking", "name": "东门外停车点", "geometry": Point(112, 40)})
-    return Bundle.from_layers({
-        "communities": _gdf([{"id": "c1", "name": "小区", "rider_access": compound_access,
-                              "geometry": Polygon([(0, 0), (100, 0), (100, 100), (0, 100)])}]),
-        "gates": _gdf(gates),
-        "buildings": _gdf([{"id": "c1-b1", "community_id": "c1", "number": "1", "label": "1号楼",
-                            "geometry": Polygon([(55, 15), (95, 15), (95, 35), (55, 35)])}]),
-        "units": _gdf([
-            {"id": "c1-b1-u1", "community_id": "c1", "building_id": "c1-b1", "number": "1", "label": "1单元", "geometry": Point(55, 20)},
-            {"id": "c1-b1-u2", "community_id": "c1", "building_id": "c1-b1", "number": "2", "label": "2单元", "geometry": Point(70, 45)},
-        ]),
-        "facilities": _gdf(facilities),
-        "paths": _gdf(paths),
-    })
+        facilities.append(
+            {"id": "f-rider_parking-1", "kind": "rider_parking", "name": "东门外停车点", "geometry": Point(112, 40)}
+        )
+    return Bundle.from_layers(
+        {
+            "communities": _gdf(
+                [
+                    {
+                        "id": "c1",
+                        "name": "小区",
+                        "rider_access": compound_access,
+                        "geometry": Polygon([(0, 0), (100, 0), (100, 100), (0, 100)]),
+                    }
+                ]
+            ),
+            "gates": _gdf(gates),
+            "buildings": _gdf(
+                [
+                    {
+                        "id": "c1-b1",
+                        "community_id": "c1",
+                        "number": "1",
+                        "label": "1号楼",
+                        "geometry": Polygon([(55, 15), (95, 15), (95, 35), (55, 35)]),
+                    }
+                ]
+            ),
+            "units": _gdf(
+                [
+                    {
+                        "id": "c1-b1-u1",
+                        "community_id": "c1",
+                        "building_id": "c1-b1",
+                        "number": "1",
+                        "label": "1单元",
+                        "geometry": Point(55, 20),
+                    },
+                    {
+                        "id": "c1-b1-u2",
+                        "community_id": "c1",
+                        "building_id": "c1-b1",
+                        "number": "2",
+                        "label": "2单元",
+                        "geometry": Point(70, 45),
+                    },
+                ]
+            ),
+            "facilities": _gdf(facilities),
+            "paths": _gdf(paths),
+        }
+    )
 
 
 def _start_xy(route) -> np.ndarray:
@@ -171,14 +228,17 @@ def test_hours_give_a_second_plan_for_outside_the_hours():
     assert plan_routes(hand_bundle()).off_hours == {}
 
 
-@pytest.mark.parametrize(("text", "day", "expected"), [
-    ("24/7", 3, ((0, 1440),)),
-    ("Mo-Su 00:00-11:00,13:30-17:00,19:30-24:00", 6, ((0, 660), (810, 1020), (1170, 1440))),
-    ("Mo-Fr 07:00-09:00,17:00-19:00; Sa,Su off", 5, ()),
-    ("Mo-Fr 07:00-09:00; Fr 08:00-10:00", 4, ((480, 600),)),  # a later rule replaces a day
-    ("Sa-Mo 10:00-12:00", 0, ((600, 720),)),  # wrapping day range
-    ("Fr 22:00-02:00", 5, ((0, 120),)),  # past midnight continues on Saturday
-])
+@pytest.mark.parametrize(
+    ("text", "day", "expected"),
+    [
+        ("24/7", 3, ((0, 1440),)),
+        ("Mo-Su 00:00-11:00,13:30-17:00,19:30-24:00", 6, ((0, 660), (810, 1020), (1170, 1440))),
+        ("Mo-Fr 07:00-09:00,17:00-19:00; Sa,Su off", 5, ()),
+        ("Mo-Fr 07:00-09:00; Fr 08:00-10:00", 4, ((480, 600),)),  # a later rule replaces a day
+        ("Sa-Mo 10:00-12:00", 0, ((600, 720),)),  # wrapping day range
+        ("Fr 22:00-02:00", 5, ((0, 120),)),  # past midnight continues on Saturday
+    ],
+)
 def test_parse_hours(text, day, expected):
     assert parse_hours(text)[day] == expected
 
@@ -215,7 +275,9 @@ def test_describe_in_chinese_and_english():
     ride = describe(rider_routes(hand_bundle())["c1-b1-u2"], lang="zh", destination="1号楼2单元", **names)
     # 40 m up the inner road; the 25 m on foot (east 20 m, then north to the door) is too short for turns
     assert ride == ["从南门骑行进入", "骑行约40米后停车", "步行约25米到达1号楼2单元"]
-    detailed = describe(rider_routes(hand_bundle())["c1-b1-u2"], lang="zh", destination="1号楼2单元", detail_m=10, **names)
+    detailed = describe(
+        rider_routes(hand_bundle())["c1-b1-u2"], lang="zh", destination="1号楼2单元", detail_m=10, **names
+    )
     assert detailed[-2:] == ["直行约20米，左转", "步行约5米到达1号楼2单元"]
 
 

@@ -6,11 +6,11 @@ every mode the gate allows and every time plan, to every door: each must
 get there along its planned route, never riding through a gate riders may
 not ride through.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import SAMPLE_ID
 
 BUPT_ID = "110108-w1376112785"
@@ -50,7 +50,9 @@ def test_sample_every_door_from_every_usable_gate_follows_the_signs(sample_plan,
         from ridermap.analysis.signs import _gate_modes
 
         for mode in _gate_modes(net, gate_id):
-            reached = {r.door_id for r in sample_plan.routes if r.gate_id == gate_id and r.mode == mode and r.plan == "regular"}
+            reached = {
+                r.door_id for r in sample_plan.routes if r.gate_id == gate_id and r.mode == mode and r.plan == "regular"
+            }
             assert reached == units, (gate_id, mode, units - reached)
     # the locked north gate starts no route
     locked = set(view.gates.loc[view.gates["locked"] | (view.gates["rider_access"] == "none"), "id"])
@@ -68,7 +70,9 @@ def test_sample_signs_say_where_routes_part(sample_plan):
         assert turns == sorted(turns), f.text  # left to right
         assert "号楼" in f.text and "Bldg" in f.text_en()
     # a face whose ways differ by mode says which is on foot
-    mixed = [f for f in faces if len({m for a in f.arrows for m in a.modes}) > 1 and any(len(a.modes) == 1 for a in f.arrows)]
+    mixed = [
+        f for f in faces if len({m for a in f.arrows for m in a.modes}) > 1 and any(len(a.modes) == 1 for a in f.arrows)
+    ]
     assert all(("（步行）" in f.text or "（可骑行）" in f.text) for f in mixed)
 
 
@@ -120,22 +124,45 @@ def test_signs_only_where_a_rider_would_go_wrong():
 
     crs = "EPSG:4326"
     d = 1e-4  # about 10 m
-    comm = gpd.GeoDataFrame({"id": ["c"], "name": ["测试"], "rider_access": ["ride"]},
-                            geometry=[shapely.box(0, 0, 20 * d, 20 * d)], crs=crs)
-    gate = gpd.GeoDataFrame({"id": ["g"], "community_id": ["c"], "name": ["南门"], "rider_access": ["ride"]},
-                            geometry=[shapely.Point(10 * d, 0)], crs=crs)
-    paths = gpd.GeoDataFrame({"id": ["street", "main", "branch", "spur"], "community_id": ["", "c", "c", "c"],
-                              "kind": ["residential", "service", "service", "service"], "rideable": [True] * 4},
-                             geometry=[shapely.LineString([(0, -2 * d), (20 * d, -2 * d)]),
-                                       shapely.LineString([(10 * d, -2 * d), (10 * d, 18 * d)]),
-                                       shapely.LineString([(10 * d, 10 * d), (18 * d, 10 * d)]),
-                                       shapely.LineString([(18 * d, 10 * d), (18 * d, 3 * d)])], crs=crs)
-    b = gpd.GeoDataFrame({"id": ["b1", "b2"], "community_id": ["c", "c"], "label": ["1号楼", "2号楼"], "number": ["1", "2"]},
-                         geometry=[shapely.box(8 * d, 18.5 * d, 12 * d, 19.5 * d), shapely.box(18.5 * d, 3 * d, 19.5 * d, 6 * d)],
-                         crs=crs)
-    units = gpd.GeoDataFrame({"id": ["b1-u1", "b2-u1"], "community_id": ["c", "c"], "building_id": ["b1", "b2"],
-                              "label": ["1单元", "1单元"], "number": ["1", "1"]},
-                             geometry=[shapely.Point(10 * d, 18.5 * d), shapely.Point(18.5 * d, 4 * d)], crs=crs)
+    comm = gpd.GeoDataFrame(
+        {"id": ["c"], "name": ["测试"], "rider_access": ["ride"]}, geometry=[shapely.box(0, 0, 20 * d, 20 * d)], crs=crs
+    )
+    gate = gpd.GeoDataFrame(
+        {"id": ["g"], "community_id": ["c"], "name": ["南门"], "rider_access": ["ride"]},
+        geometry=[shapely.Point(10 * d, 0)],
+        crs=crs,
+    )
+    paths = gpd.GeoDataFrame(
+        {
+            "id": ["street", "main", "branch", "spur"],
+            "community_id": ["", "c", "c", "c"],
+            "kind": ["residential", "service", "service", "service"],
+            "rideable": [True] * 4,
+        },
+        geometry=[
+            shapely.LineString([(0, -2 * d), (20 * d, -2 * d)]),
+            shapely.LineString([(10 * d, -2 * d), (10 * d, 18 * d)]),
+            shapely.LineString([(10 * d, 10 * d), (18 * d, 10 * d)]),
+            shapely.LineString([(18 * d, 10 * d), (18 * d, 3 * d)]),
+        ],
+        crs=crs,
+    )
+    b = gpd.GeoDataFrame(
+        {"id": ["b1", "b2"], "community_id": ["c", "c"], "label": ["1号楼", "2号楼"], "number": ["1", "2"]},
+        geometry=[shapely.box(8 * d, 18.5 * d, 12 * d, 19.5 * d), shapely.box(18.5 * d, 3 * d, 19.5 * d, 6 * d)],
+        crs=crs,
+    )
+    units = gpd.GeoDataFrame(
+        {
+            "id": ["b1-u1", "b2-u1"],
+            "community_id": ["c", "c"],
+            "building_id": ["b1", "b2"],
+            "label": ["1单元", "1单元"],
+            "number": ["1", "1"],
+        },
+        geometry=[shapely.Point(10 * d, 18.5 * d), shapely.Point(18.5 * d, 4 * d)],
+        crs=crs,
+    )
     bundle = Bundle.from_layers({"communities": comm, "gates": gate, "paths": paths, "buildings": b, "units": units})
     plan = sign_plan(bundle, "c")
     assert {r.door_id for r in plan.routes} == {"b1-u1", "b2-u1"}
@@ -159,7 +186,9 @@ def test_sign_tables_open_as_excel_and_qgis_would(sample_plan, tmp_path):
     rows = list(csv.DictReader(csv_path.read_text(encoding="utf-8-sig").splitlines()))
     junction = [r for r in rows if r["kind"] == "junction"]
     numbers = [r for r in rows if r["kind"] == "building_number"]
-    assert len(junction) == sum(len(s.faces) for s in sample_plan.junctions) and len(numbers) == len(sample_plan.buildings)
+    assert len(junction) == sum(len(s.faces) for s in sample_plan.junctions) and len(numbers) == len(
+        sample_plan.buildings
+    )
     assert junction[0]["id"] == "J1a" and junction[0]["text"].startswith(("←", "↑", "→", "↖", "↗", "↙", "↘"))
     assert all(not r["text"].startswith(("=", "+", "-", "@")) for r in rows)
     arrows = json.loads(junction[0]["arrows"])
@@ -191,7 +220,15 @@ def test_sign_artwork_is_real_size_fits_and_embeds_the_font(sample_plan, tmp_pat
 
     from pypdf import PdfReader
 
-    from ridermap.render.sign_art import BLEED_MM, VARIANTS, alphabet, contrast_ratio, face_panel, number_panel, sign_pdf
+    from ridermap.render.sign_art import (
+        BLEED_MM,
+        VARIANTS,
+        alphabet,
+        contrast_ratio,
+        face_panel,
+        number_panel,
+        sign_pdf,
+    )
 
     panels = [face_panel(f"{s.id}{chr(ord('a') + k)}", f) for s in sample_plan.junctions for k, f in enumerate(s.faces)]
     panels += [face_panel("E1", sample_plan.junctions[0].faces[0], lang="en")]
@@ -221,7 +258,9 @@ def test_build_writes_the_signs_of_every_compound(tmp_path, sample_config, sampl
 
     from ridermap.publish.build import build
 
-    report = build(sample_bundle, tmp_path / "out", config=dataclasses.replace(sample_config, outputs=("signs",), workers=1))
+    report = build(
+        sample_bundle, tmp_path / "out", config=dataclasses.replace(sample_config, outputs=("signs",), workers=1)
+    )
     assert report.exit_code == 0
     folder = tmp_path / "out" / "signs" / SAMPLE_ID
     assert {p.name for p in folder.iterdir()} == {"art", "sign-plan.pdf", "signs.csv", "signs.geojson"}
@@ -232,19 +271,20 @@ def test_build_writes_the_signs_of_every_compound(tmp_path, sample_config, sampl
 
 def test_cli_signs_for_one_compound(tmp_path):
     from click.testing import CliRunner
-
     from conftest import SAMPLE_CONFIG
+
     from ridermap.cli import main
 
-    result = CliRunner().invoke(main, ["-q", "signs", "--config", str(SAMPLE_CONFIG), "--community", SAMPLE_ID,
-                                       "-o", str(tmp_path / "signs")])
+    result = CliRunner().invoke(
+        main, ["-q", "signs", "--config", str(SAMPLE_CONFIG), "--community", SAMPLE_ID, "-o", str(tmp_path / "signs")]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "signs" / SAMPLE_ID / "sign-plan.pdf").is_file()
     assert len(list((tmp_path / "signs" / SAMPLE_ID / "art").glob("*.pdf"))) > 10
 
 
 def test_route_pages_name_the_sign_at_each_turn_and_the_sign_agrees(sample_bundle, sample_config):
-    """"直行约110米，在导向牌J1处左转" on a unit page: post J1 has an arrow to the left listing that building."""
+    """ "直行约110米，在导向牌J1处左转" on a unit page: post J1 has an arrow to the left listing that building."""
     import re
 
     from ridermap.analysis.context import Analysis

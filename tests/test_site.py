@@ -4,6 +4,7 @@ Browser tests load the pages from ``file://`` in headless Chromium with every
 non-local request blocked and counted. They skip when Debian's chromium is
 absent (``.ci/run`` installs it).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import SAMPLE_CONFIG, SAMPLE_ID, shared_osm
+
 from ridermap.analysis.context import Analysis
 from ridermap.errors import ConfigError, RenderError
 from ridermap.publish.site import write_community_site, write_site, write_site_index
@@ -138,7 +139,7 @@ def test_gcj02_basemaps_shift_overlays_and_add_tiles(sample_bundle, sample_confi
 
     def first_unit(files):
         text = files[data_path(SAMPLE_ID)]
-        return json.loads(text[len("window.RM_DATA="):-2])["units"][0]["p"]
+        return json.loads(text[len("window.RM_DATA=") : -2])["units"][0]["p"]
 
     (lat0, lon0), (lat1, lon1) = first_unit(plain), first_unit(shifted)
     _, _, offset_m = Geod(ellps="WGS84").inv(lon0, lat0, lon1, lat1)
@@ -205,8 +206,11 @@ def test_cli_site(tmp_path):
     assert result.exit_code == 0, result.output
     assert "28 pages" in result.output
     assert (out / "index.html").is_file() and (out / f"u/{UNIT_72}.html").is_file()
-    bad = CliRunner().invoke(cli.main, ["site", "--config", str(SAMPLE_CONFIG), "-o", str(tmp_path / "x"),
-                                        "--basemap", "tianditu"], env={"TIANDITU_KEY": ""})
+    bad = CliRunner().invoke(
+        cli.main,
+        ["site", "--config", str(SAMPLE_CONFIG), "-o", str(tmp_path / "x"), "--basemap", "tianditu"],
+        env={"TIANDITU_KEY": ""},
+    )
     assert bad.exit_code == 2 and "Tianditu key" in bad.output
     assert not (tmp_path / "x").exists()
 
@@ -218,8 +222,13 @@ class Tab:
     """A phone-sized page whose non-local requests are blocked and counted."""
 
     def __init__(self, browser, *, now: datetime | None = None):
-        self.context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                           device_scale_factor=2, timezone_id="Asia/Shanghai")
+        self.context = browser.new_context(
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            device_scale_factor=2,
+            timezone_id="Asia/Shanghai",
+        )
         self.blocked: list[str] = []
         self.errors: list[str] = []
         self.dialogs: list[str] = []
@@ -280,7 +289,7 @@ def test_compound_page_draws_buildings_and_markers(site, tab, xss_bundle):
         bb = b.bounding_box()
         assert box["x"] <= bb["x"] and bb["x"] + bb["width"] <= box["x"] + box["width"] + 1
     # the rule of the gate with hours, now
-    assert page.locator(f'#gate-{SAMPLE_ID}-gn100001 .rm-now').is_visible()
+    assert page.locator(f"#gate-{SAMPLE_ID}-gn100001 .rm-now").is_visible()
     assert tab.errors == []
 
 
@@ -412,8 +421,14 @@ def test_one_search_for_the_whole_site_opens_the_right_page(tmp_path, sample_bun
     page = context.new_page()
     page.goto((root / "index.html").as_uri())
     unit = f"u/{SAMPLE_ID}-b7-u2.html"
-    expected = {"7-2": unit, "7号楼2单元": unit, "锦华苑 7号楼 2单元": unit, "七号楼": f"c/{SAMPLE_ID}.html#b={SAMPLE_ID}-b7",
-                "南门": f"c/{SAMPLE_ID}.html#g={SAMPLE_ID}-gn100001", "锦华苑": f"c/{SAMPLE_ID}.html"}
+    expected = {
+        "7-2": unit,
+        "7号楼2单元": unit,
+        "锦华苑 7号楼 2单元": unit,
+        "七号楼": f"c/{SAMPLE_ID}.html#b={SAMPLE_ID}-b7",
+        "南门": f"c/{SAMPLE_ID}.html#g={SAMPLE_ID}-gn100001",
+        "锦华苑": f"c/{SAMPLE_ID}.html",
+    }
     for query, href in expected.items():
         assert page.evaluate("q => RM.siteSearch(q)[0]", query) == href, query
     page.fill("#rm-q", "7-2")
@@ -434,7 +449,9 @@ def test_report_a_problem_link_from_the_configured_template(tmp_path, sample_bun
 
     from ridermap.config import ConfigError, _feedback_url
 
-    cfg = dataclasses.replace(sample_config, feedback_url="https://report.example.cn/new?unit={unit_id}&c={community_id}")
+    cfg = dataclasses.replace(
+        sample_config, feedback_url="https://report.example.cn/new?unit={unit_id}&c={community_id}"
+    )
     files = write_community_site(sample_bundle.community(SAMPLE_ID), tmp_path / "on", config=cfg)
     unit = (tmp_path / "on" / "u" / f"{SAMPLE_ID}-b7-u2.html").read_text(encoding="utf-8")
     assert f'href="https://report.example.cn/new?unit={SAMPLE_ID}-b7-u2&amp;c={SAMPLE_ID}"' in unit

@@ -1,4 +1,5 @@
 """The indexes and shortcuts that keep district builds linear give the same answers as the slow way."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -10,8 +11,19 @@ from ridermap.analysis.network import nearest_distances, network_from_bundle, re
 from ridermap.utm import utm_crs
 
 
-@pytest.mark.parametrize("lonlat", [(104.09, 30.65), (116.35, 39.96), (27.55, 53.90), (-70.6, -33.4), (151.2, -33.9),
-                                    (3.0, 60.5), (120.0, 23.5), (-0.1, 51.5)])
+@pytest.mark.parametrize(
+    "lonlat",
+    [
+        (104.09, 30.65),
+        (116.35, 39.96),
+        (27.55, 53.90),
+        (-70.6, -33.4),
+        (151.2, -33.9),
+        (3.0, 60.5),
+        (120.0, 23.5),
+        (-0.1, 51.5),
+    ],
+)
 def test_utm_crs_matches_geopandas(lonlat):
     g = gpd.GeoSeries([shapely.Point(*lonlat), shapely.Point(lonlat[0] + 0.01, lonlat[1] + 0.01)], crs=4326)
     assert utm_crs(g) == g.estimate_utm_crs()
@@ -25,7 +37,9 @@ def test_reachable_within_groups_agrees_with_one_search_per_group(sample_bundle)
     # two groups: the gates riders may use vs the locked north gate alone
     group = np.where(gates["locked"], "locked", "open")
     targets_group = np.where(np.arange(len(units)) % 2 == 0, "open", "locked")
-    got = reachable_within_groups(net, gates.geometry, group, units.geometry, targets_group, mode="walk", max_snap_m=5.0)
+    got = reachable_within_groups(
+        net, gates.geometry, group, units.geometry, targets_group, mode="walk", max_snap_m=5.0
+    )
     expected = np.zeros(len(units), dtype=bool)
     for g in ("open", "locked"):
         sel = targets_group == g

@@ -1,4 +1,5 @@
 """Survey files: every format and CRS lands on the same doors; bad input fails cleanly."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -6,11 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT, SAMPLE_BASE, SAMPLE_ID
-from ridermap.ingest import bundle_from_sources
-from ridermap.crs import from_wgs84
 
+from ridermap.crs import from_wgs84
+from ridermap.ingest import bundle_from_sources
 
 
 def _units_table(sample_bundle, crs: str) -> pd.DataFrame:
@@ -19,8 +19,16 @@ def _units_table(sample_bundle, crs: str) -> pd.DataFrame:
     u = u[~u["source"].str.startswith("osm:") & u["building_id"].str.match(r".*-b[5-9]$")]  # numbered in OSM
     b = sample_bundle.buildings.set_index("id")
     x, y = from_wgs84(u.geometry.x.values, u.geometry.y.values, crs)
-    return pd.DataFrame({"小区": "锦华苑", "楼号": [b.loc[i, "number"] for i in u["building_id"]],
-                         "单元号": u["number"].values, "x": np.asarray(x), "y": np.asarray(y), "id": u["id"].values})
+    return pd.DataFrame(
+        {
+            "小区": "锦华苑",
+            "楼号": [b.loc[i, "number"] for i in u["building_id"]],
+            "单元号": u["number"].values,
+            "x": np.asarray(x),
+            "y": np.asarray(y),
+            "id": u["id"].values,
+        }
+    )
 
 
 def _write(df: pd.DataFrame, tmp_path, fmt: str, crs: str):
@@ -41,9 +49,20 @@ def _write(df: pd.DataFrame, tmp_path, fmt: str, crs: str):
     return path
 
 
-CASES = [("csv", "EPSG:4326"), ("csv", "gcj02"), ("csv-gbk", "gcj02"), ("csv", "bd09"), ("xlsx", "gcj02"),
-         ("xlsx", "EPSG:4544"), ("geojson", "EPSG:4326"), ("geojson", "gcj02"), ("gpkg", "EPSG:4544"),
-         ("gpkg", "EPSG:4490"), ("shp", "EPSG:32648"), ("kml", "EPSG:4326")]
+CASES = [
+    ("csv", "EPSG:4326"),
+    ("csv", "gcj02"),
+    ("csv-gbk", "gcj02"),
+    ("csv", "bd09"),
+    ("xlsx", "gcj02"),
+    ("xlsx", "EPSG:4544"),
+    ("geojson", "EPSG:4326"),
+    ("geojson", "gcj02"),
+    ("gpkg", "EPSG:4544"),
+    ("gpkg", "EPSG:4490"),
+    ("shp", "EPSG:32648"),
+    ("kml", "EPSG:4326"),
+]
 
 
 @pytest.mark.parametrize("fmt, crs", CASES)
@@ -94,6 +113,7 @@ def test_every_row_is_traceable(sample_bundle):
 
 # --- unreadable input: one line naming the file, exit 2, no traceback, no output --------------
 
+
 def _bad(tmp_path, name: str, content: bytes | str) -> str:
     path = tmp_path / name
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
@@ -133,12 +153,36 @@ def test_bad_input_one_line_exit_2_no_output(tmp_path, case):
 # (until issue 9 these stopped `ingest` with exit 2 at the first bad row)
 
 BAD_ROWS = {
-    "swapped": ("facilities.csv", "kind,lon,lat\ncharger,104.0891,30.6524\ntoilet,30.6524,104.0891\n", ["facilities.csv", "row 3", "swapped"]),
-    "non_numeric": ("facilities.csv", "kind,lon,lat\ncharger,104.08x,30.65\n", ["facilities.csv", "row 2", "column lon", "'104.08x'", "not a number"]),
-    "invalid_polygon": ("buildings.csv", "number,wkt\n20,\"POLYGON ((104.088 30.652, 104.089 30.653, 104.089 30.652, 104.088 30.653, 104.088 30.652))\"\n", ["buildings.csv", "row 2", "invalid polygon"]),
-    "duplicate_ids": ("facilities.csv", "id,kind,lon,lat\nc1,charger,104.0891,30.6524\nc1,toilet,104.0892,30.6525\n", ["facilities.csv", "row 3", "duplicate id 'c1'", "row 2"]),
-    "bad_kind": ("facilities.csv", "kind,lon,lat\nspaceship,104.0891,30.6524\n", ["facilities.csv", "row 2", "kind 'spaceship'"]),
-    "unknown_building": ("units.csv", "楼号,单元号,经度,纬度\n99,1,104.0891,30.6524\n", ["units.csv", "row 2", "building '99' not found"]),
+    "swapped": (
+        "facilities.csv",
+        "kind,lon,lat\ncharger,104.0891,30.6524\ntoilet,30.6524,104.0891\n",
+        ["facilities.csv", "row 3", "swapped"],
+    ),
+    "non_numeric": (
+        "facilities.csv",
+        "kind,lon,lat\ncharger,104.08x,30.65\n",
+        ["facilities.csv", "row 2", "column lon", "'104.08x'", "not a number"],
+    ),
+    "invalid_polygon": (
+        "buildings.csv",
+        'number,wkt\n20,"POLYGON ((104.088 30.652, 104.089 30.653, 104.089 30.652, 104.088 30.653, 104.088 30.652))"\n',
+        ["buildings.csv", "row 2", "invalid polygon"],
+    ),
+    "duplicate_ids": (
+        "facilities.csv",
+        "id,kind,lon,lat\nc1,charger,104.0891,30.6524\nc1,toilet,104.0892,30.6525\n",
+        ["facilities.csv", "row 3", "duplicate id 'c1'", "row 2"],
+    ),
+    "bad_kind": (
+        "facilities.csv",
+        "kind,lon,lat\nspaceship,104.0891,30.6524\n",
+        ["facilities.csv", "row 2", "kind 'spaceship'"],
+    ),
+    "unknown_building": (
+        "units.csv",
+        "楼号,单元号,经度,纬度\n99,1,104.0891,30.6524\n",
+        ["units.csv", "row 2", "building '99' not found"],
+    ),
 }
 
 
@@ -178,11 +222,17 @@ def test_unknown_crs_option(tmp_path):
 def test_undeclared_gcj02_survey_names_the_fix(tmp_path):
     from cli import main
 
-    result = CliRunner().invoke(main, ["validate", str(SAMPLE_BASE), str(ROOT / "data/sample/survey.xlsx"), "--no-routes", "--lang", "en"])
+    result = CliRunner().invoke(
+        main, ["validate", str(SAMPLE_BASE), str(ROOT / "data/sample/survey.xlsx"), "--no-routes", "--lang", "en"]
+    )
     assert result.exit_code == 1
     assert "survey.xlsx sheet buildings row 2" in result.output and 'declare crs = "gcj02"' in result.output
     zh = CliRunner().invoke(main, ["validate", str(SAMPLE_BASE), str(ROOT / "data/sample/survey.xlsx"), "--no-routes"])
-    assert zh.exit_code == 1 and "survey.xlsx 工作表“buildings”第 2 行" in zh.output and '请声明 crs = "gcj02"' in zh.output
+    assert (
+        zh.exit_code == 1
+        and "survey.xlsx 工作表“buildings”第 2 行" in zh.output
+        and '请声明 crs = "gcj02"' in zh.output
+    )
 
 
 def test_surveyed_gate_rules_are_no_longer_inferred(sample_bundle):

@@ -3,6 +3,7 @@
 Real data: ``../shared/data/osm/beijing_xueyuanlu.osm`` (10 compounds, most with no
 gate, no building number and no unit door), via ``conftest.shared_osm``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,7 +20,6 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-
 from conftest import gap_table_ids, shared_osm
 
 ADMIN = "110108"
@@ -61,8 +61,10 @@ def test_keys_fill_every_compound_feature_and_are_stable_across_row_order(xy_bun
     for _, group in g.groupby("community_id"):
         assert sorted(group["survey_key"], key=lambda k: int(k[1:])) == [f"G{i}" for i in range(1, len(group) + 1)]
     # same data, rows shuffled and keys cleared: the same keys for the same features
-    shuffled = xy_bundle.replace(buildings=b.assign(survey_key="").sample(frac=1.0, random_state=3).reset_index(drop=True),
-                                 gates=g.assign(survey_key="").iloc[::-1].reset_index(drop=True))
+    shuffled = xy_bundle.replace(
+        buildings=b.assign(survey_key="").sample(frac=1.0, random_state=3).reset_index(drop=True),
+        gates=g.assign(survey_key="").iloc[::-1].reset_index(drop=True),
+    )
     again = assign_keys(shuffled)
     assert dict(zip(again.buildings["id"], again.buildings["survey_key"])) == dict(zip(b["id"], b["survey_key"]))
     assert dict(zip(again.gates["id"], again.gates["survey_key"])) == dict(zip(g["id"], g["survey_key"]))
@@ -81,7 +83,9 @@ def test_keys_go_north_to_south_and_new_features_get_the_next_free_number(xy_bun
     new = mine.iloc[[0]].copy()
     new["id"], new["survey_key"], new["source"] = "new-b", "", "survey.xlsx:楼栋:9"
     new["geometry"] = new.geometry.translate(0.0, 0.01)  # far north: would be B01 if numbered from scratch
-    grown = assign_keys(xy_bundle.replace(buildings=gpd.GeoDataFrame(pd.concat([b, new], ignore_index=True), crs=b.crs)))
+    grown = assign_keys(
+        xy_bundle.replace(buildings=gpd.GeoDataFrame(pd.concat([b, new], ignore_index=True), crs=b.crs))
+    )
     keys = dict(zip(grown.buildings["id"], grown.buildings["survey_key"]))
     assert keys["new-b"] == f"B{len(mine) + 1:02d}"
     assert all(keys[i] == k for i, k in zip(mine["id"], mine["survey_key"]))
@@ -163,7 +167,9 @@ def test_workbook_has_template_sheets_keys_dropdowns_example_and_frozen_header(p
         assert set(want) <= set(have), name
         assert "调查编号" in have
         assert wb[name].freeze_panes in ("A2", "B2")
-        assert all(wb[name].column_dimensions[openpyxl.utils.get_column_letter(i)].width >= 8 for i in range(1, len(have) + 1))
+        assert all(
+            wb[name].column_dimensions[openpyxl.utils.get_column_letter(i)].width >= 8 for i in range(1, len(have) + 1)
+        )
     assert "位置标记" in [c.value for c in wb["出入口"][1]] and "位置标记" in [c.value for c in wb["单元"][1]]
     # pre-filled: every building of the compound by key, in key order
     sheet = wb["楼栋"]
@@ -245,8 +251,9 @@ def _fill_pack(path: Path, bundle, cid: str) -> dict:
     metric = compound_metric(bundle, cid)
     inner = bundle.paths[bundle.paths["community_id"] == cid]
     outline = marks[marks["building_id"] == ""]
-    d = shapely.distance(metric.forward(list(outline.geometry))[:, None],
-                         metric.forward(list(inner.geometry))[None, :]).min(axis=1)
+    d = shapely.distance(
+        metric.forward(list(outline.geometry))[:, None], metric.forward(list(inner.geometry))[None, :]
+    ).min(axis=1)
     gate_mark = outline["mark"].iloc[int(np.argmin(d))]
     _append(wb["出入口"], {"位置标记": gate_mark, "小区": cid, "名称": "大门", "骑手通行": "可骑行", "上锁": "否"})
     doors = []
@@ -298,8 +305,13 @@ def test_filled_pack_builds_posters_plates_pages_and_gaps(filled, project, tmp_p
     from ridermap.publish.build import build
 
     fill, bundle = filled
-    config = dataclasses.replace(load_config(project / "ridermap.toml"), communities=(FILLED,), workers=1,
-                                 outputs=("posters", "doorplates", "site", "gaps"), paper="A3")
+    config = dataclasses.replace(
+        load_config(project / "ridermap.toml"),
+        communities=(FILLED,),
+        workers=1,
+        outputs=("posters", "doorplates", "site", "gaps"),
+        paper="A3",
+    )
     out = tmp_path / "out"
     build(bundle, out, config=config)
     overview = out / "posters" / FILLED / f"{FILLED}-overview.pdf"
@@ -337,8 +349,11 @@ def test_unknown_keys_and_marks_are_findings_naming_file_row_and_column(project,
     bundle = bundle_from_sources([shared_osm("beijing_xueyuanlu.osm"), pack], admin_code=ADMIN)
     errors = [f for f in bundle.findings if f.severity == "error"]
     where = {(f.source, f.column) for f in errors}
-    assert where == {(f"survey.xlsx:楼栋:{r1}", "调查编号"), (f"survey.xlsx:出入口:{r2}", "位置标记"),
-                     (f"survey.xlsx:单元:{r3}", "位置标记")}
+    assert where == {
+        (f"survey.xlsx:楼栋:{r1}", "调查编号"),
+        (f"survey.xlsx:出入口:{r2}", "位置标记"),
+        (f"survey.xlsx:单元:{r3}", "位置标记"),
+    }
     assert all(f"第 {f.source.rsplit(':', 1)[1]} 行" in f.message_zh and "row" in f.message_en for f in errors)
     assert len(bundle.gates) == len(xy_bundle.gates) and len(bundle.units) == 0
 
@@ -375,12 +390,16 @@ def test_cli_survey_one_compound_and_bad_community(tmp_path):
 
     osm = str(shared_osm("beijing_xueyuanlu.osm"))
     runner = CliRunner()
-    ok = runner.invoke(cli.main, ["survey", osm, "--community", f"{ADMIN[:0]}000000-w1025016911", "-o", str(tmp_path / "p")])
+    ok = runner.invoke(
+        cli.main, ["survey", osm, "--community", f"{ADMIN[:0]}000000-w1025016911", "-o", str(tmp_path / "p")]
+    )
     assert ok.exit_code == 0, ok.output
     assert (tmp_path / "p" / "000000-w1025016911" / "survey.xlsx").is_file()
     bad = runner.invoke(cli.main, ["survey", osm, "--community", "nope", "-o", str(tmp_path / "q")])
     assert bad.exit_code == 2 and "nope" in bad.output and "Traceback" not in bad.output
-    again = runner.invoke(cli.main, ["init", str(tmp_path / "proj"), "--from", osm, "--community", "000000-w1025016911"])
+    again = runner.invoke(
+        cli.main, ["init", str(tmp_path / "proj"), "--from", osm, "--community", "000000-w1025016911"]
+    )
     assert again.exit_code == 0, again.output
     twice = runner.invoke(cli.main, ["init", str(tmp_path / "proj"), "--from", osm])
     assert twice.exit_code == 2 and "already exists" in twice.output
@@ -438,7 +457,9 @@ def test_unit_rows_by_key_update_that_door_and_keys_survive_the_sample_survey(sa
     assert changed.loc[target["id"], "flats"] == "101-999"
     assert len(done.units) == len(sample_bundle.units)
     others = done.units[done.units["id"] != target["id"]].drop(columns="geometry").reset_index(drop=True)
-    before = sample_bundle.units[sample_bundle.units["id"] != target["id"]].drop(columns="geometry").reset_index(drop=True)
+    before = (
+        sample_bundle.units[sample_bundle.units["id"] != target["id"]].drop(columns="geometry").reset_index(drop=True)
+    )
     assert others.equals(before)
 
 
@@ -469,7 +490,7 @@ def test_survey_map_draws_names_the_font_lacks_as_boxes(xy_bundle):
 
     cid = "110108-w1025016911"
     comm = xy_bundle.communities.copy()
-    comm.loc[comm["id"] == cid, "name"] = "学士居\U0001F3E0\n\u202e二期"
+    comm.loc[comm["id"] == cid, "name"] = "学士居\U0001f3e0\n\u202e二期"
     smap = render_survey_map(xy_bundle.replace(communities=comm), cid)
     assert "学士居□ 二期" in smap.title and "\n" not in smap.title and "\u202e" not in smap.title
 

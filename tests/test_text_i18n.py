@@ -1,26 +1,30 @@
 """Base text helpers (natural sort, wrapping) and the one catalogue of interface strings."""
+
 from __future__ import annotations
 
 import ast
 import string
 
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
 from ridermap import i18n
 from ridermap.text import natural_key, wrap
 
 # --------------------------------------------------------------------------- natural sort
 
 
-@pytest.mark.parametrize("values, expected", [
-    (["10号楼", "2号楼", "1号楼", "12号楼"], ["1号楼", "2号楼", "10号楼", "12号楼"]),
-    (["B12", "B7", "B07-2", "G3", "B100"], ["B7", "B07-2", "B12", "B100", "G3"]),
-    (["U07-10", "U07-2", "U07-1"], ["U07-1", "U07-2", "U07-10"]),
-    (["2单元", "甲", "1单元", ""], ["", "1单元", "2单元", "甲"]),
-])
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        (["10号楼", "2号楼", "1号楼", "12号楼"], ["1号楼", "2号楼", "10号楼", "12号楼"]),
+        (["B12", "B7", "B07-2", "G3", "B100"], ["B7", "B07-2", "B12", "B100", "G3"]),
+        (["U07-10", "U07-2", "U07-1"], ["U07-1", "U07-2", "U07-10"]),
+        (["2单元", "甲", "1单元", ""], ["", "1单元", "2单元", "甲"]),
+    ],
+)
 def test_natural_key_orders_numbers_by_value(values, expected):
     assert sorted(values, key=natural_key) == expected
 
@@ -40,6 +44,7 @@ def test_natural_key_compares_any_two_values(values):
 
 
 # --------------------------------------------------------------------------- wrapping
+
 
 def _width(text: str) -> float:
     """A CJK character is one em wide, anything else half an em."""
@@ -61,8 +66,7 @@ def test_wrap_empty_text_is_one_empty_line():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="骑手停车点步行进入北门，。、）abc Gate,24h:-", min_size=1, max_size=60),
-       st.floats(2.0, 20.0))
+@given(st.text(alphabet="骑手停车点步行进入北门，。、）abc Gate,24h:-", min_size=1, max_size=60), st.floats(2.0, 20.0))
 def test_wrap_keeps_every_character_and_fits(text, max_width):
     lines = wrap(text, max_width, _width)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost, nothing added
@@ -74,6 +78,7 @@ def test_wrap_keeps_every_character_and_fits(text, max_width):
 
 
 # --------------------------------------------------------------------------- i18n
+
 
 def _fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
@@ -117,7 +122,10 @@ def test_model_labels_come_from_the_catalogue():
     from ridermap.model.schema import FACILITY_KINDS, FACILITY_LABELS, RIDER_ACCESS_LABELS
 
     assert list(FACILITY_LABELS) == list(FACILITY_KINDS)
-    assert FACILITY_LABELS["charger"] == {"zh": i18n.t("facility.charger", "zh"), "en": i18n.t("facility.charger", "en")}
+    assert FACILITY_LABELS["charger"] == {
+        "zh": i18n.t("facility.charger", "zh"),
+        "en": i18n.t("facility.charger", "en"),
+    }
     assert RIDER_ACCESS_LABELS == i18n.labels("access")
 
 
@@ -129,8 +137,10 @@ def _bilingual_tables(path) -> list[int]:
             continue
         by_key = {k.value: v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant)}
         texts = [by_key.get(lang) for lang in ("zh", "en")]
-        if all(isinstance(v, (ast.Dict, ast.Tuple)) or (isinstance(v, ast.Constant) and isinstance(v.value, str))
-               for v in texts):
+        if all(
+            isinstance(v, (ast.Dict, ast.Tuple)) or (isinstance(v, ast.Constant) and isinstance(v.value, str))
+            for v in texts
+        ):
             found.append(node.lineno)
     return found
 

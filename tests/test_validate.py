@@ -1,4 +1,5 @@
 """Validation findings on inline bundles and the sample; CLI exit codes."""
+
 from __future__ import annotations
 
 import json
@@ -7,10 +8,9 @@ import geopandas as gpd
 import pytest
 import shapely
 from click.testing import CliRunner
-
 from conftest import ROOT, SAMPLE_BASE, SAMPLE_ID, SAMPLE_SURVEY, edit_layer
-from ridermap.analysis.validate import validate
 
+from ridermap.analysis.validate import validate
 
 
 def _codes(findings):
@@ -20,7 +20,6 @@ def _codes(findings):
 def test_sample_is_clean(sample_bundle):
     findings = validate(sample_bundle, check_routes=False)
     assert [f for f in findings if f.severity == "error"] == []
-
 
 
 def test_building_without_number_and_duplicates(sample_bundle):
@@ -53,7 +52,9 @@ def test_gate_off_boundary_and_no_rider_gate(sample_bundle):
     def change(g):
         g = g.copy()
         g["rider_access"] = "none"
-        g.loc[g["name"] == "东门", "geometry"] = shapely.affinity.translate(g.loc[g["name"] == "东门"].geometry.iloc[0], xoff=-0.0004)
+        g.loc[g["name"] == "东门", "geometry"] = shapely.affinity.translate(
+            g.loc[g["name"] == "东门"].geometry.iloc[0], xoff=-0.0004
+        )
         return g
 
     codes = _codes(validate(edit_layer(sample_bundle, "gates", change), check_routes=False))
@@ -93,12 +94,18 @@ def test_unit_unreachable_from_rider_gates(sample_bundle):
     assert unreachable == {f"{SAMPLE_ID}-b12-u1", f"{SAMPLE_ID}-b12-u2"}
 
 
-@pytest.mark.parametrize("args, code", [
-    (["validate", str(SAMPLE_BASE), str(SAMPLE_SURVEY), "--crs", "gcj02"], 0),
-    (["validate", str(SAMPLE_BASE), str(SAMPLE_SURVEY)], 1),  # undeclared GCJ-02: rows not used are data errors (issue 9)
-    (["validate", str(ROOT / "nope.osm")], 2),
-    (["validate"], 2),
-])
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["validate", str(SAMPLE_BASE), str(SAMPLE_SURVEY), "--crs", "gcj02"], 0),
+        (
+            ["validate", str(SAMPLE_BASE), str(SAMPLE_SURVEY)],
+            1,
+        ),  # undeclared GCJ-02: rows not used are data errors (issue 9)
+        (["validate", str(ROOT / "nope.osm")], 2),
+        (["validate"], 2),
+    ],
+)
 def test_validate_exit_codes(args, code):
     from cli import main
 

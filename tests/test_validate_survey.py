@@ -6,6 +6,7 @@ facility far from every compound, invalid opening hours, unparseable numbers,
 control characters in names); the findings workbook that marks the bad cells;
 bounded memory on a hostile XLSX.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,10 +20,10 @@ import openpyxl
 import pytest
 import shapely
 from click.testing import CliRunner
-
 from conftest import ROOT, SAMPLE_BASE, edit_layer
-from ridermap.ingest import bundle_from_sources
+
 from ridermap.analysis.validate import format_text, validate
+from ridermap.ingest import bundle_from_sources
 
 # WGS84 points of the sample (data/sample/base.osm): the south gate and door 1 of building 1
 SOUTH_GATE = (104.0891269, 30.6523)
@@ -41,10 +42,13 @@ def two_bad_files(tmp_path):
     unparseable building number and a unit whose building does not exist.
     Each file also has good rows, which must be used."""
     csv_path = tmp_path / "facilities.csv"
-    csv_path.write_text("类型,名称,经度,纬度\n"
-                        f"充电桩,好的充电桩,{DOOR_B1[0]},{DOOR_B1[1]}\n"
-                        "充电桩,坏经度,abc,30.65\n"
-                        f"spaceship,飞船,{DOOR_B1[0]},{DOOR_B1[1]}\n", encoding="utf-8")
+    csv_path.write_text(
+        "类型,名称,经度,纬度\n"
+        f"充电桩,好的充电桩,{DOOR_B1[0]},{DOOR_B1[1]}\n"
+        "充电桩,坏经度,abc,30.65\n"
+        f"spaceship,飞船,{DOOR_B1[0]},{DOOR_B1[1]}\n",
+        encoding="utf-8",
+    )
     xlsx_path = tmp_path / "survey.xlsx"
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -77,13 +81,22 @@ def test_five_bad_rows_in_two_files_one_run(two_bad_files):
     result = _run(SAMPLE_BASE, csv_path, xlsx_path, "--format", "json")
     assert result.exit_code == 1, result.output
     findings = json.loads(result.output)
-    survey = {(f["code"], f["source"], f["column"]) for f in findings
-              if f["severity"] == "error" and f["source"].split(":")[0] in ("facilities.csv", "survey.xlsx")}
+    survey = {
+        (f["code"], f["source"], f["column"])
+        for f in findings
+        if f["severity"] == "error" and f["source"].split(":")[0] in ("facilities.csv", "survey.xlsx")
+    }
     assert survey == EXPECTED
     values = {f["code"]: f["value"] for f in findings}
-    assert values["bad_number"] == "abc" and values["hours_invalid"] == "Mo-Xx 25:00-99:00" and values["number_unparsed"] == "楼?"
+    assert (
+        values["bad_number"] == "abc"
+        and values["hours_invalid"] == "Mo-Xx 25:00-99:00"
+        and values["number_unparsed"] == "楼?"
+    )
 
-    text = _run(SAMPLE_BASE, csv_path, xlsx_path)  # Chinese by default: file, sheet, row, column, value, what is expected
+    text = _run(
+        SAMPLE_BASE, csv_path, xlsx_path
+    )  # Chinese by default: file, sheet, row, column, value, what is expected
     assert text.exit_code == 1
     line = _line(text.output, "bad_number")
     assert "facilities.csv 第 3 行“经度”列（值“abc”）" in line and "不是数字" in line and "116.35" in line
@@ -97,12 +110,20 @@ def test_five_bad_rows_in_english(two_bad_files):
     csv_path, xlsx_path = two_bad_files
     result = _run(SAMPLE_BASE, csv_path, xlsx_path, "--lang", "en")
     assert result.exit_code == 1, result.output
-    assert "facilities.csv row 3, column 经度 (value 'abc'): lon 'abc' is not a number" in _line(result.output, "bad_number")
-    assert "facilities.csv row 4, column 类型 (value 'spaceship'): kind 'spaceship' is not one of" in _line(result.output, "bad_value")
+    assert "facilities.csv row 3, column 经度 (value 'abc'): lon 'abc' is not a number" in _line(
+        result.output, "bad_number"
+    )
+    assert "facilities.csv row 4, column 类型 (value 'spaceship'): kind 'spaceship' is not one of" in _line(
+        result.output, "bad_value"
+    )
     line = _line(result.output, "hours_invalid")
     assert "survey.xlsx sheet 出入口 row 2, column 时段" in line and "unknown day 'Xx'" in line
-    assert "survey.xlsx sheet 楼栋 row 2, column 编号 (value '楼?'): building number cannot be read" in _line(result.output, "number_unparsed")
-    assert "survey.xlsx sheet 单元 row 3, column 楼号 (value '99'): building '99' not found" in _line(result.output, "building_not_found")
+    assert "survey.xlsx sheet 楼栋 row 2, column 编号 (value '楼?'): building number cannot be read" in _line(
+        result.output, "number_unparsed"
+    )
+    assert "survey.xlsx sheet 单元 row 3, column 楼号 (value '99'): building '99' not found" in _line(
+        result.output, "building_not_found"
+    )
     assert re.search(r"^\d+ errors, \d+ warnings$", result.output.splitlines()[-1])
     assert "; row not used" in result.output and "未采用" not in result.output and "个错误" not in result.output
 
@@ -127,6 +148,7 @@ def _line(output: str, code: str) -> str:
 
 # --- unreadable files: exit 2, one line, Chinese by default ---------------------------------
 
+
 def test_unreadable_file_exit_2_in_both_languages(tmp_path):
     from cli import main
 
@@ -136,7 +158,9 @@ def test_unreadable_file_exit_2_in_both_languages(tmp_path):
     en = CliRunner().invoke(main, ["validate", str(SAMPLE_BASE), str(bad), "--lang", "en"])
     assert zh.exit_code == en.exit_code == 2
     assert zh.output.strip().splitlines() == [f"ridermap: error: {bad}：无法读取为 XLSX（文件不完整或不是工作簿）"]
-    assert len(en.output.strip().splitlines()) == 1 and en.output.startswith(f"ridermap: error: {bad}: cannot read as XLSX")
+    assert len(en.output.strip().splitlines()) == 1 and en.output.startswith(
+        f"ridermap: error: {bad}: cannot read as XLSX"
+    )
     missing = CliRunner().invoke(main, ["validate", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 2 and "nope.csv：文件不存在" in missing.output
     unknown = tmp_path / "stuff.xlsx"
@@ -174,7 +198,9 @@ def test_gate_far_from_its_compound_is_an_error(sample_bundle):
     assert len(hits) == 1 and hits[0].severity == "error"
     metres = int(re.search(r"(\d+) m from", hits[0].message_en).group(1))
     assert 60 <= metres <= 95 and f"{metres} 米" in hits[0].message_zh
-    near = validate(edit_layer(sample_bundle, "gates", lambda g: move(g, 0.0002)), check_routes=False)  # ~19 m: a warning only
+    near = validate(
+        edit_layer(sample_bundle, "gates", lambda g: move(g, 0.0002)), check_routes=False
+    )  # ~19 m: a warning only
     assert not [f for f in near if f.code == "gate_far_from_compound"]
     assert [f for f in near if f.code == "gate_off_boundary" and f.severity == "warning"]
 
@@ -185,21 +211,29 @@ def test_facility_far_from_every_compound_is_a_warning(sample_bundle):
         f.loc[f.index[0], "geometry"] = shapely.affinity.translate(f.geometry.iloc[0], yoff=dy)
         return f
 
-    far = [f for f in validate(edit_layer(sample_bundle, "facilities", lambda f: move(f, 0.045)), check_routes=False)  # ~5 km north
-           if f.code == "facility_far"]
+    far = [
+        f
+        for f in validate(
+            edit_layer(sample_bundle, "facilities", lambda f: move(f, 0.045)), check_routes=False
+        )  # ~5 km north
+        if f.code == "facility_far"
+    ]
     assert len(far) == 1 and far[0].severity == "warning" and far[0].id == sample_bundle.facilities["id"].iloc[0]
     assert re.search(r"is [45]\.\d km from every compound", far[0].message_en)
     close = validate(edit_layer(sample_bundle, "facilities", lambda f: move(f, 0.01)), check_routes=False)  # ~1 km
     assert not [f for f in close if f.code == "facility_far"]
 
 
-@pytest.mark.parametrize("hours, severity, where", [
-    ("Mo-Xx 25:00-99:00", "error", "unknown day 'Xx'"),
-    ("Mo-Fr 25:00-26:00", "error", "hour 25 is out of range"),
-    ("Mo-Fr 07:00-09:60", "error", "minute 60 is out of range"),
-    ("Mo-Fr 7-9", "error", "'7-9' (character 7): not a time span"),
-    ("PH off", "warning", "does not support"),
-])
+@pytest.mark.parametrize(
+    "hours, severity, where",
+    [
+        ("Mo-Xx 25:00-99:00", "error", "unknown day 'Xx'"),
+        ("Mo-Fr 25:00-26:00", "error", "hour 25 is out of range"),
+        ("Mo-Fr 07:00-09:60", "error", "minute 60 is out of range"),
+        ("Mo-Fr 7-9", "error", "'7-9' (character 7): not a time span"),
+        ("PH off", "warning", "does not support"),
+    ],
+)
 def test_bad_opening_hours(sample_bundle, hours, severity, where):
     def change(g):
         g.loc[g["name"] == "东门", "hours"] = hours
@@ -217,6 +251,7 @@ def test_bad_opening_hours(sample_bundle, hours, severity, where):
 
 
 # --- hostile text ----------------------------------------------------------------------------
+
 
 def test_newline_and_bidi_in_names_are_cleaned_with_a_finding(tmp_path):
     csv_path = tmp_path / "facilities.csv"
@@ -244,6 +279,7 @@ def test_format_text_escapes_every_field():
 
 # --- the findings workbook ---------------------------------------------------------------------
 
+
 def test_findings_workbook_marks_the_bad_cells(tmp_path, two_bad_files):
     csv_path, xlsx_path = two_bad_files
     with csv_path.open("a", encoding="utf-8") as fh:  # a formula in a name, and a name with a newline
@@ -255,9 +291,20 @@ def test_findings_workbook_marks_the_bad_cells(tmp_path, two_bad_files):
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["问题清单", "facilities", "survey-出入口", "survey-楼栋", "survey-单元"]
     red = "00FFC7CE"
-    marked = {(ws.title, c.coordinate) for ws in wb.worksheets[1:] for row in ws.iter_rows() for c in row
-              if c.fill.fgColor.rgb == red}
-    assert marked == {("facilities", "C3"), ("facilities", "A4"), ("survey-出入口", "D2"), ("survey-楼栋", "B2"), ("survey-单元", "B3")}
+    marked = {
+        (ws.title, c.coordinate)
+        for ws in wb.worksheets[1:]
+        for row in ws.iter_rows()
+        for c in row
+        if c.fill.fgColor.rgb == red
+    }
+    assert marked == {
+        ("facilities", "C3"),
+        ("facilities", "A4"),
+        ("survey-出入口", "D2"),
+        ("survey-楼栋", "B2"),
+        ("survey-单元", "B3"),
+    }
     assert "经度不是数字" in wb["facilities"]["C3"].comment.text
     assert wb["facilities"]["C3"].value == "abc" and wb["facilities"]["B2"].value == "好的充电桩"
     assert "未知的星期“Xx”" in wb["survey-出入口"]["D2"].comment.text
@@ -267,7 +314,11 @@ def test_findings_workbook_marks_the_bad_cells(tmp_path, two_bad_files):
     header = [c.value for c in sheet[1]]
     assert header[:7] == ["严重程度", "文件", "工作表", "行", "列", "值", "问题"]
     rows = {(r[1], r[2], r[3], r[4]) for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == "错误"}
-    assert {("facilities.csv", "facilities", 3, "经度"), ("survey.xlsx", "出入口", 2, "时段"), ("survey.xlsx", "单元", 3, "楼号")} <= rows
+    assert {
+        ("facilities.csv", "facilities", 3, "经度"),
+        ("survey.xlsx", "出入口", 2, "时段"),
+        ("survey.xlsx", "单元", 3, "楼号"),
+    } <= rows
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".findings")]  # written atomically
 
     en = tmp_path / "findings-en.xlsx"
@@ -282,6 +333,7 @@ def test_xlsx_format_needs_output():
 
 
 # --- bounded memory ------------------------------------------------------------------------
+
 
 def _hostile_xlsx(path, *, far_cell: bool) -> None:
     """A small workbook whose sheet declares A1:XFD1048576 (and holds a cell at XFD1048576)."""
@@ -300,14 +352,19 @@ def _hostile_xlsx(path, *, far_cell: bool) -> None:
                 text = re.sub(r'<dimension ref="[^"]*"\s*/>', '<dimension ref="A1:XFD1048576"/>', data.decode())
                 assert 'ref="A1:XFD1048576"' in text
                 if far_cell:
-                    text = text.replace("</sheetData>", '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>')
+                    text = text.replace(
+                        "</sheetData>",
+                        '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>',
+                    )
                 data = text.encode()
             out.writestr(item, data)
 
 
 _MEASURE = """
 import resource, subprocess, sys
-run = subprocess.run([sys.executable, "-c", "import cli; cli.main()", *sys.argv[1:]], capture_output=True, text=True, timeout=240)
+run = subprocess.run(
+    [sys.executable, "-c", "import cli; cli.main()", *sys.argv[1:]], capture_output=True, text=True, timeout=240
+)
 print(run.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(run.stdout, end="")
 print(run.stderr, end="", file=sys.stderr)
@@ -316,8 +373,13 @@ print(run.stderr, end="", file=sys.stderr)
 
 def _peak_rss_mb(*args) -> tuple[int, float, str]:
     """Exit code, peak RSS (MB) and output of ``ridermap validate ARGS`` in a fresh process."""
-    proc = subprocess.run([sys.executable, "-c", _MEASURE, "validate", *map(str, args), "--no-routes"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, "validate", *map(str, args), "--no-routes"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     first, _, rest = proc.stdout.partition("\n")
     code, rss_kb = (int(x) for x in first.split())
     return code, rss_kb / 1024, rest + proc.stderr
@@ -338,7 +400,10 @@ def test_hostile_xlsx_memory_is_bounded(tmp_path):
     code, mb, output = _peak_rss_mb(SAMPLE_BASE, hostile)
     assert code == base_code and "Traceback" not in output and "MemoryError" not in output, output
     assert mb - base_mb < 50, (mb, base_mb)
-    assert mb < 300 or base_mb > 250, (mb, base_mb)  # on a machine where interpreter + imports alone near 300 MB, the delta rules
+    assert mb < 300 or base_mb > 250, (
+        mb,
+        base_mb,
+    )  # on a machine where interpreter + imports alone near 300 MB, the delta rules
     lines = [ln for ln in output.splitlines() if "hostile.xlsx:units" in ln]
     assert len(lines) == 1 and "sheet_extent_ignored" in lines[0] and "XFD1048576" in lines[0], output
     assert "1048576" in lines[0]
@@ -362,7 +427,10 @@ def test_csv_is_streamed_and_long_rows_are_findings(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pd, "read_csv", no_pandas)
     path = tmp_path / "facilities.csv"
-    path.write_text(f"类型,名称,经度,纬度\n充电桩,a,b,{DOOR_B1[0]},{DOOR_B1[1]}\n充电桩,ok,{DOOR_B1[0]},{DOOR_B1[1]}\n", encoding="utf-8")
+    path.write_text(
+        f"类型,名称,经度,纬度\n充电桩,a,b,{DOOR_B1[0]},{DOOR_B1[1]}\n充电桩,ok,{DOOR_B1[0]},{DOOR_B1[1]}\n",
+        encoding="utf-8",
+    )
     from ridermap.ingest.survey import read_survey
 
     tables = read_survey(path)
@@ -376,8 +444,16 @@ def test_absurdly_long_sheet_stops_with_one_finding(tmp_path, monkeypatch):
 
     monkeypatch.setattr(survey, "MAX_ROWS", 3)
     path = tmp_path / "facilities.csv"
-    path.write_text("类型,名称,经度,纬度\n" + "".join(f"充电桩,n{i},{DOOR_B1[0]},{DOOR_B1[1]}\n" for i in range(10)), encoding="utf-8")
+    path.write_text(
+        "类型,名称,经度,纬度\n" + "".join(f"充电桩,n{i},{DOOR_B1[0]},{DOOR_B1[1]}\n" for i in range(10)),
+        encoding="utf-8",
+    )
     tables = survey.read_survey(path)
     assert list(tables["facilities"]["name"]) == ["n0", "n1", "n2"]
     (f,) = tables.findings
-    assert f.code == "sheet_too_long" and f.severity == "error" and "row 5" in f.message_en and f.source == "facilities.csv:facilities"
+    assert (
+        f.code == "sheet_too_long"
+        and f.severity == "error"
+        and "row 5" in f.message_en
+        and f.source == "facilities.csv:facilities"
+    )

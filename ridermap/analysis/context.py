@@ -20,6 +20,7 @@ paths and the streets around it) and the connectors of its gates, with both
 plans' masks. It is small to pickle (it grows with the compound, not with the
 district) and is never split again.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -156,8 +157,17 @@ class Analysis:
         """
         topo = self.topology
         h = hashlib.sha256()
-        for arr in (topo.node_xy, topo.edge_u, topo.edge_v, topo.edge_length_m, topo.edge_zone, topo.path_ride, topo.path_walk,
-                    shapely.get_coordinates(topo.edge_geometry), shapely.get_num_coordinates(topo.edge_geometry)):
+        for arr in (
+            topo.node_xy,
+            topo.edge_u,
+            topo.edge_v,
+            topo.edge_length_m,
+            topo.edge_zone,
+            topo.path_ride,
+            topo.path_walk,
+            shapely.get_coordinates(topo.edge_geometry),
+            shapely.get_num_coordinates(topo.edge_geometry),
+        ):
             h.update(np.ascontiguousarray(arr).tobytes())
         for texts in (topo.edge_path_id, topo.edge_gate_id, topo.zone_ids, sorted(topo.gate_node.items())):
             h.update("\x1f".join(map(str, texts)).encode())
@@ -181,5 +191,9 @@ class Analysis:
             return plan_routes(view, **options)
         ctx = self.for_compound(view)
         plans = ctx.plans()
-        return plan_routes(view, network=ctx.network("regular"),
-                           off_hours_network=ctx.network("off_hours") if "off_hours" in plans else None, **options)
+        return plan_routes(
+            view,
+            network=ctx.network("regular"),
+            off_hours_network=ctx.network("off_hours") if "off_hours" in plans else None,
+            **options,
+        )

@@ -34,6 +34,7 @@ Conventions
 - Distances are ``inf`` where no path joins the door to any facility of
   that kind although the compound has a usable gate.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,7 +52,17 @@ from ridermap.utm import utm_crs
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KIND_MODE", "LOCKER_NEAR_M", "STATUSES", "GapReport", "doors", "compound_access", "unit_distances", "gap_report", "gap_kinds"]
+__all__ = [
+    "KIND_MODE",
+    "LOCKER_NEAR_M",
+    "STATUSES",
+    "GapReport",
+    "doors",
+    "compound_access",
+    "unit_distances",
+    "gap_report",
+    "gap_kinds",
+]
 
 #: mode each facility kind is judged in
 KIND_MODE: dict[str, str] = {
@@ -124,14 +135,34 @@ def doors(bundle: Bundle) -> gpd.GeoDataFrame:
         (``unit`` or ``building``), points in WGS84.
     """
     units = bundle.units
-    out = pd.DataFrame({"id": units["id"], "community_id": units["community_id"], "building_id": units["building_id"],
-                        "label": units["label"], "door": "unit"})
+    out = pd.DataFrame(
+        {
+            "id": units["id"],
+            "community_id": units["community_id"],
+            "building_id": units["building_id"],
+            "label": units["label"],
+            "door": "unit",
+        }
+    )
     geoms = list(units.geometry)
     b = bundle.buildings
     lone = b[~b["id"].isin(set(units["building_id"])) & (b["community_id"] != "")]
     if len(lone):
-        out = pd.concat([out, pd.DataFrame({"id": lone["id"], "community_id": lone["community_id"], "building_id": lone["id"],
-                                            "label": lone["label"], "door": "building"})], ignore_index=True)
+        out = pd.concat(
+            [
+                out,
+                pd.DataFrame(
+                    {
+                        "id": lone["id"],
+                        "community_id": lone["community_id"],
+                        "building_id": lone["id"],
+                        "label": lone["label"],
+                        "door": "building",
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
         geoms += list(lone.geometry.representative_point())
     return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=geoms, crs=CRS)
 
@@ -149,8 +180,11 @@ def compound_access(bundle: Bundle) -> pd.DataFrame:
     gates = bundle.gates
     rideable = (gates["rider_access"] == "ride") & ~gates["locked"]
     maybe_ride = gates["rider_access"].isin(("ride", "unknown")) & ~gates["locked"]
-    usable = pd.Series([gate_usable(rider_access=a, locked=k) for a, k in zip(gates["rider_access"], gates["locked"])],
-                       index=gates.index, dtype=bool)
+    usable = pd.Series(
+        [gate_usable(rider_access=a, locked=k) for a, k in zip(gates["rider_access"], gates["locked"])],
+        index=gates.index,
+        dtype=bool,
+    )
 
     def count(mask) -> pd.Series:
         return out["id"].map(gates[mask].groupby("community_id").size()).fillna(0).astype(int)
@@ -160,20 +194,31 @@ def compound_access(bundle: Bundle) -> pd.DataFrame:
     out["ride_gates"] = count(rideable)
     out["usable_gates"] = count(usable)
     out["no_gate"] = out["usable_gates"] == 0
-    out["closed_to_riders"] = out["rider_access"].isin(("walk", "none")) | ((out["gates"] > 0) & (count(maybe_ride) == 0))
+    out["closed_to_riders"] = out["rider_access"].isin(("walk", "none")) | (
+        (out["gates"] > 0) & (count(maybe_ride) == 0)
+    )
     lockers = bundle.facilities[bundle.facilities["kind"] == "parcel_locker"]
     has = set(lockers["community_id"]) - {""}
     if len(lockers) and len(comm):
         metric = utm_crs(comm)
-        near = gpd.sjoin(lockers[["geometry"]].to_crs(metric), comm[["id", "geometry"]].to_crs(metric),
-                         predicate="dwithin", distance=LOCKER_NEAR_M)
+        near = gpd.sjoin(
+            lockers[["geometry"]].to_crs(metric),
+            comm[["id", "geometry"]].to_crs(metric),
+            predicate="dwithin",
+            distance=LOCKER_NEAR_M,
+        )
         has |= set(near["id"])
     out["has_locker"] = out["id"].isin(has)
     return out.reset_index(drop=True)
 
 
-def unit_distances(bundle: Bundle, *, network: Network | None = None, kinds: tuple[str, ...] | None = None,
-                   door_table: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+def unit_distances(
+    bundle: Bundle,
+    *,
+    network: Network | None = None,
+    kinds: tuple[str, ...] | None = None,
+    door_table: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
     """Distance from every door to the nearest facility of each kind, riding and walking.
 
     Parameters
@@ -194,7 +239,9 @@ def unit_distances(bundle: Bundle, *, network: Network | None = None, kinds: tup
         ``<kind>_ride_id``, ``<kind>_walk_id`` per kind.
     """
     table = doors(bundle) if door_table is None else door_table.reset_index(drop=True)
-    kinds = tuple(kinds) if kinds is not None else tuple(k for k in FACILITY_KINDS if k in set(bundle.facilities["kind"]))
+    kinds = (
+        tuple(kinds) if kinds is not None else tuple(k for k in FACILITY_KINDS if k in set(bundle.facilities["kind"]))
+    )
     out = table.copy()
     if len(table) == 0:
         for kind in kinds:
@@ -211,8 +258,14 @@ def unit_distances(bundle: Bundle, *, network: Network | None = None, kinds: tup
     return out
 
 
-def gap_report(bundle: Bundle, *, targets_m: dict[str, float] | None = None, config=None, network: Network | None = None,
-               kinds: tuple[str, ...] | None = None) -> GapReport:
+def gap_report(
+    bundle: Bundle,
+    *,
+    targets_m: dict[str, float] | None = None,
+    config=None,
+    network: Network | None = None,
+    kinds: tuple[str, ...] | None = None,
+) -> GapReport:
     """Distances, gap flags and summaries for every door of ``bundle``.
 
     Parameters
@@ -249,8 +302,13 @@ def gap_report(bundle: Bundle, *, targets_m: dict[str, float] | None = None, con
     units = _door_status(dist, access, kinds, targets_m)
     communities = _community_summary(units, access, kinds, targets_m)
     district = _district_summary(units, communities, kinds, targets_m)
-    log.info("gaps: %d doors, %d compounds, %d doors with at least one gap, %d doors in compounds without usable gate",
-             len(units), len(communities), int((units["n_gaps"] > 0).sum()), int(units["no_gate"].sum()))
+    log.info(
+        "gaps: %d doors, %d compounds, %d doors with at least one gap, %d doors in compounds without usable gate",
+        len(units),
+        len(communities),
+        int((units["n_gaps"] > 0).sum()),
+        int(units["no_gate"].sum()),
+    )
     return GapReport(units=units, communities=communities, district=district, kinds=kinds, targets_m=dict(targets_m))
 
 
@@ -264,7 +322,11 @@ def _door_status(dist: gpd.GeoDataFrame, access: pd.DataFrame, kinds, targets_m)
     gaps = np.zeros(len(units), dtype=np.int64)
     for kind in kinds:
         mode = KIND_MODE.get(kind, "walk")
-        for col, src in ((f"{kind}_m", f"{kind}_{mode}_m"), (f"{kind}_ride_m", f"{kind}_ride_m"), (f"{kind}_walk_m", f"{kind}_walk_m")):
+        for col, src in (
+            (f"{kind}_m", f"{kind}_{mode}_m"),
+            (f"{kind}_ride_m", f"{kind}_ride_m"),
+            (f"{kind}_walk_m", f"{kind}_walk_m"),
+        ):
             units[col] = np.where(no_gate, np.nan, dist[src].to_numpy(dtype=float))
         units[f"{kind}_id"] = np.where(no_gate, "", dist[f"{kind}_{mode}_id"].to_numpy(dtype=object))
         applies = np.ones(len(units), dtype=bool) if kind in targets_m else np.zeros(len(units), dtype=bool)
@@ -314,15 +376,28 @@ def _district_summary(units: gpd.GeoDataFrame, communities: pd.DataFrame, kinds,
     no_gate = units["no_gate"].to_numpy(dtype=bool)
     for kind in kinds:
         d = units[f"{kind}_m"].to_numpy()
-        entry = {"mode": KIND_MODE.get(kind, "walk"), "target_m": targets_m.get(kind),
-                 "reachable": int(np.isfinite(d).sum()),
-                 "median_m": float(np.round(np.median(d[np.isfinite(d)]), 1)) if np.isfinite(d).any() else None}
+        entry = {
+            "mode": KIND_MODE.get(kind, "walk"),
+            "target_m": targets_m.get(kind),
+            "reachable": int(np.isfinite(d).sum()),
+            "median_m": float(np.round(np.median(d[np.isfinite(d)]), 1)) if np.isfinite(d).any() else None,
+        }
         if kind in targets_m:
-            scope = units["community_id"].isin(closed_ids).to_numpy() if kind in CLOSED_ONLY_KINDS else np.ones(len(units), bool)
+            scope = (
+                units["community_id"].isin(closed_ids).to_numpy()
+                if kind in CLOSED_ONLY_KINDS
+                else np.ones(len(units), bool)
+            )
             n = int((scope & ~no_gate).sum())
             gap = int(units[f"{kind}_gap"].sum())
-            entry.update({"doors": n, "gaps": gap, "no_gate_doors": int((scope & no_gate).sum()),
-                          "coverage_pct": round(100.0 * (n - gap) / n, 1) if n else None})
+            entry.update(
+                {
+                    "doors": n,
+                    "gaps": gap,
+                    "no_gate_doors": int((scope & no_gate).sum()),
+                    "coverage_pct": round(100.0 * (n - gap) / n, 1) if n else None,
+                }
+            )
         per_kind[kind] = entry
     return {
         "doors": int(len(units)),

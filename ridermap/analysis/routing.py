@@ -31,6 +31,7 @@ plan outside those hours, when riders park and walk
 (:attr:`RoutePlan.off_hours`). Pages pick the plan for the current time with
 the schedules from :func:`parse_hours`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,7 +69,15 @@ __all__ = [
 ]
 
 #: facility kinds listed on unit pages, nearest first by path distance
-NEAREST_KINDS = ("rider_parking", "charger", "battery_swap", "parcel_locker", "toilet", "rider_station", "drinking_water")
+NEAREST_KINDS = (
+    "rider_parking",
+    "charger",
+    "battery_swap",
+    "parcel_locker",
+    "toilet",
+    "rider_station",
+    "drinking_water",
+)
 _EPS = 1e-6  # weight of "free" edges: scipy drops explicit zeros in some paths
 
 # ---------------------------------------------------------------------------
@@ -202,7 +211,9 @@ class RoutePlan:
     routes: dict[str, UnitRoute | None]
     off_hours: dict[str, UnitRoute | None] = field(default_factory=dict)
     schedules: dict[str, Schedule | None] = field(default_factory=dict)
-    nearest: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["unit_id", "kind", "facility_id", "distance_m"]))
+    nearest: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["unit_id", "kind", "facility_id", "distance_m"])
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -258,11 +269,18 @@ def plan_routes(
                     log.warning("routing: %s: hours %r not understood; pages show them as text", rid, text)
     off_routes: dict[str, UnitRoute | None] = {}
     if plan_differs(bundle.gates, bundle.communities):
-        off = off_hours_network if off_hours_network is not None else \
-            network_from_bundle(bundle, plan="off_hours", topology=net.topology)
+        off = (
+            off_hours_network
+            if off_hours_network is not None
+            else network_from_bundle(bundle, plan="off_hours", topology=net.topology)
+        )
         off_routes = rider_routes(bundle, network=off, **options)
-    return RoutePlan(routes=routes, off_hours=off_routes, schedules=schedules,
-                     nearest=nearest_facilities(bundle, network=net, kinds=kinds))
+    return RoutePlan(
+        routes=routes,
+        off_hours=off_routes,
+        schedules=schedules,
+        nearest=nearest_facilities(bundle, network=net, kinds=kinds),
+    )
 
 
 def rider_routes(
@@ -313,7 +331,9 @@ def rider_routes(
     graph = _LayeredGraph(net, snapped, ride_speed_mps=ride_speed_mps, walk_speed_mps=walk_speed_mps)
 
     park_xy = snapped.xy[n_units:]
-    src_node, src_cost, src_what = _starts(net, graph, parkings, n_units, park_xy, park_s=park_s, gate_park_s=gate_park_s)
+    src_node, src_cost, src_what = _starts(
+        net, graph, parkings, n_units, park_xy, park_s=park_s, gate_park_s=gate_park_s
+    )
     if not src_node:
         log.warning("routing: no gate riders may use and no rider parking; no routes")
         return out
@@ -339,8 +359,16 @@ def rider_routes(
     return out
 
 
-def _starts(net: Network, graph: _LayeredGraph, parkings, n_units: int, park_xy: np.ndarray, *, park_s: float,
-            gate_park_s: float) -> tuple[list[int], list[float], list[tuple[str, str]]]:
+def _starts(
+    net: Network,
+    graph: _LayeredGraph,
+    parkings,
+    n_units: int,
+    park_xy: np.ndarray,
+    *,
+    park_s: float,
+    gate_park_s: float,
+) -> tuple[list[int], list[float], list[tuple[str, str]]]:
     """Where a rider may start, its cost and what it is: ride-layer gate hubs, walk-layer gate hubs, public parkings."""
     src_node: list[int] = []
     src_cost: list[float] = []
@@ -348,14 +376,20 @@ def _starts(net: Network, graph: _LayeredGraph, parkings, n_units: int, park_xy:
     gate_ride, gate_walk = _gate_modes(net)
     for gid, hub in net.gate_node.items():
         if gate_ride.get(gid):
-            src_node.append(graph.ride(hub)); src_cost.append(0.0); src_what.append(("gate", gid))
+            src_node.append(graph.ride(hub))
+            src_cost.append(0.0)
+            src_what.append(("gate", gid))
         if gate_walk.get(gid):
-            src_node.append(graph.walk(hub)); src_cost.append(gate_park_s); src_what.append(("gate_park", gid))
+            src_node.append(graph.walk(hub))
+            src_cost.append(gate_park_s)
+            src_what.append(("gate_park", gid))
     park_zone = net.zone_of_xy(park_xy) if len(parkings) else np.zeros(0, dtype=np.int64)
     for k, (fid, zone) in enumerate(zip(parkings["id"], park_zone)):
         node = graph.point_spur[n_units + k]
         if node >= 0 and zone < 0:
-            src_node.append(graph.walk(node)); src_cost.append(park_s); src_what.append(("parking", fid))
+            src_node.append(graph.walk(node))
+            src_cost.append(park_s)
+            src_what.append(("parking", fid))
     return src_node, src_cost, src_what
 
 
@@ -434,18 +468,28 @@ class _LayeredGraph:
         rows, cols, w = [], [], []
         r = np.flatnonzero(self.ride_ok)
         rw = self.length[r] / self.v_ride + _EPS
-        rows += [self.a[r], self.b[r]]; cols += [self.b[r], self.a[r]]; w += [rw, rw]
+        rows += [self.a[r], self.b[r]]
+        cols += [self.b[r], self.a[r]]
+        w += [rw, rw]
         k = np.flatnonzero(self.walk_ok)
         ww = self.length[k] / self.v_walk + _EPS
-        rows += [self.a[k] + M, self.b[k] + M]; cols += [self.b[k] + M, self.a[k] + M]; w += [ww, ww]
+        rows += [self.a[k] + M, self.b[k] + M]
+        cols += [self.b[k] + M, self.a[k] + M]
+        w += [ww, ww]
         ok = self.point_spur >= 0
         sp, on = self.point_spur[ok], self.point_on[ok]
         sw = self.snapped.distance_m[ok] / self.v_walk + _EPS
-        rows += [sp + M, on + M]; cols += [on + M, sp + M]; w += [sw, sw]
+        rows += [sp + M, on + M]
+        cols += [on + M, sp + M]
+        w += [sw, sw]
         dm = np.flatnonzero(self.dismount)
-        rows += [dm]; cols += [dm + M]; w += [np.full(len(dm), _EPS)]
+        rows += [dm]
+        cols += [dm + M]
+        w += [np.full(len(dm), _EPS)]
         # the virtual source: one edge to every allowed start, weighted by its start cost
-        rows += [np.asarray(src_nodes) * 0 + S]; cols += [np.asarray(src_nodes)]; w += [np.asarray(src_cost) + _EPS]
+        rows += [np.asarray(src_nodes) * 0 + S]
+        cols += [np.asarray(src_nodes)]
+        w += [np.asarray(src_cost) + _EPS]
         rows_a, cols_a, w_a = np.concatenate(rows), np.concatenate(cols), np.concatenate(w)
         # parallel edges would be summed by the constructor: keep the cheapest
         order = np.lexsort((w_a, cols_a, rows_a))
@@ -457,8 +501,9 @@ class _LayeredGraph:
     def _piece_coords(self, k: int, forward: bool) -> np.ndarray:
         return cut(self.net, int(self.orig[k]), float(self.o0[k]), float(self.o1[k]), forward=forward)
 
-    def unit_route(self, unit_id: str, chain: list[int], what: tuple[str, str], time_s: float, *,
-                   parking_id: str = "") -> UnitRoute:
+    def unit_route(
+        self, unit_id: str, chain: list[int], what: tuple[str, str], time_s: float, *, parking_id: str = ""
+    ) -> UnitRoute:
         """Turn a chain of layered nodes into legs."""
         kind, ref = what
         segments, entry_gate = _entry(self._segments(chain), kind, ref)
@@ -468,8 +513,14 @@ class _LayeredGraph:
         if kind == "gate_park":
             cur_gate = ref
         legs = self._legs(segments, cur_gate)
-        return UnitRoute(unit_id=unit_id, gate_id=entry_gate, entry="ride" if kind == "gate" else "walk",
-                         parking_id=ref if kind == "parking" else parking_id, legs=tuple(legs), time_s=time_s)
+        return UnitRoute(
+            unit_id=unit_id,
+            gate_id=entry_gate,
+            entry="ride" if kind == "gate" else "walk",
+            parking_id=ref if kind == "parking" else parking_id,
+            legs=tuple(legs),
+            time_s=time_s,
+        )
 
     def _segments(self, chain: list[int]) -> list[tuple[str, np.ndarray, str, int]]:
         """The chain as runs of ``(mode, metric coords, gate crossed, zone)`` (zone ``-2``: a spur or connector)."""
@@ -526,13 +577,14 @@ class _LayeredGraph:
 
 
 def _entry(segments: list, kind: str, ref: str) -> tuple[list, str]:
-    """The entry gate (the first gate after the last stretch on public ground) and the segments from where the route starts.
+    """The entry gate (the first gate after the last stretch on public ground) and the segments from where the route
+    starts.
 
     Riding before the entry gate is the rider's own way: a ride-in route
     starts at the gate.
     """
     last_public = max((i for i, s in enumerate(segments) if s[3] == -1), default=-1)
-    entry_gate = next((s[2] for s in segments[last_public + 1:] if s[2]), "")
+    entry_gate = next((s[2] for s in segments[last_public + 1 :] if s[2]), "")
     if not entry_gate and kind in ("gate", "gate_park") and last_public < 0:
         entry_gate = ref
     if kind == "gate" and entry_gate:
@@ -545,7 +597,9 @@ def _entry(segments: list, kind: str, ref: str) -> tuple[list, str]:
 # ---------------------------------------------------------------------------
 # turn-by-turn
 # ---------------------------------------------------------------------------
-def route_steps(xy: np.ndarray, *, simplify_m: float = 2.0, turn_deg: float = 35.0, short_m: float = 6.0) -> tuple[tuple[str, float], ...]:
+def route_steps(
+    xy: np.ndarray, *, simplify_m: float = 2.0, turn_deg: float = 35.0, short_m: float = 6.0
+) -> tuple[tuple[str, float], ...]:
     """Turn instructions along a metric polyline.
 
     Parameters
@@ -625,8 +679,16 @@ def round_m(distance_m: float) -> int:
     return int(max(step, step * round(distance_m / step)))
 
 
-def describe(route: UnitRoute, *, lang: str, gate_names: dict[str, str], parking_names: dict[str, str],
-             destination: str, detail_m: float = 40.0, signs: dict[tuple[int, int], str] | None = None) -> list[str]:
+def describe(
+    route: UnitRoute,
+    *,
+    lang: str,
+    gate_names: dict[str, str],
+    parking_names: dict[str, str],
+    destination: str,
+    detail_m: float = 40.0,
+    signs: dict[tuple[int, int], str] | None = None,
+) -> list[str]:
     """Turn-by-turn text of a route, a few lines in Chinese or English.
 
     Parameters
@@ -678,19 +740,27 @@ def describe(route: UnitRoute, *, lang: str, gate_names: dict[str, str], parking
                     lines.append(text["straight_turn"].format(d=dist, turn=turn[t]))
             elif last:
                 key = "arrive_ride" if leg.mode == "ride" else "arrive_walk"
-                lines.append(text[key].format(d=dist, dest=destination) if dist else text["arrive"].format(dest=destination))
+                lines.append(
+                    text[key].format(d=dist, dest=destination) if dist else text["arrive"].format(dest=destination)
+                )
             elif leg.mode == "ride":
                 lines.append(text["ride_park"].format(d=dist) if dist else text["park"])
             elif dist:
                 nxt = route.legs[li + 1].gate_id
-                lines.append(text["walk_to_gate"].format(d=dist, gate=gate_names.get(nxt, nxt)) if nxt else text["walk"].format(d=dist))
+                lines.append(
+                    text["walk_to_gate"].format(d=dist, gate=gate_names.get(nxt, nxt))
+                    if nxt
+                    else text["walk"].format(d=dist)
+                )
     return lines
 
 
 # ---------------------------------------------------------------------------
 # nearest facilities
 # ---------------------------------------------------------------------------
-def nearest_facilities(bundle: Bundle, *, network: Network | None = None, kinds: tuple[str, ...] = NEAREST_KINDS) -> pd.DataFrame:
+def nearest_facilities(
+    bundle: Bundle, *, network: Network | None = None, kinds: tuple[str, ...] = NEAREST_KINDS
+) -> pd.DataFrame:
     """Nearest facility of each kind to each unit door, by walking path distance.
 
     Parameters
@@ -720,12 +790,15 @@ def nearest_facilities(bundle: Bundle, *, network: Network | None = None, kinds:
     frames = []
     for k, (dist, ids) in nearest_by_kind(net, units.geometry, fac, present, mode="walk").items():
         ok = np.isfinite(dist) & (ids != "")
-        frames.append(pd.DataFrame({
-            "unit_id": units["id"].to_numpy()[ok],
-            "kind": k,
-            "facility_id": ids[ok],
-            "distance_m": dist[ok],
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unit_id": units["id"].to_numpy()[ok],
+                    "kind": k,
+                    "facility_id": ids[ok],
+                    "distance_m": dist[ok],
+                }
+            )
+        )
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     return out.sort_values(["unit_id", "distance_m"], kind="stable").reset_index(drop=True)
-

@@ -37,6 +37,7 @@ Everything is computed in the network's metric CRS and returned with WGS84
 positions. Only rideable routes go through gates riders may ride through:
 the ride plan uses only edges open to riding (see :mod:`ridermap.analysis.network`).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -53,8 +54,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from shapely.ops import nearest_points
 
-from ridermap.analysis.gaps import doors
 from ridermap.analysis.context import Analysis
+from ridermap.analysis.gaps import doors
 from ridermap.analysis.network import Network, snap
 from ridermap.i18n import t
 from ridermap.model.bundle import Bundle
@@ -62,8 +63,20 @@ from ridermap.numbers import parse_building_number, parse_unit_number
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Arrow", "SignFace", "JunctionSign", "BuildingSign", "PlannedRoute", "SignPlan", "sign_plan", "signs_at_turns",
-           "follow_signs", "ARROWS", "LEGIBILITY_M_PER_MM", "letter_height_mm"]
+__all__ = [
+    "Arrow",
+    "SignFace",
+    "JunctionSign",
+    "BuildingSign",
+    "PlannedRoute",
+    "SignPlan",
+    "sign_plan",
+    "signs_at_turns",
+    "follow_signs",
+    "ARROWS",
+    "LEGIBILITY_M_PER_MM",
+    "letter_height_mm",
+]
 
 #: turns closer than this to straight ahead count as "straight on"
 STRAIGHT_DEG = 30.0
@@ -120,14 +133,18 @@ class SignFace:
     def text(self) -> str:
         """``← 1–4号楼   ↑ 5号楼（步行）``: arrows left to right; a way for one mode only says so."""
         both = len({m for a in self.arrows for m in a.modes}) > 1
-        return "   ".join(f"{a.symbol} {a.text}{t('signs.mode_' + a.modes[0], 'zh') if both and len(a.modes) == 1 else ''}"
-                          for a in self.arrows)
+        return "   ".join(
+            f"{a.symbol} {a.text}{t('signs.mode_' + a.modes[0], 'zh') if both and len(a.modes) == 1 else ''}"
+            for a in self.arrows
+        )
 
     def text_en(self) -> str:
         """English face text: ``← Bldg 1–4   ↑ Bldg 5 (on foot)``."""
         both = len({m for a in self.arrows for m in a.modes}) > 1
-        return "   ".join(f"{a.symbol} {a.text_en}{t('signs.mode_' + a.modes[0], 'en') if both and len(a.modes) == 1 else ''}"
-                          for a in self.arrows)
+        return "   ".join(
+            f"{a.symbol} {a.text_en}{t('signs.mode_' + a.modes[0], 'en') if both and len(a.modes) == 1 else ''}"
+            for a in self.arrows
+        )
 
 
 @dataclass(frozen=True)
@@ -287,7 +304,9 @@ class _Graph:
         rows.append(np.full(len(nodes), src))
         cols.append(nodes)
         ws.append(np.maximum(np.array([best[n] for n in nodes.tolist()]), 1e-3))
-        graph = sparse.csr_array((np.concatenate(ws), (np.concatenate(rows), np.concatenate(cols))), shape=(self.n, self.n))
+        graph = sparse.csr_array(
+            (np.concatenate(ws), (np.concatenate(rows), np.concatenate(cols))), shape=(self.n, self.n)
+        )
         dist, pred = dijkstra(graph, directed=True, indices=src, return_predecessors=True)
         return dist, pred, door_edge
 
@@ -315,13 +334,14 @@ def _route_from(g: _Graph, hub: int, dist, pred, door_edge: dict[int, int]) -> t
 
 def _inward(poly, gx: float, gy: float, fallback: float) -> float:
     """Compass bearing into the compound across its outline at the gate (normal of the nearest outline side)."""
-    ring = shapely.get_coordinates(poly.exterior if poly.geom_type == "Polygon" else
-                                   max(poly.geoms, key=lambda g: g.area).exterior)
+    ring = shapely.get_coordinates(
+        poly.exterior if poly.geom_type == "Polygon" else max(poly.geoms, key=lambda g: g.area).exterior
+    )
     if len(ring) < 3:
         return fallback
     a, b = ring[:-1], ring[1:]
     ab = b - a
-    t = np.clip(((gx - a[:, 0]) * ab[:, 0] + (gy - a[:, 1]) * ab[:, 1]) / np.maximum((ab ** 2).sum(axis=1), 1e-9), 0, 1)
+    t = np.clip(((gx - a[:, 0]) * ab[:, 0] + (gy - a[:, 1]) * ab[:, 1]) / np.maximum((ab**2).sum(axis=1), 1e-9), 0, 1)
     near = a + ab * t[:, None]
     k = int(np.argmin(np.hypot(near[:, 0] - gx, near[:, 1] - gy)))
     normal = np.array([-ab[k, 1], ab[k, 0]])
@@ -335,7 +355,9 @@ def _inward(poly, gx: float, gy: float, fallback: float) -> float:
 
 def _take(snapped, k: int):
     """Point ``k`` of a :class:`~ridermap.analysis.network.Snapped` as a one-point Snapped."""
-    return dataclasses.replace(snapped, **{f.name: getattr(snapped, f.name)[k:k + 1] for f in dataclasses.fields(snapped)})
+    return dataclasses.replace(
+        snapped, **{f.name: getattr(snapped, f.name)[k : k + 1] for f in dataclasses.fields(snapped)}
+    )
 
 
 def _plan_routes(bundle: Bundle, cid: str, net: Network, plan: str) -> list[PlannedRoute]:
@@ -389,8 +411,9 @@ def _adjacency(net: Network) -> dict[int, list[int]]:
     return adj
 
 
-def _straightest(net: Network, node: int, arrive_deg: float, came_by: int, mode: str,
-                 adjacency: dict[int, list[int]]) -> int | None:
+def _straightest(
+    net: Network, node: int, arrive_deg: float, came_by: int, mode: str, adjacency: dict[int, list[int]]
+) -> int | None:
     """The way a rider without a sign takes: the usable edge closest to straight ahead (never back)."""
     options = [e for e in _usable(net, node, mode, adjacency) if e != came_by]
     if came_by < 0 and len(net.edge_zone):  # through the gate: into the compound, not back to the street
@@ -466,14 +489,16 @@ def _buildings_text(labels: list[str], *, lang: str = "zh") -> str:
         j = i
         while j + 1 < len(numbered) and numbered[j + 1] == numbered[j] + 1:
             j += 1
-        runs.append(f"{numbered[i]}–{numbered[j]}" if j > i + 1 else "、".join(str(n) for n in numbered[i:j + 1]))
+        runs.append(f"{numbered[i]}–{numbered[j]}" if j > i + 1 else "、".join(str(n) for n in numbered[i : j + 1]))
         i = j + 1
     if lang == "en":
         return ", ".join(([f"Bldg {', '.join(runs).replace('、', ', ')}"] if runs else []) + others)
     return "、".join(([f"{'、'.join(runs)}号楼"] if runs else []) + others)
 
 
-def _unsigned_way(net: Network, node: int, arrive: float, came: int, mode: str, adjacency, door_edge: int) -> int | None:
+def _unsigned_way(
+    net: Network, node: int, arrive: float, came: int, mode: str, adjacency, door_edge: int
+) -> int | None:
     """Where a rider goes at a junction without a face for them: onto the door's own path when it starts
     here (the building's number faces it), else the straightest way on."""
     if door_edge != came and door_edge in _usable(net, node, mode, adjacency):
@@ -533,13 +558,29 @@ def _face(net: Network, node: int, came: int, p: _Pass, names: _Names, to_wgs, a
         mode = "ride" if any(m == "ride" for _, m in reached) else "walk"
         turn = _turn(p.arrive_deg, _way_dir(net, leave, node, p.arrive_deg, mode, adjacency))
         door_ids = sorted({d for d, _ in reached}, key=names.order)
-        arrows.append(Arrow(_arrow(turn), round(turn, 1), int(leave), tuple(door_ids), names.text(door_ids, split),
-                            tuple(sorted({m for _, m in reached})), names.text(door_ids, split, lang="en")))
+        arrows.append(
+            Arrow(
+                _arrow(turn),
+                round(turn, 1),
+                int(leave),
+                tuple(door_ids),
+                names.text(door_ids, split),
+                tuple(sorted({m for _, m in reached})),
+                names.text(door_ids, split, lang="en"),
+            )
+        )
     arrows = _distinct_symbols(arrows)
     x, y = _face_xy(net, node, came, p.arrive_deg)
     lon, lat = to_wgs.transform(x, y)
-    return SignFace(came, float(lon), float(lat), (p.arrive_deg + 180.0) % 360.0, tuple(arrows), p.n,
-                    letter_height_mm(JUNCTION_VIEW_M))
+    return SignFace(
+        came,
+        float(lon),
+        float(lat),
+        (p.arrive_deg + 180.0) % 360.0,
+        tuple(arrows),
+        p.n,
+        letter_height_mm(JUNCTION_VIEW_M),
+    )
 
 
 def _distinct_symbols(arrows: list[Arrow]) -> list[Arrow]:
@@ -565,15 +606,21 @@ class _Names:
         dr = dr[dr["community_id"] == cid]
         bl = bundle.buildings
         keys = bl["survey_key"].astype(str) if "survey_key" in bl else bl["id"].astype(str)
-        labels: dict[str, str] = {b: (lb if lb and lb != "nan" else f"未编号{k}") for b, lb, k in
-                                  zip(bl["id"].astype(str), bl["label"].fillna("").astype(str), keys)}
+        labels: dict[str, str] = {
+            b: (lb if lb and lb != "nan" else f"未编号{k}")
+            for b, lb, k in zip(bl["id"].astype(str), bl["label"].fillna("").astype(str), keys)
+        }
         self.building: dict[str, str] = dict(zip(dr["id"].astype(str), dr["building_id"].astype(str)))
         self.building_label: dict[str, str] = {b: labels.get(b, b) for b in self.building.values()}
-        self.unit: dict[str, str] = {d: (lb if kind == "unit" else "") for d, lb, kind in
-                                     zip(dr["id"].astype(str), dr["label"].astype(str), dr["door"])}
+        self.unit: dict[str, str] = {
+            d: (lb if kind == "unit" else "")
+            for d, lb, kind in zip(dr["id"].astype(str), dr["label"].astype(str), dr["door"])
+        }
 
     def order(self, door: str) -> tuple:
-        return _natural(self.building_label.get(self.building.get(door, door), door)) + _natural(self.unit.get(door, ""))
+        return _natural(self.building_label.get(self.building.get(door, door), door)) + _natural(
+            self.unit.get(door, "")
+        )
 
     def text(self, door_ids: list[str], split: set[str], *, lang: str = "zh") -> str:
         """``1–4号楼、7号楼1单元`` (en ``Bldg 1–4, Bldg 7 Unit 1``): whole buildings as runs, a building whose
@@ -631,10 +678,15 @@ def _merge_face(existing: list[SignFace], face: SignFace) -> bool:
                 continue
             ids = tuple(dict.fromkeys(old.doors + a.doors))
             same = ids == old.doors
-            by_exit[a.exit_edge] = Arrow(old.symbol, old.turn_deg, old.exit_edge, ids,
-                                         old.text if same else _merge_text(old.text, a.text, "、"),
-                                         tuple(sorted(set(old.modes) | set(a.modes))),
-                                         old.text_en if same else _merge_text(old.text_en, a.text_en, ", "))
+            by_exit[a.exit_edge] = Arrow(
+                old.symbol,
+                old.turn_deg,
+                old.exit_edge,
+                ids,
+                old.text if same else _merge_text(old.text, a.text, "、"),
+                tuple(sorted(set(old.modes) | set(a.modes))),
+                old.text_en if same else _merge_text(old.text_en, a.text_en, ", "),
+            )
         arrows = tuple(sorted(by_exit.values(), key=lambda a: (_ARROW_ORDER[a.symbol], a.turn_deg)))
         existing[i] = dataclasses.replace(f, arrows=arrows, routes=f.routes + face.routes)
         return True
@@ -645,8 +697,9 @@ def _merge_text(a: str, b: str, sep: str) -> str:
     return sep.join(dict.fromkeys([*a.split(sep), *b.split(sep)]))
 
 
-def _number_junctions(net: Network, cid: str, faces: dict[int, list[SignFace]], why: dict[int, set[str]],
-                      to_wgs) -> list[JunctionSign]:
+def _number_junctions(
+    net: Network, cid: str, faces: dict[int, list[SignFace]], why: dict[int, set[str]], to_wgs
+) -> list[JunctionSign]:
     """One post per junction with faces, numbered J1, J2… north to south, then west to east."""
     nodes = sorted(faces, key=lambda n: (-round(float(net.node_xy[n][1]), 1), round(float(net.node_xy[n][0]), 1)))
     out = []
@@ -704,7 +757,7 @@ def follow_signs(plan: SignPlan, route: PlannedRoute, *, max_steps: int = 500) -
 # building-side numbers
 # ---------------------------------------------------------------------------
 def letter_height_mm(view_m: float) -> int:
-    """Letter (cap) height for reading at ``view_m`` metres (:data:`LEGIBILITY_M_PER_MM`), rounded up to a stock size."""
+    """Letter (cap) height to read at ``view_m`` metres (:data:`LEGIBILITY_M_PER_MM`), rounded up to a stock size."""
     need = view_m / LEGIBILITY_M_PER_MM
     for size in LETTER_SIZES_MM:
         if size >= need:
@@ -748,8 +801,21 @@ def building_signs(bundle: Bundle, cid: str, net: Network, planned: list[Planned
         for a, c, facing, view, faced in facades.values():
             for x, y in _facade_spots(a, c):
                 lon, lat = to_wgs.transform(float(x), float(y))
-                out.append(BuildingSign("", cid, bid, label or bid, float(lon), float(lat), round(facing, 1),
-                                        letter_height_mm(view), round(view, 1), why, tuple(faced)))
+                out.append(
+                    BuildingSign(
+                        "",
+                        cid,
+                        bid,
+                        label or bid,
+                        float(lon),
+                        float(lat),
+                        round(facing, 1),
+                        letter_height_mm(view),
+                        round(view, 1),
+                        why,
+                        tuple(faced),
+                    )
+                )
     out.sort(key=lambda s: (-round(s.lat, 6), round(s.lon, 6), s.building_id))
     return [dataclasses.replace(s, id=f"N{k}") for k, s in enumerate(out, start=1)]
 
@@ -768,8 +834,9 @@ def _facade(poly, path: shapely.LineString) -> tuple[np.ndarray, np.ndarray, flo
     over its neighbours in the same direction (an outline drawn with a vertex
     at every unit still has one facade).
     """
-    ring = shapely.get_coordinates(poly.exterior if poly.geom_type == "Polygon" else
-                                   max(poly.geoms, key=lambda g: g.area).exterior)
+    ring = shapely.get_coordinates(
+        poly.exterior if poly.geom_type == "Polygon" else max(poly.geoms, key=lambda g: g.area).exterior
+    )
     if len(ring) < 3 or path is None or path.is_empty:
         return None
     near_on_path, _ = nearest_points(path, poly)

@@ -11,6 +11,7 @@ fewest sites covering every door in gap that any candidate can cover. Doors
 with identical coverage are merged into one weighted client first, which
 keeps the integer programmes small without changing their optimum.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,7 +32,15 @@ from ridermap.model.schema import CRS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CANDIDATE_SOURCES", "SitingResult", "candidate_sites", "coverage", "solve_mclp", "solve_lscp", "propose_sites"]
+__all__ = [
+    "CANDIDATE_SOURCES",
+    "SitingResult",
+    "candidate_sites",
+    "coverage",
+    "solve_mclp",
+    "solve_lscp",
+    "propose_sites",
+]
 
 CANDIDATE_SOURCES = ("gate_front", "junction", "parking_edge")
 #: kerbside candidates only on public rideable edges at least this long
@@ -69,8 +78,9 @@ class SitingResult:
     lscp_sites: int
 
 
-def candidate_sites(bundle: Bundle, network: Network, *, sources: tuple[str, ...] = CANDIDATE_SOURCES,
-                    user=None) -> gpd.GeoDataFrame:
+def candidate_sites(
+    bundle: Bundle, network: Network, *, sources: tuple[str, ...] = CANDIDATE_SOURCES, user=None
+) -> gpd.GeoDataFrame:
     """Candidate sites for new facilities.
 
     Parameters
@@ -94,7 +104,9 @@ def candidate_sites(bundle: Bundle, network: Network, *, sources: tuple[str, ...
     """
     unknown = set(sources) - set(CANDIDATE_SOURCES)
     if unknown:
-        raise ValidationError(f"siting: unknown candidate sources {sorted(unknown)} (known: {', '.join(CANDIDATE_SOURCES)})")
+        raise ValidationError(
+            f"siting: unknown candidate sources {sorted(unknown)} (known: {', '.join(CANDIDATE_SOURCES)})"
+        )
     frames = []
     if "gate_front" in sources and len(bundle.gates):
         g = bundle.gates[(bundle.gates["rider_access"] != "none") & ~bundle.gates["locked"]]
@@ -107,7 +119,9 @@ def candidate_sites(bundle: Bundle, network: Network, *, sources: tuple[str, ...
         pts = network.to_wgs84(shapely.points(network.node_xy[nodes])) if len(nodes) else []
         frames.append(pd.DataFrame({"id": [f"node:{n}" for n in nodes], "source": "junction", "geometry": list(pts)}))
     if "parking_edge" in sources:
-        sel = np.flatnonzero(path_edge & (network.edge_zone == -1) & network.edge_ride & (network.edge_length_m >= _PARKING_EDGE_MIN_M))
+        sel = np.flatnonzero(
+            path_edge & (network.edge_zone == -1) & network.edge_ride & (network.edge_length_m >= _PARKING_EDGE_MIN_M)
+        )
         mids = shapely.line_interpolate_point(network.edge_geometry[sel], 0.5, normalized=True) if len(sel) else []
         pts = network.to_wgs84(np.asarray(mids, dtype=object)) if len(sel) else []
         frames.append(pd.DataFrame({"id": [f"edge:{e}" for e in sel], "source": "parking_edge", "geometry": list(pts)}))
@@ -115,7 +129,11 @@ def candidate_sites(bundle: Bundle, network: Network, *, sources: tuple[str, ...
         geoms = user.geometry if isinstance(user, gpd.GeoDataFrame) else gpd.GeoSeries(user)
         if geoms.crs is not None and str(geoms.crs) != CRS:
             geoms = geoms.to_crs(CRS)
-        names = user["id"].astype(str).tolist() if isinstance(user, gpd.GeoDataFrame) and "id" in user else [f"user:{i + 1}" for i in range(len(geoms))]
+        names = (
+            user["id"].astype(str).tolist()
+            if isinstance(user, gpd.GeoDataFrame) and "id" in user
+            else [f"user:{i + 1}" for i in range(len(geoms))]
+        )
         frames.append(pd.DataFrame({"id": names, "source": "user", "geometry": list(geoms)}))
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -164,7 +182,9 @@ def _quiet_solver_deprecations():
         yield
 
 
-def solve_mclp(cost_matrix: np.ndarray, *, radius_m: float, k: int, weights: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+def solve_mclp(
+    cost_matrix: np.ndarray, *, radius_m: float, k: int, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
     """Maximal covering location: the ``k`` candidates covering the most client weight.
 
     Parameters
@@ -224,8 +244,16 @@ def solve_lscp(cost_matrix: np.ndarray, *, radius_m: float) -> np.ndarray:
     return np.array(sorted(j for j, var in enumerate(model.fac_vars) if (var.value() or 0) > 0.5), dtype=np.int64)
 
 
-def propose_sites(report: GapReport, bundle: Bundle, network: Network, *, kind: str, k: int = 3,
-                  candidates: gpd.GeoDataFrame | None = None, max_candidates: int = 120) -> SitingResult:
+def propose_sites(
+    report: GapReport,
+    bundle: Bundle,
+    network: Network,
+    *,
+    kind: str,
+    k: int = 3,
+    candidates: gpd.GeoDataFrame | None = None,
+    max_candidates: int = 120,
+) -> SitingResult:
     """Propose ``k`` new sites for ``kind`` (MCLP) and the minimal full cover (LSCP).
 
     Parameters
@@ -267,7 +295,7 @@ def propose_sites(report: GapReport, bundle: Bundle, network: Network, *, kind: 
     counts = np.asarray(cKDTree(gxy).query_ball_point(cxy, radius, return_length=True))
     keep = np.flatnonzero(counts > 0)
     if len(keep) > 4 * max_candidates:
-        keep = np.sort(keep[np.argsort(-counts[keep], kind="stable")[:4 * max_candidates]])
+        keep = np.sort(keep[np.argsort(-counts[keep], kind="stable")[: 4 * max_candidates]])
     cand = cand.iloc[keep].reset_index(drop=True)
     if cand.empty:
         return SitingResult(kind, radius, empty, len(gap), 0, 0, 0)
@@ -297,11 +325,27 @@ def propose_sites(report: GapReport, bundle: Bundle, network: Network, *, kind: 
         order = np.argsort(-(cost[:, cols] <= radius).sum(axis=0), kind="stable")
         for rank, j in enumerate(cols[order], start=1):
             hit = cost[:, j] <= radius
-            records.append({"kind": kind, "method": method, "rank": rank, "candidate_id": cand["id"].iloc[j],
-                            "source": cand["source"].iloc[j], "newly_covered": int(hit.sum()),
-                            "unit_ids": ";".join(ids[hit]), "geometry": cand.geometry.iloc[j]})
-    log.info("siting %s: %d doors in gap, %d coverable, %d covered by %d MCLP sites; LSCP needs %d",
-             kind, len(gap), coverable, int(covered), len(chosen), len(lscp))
+            records.append(
+                {
+                    "kind": kind,
+                    "method": method,
+                    "rank": rank,
+                    "candidate_id": cand["id"].iloc[j],
+                    "source": cand["source"].iloc[j],
+                    "newly_covered": int(hit.sum()),
+                    "unit_ids": ";".join(ids[hit]),
+                    "geometry": cand.geometry.iloc[j],
+                }
+            )
+    log.info(
+        "siting %s: %d doors in gap, %d coverable, %d covered by %d MCLP sites; LSCP needs %d",
+        kind,
+        len(gap),
+        coverable,
+        int(covered),
+        len(chosen),
+        len(lscp),
+    )
     return SitingResult(kind, radius, _sites_frame(records), len(gap), coverable, int(covered), len(lscp))
 
 

@@ -4,15 +4,17 @@ Each :class:`Finding` has a severity (``error`` / ``warning``), the layer,
 the feature id, its source (file and row, or OSM id) and a message in
 Chinese and English. ``ridermap validate`` exits 1 when any error is found.
 """
+
 from __future__ import annotations
 
 import logging
+
 import geopandas as gpd
 import numpy as np
 import shapely
 
-from ridermap.hours import check_hours
 from ridermap.crs import bd09_to_wgs84, gcj02_to_wgs84
+from ridermap.hours import check_hours
 from ridermap.model.bundle import Bundle
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, LAYERS
@@ -48,8 +50,17 @@ def validate(bundle: Bundle, *, check_routes: bool = True, analysis=None) -> lis
     """
     findings: list[Finding] = list(bundle.findings)
     if bundle.communities.empty:
-        findings.append(Finding("error", "no_compound", "communities", "", "", "没有找到任何小区（landuse=residential 范围）",
-                                "no compound found (no landuse=residential polygon with buildings)"))
+        findings.append(
+            Finding(
+                "error",
+                "no_compound",
+                "communities",
+                "",
+                "",
+                "没有找到任何小区（landuse=residential 范围）",
+                "no compound found (no landuse=residential polygon with buildings)",
+            )
+        )
         return findings
     metric = str(utm_crs(bundle.communities))
     findings += _empty_layers(bundle)
@@ -67,7 +78,14 @@ def validate(bundle: Bundle, *, check_routes: bool = True, analysis=None) -> lis
 
 def _empty_layers(bundle: Bundle) -> list[Finding]:
     out = []
-    zh = {"communities": "小区", "gates": "出入口", "buildings": "楼栋", "units": "单元门", "facilities": "设施", "paths": "道路"}
+    zh = {
+        "communities": "小区",
+        "gates": "出入口",
+        "buildings": "楼栋",
+        "units": "单元门",
+        "facilities": "设施",
+        "paths": "道路",
+    }
     for name in LAYERS:
         if getattr(bundle, name).empty:
             severity = "error" if name in ("buildings", "communities") else "warning"
@@ -77,7 +95,17 @@ def _empty_layers(bundle: Bundle) -> list[Finding]:
         for name in ("gates", "units"):
             layer = getattr(bundle, name)
             if len(layer) and cid not in present[name]:
-                out.append(Finding("warning", "empty_layer", name, cid, "", f"小区 {cid} 没有{zh[name]}", f"compound {cid} has no {name}"))
+                out.append(
+                    Finding(
+                        "warning",
+                        "empty_layer",
+                        name,
+                        cid,
+                        "",
+                        f"小区 {cid} 没有{zh[name]}",
+                        f"compound {cid} has no {name}",
+                    )
+                )
     return out
 
 
@@ -85,17 +113,34 @@ def _buildings(bundle: Bundle) -> list[Finding]:
     out = []
     b = bundle.buildings[bundle.buildings["community_id"] != ""]
     for _, row in b[b["number"] == ""].iterrows():
-        out.append(Finding("warning", "building_without_number", "buildings", row["id"], row["source"],
-                           f"楼栋没有楼号（{row['label'] or '无名称'}）", f"building has no number ({row['label'] or 'no name'})"))
+        out.append(
+            Finding(
+                "warning",
+                "building_without_number",
+                "buildings",
+                row["id"],
+                row["source"],
+                f"楼栋没有楼号（{row['label'] or '无名称'}）",
+                f"building has no number ({row['label'] or 'no name'})",
+            )
+        )
     numbered = b[(b["number"] != "") & (b["community_id"] != "")]
     for (cid, number), group in numbered.groupby(["community_id", "number"]):
         if len(group) > 1:
             # same label twice is a real duplicate; 7号楼 and 家属7号楼 only share the number
             same_label = group["label"].duplicated(keep=False)
             for (_, row), same in zip(group.iterrows(), same_label):
-                out.append(Finding("error" if same else "warning", "duplicate_building_number", "buildings", row["id"], row["source"],
-                                   f"小区 {cid} 中楼号 {number} 重复（{len(group)} 栋：{'、'.join(group['label'])}）",
-                                   f"building number {number} is used {len(group)} times in {cid} ({', '.join(group['label'])})"))
+                out.append(
+                    Finding(
+                        "error" if same else "warning",
+                        "duplicate_building_number",
+                        "buildings",
+                        row["id"],
+                        row["source"],
+                        f"小区 {cid} 中楼号 {number} 重复（{len(group)} 栋：{'、'.join(group['label'])}）",
+                        f"building number {number} is used {len(group)} times in {cid} ({', '.join(group['label'])})",
+                    )
+                )
     return out
 
 
@@ -106,17 +151,44 @@ def _units(bundle: Bundle, metric: str) -> list[Finding]:
         return out
     known = set(bundle.buildings["id"])
     for _, row in u[~u["building_id"].isin(known)].iterrows():
-        out.append(Finding("error", "unit_without_building", "units", row["id"], row["source"],
-                           f"单元门所属楼栋 {row['building_id']} 不存在", f"unit's building {row['building_id']} does not exist"))
+        out.append(
+            Finding(
+                "error",
+                "unit_without_building",
+                "units",
+                row["id"],
+                row["source"],
+                f"单元门所属楼栋 {row['building_id']} 不存在",
+                f"unit's building {row['building_id']} does not exist",
+            )
+        )
     for _, row in u[u["number"] == ""].iterrows():
-        out.append(Finding("warning", "unit_without_number", "units", row["id"], row["source"],
-                           "单元门没有单元号", "unit door has no unit number"))
+        out.append(
+            Finding(
+                "warning",
+                "unit_without_number",
+                "units",
+                row["id"],
+                row["source"],
+                "单元门没有单元号",
+                "unit door has no unit number",
+            )
+        )
     numbered = u[u["number"] != ""]
     for (bid, number), group in numbered.groupby(["building_id", "number"]):
         if len(group) > 1:
             for _, row in group.iterrows():
-                out.append(Finding("error", "duplicate_unit_number", "units", row["id"], row["source"],
-                                   f"楼栋 {bid} 中单元号 {number} 重复", f"unit number {number} is used {len(group)} times in {bid}"))
+                out.append(
+                    Finding(
+                        "error",
+                        "duplicate_unit_number",
+                        "units",
+                        row["id"],
+                        row["source"],
+                        f"楼栋 {bid} 中单元号 {number} 重复",
+                        f"unit number {number} is used {len(group)} times in {bid}",
+                    )
+                )
     have = u[u["building_id"].isin(known)]
     if len(have):
         bgeom = bundle.buildings.set_index("id").geometry.to_crs(metric)
@@ -128,8 +200,18 @@ def _units(bundle: Bundle, metric: str) -> list[Finding]:
         for (_, row), d in zip(have.iterrows(), dist):
             if d > UNIT_NEAR_BUILDING_M:
                 severity = "error" if d > UNIT_FAR_FROM_BUILDING_M else "warning"
-                out.append(Finding(severity, "unit_far_from_building", "units", row["id"], row["source"],
-                                   f"单元门距所属楼栋 {d:.0f} 米（应在楼栋外墙上）", f"unit door is {d:.0f} m from its building", column="lon"))
+                out.append(
+                    Finding(
+                        severity,
+                        "unit_far_from_building",
+                        "units",
+                        row["id"],
+                        row["source"],
+                        f"单元门距所属楼栋 {d:.0f} 米（应在楼栋外墙上）",
+                        f"unit door is {d:.0f} m from its building",
+                        column="lon",
+                    )
+                )
     return out
 
 
@@ -140,23 +222,57 @@ def _gates(bundle: Bundle, metric: str) -> list[Finding]:
     rings = comm.geometry.to_crs(metric).boundary
     mine = g[g["community_id"].isin(rings.index)]
     if rings.index.is_unique:  # every gate projected at once, each to its compound's ring
-        dist = shapely.distance(rings.values[rings.index.get_indexer(mine["community_id"])], mine.geometry.to_crs(metric).values)
+        dist = shapely.distance(
+            rings.values[rings.index.get_indexer(mine["community_id"])], mine.geometry.to_crs(metric).values
+        )
     else:
-        dist = [rings.loc[cid].distance(gpd.GeoSeries([p], crs=CRS).to_crs(metric).iloc[0]) for cid, p in zip(mine["community_id"], mine.geometry)]
+        dist = [
+            rings.loc[cid].distance(gpd.GeoSeries([p], crs=CRS).to_crs(metric).iloc[0])
+            for cid, p in zip(mine["community_id"], mine.geometry)
+        ]
     for (_, row), d in zip(mine.iterrows(), dist):
         if d > GATE_FAR_FROM_OUTLINE_M:
-            out.append(Finding("error", "gate_far_from_compound", "gates", row["id"], row["source"],
-                               f"出入口“{row['name']}”距小区边界 {d:.0f} 米（超过 {GATE_FAR_FROM_OUTLINE_M:.0f} 米：位置或所属小区有误）",
-                               f"gate {row['name']!r} is {d:.0f} m from its compound's outline (more than "
-                               f"{GATE_FAR_FROM_OUTLINE_M:.0f} m: wrong place or wrong compound)", column="lon"))
+            out.append(
+                Finding(
+                    "error",
+                    "gate_far_from_compound",
+                    "gates",
+                    row["id"],
+                    row["source"],
+                    f"出入口“{row['name']}”距小区边界 {d:.0f} 米（超过 {GATE_FAR_FROM_OUTLINE_M:.0f} 米："
+                    "位置或所属小区有误）",
+                    f"gate {row['name']!r} is {d:.0f} m from its compound's outline (more than "
+                    f"{GATE_FAR_FROM_OUTLINE_M:.0f} m: wrong place or wrong compound)",
+                    column="lon",
+                )
+            )
         elif d > GATE_ON_BOUNDARY_M:
-            out.append(Finding("warning", "gate_off_boundary", "gates", row["id"], row["source"],
-                               f"出入口“{row['name']}”不在小区边界上（相距 {d:.0f} 米）", f"gate {row['name']!r} is {d:.0f} m off the compound boundary", column="lon"))
+            out.append(
+                Finding(
+                    "warning",
+                    "gate_off_boundary",
+                    "gates",
+                    row["id"],
+                    row["source"],
+                    f"出入口“{row['name']}”不在小区边界上（相距 {d:.0f} 米）",
+                    f"gate {row['name']!r} is {d:.0f} m off the compound boundary",
+                    column="lon",
+                )
+            )
     usable = set(g.loc[(g["rider_access"] != "none") & (~g["locked"]), "community_id"])
     for cid, crow in comm.iterrows():
         if cid not in usable:
-            out.append(Finding("error", "no_rider_gate", "communities", cid, crow["source"],
-                               f"小区“{crow['name']}”没有骑手可用的出入口", f"compound {crow['name']!r} has no gate riders may use"))
+            out.append(
+                Finding(
+                    "error",
+                    "no_rider_gate",
+                    "communities",
+                    cid,
+                    crow["source"],
+                    f"小区“{crow['name']}”没有骑手可用的出入口",
+                    f"compound {crow['name']!r} has no gate riders may use",
+                )
+            )
     return out
 
 
@@ -170,10 +286,20 @@ def _facilities_far(bundle: Bundle, metric: str) -> list[Finding]:
     out = []
     for (_, row), d in zip(f.iterrows(), dist):
         if d > FACILITY_FAR_M:
-            out.append(Finding("warning", "facility_far", "facilities", row["id"], row["source"],
-                               f"设施“{row['name'] or row['kind']}”距最近的小区 {d / 1000:.1f} 公里（超过 {FACILITY_FAR_M / 1000:g} 公里：坐标或坐标系有误？）",
-                               f"facility {row['name'] or row['kind']!r} is {d / 1000:.1f} km from every compound (more than "
-                               f"{FACILITY_FAR_M / 1000:g} km: wrong coordinates or CRS?)", column="lon"))
+            out.append(
+                Finding(
+                    "warning",
+                    "facility_far",
+                    "facilities",
+                    row["id"],
+                    row["source"],
+                    f"设施“{row['name'] or row['kind']}”距最近的小区 {d / 1000:.1f} 公里（超过 "
+                    f"{FACILITY_FAR_M / 1000:g} 公里：坐标或坐标系有误？）",
+                    f"facility {row['name'] or row['kind']!r} is {d / 1000:.1f} km from every compound (more than "
+                    f"{FACILITY_FAR_M / 1000:g} km: wrong coordinates or CRS?)",
+                    column="lon",
+                )
+            )
     return out
 
 
@@ -186,14 +312,34 @@ def _hours(bundle: Bundle) -> list[Finding]:
             if problem is None:
                 continue
             if problem.unsupported:
-                out.append(Finding("warning", "hours_unsupported", layer, row["id"], row["source"],
-                                   f"时段“{row[column]}”：{problem.message_zh}", f"hours {row[column]!r}: {problem.message_en}",
-                                   column="hours", value=row[column]))
+                out.append(
+                    Finding(
+                        "warning",
+                        "hours_unsupported",
+                        layer,
+                        row["id"],
+                        row["source"],
+                        f"时段“{row[column]}”：{problem.message_zh}",
+                        f"hours {row[column]!r}: {problem.message_en}",
+                        column="hours",
+                        value=row[column],
+                    )
+                )
             else:
-                out.append(Finding("error", "hours_invalid", layer, row["id"], row["source"],
-                                   f"时段“{row[column]}”写法无效：{problem.message_zh}（应如 Mo-Fr 07:00-09:00）",
-                                   f"hours {row[column]!r} are not valid opening_hours: {problem.message_en} (expected e.g. Mo-Fr 07:00-09:00)",
-                                   column="hours", value=row[column]))
+                out.append(
+                    Finding(
+                        "error",
+                        "hours_invalid",
+                        layer,
+                        row["id"],
+                        row["source"],
+                        f"时段“{row[column]}”写法无效：{problem.message_zh}（应如 Mo-Fr 07:00-09:00）",
+                        f"hours {row[column]!r} are not valid opening_hours: {problem.message_en} (expected e.g. "
+                        "Mo-Fr 07:00-09:00)",
+                        column="hours",
+                        value=row[column],
+                    )
+                )
     return out
 
 
@@ -225,13 +371,31 @@ def _shifted_survey_points(bundle: Bundle, metric: str) -> list[Finding]:
         for crs, fix in (("gcj02", gcj02_to_wgs84), ("bd09", bd09_to_wgs84)):
             fixed = _median_dist(*fix(lon, lat))
             if fixed < SHIFT_FIXED_M:
-                out.append(Finding("error", "crs_shifted", "units", "", name,
-                                   f"{name} 的点位距楼栋中位 {now:.0f} 米，按 {crs} 解读则仅 {fixed:.0f} 米：请声明 crs = \"{crs}\"",
-                                   f"{name}: points are a median {now:.0f} m from buildings; read as {crs} they are {fixed:.0f} m: declare crs = \"{crs}\""))
+                out.append(
+                    Finding(
+                        "error",
+                        "crs_shifted",
+                        "units",
+                        "",
+                        name,
+                        f'{name} 的点位距楼栋中位 {now:.0f} 米，按 {crs} 解读则仅 {fixed:.0f} 米：请声明 crs = "{crs}"',
+                        f"{name}: points are a median {now:.0f} m from buildings; read as {crs} they are "
+                        f'{fixed:.0f} m: declare crs = "{crs}"',
+                    )
+                )
                 break
         else:
-            out.append(Finding("warning", "survey_far", "units", "", name,
-                               f"{name} 的单元门距楼栋中位 {now:.0f} 米", f"{name}: unit doors are a median {now:.0f} m from buildings"))
+            out.append(
+                Finding(
+                    "warning",
+                    "survey_far",
+                    "units",
+                    "",
+                    name,
+                    f"{name} 的单元门距楼栋中位 {now:.0f} 米",
+                    f"{name}: unit doors are a median {now:.0f} m from buildings",
+                )
+            )
     return out
 
 
@@ -255,15 +419,32 @@ def _reachability(bundle: Bundle, analysis=None) -> list[Finding]:
     # a door more than a few metres from every mapped path is not reached:
     # the rider would have to cross lawns or walls the map does not show;
     # one search over the district for every compound (not one per compound)
-    reached = reachable_within_groups(net, gates.geometry, gates["community_id"], units.geometry, units["community_id"],
-                                      mode="walk", max_snap_m=DOOR_ON_PATH_M)
+    reached = reachable_within_groups(
+        net,
+        gates.geometry,
+        gates["community_id"],
+        units.geometry,
+        units["community_id"],
+        mode="walk",
+        max_snap_m=DOOR_ON_PATH_M,
+    )
     order = {cid: i for i, cid in enumerate(dict.fromkeys(bundle.community_ids()))}
     lost = units[~reached]
-    lost = lost.iloc[np.argsort([order[c] for c in lost["community_id"]], kind="stable")]  # compound by compound, as before
-    return [Finding("warning", "unit_unreachable", "units", uid, source,
-                    f"单元门{DOOR_ON_PATH_M:.0f}米内没有与骑手可用出入口相连的道路",
-                    f"no mapped path within {DOOR_ON_PATH_M:.0f} m of this unit door connects to a gate riders may use")
-            for uid, source in zip(lost["id"], lost["source"])]
+    lost = lost.iloc[
+        np.argsort([order[c] for c in lost["community_id"]], kind="stable")
+    ]  # compound by compound, as before
+    return [
+        Finding(
+            "warning",
+            "unit_unreachable",
+            "units",
+            uid,
+            source,
+            f"单元门{DOOR_ON_PATH_M:.0f}米内没有与骑手可用出入口相连的道路",
+            f"no mapped path within {DOOR_ON_PATH_M:.0f} m of this unit door connects to a gate riders may use",
+        )
+        for uid, source in zip(lost["id"], lost["source"])
+    ]
 
 
 def has_errors(findings: list[Finding]) -> bool:
@@ -279,7 +460,9 @@ def format_text(findings: list[Finding], *, language: str = "zh") -> str:
     lines = []
     for f in findings:
         where = " ".join(text_line(x) for x in (f.layer, f.id, f"({f.source})" if f.source else "") if x)
-        lines.append(f"{text_line(f.severity.upper()):7} {text_line(f.code):26} {where}: {text_line(f.message(language))}")
+        lines.append(
+            f"{text_line(f.severity.upper()):7} {text_line(f.code):26} {where}: {text_line(f.message(language))}"
+        )
     n_err = sum(f.severity == "error" for f in findings)
     n_warn = len(findings) - n_err
     lines.append(f"{n_err} 个错误，{n_warn} 个警告" if language == "zh" else f"{n_err} errors, {n_warn} warnings")

@@ -153,7 +153,8 @@ def _print_build_summary(report: Any, output: str, *, every: bool = False, limit
         for r in rows:
             cause = " ".join("; ".join(r["causes"] + r.get("where", [])).split())
             click.echo(
-                f"{str(r['community']):<{width}}  {r['status']:<11}  {len(r['files']):>5}  {r['seconds']:>7.1f}  {cause}"
+                f"{str(r['community']):<{width}}  {r['status']:<11}  {len(r['files']):>5}  {r['seconds']:>7.1f}  "
+                f"{cause}"
             )
     hidden = len(report.compounds) - sum(1 for r in rows if r in report.compounds)
     if hidden:

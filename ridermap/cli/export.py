@@ -12,14 +12,26 @@ from ridermap.cli.options import config_option, crs_option, load_bundle, sources
 @sources_argument
 @crs_option
 @config_option
-@click.option("--to", "target", type=click.Choice(["platform", "osm"]), required=True,
-              help="platform: one GeoJSON per compound (schema beside it); osm: an osmChange (.osc) of the survey.")
+@click.option(
+    "--to",
+    "target",
+    type=click.Choice(["platform", "osm"]),
+    required=True,
+    help="platform: one GeoJSON per compound (schema beside it); osm: an osmChange (.osc) of the survey.",
+)
 @click.option("--community", "communities", multiple=True, help="Only this compound (repeatable; default: all).")
-@click.option("-o", "--output", default="export", show_default=True, type=click.Path(file_okay=False),
-              help="Output folder.")
+@click.option(
+    "-o", "--output", default="export", show_default=True, type=click.Path(file_okay=False), help="Output folder."
+)
 @handle_errors
-def export(sources: tuple[str, ...], crs: str | None, config_path: str | None, target: str,
-           communities: tuple[str, ...], output: str) -> None:
+def export(
+    sources: tuple[str, ...],
+    crs: str | None,
+    config_path: str | None,
+    target: str,
+    communities: tuple[str, ...],
+    output: str,
+) -> None:
     """Give the data back: a documented GeoJSON for delivery platforms, or an osmChange for a mapper to review in JOSM
     (ridermap never uploads)."""
     from pathlib import Path
@@ -33,7 +45,9 @@ def export(sources: tuple[str, ...], crs: str | None, config_path: str | None, t
     ids = list(communities) or list(config.communities) or bundle.community_ids()
     unknown = sorted(set(ids) - set(bundle.community_ids()))
     if unknown:
-        raise ConfigError(f"--community {unknown[0]!r} is not in the data (known: {', '.join(bundle.community_ids()[:10])})")
+        raise ConfigError(
+            f"--community {unknown[0]!r} is not in the data (known: {', '.join(bundle.community_ids()[:10])})"
+        )
     if target == "platform":
         files = write_platform(bundle, output, ids=ids, data_date=config.data_date)
         click.echo(f"wrote {len(files)} files to {output}/ (one GeoJSON per compound, platform-export.schema.json)")

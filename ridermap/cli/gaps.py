@@ -36,8 +36,12 @@ from ridermap.cli.options import config_option, crs_option, load_bundle, sources
     help="New sites to propose per facility kind.",
 )
 @click.option("--no-pdf", is_flag=True, help="Skip the per-compound A3 PDF maps.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
-              help="Language of the maps and of the CSV headers (en: the column ids); default: the config's.")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    help="Language of the maps and of the CSV headers (en: the column ids); default: the config's.",
+)
 @handle_errors
 def gaps(
     sources: tuple[str, ...],
@@ -50,11 +54,11 @@ def gaps(
     lang: str | None,
 ) -> None:
     """Distances from every unit door to each kind of rider facility, gaps and new-site proposals."""
+    import dataclasses
+
     from ridermap.config import Config
     from ridermap.ingest.candidates import read_candidates
     from ridermap.publish.gaps import write_gaps
-
-    import dataclasses
 
     bundle, config = load_bundle(sources, crs, config_path)
     config = config or Config()

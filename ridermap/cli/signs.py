@@ -13,11 +13,18 @@ from ridermap.cli.options import config_option, crs_option, load_bundle, sources
 @crs_option
 @config_option
 @click.option("--community", "communities", multiple=True, help="Only this compound (repeatable; default: all).")
-@click.option("-o", "--output", default="signs", show_default=True, type=click.Path(file_okay=False),
-              help="Output folder: <community>/signs.csv, signs.geojson, sign-plan.pdf, art/<sign>.pdf.")
+@click.option(
+    "-o",
+    "--output",
+    default="signs",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Output folder: <community>/signs.csv, signs.geojson, sign-plan.pdf, art/<sign>.pdf.",
+)
 @handle_errors
-def signs(sources: tuple[str, ...], crs: str | None, config_path: str | None, communities: tuple[str, ...],
-          output: str) -> None:
+def signs(
+    sources: tuple[str, ...], crs: str | None, config_path: str | None, communities: tuple[str, ...], output: str
+) -> None:
     """Where every junction direction sign and building number goes, what it says, and its print-ready artwork."""
     from ridermap.config import Config
     from ridermap.errors import ConfigError
@@ -28,7 +35,9 @@ def signs(sources: tuple[str, ...], crs: str | None, config_path: str | None, co
     ids = list(communities) or list(config.communities) or bundle.community_ids()
     unknown = sorted(set(ids) - set(bundle.community_ids()))
     if unknown:
-        raise ConfigError(f"--community {unknown[0]!r} is not in the data (known: {', '.join(bundle.community_ids()[:10])})")
+        raise ConfigError(
+            f"--community {unknown[0]!r} is not in the data (known: {', '.join(bundle.community_ids()[:10])})"
+        )
     written = []
     for cid in ids:
         written += write_compound_signs(bundle.community(cid), cid, output, config=config)

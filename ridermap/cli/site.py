@@ -24,7 +24,8 @@ from ridermap.cli.options import config_option, crs_option, load_bundle, sources
     "--basemap",
     type=click.Choice(["osm", "amap", "tencent", "tianditu"]),
     default=None,
-    help="Background tiles (default: none, nothing loaded from the network). amap/tencent are GCJ-02: overlays are shifted to match.",
+    help="Background tiles (default: none, nothing loaded from the network). amap/tencent are GCJ-02: overlays are "
+    "shifted to match.",
 )
 @click.option(
     "--tianditu-key",
@@ -58,5 +59,6 @@ def site(
     files = write_site(bundle, output, config=config, basemap=basemap, tianditu_key=tianditu_key)
     pages = sum(f.suffix == ".html" for f in files)
     click.echo(
-        f"wrote {output}/: {len(bundle.communities)} compounds, {pages} pages, {len(files)} files; open {output}/index.html"
+        f"wrote {output}/: {len(bundle.communities)} compounds, {pages} pages, {len(files)} files; open "
+        f"{output}/index.html"
     )

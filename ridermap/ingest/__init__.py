@@ -3,13 +3,14 @@
 Every reader funnels into the model: :func:`bundle_from_sources` is the one
 entry point the CLI and ``build`` use.
 """
+
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from ridermap.errors import InputError
 from ridermap.crs import normalise_crs
+from ridermap.errors import InputError
 from ridermap.ingest.gpkg import bundle_from_gpkg, is_model_gpkg
 from ridermap.ingest.osm import bundle_from_osm, is_osm_path
 from ridermap.ingest.survey import is_survey_path, read_survey
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 __all__ = ["bundle_from_sources", "bundle_from_config", "bundle_from_osm", "bundle_from_gpkg", "read_survey"]
 
 
-def bundle_from_sources(sources, *, crs: str | None = None, admin_code: str = "000000", cache_dir: str | None = None) -> Bundle:
+def bundle_from_sources(
+    sources, *, crs: str | None = None, admin_code: str = "000000", cache_dir: str | None = None
+) -> Bundle:
     """Read and merge ``sources`` in order.
 
     Parameters
@@ -59,8 +62,12 @@ def bundle_from_sources(sources, *, crs: str | None = None, admin_code: str = "0
             surveys.append((read_survey(path, crs=source_crs or default_crs), path))
         else:
             suffix = Path(path).suffix or "(none)"
-            raise InputError(f"{path}: unsupported file type {suffix!r} (use .osm, .osm.bz2, .osm.pbf, .gpkg, .geojson, .shp, .kml, .csv, .xlsx)",
-                             zh=f"{path}：不支持的文件类型 {suffix}（请用 .osm、.osm.bz2、.osm.pbf、.gpkg、.geojson、.shp、.kml、.csv、.xlsx）")
+            raise InputError(
+                f"{path}: unsupported file type {suffix!r} (use .osm, .osm.bz2, .osm.pbf, .gpkg, .geojson, .shp, "
+                ".kml, .csv, .xlsx)",
+                zh=f"{path}：不支持的文件类型 {suffix}（请用 .osm、.osm.bz2、.osm.pbf、.gpkg、.geojson、.shp、.kml、"
+                ".csv、.xlsx）",
+            )
     bundle = concat_bundles(bases) if bases else Bundle.empty()
     bundle = infer_gates(_dedupe(bundle))  # gate candidates where paths cross outlines (待核实)
     bundle = assign_keys(bundle)  # survey keys B07/G3/U07-2 before any survey refers to them
@@ -79,7 +86,9 @@ def bundle_from_config(config, *, crs: str | None = None) -> Bundle:
     """Read the sources a :class:`ridermap.config.Config` names."""
     if not config.sources:
         raise InputError(f"{config.config_path or 'config'}: no [[sources]] given")
-    return bundle_from_sources(config.sources, crs=crs, admin_code=config.admin_code, cache_dir=config.cache_dir or None)
+    return bundle_from_sources(
+        config.sources, crs=crs, admin_code=config.admin_code, cache_dir=config.cache_dir or None
+    )
 
 
 def _dedupe(bundle: Bundle) -> Bundle:

@@ -1,4 +1,5 @@
 """Read the GeoPackage that ``ridermap ingest`` writes back into a Bundle."""
+
 from __future__ import annotations
 
 from pathlib import Path

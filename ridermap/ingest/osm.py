@@ -10,6 +10,7 @@ a valid polygon); what is cut or dropped is reported as findings
 name get an inferred one (:func:`ridermap.model.infer.infer_names`); a
 compound without an ``access`` tag has rider rule ``unknown``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,22 +22,33 @@ import numpy as np
 import osmium
 import pandas as pd
 import shapely
-from shapely.geometry.base import BaseGeometry
 from shapely import wkb
+from shapely.geometry.base import BaseGeometry
 
 from ridermap import ids
 from ridermap.errors import InputError
-from ridermap.numbers import parse_building_number, parse_unit_number
 from ridermap.model.bundle import Bundle
 from ridermap.model.findings import Finding
 from ridermap.model.infer import NAMING_PLACES, infer_names
 from ridermap.model.schema import CRS, PATH_KINDS_RIDEABLE
+from ridermap.numbers import parse_building_number, parse_unit_number
 from ridermap.utm import metric_crs
 
 log = logging.getLogger(__name__)
 
 OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".o5m")
-GATE_BARRIERS = {"gate", "lift_gate", "swing_gate", "sliding_gate", "entrance", "wicket_gate", "turnstile", "full-height_turnstile", "kissing_gate", "bollard"}
+GATE_BARRIERS = {
+    "gate",
+    "lift_gate",
+    "swing_gate",
+    "sliding_gate",
+    "entrance",
+    "wicket_gate",
+    "turnstile",
+    "full-height_turnstile",
+    "kissing_gate",
+    "bollard",
+}
 COMPOUND_LANDUSE = {"residential"}
 _BUILDING_NO = {"no", "roof", "construction"}
 _YES = {"yes", "designated", "permissive", "destination"}
@@ -51,8 +63,22 @@ _POI_KEYS = ("shop", "office", "craft", "tourism", "healthcare", "public_transpo
 #: ``amenity=social_facility`` kinds where people live (their doors are home doors).
 _HOME_SOCIAL_FACILITIES = frozenset({"group_home", "assisted_living", "nursing_home"})
 #: buildings whose doors are not homes' (garages, shops, stations).
-NON_HOME_BUILDINGS = frozenset({"garage", "garages", "carport", "parking", "kiosk", "retail", "commercial", "supermarket",
-                                "industrial", "warehouse", "train_station", "transportation"})
+NON_HOME_BUILDINGS = frozenset(
+    {
+        "garage",
+        "garages",
+        "carport",
+        "parking",
+        "kiosk",
+        "retail",
+        "commercial",
+        "supermarket",
+        "industrial",
+        "warehouse",
+        "train_station",
+        "transportation",
+    }
+)
 #: at most this many OSM ids are spelled out in one finding's message (all are in its ``value``).
 _IDS_IN_MESSAGE = 20
 
@@ -63,8 +89,12 @@ class OsmElements:
 
     nodes: list[tuple[int, float, float, dict]] = field(default_factory=list)  # id, lon, lat, tags
     lines: list[tuple[int, list[int], np.ndarray, dict]] = field(default_factory=list)  # way id, node ids, coords, tags
-    areas: list[tuple[str, int, BaseGeometry, dict]] = field(default_factory=list)  # "way"/"relation", id, geometry, tags
-    clipped: list[tuple[str, int, dict]] = field(default_factory=list)  # ways kept cut to their known nodes: "way", id, tags
+    areas: list[tuple[str, int, BaseGeometry, dict]] = field(
+        default_factory=list
+    )  # "way"/"relation", id, geometry, tags
+    clipped: list[tuple[str, int, dict]] = field(
+        default_factory=list
+    )  # ways kept cut to their known nodes: "way", id, tags
     dropped: list[tuple[str, int, dict, str]] = field(default_factory=list)  # "way"/"relation", id, tags, reason
 
 
@@ -140,7 +170,9 @@ def read_osm_elements(path: str | Path) -> OsmElements:
 class _ReadState:
     ways: set[int] = field(default_factory=set)  # every way id in the file
     gappy: set[int] = field(default_factory=set)  # ways with nodes missing from the file
-    relations: dict[int, tuple[dict, list[int]]] = field(default_factory=dict)  # wanted multipolygons: tags, member ways
+    relations: dict[int, tuple[dict, list[int]]] = field(
+        default_factory=dict
+    )  # wanted multipolygons: tags, member ways
     area_relations: set[int] = field(default_factory=set)  # relations that became areas
 
 
@@ -285,35 +317,77 @@ def bundle_from_elements(elements: OsmElements, *, admin_code: str, where: str) 
     """
     source = Path(where).name or where
     comm_rows, bld_rows, fac_rows, place_rows = _area_rows(elements)
-    communities = gpd.GeoDataFrame(comm_rows or None, columns=["key", "name", "source", "geometry", "rider_access", "inferred", "hours",
-                                                               "addr_street", "addr_housenumber"], geometry="geometry", crs=CRS)
-    buildings = gpd.GeoDataFrame(bld_rows or None, columns=["key", "number", "label", "levels", "source", "btype", "addr_street",
-                                                            "addr_housenumber", "geometry"], geometry="geometry", crs=CRS)
+    communities = gpd.GeoDataFrame(
+        comm_rows or None,
+        columns=[
+            "key",
+            "name",
+            "source",
+            "geometry",
+            "rider_access",
+            "inferred",
+            "hours",
+            "addr_street",
+            "addr_housenumber",
+        ],
+        geometry="geometry",
+        crs=CRS,
+    )
+    buildings = gpd.GeoDataFrame(
+        bld_rows or None,
+        columns=["key", "number", "label", "levels", "source", "btype", "addr_street", "addr_housenumber", "geometry"],
+        geometry="geometry",
+        crs=CRS,
+    )
     communities, findings = _compounds_with_buildings(communities, buildings, source)
     communities["id"] = [ids.community_id(admin_code, k) for k in communities["key"]]
     communities["rider_hours"] = communities["hours"]
     communities["admin_code"] = admin_code
 
     buildings = _assign_community(buildings, communities, point=True)
-    buildings["id"] = _unique_ids([ids.building_id(c or ids.slug(admin_code), n, fallback=k) if c else f"{ids.slug(admin_code)}-b_{k}"
-                                   for c, n, k in zip(buildings["community_id"], buildings["number"], buildings["key"])],
-                                  buildings["key"])
+    buildings["id"] = _unique_ids(
+        [
+            ids.building_id(c or ids.slug(admin_code), n, fallback=k) if c else f"{ids.slug(admin_code)}-b_{k}"
+            for c, n, k in zip(buildings["community_id"], buildings["number"], buildings["key"])
+        ],
+        buildings["key"],
+    )
 
     unit_rows, gate_rows, node_facilities, place_points = _node_rows(elements.nodes)
     fac_rows += node_facilities
-    metric = metric_crs(list(communities.geometry) + list(buildings.geometry) or [shapely.Point(lon, lat) for _, lon, lat, _ in elements.nodes[:1]])
+    metric = metric_crs(
+        list(communities.geometry) + list(buildings.geometry)
+        or [shapely.Point(lon, lat) for _, lon, lat, _ in elements.nodes[:1]]
+    )
     units, extra_gates, unit_findings = _units_from_entrances(unit_rows, buildings, communities, metric, where=source)
     gates = _gates_from_nodes(gate_rows + extra_gates, communities, metric, admin_code)
-    facilities = gpd.GeoDataFrame(fac_rows or None, columns=["kind", "name", "key", "source", "geometry"], geometry="geometry", crs=CRS)
+    facilities = gpd.GeoDataFrame(
+        fac_rows or None, columns=["kind", "name", "key", "source", "geometry"], geometry="geometry", crs=CRS
+    )
     facilities = _assign_community(facilities, communities, point=True)
-    facilities["id"] = _unique_ids([ids.facility_id(k, key) for k, key in zip(facilities["kind"], facilities["key"])], facilities["key"])
+    facilities["id"] = _unique_ids(
+        [ids.facility_id(k, key) for k, key in zip(facilities["kind"], facilities["key"])], facilities["key"]
+    )
     paths, streets = _path_layers(elements.lines, communities)
 
-    places = gpd.GeoDataFrame(place_rows + place_points or None, columns=["name", "kind", "source", "residential", "geometry"], geometry="geometry", crs=CRS)
+    places = gpd.GeoDataFrame(
+        place_rows + place_points or None,
+        columns=["name", "kind", "source", "residential", "geometry"],
+        geometry="geometry",
+        crs=CRS,
+    )
     communities, name_findings = infer_names(communities, buildings=buildings, places=places, streets=streets)
     findings += _reading_findings(elements, source) + unit_findings + name_findings
-    return Bundle.from_layers({"communities": communities, "gates": gates, "buildings": buildings,
-                               "units": units, "facilities": facilities, "paths": paths}).with_findings(findings)
+    return Bundle.from_layers(
+        {
+            "communities": communities,
+            "gates": gates,
+            "buildings": buildings,
+            "units": units,
+            "facilities": facilities,
+            "paths": paths,
+        }
+    ).with_findings(findings)
 
 
 def _area_rows(elements: OsmElements) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
@@ -324,23 +398,50 @@ def _area_rows(elements: OsmElements) -> tuple[list[dict], list[dict], list[dict
         src = f"osm:{kind}/{oid}"
         if tags.get("landuse") in COMPOUND_LANDUSE or tags.get("place") == "neighbourhood":
             access, inferred = _compound_access(tags)
-            comm_rows.append({"key": key, "name": _name(tags), "source": src, "geometry": geom, "rider_access": access,
-                              "inferred": inferred, "hours": tags.get("opening_hours", ""),
-                              "addr_street": tags.get("addr:street", ""), "addr_housenumber": tags.get("addr:housenumber", "")})
+            comm_rows.append(
+                {
+                    "key": key,
+                    "name": _name(tags),
+                    "source": src,
+                    "geometry": geom,
+                    "rider_access": access,
+                    "inferred": inferred,
+                    "hours": tags.get("opening_hours", ""),
+                    "addr_street": tags.get("addr:street", ""),
+                    "addr_housenumber": tags.get("addr:housenumber", ""),
+                }
+            )
         elif "building" in tags and tags["building"] not in _BUILDING_NO:
             label = _name(tags) or tags.get("addr:housenumber", "")
             number = parse_building_number(_name(tags)) or parse_building_number(tags.get("addr:housenumber", ""))
-            bld_rows.append({"key": key, "number": number, "label": label or number,
-                             "levels": pd.to_numeric(tags.get("building:levels"), errors="coerce"),
-                             "source": src, "btype": tags["building"], "addr_street": tags.get("addr:street", ""),
-                             "addr_housenumber": tags.get("addr:housenumber", ""), "geometry": geom})
+            bld_rows.append(
+                {
+                    "key": key,
+                    "number": number,
+                    "label": label or number,
+                    "levels": pd.to_numeric(tags.get("building:levels"), errors="coerce"),
+                    "source": src,
+                    "btype": tags["building"],
+                    "addr_street": tags.get("addr:street", ""),
+                    "addr_housenumber": tags.get("addr:housenumber", ""),
+                    "geometry": geom,
+                }
+            )
         if _naming_area(tags):
-            place_rows.append({"name": _name(tags), "kind": "place" if "place" in tags else ("landuse" if "landuse" in tags else "amenity"),
-                               "source": src, "residential": tags.get("landuse") in COMPOUND_LANDUSE, "geometry": geom})
+            place_rows.append(
+                {
+                    "name": _name(tags),
+                    "kind": "place" if "place" in tags else ("landuse" if "landuse" in tags else "amenity"),
+                    "source": src,
+                    "residential": tags.get("landuse") in COMPOUND_LANDUSE,
+                    "geometry": geom,
+                }
+            )
         fkind = _facility_kind(tags)
         if fkind:
-            fac_rows.append({"kind": fkind, "name": _name(tags), "key": key, "source": src,
-                             "geometry": geom.representative_point()})
+            fac_rows.append(
+                {"kind": fkind, "name": _name(tags), "key": key, "source": src, "geometry": geom.representative_point()}
+            )
     return comm_rows, bld_rows, fac_rows, place_rows
 
 
@@ -362,7 +463,9 @@ def _compound_access(tags: dict) -> tuple[str, str]:
     return "unknown", "rider_access"  # no tag, or one (private, customers) that does not say
 
 
-def _compounds_with_buildings(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+def _compounds_with_buildings(
+    communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, source: str
+) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Keep the residential areas that hold a building; report the others (plain landuse)."""
     keep = np.zeros(len(communities), dtype=bool)
     if len(communities) and len(buildings):
@@ -372,19 +475,39 @@ def _compounds_with_buildings(communities: gpd.GeoDataFrame, buildings: gpd.GeoD
     empty = communities[~keep]
     findings = []
     if communities.empty:
-        findings.append(Finding(
-            "warning", "osm_no_residential", "communities", "", source,
-            "文件中没有居住区（landuse=residential 或 place=neighbourhood），因此没有小区",
-            "The file has no residential area (landuse=residential or place=neighbourhood), so no compound"))
+        findings.append(
+            Finding(
+                "warning",
+                "osm_no_residential",
+                "communities",
+                "",
+                source,
+                "文件中没有居住区（landuse=residential 或 place=neighbourhood），因此没有小区",
+                "The file has no residential area (landuse=residential or place=neighbourhood), so no compound",
+            )
+        )
     if len(empty):
-        listed = [f"osm:{'way' if k.startswith('w') else 'relation'}/{k[1:]}" + (f" {n}" if n else "") for k, n in zip(empty["key"], empty["name"])]
+        listed = [
+            f"osm:{'way' if k.startswith('w') else 'relation'}/{k[1:]}" + (f" {n}" if n else "")
+            for k, n in zip(empty["key"], empty["name"])
+        ]
         none_left = not keep.any()
-        findings.append(Finding(
-            "warning" if none_left else "info", "osm_residential_empty", "communities", "", source,
-            f"{len(empty)} 个居住区（landuse=residential）内没有楼栋，未作为小区" + ("，因此本文件没有小区" if none_left else "") + f"：{_list_ids(listed)}",
-            f"{len(empty)} residential area(s) (landuse=residential) hold no building and are not compounds"
-            + ("; so this file yields no compound" if none_left else "") + f": {_list_ids(listed)}",
-            value=" ".join(s.split(" ")[0] for s in listed)))
+        findings.append(
+            Finding(
+                "warning" if none_left else "info",
+                "osm_residential_empty",
+                "communities",
+                "",
+                source,
+                f"{len(empty)} 个居住区（landuse=residential）内没有楼栋，未作为小区"
+                + ("，因此本文件没有小区" if none_left else "")
+                + f"：{_list_ids(listed)}",
+                f"{len(empty)} residential area(s) (landuse=residential) hold no building and are not compounds"
+                + ("; so this file yields no compound" if none_left else "")
+                + f": {_list_ids(listed)}",
+                value=" ".join(s.split(" ")[0] for s in listed),
+            )
+        )
     return communities[keep].reset_index(drop=True), findings
 
 
@@ -396,14 +519,18 @@ def _node_rows(nodes) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
         key = ids.osm_key("node", oid)
         src = f"osm:node/{oid}"
         if tags.get("barrier") in GATE_BARRIERS:
-            gate_rows.append({"key": key, "name": _name(tags) or tags.get("ref", ""), "tags": tags, "source": src, "geometry": pt})
+            gate_rows.append(
+                {"key": key, "name": _name(tags) or tags.get("ref", ""), "tags": tags, "source": src, "geometry": pt}
+            )
         elif "entrance" in tags:
             unit_rows.append({"key": key, "tags": tags, "source": src, "geometry": pt})
         fkind = _facility_kind(tags)
         if fkind:
             fac_rows.append({"kind": fkind, "name": _name(tags), "key": key, "source": src, "geometry": pt})
         if tags.get("place") in NAMING_PLACES and _name(tags):
-            place_rows.append({"name": _name(tags), "kind": "place", "source": src, "residential": False, "geometry": pt})
+            place_rows.append(
+                {"name": _name(tags), "kind": "place", "source": src, "residential": False, "geometry": pt}
+            )
     return unit_rows, gate_rows, fac_rows, place_rows
 
 
@@ -414,17 +541,34 @@ def _path_layers(lines, communities: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame
         if "highway" not in tags or tags.get("area") == "yes":
             continue
         geom = shapely.LineString(coords)
-        path_rows.append({"id": f"p-{ids.osm_key('way', oid)}", "kind": tags["highway"], "access": tags.get("access", ""),
-                          "rideable": _rideable(tags), "name": _name(tags), "source": f"osm:way/{oid}", "geometry": geom})
+        path_rows.append(
+            {
+                "id": f"p-{ids.osm_key('way', oid)}",
+                "kind": tags["highway"],
+                "access": tags.get("access", ""),
+                "rideable": _rideable(tags),
+                "name": _name(tags),
+                "source": f"osm:way/{oid}",
+                "geometry": geom,
+            }
+        )
         if _name(tags):
             street_rows.append({"name": _name(tags), "geometry": geom})
-    paths = gpd.GeoDataFrame(path_rows or None, columns=["id", "kind", "access", "rideable", "name", "source", "geometry"],
-                             geometry="geometry", crs=CRS)
+    paths = gpd.GeoDataFrame(
+        path_rows or None,
+        columns=["id", "kind", "access", "rideable", "name", "source", "geometry"],
+        geometry="geometry",
+        crs=CRS,
+    )
     streets = gpd.GeoDataFrame(street_rows or None, columns=["name", "geometry"], geometry="geometry", crs=CRS)
     return _assign_community(paths, communities, point=False), streets
 
 
-_REASONS = {"nodes": ("缺少节点", "nodes missing"), "members": ("缺少成员", "members missing"), "invalid": ("轮廓无效", "invalid outline")}
+_REASONS = {
+    "nodes": ("缺少节点", "nodes missing"),
+    "members": ("缺少成员", "members missing"),
+    "invalid": ("轮廓无效", "invalid outline"),
+}
 
 
 def _reading_findings(elements: OsmElements, source: str) -> list[Finding]:
@@ -436,11 +580,19 @@ def _reading_findings(elements: OsmElements, source: str) -> list[Finding]:
     for layer, listed in clipped.items():
         if layer == "places":  # only lent names; not a layer of the model
             continue
-        findings.append(Finding(
-            "warning", "osm_way_clipped", layer, "", source,
-            f"{len(listed)} 条 OSM 线在数据范围边界被截断（缺少节点），已按已知节点保留：{_list_ids(listed)}",
-            f"{len(listed)} OSM way(s) cut at the extract edge (nodes missing), kept cut to their known nodes: {_list_ids(listed)}",
-            value=" ".join(listed)))
+        findings.append(
+            Finding(
+                "warning",
+                "osm_way_clipped",
+                layer,
+                "",
+                source,
+                f"{len(listed)} 条 OSM 线在数据范围边界被截断（缺少节点），已按已知节点保留：{_list_ids(listed)}",
+                f"{len(listed)} OSM way(s) cut at the extract edge (nodes missing), kept cut to their known nodes: "
+                f"{_list_ids(listed)}",
+                value=" ".join(listed),
+            )
+        )
     dropped: dict[str, list[tuple[str, str]]] = {}
     for kind, oid, tags, reason in elements.dropped:
         layer = "paths" if "highway" in tags and kind == "way" and not _wanted_area(tags) else _area_layer(tags)
@@ -450,11 +602,19 @@ def _reading_findings(elements: OsmElements, source: str) -> list[Finding]:
             continue
         zh = [f"{s}（{_REASONS[r][0]}）" for s, r in items]
         en = [f"{s} ({_REASONS[r][1]})" for s, r in items]
-        findings.append(Finding(
-            "warning", "osm_dropped", layer, "", source,
-            f"{len(items)} 个 OSM 要素因数据范围边界缺少节点或成员而未读入，请扩大下载范围：{_list_ids(zh)}",
-            f"{len(items)} OSM feature(s) dropped for nodes or members missing at the extract edge; enlarge the extract: {_list_ids(en)}",
-            value=" ".join(s.split(" ")[0] for s, _ in items)))
+        findings.append(
+            Finding(
+                "warning",
+                "osm_dropped",
+                layer,
+                "",
+                source,
+                f"{len(items)} 个 OSM 要素因数据范围边界缺少节点或成员而未读入，请扩大下载范围：{_list_ids(zh)}",
+                f"{len(items)} OSM feature(s) dropped for nodes or members missing at the extract edge; enlarge the "
+                f"extract: {_list_ids(en)}",
+                value=" ".join(s.split(" ")[0] for s, _ in items),
+            )
+        )
     return findings
 
 
@@ -484,7 +644,9 @@ def _assign_community(gdf: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *, p
         return gdf
     geoms = gdf.geometry.values
     probe = shapely.point_on_surface(geoms) if point else shapely.line_interpolate_point(geoms, 0.5, normalized=True)
-    hit = gpd.sjoin(gpd.GeoDataFrame(geometry=probe, crs=CRS), communities[["id", "geometry"]], predicate="within", how="inner")
+    hit = gpd.sjoin(
+        gpd.GeoDataFrame(geometry=probe, crs=CRS), communities[["id", "geometry"]], predicate="within", how="inner"
+    )
     # nested compounds: the smallest polygon wins
     if hit.index.has_duplicates:
         areas = communities.geometry.area
@@ -494,7 +656,9 @@ def _assign_community(gdf: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *, p
     return gdf
 
 
-def _units_from_entrances(rows, buildings, communities, metric, *, where: str = "") -> tuple[gpd.GeoDataFrame, list[dict], list[Finding]]:
+def _units_from_entrances(
+    rows, buildings, communities, metric, *, where: str = ""
+) -> tuple[gpd.GeoDataFrame, list[dict], list[Finding]]:
     """Entrance nodes on a building outline are unit doors; on a compound boundary, gates.
 
     Doors that are not a home's (see :func:`_not_home`) are neither units
@@ -520,12 +684,22 @@ def _units_from_entrances(rows, buildings, communities, metric, *, where: str = 
             if not unit["number"] and (tags.get("ref") or tags.get("addr:unit")):
                 unparsed.append(f"{row['source']} {unit['raw']!r}")
         elif role == "gate":
-            gate_rows.append({"key": row["key"], "name": _name(tags) or tags.get("ref", ""), "tags": tags,
-                              "source": row["source"], "geometry": rows[idx]["geometry"]})
+            gate_rows.append(
+                {
+                    "key": row["key"],
+                    "name": _name(tags) or tags.get("ref", ""),
+                    "tags": tags,
+                    "source": row["source"],
+                    "geometry": rows[idx]["geometry"],
+                }
+            )
         elif role == "not_unit":
             not_units.append(f"{row['source']} {why}")
     units = gpd.GeoDataFrame(unit_rows or None, columns=cols, geometry="geometry", crs=CRS)
-    units["id"] = _unique_ids([ids.unit_id(b, n, fallback=k) for b, n, k in zip(units["building_id"], units["number"], units["key"])], units["key"])
+    units["id"] = _unique_ids(
+        [ids.unit_id(b, n, fallback=k) for b, n, k in zip(units["building_id"], units["number"], units["key"])],
+        units["key"],
+    )
     return units, gate_rows, _entrance_findings(not_units, unparsed, where)
 
 
@@ -536,8 +710,12 @@ def _entrance_role(row, boundaries) -> tuple[str, str]:
     if isinstance(row.get("id"), str):  # on a building outline
         why = _not_home(tags) or (f"building={row['btype']}" if row["btype"] in NON_HOME_BUILDINGS else "")
         return ("not_unit", why) if why else ("unit", "")
-    if (tags.get("entrance") in ("main", "yes", "service", "emergency") and not _poi_reason(tags)
-            and len(boundaries) and boundaries.distance(row.geometry).min() < GATE_MAX_OFF_BOUNDARY_M):
+    if (
+        tags.get("entrance") in ("main", "yes", "service", "emergency")
+        and not _poi_reason(tags)
+        and len(boundaries)
+        and boundaries.distance(row.geometry).min() < GATE_MAX_OFF_BOUNDARY_M
+    ):
         return "gate", ""
     return "", ""
 
@@ -547,8 +725,17 @@ def _unit_row(tags: dict, row, geometry) -> dict:
     raw = str(tags.get("ref") or tags.get("addr:unit") or tags.get("name") or "").strip()
     number = parse_unit_number(raw)
     label = raw if (raw and not raw.isdigit()) else (f"{number}单元" if number else "")
-    return {"building_id": row["id"], "community_id": row["community_id"], "number": number, "label": label, "raw": raw,
-            "flats": tags.get("addr:flats", ""), "key": row["key"], "source": row["source"], "geometry": geometry}
+    return {
+        "building_id": row["id"],
+        "community_id": row["community_id"],
+        "number": number,
+        "label": label,
+        "raw": raw,
+        "flats": tags.get("addr:flats", ""),
+        "key": row["key"],
+        "source": row["source"],
+        "geometry": geometry,
+    }
 
 
 def _poi_reason(tags: dict) -> str:
@@ -568,7 +755,8 @@ def _not_home(tags: dict) -> str:
     """Why an entrance node is not a home's door, or ``""``.
 
     >>> [_not_home(t) for t in ({"entrance": "staircase", "ref": "A"}, {"entrance": "garage"},
-    ...                         {"entrance": "yes", "shop": "bakery"}, {"entrance": "yes", "railway": "subway_entrance"})]
+    ...                         {"entrance": "yes", "shop": "bakery"},
+    ...                         {"entrance": "yes", "railway": "subway_entrance"})]
     ['', 'entrance=garage', 'shop=bakery', 'railway=subway_entrance']
     """
     if tags.get("entrance") in NON_HOME_ENTRANCES:
@@ -581,17 +769,35 @@ def _not_home(tags: dict) -> str:
 def _entrance_findings(not_units: list[str], unparsed: list[str], where: str) -> list[Finding]:
     findings = []
     if not_units:
-        findings.append(Finding(
-            "info", "osm_entrance_not_unit", "units", "", where,
-            f"{len(not_units)} 个建筑入口不是住户单元门（车库、停车场、商铺、地铁口、服务或应急出口），未作为单元：{_list_ids(not_units)}",
-            f"{len(not_units)} building entrance(s) are not home doors (garage, car park, shop, metro, service or emergency exit) and are not units: {_list_ids(not_units)}",
-            value=" ".join(s.split(" ")[0] for s in not_units)))
+        findings.append(
+            Finding(
+                "info",
+                "osm_entrance_not_unit",
+                "units",
+                "",
+                where,
+                f"{len(not_units)} 个建筑入口不是住户单元门（车库、停车场、商铺、地铁口、服务或应急出口），未作为单元："
+                f"{_list_ids(not_units)}",
+                f"{len(not_units)} building entrance(s) are not home doors (garage, car park, shop, metro, service "
+                f"or emergency exit) and are not units: {_list_ids(not_units)}",
+                value=" ".join(s.split(" ")[0] for s in not_units),
+            )
+        )
     if unparsed:
-        findings.append(Finding(
-            "warning", "osm_number_unparsed", "units", "", where,
-            f"{len(unparsed)} 个单元门的编号无法识别，保留原文作为标签、编号为空：{_list_ids(unparsed)}",
-            f"{len(unparsed)} unit door ref(s) could not be read as a number; kept as label, number left empty: {_list_ids(unparsed)}",
-            column="number", value=" ".join(s.split(" ")[0] for s in unparsed)))
+        findings.append(
+            Finding(
+                "warning",
+                "osm_number_unparsed",
+                "units",
+                "",
+                where,
+                f"{len(unparsed)} 个单元门的编号无法识别，保留原文作为标签、编号为空：{_list_ids(unparsed)}",
+                f"{len(unparsed)} unit door ref(s) could not be read as a number; kept as label, number left empty: "
+                f"{_list_ids(unparsed)}",
+                column="number",
+                value=" ".join(s.split(" ")[0] for s in unparsed),
+            )
+        )
     return findings
 
 
@@ -611,10 +817,19 @@ def _gates_from_nodes(rows, communities, metric, admin_code) -> gpd.GeoDataFrame
         tags = row["tags"]
         locked = tags.get("locked") == "yes" or tags.get("access") in ("no",)
         access = gate_rider_access(tags, locked)
-        out.append({"community_id": row["id"], "name": row["name"], "rider_access": access,
-                    "hours": tags.get("opening_hours", ""), "locked": locked,
-                    "inferred": "rider_access" if access == "unknown" else "", "key": row["key"],
-                    "source": row["source"], "geometry": rows[idx]["geometry"]})
+        out.append(
+            {
+                "community_id": row["id"],
+                "name": row["name"],
+                "rider_access": access,
+                "hours": tags.get("opening_hours", ""),
+                "locked": locked,
+                "inferred": "rider_access" if access == "unknown" else "",
+                "key": row["key"],
+                "source": row["source"],
+                "geometry": rows[idx]["geometry"],
+            }
+        )
     gates = gpd.GeoDataFrame(out or None, columns=cols[1:] + ["key"], geometry="geometry", crs=CRS)
     gates["id"] = _unique_ids([ids.gate_id(c, k) for c, k in zip(gates["community_id"], gates["key"])], gates["key"])
     return gates

@@ -22,6 +22,7 @@ Memory is bounded by the real content: XLSX is streamed with openpyxl's
 read-only mode, ignoring the declared sheet dimension, and columns are capped
 to the header; CSV is streamed with the ``csv`` module.
 """
+
 from __future__ import annotations
 
 import csv
@@ -42,12 +43,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from shapely import wkt as shapely_wkt
 
+from ridermap.crs import normalise_crs, transform_geometries
 from ridermap.errors import InputError
 from ridermap.hours import check_hours
-from ridermap.crs import normalise_crs, transform_geometries
-from ridermap.numbers import parse_building_number, parse_unit_number
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, FACILITY_KINDS, LAYERS
+from ridermap.numbers import parse_building_number, parse_unit_number
 
 log = logging.getLogger(__name__)
 
@@ -99,23 +100,65 @@ COLUMN_ALIASES = {
 _HEADER_LOOKUP = {alias.lower(): canon for canon, aliases in COLUMN_ALIASES.items() for alias in aliases}
 
 ACCESS_VALUES = {
-    "ride": "ride", "可骑行": "ride", "骑行": "ride", "可骑入": "ride", "yes": "ride", "是": "ride", "允许": "ride",
-    "walk": "walk", "步行": "walk", "停车步行": "walk", "下车步行": "walk", "推行": "walk",
-    "none": "none", "禁止": "none", "禁入": "none", "不可进入": "none", "no": "none", "否": "none", "关闭": "none",
+    "ride": "ride",
+    "可骑行": "ride",
+    "骑行": "ride",
+    "可骑入": "ride",
+    "yes": "ride",
+    "是": "ride",
+    "允许": "ride",
+    "walk": "walk",
+    "步行": "walk",
+    "停车步行": "walk",
+    "下车步行": "walk",
+    "推行": "walk",
+    "none": "none",
+    "禁止": "none",
+    "禁入": "none",
+    "不可进入": "none",
+    "no": "none",
+    "否": "none",
+    "关闭": "none",
 }
 KIND_VALUES = {
     **{k: k for k in FACILITY_KINDS},
-    "充电桩": "charger", "充电": "charger", "充电站": "charger",
-    "换电柜": "battery_swap", "换电": "battery_swap", "换电站": "battery_swap",
-    "骑手停车点": "rider_parking", "停车点": "rider_parking", "非机动车停车": "rider_parking", "停车": "rider_parking",
-    "快递柜": "parcel_locker", "智能快递柜": "parcel_locker", "存取柜": "parcel_locker",
-    "厕所": "toilet", "公共厕所": "toilet", "公厕": "toilet",
-    "骑手驿站": "rider_station", "驿站": "rider_station", "暖新驿站": "rider_station",
-    "饮水点": "drinking_water", "饮水": "drinking_water",
+    "充电桩": "charger",
+    "充电": "charger",
+    "充电站": "charger",
+    "换电柜": "battery_swap",
+    "换电": "battery_swap",
+    "换电站": "battery_swap",
+    "骑手停车点": "rider_parking",
+    "停车点": "rider_parking",
+    "非机动车停车": "rider_parking",
+    "停车": "rider_parking",
+    "快递柜": "parcel_locker",
+    "智能快递柜": "parcel_locker",
+    "存取柜": "parcel_locker",
+    "厕所": "toilet",
+    "公共厕所": "toilet",
+    "公厕": "toilet",
+    "骑手驿站": "rider_station",
+    "驿站": "rider_station",
+    "暖新驿站": "rider_station",
+    "饮水点": "drinking_water",
+    "饮水": "drinking_water",
     "换乘自行车": "transfer_bicycle",
 }
-BOOL_VALUES = {"yes": True, "是": True, "true": True, "1": True, "y": True, "锁": True,
-               "no": False, "否": False, "false": False, "0": False, "n": False, "": False}
+BOOL_VALUES = {
+    "yes": True,
+    "是": True,
+    "true": True,
+    "1": True,
+    "y": True,
+    "锁": True,
+    "no": False,
+    "否": False,
+    "false": False,
+    "0": False,
+    "n": False,
+    "": False,
+}
 
 #: which canonical columns each survey layer needs (one group of alternatives each);
 #: a survey key (``key``) or outline mark (``mark``) may stand for a location.
@@ -127,9 +170,21 @@ REQUIRED = {
     "facilities": (("kind",), ("lon", "wkt", "key", "mark")),
     "paths": (("wkt",),),
 }
-_WHAT_ZH = {"lon": "经度", "lat": "纬度", "wkt": "几何（WKT）", "kind": "类型", "rider_access": "骑手通行",
-            "locked": "上锁", "rideable": "可骑行", "levels": "层数", "number": "楼号", "building": "楼号",
-            "unit": "单元号", "hours": "时段", "id": "编码"}
+_WHAT_ZH = {
+    "lon": "经度",
+    "lat": "纬度",
+    "wkt": "几何（WKT）",
+    "kind": "类型",
+    "rider_access": "骑手通行",
+    "locked": "上锁",
+    "rideable": "可骑行",
+    "levels": "层数",
+    "number": "楼号",
+    "building": "楼号",
+    "unit": "单元号",
+    "hours": "时段",
+    "id": "编码",
+}
 
 
 class SurveyTables(dict):
@@ -215,8 +270,10 @@ def read_survey(path: str | Path, *, crs: str | None = None) -> SurveyTables:
         raise InputError(f"{path}: file not found", zh=f"{path}：文件不存在")
     suffix = path.suffix.lower()
     if suffix not in SURVEY_SUFFIXES:
-        raise InputError(f"{path}: unsupported file type {suffix or '(none)'!r} (use .osm/.pbf, {', '.join(SURVEY_SUFFIXES)})",
-                         zh=f"{path}：不支持的文件类型 {suffix or '（无）'}（请用 .osm/.pbf、{'、'.join(SURVEY_SUFFIXES)}）")
+        raise InputError(
+            f"{path}: unsupported file type {suffix or '(none)'!r} (use .osm/.pbf, {', '.join(SURVEY_SUFFIXES)})",
+            zh=f"{path}：不支持的文件类型 {suffix or '（无）'}（请用 .osm/.pbf、{'、'.join(SURVEY_SUFFIXES)}）",
+        )
     if path.stat().st_size == 0:
         raise InputError(f"{path}: file is empty", zh=f"{path}：文件为空")
     declared = normalise_crs(crs) if crs else None
@@ -238,7 +295,10 @@ def read_survey(path: str | Path, *, crs: str | None = None) -> SurveyTables:
         out[layer] = pd.concat([out[layer], gdf], ignore_index=True) if layer in out else gdf
     if not out and suffix != ".csv":
         names = ", ".join(s.name or "" for s in sheets)
-        raise InputError(f"{path}: no survey sheets with data (sheets: {names})", zh=f"{path}：没有含数据的调查工作表（工作表：{names}）")
+        raise InputError(
+            f"{path}: no survey sheets with data (sheets: {names})",
+            zh=f"{path}：没有含数据的调查工作表（工作表：{names}）",
+        )
     return out
 
 
@@ -247,8 +307,17 @@ def _note_findings(out: SurveyTables, sheet: RawSheet, path: Path, layer: str) -
     tag = sheet.name if sheet.name is not None else layer
     for code, en, zh in sheet.notes:
         severity = "error" if code == "sheet_too_long" else "warning"  # rows were not read
-        out.findings.append(Finding(severity, code, layer, "", f"{path.name}:{tag}", f"{_where_zh(path, sheet.name)}：{zh}",
-                                    f"{_where_en(path, sheet.name)}: {en}"))
+        out.findings.append(
+            Finding(
+                severity,
+                code,
+                layer,
+                "",
+                f"{path.name}:{tag}",
+                f"{_where_zh(path, sheet.name)}：{zh}",
+                f"{_where_en(path, sheet.name)}: {en}",
+            )
+        )
 
 
 def _where_en(path: Path, sheet: str | None) -> str:
@@ -265,12 +334,16 @@ def _layer_of_file(path: Path, sheet: str | None) -> str:
     if layer is None:
         known = ", ".join(LAYERS)
         what, what_zh = (f"sheet {sheet!r}", f"工作表名“{sheet}”") if sheet is not None else ("file name", "文件名")
-        raise InputError(f"{path}: cannot tell the layer from the {what} (name it after one of: {known}; or 单元/楼栋/出入口/设施/小区/道路)",
-                         zh=f"{path}：无法从{what_zh}判断图层（请命名为 单元/楼栋/出入口/设施/小区/道路 之一，或 {known}）")
+        raise InputError(
+            f"{path}: cannot tell the layer from the {what} (name it after one of: {known}; or "
+            "单元/楼栋/出入口/设施/小区/道路)",
+            zh=f"{path}：无法从{what_zh}判断图层（请命名为 单元/楼栋/出入口/设施/小区/道路 之一，或 {known}）",
+        )
     return layer
 
 
 # --- bounded raw readers ------------------------------------------------------
+
 
 def read_raw_sheets(path: str | Path) -> list[RawSheet]:
     """The sheets of an XLSX, or the one table of a CSV, as text cells.
@@ -310,8 +383,13 @@ class _SheetBuilder:
             header.pop()
         self.sheet = RawSheet(name, header[:MAX_COLUMNS])
         if len(header) > MAX_COLUMNS:
-            self.sheet.notes.append(("sheet_too_wide", f"{len(header)} header cells; only the first {MAX_COLUMNS} columns are read",
-                                     f"表头有 {len(header)} 列，只读取前 {MAX_COLUMNS} 列"))
+            self.sheet.notes.append(
+                (
+                    "sheet_too_wide",
+                    f"{len(header)} header cells; only the first {MAX_COLUMNS} columns are read",
+                    f"表头有 {len(header)} 列，只读取前 {MAX_COLUMNS} 列",
+                )
+            )
         self.width = len(self.sheet.header)
         self.beyond: str | None = None  # first cell with a value right of the header
         self.last_row = 1
@@ -319,24 +397,34 @@ class _SheetBuilder:
     def add(self, number: int, cells) -> bool:
         """Add one row; False once the sheet holds more than MAX_ROWS rows."""
         self.last_row = number
-        if self.beyond is None and len(cells) > self.width and any(v not in (None, "") for v in cells[self.width:]):
-            col = self.width + next(i for i, v in enumerate(cells[self.width:]) if v not in (None, ""))
+        if self.beyond is None and len(cells) > self.width and any(v not in (None, "") for v in cells[self.width :]):
+            col = self.width + next(i for i, v in enumerate(cells[self.width :]) if v not in (None, ""))
             self.beyond = f"{get_column_letter(col + 1)}{number}"
-        text = [_cell_text(v) for v in cells[:self.width]]
+        text = [_cell_text(v) for v in cells[: self.width]]
         if not any(text):
             return True
         limit = min(MAX_ROWS, MAX_CELLS // max(self.width, 1))
         if len(self.sheet.rows) >= limit:
-            self.sheet.notes.append(("sheet_too_long", f"more than {limit} rows; rows from row {number} on are not read",
-                                     f"超过 {limit} 行，从第 {number} 行起未读取"))
+            self.sheet.notes.append(
+                (
+                    "sheet_too_long",
+                    f"more than {limit} rows; rows from row {number} on are not read",
+                    f"超过 {limit} 行，从第 {number} 行起未读取",
+                )
+            )
             return False
         self.sheet.rows.append((number, text + [""] * (self.width - len(text))))
         return True
 
     def finish(self) -> RawSheet:
         if self.beyond is not None:
-            self.sheet.notes.append(("cells_beyond_header", f"cells right of the header columns are ignored (first at {self.beyond})",
-                                     f"表头以外的单元格被忽略（第一个在 {self.beyond}）"))
+            self.sheet.notes.append(
+                (
+                    "cells_beyond_header",
+                    f"cells right of the header columns are ignored (first at {self.beyond})",
+                    f"表头以外的单元格被忽略（第一个在 {self.beyond}）",
+                )
+            )
         return self.sheet
 
 
@@ -346,13 +434,19 @@ def _read_xlsx(path: Path) -> list[RawSheet]:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (ValueError, OSError, KeyError, zipfile.BadZipFile, InvalidFileException, ParseError) as exc:
-        raise InputError(f"{path}: cannot read as XLSX (truncated or not a workbook): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-                         zh=f"{path}：无法读取为 XLSX（文件不完整或不是工作簿）") from exc
+        raise InputError(
+            f"{path}: cannot read as XLSX (truncated or not a workbook): "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            zh=f"{path}：无法读取为 XLSX（文件不完整或不是工作簿）",
+        ) from exc
     try:
         return [_read_worksheet(ws) for ws in wb.worksheets]
     except (ValueError, OSError, KeyError, zipfile.BadZipFile, ParseError, EOFError) as exc:
-        raise InputError(f"{path}: cannot read as XLSX (truncated or damaged sheet): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-                         zh=f"{path}：无法读取为 XLSX（工作表不完整或已损坏）") from exc
+        raise InputError(
+            f"{path}: cannot read as XLSX (truncated or damaged sheet): "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            zh=f"{path}：无法读取为 XLSX（工作表不完整或已损坏）",
+        ) from exc
     finally:
         wb.close()
 
@@ -387,7 +481,9 @@ def _read_csv(path: Path) -> RawSheet:
             continue
         except csv.Error as exc:
             raise InputError(f"{path}: not a valid CSV table: {exc}", zh=f"{path}：不是有效的 CSV 表格：{exc}") from exc
-    raise InputError(f"{path}: not UTF-8 or GBK/GB18030 text", zh=f"{path}：不是 UTF-8 或 GBK/GB18030 文本")  # pragma: no cover
+    raise InputError(
+        f"{path}: not UTF-8 or GBK/GB18030 text", zh=f"{path}：不是 UTF-8 或 GBK/GB18030 文本"
+    )  # pragma: no cover
 
 
 def _csv_sheet(path: Path, reader) -> RawSheet:
@@ -399,7 +495,7 @@ def _csv_sheet(path: Path, reader) -> RawSheet:
     builder = _SheetBuilder(None, header)
     long_rows: list[int] = []
     for number, cells in enumerate(reader, start=first + 1):
-        if len(cells) > builder.width and any(c.strip() for c in cells[builder.width:]):
+        if len(cells) > builder.width and any(c.strip() for c in cells[builder.width :]):
             long_rows.append(number)  # a comma in an unquoted value shifts every cell after it
             continue
         if not builder.add(number, cells):
@@ -411,16 +507,35 @@ def _csv_sheet(path: Path, reader) -> RawSheet:
 
 # --- rows to GeoDataFrames ------------------------------------------------------
 
+
 class _Table:
     """One sheet / CSV / vector layer being read: its findings and skipped rows."""
 
-    def __init__(self, path: Path, sheet: str | None, layer: str, tag: str, headers: dict[str, str], out: SurveyTables,
-                 unit: str = "row") -> None:
-        self.path, self.sheet, self.layer, self.tag, self.headers, self.out, self.unit = path, sheet, layer, tag, headers, out, unit
+    def __init__(
+        self,
+        path: Path,
+        sheet: str | None,
+        layer: str,
+        tag: str,
+        headers: dict[str, str],
+        out: SurveyTables,
+        unit: str = "row",
+    ) -> None:
+        self.path, self.sheet, self.layer, self.tag, self.headers, self.out, self.unit = (
+            path,
+            sheet,
+            layer,
+            tag,
+            headers,
+            out,
+            unit,
+        )
         self.skipped: set[int] = set()
         out.headers[tag] = headers
 
-    def report(self, row: int, exc: _CellError, *, skip: bool = True, severity: str = "error", row_id: str = "") -> None:
+    def report(
+        self, row: int, exc: _CellError, *, skip: bool = True, severity: str = "error", row_id: str = ""
+    ) -> None:
         header = self.headers.get(exc.column, exc.column)
         value = exc.value if len(exc.value) <= 60 else exc.value[:57] + "..."
         unit_zh = "行" if self.unit == "row" else "个要素"
@@ -431,11 +546,21 @@ class _Table:
         where_en, where_zh = _where_en(self.path, self.sheet), _where_zh(self.path, self.sheet)
         if self.unit == "feature":
             where_en, where_zh = f"{self.path.name} layer {self.tag}", f"{self.path.name} 图层“{self.tag}”"
-        self.out.findings.append(Finding(
-            severity, exc.code, self.layer, row_id, f"{self.path.name}:{self.tag}:{row}",
-            f"{where_zh} 第 {row} {unit_zh}{col_zh}{val_zh}：{exc.zh}" + ("；该行未采用" if skip else "；该单元格未采用"),
-            f"{where_en} {self.unit} {row}{col_en}{val_en}: {exc.en}" + ("; row not used" if skip else "; cell not used"),
-            column=header, value=exc.value))
+        self.out.findings.append(
+            Finding(
+                severity,
+                exc.code,
+                self.layer,
+                row_id,
+                f"{self.path.name}:{self.tag}:{row}",
+                f"{where_zh} 第 {row} {unit_zh}{col_zh}{val_zh}：{exc.zh}"
+                + ("；该行未采用" if skip else "；该单元格未采用"),
+                f"{where_en} {self.unit} {row}{col_en}{val_en}: {exc.en}"
+                + ("; row not used" if skip else "; cell not used"),
+                column=header,
+                value=exc.value,
+            )
+        )
         if skip:
             self.skipped.add(row)
 
@@ -449,8 +574,10 @@ def _canonical_columns(header: list[str], where: str) -> dict[int, str]:
         if canon is None:
             continue
         if canon in seen:
-            raise InputError(f"{where}: columns {seen[canon]!r} and {col!r} both mean {canon!r}",
-                             zh=f"{where}：列“{seen[canon]}”和“{col}”含义相同（{canon}），请只保留一列")
+            raise InputError(
+                f"{where}: columns {seen[canon]!r} and {col!r} both mean {canon!r}",
+                zh=f"{where}：列“{seen[canon]}”和“{col}”含义相同（{canon}），请只保留一列",
+            )
         seen[canon] = str(col)
         mapping[i] = canon
     return mapping
@@ -462,7 +589,9 @@ def _check_required(columns, layer: str, where: str, has_geometry: bool) -> None
         if not present & set(group):
             names = " or ".join(f"{g} ({COLUMN_ALIASES[g][-1]})" for g in group)
             names_zh = " 或 ".join(f"“{COLUMN_ALIASES[g][-1]}”" for g in group)
-            raise InputError(f"{where}: layer {layer}: missing column {names}", zh=f"{where}：图层 {layer} 缺少列 {names_zh}")
+            raise InputError(
+                f"{where}: layer {layer}: missing column {names}", zh=f"{where}：图层 {layer} 缺少列 {names_zh}"
+            )
 
 
 def _table_to_gdf(sheet: RawSheet, path: Path, layer: str, crs: str, out: SurveyTables) -> gpd.GeoDataFrame:
@@ -474,8 +603,16 @@ def _table_to_gdf(sheet: RawSheet, path: Path, layer: str, crs: str, out: Survey
     records = [(row, rec) for row, rec in records if any(rec.values())]
     _check_required(mapping.values(), layer, where, has_geometry=False)
     for row in sheet.long_rows:
-        table.report(row, _CellError("row_too_long", "", "", "more cells than the header (a comma inside a value? put the value in quotes)",
-                                     "单元格比表头多（值里有逗号？请给该值加引号）"))
+        table.report(
+            row,
+            _CellError(
+                "row_too_long",
+                "",
+                "",
+                "more cells than the header (a comma inside a value? put the value in quotes)",
+                "单元格比表头多（值里有逗号？请给该值加引号）",
+            ),
+        )
     geoms = []
     for row, rec in records:
         try:
@@ -483,7 +620,9 @@ def _table_to_gdf(sheet: RawSheet, path: Path, layer: str, crs: str, out: Survey
         except _CellError as exc:
             table.report(row, exc)
             geoms.append(None)
-    df = pd.DataFrame([rec for _, rec in records], columns=list(dict.fromkeys(mapping.values())), dtype=object).fillna("")
+    df = pd.DataFrame([rec for _, rec in records], columns=list(dict.fromkeys(mapping.values())), dtype=object).fillna(
+        ""
+    )
     gdf = gpd.GeoDataFrame(df.drop(columns=[c for c in ("lon", "lat", "wkt") if c in df]), geometry=geoms, crs=CRS)
     gdf["row"] = [row for row, _ in records]
     gdf["source"] = [f"{path.name}:{table.tag}:{row}" for row, _ in records]
@@ -497,8 +636,14 @@ def _number(text: str, what: str) -> float:
         x = float("nan")
     if not np.isfinite(x):
         example = "116.35" if what == "lon" else "39.96"
-        raise _CellError("bad_number", what, text, f"{what} {text!r} is not a number (expected decimal degrees like {example}, or projected metres with the CRS declared)",
-                         f"{_WHAT_ZH[what]}不是数字（应为十进制度数，如 {example}；投影坐标请声明 crs）")
+        raise _CellError(
+            "bad_number",
+            what,
+            text,
+            f"{what} {text!r} is not a number (expected decimal degrees like {example}, or projected metres with the "
+            "CRS declared)",
+            f"{_WHAT_ZH[what]}不是数字（应为十进制度数，如 {example}；投影坐标请声明 crs）",
+        )
     return x
 
 
@@ -510,13 +655,23 @@ def _row_geometry(rec: dict, crs: str):
         try:
             geom = shapely_wkt.loads(wkt_text)
         except shapely.errors.ShapelyError:
-            raise _CellError("bad_wkt", "wkt", wkt_text, "not valid WKT (expected e.g. POLYGON ((116.35 39.96, ...)))",
-                             "不是有效的 WKT（应如 POLYGON ((116.35 39.96, ...))）") from None
+            raise _CellError(
+                "bad_wkt",
+                "wkt",
+                wkt_text,
+                "not valid WKT (expected e.g. POLYGON ((116.35 39.96, ...)))",
+                "不是有效的 WKT（应如 POLYGON ((116.35 39.96, ...))）",
+            ) from None
     elif lon_text or lat_text:
         if not lon_text or not lat_text:
             missing = "lat" if lon_text else "lon"
-            raise _CellError("missing_coordinate", missing, "", f"{missing} is empty while {'lon' if missing == 'lat' else 'lat'} is given",
-                             f"{_WHAT_ZH[missing]}为空（另一坐标已填写）")
+            raise _CellError(
+                "missing_coordinate",
+                missing,
+                "",
+                f"{missing} is empty while {'lon' if missing == 'lat' else 'lat'} is given",
+                f"{_WHAT_ZH[missing]}为空（另一坐标已填写）",
+            )
         geom = shapely.Point(_number(lon_text, "lon"), _number(lat_text, "lat"))
     else:
         return None
@@ -531,8 +686,13 @@ def _to_wgs84(geom, crs: str):
         _check_lonlat(coords)
     out = transform_geometries(np.array([geom]), crs)[0]
     if not np.isfinite(shapely.get_coordinates(out)).all():
-        raise _CellError("coordinates_do_not_fit_crs", "lon", f"{coords[0, 0]:g}, {coords[0, 1]:g}", f"coordinates do not fit {crs}",
-                         f"坐标不符合声明的坐标系 {crs}")
+        raise _CellError(
+            "coordinates_do_not_fit_crs",
+            "lon",
+            f"{coords[0, 0]:g}, {coords[0, 1]:g}",
+            f"coordinates do not fit {crs}",
+            f"坐标不符合声明的坐标系 {crs}",
+        )
     return out
 
 
@@ -542,13 +702,29 @@ def _check_lonlat(coords: np.ndarray) -> None:
     if (np.abs(lat) > 90).any() or china_swapped.any():
         k = int(np.flatnonzero((np.abs(lat) > 90) | china_swapped)[0])
         if np.abs(lon[k]) <= 90:
-            raise _CellError("lonlat_swapped", "lon", f"{lon[k]:g}", f"lon/lat look swapped (lon={lon[k]:g}, lat={lat[k]:g})",
-                             f"经纬度似乎填反了（经度={lon[k]:g}，纬度={lat[k]:g}）")
-        raise _CellError("lat_out_of_range", "lat", f"{lat[k]:g}", f"lat {lat[k]:g} is outside -90..90", f"纬度 {lat[k]:g} 超出 -90..90")
+            raise _CellError(
+                "lonlat_swapped",
+                "lon",
+                f"{lon[k]:g}",
+                f"lon/lat look swapped (lon={lon[k]:g}, lat={lat[k]:g})",
+                f"经纬度似乎填反了（经度={lon[k]:g}，纬度={lat[k]:g}）",
+            )
+        raise _CellError(
+            "lat_out_of_range",
+            "lat",
+            f"{lat[k]:g}",
+            f"lat {lat[k]:g} is outside -90..90",
+            f"纬度 {lat[k]:g} 超出 -90..90",
+        )
     if (np.abs(lon) > 180).any():
         k = int(np.flatnonzero(np.abs(lon) > 180)[0])
-        raise _CellError("lon_out_of_range", "lon", f"{lon[k]:g}", f"lon {lon[k]:g} is outside -180..180 (projected coordinates? declare the CRS)",
-                         f"经度 {lon[k]:g} 超出 -180..180（投影坐标？请声明 crs）")
+        raise _CellError(
+            "lon_out_of_range",
+            "lon",
+            f"{lon[k]:g}",
+            f"lon {lon[k]:g} is outside -180..180 (projected coordinates? declare the CRS)",
+            f"经度 {lon[k]:g} 超出 -180..180（投影坐标？请声明 crs）",
+        )
 
 
 def _read_vector(path: Path, declared: str | None) -> SurveyTables:
@@ -562,15 +738,19 @@ def _read_vector(path: Path, declared: str | None) -> SurveyTables:
         try:
             gdf = pyogrio.read_dataframe(path, layer=name)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError) as exc:
-            raise InputError(f"{path}: layer {name}: cannot read: {str(exc).splitlines()[0]}", zh=f"{path}：图层 {name} 无法读取") from exc
+            raise InputError(
+                f"{path}: layer {name}: cannot read: {str(exc).splitlines()[0]}", zh=f"{path}：图层 {name} 无法读取"
+            ) from exc
         layer = layer_for_name(name) or (layer_for_name(path.stem) if single else None)
         if layer is None:
             if "layer" in {canonical_column(c) for c in gdf.columns}:
                 for sub, part in _split_by_layer_column(gdf, path).items():
                     out[sub] = _vector_layer(part, path, sub, name, declared, out)
                 continue
-            raise InputError(f"{path}: cannot tell the model layer of layer {name!r} (name it after one of: {', '.join(LAYERS)})",
-                             zh=f"{path}：无法判断图层“{name}”属于哪个图层（请命名为 {', '.join(LAYERS)} 之一）")
+            raise InputError(
+                f"{path}: cannot tell the model layer of layer {name!r} (name it after one of: {', '.join(LAYERS)})",
+                zh=f"{path}：无法判断图层“{name}”属于哪个图层（请命名为 {', '.join(LAYERS)} 之一）",
+            )
         out[layer] = _vector_layer(gdf, path, layer, name, declared, out)
     if not out:
         raise InputError(f"{path}: no layers", zh=f"{path}：没有图层")
@@ -583,19 +763,26 @@ def _split_by_layer_column(gdf: gpd.GeoDataFrame, path: Path) -> dict[str, gpd.G
     for value, part in gdf.groupby(gdf[col].astype(str)):
         layer = layer_for_name(value)
         if layer is None:
-            raise InputError(f"{path}: unknown layer value {value!r} in column {col!r}", zh=f"{path}：列“{col}”中的图层名“{value}”未知")
+            raise InputError(
+                f"{path}: unknown layer value {value!r} in column {col!r}",
+                zh=f"{path}：列“{col}”中的图层名“{value}”未知",
+            )
         out[layer] = part
     return out
 
 
-def _vector_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str, name: str, declared: str | None, out: SurveyTables) -> gpd.GeoDataFrame:
+def _vector_layer(
+    gdf: gpd.GeoDataFrame, path: Path, layer: str, name: str, declared: str | None, out: SurveyTables
+) -> gpd.GeoDataFrame:
     where = f"{path} layer {name}"
     src_crs = declared or (normalise_crs(gdf.crs.to_string()) if gdf.crs is not None else "EPSG:4326")
     attrs_raw = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(str).replace({"None": "", "nan": ""})
     mapping = _canonical_columns(list(attrs_raw.columns), where)
     attrs = attrs_raw.iloc[:, list(mapping)].set_axis(list(mapping.values()), axis=1)
     _check_required(attrs.columns, layer, where, has_geometry=True)
-    table = _Table(path, None, layer, name, {canon: str(attrs_raw.columns[i]) for i, canon in mapping.items()}, out, unit="feature")
+    table = _Table(
+        path, None, layer, name, {canon: str(attrs_raw.columns[i]) for i, canon in mapping.items()}, out, unit="feature"
+    )
     rows = list(range(1, len(gdf) + 1))
     out_geoms = []
     for g, r in zip(gdf.geometry.values, rows):
@@ -621,11 +808,22 @@ def _finish(gdf: gpd.GeoDataFrame, table: _Table) -> gpd.GeoDataFrame:
         lookups.append(("kind", KIND_VALUES, False))
     for col, values, allow_empty in lookups:
         if col in gdf:
-            gdf[col] = [_checked(table, r, lambda v=v, values=values, col=col, allow_empty=allow_empty:  # type: ignore[misc]
-                                 _lookup(values, v, col, allow_empty=allow_empty), skip=col == "kind",
-                                 fallback=False if values is BOOL_VALUES else "") for v, r in zip(gdf[col], gdf["row"])]
+            gdf[col] = [
+                _checked(
+                    table,
+                    r,
+                    lambda v=v, values=values, col=col, allow_empty=allow_empty: (  # type: ignore[misc]
+                        _lookup(values, v, col, allow_empty=allow_empty)
+                    ),
+                    skip=col == "kind",
+                    fallback=False if values is BOOL_VALUES else "",
+                )
+                for v, r in zip(gdf[col], gdf["row"])
+            ]
     if "levels" in gdf:
-        gdf["levels"] = [_checked(table, r, lambda v=v: _levels(v), skip=False) for v, r in zip(gdf["levels"], gdf["row"])]
+        gdf["levels"] = [
+            _checked(table, r, lambda v=v: _levels(v), skip=False) for v, r in zip(gdf["levels"], gdf["row"])
+        ]
     if "hours" in gdf and layer in ("gates", "communities"):
         gdf["hours"] = [_checked(table, r, lambda v=v: _hours(v), skip=False) for v, r in zip(gdf["hours"], gdf["row"])]
     for col, parse in _NUMBER_COLUMNS.get(layer, ()):
@@ -635,12 +833,22 @@ def _finish(gdf: gpd.GeoDataFrame, table: _Table) -> gpd.GeoDataFrame:
     for geom, r in zip(gdf.geometry, gdf["row"]):
         if geom is not None and not geom.is_empty and not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
-            table.report(r, _CellError("invalid_geometry", "wkt", "", f"invalid {geom.geom_type.lower()} ({reason})",
-                                       f"几何图形无效（{geom.geom_type}：{reason}）"))
+            table.report(
+                r,
+                _CellError(
+                    "invalid_geometry",
+                    "wkt",
+                    "",
+                    f"invalid {geom.geom_type.lower()} ({reason})",
+                    f"几何图形无效（{geom.geom_type}：{reason}）",
+                ),
+            )
     _check_ids(gdf, table)
     keep = ~gdf["row"].isin(table.skipped)
     if not keep.all():
-        log.debug("%s: %d %s(s) of layer %s not used (see validate)", table.path.name, int((~keep).sum()), table.unit, layer)
+        log.debug(
+            "%s: %d %s(s) of layer %s not used (see validate)", table.path.name, int((~keep).sum()), table.unit, layer
+        )
     return gdf[keep].reset_index(drop=True)
 
 
@@ -661,7 +869,9 @@ def _checked(table: _Table, row: int, fn, *, skip: bool, fallback=""):
 
 def _levels(value: str) -> str:
     if value and not re.fullmatch(r"\d+(\.0+)?", value):
-        raise _CellError("bad_levels", "levels", value, "levels is not a whole number (expected e.g. 6)", "层数不是整数（应如 6）")
+        raise _CellError(
+            "bad_levels", "levels", value, "levels is not a whole number (expected e.g. 6)", "层数不是整数（应如 6）"
+        )
     return value
 
 
@@ -669,15 +879,29 @@ def _hours(value: str) -> str:
     problem = check_hours(value) if value else None
     if problem is None or problem.unsupported:  # unsupported: validate warns, pages show the text
         return value
-    raise _CellError("hours_invalid", "hours", value, f"not valid opening_hours: {problem.message_en} (expected e.g. Mo-Fr 07:00-09:00)",
-                     f"时段写法无效：{problem.message_zh}（应如 Mo-Fr 07:00-09:00）")
+    raise _CellError(
+        "hours_invalid",
+        "hours",
+        value,
+        f"not valid opening_hours: {problem.message_en} (expected e.g. Mo-Fr 07:00-09:00)",
+        f"时段写法无效：{problem.message_zh}（应如 Mo-Fr 07:00-09:00）",
+    )
 
 
 def _parsed_number(value: str, parse, col: str) -> None:
     if value and not parse(value):
-        kind_en, kind_zh, example = ("unit number", "单元号", "2, 2单元, 一单元") if col == "unit" else ("building number", "楼号", "7, 7号楼, 十二栋, B3")
-        raise _CellError("number_unparsed", col, value, f"{kind_en} cannot be read (expected e.g. {example})",
-                         f"无法识别{kind_zh}（应如 {example}）")
+        kind_en, kind_zh, example = (
+            ("unit number", "单元号", "2, 2单元, 一单元")
+            if col == "unit"
+            else ("building number", "楼号", "7, 7号楼, 十二栋, B3")
+        )
+        raise _CellError(
+            "number_unparsed",
+            col,
+            value,
+            f"{kind_en} cannot be read (expected e.g. {example})",
+            f"无法识别{kind_zh}（应如 {example}）",
+        )
 
 
 def _check_ids(gdf: gpd.GeoDataFrame, table: _Table) -> None:
@@ -688,8 +912,16 @@ def _check_ids(gdf: gpd.GeoDataFrame, table: _Table) -> None:
         if not v or r in table.skipped:
             continue
         if v in first:
-            table.report(r, _CellError("duplicate_id", "id", v, f"duplicate id {v!r} (first at {table.unit} {first[v]})",
-                                       f"编码“{v}”重复（第一次出现在第 {first[v]} 行）"))
+            table.report(
+                r,
+                _CellError(
+                    "duplicate_id",
+                    "id",
+                    v,
+                    f"duplicate id {v!r} (first at {table.unit} {first[v]})",
+                    f"编码“{v}”重复（第一次出现在第 {first[v]} 行）",
+                ),
+            )
             continue
         first[v] = r
 
@@ -705,6 +937,17 @@ def _lookup(table: dict, value: str, col: str, *, allow_empty: bool = True):
     choices = ", ".join(sorted({str(k) for k in table if k})[:12])
     choices_zh = "、".join(sorted({str(k) for k in table if k and not k.isascii()})[:12])
     if not key:
-        raise _CellError("missing_value", col, value, f"{col} is empty (one of {choices})", f"{_WHAT_ZH.get(col, col)}为空（应为 {choices_zh} 之一）")
-    raise _CellError("bad_value", col, value, f"{col} {value!r} is not one of {choices}",
-                     f"{_WHAT_ZH.get(col, col)}“{value}”无法识别（应为 {choices_zh or choices} 之一）")
+        raise _CellError(
+            "missing_value",
+            col,
+            value,
+            f"{col} is empty (one of {choices})",
+            f"{_WHAT_ZH.get(col, col)}为空（应为 {choices_zh} 之一）",
+        )
+    raise _CellError(
+        "bad_value",
+        col,
+        value,
+        f"{col} {value!r} is not one of {choices}",
+        f"{_WHAT_ZH.get(col, col)}“{value}”无法识别（应为 {choices_zh or choices} 之一）",
+    )

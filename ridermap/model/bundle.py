@@ -1,4 +1,5 @@
 """The :class:`Bundle`: the six layers of one or many compounds."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -40,7 +41,11 @@ def conform_layer(layer: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         else:
             values = values.where(values.notna(), "").astype(str)
         out[col] = values.array  # positional: any index of the input lines up with the geometry
-    geometry = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) and gdf.geometry.name in gdf else gpd.GeoSeries([None] * n, index=gdf.index)
+    geometry = (
+        gdf.geometry
+        if isinstance(gdf, gpd.GeoDataFrame) and gdf.geometry.name in gdf
+        else gpd.GeoSeries([None] * n, index=gdf.index)
+    )
     result = gpd.GeoDataFrame(out, geometry=geometry.values, crs=gdf.crs or CRS, index=range(n))
     if result.crs is not None and result.crs != CRS:
         result = result.to_crs(CRS)
@@ -73,7 +78,9 @@ class Bundle:
     @classmethod
     def from_layers(cls, layers: dict[str, gpd.GeoDataFrame]) -> Bundle:
         """Build a bundle from a dict of layers; missing layers are empty."""
-        return cls(**{name: conform_layer(name, layers[name]) if name in layers else empty_layer(name) for name in LAYERS})
+        return cls(
+            **{name: conform_layer(name, layers[name]) if name in layers else empty_layer(name) for name in LAYERS}
+        )
 
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Return ``{layer name: GeoDataFrame}`` in schema order."""
@@ -124,9 +131,15 @@ class Bundle:
         """
         cached = self.__dict__.get("_community_index")
         if cached is None:
-            cached = {name: {k: np.asarray(v, dtype=np.intp) for k, v in
-                             getattr(self, name).groupby("community_id" if name != "communities" else "id", sort=False).indices.items()}
-                      for name in LAYERS}
+            cached = {
+                name: {
+                    k: np.asarray(v, dtype=np.intp)
+                    for k, v in getattr(self, name)
+                    .groupby("community_id" if name != "communities" else "id", sort=False)
+                    .indices.items()
+                }
+                for name in LAYERS
+            }
             for name in _SHARED_LAYERS:
                 layer = getattr(self, name)
                 shared = np.flatnonzero(layer["community_id"].to_numpy() == "")

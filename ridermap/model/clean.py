@@ -6,6 +6,7 @@ something else. Such text would forge lines in reports and mislead riders on
 posters, so :func:`clean_text_columns` removes those characters (a newline or
 tab becomes a space) and reports each cleaned value as a finding.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,7 +31,14 @@ TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
 #: bidirectional controls, zero-width and byte-order marks: removed
 _INVISIBLE = "\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 _BREAKS = re.compile(r"[\r\n\t\v\f\x1c-\x1f\x85\u2028\u2029]+")
-_COLUMN_ZH = {"name": "名称", "label": "标注", "number": "编号", "flats": "房号范围", "hours": "时段", "rider_hours": "时段"}
+_COLUMN_ZH = {
+    "name": "名称",
+    "label": "标注",
+    "number": "编号",
+    "flats": "房号范围",
+    "hours": "时段",
+    "rider_hours": "时段",
+}
 
 
 def clean_text(text: str) -> str:
@@ -73,7 +81,14 @@ def clean_text_columns(bundle: Bundle) -> Bundle:
 def _finding(layer: str, row, col: str, before: str, after: str) -> Finding:
     shown = text_line(before)
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    return Finding("warning", "text_cleaned", layer, str(row["id"]), str(row["source"]),
-                   f"{_COLUMN_ZH.get(col, col)}“{shown}”含控制字符、换行或方向控制符，已清除为“{after}”",
-                   f"{col} {shown!r} held control characters, newlines or bidi controls; cleaned to {after!r}",
-                   column=col, value=shown)
+    return Finding(
+        "warning",
+        "text_cleaned",
+        layer,
+        str(row["id"]),
+        str(row["source"]),
+        f"{_COLUMN_ZH.get(col, col)}“{shown}”含控制字符、换行或方向控制符，已清除为“{after}”",
+        f"{col} {shown!r} held control characters, newlines or bidi controls; cleaned to {after!r}",
+        column=col,
+        value=shown,
+    )

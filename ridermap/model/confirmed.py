@@ -16,10 +16,19 @@ agree:
 
 Imports nothing of ridermap, so every layer may use it.
 """
+
 from __future__ import annotations
 
-__all__ = ["DRAFT_SETTINGS", "UNKNOWN", "inferred_attrs", "is_inferred", "gate_confirmed", "gate_usable",
-           "has_confirmed_gate", "needs_draft"]
+__all__ = [
+    "DRAFT_SETTINGS",
+    "UNKNOWN",
+    "inferred_attrs",
+    "is_inferred",
+    "gate_confirmed",
+    "gate_usable",
+    "has_confirmed_gate",
+    "needs_draft",
+]
 
 UNKNOWN = "unknown"
 #: values of ``[build] draft``

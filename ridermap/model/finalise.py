@@ -5,6 +5,7 @@
 * a compound without a rider rule is ``unknown`` (marked inferred, shown as
   待核实): a rider rule comes from data, never from a default.
 """
+
 from __future__ import annotations
 
 import math

@@ -6,6 +6,7 @@ and from :func:`ridermap.analysis.validate.validate`. Readers attach theirs to t
 :class:`~ridermap.model.bundle.Bundle` (``bundle.findings``) so that one
 ``validate`` run lists every problem at once.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

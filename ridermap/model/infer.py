@@ -14,6 +14,7 @@ it as 待核实 (to be confirmed), never as fact.
 Pure functions of GeoDataFrames (no IO, no ingest imports); the geometry work
 is vectorised with shapely (one STRtree query per step, not a loop over pairs).
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,7 +53,9 @@ _CONNECTED_M = 0.5  # paths this close to a crossing point are connected there
 # --------------------------------------------------------------------------- gates
 
 
-def infer_gates(bundle: Bundle, *, merge_m: float = CROSSING_MERGE_M, clearance_m: float = MAPPED_GATE_CLEARANCE_M) -> Bundle:
+def infer_gates(
+    bundle: Bundle, *, merge_m: float = CROSSING_MERGE_M, clearance_m: float = MAPPED_GATE_CLEARANCE_M
+) -> Bundle:
     """Add gate candidates where mapped paths cross compound outlines.
 
     Parameters
@@ -86,11 +89,19 @@ def infer_gates(bundle: Bundle, *, merge_m: float = CROSSING_MERGE_M, clearance_
     if points.empty:
         return bundle
     new = _candidate_rows(points, comm, paths["id"].to_numpy(), polys, metric)
-    findings = [_gate_finding(cid, n, src) for cid, n, src in
-                new.groupby("community_id", sort=False).size().rename("n").reset_index()
-                .merge(comm[["id", "source"]], left_on="community_id", right_on="id")[["community_id", "n", "source"]].itertuples(index=False)]
+    findings = [
+        _gate_finding(cid, n, src)
+        for cid, n, src in new.groupby("community_id", sort=False)
+        .size()
+        .rename("n")
+        .reset_index()
+        .merge(comm[["id", "source"]], left_on="community_id", right_on="id")[["community_id", "n", "source"]]
+        .itertuples(index=False)
+    ]
     # named by side like every unnamed gate; mapped gates first, so they keep the names they had
-    gates = name_gates_by_side(gpd.GeoDataFrame(pd.concat([bundle.gates, new], ignore_index=True), geometry="geometry", crs=CRS), comm)
+    gates = name_gates_by_side(
+        gpd.GeoDataFrame(pd.concat([bundle.gates, new], ignore_index=True), geometry="geometry", crs=CRS), comm
+    )
     log.info("inferred %d gate candidates on %d compounds", len(new), len(findings))
     return bundle.replace(gates=gates).with_findings(findings)
 
@@ -111,7 +122,9 @@ def _crossings(polys: np.ndarray, lines: np.ndarray, kinds: np.ndarray) -> pd.Da
     return df[~street | (per_pair == 1)].reset_index(drop=True)
 
 
-def _touch_points(rings: np.ndarray, lines: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _touch_points(
+    rings: np.ndarray, lines: np.ndarray, usable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(compound, path, point) where a usable path meets an outline: crossings and path ends on it.
 
     A path end within ``_CONNECTED_M`` of an outline counts even when it is
@@ -149,8 +162,13 @@ def _enters(pts: np.ndarray, ci: np.ndarray, polys: np.ndarray, lines: np.ndarra
     inset, outset = shapely.buffer(polys[used], -_INSET_M)[back], shapely.buffer(polys[used], _INSET_M)[back]
     inside = shapely.length(shapely.intersection(near, inset)) >= _MIN_RUN_M
     outside = shapely.length(shapely.difference(near, outset)) >= _MIN_RUN_M
-    ends = np.minimum(shapely.distance(shapely.get_point(lines[li], 0), pts[qi]),
-                      shapely.distance(shapely.get_point(lines[li], -1), pts[qi])) <= _CONNECTED_M
+    ends = (
+        np.minimum(
+            shapely.distance(shapely.get_point(lines[li], 0), pts[qi]),
+            shapely.distance(shapely.get_point(lines[li], -1), pts[qi]),
+        )
+        <= _CONNECTED_M
+    )
     has_in, has_out, ends_out = (np.zeros(len(pts), dtype=bool) for _ in range(3))
     has_in[qi[inside]] = True
     has_out[qi[outside]] = True
@@ -159,7 +177,9 @@ def _enters(pts: np.ndarray, ci: np.ndarray, polys: np.ndarray, lines: np.ndarra
     return (has_in & has_out) | (ends_out & dead_end)
 
 
-def _clear_of_mapped_gates(points: pd.DataFrame, gates: gpd.GeoDataFrame, comm_ids: np.ndarray, metric: str, clearance_m: float) -> pd.DataFrame:
+def _clear_of_mapped_gates(
+    points: pd.DataFrame, gates: gpd.GeoDataFrame, comm_ids: np.ndarray, metric: str, clearance_m: float
+) -> pd.DataFrame:
     """Drop crossings within ``clearance_m`` of a gate mapped for the same compound."""
     if gates.empty:
         return points
@@ -196,7 +216,9 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _candidate_rows(points: pd.DataFrame, comm: gpd.GeoDataFrame, path_ids: np.ndarray, polys: np.ndarray, metric: str) -> gpd.GeoDataFrame:
+def _candidate_rows(
+    points: pd.DataFrame, comm: gpd.GeoDataFrame, path_ids: np.ndarray, polys: np.ndarray, metric: str
+) -> gpd.GeoDataFrame:
     """Gate rows for the crossings (unnamed yet): stable ids, inferred fields, in order along each outline."""
     cidx = points["community"].to_numpy()
     geoms = points["geometry"].to_numpy()
@@ -204,24 +226,48 @@ def _candidate_rows(points: pd.DataFrame, comm: gpd.GeoDataFrame, path_ids: np.n
     cidx, geoms, pidx = cidx[order], geoms[order], points["path"].to_numpy()[order]
     comm_ids = comm["id"].to_numpy()[cidx]
     keys_taken: dict[str, set[str]] = {}
-    gate_ids = [ids.gate_id(cid, unique_name(f"x{str(path_ids[p]).removeprefix('p-')}", keys_taken.setdefault(cid, set()), sep="_"))
-                for cid, p in zip(comm_ids, pidx)]
+    gate_ids = [
+        ids.gate_id(
+            cid, unique_name(f"x{str(path_ids[p]).removeprefix('p-')}", keys_taken.setdefault(cid, set()), sep="_")
+        )
+        for cid, p in zip(comm_ids, pidx)
+    ]
     wgs = gpd.GeoSeries(geoms, crs=metric).to_crs(CRS).values
-    return gpd.GeoDataFrame({"id": gate_ids, "community_id": comm_ids, "name": "", "rider_access": "unknown",
-                             "hours": "", "locked": False, "survey_key": "", "inferred": INFERRED_GATE_FIELDS,
-                             "source": INFERRED_GATE_SOURCE}, geometry=wgs, crs=CRS)
+    return gpd.GeoDataFrame(
+        {
+            "id": gate_ids,
+            "community_id": comm_ids,
+            "name": "",
+            "rider_access": "unknown",
+            "hours": "",
+            "locked": False,
+            "survey_key": "",
+            "inferred": INFERRED_GATE_FIELDS,
+            "source": INFERRED_GATE_SOURCE,
+        },
+        geometry=wgs,
+        crs=CRS,
+    )
 
 
 def _gate_finding(cid: str, n: int, source: str) -> Finding:
-    return Finding("info", "gate_inferred", "communities", cid, source,
-                   f"推断出入口 {n} 处（道路穿过小区边界处），待核实",
-                   f"{n} gate(s) inferred where a path crosses the compound outline; to be confirmed")
+    return Finding(
+        "info",
+        "gate_inferred",
+        "communities",
+        cid,
+        source,
+        f"推断出入口 {n} 处（道路穿过小区边界处），待核实",
+        f"{n} gate(s) inferred where a path crosses the compound outline; to be confirmed",
+    )
 
 
 # --------------------------------------------------------------------------- names
 
 #: ``place`` values small enough to name a compound (not a city or district).
-NAMING_PLACES = frozenset({"neighbourhood", "quarter", "locality", "hamlet", "isolated_dwelling", "village", "square", "plot", "city_block"})
+NAMING_PLACES = frozenset(
+    {"neighbourhood", "quarter", "locality", "hamlet", "isolated_dwelling", "village", "square", "plot", "city_block"}
+)
 #: a named place this close to a compound is its neighbour (``XX旁小区``).
 NEIGHBOUR_M = 15.0
 #: a place point this close to (or in) a compound names it.
@@ -231,8 +277,13 @@ STREET_M = 200.0
 UNNAMED = "未命名小区"
 
 
-def infer_names(communities: gpd.GeoDataFrame, *, buildings: gpd.GeoDataFrame | None = None,
-                places: gpd.GeoDataFrame | None = None, streets: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+def infer_names(
+    communities: gpd.GeoDataFrame,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
+) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Give every compound without a name the best name nearby, marked inferred.
 
     In order: the compound's own ``addr_street`` + ``addr_housenumber``; the
@@ -279,12 +330,23 @@ def infer_names(communities: gpd.GeoDataFrame, *, buildings: gpd.GeoDataFrame | 
     picks.loc[rest, ["name", "how_zh", "how_en"]] = [UNNAMED, "附近没有可用的名称", "no usable name nearby"]
     picks["name"] = _distinct(picks["name"], set(comm.loc[~todo, "name"]))
     comm.loc[picks.index, "name"] = picks["name"]
-    comm["inferred"] = add_inferred(comm["inferred"] if "inferred" in comm else pd.Series("", index=comm.index), todo.values, "name")
-    findings = [Finding("info", "name_inferred", "communities", comm.at[i, "id"], comm.at[i, "source"],
-                        f"小区没有名称，暂用推断名称「{name}」（{how_zh}），待核实",
-                        f"Compound has no name; using the inferred name \u201c{name}\u201d ({how_en}); to be confirmed",
-                        column="name", value=name)
-                for i, name, how_zh, how_en in picks[["name", "how_zh", "how_en"]].itertuples()]
+    comm["inferred"] = add_inferred(
+        comm["inferred"] if "inferred" in comm else pd.Series("", index=comm.index), todo.values, "name"
+    )
+    findings = [
+        Finding(
+            "info",
+            "name_inferred",
+            "communities",
+            comm.at[i, "id"],
+            comm.at[i, "source"],
+            f"小区没有名称，暂用推断名称「{name}」（{how_zh}），待核实",
+            f"Compound has no name; using the inferred name \u201c{name}\u201d ({how_en}); to be confirmed",
+            column="name",
+            value=name,
+        )
+        for i, name, how_zh, how_en in picks[["name", "how_zh", "how_en"]].itertuples()
+    ]
     return comm, findings
 
 
@@ -313,14 +375,22 @@ def _own_address(cm: gpd.GeoDataFrame, _buildings) -> pd.DataFrame | None:
         return None
     name = _address(cm["addr_street"], cm["addr_housenumber"])
     name = name[name != ""]
-    return pd.DataFrame({"name": name, "how_zh": "小区地址 addr:street + addr:housenumber",
-                         "how_en": "the compound's addr:street + addr:housenumber"}, index=name.index)
+    return pd.DataFrame(
+        {
+            "name": name,
+            "how_zh": "小区地址 addr:street + addr:housenumber",
+            "how_en": "the compound's addr:street + addr:housenumber",
+        },
+        index=name.index,
+    )
 
 
 def _building_address(cm: gpd.GeoDataFrame, buildings) -> pd.DataFrame | None:
     if buildings is None or buildings.empty or "addr_street" not in buildings:
         return None
-    addr = pd.DataFrame({"cid": buildings["community_id"], "name": _address(buildings["addr_street"], buildings["addr_housenumber"])})
+    addr = pd.DataFrame(
+        {"cid": buildings["community_id"], "name": _address(buildings["addr_street"], buildings["addr_housenumber"])}
+    )
     addr = addr[(addr["name"] != "") & addr["cid"].isin(cm["id"])]
     if addr.empty:
         return None
@@ -330,8 +400,14 @@ def _building_address(cm: gpd.GeoDataFrame, buildings) -> pd.DataFrame | None:
     counts = counts[(counts["n"] >= 2) | (counts["kinds"] == 1)]
     best = counts.sort_values(["cid", "n", "name"], ascending=[True, False, True]).drop_duplicates("cid")
     index = pd.Series(cm.index, index=cm["id"])
-    return pd.DataFrame({"name": best["name"].to_numpy(), "how_zh": "楼栋地址中最常见的一个",
-                         "how_en": "the most common address of its buildings"}, index=index[best["cid"]].to_numpy())
+    return pd.DataFrame(
+        {
+            "name": best["name"].to_numpy(),
+            "how_zh": "楼栋地址中最常见的一个",
+            "how_en": "the most common address of its buildings",
+        },
+        index=index[best["cid"]].to_numpy(),
+    )
 
 
 _PLACE_RANK = {"place": 0, "landuse": 1, "amenity": 2}
@@ -356,12 +432,16 @@ def _containing_place(cm: gpd.GeoDataFrame, places, metric: str) -> pd.DataFrame
     pts = p[p.geom_type == "Point"]
     hits = []
     if len(areas):
-        probe = gpd.GeoDataFrame({"cid_index": cm.index, "src": cm["source"]}, geometry=cm.geometry.representative_point(), crs=metric)
+        probe = gpd.GeoDataFrame(
+            {"cid_index": cm.index, "src": cm["source"]}, geometry=cm.geometry.representative_point(), crs=metric
+        )
         hit = gpd.sjoin(probe, areas, predicate="within", how="inner")
         hit = hit[hit["src"] != hit["source"]]
         hits.append(hit.assign(d=0.0, area=areas.geometry.area.reindex(hit["index_right"]).to_numpy()))
     if len(pts):
-        hit = gpd.sjoin_nearest(cm.assign(cid_index=cm.index)[["cid_index", "geometry"]], pts, max_distance=PLACE_POINT_M, distance_col="d")
+        hit = gpd.sjoin_nearest(
+            cm.assign(cid_index=cm.index)[["cid_index", "geometry"]], pts, max_distance=PLACE_POINT_M, distance_col="d"
+        )
         hits.append(hit.assign(area=0.0))
     hits = [h for h in hits if len(h)]
     if not hits:
@@ -369,8 +449,14 @@ def _containing_place(cm: gpd.GeoDataFrame, places, metric: str) -> pd.DataFrame
     best = pd.concat(hits).sort_values(["cid_index", "rank", "area", "d", "name"]).drop_duplicates("cid_index")
     # a place or residential area names what lies in it; a campus or park holds the compound: "<name>内小区"
     own = (best["kind"] == "place") | best["residential"]
-    return pd.DataFrame({"name": best["name"].where(own, best["name"] + "内小区").to_numpy(), "how_zh": [f"所在地点 {s}" for s in best["source"]],
-                         "how_en": [f"the place it lies in, {s}" for s in best["source"]]}, index=best["cid_index"].to_numpy())
+    return pd.DataFrame(
+        {
+            "name": best["name"].where(own, best["name"] + "内小区").to_numpy(),
+            "how_zh": [f"所在地点 {s}" for s in best["source"]],
+            "how_en": [f"the place it lies in, {s}" for s in best["source"]],
+        },
+        index=best["cid_index"].to_numpy(),
+    )
 
 
 def _neighbour_place(cm: gpd.GeoDataFrame, places, metric: str) -> pd.DataFrame | None:
@@ -386,11 +472,21 @@ def _neighbour_place(cm: gpd.GeoDataFrame, places, metric: str) -> pd.DataFrame 
     hit = hit[hit["src"] != hit["source"]]
     if hit.empty:
         return None
-    shared = shapely.length(shapely.intersection(shapely.boundary(left.geometry.loc[hit.index].values),
-                                                 areas.geometry.reindex(hit["index_right"]).buffer(NEIGHBOUR_M).values))
+    shared = shapely.length(
+        shapely.intersection(
+            shapely.boundary(left.geometry.loc[hit.index].values),
+            areas.geometry.reindex(hit["index_right"]).buffer(NEIGHBOUR_M).values,
+        )
+    )
     best = hit.assign(shared=-shared).sort_values(["cid_index", "rank", "shared", "name"]).drop_duplicates("cid_index")
-    return pd.DataFrame({"name": [f"{n}旁小区" for n in best["name"]], "how_zh": [f"相邻地点 {s}" for s in best["source"]],
-                         "how_en": [f"the place next to it, {s}" for s in best["source"]]}, index=best["cid_index"].to_numpy())
+    return pd.DataFrame(
+        {
+            "name": [f"{n}旁小区" for n in best["name"]],
+            "how_zh": [f"相邻地点 {s}" for s in best["source"]],
+            "how_en": [f"the place next to it, {s}" for s in best["source"]],
+        },
+        index=best["cid_index"].to_numpy(),
+    )
 
 
 def _nearest_street(cm: gpd.GeoDataFrame, streets, metric: str) -> pd.DataFrame | None:
@@ -401,12 +497,20 @@ def _nearest_street(cm: gpd.GeoDataFrame, streets, metric: str) -> pd.DataFrame 
     if s.empty:
         return None
     s = s.to_crs(metric)[["name", "geometry"]]
-    hit = gpd.sjoin_nearest(cm.assign(cid_index=cm.index)[["cid_index", "geometry"]], s, max_distance=STREET_M, distance_col="d")
+    hit = gpd.sjoin_nearest(
+        cm.assign(cid_index=cm.index)[["cid_index", "geometry"]], s, max_distance=STREET_M, distance_col="d"
+    )
     if hit.empty:
         return None
     best = hit.sort_values(["cid_index", "d", "name"]).drop_duplicates("cid_index")
-    return pd.DataFrame({"name": [f"{n}旁小区" for n in best["name"]], "how_zh": [f"最近道路 {n}" for n in best["name"]],
-                         "how_en": [f"the nearest street, {n}" for n in best["name"]]}, index=best["cid_index"].to_numpy())
+    return pd.DataFrame(
+        {
+            "name": [f"{n}旁小区" for n in best["name"]],
+            "how_zh": [f"最近道路 {n}" for n in best["name"]],
+            "how_en": [f"the nearest street, {n}" for n in best["name"]],
+        },
+        index=best["cid_index"].to_numpy(),
+    )
 
 
 def _distinct(names: pd.Series, taken: set[str]) -> pd.Series:

@@ -27,6 +27,7 @@ becomes an error :class:`~ridermap.model.findings.Finding` naming file, sheet,
 row, column and value (``bundle.findings``); that row is skipped and the
 others still apply.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,11 +40,11 @@ from openlocationcode import openlocationcode as olc
 
 from ridermap import ids
 from ridermap.errors import InputError
-from ridermap.numbers import parse_building_number, parse_unit_number
 from ridermap.model.bundle import Bundle, conform_layer
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, PATH_KINDS_RIDEABLE
 from ridermap.model.survey_refs import resolve_survey_refs
+from ridermap.numbers import parse_building_number, parse_unit_number
 from ridermap.utm import utm_crs
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def point_key(geom) -> str:
 
 def _reprefix(values, old: str, new: str) -> list[str]:
     """Replace the id prefix ``old-`` by ``new-`` (children of a re-keyed parent)."""
-    return [new + v[len(old):] if v.startswith(old + "-") else v for v in values]
+    return [new + v[len(old) :] if v.startswith(old + "-") else v for v in values]
 
 
 class _RowError(InputError):
@@ -94,10 +95,19 @@ class _Layers:
         value = exc.value if len(exc.value) <= 60 else exc.value[:57] + "..."
         col_en = (f", column {header}" if header else "") + (f" (value {value!r})" if exc.value else "")
         col_zh = (f"“{header}”列" if header else "") + (f"（值“{value}”）" if exc.value else "")
-        self.findings = self.findings + (Finding(
-            "error", exc.code, layer, str(rec.get("id", "") or ""), str(rec["source"]),
-            f"{_at_zh(rec)}{col_zh}：{exc.zh}；该行未采用", f"{_at(rec)}{col_en}: {exc}; row not used",
-            column=header, value=exc.value),)
+        self.findings = self.findings + (
+            Finding(
+                "error",
+                exc.code,
+                layer,
+                str(rec.get("id", "") or ""),
+                str(rec["source"]),
+                f"{_at_zh(rec)}{col_zh}：{exc.zh}；该行未采用",
+                f"{_at(rec)}{col_en}: {exc}; row not used",
+                column=header,
+                value=exc.value,
+            ),
+        )
         log.debug("%s: %s; row not used", _at(rec), exc)
 
     def __getitem__(self, name: str) -> gpd.GeoDataFrame:
@@ -135,7 +145,9 @@ class _Layers:
         return np.sort(self.tree(name).query(shapely.box(x0 - pad_deg, y0 - pad_deg, x1 + pad_deg, y1 + pad_deg)))
 
     def positions(self, name: str, column: str, value: str) -> np.ndarray:
-        """Positions (ascending) of rows of ``name`` with ``column == value``; the index lives until the layer is replaced.
+        """Positions (ascending) of rows of ``name`` with ``column == value``.
+
+        The index lives until the layer is replaced.
 
         Only for columns that in-place updates never change.
         """
@@ -162,7 +174,13 @@ class _Layers:
         if old == new:
             return
         if (self["communities"]["id"] == new).any():
-            raise _RowError("duplicate_compound_id", f"compound id {new!r} is used twice", f"小区编码“{new}”重复", column="id", value=new)
+            raise _RowError(
+                "duplicate_compound_id",
+                f"compound id {new!r} is used twice",
+                f"小区编码“{new}”重复",
+                column="id",
+                value=new,
+            )
         for name, gdf in self.data.items():
             gdf = gdf.copy()
             if name == "communities":
@@ -195,7 +213,7 @@ _NO_ROWS = np.zeros(0, dtype=np.intp)
 
 
 def _pad_deg(metres: float, lat: float) -> float:
-    """Degrees that surely cover ``metres`` in every direction at latitude ``lat`` (1.5 x for UTM scale and rounding)."""
+    """Degrees that surely cover ``metres`` every way at latitude ``lat`` (1.5 x for UTM scale and rounding)."""
     return 1.5 * metres / (111_320.0 * max(np.cos(np.radians(min(abs(lat), 85.0))), 0.05)) + 1e-7
 
 
@@ -263,8 +281,13 @@ def _find_community(work: _Layers, text: str, geom, where: str) -> str:
         hit = comm[comm["id"].str.endswith("-" + ids.slug(text))]
         if len(hit):
             return str(hit["id"].iloc[0])
-        raise _RowError("compound_not_found", f"compound {text!r} not found (known: {', '.join(comm['name'][:8])})",
-                        f"找不到小区“{text}”（已知：{'、'.join(comm['name'][:8])}）", column="community", value=text)
+        raise _RowError(
+            "compound_not_found",
+            f"compound {text!r} not found (known: {', '.join(comm['name'][:8])})",
+            f"找不到小区“{text}”（已知：{'、'.join(comm['name'][:8])}）",
+            column="community",
+            value=text,
+        )
     if geom is not None and len(comm):
         near = work.near("communities", geom, 2e-4)
         cand = comm.geometry.values[near]
@@ -278,7 +301,6 @@ def _apply_communities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> No
     new_rows = []
     for _, rec in table.iterrows():
         try:
-            at = _at(rec)
             comm = work["communities"]
             match = comm.iloc[0:0]
             osm_id = str(rec.get("osm_id", "") or "")
@@ -291,14 +313,27 @@ def _apply_communities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> No
                 match = comm[comm["id"] == ids.community_id(work.admin_code, rec["id"])]
             if match.empty:
                 if rec.geometry is None or rec.geometry.geom_type not in ("Polygon", "MultiPolygon"):
-                    name = rec.get('name') or rec.get('id')
-                    raise _RowError("compound_not_found", f"compound {name!r} is not in the other sources and has no wkt polygon",
-                                    f"小区“{name}”不在其他数据源中，且没有几何（WKT 范围）", column="name", value=name)
+                    name = rec.get("name") or rec.get("id")
+                    raise _RowError(
+                        "compound_not_found",
+                        f"compound {name!r} is not in the other sources and has no wkt polygon",
+                        f"小区“{name}”不在其他数据源中，且没有几何（WKT 范围）",
+                        column="name",
+                        value=name,
+                    )
                 key = rec.get("id") or point_key(rec.geometry)
-                new_rows.append({"id": ids.community_id(work.admin_code, key), "name": rec.get("name", "") or key,
-                                 "rider_access": rec.get("rider_access") or "unknown", "rider_hours": rec.get("hours", ""),
-                                 "inferred": "" if rec.get("rider_access") else "rider_access",
-                                 "admin_code": work.admin_code, "source": rec["source"], "geometry": rec.geometry})
+                new_rows.append(
+                    {
+                        "id": ids.community_id(work.admin_code, key),
+                        "name": rec.get("name", "") or key,
+                        "rider_access": rec.get("rider_access") or "unknown",
+                        "rider_hours": rec.get("hours", ""),
+                        "inferred": "" if rec.get("rider_access") else "rider_access",
+                        "admin_code": work.admin_code,
+                        "source": rec["source"],
+                        "geometry": rec.geometry,
+                    }
+                )
                 continue
             cid = str(match["id"].iloc[0])
             c = work["communities"].copy()
@@ -306,7 +341,9 @@ def _apply_communities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> No
             for src, dst in (("name", "name"), ("rider_access", "rider_access"), ("hours", "rider_hours")):
                 if rec.get(src):
                     c.loc[sel, dst] = rec[src]
-                    c.loc[sel, "inferred"] = [",".join(p for p in v.split(",") if p and p != src) for v in c.loc[sel, "inferred"]]  # surveyed, not inferred
+                    c.loc[sel, "inferred"] = [
+                        ",".join(p for p in v.split(",") if p and p != src) for v in c.loc[sel, "inferred"]
+                    ]  # surveyed, not inferred
             if rec.geometry is not None and rec.geometry.geom_type in ("Polygon", "MultiPolygon"):
                 c.loc[sel, "geometry"] = rec.geometry
             c.loc[sel, "source"] = c.loc[sel, "source"] + ";" + rec["source"]
@@ -337,8 +374,13 @@ def _apply_buildings(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None
                     hit = b.iloc[near[d < 5.0]]
                 if hit.empty:
                     hint, hint_zh = _crs_hint(work, geom), _crs_hint(work, geom, language="zh")
-                    raise _RowError("no_building_here", f"no building at this point; give a wkt polygon to add one{hint}",
-                                    f"该点没有楼栋；要新增楼栋请填写几何（WKT 范围）{hint_zh}", column="lon", value=f"{geom.x:.7f}, {geom.y:.7f}")
+                    raise _RowError(
+                        "no_building_here",
+                        f"no building at this point; give a wkt polygon to add one{hint}",
+                        f"该点没有楼栋；要新增楼栋请填写几何（WKT 范围）{hint_zh}",
+                        column="lon",
+                        value=f"{geom.x:.7f}, {geom.y:.7f}",
+                    )
             elif geom is not None:
                 inter = b.geometry.intersection(geom).area
                 share = inter / np.maximum(np.minimum(b.geometry.area, geom.area), 1e-18)
@@ -347,14 +389,27 @@ def _apply_buildings(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None
                 cid = _find_community(work, rec.get("community", ""), None, at)
                 hit = b[(b["community_id"] == cid) & (b["number"] == number)]
                 if hit.empty:
-                    raise _RowError("building_not_found", f"building {number or label!r} not found and no location given",
-                                    f"找不到楼栋“{number or label}”，且没有填写位置", column="number", value=number or label)
+                    raise _RowError(
+                        "building_not_found",
+                        f"building {number or label!r} not found and no location given",
+                        f"找不到楼栋“{number or label}”，且没有填写位置",
+                        column="number",
+                        value=number or label,
+                    )
             if hit.empty:  # a new polygon
                 cid = _find_community(work, rec.get("community", ""), geom.representative_point(), at)
                 base = cid or ids.slug(work.admin_code)
-                new_rows.append({"id": ids.building_id(base, number, fallback=point_key(geom)), "community_id": cid,
-                                 "number": number, "label": label, "levels": rec.get("levels") or None,
-                                 "source": rec["source"], "geometry": geom})
+                new_rows.append(
+                    {
+                        "id": ids.building_id(base, number, fallback=point_key(geom)),
+                        "community_id": cid,
+                        "number": number,
+                        "label": label,
+                        "levels": rec.get("levels") or None,
+                        "source": rec["source"],
+                        "geometry": geom,
+                    }
+                )
                 continue
             bid = str(hit["id"].iloc[0])
             new_geom = geom is not None and geom.geom_type != "Point"
@@ -396,16 +451,35 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
                 hit = cand[d <= GATE_MATCH_M].iloc[np.argsort(d[d <= GATE_MATCH_M])[:1]]
             if hit.empty:
                 if geom is None:
-                    raise _RowError("gate_not_found", f"gate {rec.get('name')!r} not found and no lon/lat given",
-                                    f"找不到出入口“{rec.get('name')}”，且没有填写经纬度", column="name", value=rec.get("name", ""))
+                    raise _RowError(
+                        "gate_not_found",
+                        f"gate {rec.get('name')!r} not found and no lon/lat given",
+                        f"找不到出入口“{rec.get('name')}”，且没有填写经纬度",
+                        column="name",
+                        value=rec.get("name", ""),
+                    )
                 if not cid:
-                    raise _RowError("gate_outside_compounds", f"gate {rec.get('name')!r} is not on any compound; give its compound",
-                                    f"出入口“{rec.get('name')}”不在任何小区边界上；请填写所属小区", column="lon", value=f"{geom.x:.7f}, {geom.y:.7f}")
+                    raise _RowError(
+                        "gate_outside_compounds",
+                        f"gate {rec.get('name')!r} is not on any compound; give its compound",
+                        f"出入口“{rec.get('name')}”不在任何小区边界上；请填写所属小区",
+                        column="lon",
+                        value=f"{geom.x:.7f}, {geom.y:.7f}",
+                    )
                 locked = bool(rec.get("locked", False))
-                new_rows.append({"id": ids.gate_id(cid, rec.get("id") or rec.get("name") or point_key(geom)), "community_id": cid,
-                                 "name": rec.get("name", ""), "rider_access": "none" if locked else (rec.get("rider_access") or "unknown"),
-                                 "inferred": "" if (locked or rec.get("rider_access")) else "rider_access",
-                                 "hours": rec.get("hours", ""), "locked": locked, "source": rec["source"], "geometry": geom})
+                new_rows.append(
+                    {
+                        "id": ids.gate_id(cid, rec.get("id") or rec.get("name") or point_key(geom)),
+                        "community_id": cid,
+                        "name": rec.get("name", ""),
+                        "rider_access": "none" if locked else (rec.get("rider_access") or "unknown"),
+                        "inferred": "" if (locked or rec.get("rider_access")) else "rider_access",
+                        "hours": rec.get("hours", ""),
+                        "locked": locked,
+                        "source": rec["source"],
+                        "geometry": geom,
+                    }
+                )
                 continue
             gid = hit["id"].iloc[0]
             sel = g["id"] == gid  # in place: community_id (indexed) and geometry stay
@@ -420,7 +494,9 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
                     g.loc[sel, "rider_access"] = "none"
                     confirmed.add("rider_access")
             if confirmed:  # surveyed, no longer inferred (待核实)
-                g.loc[sel, "inferred"] = [",".join(p for p in v.split(",") if p and p not in confirmed) for v in g.loc[sel, "inferred"]]
+                g.loc[sel, "inferred"] = [
+                    ",".join(p for p in v.split(",") if p and p not in confirmed) for v in g.loc[sel, "inferred"]
+                ]
             g.loc[sel, "source"] = g.loc[sel, "source"] + ";" + rec["source"]
             work.changed("gates")
         except _RowError as exc:
@@ -435,6 +511,53 @@ def _known_numbers(buildings: gpd.GeoDataFrame, cid: str, limit: int = 15) -> st
     return ", ".join(numbers[:limit]) + (", ..." if len(numbers) > limit else "")
 
 
+def _unit_building(work: _Layers, rec, geom, cid: str):
+    """The building a unit row belongs to: by its number (the nearest if several), else the one its door is on."""
+    b = work["buildings"]
+    bnum = parse_building_number(rec.get("building", ""))
+    if bnum:
+        pos = work.positions("buildings", "number", bnum)
+        if cid:
+            pos = pos[b["community_id"].to_numpy()[pos] == cid]
+        hit = b.iloc[pos]
+        if hit.empty:
+            known = _known_numbers(b, cid)
+            raise _RowError(
+                "building_not_found",
+                f"building {rec.get('building')!r} not found"
+                + (f" in compound {cid}" if cid else "")
+                + f" (known numbers: {known or 'none'})",
+                f"找不到楼栋“{rec.get('building')}”"
+                + (f"（小区 {cid}）" if cid else "")
+                + f"（已有楼号：{known or '无'}）",
+                column="building",
+                value=rec.get("building"),
+            )
+        if len(hit) > 1 and geom is not None:
+            d = work.distances_m(hit, geom)
+            hit = hit.iloc[[int(np.argmin(d))]]
+    else:
+        if geom is None or b.empty:
+            raise _RowError(
+                "unit_without_location",
+                "unit has no building number and no location",
+                "单元门既没有楼号也没有位置",
+            )
+        near = work.near("buildings", geom, _pad_deg(UNIT_BUILDING_M, geom.y))
+        d = work.distances_m(b.iloc[near], geom) if len(near) else np.array([np.inf])
+        k = int(np.argmin(d))
+        if d[k] > UNIT_BUILDING_M:
+            raise _RowError(
+                "unit_far_from_buildings",
+                f"no building within {UNIT_BUILDING_M:g} m of this unit door; give its building number",
+                f"单元门 {UNIT_BUILDING_M:g} 米内没有楼栋；请填写楼号",
+                column="lon",
+                value=f"{geom.x:.7f}, {geom.y:.7f}",
+            )
+        hit = b.iloc[[near[k]]]
+    return hit
+
+
 def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
     new_rows = []
     for _, rec in table.iterrows():
@@ -442,32 +565,7 @@ def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
             at = _at(rec)
             geom = rec.geometry
             cid = _find_community(work, rec.get("community", ""), geom, at)
-            b = work["buildings"]
-            bnum = parse_building_number(rec.get("building", ""))
-            if bnum:
-                pos = work.positions("buildings", "number", bnum)
-                if cid:
-                    pos = pos[b["community_id"].to_numpy()[pos] == cid]
-                hit = b.iloc[pos]
-                if hit.empty:
-                    known = _known_numbers(b, cid)
-                    raise _RowError("building_not_found", f"building {rec.get('building')!r} not found" + (f" in compound {cid}" if cid else "")
-                                    + f" (known numbers: {known or 'none'})",
-                                    f"找不到楼栋“{rec.get('building')}”" + (f"（小区 {cid}）" if cid else "") + f"（已有楼号：{known or '无'}）",
-                                    column="building", value=rec.get("building"))
-                if len(hit) > 1 and geom is not None:
-                    d = work.distances_m(hit, geom)
-                    hit = hit.iloc[[int(np.argmin(d))]]
-            else:
-                if geom is None or b.empty:
-                    raise _RowError("unit_without_location", "unit has no building number and no location", "单元门既没有楼号也没有位置")
-                near = work.near("buildings", geom, _pad_deg(UNIT_BUILDING_M, geom.y))
-                d = work.distances_m(b.iloc[near], geom) if len(near) else np.array([np.inf])
-                k = int(np.argmin(d))
-                if d[k] > UNIT_BUILDING_M:
-                    raise _RowError("unit_far_from_buildings", f"no building within {UNIT_BUILDING_M:g} m of this unit door; give its building number",
-                                    f"单元门 {UNIT_BUILDING_M:g} 米内没有楼栋；请填写楼号", column="lon", value=f"{geom.x:.7f}, {geom.y:.7f}")
-                hit = b.iloc[[near[k]]]
+            hit = _unit_building(work, rec, geom, cid)
             bid, bcid = str(hit["id"].iloc[0]), str(hit["community_id"].iloc[0])
             number = parse_unit_number(rec.get("unit", "")) or parse_unit_number(rec.get("label", ""))
             label = rec.get("label", "") or (f"{number}单元" if number else "")
@@ -479,11 +577,25 @@ def _apply_units(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
                 match = mine[d <= UNIT_MATCH_M]
             if match.empty:
                 if geom is None:
-                    raise _RowError("unit_not_found", f"unit {number or label!r} of building {bid} not found and no lon/lat given",
-                                    f"找不到楼栋 {bid} 的单元“{number or label}”，且没有填写经纬度", column="unit", value=number or label)
-                new_rows.append({"id": ids.unit_id(bid, number, fallback=point_key(geom)), "community_id": bcid, "building_id": bid,
-                                 "number": number, "label": label, "flats": rec.get("flats", ""), "source": rec["source"],
-                                 "geometry": geom})
+                    raise _RowError(
+                        "unit_not_found",
+                        f"unit {number or label!r} of building {bid} not found and no lon/lat given",
+                        f"找不到楼栋 {bid} 的单元“{number or label}”，且没有填写经纬度",
+                        column="unit",
+                        value=number or label,
+                    )
+                new_rows.append(
+                    {
+                        "id": ids.unit_id(bid, number, fallback=point_key(geom)),
+                        "community_id": bcid,
+                        "building_id": bid,
+                        "number": number,
+                        "label": label,
+                        "flats": rec.get("flats", ""),
+                        "source": rec["source"],
+                        "geometry": geom,
+                    }
+                )
                 continue
             sel = u["id"] == match["id"].iloc[0]  # in place: building_id (indexed) and the layer's rows stay
             if number:
@@ -509,16 +621,28 @@ def _apply_facilities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> Non
             at = _at(rec)
             geom = rec.geometry
             if geom is None:
-                raise _RowError("facility_without_location", "facility has no lon/lat", "设施没有填写经纬度", column="lon")
+                raise _RowError(
+                    "facility_without_location", "facility has no lon/lat", "设施没有填写经纬度", column="lon"
+                )
             geom = geom if geom.geom_type == "Point" else geom.representative_point()
             f = work["facilities"]
             same = f[f["kind"] == rec["kind"]]
             if len(same):
                 d = work.distances_m(same, geom)
                 same = same[d <= FACILITY_MATCH_M]
-            cid = _find_community(work, rec.get("community", ""), geom, at) if rec.get("community") else _inside_community(work, geom)
-            row = {"id": ids.facility_id(rec["kind"], rec.get("id") or point_key(geom)), "kind": rec["kind"],
-                   "name": rec.get("name", ""), "community_id": cid, "source": rec["source"], "geometry": geom}
+            cid = (
+                _find_community(work, rec.get("community", ""), geom, at)
+                if rec.get("community")
+                else _inside_community(work, geom)
+            )
+            row = {
+                "id": ids.facility_id(rec["kind"], rec.get("id") or point_key(geom)),
+                "kind": rec["kind"],
+                "name": rec.get("name", ""),
+                "community_id": cid,
+                "source": rec["source"],
+                "geometry": geom,
+            }
             if len(same):
                 work.set("facilities", work["facilities"][work["facilities"]["id"] != same["id"].iloc[0]])
                 row["source"] = same["source"].iloc[0] + ";" + rec["source"]
@@ -542,13 +666,30 @@ def _apply_paths(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
             at = _at(rec)
             geom = rec.geometry
             if geom is None or geom.geom_type not in ("LineString", "MultiLineString"):
-                raise _RowError("path_needs_line", "path needs a wkt LINESTRING", "道路需要几何（WKT LINESTRING）", column="wkt")
+                raise _RowError(
+                    "path_needs_line", "path needs a wkt LINESTRING", "道路需要几何（WKT LINESTRING）", column="wkt"
+                )
             kind = rec.get("kind", "") or "footway"
-            cid = _find_community(work, rec.get("community", ""), shapely.line_interpolate_point(geom, 0.5, normalized=True), at)
-            rideable = rec["rideable"] if "rideable" in rec and str(rec.get("rideable")) != "" else PATH_KINDS_RIDEABLE.get(kind, False)
+            cid = _find_community(
+                work, rec.get("community", ""), shapely.line_interpolate_point(geom, 0.5, normalized=True), at
+            )
+            rideable = (
+                rec["rideable"]
+                if "rideable" in rec and str(rec.get("rideable")) != ""
+                else PATH_KINDS_RIDEABLE.get(kind, False)
+            )
             for part in getattr(geom, "geoms", [geom]):
-                rows.append({"id": f"p-{rec.get('id') or point_key(part)}", "community_id": cid, "kind": kind,
-                             "access": rec.get("access", ""), "rideable": bool(rideable), "source": rec["source"], "geometry": part})
+                rows.append(
+                    {
+                        "id": f"p-{rec.get('id') or point_key(part)}",
+                        "community_id": cid,
+                        "kind": kind,
+                        "access": rec.get("access", ""),
+                        "rideable": bool(rideable),
+                        "source": rec["source"],
+                        "geometry": part,
+                    }
+                )
         except _RowError as exc:
             work.skip("paths", rec, exc)
     work.append("paths", rows)

@@ -4,6 +4,7 @@ One *bundle* holds six layers, each a GeoDataFrame in WGS84 (EPSG:4326). A
 GeoPackage on disk uses the same layer names; one file may hold many
 compounds, told apart by ``community_id``.
 """
+
 from __future__ import annotations
 
 from ridermap.i18n import labels

@@ -19,6 +19,7 @@
 Pure functions of a :class:`~ridermap.model.bundle.Bundle`; nothing here
 touches the disk.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,8 +68,9 @@ class Metric:
         return cls(utm_epsg(p.x, p.y))
 
     def forward(self, geoms) -> np.ndarray:
-        return shapely.transform(np.asarray(geoms, dtype=object), _transformer(self.epsg, True).transform,
-                                 interleaved=False)
+        return shapely.transform(
+            np.asarray(geoms, dtype=object), _transformer(self.epsg, True).transform, interleaved=False
+        )
 
     def inverse(self, xy: np.ndarray) -> np.ndarray:
         """``(n, 2)`` metric coordinates -> ``(n, 2)`` lon/lat."""
@@ -154,10 +156,13 @@ def _compound_keys(bundle: Bundle, cid: str, metric: Metric, b, g, u) -> None:
         keys = list(u["survey_key"].values[rows])
         pts = _rep_points(metric, u.geometry.values[rows])
         # doors along a building: west to east, then north to south
-        order = sorted(range(len(rows)), key=lambda i: (int(round(pts[i, 0])), -int(round(pts[i, 1])),
-                                                          u["source"].values[rows[i]]))
+        order = sorted(
+            range(len(rows)), key=lambda i: (int(round(pts[i, 0])), -int(round(pts[i, 1])), u["source"].values[rows[i]])
+        )
         pattern = re.compile(rf"^U{digits}-(\d+)$")
-        u.iloc[rows, u.columns.get_loc("survey_key")] = _fill(keys, order, pattern, lambda n: f"U{digits}-{n}")
+        u.iloc[rows, u.columns.get_loc("survey_key")] = _fill(
+            keys, order, pattern, lambda n, digits=digits: f"U{digits}-{n}"
+        )
 
 
 def assign_keys(bundle: Bundle) -> Bundle:
@@ -213,7 +218,7 @@ def outline_marks(bundle: Bundle, community_id: str, *, spacing_m: float = OUTLI
     poly = shapely.orient_polygons(_main_polygon(metric.forward([geom])[0]), exterior_cw=True)
     coords = np.asarray(poly.exterior.coords)[:-1]
     start = min(range(len(coords)), key=lambda i: (-round(coords[i, 1], 2), round(coords[i, 0], 2)))
-    ring = shapely.LineString(np.vstack([coords[start:], coords[:start], coords[start:start + 1]]))
+    ring = shapely.LineString(np.vstack([coords[start:], coords[:start], coords[start : start + 1]]))
     n = max(1, int(round(ring.length / spacing_m)))
     rows = []
     for k in range(n):
@@ -223,8 +228,19 @@ def outline_marks(bundle: Bundle, community_id: str, *, spacing_m: float = OUTLI
         tx, ty = q1.x - q0.x, q1.y - q0.y
         norm = math.hypot(tx, ty) or 1.0
         # clockwise ring: the outside is on the left of the direction of travel
-        rows.append({"mark": f"S{k + 1}", "community_id": community_id, "building_id": "", "side": "",
-                     "order": k + 1, "nx": -ty / norm, "ny": tx / norm, "x": p.x, "y": p.y})
+        rows.append(
+            {
+                "mark": f"S{k + 1}",
+                "community_id": community_id,
+                "building_id": "",
+                "side": "",
+                "order": k + 1,
+                "nx": -ty / norm,
+                "ny": tx / norm,
+                "x": p.x,
+                "y": p.y,
+            }
+        )
     return _marks_frame(rows, metric)
 
 
@@ -271,13 +287,29 @@ def _side_rows(poly, key: str, bid: str, cid: str, spacing_m: float) -> list[dic
         for k in range(n):
             p = a + (b - a) * (k + 0.5) / n
             w = _wall_point(poly, p, -normal, depth)
-            rows.append({"mark": f"{key} {side} {k + 1}", "community_id": cid, "building_id": bid, "side": side,
-                         "order": k + 1, "nx": float(normal[0]), "ny": float(normal[1]), "x": w[0], "y": w[1]})
+            rows.append(
+                {
+                    "mark": f"{key} {side} {k + 1}",
+                    "community_id": cid,
+                    "building_id": bid,
+                    "side": side,
+                    "order": k + 1,
+                    "nx": float(normal[0]),
+                    "ny": float(normal[1]),
+                    "x": w[0],
+                    "y": w[1],
+                }
+            )
     return rows
 
 
-def building_side_marks(bundle: Bundle, building_id: str | None = None, *, community_id: str | None = None,
-                        spacing_m: float = SIDE_SPACING_M) -> gpd.GeoDataFrame:
+def building_side_marks(
+    bundle: Bundle,
+    building_id: str | None = None,
+    *,
+    community_id: str | None = None,
+    spacing_m: float = SIDE_SPACING_M,
+) -> gpd.GeoDataFrame:
     """Marks along the two longer sides of one building (or of every keyed building of a compound).
 
     The sides are those of the building's minimum rotated rectangle; a mark

@@ -21,25 +21,23 @@ mark is a :class:`~ridermap.model.findings.Finding` naming the file, row and
 column, and the row is skipped (an unknown key with a location still adds a
 new feature, with a warning).
 """
+
 from __future__ import annotations
-
-from typing import Any
-
-from collections.abc import Callable
 
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 
 from ridermap import ids
-from ridermap.numbers import parse_building_number, parse_unit_number
 from ridermap.model.bundle import Bundle
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, INFERRED_SEP
 from ridermap.model.survey_keys import compound_marks, normalise_ref, same_building_key
+from ridermap.numbers import parse_building_number, parse_unit_number
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +126,19 @@ class _Resolver:
     def problem(self, severity: str, code: str, layer: str, rec, column: str, zh: str, en: str) -> None:
         at_zh, at_en = _where(rec["source"])
         value = str(rec.get(column, ""))
-        self.findings.append(Finding(severity, code, layer, "", str(rec["source"]), f"{at_zh}：{zh}",
-                                     f"{at_en}: {en}", column=_COLUMN_ZH.get(column, column), value=value))
+        self.findings.append(
+            Finding(
+                severity,
+                code,
+                layer,
+                "",
+                str(rec["source"]),
+                f"{at_zh}：{zh}",
+                f"{at_en}: {en}",
+                column=_COLUMN_ZH.get(column, column),
+                value=value,
+            )
+        )
 
 
 def _unit_pair(key: str) -> tuple[int, int] | None:
@@ -188,8 +197,13 @@ def _changed(layer: str, rec, feat) -> set[str]:
     return out
 
 
-_CONFIRMS = {"rider_access": {"rider_access"}, "locked": {"rider_access"}, "name": {"name"},
-             "number": {"number"}, "unit": {"number"}}
+_CONFIRMS = {
+    "rider_access": {"rider_access"},
+    "locked": {"rider_access"},
+    "name": {"name"},
+    "number": {"number"},
+    "unit": {"number"},
+}
 
 
 def _resolve_key(r: _Resolver, layer: str, rec, cid: str, key: str) -> tuple[str, Any, Any] | None:
@@ -242,7 +256,10 @@ def _building_number_for(r: _Resolver, brow) -> str:
 
 
 _NO: tuple[bool, dict] = (False, {})
-_MARK_UNKNOWN = ("位置标记 {mark!r} 不在调查底图上（如 S3、B07 南 2）", "mark {mark!r} is not on the survey map (e.g. S3, B07 南 2)")
+_MARK_UNKNOWN = (
+    "位置标记 {mark!r} 不在调查底图上（如 S3、B07 南 2）",
+    "mark {mark!r} is not on the survey map (e.g. S3, B07 南 2)",
+)
 
 
 def _row_compound(r: _Resolver, layer: str, rec) -> str:
@@ -250,11 +267,25 @@ def _row_compound(r: _Resolver, layer: str, rec) -> str:
     text = str(rec.get("community", "") or "").strip()
     cid = r.find_cid(text) if text else r.file_cid
     if text and not cid:
-        r.problem("error", "survey_community_unknown", layer, rec, "community",
-                  f"小区 {text!r} 不存在", f"compound {text!r} not found")
+        r.problem(
+            "error",
+            "survey_community_unknown",
+            layer,
+            rec,
+            "community",
+            f"小区 {text!r} 不存在",
+            f"compound {text!r} not found",
+        )
     elif not cid:
-        r.problem("error", "survey_community_missing", layer, rec, "community", "请填写小区（编码或名称）",
-                  "give the compound (id or name) in column 小区")
+        r.problem(
+            "error",
+            "survey_community_missing",
+            layer,
+            rec,
+            "community",
+            "请填写小区（编码或名称）",
+            "give the compound (id or name) in column 小区",
+        )
     return cid
 
 
@@ -271,11 +302,25 @@ def _keyed_row(r: _Resolver, layer: str, rec, cid: str, key: str, mark: str, set
     found = _resolve_key(r, layer, rec, cid, key)
     if found is None:
         if not mark and rec.geometry is None:
-            r.problem("error", "survey_key_unknown", layer, rec, "key", f"调查编号 {key!r} 在小区 {cid} 中不存在",
-                      f"survey key {key!r} does not exist in compound {cid}")
+            r.problem(
+                "error",
+                "survey_key_unknown",
+                layer,
+                rec,
+                "key",
+                f"调查编号 {key!r} 在小区 {cid} 中不存在",
+                f"survey key {key!r} does not exist in compound {cid}",
+            )
             return _NO
-        r.problem("warning", "survey_key_unknown", layer, rec, "key",
-                  f"调查编号 {key!r} 不存在，按新增处理", f"survey key {key!r} does not exist; added as a new feature")
+        r.problem(
+            "warning",
+            "survey_key_unknown",
+            layer,
+            rec,
+            "key",
+            f"调查编号 {key!r} 不存在，按新增处理",
+            f"survey key {key!r} does not exist; added as a new feature",
+        )
         return None
     action, geom, feat = found
     if action == "drop":
@@ -314,14 +359,28 @@ def _resolve_row(r: _Resolver, layer: str, rec) -> tuple[bool, dict]:
         if geom is None:
             return _NO
         if rec.geometry is not None:
-            r.problem("info", "survey_mark_and_lonlat", layer, rec, "mark", "同时填了位置标记和经纬度，使用位置标记",
-                      "both a mark and lon/lat given: the mark is used")
+            r.problem(
+                "info",
+                "survey_mark_and_lonlat",
+                layer,
+                rec,
+                "mark",
+                "同时填了位置标记和经纬度，使用位置标记",
+                "both a mark and lon/lat given: the mark is used",
+            )
         sets["geometry"] = geom
         if layer == "units" and not str(rec.get("building", "")).strip():
             sets["building"] = _building_number_for(r, brow)
     elif mark:
-        r.problem("warning", "survey_mark_ignored", layer, rec, "mark", "此表不使用位置标记，已忽略",
-                  "marks are not used on this sheet; ignored")
+        r.problem(
+            "warning",
+            "survey_mark_ignored",
+            layer,
+            rec,
+            "mark",
+            "此表不使用位置标记，已忽略",
+            "marks are not used on this sheet; ignored",
+        )
     return True, sets
 
 
@@ -358,8 +417,10 @@ def _unchanged_communities(r: _Resolver, table: gpd.GeoDataFrame) -> gpd.GeoData
             keep.append(True)
             continue
         c = hit.iloc[0]
-        same = all(_same_text(rec.get(src), c[dst]) or not str(rec.get(src, "")).strip()
-                   for src, dst in (("rider_access", "rider_access"), ("hours", "rider_hours")))
+        same = all(
+            _same_text(rec.get(src), c[dst]) or not str(rec.get(src, "")).strip()
+            for src, dst in (("rider_access", "rider_access"), ("hours", "rider_hours"))
+        )
         keep.append(not same)
     return table[keep].reset_index(drop=True)
 
@@ -382,8 +443,9 @@ def _confirmed(base: Bundle, confirm: list[tuple[str, str, set[str]]]) -> Bundle
     return base.replace(**layers)
 
 
-def resolve_survey_refs(base: Bundle, tables: dict[str, gpd.GeoDataFrame], *, admin_code: str,
-                        where: str = "") -> tuple[Bundle, dict[str, gpd.GeoDataFrame]]:
+def resolve_survey_refs(
+    base: Bundle, tables: dict[str, gpd.GeoDataFrame], *, admin_code: str, where: str = ""
+) -> tuple[Bundle, dict[str, gpd.GeoDataFrame]]:
     """Resolve keys and marks of one survey file's tables against ``base``.
 
     Parameters

@@ -15,6 +15,7 @@ OUTDIR; leftovers of an interrupted build are removed by the next one.
 Files come out ``0666 & ~umask`` and folders ``0777 & ~umask`` (0644 and
 0755 with the usual umask 022), like ``cp`` and ``mkdir`` would make them.
 """
+
 from __future__ import annotations
 
 import errno
@@ -31,16 +32,38 @@ from ridermap.fileio import atomic_path, current_umask, make_public_dir, write_b
 
 log = logging.getLogger(__name__)
 
-__all__ = ["atomic_path", "atomic_dir", "write_text", "write_bytes", "current_umask", "make_public_dir",
-           "Publisher", "PublishError", "ENVIRONMENT_ERRNOS", "LEGACY_NAMES"]
+__all__ = [
+    "atomic_path",
+    "atomic_dir",
+    "write_text",
+    "write_bytes",
+    "current_umask",
+    "make_public_dir",
+    "Publisher",
+    "PublishError",
+    "ENVIRONMENT_ERRNOS",
+    "LEGACY_NAMES",
+]
 
 #: Names ``ridermap build`` may find in an OUTDIR written by ridermap before 0.2
 #: (a real folder, not a link); only such a folder is migrated.
-LEGACY_NAMES = frozenset({"ridermap.gpkg", "validation.txt", "validation.json", "posters", "doorplates",
-                          "site", "gaps", "signs", "build.json"})
+LEGACY_NAMES = frozenset(
+    {
+        "ridermap.gpkg",
+        "validation.txt",
+        "validation.json",
+        "posters",
+        "doorplates",
+        "site",
+        "gaps",
+        "signs",
+        "build.json",
+    }
+)
 #: errno values that mean "the machine cannot take this build", not "this compound is bad".
-ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EIO,
-                                errno.EMFILE, errno.ENFILE})
+ENVIRONMENT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EIO, errno.EMFILE, errno.ENFILE}
+)
 
 
 class PublishError(RidermapError, OSError):
@@ -71,7 +94,7 @@ def _clean_dir_leftovers(target: Path) -> None:
     elif old.is_dir():
         shutil.rmtree(old, ignore_errors=True)
     for tmp in target.parent.glob(f".{target.name}.tmp*-*"):
-        pid = tmp.name[len(target.name) + 5:].split("-", 1)[0]
+        pid = tmp.name[len(target.name) + 5 :].split("-", 1)[0]
         if tmp.is_dir() and pid.isdigit() and not _pid_alive(int(pid)):
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -191,8 +214,9 @@ class Publisher:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise PublishError(f"{self.outdir}: another ridermap build is writing here (lock {self.lock_path}); "
-                               "wait for it to finish") from None
+            raise PublishError(
+                f"{self.outdir}: another ridermap build is writing here (lock {self.lock_path}); wait for it to finish"
+            ) from None
         self._lock_fd = fd
 
     def _unlock(self) -> None:
@@ -214,8 +238,10 @@ class Publisher:
         target = Path(os.readlink(self.outdir))
         resolved = (self.parent / target) if not target.is_absolute() else target
         if resolved.parent != self.builds:
-            raise PublishError(f"{self.outdir}: is a link to {target} that ridermap did not make; "
-                               "remove the link or choose another output folder")
+            raise PublishError(
+                f"{self.outdir}: is a link to {target} that ridermap did not make; "
+                "remove the link or choose another output folder"
+            )
         return resolved if resolved.is_dir() else None
 
     def _check_outdir(self) -> None:
@@ -225,8 +251,10 @@ class Publisher:
             raise PublishError(f"{self.outdir}: exists and is not a folder")
         foreign = sorted(p.name for p in self.outdir.iterdir() if p.name not in LEGACY_NAMES)
         if foreign:
-            raise PublishError(f"{self.outdir}: folder holds files ridermap did not write ({', '.join(foreign[:3])}); "
-                               "choose an empty or new output folder")
+            raise PublishError(
+                f"{self.outdir}: folder holds files ridermap did not write ({', '.join(foreign[:3])}); "
+                "choose an empty or new output folder"
+            )
 
     def _clean(self, *, keep: Path | None) -> None:
         """Delete every build folder but ``keep`` and a stale swap link (runs under the lock)."""

@@ -48,6 +48,7 @@ part, drawn from its slice of the district gap analysis and keyed by it
 
 Timings are only in ``build.json``, never inside the other outputs.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,12 +66,18 @@ from ridermap.analysis.context import Analysis
 from ridermap.config import Config
 from ridermap.errors import ConfigError, RidermapError
 from ridermap.model.bundle import Bundle
-from ridermap.publish.atomic import ENVIRONMENT_ERRNOS, PublishError, Publisher, write_bytes, write_text
+from ridermap.publish.atomic import ENVIRONMENT_ERRNOS, Publisher, PublishError, write_bytes, write_text
 from ridermap.publish.executor import OnDone, make_executor
 
 log = logging.getLogger(__name__)
 
-PER_COMPOUND = ("posters", "doorplates", "site", "gaps", "signs")  # "gaps": the compound's A3 gap map (gaps/pdf/<id>.pdf)
+PER_COMPOUND = (
+    "posters",
+    "doorplates",
+    "site",
+    "gaps",
+    "signs",
+)  # "gaps": the compound's A3 gap map (gaps/pdf/<id>.pdf)
 WORK = ".work"  # scratch folders of running compound tasks, inside the staging folder
 
 
@@ -142,8 +149,14 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-_SINGULAR = {"communities": "community", "gates": "gate", "buildings": "building", "units": "unit",
-             "facilities": "facility", "paths": "path"}
+_SINGULAR = {
+    "communities": "community",
+    "gates": "gate",
+    "buildings": "building",
+    "units": "unit",
+    "facilities": "facility",
+    "paths": "path",
+}
 
 
 def _feature_source(view: Bundle, feature_id: str) -> str:
@@ -190,7 +203,7 @@ def _move_into(scratch: Path, staging: Path) -> list[str]:
 
 
 def _write_part(part: str, task: _Task, scratch: Path) -> tuple[list[str], list[tuple[str, BaseException]]]:
-    """Write one per-compound output into ``scratch``; return (warnings, failures: (poster, error)) and raise on error."""
+    """Write one per-compound output into ``scratch``; return (warnings, (poster, error) failures); raise on error."""
     cfg, cid, view = task.config, task.community_id, task.bundle
     if part == "posters":
         from ridermap.publish.posters import write_compound_posters
@@ -271,8 +284,15 @@ def _fail(record: dict, part: str, exc: BaseException, task: _Task, *, prefix: s
 def _community_task(task: _Task) -> dict:
     """Per-compound outputs; runs in a worker process (top-level for pickling). Never raises for bad data."""
     start = time.perf_counter()
-    record: dict = {"community": task.community_id, "status": "ok", "files": [], "parts": {}, "causes": [],
-                    "where": [], "warnings": []}
+    record: dict = {
+        "community": task.community_id,
+        "status": "ok",
+        "files": [],
+        "parts": {},
+        "causes": [],
+        "where": [],
+        "warnings": [],
+    }
     if task.ship:
         import tempfile
 
@@ -292,8 +312,16 @@ def _community_task(task: _Task) -> dict:
 
 
 def _failed_record(cid: str, exc: BaseException) -> dict:
-    return {"community": cid, "status": "failed", "files": [], "parts": {}, "causes": [_cause(exc)], "where": [],
-            "warnings": [], "seconds": 0.0}
+    return {
+        "community": cid,
+        "status": "failed",
+        "files": [],
+        "parts": {},
+        "causes": [_cause(exc)],
+        "where": [],
+        "warnings": [],
+        "seconds": 0.0,
+    }
 
 
 def _district_part(report: BuildReport, name: str, fn: Callable[[], list[Path]], staging: Path) -> None:
@@ -341,8 +369,15 @@ def _only(bundle: Bundle, ids: list[str]) -> Bundle:
     return bundle.replace(**layers)
 
 
-def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone | None = None,
-          landscape: bool = False, force: bool = False) -> BuildReport:
+def build(
+    bundle: Bundle,
+    outdir: str | Path,
+    *,
+    config: Config,
+    on_done: OnDone | None = None,
+    landscape: bool = False,
+    force: bool = False,
+) -> BuildReport:
     """Write every output of ``config.outputs`` for every compound of ``bundle`` and publish it atomically.
 
     Parameters
@@ -384,7 +419,9 @@ def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone
     ids = list(config.communities) or bundle.community_ids()
     unknown = sorted(set(ids) - set(bundle.community_ids()))
     if unknown:
-        raise ConfigError(f"communities {unknown[:5]} are not in the data (known: {', '.join(bundle.community_ids()[:10])})")
+        raise ConfigError(
+            f"communities {unknown[:5]} are not in the data (known: {', '.join(bundle.community_ids()[:10])})"
+        )
     if "posters" in config.outputs:
         from ridermap.publish.posters import paper_attempts
 
@@ -396,8 +433,16 @@ def build(bundle: Bundle, outdir: str | Path, *, config: Config, on_done: OnDone
             assert pub.staging is not None  # made on entering the Publisher
             _carry_over(pub.previous, pub.staging, set(config.outputs))
             reuse = None if force else pub.previous
-            _build_into(bundle, pub.staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape,
-                        previous=reuse)
+            _build_into(
+                bundle,
+                pub.staging,
+                report,
+                ids=ids,
+                config=config,
+                on_done=on_done,
+                landscape=landscape,
+                previous=reuse,
+            )
             report.seconds = round(time.perf_counter() - start, 2)
             write_text(pub.staging / "build.json", _report_json(report, config))
             if ids and not any(c["status"] != "failed" for c in report.compounds):
@@ -427,9 +472,15 @@ def _display(pub: Publisher, filename) -> str:
 
 
 #: What each output is in OUTDIR (top-level names).
-OUTPUT_ENTRIES = {"gpkg": ("ridermap.gpkg",), "validation": ("validation.txt", "validation.json"),
-                  "posters": ("posters",), "doorplates": ("doorplates",), "site": ("site",), "gaps": ("gaps",),
-                  "signs": ("signs",)}
+OUTPUT_ENTRIES = {
+    "gpkg": ("ridermap.gpkg",),
+    "validation": ("validation.txt", "validation.json"),
+    "posters": ("posters",),
+    "doorplates": ("doorplates",),
+    "site": ("site",),
+    "gaps": ("gaps",),
+    "signs": ("signs",),
+}
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -467,8 +518,17 @@ def _carry_over(previous: Path | None, staging: Path, outputs: set[str]) -> None
     log.info("kept %s from the previous build", ", ".join(sorted(set(OUTPUT_ENTRIES) - outputs)) or "nothing")
 
 
-def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list[str], config: Config,
-                on_done: OnDone | None, landscape: bool, previous: Path | None = None) -> None:
+def _build_into(
+    bundle: Bundle,
+    staging: Path,
+    report: BuildReport,
+    *,
+    ids: list[str],
+    config: Config,
+    on_done: OnDone | None,
+    landscape: bool,
+    previous: Path | None = None,
+) -> None:
     """Every output into ``staging`` (a fresh folder), compounds isolated."""
     outputs = set(config.outputs)
     report.outdir = Path(report.outdir)
@@ -477,8 +537,11 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
     if "gpkg" in outputs:
         from ridermap.publish.gpkg import write_gpkg
 
-        _district_part(report, "gpkg", lambda: [write_gpkg(bundle, staging / "ridermap.gpkg", data_date=config.data_date)], staging)
+        _district_part(
+            report, "gpkg", lambda: [write_gpkg(bundle, staging / "ridermap.gpkg", data_date=config.data_date)], staging
+        )
     if "validation" in outputs:
+
         def _validation() -> list[Path]:
             from ridermap.analysis.validate import format_text, validate
 
@@ -486,18 +549,43 @@ def _build_into(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list
             report.errors = sum(f.severity == "error" for f in findings)
             report.warnings = len(findings) - report.errors
             errors_by_compound.update(_errors_by_compound(bundle, findings))
-            return [write_text(staging / "validation.txt", format_text(findings, language=config.language)),
-                    write_text(staging / "validation.json",
-                               json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=1))]
+            return [
+                write_text(staging / "validation.txt", format_text(findings, language=config.language)),
+                write_text(
+                    staging / "validation.json",
+                    json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=1),
+                ),
+            ]
 
         _district_part(report, "validation", _validation, staging)
     gaps = _gap_analysis(bundle, report, staging, config=config, analysis=analysis) if "gaps" in outputs else None
     if outputs & set(PER_COMPOUND) and ids:
-        _build_compounds(bundle, staging, report, ids=ids, config=config, on_done=on_done, landscape=landscape,
-                         previous=previous, gaps=gaps, analysis=analysis)
+        _build_compounds(
+            bundle,
+            staging,
+            report,
+            ids=ids,
+            config=config,
+            on_done=on_done,
+            landscape=landscape,
+            previous=previous,
+            gaps=gaps,
+            analysis=analysis,
+        )
     else:
-        report.compounds = [{"community": cid, "status": "ok", "files": [], "parts": {}, "causes": [], "where": [],
-                             "warnings": [], "seconds": 0.0} for cid in ids]
+        report.compounds = [
+            {
+                "community": cid,
+                "status": "ok",
+                "files": [],
+                "parts": {},
+                "causes": [],
+                "where": [],
+                "warnings": [],
+                "seconds": 0.0,
+            }
+            for cid in ids
+        ]
     for record in report.compounds:
         record["validation_errors"] = errors_by_compound.get(record["community"], 0)
         if record["status"] == "ok" and record["validation_errors"]:
@@ -548,17 +636,30 @@ def _gap_slices(bundle: Bundle, gaps, ids: list[str]):
             yield cid, exc
 
 
-def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids: list[str], config: Config,
-                     on_done: OnDone | None, landscape: bool, previous: Path | None = None, gaps=None,
-                     analysis: Analysis | None = None) -> None:
+def _build_compounds(
+    bundle: Bundle,
+    staging: Path,
+    report: BuildReport,
+    *,
+    ids: list[str],
+    config: Config,
+    on_done: OnDone | None,
+    landscape: bool,
+    previous: Path | None = None,
+    gaps=None,
+    analysis: Analysis | None = None,
+) -> None:
     """Build (or reuse from ``previous``) every compound's parts; one record per compound in ``ids`` order."""
     from ridermap.publish.incremental import FindingIndex, KeyMaker, gap_digest, previous_compounds, view_digest
 
     parts = tuple(p for p in PER_COMPOUND if p in config.outputs and (p != "gaps" or gaps is not None))
     slices = _gap_slices(bundle, gaps, ids) if "gaps" in parts else iter(())
     start = time.perf_counter()
-    keymaker, findings, before = KeyMaker(config, landscape=landscape), FindingIndex(bundle.findings), \
-        previous_compounds(previous)
+    keymaker, findings, before = (
+        KeyMaker(config, landscape=landscape),
+        FindingIndex(bundle.findings),
+        previous_compounds(previous),
+    )
     tasks: list[_Task] = []
     records: dict[str, dict] = {}  # failed early, or (partly) reused
     keys: dict[str, dict[str, str]] = {}
@@ -584,12 +685,28 @@ def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids:
             records[cid] = record
         todo = tuple(p for p in parts if record is None or p not in record["parts"])
         if todo:
-            tasks.append(_Task(view, cid, str(staging), str(staging / WORK / f"{i:06d}"), config, landscape,
-                               ship=config.executor == "dask", parts=todo, gap=gap,
-                               analysis=sub if {"site", "signs"} & set(todo) else None))
+            tasks.append(
+                _Task(
+                    view,
+                    cid,
+                    str(staging),
+                    str(staging / WORK / f"{i:06d}"),
+                    config,
+                    landscape,
+                    ship=config.executor == "dask",
+                    parts=todo,
+                    gap=gap,
+                    analysis=sub if {"site", "signs"} & set(todo) else None,
+                )
+            )
     reused = sum(1 for r in records.values() if r.get("reused"))
-    log.info("%d of %d compounds unchanged and reused, %d to build (keys and links in %.2f s)", reused, len(ids),
-             len(tasks), time.perf_counter() - start)
+    log.info(
+        "%d of %d compounds unchanged and reused, %d to build (keys and links in %.2f s)",
+        reused,
+        len(ids),
+        len(tasks),
+        time.perf_counter() - start,
+    )
     results = []
     if tasks:
         with make_executor(config.executor, workers=config.workers, address=config.dask_address) as executor:
@@ -604,8 +721,9 @@ def _build_compounds(bundle: Bundle, staging: Path, report: BuildReport, *, ids:
     report.compounds = [records[cid] for cid in ids]
 
 
-def _reuse(cid: str, before: dict | None, keys: dict[str, str], parts: tuple[str, ...], previous: Path | None,
-           staging: Path) -> dict | None:
+def _reuse(
+    cid: str, before: dict | None, keys: dict[str, str], parts: tuple[str, ...], previous: Path | None, staging: Path
+) -> dict | None:
     """Hard-link the parts of ``cid`` whose key is unchanged from ``previous``; their record, or None if none."""
     from ridermap.publish.incremental import reusable
 
@@ -613,8 +731,15 @@ def _reuse(cid: str, before: dict | None, keys: dict[str, str], parts: tuple[str
     if not found or previous is None or before is None:
         return None
     start = time.perf_counter()
-    record: dict = {"community": cid, "status": "ok", "files": [], "parts": {}, "causes": [], "where": [],
-                    "warnings": []}
+    record: dict = {
+        "community": cid,
+        "status": "ok",
+        "files": [],
+        "parts": {},
+        "causes": [],
+        "where": [],
+        "warnings": [],
+    }
     for part, files in found.items():
         for rel in files:
             _link_or_copy(previous / rel, staging / rel)
@@ -630,8 +755,11 @@ def _merge_reused(built: dict, reused: dict) -> dict:
     """A compound some of whose parts were built now and the others reused."""
     built["files"] = reused["files"] + built["files"]
     built["warnings"] = reused["warnings"] + built["warnings"]
-    built["parts"] = {p: (built["parts"].get(p) or reused["parts"][p]) for p in PER_COMPOUND
-                      if p in built["parts"] or p in reused["parts"]}
+    built["parts"] = {
+        p: (built["parts"].get(p) or reused["parts"][p])
+        for p in PER_COMPOUND
+        if p in built["parts"] or p in reused["parts"]
+    }
     built["seconds"] = round(built["seconds"] + reused["seconds"], 2)
     return built
 
@@ -659,8 +787,9 @@ def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, con
 
         ok = [c["community"] for c in report.compounds if c.get("parts", {}).get("site", {}).get("status") == "ok"]
         _district_part(report, "site assets", lambda: copy_site_assets(staging / "site"), staging)
-        _district_part(report, "site index",
-                       lambda: write_site_index(_only(bundle, ok), staging / "site", config=config), staging)
+        _district_part(
+            report, "site index", lambda: write_site_index(_only(bundle, ok), staging / "site", config=config), staging
+        )
     if gaps is not None:
         from ridermap.publish.gaps import write_gap_tables
 
@@ -678,20 +807,43 @@ def _report_json(report: BuildReport, config: Config) -> str:
         ridermap_version = "unknown"
     compounds = []
     for c in report.compounds:
-        entry = {"community": c["community"], "status": c["status"], "reused": bool(c.get("reused")),
-                 "key": c.get("key", ""), "cause": "; ".join(c["causes"]),
-                 "where": "; ".join(c["where"]), "seconds": c["seconds"], "files": sorted(c["files"]),
-                 "parts": c["parts"], "warnings": c["warnings"], "validation_errors": c.get("validation_errors", 0)}
+        entry = {
+            "community": c["community"],
+            "status": c["status"],
+            "reused": bool(c.get("reused")),
+            "key": c.get("key", ""),
+            "cause": "; ".join(c["causes"]),
+            "where": "; ".join(c["where"]),
+            "seconds": c["seconds"],
+            "files": sorted(c["files"]),
+            "parts": c["parts"],
+            "warnings": c["warnings"],
+            "validation_errors": c.get("validation_errors", 0),
+        }
         if "traceback" in c:
             entry["traceback"] = c["traceback"]
         compounds.append(entry)
     statuses = [c["status"] for c in report.compounds]
-    totals = {"compounds": len(statuses), "ok": statuses.count("ok"), "failed": statuses.count("failed"),
-              "data_errors": statuses.count("data_errors"),
-              "reused": sum(bool(c.get("reused")) for c in report.compounds), "files": len(report.files),
-              "validation_errors": report.errors, "validation_warnings": report.warnings,
-              "seconds": report.seconds, "exit_code": report.exit_code}
-    data = {"ridermap": ridermap_version, "name": config.name, "data_date": config.data_date,
-            "outputs": list(config.outputs), "paper": config.paper, "totals": totals,
-            "district": report.district, "compounds": compounds}
+    totals = {
+        "compounds": len(statuses),
+        "ok": statuses.count("ok"),
+        "failed": statuses.count("failed"),
+        "data_errors": statuses.count("data_errors"),
+        "reused": sum(bool(c.get("reused")) for c in report.compounds),
+        "files": len(report.files),
+        "validation_errors": report.errors,
+        "validation_warnings": report.warnings,
+        "seconds": report.seconds,
+        "exit_code": report.exit_code,
+    }
+    data = {
+        "ridermap": ridermap_version,
+        "name": config.name,
+        "data_date": config.data_date,
+        "outputs": list(config.outputs),
+        "paper": config.paper,
+        "totals": totals,
+        "district": report.district,
+        "compounds": compounds,
+    }
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"

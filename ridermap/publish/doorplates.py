@@ -28,6 +28,7 @@ formula get a leading ``'`` (:func:`ridermap.safe_text.csv_row`), and
 :func:`ridermap.safe_text.text_line`. The summaries hold no timings, so the
 same plates give the same bytes.
 """
+
 from __future__ import annotations
 
 import csv
@@ -118,12 +119,16 @@ class VerificationReport:
         }
 
     def text(self) -> str:
-        head = (f"{len(self.results) - len(self.failures)}/{len(self.results)} doorplates decoded correctly "
-                f"from {text_line(Path(self.pdf).name)} at {self.dpi} dpi")
+        head = (
+            f"{len(self.results) - len(self.failures)}/{len(self.results)} doorplates decoded correctly "
+            f"from {text_line(Path(self.pdf).name)} at {self.dpi} dpi"
+        )
         lines = [head]
         for r in self.failures:  # every data text through text_line: no name can forge a line
-            lines.append(f"FAILED {text_line(r['plate_id'])} (page {r['page']}): {text_line(r['problem'])}; "
-                         f"expected {text_line(repr(r['expected']))}, decoded {text_line(repr(r['decoded']))}")
+            lines.append(
+                f"FAILED {text_line(r['plate_id'])} (page {r['page']}): {text_line(r['problem'])}; "
+                f"expected {text_line(repr(r['expected']))}, decoded {text_line(repr(r['decoded']))}"
+            )
         return "\n".join(lines) + "\n"
 
 
@@ -196,8 +201,14 @@ def _check(image: np.ndarray, plate: Plate, page: int) -> dict:
         problem = f"printed as {found[0][1]}, not a full QR code"
     elif texts[0] != plate.payload:
         problem = "decoded text differs from the payload"
-    return {"plate_id": plate.plate_id, "page": page + 1, "ok": not problem, "expected": plate.payload,
-            "decoded": texts, "problem": problem}
+    return {
+        "plate_id": plate.plate_id,
+        "page": page + 1,
+        "ok": not problem,
+        "expected": plate.payload,
+        "decoded": texts,
+        "problem": problem,
+    }
 
 
 #: white QR square plus this much of the plate around it is rasterised, mm
@@ -239,7 +250,7 @@ def _jobs(placements: Sequence[Placement], layouts: Sequence[PlateLayout] | None
     for window, by_page in by_window.items():
         pages = sorted(by_page)
         for i in range(0, len(pages), _CHUNK_PAGES):
-            chunk = pages[i:i + _CHUNK_PAGES]
+            chunk = pages[i : i + _CHUNK_PAGES]
             jobs.append(_Job(chunk[0], chunk[-1], window, {page: by_page[page] for page in chunk}))
     return jobs
 
@@ -248,8 +259,29 @@ def _run_job(exe: str, pdf: Path, job: _Job, plates: Sequence[Plate], dpi: int) 
     """Rasterise the job's window on its pages and check each of its plates: ``(plate index, result)``."""
     first, last = job.first + 1, job.last + 1
     x, y, w, h = job.window
-    cmd = [exe, "-r", str(dpi), "-gray", "-aa", "no", "-aaVector", "no", "-f", str(first), "-l", str(last),
-           "-x", str(x), "-y", str(y), "-W", str(w), "-H", str(h), str(pdf)]
+    cmd = [
+        exe,
+        "-r",
+        str(dpi),
+        "-gray",
+        "-aa",
+        "no",
+        "-aaVector",
+        "no",
+        "-f",
+        str(first),
+        "-l",
+        str(last),
+        "-x",
+        str(x),
+        "-y",
+        str(y),
+        "-W",
+        str(w),
+        "-H",
+        str(h),
+        str(pdf),
+    ]
     results: list[tuple[int, dict]] = []
     seen: set[int] = set()
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
@@ -322,12 +354,41 @@ def verify_pdf(
 def _index_csv(plates: Sequence[Plate], placements: Sequence[Placement], sheets_name: str) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["plate_id", "kind", "community_id", "address", "headline", "payload", "plus_code",
-                     "sheets_pdf", "page", "x_mm", "y_mm", "rotated"])
+    writer.writerow(
+        [
+            "plate_id",
+            "kind",
+            "community_id",
+            "address",
+            "headline",
+            "payload",
+            "plus_code",
+            "sheets_pdf",
+            "page",
+            "x_mm",
+            "y_mm",
+            "rotated",
+        ]
+    )
     for plate, p in zip(plates, placements):
-        writer.writerow(csv_row([plate.plate_id, plate.kind, plate.community_id, plate.address, plate.headline,
-                                 plate.payload, plate.plus_code.removeprefix("Plus Code "), sheets_name, p.page + 1,
-                                 round(p.x_mm, 1), round(p.y_mm, 1), int(p.rotated)]))
+        writer.writerow(
+            csv_row(
+                [
+                    plate.plate_id,
+                    plate.kind,
+                    plate.community_id,
+                    plate.address,
+                    plate.headline,
+                    plate.payload,
+                    plate.plus_code.removeprefix("Plus Code "),
+                    sheets_name,
+                    p.page + 1,
+                    round(p.x_mm, 1),
+                    round(p.y_mm, 1),
+                    int(p.rotated),
+                ]
+            )
+        )
     return buf.getvalue()
 
 
@@ -345,8 +406,9 @@ def _verify_or_fail(pdf: Path, plates, placements, layouts, *, summary: Path, fa
         write_text(failed_summary, data)
         ids = ", ".join(r["plate_id"] for r in report.failures[:10])
         more = f" and {len(report.failures) - 10} more" if len(report.failures) > 10 else ""
-        raise VerificationError(f"{len(report.failures)} doorplate(s) do not decode to their payload: {ids}{more} "
-                                f"(see {failed_summary})")
+        raise VerificationError(
+            f"{len(report.failures)} doorplate(s) do not decode to their payload: {ids}{more} (see {failed_summary})"
+        )
     summary.write_text(data, encoding="utf-8")
     summary.with_suffix(".txt").write_text(report.text(), encoding="utf-8")
     return [summary, summary.with_suffix(".txt")]
@@ -401,8 +463,9 @@ def write_doorplates(
     target = Path(outdir) / community_id
     sheets_name = f"doorplates-{size}-{sheet}.pdf"
     layouts = [layout_plate(plate, size=size) for plate in plates]
-    pdf, _grid, placements = sheets_pdf(plates, size=size, sheet=sheet, layouts=layouts,
-                                        title=f"{community_id} doorplates ({size}, {sheet})")
+    pdf, _grid, placements = sheets_pdf(
+        plates, size=size, sheet=sheet, layouts=layouts, title=f"{community_id} doorplates ({size}, {sheet})"
+    )
     failed_summary = Path(outdir) / f"{community_id}.verification-failed.json"
     names = [sheets_name, "index.csv"]
     with atomic_dir(target) as tmp:
@@ -417,8 +480,14 @@ def write_doorplates(
                 (tmp / "plates" / f"{stem}.svg").write_text(layout_svg(layout), encoding="utf-8")
                 names += [f"plates/{stem}.pdf", f"plates/{stem}.svg"]
         if verify:
-            written = _verify_or_fail(tmp / sheets_name, plates, placements, layouts, summary=tmp / "verification.json",
-                                      failed_summary=failed_summary)
+            written = _verify_or_fail(
+                tmp / sheets_name,
+                plates,
+                placements,
+                layouts,
+                summary=tmp / "verification.json",
+                failed_summary=failed_summary,
+            )
             names += [p.name for p in written]
     if verify and failed_summary.exists():  # an earlier failed run's summary is out of date now
         failed_summary.unlink()
@@ -461,7 +530,9 @@ def write_doorplate_sheets(
             write_text(summary, json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
             if not report.ok:
                 ids = ", ".join(r["plate_id"] for r in report.failures[:10])
-                raise VerificationError(f"{len(report.failures)} doorplate(s) do not decode to their payload: "
-                                        f"{ids} (see {summary}); {target} was not written")
+                raise VerificationError(
+                    f"{len(report.failures)} doorplate(s) do not decode to their payload: "
+                    f"{ids} (see {summary}); {target} was not written"
+                )
             written = [summary, write_text(summary.with_suffix(".txt"), report.text())]
     return [target, *written]

@@ -5,6 +5,7 @@ worker); ``DaskExecutor`` sends the same tasks to a Dask cluster when one
 machine is not enough. Both call ``on_done(done, total, result)`` as tasks
 finish, which the CLI turns into a progress bar.
 """
+
 from __future__ import annotations
 
 import logging
@@ -86,7 +87,10 @@ class DaskExecutor(_Closing):
             self.client = Client(address)
             return
         self.cluster = LocalCluster(
-            n_workers=self.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+            n_workers=self.workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
             dashboard_address=None,  # not enough alone: the scheduler still binds its HTTP server to :8787
             scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         )

@@ -32,6 +32,7 @@ never uploads anything. It holds:
 Nothing inferred goes into either file as fact: inferred gates are
 ``confirmed: false`` on the platform and left out of the osmChange.
 """
+
 from __future__ import annotations
 
 import json
@@ -80,32 +81,75 @@ def platform_collection(view: Bundle, community_id: str, *, data_date: str = "")
         raise InputError(f"export: no compound {community_id!r} in the data")
     row = comm.iloc[0]
     name = str(row["name"] or "")
-    features: list[dict] = [{
-        "type": "Feature", "geometry": json.loads(shapely.to_geojson(shapely.set_precision(row.geometry, 1e-7))),
-        "properties": {"kind": "compound", "id": community_id, "name": name, "rider_access": row["rider_access"],
-                       "hours": row.get("rider_hours", "") or "", "confirmed": _confirmed(row.get("inferred", ""))}}]
+    features: list[dict] = [
+        {
+            "type": "Feature",
+            "geometry": json.loads(shapely.to_geojson(shapely.set_precision(row.geometry, 1e-7))),
+            "properties": {
+                "kind": "compound",
+                "id": community_id,
+                "name": name,
+                "rider_access": row["rider_access"],
+                "hours": row.get("rider_hours", "") or "",
+                "confirmed": _confirmed(row.get("inferred", "")),
+            },
+        }
+    ]
     gates = view.gates[view.gates["community_id"] == community_id]
     for g in gates.itertuples():
-        features.append({"type": "Feature", "geometry": _point(g.geometry), "properties": {
-            "kind": "gate", "id": g.id, "name": str(g.name or ""), "rider_access": g.rider_access,
-            "hours": str(g.hours or ""), "locked": bool(g.locked), "confirmed": _confirmed(g.inferred)}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": _point(g.geometry),
+                "properties": {
+                    "kind": "gate",
+                    "id": g.id,
+                    "name": str(g.name or ""),
+                    "rider_access": g.rider_access,
+                    "hours": str(g.hours or ""),
+                    "locked": bool(g.locked),
+                    "confirmed": _confirmed(g.inferred),
+                },
+            }
+        )
     labels = dict(zip(view.buildings["id"], view.buildings["label"].fillna("")))
     numbers = dict(zip(view.buildings["id"], view.buildings["number"].fillna("")))
     units = view.units[view.units["community_id"] == community_id]
     for u in units.itertuples():
         building = str(labels.get(u.building_id, ""))
-        features.append({"type": "Feature", "geometry": _point(u.geometry), "properties": {
-            "kind": "unit_door", "id": u.id, "address": _address(name, building, str(u.label or "")),
-            "building_id": u.building_id, "building_number": str(numbers.get(u.building_id, "")),
-            "unit_number": str(u.number or ""), "confirmed": _confirmed(u.inferred)}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": _point(u.geometry),
+                "properties": {
+                    "kind": "unit_door",
+                    "id": u.id,
+                    "address": _address(name, building, str(u.label or "")),
+                    "building_id": u.building_id,
+                    "building_number": str(numbers.get(u.building_id, "")),
+                    "unit_number": str(u.number or ""),
+                    "confirmed": _confirmed(u.inferred),
+                },
+            }
+        )
     fac = view.facilities
     for f in fac.itertuples():
         if f.kind not in FACILITY_KINDS or f.geometry is None or f.geometry.is_empty:
             continue
         pt = f.geometry if f.geometry.geom_type == "Point" else f.geometry.representative_point()
-        features.append({"type": "Feature", "geometry": _point(pt), "properties": {
-            "kind": "facility", "id": f.id, "facility_kind": f.kind, "name": str(f.name or ""),
-            "in_compound": f.community_id == community_id}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": _point(pt),
+                "properties": {
+                    "kind": "facility",
+                    "id": f.id,
+                    "facility_kind": f.kind,
+                    "name": str(f.name or ""),
+                    "in_compound": f.community_id == community_id,
+                },
+            }
+        )
     meta = {"schema": SCHEMA_ID, "compound": community_id, "name": name, "data_date": data_date, "licence": LICENCE}
     return {"type": "FeatureCollection", "ridermap": meta, "features": features}
 
@@ -140,8 +184,12 @@ def _read_originals(paths: list[str], want_nodes: set[int], want_ways: set[int])
             if isinstance(obj, osmium.osm.Node) and obj.id in want_nodes:
                 found.nodes[obj.id] = (dict(obj.tags), obj.version, obj.location.lon, obj.location.lat)
             elif isinstance(obj, osmium.osm.Way) and obj.id in want_ways:
-                found.ways[obj.id] = (dict(obj.tags), obj.version, [n.ref for n in obj.nodes],
-                                      [(n.location.lon, n.location.lat) for n in obj.nodes])
+                found.ways[obj.id] = (
+                    dict(obj.tags),
+                    obj.version,
+                    [n.ref for n in obj.nodes],
+                    [(n.location.lon, n.location.lat) for n in obj.nodes],
+                )
     return found
 
 
@@ -317,8 +365,9 @@ def _buildings_change(change: _Change, builds, orig: _Original, inserts: dict[in
         tags = dict(old)
         number, label = str(b.number or ""), str(b.label or "")
         if _surveyed(b.source) and number:
-            have = parse_building_number(old.get("name:zh") or old.get("name")) or \
-                parse_building_number(old.get("addr:housenumber"))
+            have = parse_building_number(old.get("name:zh") or old.get("name")) or parse_building_number(
+                old.get("addr:housenumber")
+            )
             if have != number:
                 tags.pop("name:zh", None)
                 tags["name"] = label or f"{number}号楼"

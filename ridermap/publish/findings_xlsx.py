@@ -13,6 +13,7 @@ neutralised with a leading ``'`` so nothing runs in Excel/WPS, and control or
 bidi characters are shown escaped (``\\n``, ``\\u202e``). The file is written
 atomically.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,11 @@ from ridermap.safe_text import csv_cell, text_line
 
 log = logging.getLogger(__name__)
 
-FILLS = {"error": PatternFill("solid", fgColor="FFC7CE"), "warning": PatternFill("solid", fgColor="FFEB9C"),
-         "info": PatternFill("solid", fgColor="DDEBF7")}
+FILLS = {
+    "error": PatternFill("solid", fgColor="FFC7CE"),
+    "warning": PatternFill("solid", fgColor="FFEB9C"),
+    "info": PatternFill("solid", fgColor="DDEBF7"),
+}
 _RANK = {"error": 0, "warning": 1, "info": 2}
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".csv")
@@ -75,8 +79,9 @@ def locate(source: str) -> tuple[str, str, int | None]:
     return (parts[-1] if parts else ""), "", None
 
 
-def write_findings_xlsx(findings: Iterable[Finding], target: str | Path, *, sources: Iterable[str | Path] = (),
-                        language: str = "zh") -> Path:
+def write_findings_xlsx(
+    findings: Iterable[Finding], target: str | Path, *, sources: Iterable[str | Path] = (), language: str = "zh"
+) -> Path:
     """Write the findings workbook (see the module docstring); return ``target``.
 
     Parameters
@@ -124,8 +129,23 @@ def _findings_sheet(ws, findings: list[Finding], text: dict, language: str) -> N
         cell.font = Font(bold=True)
     for f in findings:
         file, sheet, row = locate(f.source)
-        ws.append([safe_cell(v) for v in (text["severity"].get(f.severity, f.severity), file, sheet, row, f.column, f.value,
-                                          f.message(language), f.code, f.layer, f.id)])
+        ws.append(
+            [
+                safe_cell(v)
+                for v in (
+                    text["severity"].get(f.severity, f.severity),
+                    file,
+                    sheet,
+                    row,
+                    f.column,
+                    f.value,
+                    f.message(language),
+                    f.code,
+                    f.layer,
+                    f.id,
+                )
+            ]
+        )
         ws.cell(ws.max_row, 1).fill = FILLS.get(f.severity, FILLS["info"])
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(text['header']))}{max(ws.max_row, 1)}"
@@ -138,7 +158,7 @@ def _unique_title(name: str, used: set[str]) -> str:
     title, k = base, 2
     while title.lower() in {u.lower() for u in used}:
         suffix = f" ({k})"
-        title, k = base[:31 - len(suffix)] + suffix, k + 1
+        title, k = base[: 31 - len(suffix)] + suffix, k + 1
     used.add(title)
     return title
 

@@ -24,6 +24,7 @@ as a formula (``=…``, ``+…``, ``-…``, ``@…``) are written with a leading
 Reproducible: the same inputs give the same bytes (fixed GeoPackage and
 PDF dates from ``data_date`` / ``SOURCE_DATE_EPOCH``, stable HTML ids).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,8 @@ import pyogrio
 import shapely
 
 from ridermap import i18n
-from ridermap.analysis.gaps import GapReport, gap_report
 from ridermap.analysis.context import Analysis
+from ridermap.analysis.gaps import GapReport, gap_report
 from ridermap.analysis.siting import candidate_sites, propose_sites
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import needs_draft
@@ -50,19 +51,31 @@ from ridermap.safe_text import csv_frame
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GapAnalysis", "analyse_gaps", "gap_slices", "units_table", "write_gap_pdf", "write_gap_tables", "write_gaps"]
+__all__ = [
+    "GapAnalysis",
+    "analyse_gaps",
+    "gap_slices",
+    "units_table",
+    "write_gap_pdf",
+    "write_gap_tables",
+    "write_gaps",
+]
 
 
 def door_addresses(report: GapReport, bundle: Bundle) -> list[str]:
     """The standard address of each door of ``report.units``: compound, building, unit (``锦华苑 7号楼 2单元``)."""
     from ridermap.render.honest import compound_title
 
-    names = {c: compound_title(n, i, "zh")[0] for c, n, i in
-             zip(bundle.communities["id"], bundle.communities["name"], bundle.communities["inferred"])}
+    names = {
+        c: compound_title(n, i, "zh")[0]
+        for c, n, i in zip(bundle.communities["id"], bundle.communities["name"], bundle.communities["inferred"])
+    }
     b = bundle.buildings
     keys = b["survey_key"].fillna("").astype(str) if "survey_key" in b else pd.Series("", index=b.index)
-    buildings = {bid: (lab or (f"未编号楼栋 {k}" if k else "")) for bid, lab, k in
-                 zip(b["id"], b["label"].fillna("").astype(str), keys)}
+    buildings = {
+        bid: (lab or (f"未编号楼栋 {k}" if k else ""))
+        for bid, lab, k in zip(b["id"], b["label"].fillna("").astype(str), keys)
+    }
     u = report.units
     out = []
     for cid, bid, label, door in zip(u["community_id"], u["building_id"], u["label"].fillna("").astype(str), u["door"]):
@@ -109,15 +122,42 @@ def sites_table(analysis: GapAnalysis, bundle: Bundle) -> pd.DataFrame:
     they would newly cover (``covers``: addresses), with lon/lat."""
     sites = analysis.sites
     if sites is None or not len(sites):
-        return pd.DataFrame(columns=["kind", "method", "rank", "near", "newly_covered", "covers", "candidate_id",
-                                     "source", "unit_ids", "lon", "lat"])
+        return pd.DataFrame(
+            columns=[
+                "kind",
+                "method",
+                "rank",
+                "near",
+                "newly_covered",
+                "covers",
+                "candidate_id",
+                "source",
+                "unit_ids",
+                "lon",
+                "lat",
+            ]
+        )
     addresses = dict(zip(analysis.report.units["id"], door_addresses(analysis.report, bundle)))
     rows = pd.DataFrame(sites.drop(columns="geometry"))
     rows.insert(3, "near", _near(sites, bundle, addresses, analysis.report))
-    rows.insert(5, "covers", [_covers([addresses.get(u, u) for u in str(ids).split(";") if u]) for ids in rows["unit_ids"]])
+    rows.insert(
+        5, "covers", [_covers([addresses.get(u, u) for u in str(ids).split(";") if u]) for ids in rows["unit_ids"]]
+    )
     rows["lon"] = sites.geometry.x.round(7)
     rows["lat"] = sites.geometry.y.round(7)
-    order = ["kind", "method", "rank", "near", "newly_covered", "covers", "candidate_id", "source", "unit_ids", "lon", "lat"]
+    order = [
+        "kind",
+        "method",
+        "rank",
+        "near",
+        "newly_covered",
+        "covers",
+        "candidate_id",
+        "source",
+        "unit_ids",
+        "lon",
+        "lat",
+    ]
     return rows[[c for c in order if c in rows.columns] + [c for c in rows.columns if c not in order]]
 
 
@@ -135,8 +175,10 @@ def _near(sites: gpd.GeoDataFrame, bundle: Bundle, addresses: dict, report: GapR
         return []
     metric = utm_crs(sites)
     pts = sites.to_crs(metric).geometry
-    names = {c: compound_title(n, i, "zh")[0] for c, n, i in
-             zip(bundle.communities["id"], bundle.communities["name"], bundle.communities["inferred"])}
+    names = {
+        c: compound_title(n, i, "zh")[0]
+        for c, n, i in zip(bundle.communities["id"], bundle.communities["name"], bundle.communities["inferred"])
+    }
     gates = bundle.gates.to_crs(metric)
     doors = report.units.to_crs(metric)
     out = []
@@ -146,13 +188,22 @@ def _near(sites: gpd.GeoDataFrame, bundle: Bundle, addresses: dict, report: GapR
             k = int(np.argmin(d))
             if d[k] <= 150:
                 g = gates.iloc[k]
-                out.append(i18n.t("gapcsv.near_gate", "zh", compound=names.get(g["community_id"], ""),
-                                  gate=g["name"] or "", m=f"{d[k]:.0f}"))
+                out.append(
+                    i18n.t(
+                        "gapcsv.near_gate",
+                        "zh",
+                        compound=names.get(g["community_id"], ""),
+                        gate=g["name"] or "",
+                        m=f"{d[k]:.0f}",
+                    )
+                )
                 continue
         if len(doors):
             d = doors.distance(pt).to_numpy()
             k = int(np.argmin(d))
-            out.append(i18n.t("gapcsv.near_building", "zh", address=addresses.get(doors["id"].iloc[k], ""), m=f"{d[k]:.0f}"))
+            out.append(
+                i18n.t("gapcsv.near_building", "zh", address=addresses.get(doors["id"].iloc[k], ""), m=f"{d[k]:.0f}")
+            )
         else:
             out.append("")
     return out
@@ -170,7 +221,7 @@ def headers(frame: pd.DataFrame, kinds: tuple[str, ...], lang: str) -> pd.DataFr
             renamed[col] = i18n.t(key, "zh")
             continue
         for kind in sorted(kinds, key=len, reverse=True):
-            suffix = col[len(kind) + 1:] if col.startswith(kind + "_") else ""
+            suffix = col[len(kind) + 1 :] if col.startswith(kind + "_") else ""
             if suffix and f"gapcsv.kind_{suffix}" in i18n.MESSAGES:
                 renamed[col] = i18n.t(f"gapcsv.kind_{suffix}", "zh", kind=labels[kind])
                 break
@@ -180,23 +231,30 @@ def headers(frame: pd.DataFrame, kinds: tuple[str, ...], lang: str) -> pd.DataFr
 @dataclass(frozen=True)
 class GapAnalysis:
     """The district's gap report and siting proposals (:func:`analyse_gaps`)."""
+
     report: GapReport
     sites: gpd.GeoDataFrame | None
     siting: list
     k: int
 
 
-def analyse_gaps(bundle: Bundle, *, config, candidates: gpd.GeoDataFrame | None = None, k: int = 3,
-                 analysis: Analysis | None = None) -> GapAnalysis:
+def analyse_gaps(
+    bundle: Bundle, *, config, candidates: gpd.GeoDataFrame | None = None, k: int = 3, analysis: Analysis | None = None
+) -> GapAnalysis:
     """Distances, gaps and siting proposals of the whole district (see :func:`write_gaps`); ``analysis``: the
     build's :class:`~ridermap.analysis.context.Analysis` (its one network), made here when not given."""
     net = (analysis if analysis is not None else Analysis(bundle)).network()
     report = gap_report(bundle, config=config, network=net)
     cands = candidate_sites(bundle, net, user=candidates)
-    results = [propose_sites(report, bundle, net, kind=kind, k=k, candidates=cands)
-               for kind in report.kinds if kind in report.targets_m]
+    results = [
+        propose_sites(report, bundle, net, kind=kind, k=k, candidates=cands)
+        for kind in report.kinds
+        if kind in report.targets_m
+    ]
     frames = [r.sites for r in results if len(r.sites)]
-    sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326") if frames else None
+    sites = (
+        gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326") if frames else None
+    )
     return GapAnalysis(report, sites, results, k)
 
 
@@ -217,12 +275,21 @@ def write_gap_pdf(part, path: str | Path, *, config) -> Path:
     draft = needs_draft(getattr(config, "draft", "auto"), part.bundle.gates, part.community_id)
     fig = slice_figure(part, language=config.language, draft=draft)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="pdf", metadata={"Title": f"ridermap gaps {part.community_id}",
-                                              "CreationDate": fixed_timestamp(config.data_date), "ModDate": None})
+    fig.savefig(
+        path,
+        format="pdf",
+        metadata={
+            "Title": f"ridermap gaps {part.community_id}",
+            "CreationDate": fixed_timestamp(config.data_date),
+            "ModDate": None,
+        },
+    )
     return path
 
 
-def write_gap_tables(analysis: GapAnalysis, bundle: Bundle, folder: str | Path, *, config, html: bool = True) -> list[Path]:
+def write_gap_tables(
+    analysis: GapAnalysis, bundle: Bundle, folder: str | Path, *, config, html: bool = True
+) -> list[Path]:
     """Everything of the gap reports but the PDF maps, into the existing ``folder``; the files written."""
     from ridermap.render.gapmap import gap_map_html, leaflet_files
 
@@ -233,14 +300,27 @@ def write_gap_tables(analysis: GapAnalysis, bundle: Bundle, folder: str | Path, 
     _write_gpkg(analysis, bundle, tmp / "gaps.gpkg", data_date=config.data_date)
     written.append("gaps.gpkg")
     kinds = report.kinds
-    for name, table in (("units.csv", units_table(report, bundle)), ("summary.csv", summary_table(report)),
-                        ("sites.csv", sites_table(analysis, bundle))):
+    for name, table in (
+        ("units.csv", units_table(report, bundle)),
+        ("summary.csv", summary_table(report)),
+        ("sites.csv", sites_table(analysis, bundle)),
+    ):
         csv_frame(headers(table, kinds, lang)).to_csv(tmp / name, index=False, encoding="utf-8-sig")
     summary = {
         "district": report.district,
         "targets_m": report.targets_m,
-        "siting": [{"kind": r.kind, "radius_m": r.radius_m, "gap_doors": r.gap_doors, "coverable": r.coverable,
-                    "k": analysis.k, "mclp_covered": r.mclp_covered, "lscp_sites": r.lscp_sites} for r in results],
+        "siting": [
+            {
+                "kind": r.kind,
+                "radius_m": r.radius_m,
+                "gap_doors": r.gap_doors,
+                "coverable": r.coverable,
+                "k": analysis.k,
+                "mclp_covered": r.mclp_covered,
+                "lscp_sites": r.lscp_sites,
+            }
+            for r in results
+        ],
         "communities": json.loads(report.communities.to_json(orient="records", force_ascii=False)),
     }
     (tmp / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -278,8 +358,13 @@ def _write_gpkg(analysis: GapAnalysis, bundle: Bundle, path: Path, *, data_date:
     pyogrio.write_dataframe(fac, path, layer="facilities", driver="GPKG", geometry_type="Point")
     proposals = sites_table(analysis, bundle).drop(columns=["lon", "lat"], errors="ignore")
     geometry = list(sites.geometry) if sites is not None and len(sites) else []
-    pyogrio.write_dataframe(gpd.GeoDataFrame(proposals, geometry=geometry, crs="EPSG:4326"), path, layer="proposals",
-                            driver="GPKG", geometry_type="Point")
+    pyogrio.write_dataframe(
+        gpd.GeoDataFrame(proposals, geometry=geometry, crs="EPSG:4326"),
+        path,
+        layer="proposals",
+        driver="GPKG",
+        geometry_type="Point",
+    )
     fix_timestamps(path, data_date=data_date)
 
 
@@ -288,8 +373,17 @@ def _multi(geoms: gpd.GeoSeries) -> list:
     return [shapely.MultiPolygon([g]) if g is not None and g.geom_type == "Polygon" else g for g in geoms]
 
 
-def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.GeoDataFrame | None = None, k: int = 3,
-               pdf: bool = True, html: bool = True, analysis: Analysis | None = None) -> list[Path]:
+def write_gaps(
+    bundle: Bundle,
+    outdir: str | Path,
+    *,
+    config,
+    candidates: gpd.GeoDataFrame | None = None,
+    k: int = 3,
+    pdf: bool = True,
+    html: bool = True,
+    analysis: Analysis | None = None,
+) -> list[Path]:
     """Compute gaps and siting proposals for ``bundle`` and write every report.
 
     Parameters
@@ -327,7 +421,9 @@ def write_gaps(bundle: Bundle, outdir: str | Path, *, config, candidates: gpd.Ge
         if pdf:
             (tmp / "pdf").mkdir()
             for part in gap_slices(gaps, bundle, ids):
-                written.append(write_gap_pdf(part, tmp / "pdf" / f"{part.community_id}.pdf", config=config).relative_to(tmp))
+                written.append(
+                    write_gap_pdf(part, tmp / "pdf" / f"{part.community_id}.pdf", config=config).relative_to(tmp)
+                )
     log.info("gaps: wrote %d files to %s", len(written), outdir)
     return [outdir / w for w in written]
 

@@ -6,13 +6,14 @@ sets it afterwards to :func:`fixed_timestamp`: ``SOURCE_DATE_EPOCH`` when
 set (reproducible-builds.org), else the config's ``data_date``, else the
 Unix epoch; never the time of the build.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyogrio
@@ -51,15 +52,15 @@ def fixed_timestamp(data_date: str = "") -> datetime:
     if epoch:
         if not re.fullmatch(r"\d{1,12}", epoch):
             raise ConfigError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}")
-        return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+        return datetime.fromtimestamp(int(epoch), tz=UTC)
     m = _DATA_DATE.match(data_date or "")
     if m:
         year, month, day = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
         try:
-            return datetime(year, month, day, tzinfo=timezone.utc)
+            return datetime(year, month, day, tzinfo=UTC)
         except ValueError:
             pass
-    return datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def fix_timestamps(path: str | Path, *, data_date: str = "") -> None:

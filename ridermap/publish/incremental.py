@@ -13,6 +13,7 @@ columns by name, rows sorted, geometry as WKB. Nothing depends on Python's
 ``hash()``, on row order or on the process, so two processes (or two
 machines with the same versions) give the same key.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,8 +34,19 @@ log = logging.getLogger(__name__)
 
 #: Config fields that never change a compound's own outputs (inputs, what and where to build,
 #: district-wide gap targets). Every other field, including ones added later, is part of the key.
-NOT_PER_COMPOUND = frozenset({"sources", "communities", "outputs", "workers", "executor", "dask_address",
-                              "targets_m", "cache_dir", "config_path"})
+NOT_PER_COMPOUND = frozenset(
+    {
+        "sources",
+        "communities",
+        "outputs",
+        "workers",
+        "executor",
+        "dask_address",
+        "targets_m",
+        "cache_dir",
+        "config_path",
+    }
+)
 #: Config fields only one part uses (other parts ignore them in their key).
 PART_ONLY = {"paper": "posters", "plate_size": "doorplates"}
 #: Bumped when the meaning of a key changes.
@@ -121,8 +133,11 @@ def gap_digest(part) -> str:
     h = hashlib.sha256(f"{KEY_FORMAT}\ngaps\n{part.community_id}\n{part.margin_m!r}\n".encode())
     report = part.report
     h.update(json.dumps({"kinds": list(report.kinds), "targets_m": report.targets_m}, sort_keys=True).encode())
-    tables = {**{f"bundle.{k}": v for k, v in part.bundle.layers().items()},
-              "report.units": report.units, "report.communities": report.communities}
+    tables = {
+        **{f"bundle.{k}": v for k, v in part.bundle.layers().items()},
+        "report.units": report.units,
+        "report.communities": report.communities,
+    }
     if part.sites is not None:
         tables["sites"] = part.sites
     for name, table in sorted(tables.items()):
@@ -191,8 +206,7 @@ class KeyMaker:
     """
 
     def __init__(self, config: Config, *, landscape: bool = False) -> None:
-        fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
-                  if f.name not in NOT_PER_COMPOUND}
+        fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name not in NOT_PER_COMPOUND}
         common = {k: v for k, v in fields.items() if k not in PART_ONLY}
         common["SOURCE_DATE_EPOCH"] = os.environ.get("SOURCE_DATE_EPOCH", "")
         base = {"code": code_fingerprint(), "config": common}
@@ -201,8 +215,9 @@ class KeyMaker:
             extra = {k: v for k, v in fields.items() if PART_ONLY.get(k) == part}
             if part == "posters":
                 extra["landscape"] = bool(landscape)
-            self._salts[part] = json.dumps({**base, "part": part, "part_config": extra}, sort_keys=True,
-                                           ensure_ascii=False, default=str)
+            self._salts[part] = json.dumps(
+                {**base, "part": part, "part_config": extra}, sort_keys=True, ensure_ascii=False, default=str
+            )
 
     def keys(self, digest: str, parts: Iterable[str]) -> dict[str, str]:
         """The key of each part for a view with :func:`view_digest` ``digest``."""

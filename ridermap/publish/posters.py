@@ -4,6 +4,7 @@ PDFs keep the CJK font embedded as a subset (matplotlib ``pdf.fonttype`` 3,
 domain.md §6). With bleed or crop marks the PDF's TrimBox and BleedBox are
 set so a print shop's software knows where to cut.
 """
+
 from __future__ import annotations
 
 import logging
@@ -59,8 +60,9 @@ def save_poster(poster: Poster, path: str | Path, *, dpi: int = 300) -> Path:
         "png": {"Title": poster.title, "Software": "ridermap"},
     }[fmt]
     with atomic_path(path) as tmp, matplotlib.rc_context(rc):
-        poster.figure.savefig(tmp, format=fmt, dpi=dpi if fmt == "png" else 72, metadata=metadata,
-                              facecolor=poster.figure.get_facecolor())
+        poster.figure.savefig(
+            tmp, format=fmt, dpi=dpi if fmt == "png" else 72, metadata=metadata, facecolor=poster.figure.get_facecolor()
+        )
         if fmt == "pdf" and poster.trim_box != (0.0, 0.0, *poster.page_mm):
             _set_print_boxes(tmp, poster)
     log.info("wrote %s", path)
@@ -85,9 +87,19 @@ def _set_print_boxes(pdf: Path, poster: Poster) -> None:
         writer.write(fh)
 
 
-def write_poster(bundle: Bundle, community_id: str, path: str | Path, *, gate: str | None = None,
-                 config: Config | None = None, paper: str | None = None, landscape: bool = False,
-                 bleed_mm: float = 0.0, crop_marks: bool = False, dpi: int = 300) -> Path:
+def write_poster(
+    bundle: Bundle,
+    community_id: str,
+    path: str | Path,
+    *,
+    gate: str | None = None,
+    config: Config | None = None,
+    paper: str | None = None,
+    landscape: bool = False,
+    bleed_mm: float = 0.0,
+    crop_marks: bool = False,
+    dpi: int = 300,
+) -> Path:
     """Render one poster (a gate's, or the overview when ``gate`` is ``None``) and save it.
 
     ``paper`` defaults to the config's (``[build] paper``, A2); ``"auto"``
@@ -98,11 +110,26 @@ def write_poster(bundle: Bundle, community_id: str, path: str | Path, *, gate: s
     _check_dpi(fmt, dpi)
     size = paper or config.paper
     if size.upper() == "AUTO":
-        poster, _ = render_fitting_poster(bundle.community(community_id), community_id, gate=gate, config=config,
-                                          paper=size, bleed_mm=bleed_mm, crop_marks=crop_marks)
+        poster, _ = render_fitting_poster(
+            bundle.community(community_id),
+            community_id,
+            gate=gate,
+            config=config,
+            paper=size,
+            bleed_mm=bleed_mm,
+            crop_marks=crop_marks,
+        )
     else:
-        poster = render_poster(bundle, community_id, gate=gate, config=config, paper=size,
-                               landscape=landscape, bleed_mm=bleed_mm, crop_marks=crop_marks)
+        poster = render_poster(
+            bundle,
+            community_id,
+            gate=gate,
+            config=config,
+            paper=size,
+            landscape=landscape,
+            bleed_mm=bleed_mm,
+            crop_marks=crop_marks,
+        )
     try:
         return save_poster(poster, path, dpi=dpi)
     finally:
@@ -144,7 +171,7 @@ def paper_attempts(paper: str, *, landscape: bool = False) -> list[tuple[str, bo
         paper, landscape = "A4", False
     if paper not in PAPERS:
         raise ConfigError(f"paper must be one of {', '.join(PAPERS)} or auto, got {paper!r}")
-    return [(p, o) for p in PAPERS[PAPERS.index(paper):] for o in (landscape, not landscape)]
+    return [(p, o) for p in PAPERS[PAPERS.index(paper) :] for o in (landscape, not landscape)]
 
 
 def _is_fit_error(exc: BaseException) -> bool:
@@ -154,8 +181,9 @@ def _is_fit_error(exc: BaseException) -> bool:
     return isinstance(exc, LabelFitError) or isinstance(exc.__cause__, LabelFitError)
 
 
-def render_fitting_poster(view: Bundle, community_id: str, *, gate: str | None, config: Config, paper: str,
-                          landscape: bool = False, **kwargs) -> tuple[Poster, str | None]:
+def render_fitting_poster(
+    view: Bundle, community_id: str, *, gate: str | None, config: Config, paper: str, landscape: bool = False, **kwargs
+) -> tuple[Poster, str | None]:
     """Render a poster on the paper asked, or on the first of :func:`paper_attempts` it fits.
 
     On each paper the labels go through their own fallbacks first (smaller,
@@ -187,31 +215,52 @@ def render_fitting_poster(view: Bundle, community_id: str, *, gate: str | None, 
             if not _is_fit_error(exc):
                 raise
             first = first or exc
-            log.info("%s %s: does not fit on %s%s, trying the next paper", community_id, gate or "overview",
-                     size, " landscape" if orient else "")
+            log.info(
+                "%s %s: does not fit on %s%s, trying the next paper",
+                community_id,
+                gate or "overview",
+                size,
+                " landscape" if orient else "",
+            )
             continue
         if i == 0 or paper.upper() == "AUTO":
             return poster, None
         asked = f"{paper.upper()}{' landscape' if landscape else ''}"
         return poster, f"labels did not fit on {asked}: printed on {size}{' landscape' if orient else ''}"
-    for size, orient in [a for a in attempts if a[0] == attempts[-1][0]]:  # the largest paper, orientation as asked first
+    for size, orient in [
+        a for a in attempts if a[0] == attempts[-1][0]
+    ]:  # the largest paper, orientation as asked first
         try:
-            poster = render_poster(view, community_id, gate=gate, config=config, paper=size, landscape=orient,
-                                   fit="last_resort", **kwargs)
+            poster = render_poster(
+                view, community_id, gate=gate, config=config, paper=size, landscape=orient, fit="last_resort", **kwargs
+            )
         except RenderError as exc:
             if not _is_fit_error(exc):
                 raise
             last = exc
             continue
         where = f"{size}{' landscape' if orient else ''}"
-        return poster, f"labels did not fit even as callouts on any paper: printed on {where} with " \
-            f"{poster.placements()['listed']} labels only listed beside the map ({first})"
+        return (
+            poster,
+            f"labels did not fit even as callouts on any paper: printed on {where} with "
+            f"{poster.placements()['listed']} labels only listed beside the map ({first})",
+        )
     raise last from first
 
 
-def write_compound_posters(bundle: Bundle, community_id: str, outdir: str | Path, *, config: Config,
-                           formats: tuple[str, ...] = ("pdf",), paper: str | None = None, landscape: bool = False,
-                           bleed_mm: float = 0.0, crop_marks: bool = False, dpi: int = 300) -> PosterResult:
+def write_compound_posters(
+    bundle: Bundle,
+    community_id: str,
+    outdir: str | Path,
+    *,
+    config: Config,
+    formats: tuple[str, ...] = ("pdf",),
+    paper: str | None = None,
+    landscape: bool = False,
+    bleed_mm: float = 0.0,
+    crop_marks: bool = False,
+    dpi: int = 300,
+) -> PosterResult:
     """All posters of one compound for ``ridermap build``; labels that do not fit fall back (callouts, then paper).
 
     Unlike :func:`write_posters` one poster that fails does not stop the
@@ -225,9 +274,16 @@ def write_compound_posters(bundle: Bundle, community_id: str, outdir: str | Path
     result = PosterResult()
     for gate, stem in _poster_jobs(view, community_id):
         try:
-            poster, warning = render_fitting_poster(view, community_id, gate=gate, config=config,
-                                                    paper=paper or config.paper, landscape=landscape,
-                                                    bleed_mm=bleed_mm, crop_marks=crop_marks)
+            poster, warning = render_fitting_poster(
+                view,
+                community_id,
+                gate=gate,
+                config=config,
+                paper=paper or config.paper,
+                landscape=landscape,
+                bleed_mm=bleed_mm,
+                crop_marks=crop_marks,
+            )
         except Exception as exc:  # noqa: BLE001 - recorded per poster, the caller decides
             result.failures.append((stem, exc))
             continue
@@ -247,8 +303,9 @@ def write_compound_posters(bundle: Bundle, community_id: str, outdir: str | Path
 
 def _compound_wide(note: str) -> bool:
     """Whether a poster warning is about the compound's data (the same on each of its posters)."""
-    return "characters the font cannot draw" in note or (note.startswith("gate ") and " km from its " in note
-                                                         and "poster says" not in note)
+    return "characters the font cannot draw" in note or (
+        note.startswith("gate ") and " km from its " in note and "poster says" not in note
+    )
 
 
 def _check_formats(formats: tuple[str, ...], dpi: int) -> None:
@@ -263,9 +320,19 @@ def _poster_jobs(view: Bundle, community_id: str) -> list[tuple[str | None, str]
     return jobs + [(str(g), str(g)) for g in view.gates["id"]]
 
 
-def write_posters(bundle: Bundle, community_id: str, outdir: str | Path, *, config: Config,
-                  formats: tuple[str, ...] = ("pdf",), paper: str | None = None, landscape: bool = False,
-                  bleed_mm: float = 0.0, crop_marks: bool = False, dpi: int = 300) -> list[Path]:
+def write_posters(
+    bundle: Bundle,
+    community_id: str,
+    outdir: str | Path,
+    *,
+    config: Config,
+    formats: tuple[str, ...] = ("pdf",),
+    paper: str | None = None,
+    landscape: bool = False,
+    bleed_mm: float = 0.0,
+    crop_marks: bool = False,
+    dpi: int = 300,
+) -> list[Path]:
     """All posters of one compound: one per gate plus an overview.
 
     Files are ``<outdir>/<community_id>/<gate_id>.<fmt>`` and
@@ -285,11 +352,20 @@ def write_posters(bundle: Bundle, community_id: str, outdir: str | Path, *, conf
     size = paper or config.paper
     for gate, stem in _poster_jobs(view, community_id):
         if size.upper() == "AUTO":
-            poster, _ = render_fitting_poster(view, community_id, gate=gate, config=config, paper=size,
-                                              bleed_mm=bleed_mm, crop_marks=crop_marks)
+            poster, _ = render_fitting_poster(
+                view, community_id, gate=gate, config=config, paper=size, bleed_mm=bleed_mm, crop_marks=crop_marks
+            )
         else:
-            poster = render_poster(view, community_id, gate=gate, config=config, paper=size,
-                                   landscape=landscape, bleed_mm=bleed_mm, crop_marks=crop_marks)
+            poster = render_poster(
+                view,
+                community_id,
+                gate=gate,
+                config=config,
+                paper=size,
+                landscape=landscape,
+                bleed_mm=bleed_mm,
+                crop_marks=crop_marks,
+            )
         try:
             for fmt in formats:
                 written.append(save_poster(poster, folder / f"{stem}.{fmt}", dpi=dpi))

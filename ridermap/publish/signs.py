@@ -13,6 +13,7 @@ marked ``inferred`` (待核实) like everything it infers.
 CSV cells that a spreadsheet would run as a formula are neutralised
 (:func:`ridermap.safe_text.csv_frame`); the CSV has a byte-order mark for Excel.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,23 @@ from ridermap.safe_text import csv_frame
 
 __all__ = ["signs_table", "write_sign_tables", "write_compound_signs"]
 
-COLUMNS = ["id", "kind", "community_id", "lon", "lat", "facing_deg", "text", "text_en", "arrows", "letter_mm", "view_m",
-           "building_id", "routes", "inferred", "why"]
+COLUMNS = [
+    "id",
+    "kind",
+    "community_id",
+    "lon",
+    "lat",
+    "facing_deg",
+    "text",
+    "text_en",
+    "arrows",
+    "letter_mm",
+    "view_m",
+    "building_id",
+    "routes",
+    "inferred",
+    "why",
+]
 
 
 def _face_letter(k: int) -> str:
@@ -48,33 +64,74 @@ def signs_table(plan: SignPlan, *, inferred_gates: frozenset[str] = frozenset())
     rows = []
     for sign in plan.junctions:
         for k, face in enumerate(sign.faces):
-            arrows = [{"symbol": a.symbol, "turn_deg": a.turn_deg, "modes": list(a.modes), "text": a.text,
-                       "text_en": a.text_en, "doors": list(a.doors)} for a in face.arrows]
-            rows.append({"id": f"{sign.id}{_face_letter(k)}", "kind": "junction", "community_id": sign.community_id,
-                         "lon": round(face.lon, 7), "lat": round(face.lat, 7), "facing_deg": round(face.facing_deg, 1),
-                         "text": face.text, "text_en": face.text_en(), "arrows": json.dumps(arrows, ensure_ascii=False),
-                         "letter_mm": face.letter_mm, "view_m": JUNCTION_VIEW_M, "building_id": "",
-                         "routes": face.routes,
-                         "inferred": bool(from_inferred & {d for a in face.arrows for d in a.doors}),
-                         "why": sign.why})
+            arrows = [
+                {
+                    "symbol": a.symbol,
+                    "turn_deg": a.turn_deg,
+                    "modes": list(a.modes),
+                    "text": a.text,
+                    "text_en": a.text_en,
+                    "doors": list(a.doors),
+                }
+                for a in face.arrows
+            ]
+            rows.append(
+                {
+                    "id": f"{sign.id}{_face_letter(k)}",
+                    "kind": "junction",
+                    "community_id": sign.community_id,
+                    "lon": round(face.lon, 7),
+                    "lat": round(face.lat, 7),
+                    "facing_deg": round(face.facing_deg, 1),
+                    "text": face.text,
+                    "text_en": face.text_en(),
+                    "arrows": json.dumps(arrows, ensure_ascii=False),
+                    "letter_mm": face.letter_mm,
+                    "view_m": JUNCTION_VIEW_M,
+                    "building_id": "",
+                    "routes": face.routes,
+                    "inferred": bool(from_inferred & {d for a in face.arrows for d in a.doors}),
+                    "why": sign.why,
+                }
+            )
     for s in plan.buildings:
-        rows.append({"id": s.id, "kind": "building_number", "community_id": s.community_id, "lon": round(s.lon, 7),
-                     "lat": round(s.lat, 7), "facing_deg": s.facing_deg, "text": s.text, "text_en": s.text,
-                     "arrows": "[]", "letter_mm": s.letter_mm, "view_m": s.view_m, "building_id": s.building_id,
-                     "routes": 0, "inferred": False, "why": s.why})
+        rows.append(
+            {
+                "id": s.id,
+                "kind": "building_number",
+                "community_id": s.community_id,
+                "lon": round(s.lon, 7),
+                "lat": round(s.lat, 7),
+                "facing_deg": s.facing_deg,
+                "text": s.text,
+                "text_en": s.text,
+                "arrows": "[]",
+                "letter_mm": s.letter_mm,
+                "view_m": s.view_m,
+                "building_id": s.building_id,
+                "routes": 0,
+                "inferred": False,
+                "why": s.why,
+            }
+        )
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    return gpd.GeoDataFrame(frame, geometry=shapely.points(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)),
-                            crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        frame, geometry=shapely.points(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)), crs="EPSG:4326"
+    )
 
 
-def write_sign_tables(plan: SignPlan, folder: str | Path, *, inferred_gates: frozenset[str] = frozenset()) -> list[Path]:
+def write_sign_tables(
+    plan: SignPlan, folder: str | Path, *, inferred_gates: frozenset[str] = frozenset()
+) -> list[Path]:
     """``signs.csv`` and ``signs.geojson`` of one compound in ``folder``; the files written."""
     folder = Path(folder)
     table = signs_table(plan, inferred_gates=inferred_gates)
     csv = csv_frame(pd.DataFrame(table.drop(columns="geometry"))).to_csv(index=False)
     geojson = table.to_json(drop_id=True, ensure_ascii=False, indent=1)
-    return [write_bytes(folder / "signs.csv", ("\ufeff" + csv).encode("utf-8")),
-            write_text(folder / "signs.geojson", geojson + "\n")]
+    return [
+        write_bytes(folder / "signs.csv", ("\ufeff" + csv).encode("utf-8")),
+        write_text(folder / "signs.geojson", geojson + "\n"),
+    ]
 
 
 def write_compound_signs(view, community_id: str, outdir: str | Path, *, config, analysis=None) -> list[Path]:
@@ -93,17 +150,31 @@ def write_compound_signs(view, community_id: str, outdir: str | Path, *, config,
     folder = Path(outdir) / community_id
     plan = sign_plan(view, community_id, analysis=analysis)
     gates = view.gates
-    inferred = frozenset(gates.loc[gates["inferred"].astype(str).str.contains("location"), "id"]) if "inferred" in gates else frozenset()
+    inferred = (
+        frozenset(gates.loc[gates["inferred"].astype(str).str.contains("location"), "id"])
+        if "inferred" in gates
+        else frozenset()
+    )
     written = write_sign_tables(plan, folder, inferred_gates=inferred)
     draft = needs_draft(getattr(config, "draft", "auto"), view.gates, community_id)
     fig = sign_plan_figure(plan, view, language=config.language, draft=draft, inferred_gates=inferred)
     (folder).mkdir(parents=True, exist_ok=True)
-    fig.savefig(folder / "sign-plan.pdf", format="pdf", metadata={
-        "Title": f"ridermap signs {community_id}", "CreationDate": fixed_timestamp(config.data_date), "ModDate": None})
+    fig.savefig(
+        folder / "sign-plan.pdf",
+        format="pdf",
+        metadata={
+            "Title": f"ridermap signs {community_id}",
+            "CreationDate": fixed_timestamp(config.data_date),
+            "ModDate": None,
+        },
+    )
     written.append(folder / "sign-plan.pdf")
     lang = "en" if config.language == "en" else "zh"
-    panels = [face_panel(f"{sign.id}{_face_letter(k)}", face, lang=lang)
-              for sign in plan.junctions for k, face in enumerate(sign.faces)]
+    panels = [
+        face_panel(f"{sign.id}{_face_letter(k)}", face, lang=lang)
+        for sign in plan.junctions
+        for k, face in enumerate(sign.faces)
+    ]
     panels += [number_panel(s) for s in plan.buildings]
     chars = alphabet(panels)  # one font subset for all of them
     for panel in panels:

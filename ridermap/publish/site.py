@@ -5,6 +5,7 @@
 then :func:`copy_site_assets` and :func:`write_site_index` once. Every file
 is written atomically; :func:`write_site` replaces the whole folder at once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,15 @@ def copy_site_assets(site_dir: str | Path) -> list[Path]:
     return _write_all(site_assets(), Path(site_dir))
 
 
-def write_community_site(bundle: Bundle, site_dir: str | Path, *, config: Config, basemap: str | None = None,
-                         tianditu_key: str = "", analysis: Analysis | None = None) -> list[Path]:
+def write_community_site(
+    bundle: Bundle,
+    site_dir: str | Path,
+    *,
+    config: Config,
+    basemap: str | None = None,
+    tianditu_key: str = "",
+    analysis: Analysis | None = None,
+) -> list[Path]:
     """Write one compound's pages: ``c/<id>.html``, ``u/<unit>.html`` for each unit, ``d/<id>.js``.
 
     Parameters
@@ -76,24 +84,32 @@ def write_community_site(bundle: Bundle, site_dir: str | Path, *, config: Config
     written: list[Path] = []
     for cid in ids:
         one = bundle if len(ids) == 1 else bundle.community(cid)
-        written += _write_all(render_community(one, config=config, analysis=analysis, basemap=basemap,
-                                               tianditu_key=tianditu_key), site_dir)
+        written += _write_all(
+            render_community(one, config=config, analysis=analysis, basemap=basemap, tianditu_key=tianditu_key),
+            site_dir,
+        )
     return written
 
 
-def write_site_index(bundle: Bundle, site_dir: str | Path, *, config: Config, basemap: str | None = None,
-                     tianditu_key: str = "") -> list[Path]:
+def write_site_index(
+    bundle: Bundle, site_dir: str | Path, *, config: Config, basemap: str | None = None, tianditu_key: str = ""
+) -> list[Path]:
     """Write ``index.html`` (compounds, one search for the whole site, the district care map) and
     ``d/search.js`` (the search index: every compound, building, unit and gate)."""
     from ridermap.render.site import render_index, search_script
 
-    return [write_text(Path(site_dir) / "index.html",
-                       render_index(bundle, config=config, basemap=basemap, tianditu_key=tianditu_key)),
-            write_text(Path(site_dir) / "d" / "search.js", search_script(bundle))]
+    return [
+        write_text(
+            Path(site_dir) / "index.html",
+            render_index(bundle, config=config, basemap=basemap, tianditu_key=tianditu_key),
+        ),
+        write_text(Path(site_dir) / "d" / "search.js", search_script(bundle)),
+    ]
 
 
-def write_site(bundle: Bundle, outdir: str | Path, *, config: Config, basemap: str | None = None,
-               tianditu_key: str = "") -> list[Path]:
+def write_site(
+    bundle: Bundle, outdir: str | Path, *, config: Config, basemap: str | None = None, tianditu_key: str = ""
+) -> list[Path]:
     """Write the whole rider website for every compound of ``bundle``.
 
     Parameters
@@ -125,8 +141,9 @@ def write_site(bundle: Bundle, outdir: str | Path, *, config: Config, basemap: s
         files: list[Path] = []
         files += copy_site_assets(tmp)
         for cid in ids:
-            files += write_community_site(bundle.community(cid), tmp, config=config, basemap=basemap,
-                                          tianditu_key=tianditu_key, analysis=analysis)
+            files += write_community_site(
+                bundle.community(cid), tmp, config=config, basemap=basemap, tianditu_key=tianditu_key, analysis=analysis
+            )
         files += write_site_index(bundle, tmp, config=config, basemap=basemap, tianditu_key=tianditu_key)
         tmp.chmod(0o755)  # a temporary folder is private; a website is not
     log.info("site: %d files in %s", len(files), outdir)

@@ -13,6 +13,7 @@ Order: the ``RIDERMAP_FONT`` environment variable, Noto Sans SC from the
 (Noto CJK, WenQuanYi). Microsoft YaHei is never used (proprietary).
 With Noto (CFF outlines) matplotlib's PDF ``fonttype`` stays 3 (domain.md §6).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -202,13 +203,20 @@ def drawable(text: str, *, where: str = "") -> str:
     if clean != text:
         gone = "".join(sorted({ch for ch in text if _drawable(ch) != ch}))
         at = f" in {where}" if where else ""
-        log.warning("characters the font %s cannot draw were dropped or replaced by %s%s: %r -> %r (%s)",
-                    cjk_font_path().name, REPLACEMENT, at, text, clean, gone.encode("unicode_escape").decode("ascii"))
+        log.warning(
+            "characters the font %s cannot draw were dropped or replaced by %s%s: %r -> %r (%s)",
+            cjk_font_path().name,
+            REPLACEMENT,
+            at,
+            text,
+            clean,
+            gone.encode("unicode_escape").decode("ascii"),
+        )
     return clean
 
 
 def drawable_frame(frame, *, where: str = ""):
-    """A copy of a (Geo)DataFrame with every text cell passed through :func:`drawable` (or ``frame`` if none changes)."""
+    """A copy of a (Geo)DataFrame with every text cell through :func:`drawable` (``frame`` itself if none changes)."""
     changed = {}
     for col in frame.columns:
         if col == "geometry" or frame[col].dtype.kind != "O":  # object and pandas string dtypes
@@ -237,7 +245,9 @@ def drawable_fields(obj, fields: tuple[str, ...], *, where: str = ""):
     changes = {}
     for name in fields:
         value = getattr(obj, name)
-        clean = tuple(drawable(v, where=where) for v in value) if isinstance(value, tuple) else drawable(value, where=where)
+        clean = (
+            tuple(drawable(v, where=where) for v in value) if isinstance(value, tuple) else drawable(value, where=where)
+        )
         if clean != value:
             changes[name] = clean
     return dataclasses.replace(obj, **changes) if changes else obj

@@ -17,23 +17,23 @@ because folium's tooltips and popups insert properties as HTML; element ids
 are deterministic (:func:`ridermap.render.site_maps.stable_ids`). In the PDF
 figure, data text goes through :func:`ridermap.render.fonts.drawable`.
 """
-from __future__ import annotations
 
-from collections.abc import Mapping
+from __future__ import annotations
 
 import html
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import folium
-from branca.element import MacroElement
-from folium.template import Template
-from folium.utilities import JsCode
 import geopandas as gpd
 import numpy as np
 import shapely
+from branca.element import MacroElement
+from folium.template import Template
+from folium.utilities import JsCode
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -52,8 +52,18 @@ from ridermap.utm import utm_crs
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GAP_COLOURS", "NO_GATE_COLOUR", "KIND_COLOURS", "gap_colour", "door_colour", "gap_map", "gap_map_html",
-           "gap_figure", "GapMapLayers", "leaflet_files"]
+__all__ = [
+    "GAP_COLOURS",
+    "NO_GATE_COLOUR",
+    "KIND_COLOURS",
+    "gap_colour",
+    "door_colour",
+    "gap_map",
+    "gap_map_html",
+    "gap_figure",
+    "GapMapLayers",
+    "leaflet_files",
+]
 
 #: colour by number of kinds in gap: 0, 1, 2, 3 or more
 GAP_COLOURS = ("#2e7d32", "#f9a825", "#ef6c00", "#c62828")
@@ -69,8 +79,16 @@ KIND_COLOURS = {
     "drinking_water": "#0277bd",
     "transfer_bicycle": "#558b2f",
 }
-_KIND_MARKERS = {"charger": "^", "battery_swap": "v", "rider_parking": "s", "parcel_locker": "D", "toilet": "P",
-                 "rider_station": "*", "drinking_water": "o", "transfer_bicycle": "X"}
+_KIND_MARKERS = {
+    "charger": "^",
+    "battery_swap": "v",
+    "rider_parking": "s",
+    "parcel_locker": "D",
+    "toilet": "P",
+    "rider_station": "*",
+    "drinking_water": "o",
+    "transfer_bicycle": "X",
+}
 _GATE_COLOURS = {"ride": "#2e7d32", "walk": "#ef6c00", "none": "#c62828", "unknown": "#616161"}
 _PAPER_MM = {"A4": (297, 210), "A3": (420, 297), "A2": (594, 420), "A1": (841, 594)}
 _ATTRIBUTION = "© OpenStreetMap contributors"
@@ -127,8 +145,14 @@ def _escaped(gdf: gpd.GeoDataFrame) -> dict:
     return gpd.GeoDataFrame(props, geometry=gdf.geometry.values, crs=gdf.crs).__geo_interface__
 
 
-def gap_map_html(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None = None, language: str = "zh",
-                 asset_prefix: str = "lib/") -> str:
+def gap_map_html(
+    report: GapReport,
+    bundle: Bundle,
+    *,
+    sites: gpd.GeoDataFrame | None = None,
+    language: str = "zh",
+    asset_prefix: str = "lib/",
+) -> str:
     """The whole gap map page (:func:`gap_map` rendered), byte-identical for the same inputs."""
     with stable_ids("gap"):
         fmap = gap_map(report, bundle, sites=sites, language=language, asset_prefix=asset_prefix)
@@ -149,8 +173,14 @@ def _page_head(page: str, language: str) -> str:
     return page.replace("<head>", f"<head>\n    <title>{title}</title>", 1)
 
 
-def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None = None, language: str = "zh",
-            asset_prefix: str = "lib/") -> folium.Map:
+def gap_map(
+    report: GapReport,
+    bundle: Bundle,
+    *,
+    sites: gpd.GeoDataFrame | None = None,
+    language: str = "zh",
+    asset_prefix: str = "lib/",
+) -> folium.Map:
     """An offline folium map of doors coloured by gap, facilities and proposed sites.
 
     Parameters
@@ -179,11 +209,14 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
     m.default_css = [("leaflet_css", f"{asset_prefix}leaflet.css")]
     if len(bundle.communities):
         comms = bundle.communities[["id", "name", "geometry"]].copy()
-        comms["name"] = [compound_title(n, i, language)[0]  # never the OSM id; 待核实 if inferred
-                         for n, i in zip(bundle.communities["name"], bundle.communities["inferred"])]
+        comms["name"] = [
+            compound_title(n, i, language)[0]  # never the OSM id; 待核实 if inferred
+            for n, i in zip(bundle.communities["name"], bundle.communities["inferred"])
+        ]
         comms["coverage"] = _coverage_bars(report, list(comms["id"]), language)
         folium.GeoJson(
-            _escaped(comms), name=html_text(t["district"]),
+            _escaped(comms),
+            name=html_text(t["district"]),
             style_function=lambda f: {"color": "#424242", "weight": 2, "fill": True, "fillOpacity": 0.03},
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
             popup=folium.GeoJsonPopup(fields=["name", "coverage"], labels=False, max_width=320),
@@ -192,8 +225,11 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
     if len(bundle.paths):
         folium.GeoJson(
             _escaped(bundle.paths[["kind", "community_id", "geometry"]]),
-            style_function=lambda f: {"color": "#9e9e9e" if f["properties"]["community_id"] else "#757575",
-                                      "weight": 1.5 if f["properties"]["community_id"] else 3, "opacity": 0.8},
+            style_function=lambda f: {
+                "color": "#9e9e9e" if f["properties"]["community_id"] else "#757575",
+                "weight": 1.5 if f["properties"]["community_id"] else 3,
+                "opacity": 0.8,
+            },
         ).add_to(m)
     units = report.units
     if len(units):
@@ -204,25 +240,33 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
         for kind in report.kinds:
             name = FACILITY_LABELS[kind][language]
             gap = units[f"{kind}_gap"].to_numpy()
-            props[name] = [t["no_gate"] if ng else ("⚠ " if g else "") + _fmt(d, t)
-                           for d, g, ng in zip(units[f"{kind}_m"], gap, no_gate)]
+            props[name] = [
+                t["no_gate"] if ng else ("⚠ " if g else "") + _fmt(d, t)
+                for d, g, ng in zip(units[f"{kind}_m"], gap, no_gate)
+            ]
         props["colour"] = [door_colour(n, ng) for n, ng in zip(units["n_gaps"], no_gate)]
         gj = gpd.GeoDataFrame(props, geometry=units.geometry.values, crs=units.crs)
         folium.GeoJson(
-            _escaped(gj), name=html_text(t["doors"]),
+            _escaped(gj),
+            name=html_text(t["doors"]),
             marker=folium.CircleMarker(radius=5, fill=True, weight=1),
             style_function=lambda f: {"color": "#212121", "fillColor": f["properties"]["colour"], "fillOpacity": 0.9},
-            popup=folium.GeoJsonPopup(fields=["label", "id"] + [html_text(FACILITY_LABELS[k][language]) for k in report.kinds],
-                                      labels=True),
+            popup=folium.GeoJsonPopup(
+                fields=["label", "id"] + [html_text(FACILITY_LABELS[k][language]) for k in report.kinds], labels=True
+            ),
         ).add_to(m)
     fac = bundle.facilities[bundle.facilities["kind"].isin(report.kinds)]
     for kind, group in fac.groupby("kind"):
         label = FACILITY_LABELS[kind][language]
         colour = KIND_COLOURS.get(kind, "#000000")
-        props = gpd.GeoDataFrame({"name": [f"{label}: {n or i}" for n, i in zip(group["name"], group["id"])]},
-                                 geometry=group.geometry.values, crs=group.crs)
+        props = gpd.GeoDataFrame(
+            {"name": [f"{label}: {n or i}" for n, i in zip(group["name"], group["id"])]},
+            geometry=group.geometry.values,
+            crs=group.crs,
+        )
         folium.GeoJson(
-            _escaped(props), name=html_text(label),
+            _escaped(props),
+            name=html_text(label),
             marker=folium.CircleMarker(radius=7, fill=True, weight=2),
             style_function=lambda f, colour=colour: {"color": "#ffffff", "fillColor": colour, "fillOpacity": 1.0},
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
@@ -233,8 +277,12 @@ def gap_map(report: GapReport, bundle: Bundle, *, sites: gpd.GeoDataFrame | None
             label = FACILITY_LABELS[row["kind"]][language]
             text = f"{t['site']}{label} #{row['rank']}：{t['covers']} {row['newly_covered']} {t['doors_unit']}"
             folium.CircleMarker(
-                location=(row.geometry.y, row.geometry.x), radius=11, color=KIND_COLOURS.get(row["kind"], "#000"),
-                weight=3, dash_array="4 3", fill=False,
+                location=(row.geometry.y, row.geometry.x),
+                radius=11,
+                color=KIND_COLOURS.get(row["kind"], "#000"),
+                weight=3,
+                dash_array="4 3",
+                fill=False,
                 tooltip=folium.Tooltip(html_text(text), permanent=True, direction="right", class_name="rm-site"),
             ).add_to(fg)
         fg.add_to(m)
@@ -264,39 +312,52 @@ def _legend_html(report: GapReport, t, language: str, sites: gpd.GeoDataFrame | 
 
     A ``<details>`` element: folded on a phone (a script closes it below 600 px), open on a desk.
     """
-    dot = '<span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{c};margin-right:4px"></span>'
-    rows = [f'<div>{dot.format(c=c)}{html.escape(lab)}</div>' for c, lab in zip(GAP_COLOURS, t["gap_levels"])]
+    dot = (
+        '<span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{c};'
+        'margin-right:4px"></span>'
+    )
+    rows = [f"<div>{dot.format(c=c)}{html.escape(lab)}</div>" for c, lab in zip(GAP_COLOURS, t["gap_levels"])]
     n_no_gate = int(report.district.get("no_gate_doors", 0))
     if n_no_gate:
-        rows.append(f'<div>{dot.format(c=NO_GATE_COLOUR)}{html.escape(t["no_gate"])} ({n_no_gate} '
-                    f'{html.escape(t["no_gate_doors"])})</div>')
+        rows.append(
+            f"<div>{dot.format(c=NO_GATE_COLOUR)}{html.escape(t['no_gate'])} ({n_no_gate} "
+            f"{html.escape(t['no_gate_doors'])})</div>"
+        )
     if sites is not None and len(sites):
-        rows.append('<div><span style="display:inline-block;width:12px;height:12px;border-radius:7px;'
-                    f'border:2px dashed #424242;margin-right:4px"></span>{html.escape(t["site"])}</div>')
+        rows.append(
+            '<div><span style="display:inline-block;width:12px;height:12px;border-radius:7px;'
+            f'border:2px dashed #424242;margin-right:4px"></span>{html.escape(t["site"])}</div>'
+        )
     for kind in report.kinds:
         info = report.district["kinds"].get(kind, {})
         if info.get("target_m") is None:
             continue
         cov = info.get("coverage_pct")
         mode = t["mode_ride"] if KIND_MODE.get(kind) == "ride" else t["mode_walk"]
-        rows.append(f'<div><span style="color:{KIND_COLOURS.get(kind, "#000")}">◆</span> '
-                    f'{html.escape(FACILITY_LABELS[kind][language])} ≤{info["target_m"]:.0f} {t["metres"]} ({mode})'
-                    f'{_bar_svg(cov, KIND_COLOURS.get(kind, "#000"), t)}</div>')
-    return ('<details id="rm-legend" open style="position:fixed;bottom:24px;right:10px;z-index:1000;background:#fff;'
-            'padding:6px 8px;border:1px solid #999;font:13px sans-serif;line-height:1.5;max-width:min(92vw,360px)">'
-            f'<summary style="cursor:pointer;font-weight:bold;min-height:44px;line-height:44px">{html.escape(t["legend"])}'
-            f'</summary>{"".join(rows)}<div style="color:#666">{_ATTRIBUTION}</div></details>'
-            '<style>.rm-site{font:12px sans-serif;padding:2px 4px}</style>')
+        rows.append(
+            f'<div><span style="color:{KIND_COLOURS.get(kind, "#000")}">◆</span> '
+            f"{html.escape(FACILITY_LABELS[kind][language])} ≤{info['target_m']:.0f} {t['metres']} ({mode})"
+            f"{_bar_svg(cov, KIND_COLOURS.get(kind, '#000'), t)}</div>"
+        )
+    return (
+        '<details id="rm-legend" open style="position:fixed;bottom:24px;right:10px;z-index:1000;background:#fff;'
+        'padding:6px 8px;border:1px solid #999;font:13px sans-serif;line-height:1.5;max-width:min(92vw,360px)">'
+        f'<summary style="cursor:pointer;font-weight:bold;min-height:44px;line-height:44px">{html.escape(t["legend"])}'
+        f'</summary>{"".join(rows)}<div style="color:#666">{_ATTRIBUTION}</div></details>'
+        "<style>.rm-site{font:12px sans-serif;padding:2px 4px}</style>"
+    )
 
 
 def _bar_svg(pct: float | None, colour: str, t) -> str:
     """A small coverage bar (inline SVG, no script) with its percentage."""
     if pct is None or not np.isfinite(pct):
-        return f' {html.escape(t["coverage"])} {html.escape(t["n_a"])}'
+        return f" {html.escape(t['coverage'])} {html.escape(t['n_a'])}"
     w = max(0.0, min(100.0, float(pct)))
-    return (f'<br><svg width="120" height="10" role="img" aria-label="{html.escape(t["coverage"])} {pct:.0f}%">'
-            f'<rect width="120" height="10" fill="#eeeeee"/><rect width="{w * 1.2:.1f}" height="10" fill="{colour}"/></svg>'
-            f' {html.escape(t["coverage"])} {pct:.0f}%')
+    return (
+        f'<br><svg width="120" height="10" role="img" aria-label="{html.escape(t["coverage"])} {pct:.0f}%">'
+        f'<rect width="120" height="10" fill="#eeeeee"/><rect width="{w * 1.2:.1f}" height="10" fill="{colour}"/></svg>'
+        f" {html.escape(t['coverage'])} {pct:.0f}%"
+    )
 
 
 def _coverage_bars(report: GapReport, ids: list[str], language: str) -> list[str]:
@@ -329,15 +390,28 @@ def _buildings_layer(m, bundle: Bundle, t) -> None:
     labels = [lab or (f"{t['unnumbered']} {k}" if k else "") for lab, k in zip(b["label"].fillna("").astype(str), keys)]
     props = gpd.GeoDataFrame({"label": labels}, geometry=b.geometry.values, crs=b.crs)
     folium.GeoJson(
-        _escaped(props), name=html_text(t["buildings"]),
-        style_function=lambda f: {"color": "#9e9e9e", "weight": 1, "fill": True, "fillColor": "#e0e0e0", "fillOpacity": 0.6},
+        _escaped(props),
+        name=html_text(t["buildings"]),
+        style_function=lambda f: {
+            "color": "#9e9e9e",
+            "weight": 1,
+            "fill": True,
+            "fillColor": "#e0e0e0",
+            "fillOpacity": 0.6,
+        },
         # one permanent label per building (a layer tooltip shows only one); the label is escaped already
-        on_each_feature=JsCode("function (f, layer) { if (f.properties.label) { layer.bindTooltip("
-                               "f.properties.label, {permanent: true, direction: 'center', className: 'rm-bnum'}); } }"),
+        on_each_feature=JsCode(
+            "function (f, layer) { if (f.properties.label) { layer.bindTooltip("
+            "f.properties.label, {permanent: true, direction: 'center', className: 'rm-bnum'}); } }"
+        ),
     ).add_to(m)
-    m.get_root().header.add_child(folium.Element(
-        "<style>.leaflet-tooltip.rm-bnum{background:transparent;border:0;box-shadow:none;font:11px sans-serif;color:#424242}"
-        ".leaflet-tooltip.rm-bnum:before{display:none}</style>"))
+    m.get_root().header.add_child(
+        folium.Element(
+            "<style>.leaflet-tooltip.rm-bnum{background:transparent;border:0;box-shadow:none;"
+            "font:11px sans-serif;color:#424242}"
+            ".leaflet-tooltip.rm-bnum:before{display:none}</style>"
+        )
+    )
 
 
 def _bounds(bundle: Bundle, units: gpd.GeoDataFrame):
@@ -353,6 +427,7 @@ def _bounds(bundle: Bundle, units: gpd.GeoDataFrame):
 @dataclass(frozen=True)
 class GapSlice:
     """One compound's gap map inputs (:meth:`GapMapLayers.subset`): draw it with :func:`slice_figure`."""
+
     community_id: str
     report: GapReport
     bundle: Bundle
@@ -362,8 +437,15 @@ class GapSlice:
 
 def slice_figure(part: GapSlice, *, language: str = "zh", draft: bool = False) -> Figure:
     """:func:`gap_figure` of a :class:`GapSlice` (the same drawing as from the whole district)."""
-    return gap_figure(part.report, part.bundle, part.community_id, sites=part.sites, language=language,
-                      margin_m=part.margin_m, draft=draft)
+    return gap_figure(
+        part.report,
+        part.bundle,
+        part.community_id,
+        sites=part.sites,
+        language=language,
+        margin_m=part.margin_m,
+        draft=draft,
+    )
 
 
 class GapMapLayers:
@@ -420,11 +502,18 @@ class GapMapLayers:
         metric = utm_crs(comm)
         x0, y0, x1, y1 = comm.to_crs(metric).total_bounds
         bounds = (x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
-        near = {name: getattr(b, name).iloc[self._positions(name, metric, bounds)]
-                for name in ("paths", "buildings", "facilities")}
+        near = {
+            name: getattr(b, name).iloc[self._positions(name, metric, bounds)]
+            for name in ("paths", "buildings", "facilities")
+        }
         view = Bundle.from_layers({"communities": comm, "gates": self.rows("gates", community_id), **near})
-        report = GapReport(units=self.rows("units", community_id), communities=self.rows("communities", community_id),
-                           district={}, kinds=self.report.kinds, targets_m=dict(self.report.targets_m))
+        report = GapReport(
+            units=self.rows("units", community_id),
+            communities=self.rows("communities", community_id),
+            district={},
+            kinds=self.report.kinds,
+            targets_m=dict(self.report.targets_m),
+        )
         if sites is not None and len(sites):
             seen = sites.to_crs(metric).geometry.intersects(shapely.box(*bounds)).to_numpy()
             sites = sites.iloc[np.flatnonzero(seen)]
@@ -435,13 +524,24 @@ class GapMapLayers:
         table = {"gates": self.bundle.gates, "units": self.report.units, "communities": self.report.communities}[name]
         index = self._rows.get(name)
         if index is None:
-            index = self._rows[name] = table.groupby("community_id" if name != "communities" else "id", sort=False).indices
+            index = self._rows[name] = table.groupby(
+                "community_id" if name != "communities" else "id", sort=False
+            ).indices
         return table.iloc[np.sort(index.get(community_id, np.zeros(0, dtype=np.intp)))]
 
 
-def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: gpd.GeoDataFrame | None = None,
-               language: str = "zh", paper: str = "A3", margin_m: float = 60.0, draft: bool = False,
-               layers: GapMapLayers | None = None) -> Figure:
+def gap_figure(
+    report: GapReport,
+    bundle: Bundle,
+    community_id: str,
+    *,
+    sites: gpd.GeoDataFrame | None = None,
+    language: str = "zh",
+    paper: str = "A3",
+    margin_m: float = 60.0,
+    draft: bool = False,
+    layers: GapMapLayers | None = None,
+) -> Figure:
     """An A3 (landscape) map of one compound's gaps for meetings.
 
     Parameters
@@ -519,7 +619,9 @@ def gap_figure(report: GapReport, bundle: Bundle, community_id: str, *, sites: g
     _title_and_note(fig, comm, community_id, n_no_gate, t, language, family, texts)
     lines = _coverage_lines(report, row, t, language)
     _legends(side, units, n_no_gate, gates, handles, t, language, family, texts)
-    side.text(0.0, 0.18, "\n".join(lines), fontsize=10, fontfamily=family, va="top", transform=side.transAxes, linespacing=1.6)
+    side.text(
+        0.0, 0.18, "\n".join(lines), fontsize=10, fontfamily=family, va="top", transform=side.transAxes, linespacing=1.6
+    )
     texts += lines
     footer = f"{_ATTRIBUTION} · ridermap"
     fig.text(0.03, 0.02, footer, fontsize=8, fontfamily=family, color="#757575")
@@ -567,17 +669,37 @@ def _street_names(ax, paths: gpd.GeoDataFrame, bounds, family: str, texts: list[
         angle = np.degrees(np.arctan2(b.y - a.y, b.x - a.x))
         angle = angle - 180 if angle > 90 else angle + 180 if angle < -90 else angle  # never upside down
         text = drawable(name, where="gap map street")
-        ax.text(mid.x, mid.y, text, fontsize=7, fontfamily=family, color="#616161", ha="center", va="center",
-                rotation=angle, rotation_mode="anchor", zorder=2.5,
-                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5})
+        ax.text(
+            mid.x,
+            mid.y,
+            text,
+            fontsize=7,
+            fontfamily=family,
+            color="#616161",
+            ha="center",
+            va="center",
+            rotation=angle,
+            rotation_mode="anchor",
+            zorder=2.5,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5},
+        )
         texts.append(text)
 
 
 def _north_arrow(ax, bounds, family: str) -> None:
     x0, y0, x1, y1 = bounds
     x, y = x1 - (x1 - x0) * 0.05, y1 - (y1 - y0) * 0.05
-    ax.annotate("N", xy=(x, y), xytext=(x, y - (y1 - y0) * 0.08), ha="center", va="top", fontsize=11,
-                fontfamily=family, arrowprops={"arrowstyle": "-|>", "color": "#212121", "lw": 1.5}, zorder=13)
+    ax.annotate(
+        "N",
+        xy=(x, y),
+        xytext=(x, y - (y1 - y0) * 0.08),
+        ha="center",
+        va="top",
+        fontsize=11,
+        fontfamily=family,
+        arrowprops={"arrowstyle": "-|>", "color": "#212121", "lw": 1.5},
+        zorder=13,
+    )
 
 
 def _draw_buildings(ax, buildings: gpd.GeoDataFrame, community_id: str, family: str, texts: list[str]) -> None:
@@ -589,31 +711,58 @@ def _draw_buildings(ax, buildings: gpd.GeoDataFrame, community_id: str, family: 
             label = drawable(b["label"], where=f"gap map of {community_id}")
             if label:
                 p = b.geometry.representative_point()
-                ax.text(p.x, p.y, label, fontsize=7, ha="center", va="center", color="#616161", fontfamily=family, zorder=4)
+                ax.text(
+                    p.x, p.y, label, fontsize=7, ha="center", va="center", color="#616161", fontfamily=family, zorder=4
+                )
                 texts.append(label)
 
 
-def _draw_gates(ax, gates: gpd.GeoDataFrame, metric, community_id: str, t: Mapping, language: str, family: str,
-                texts: list[str]) -> None:
+def _draw_gates(
+    ax, gates: gpd.GeoDataFrame, metric, community_id: str, t: Mapping, language: str, family: str, texts: list[str]
+) -> None:
     """The compound's gates, coloured by rider access, hollow when unknown, each with its name and access."""
     if not len(gates):
         return
     for _, g in gates.to_crs(metric).iterrows():
         access = _gate_access(g)
         if access == "unknown":  # inferred or rule unknown: hollow
-            ax.scatter([g.geometry.x], [g.geometry.y], marker="p", s=140, facecolor="white",
-                       edgecolor=_GATE_COLOURS["unknown"], linewidth=1.5, zorder=7)
+            ax.scatter(
+                [g.geometry.x],
+                [g.geometry.y],
+                marker="p",
+                s=140,
+                facecolor="white",
+                edgecolor=_GATE_COLOURS["unknown"],
+                linewidth=1.5,
+                zorder=7,
+            )
         else:
-            ax.scatter([g.geometry.x], [g.geometry.y], marker="p", s=140, color=_GATE_COLOURS.get(access, "#000"),
-                       edgecolor="white", linewidth=1, zorder=7)
+            ax.scatter(
+                [g.geometry.x],
+                [g.geometry.y],
+                marker="p",
+                s=140,
+                color=_GATE_COLOURS.get(access, "#000"),
+                edgecolor="white",
+                linewidth=1,
+                zorder=7,
+            )
         name = drawable(g["name"], where=f"gap map of {community_id}") or t["gate"]
         if access == "unknown" and "location" in str(g["inferred"]):
             name = mark_unconfirmed(name, language)
         note = RIDER_ACCESS_LABELS[access][language] + (f"（{t['locked']}）" if g["locked"] else "")
         label = f"{name} {note}"
-        ax.annotate(label, (g.geometry.x, g.geometry.y), xytext=(6, 6), textcoords="offset points", fontsize=8,
-                    fontfamily=family, color=_GATE_COLOURS.get(access, "#000"), zorder=8,
-                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
+        ax.annotate(
+            label,
+            (g.geometry.x, g.geometry.y),
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize=8,
+            fontfamily=family,
+            color=_GATE_COLOURS.get(access, "#000"),
+            zorder=8,
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
+        )
         texts.append(label)
 
 
@@ -626,8 +775,16 @@ def _draw_doors(ax, units: gpd.GeoDataFrame, metric) -> None:
         for shape in ("o", "s", "X"):
             sel = shapes == shape
             if sel.any():
-                ax.scatter(um.geometry.x[sel], um.geometry.y[sel], c=np.asarray(colours)[sel], s=36, marker=shape,
-                           edgecolor="#212121", linewidth=0.5, zorder=9)
+                ax.scatter(
+                    um.geometry.x[sel],
+                    um.geometry.y[sel],
+                    c=np.asarray(colours)[sel],
+                    s=36,
+                    marker=shape,
+                    edgecolor="#212121",
+                    linewidth=0.5,
+                    zorder=9,
+                )
 
 
 def _draw_facilities(ax, fac: gpd.GeoDataFrame, language: str, texts: list[str]) -> list[Line2D]:
@@ -635,27 +792,70 @@ def _draw_facilities(ax, fac: gpd.GeoDataFrame, language: str, texts: list[str])
     handles = []
     if len(fac):
         for kind, group in fac.groupby("kind"):
-            ax.scatter(group.geometry.x, group.geometry.y, marker=_KIND_MARKERS.get(kind, "o"), s=110,
-                       color=KIND_COLOURS.get(kind, "#000"), edgecolor="white", linewidth=1, zorder=10)
+            ax.scatter(
+                group.geometry.x,
+                group.geometry.y,
+                marker=_KIND_MARKERS.get(kind, "o"),
+                s=110,
+                color=KIND_COLOURS.get(kind, "#000"),
+                edgecolor="white",
+                linewidth=1,
+                zorder=10,
+            )
             label = FACILITY_LABELS[kind][language]
-            handles.append(Line2D([], [], marker=_KIND_MARKERS.get(kind, "o"), color="none", markerfacecolor=KIND_COLOURS.get(kind, "#000"),
-                                  markeredgecolor="white", markersize=10, label=label))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker=_KIND_MARKERS.get(kind, "o"),
+                    color="none",
+                    markerfacecolor=KIND_COLOURS.get(kind, "#000"),
+                    markeredgecolor="white",
+                    markersize=10,
+                    label=label,
+                )
+            )
             texts.append(label)
     return handles
 
 
-def _draw_sites(ax, sites: gpd.GeoDataFrame | None, metric, bounds: tuple[float, float, float, float], t: Mapping,
-                language: str, family: str, texts: list[str]) -> None:
+def _draw_sites(
+    ax,
+    sites: gpd.GeoDataFrame | None,
+    metric,
+    bounds: tuple[float, float, float, float],
+    t: Mapping,
+    language: str,
+    family: str,
+    texts: list[str],
+) -> None:
     """The proposed (MCLP) sites within the view, dashed rings with their rank."""
     if sites is not None and len(sites):
         x0, y0, x1, y1 = bounds
         sm = sites[sites["method"] == "mclp"].to_crs(metric).cx[x0:x1, y0:y1]
         for _, s in sm.iterrows():
-            ax.scatter([s.geometry.x], [s.geometry.y], marker="o", s=420, facecolor="none",
-                       edgecolor=KIND_COLOURS.get(s["kind"], "#000"), linewidth=2, linestyle="--", zorder=11)
+            ax.scatter(
+                [s.geometry.x],
+                [s.geometry.y],
+                marker="o",
+                s=420,
+                facecolor="none",
+                edgecolor=KIND_COLOURS.get(s["kind"], "#000"),
+                linewidth=2,
+                linestyle="--",
+                zorder=11,
+            )
             label = f"{t['site']}{FACILITY_LABELS[s['kind']][language]} #{s['rank']}"
-            ax.annotate(label, (s.geometry.x, s.geometry.y), xytext=(10, -12), textcoords="offset points", fontsize=8,
-                        fontfamily=family, color=KIND_COLOURS.get(s["kind"], "#000"), zorder=12)
+            ax.annotate(
+                label,
+                (s.geometry.x, s.geometry.y),
+                xytext=(10, -12),
+                textcoords="offset points",
+                fontsize=8,
+                fontfamily=family,
+                color=KIND_COLOURS.get(s["kind"], "#000"),
+                zorder=12,
+            )
             texts.append(label)
 
 
@@ -673,11 +873,20 @@ def _frame_map(ax, bounds: tuple[float, float, float, float], t: Mapping, family
     texts.append(t["metres"])
 
 
-def _title_and_note(fig: Figure, comm: gpd.GeoDataFrame, community_id: str, n_no_gate: int, t: Mapping,
-                    language: str, family: str, texts: list[str]) -> None:
+def _title_and_note(
+    fig: Figure,
+    comm: gpd.GeoDataFrame,
+    community_id: str,
+    n_no_gate: int,
+    t: Mapping,
+    language: str,
+    family: str,
+    texts: list[str],
+) -> None:
     """The title (the compound's name, 待核实 when inferred; never its OSM id) and the no-gate note."""
-    name = compound_title(drawable(str(comm["name"].iloc[0]), where=f"gap map of {community_id}"),
-                          comm["inferred"].iloc[0], language)[0]
+    name = compound_title(
+        drawable(str(comm["name"].iloc[0]), where=f"gap map of {community_id}"), comm["inferred"].iloc[0], language
+    )[0]
     title = f"{name} · {t['title']}"
     if n_no_gate:
         note = t["no_gate_note"].format(n=n_no_gate)
@@ -697,28 +906,88 @@ def _coverage_lines(report: GapReport, row, t: Mapping, language: str) -> list[s
         cov = row[f"{kind}_coverage_pct"].iloc[0] if len(row) and f"{kind}_coverage_pct" in row else np.nan
         cov_text = f"{cov:.0f}%" if np.isfinite(cov) else t["n_a"]
         mode = t["mode_ride"] if KIND_MODE.get(kind) == "ride" else t["mode_walk"]
-        lines.append(f"{FACILITY_LABELS[kind][language]}  ≤{target:.0f} {t['metres']}（{mode}）  {t['coverage']} {cov_text}")
+        lines.append(
+            f"{FACILITY_LABELS[kind][language]}  ≤{target:.0f} {t['metres']}（{mode}）  {t['coverage']} {cov_text}"
+        )
     return lines
 
 
-def _legends(side, units: gpd.GeoDataFrame, n_no_gate: int, gates_here: gpd.GeoDataFrame, handles: list[Line2D],
-             t: Mapping, language: str, family: str, texts: list[str]) -> None:
+def _legends(
+    side,
+    units: gpd.GeoDataFrame,
+    n_no_gate: int,
+    gates_here: gpd.GeoDataFrame,
+    handles: list[Line2D],
+    t: Mapping,
+    language: str,
+    family: str,
+    texts: list[str],
+) -> None:
     """The door legend (gap levels, building doors, no gate) and the gate and facility legend."""
-    gap_handles = [Line2D([], [], marker="o", color="none", markerfacecolor=c, markeredgecolor="#212121", markersize=9, label=lab)
-                   for c, lab in zip(GAP_COLOURS, t["gap_levels"])]
+    gap_handles = [
+        Line2D([], [], marker="o", color="none", markerfacecolor=c, markeredgecolor="#212121", markersize=9, label=lab)
+        for c, lab in zip(GAP_COLOURS, t["gap_levels"])
+    ]
     if (units["door"] == "building").any() if len(units) else False:
-        gap_handles.append(Line2D([], [], marker="s", color="none", markerfacecolor="#ffffff", markeredgecolor="#212121",
-                                  markersize=9, label=t["building_door"]))
+        gap_handles.append(
+            Line2D(
+                [],
+                [],
+                marker="s",
+                color="none",
+                markerfacecolor="#ffffff",
+                markeredgecolor="#212121",
+                markersize=9,
+                label=t["building_door"],
+            )
+        )
     if n_no_gate:
-        gap_handles.append(Line2D([], [], marker="X", color="none", markerfacecolor=NO_GATE_COLOUR, markeredgecolor="#212121",
-                                  markersize=9, label=t["no_gate"]))
-    gate_handles = [Line2D([], [], marker="p", color="none", markerfacecolor=_GATE_COLOURS[a], markeredgecolor="white",
-                           markersize=12, label=f"{t['gate']}：{RIDER_ACCESS_LABELS[a][language]}") for a in ("ride", "walk", "none")]
+        gap_handles.append(
+            Line2D(
+                [],
+                [],
+                marker="X",
+                color="none",
+                markerfacecolor=NO_GATE_COLOUR,
+                markeredgecolor="#212121",
+                markersize=9,
+                label=t["no_gate"],
+            )
+        )
+    gate_handles = [
+        Line2D(
+            [],
+            [],
+            marker="p",
+            color="none",
+            markerfacecolor=_GATE_COLOURS[a],
+            markeredgecolor="white",
+            markersize=12,
+            label=f"{t['gate']}：{RIDER_ACCESS_LABELS[a][language]}",
+        )
+        for a in ("ride", "walk", "none")
+    ]
     if any(_gate_access(g) == "unknown" for _, g in gates_here.iterrows()):
-        gate_handles.append(Line2D([], [], marker="p", color="none", markerfacecolor="white", markeredgecolor=_GATE_COLOURS["unknown"],
-                                   markersize=12, label=f"{t['gate']}：{RIDER_ACCESS_LABELS['unknown'][language]}"))
-    leg1 = side.legend(handles=gap_handles, title=t["doors"], loc="upper left", prop={"family": family, "size": 10},
-                       title_fontproperties={"family": family, "size": 11}, frameon=False)
+        gate_handles.append(
+            Line2D(
+                [],
+                [],
+                marker="p",
+                color="none",
+                markerfacecolor="white",
+                markeredgecolor=_GATE_COLOURS["unknown"],
+                markersize=12,
+                label=f"{t['gate']}：{RIDER_ACCESS_LABELS['unknown'][language]}",
+            )
+        )
+    leg1 = side.legend(
+        handles=gap_handles,
+        title=t["doors"],
+        loc="upper left",
+        prop={"family": family, "size": 10},
+        title_fontproperties={"family": family, "size": 11},
+        frameon=False,
+    )
     side.add_artist(leg1)
     side.legend(handles=gate_handles + handles, loc="center left", prop={"family": family, "size": 10}, frameon=False)
     # (the second is the axes legend: drawn once; add_artist would draw it twice)
@@ -737,5 +1006,13 @@ def _scale_bar(ax, x0, y0, x1, y1, t, family) -> None:
     length = max(v for v in (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000) if v <= max(span, 10))
     bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
     ax.plot([bx, bx + length], [by, by], color="#212121", linewidth=3, zorder=13, solid_capstyle="butt")
-    ax.text(bx + length / 2, by + (y1 - y0) * 0.012, f"{length} {t['metres']}", ha="center", va="bottom", fontsize=9,
-            fontfamily=family, zorder=13)
+    ax.text(
+        bx + length / 2,
+        by + (y1 - y0) * 0.012,
+        f"{length} {t['metres']}",
+        ha="center",
+        va="bottom",
+        fontsize=9,
+        fontfamily=family,
+        zorder=13,
+    )

@@ -14,6 +14,7 @@ for unknown, inferred and missing things from here, so they say the same:
 
 Nothing here touches the disk.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,18 @@ from collections.abc import Mapping
 from ridermap import i18n
 from ridermap.model.confirmed import UNKNOWN, gate_confirmed, is_inferred
 
-__all__ = ["words", "access_label", "known_access", "mark_unconfirmed", "compound_title", "gate_title",
-           "is_placeholder_name", "survey_key_of", "gate_names", "draft_band"]
+__all__ = [
+    "words",
+    "access_label",
+    "known_access",
+    "mark_unconfirmed",
+    "compound_title",
+    "gate_title",
+    "is_placeholder_name",
+    "survey_key_of",
+    "gate_names",
+    "draft_band",
+]
 
 #: the placeholder names older readers gave compounds without a name (``小区 w123``)
 _PLACEHOLDER = re.compile(r"^(小区|compound)\s*[nwr]?\d+$", re.IGNORECASE)
@@ -81,7 +92,9 @@ def compound_title(name, inferred, lang: str) -> tuple[str, bool]:
     return name, False
 
 
-def gate_title(name, *, inferred, rider_access, survey_key: str = "", lang: str, fallback: str = "") -> tuple[str, bool]:
+def gate_title(
+    name, *, inferred, rider_access, survey_key: str = "", lang: str, fallback: str = ""
+) -> tuple[str, bool]:
     """A gate's display name and whether the gate is unconfirmed (inferred or of unknown rule).
 
     An unnamed gate is called by its survey key (``出入口 G3``) or ``fallback``;
@@ -111,14 +124,22 @@ def survey_key_of(key: object, feature_id: str) -> str:
 
 def gate_names(gates, lang: str) -> dict[str, str]:
     """``{gate id: display name}``: names as in data, unnamed gates by survey key, 待核实 on unconfirmed gates."""
-    return {str(r["id"]): gate_title(r["name"], inferred=r["inferred"], rider_access=r["rider_access"],
-                                     survey_key=r["survey_key"], lang=lang,
-                                     fallback=survey_key_of("", str(r["id"])))[0]
-            for _, r in gates.iterrows()}
+    return {
+        str(r["id"]): gate_title(
+            r["name"],
+            inferred=r["inferred"],
+            rider_access=r["rider_access"],
+            survey_key=r["survey_key"],
+            lang=lang,
+            fallback=survey_key_of("", str(r["id"])),
+        )[0]
+        for _, r in gates.iterrows()
+    }
 
 
-def draft_band(fig, *, family: str, lang: str, box: tuple[float, float, float, float] | None = None,
-               gid: str = "draft") -> list:
+def draft_band(
+    fig, *, family: str, lang: str, box: tuple[float, float, float, float] | None = None, gid: str = "draft"
+) -> list:
     """Lay the "草图 / DRAFT" band diagonally across a matplotlib Figure (or a part of it).
 
     A translucent band with the words, drawn above everything, so the page
@@ -152,8 +173,26 @@ def draft_band(fig, *, family: str, lang: str, box: tuple[float, float, float, f
     # about 70 % of the diagonal: CJK characters are 1 em wide, capitals about 0.6 em, the rest about 0.45 em
     em = sum(1.0 if ord(ch) > 0x2E80 else 0.62 if (ch.isupper() or ch.isdigit()) else 0.45 for ch in text)
     size = 0.7 * math.hypot(bw, bh) * 72.0 / em
-    artist = fig.text((x0 + x1) / 2, (y0 + y1) / 2, text, rotation=angle, rotation_mode="anchor", ha="center",
-                      va="center", fontsize=size, fontfamily=family, color="#b71c1c", alpha=0.6, zorder=1000, gid=gid,
-                      bbox={"boxstyle": "square,pad=0.5", "facecolor": "#fff59d", "edgecolor": "#b71c1c",
-                            "alpha": 0.3, "linewidth": 2})
+    artist = fig.text(
+        (x0 + x1) / 2,
+        (y0 + y1) / 2,
+        text,
+        rotation=angle,
+        rotation_mode="anchor",
+        ha="center",
+        va="center",
+        fontsize=size,
+        fontfamily=family,
+        color="#b71c1c",
+        alpha=0.6,
+        zorder=1000,
+        gid=gid,
+        bbox={
+            "boxstyle": "square,pad=0.5",
+            "facecolor": "#fff59d",
+            "edgecolor": "#b71c1c",
+            "alpha": 0.3,
+            "linewidth": 2,
+        },
+    )
     return [artist]

@@ -28,6 +28,7 @@ rows do not fit the space reserved, lays it out again with the real rows
 reserved -- at most :data:`MAX_LAYOUT_PASSES` times, stopping as soon as a
 pass needs no more room than the one before.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,16 +50,18 @@ from ridermap.render.poster_content import find_gate, undrawable_notes
 from ridermap.render.poster_grid import Grid
 from ridermap.render.poster_labels import PLACEMENTS, LabelFitError, PlacedLabel
 from ridermap.render.poster_map import Symbol, facing_vector, utm_crs
+from ridermap.render.poster_maplabels import FIT_MODES
 from ridermap.render.poster_page import (
     MEASURE_DPI,
     PT_PER_MM,
     Box,
-    Page as _Page,
     cap_height_mm,
     cap_ratio,
     fontsize_pt,
 )
-from ridermap.render.poster_maplabels import FIT_MODES
+from ridermap.render.poster_page import (
+    Page as _Page,
+)
 from ridermap.render.poster_panels import IndexEntry, Row
 from ridermap.render.poster_style import (
     DEFAULT_STYLE,
@@ -71,8 +74,20 @@ from ridermap.render.poster_style import (
     larger_paper,
 )
 
-__all__ = ["MEASURE_DPI", "PT_PER_MM", "IndexEntry", "Poster", "Symbol", "cap_height_mm", "cap_ratio",
-           "facing_vector", "find_gate", "fontsize_pt", "render_poster", "utm_crs"]
+__all__ = [
+    "MEASURE_DPI",
+    "PT_PER_MM",
+    "IndexEntry",
+    "Poster",
+    "Symbol",
+    "cap_height_mm",
+    "cap_ratio",
+    "facing_vector",
+    "find_gate",
+    "fontsize_pt",
+    "render_poster",
+    "utm_crs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +133,20 @@ class Poster:
         return {how: sum(p.how == how for p in self.labels) for how in PLACEMENTS}
 
 
-def render_poster(bundle: Bundle, community_id: str, *, gate: str | None = None, config: Config | None = None,
-                  paper: str = "A2", landscape: bool = False, bleed_mm: float = 0.0, crop_marks: bool = False,
-                  style: PosterStyle = DEFAULT_STYLE, draft: bool | str | None = None,
-                  fit: str = "fallback") -> Poster:
+def render_poster(
+    bundle: Bundle,
+    community_id: str,
+    *,
+    gate: str | None = None,
+    config: Config | None = None,
+    paper: str = "A2",
+    landscape: bool = False,
+    bleed_mm: float = 0.0,
+    crop_marks: bool = False,
+    style: PosterStyle = DEFAULT_STYLE,
+    draft: bool | str | None = None,
+    fit: str = "fallback",
+) -> Poster:
     """Draw the guide poster of one gate, or the overview of a compound.
 
     Parameters
@@ -182,10 +207,22 @@ def render_poster(bundle: Bundle, community_id: str, *, gate: str | None = None,
     drawable = drawable_bundle(view, where=f"poster of {community_id}")  # emoji, bidi controls: never an error
     notes = undrawable_notes(view, drawable)
     view = drawable
-    job = _Job(view=view, cid=community_id, gate_id=gate_id, config=config, paper=paper, landscape=landscape,
-               bleed_mm=bleed_mm, crop_marks=crop_marks, style=style, lang=lang, words=STRINGS[lang],
-               draft=needs_draft(config.draft if draft is None else draft, view.gates, community_id), fit=fit,
-               notes=tuple(notes))
+    job = _Job(
+        view=view,
+        cid=community_id,
+        gate_id=gate_id,
+        config=config,
+        paper=paper,
+        landscape=landscape,
+        bleed_mm=bleed_mm,
+        crop_marks=crop_marks,
+        style=style,
+        lang=lang,
+        words=STRINGS[lang],
+        draft=needs_draft(config.draft if draft is None else draft, view.gates, community_id),
+        fit=fit,
+        notes=tuple(notes),
+    )
     try:
         return _layout_passes(job)
     except LabelFitError as exc:
@@ -246,13 +283,15 @@ def _layout_passes(job: _Job) -> Poster:
                 break
             reserved = outcome.rows
         n = len(reserved or [])
-        raise LabelFitError(f"legend, gates and index ({n} rows) do not fit in the panel",
-                            poster_page.panel_request())
+        raise LabelFitError(f"legend, gates and index ({n} rows) do not fit in the panel", poster_page.panel_request())
     except LabelFitError as exc:
         if job.fit != "last_resort" or job.short_list or exc.request.kind != "panel":
             raise
-        log.warning("%s: the side panel fits no paper: %s", job.cid,
-                    "the labels only listed are summed up" if job.short_index else "the index is left out")
+        log.warning(
+            "%s: the side panel fits no paper: %s",
+            job.cid,
+            "the labels only listed are summed up" if job.short_index else "the index is left out",
+        )
         return _layout_passes(dataclasses.replace(job, short_index=True, short_list=job.short_index))
 
 
@@ -265,8 +304,10 @@ def _short_list(job: _Job, entries: list[tuple[str, str, str]]) -> list[tuple[st
 
 def _short_index(job: _Job, ty: poster_panels.PanelType) -> list[Row]:
     """The index's heading and one line saying where the index is, for :attr:`_Job.short_index`."""
-    return [Row("head", job.words["index"], ty.head_line, None, True),
-            Row("note", job.words["index_on_site"], ty.body_line, None)]
+    return [
+        Row("head", job.words["index"], ty.head_line, None, True),
+        Row("note", job.words["index_on_site"], ty.body_line, None),
+    ]
 
 
 @dataclass(frozen=True)
@@ -295,31 +336,61 @@ def _prepare(job: _Job) -> _Prep:
     layers = geo.layers
     sheet = poster_page.make_sheet(job.paper, job.landscape, job.bleed_mm, job.crop_marks, font_family(), style, f)
     page, gap = sheet.page, sheet.gap
-    texts = poster_content.poster_texts(job.view, geo, job.cid, job.gate_id, config=job.config, lang=job.lang,
-                                        words=words)
+    texts = poster_content.poster_texts(
+        job.view, geo, job.cid, job.gate_id, config=job.config, lang=job.lang, words=words
+    )
     top = poster_page.draw_header(sheet, texts.title, texts.subtitle, sizes, style, job.bleed_mm) - gap
     body, small, heading = sizes.body_mm, sizes.small_mm, sizes.heading_mm
     sym_w = 12.0 * f
     qr_mm = style.qr_size_mm * f
-    foot = [s for s in (words["data_date"].format(date=job.config.data_date) if job.config.data_date else "",
-                        OSM_ATTRIBUTION if poster_content.has_osm(*job.view.layers().values()) else "") if s]
+    foot = [
+        s
+        for s in (
+            words["data_date"].format(date=job.config.data_date) if job.config.data_date else "",
+            OSM_ATTRIBUTION if poster_content.has_osm(*job.view.layers().values()) else "",
+        )
+        if s
+    ]
     # legend entries depend on what is drawn, which depends on the frame; the
     # drawn set is (nearly) independent of the exact frame, so the column width is decided from the data.
-    drawn = poster_panels.drawn_keys(layers, job.cid, job.gate_id) | ({"unconfirmed"} if texts.any_unconfirmed
-                                                                     else set())
+    drawn = poster_panels.drawn_keys(layers, job.cid, job.gate_id) | (
+        {"unconfirmed"} if texts.any_unconfirmed else set()
+    )
     legend_rows = poster_panels.legend_rows(drawn, words, job.lang)
     legend_w = max([page.measure(t, body) for _, t in legend_rows] + [page.measure(words["legend"], heading)])
-    ty = poster_panels.PanelType(page, style, words, job.lang, body, small, heading, page.line_mm(body, 1.38),
-                                 page.line_mm(heading, 1.7), page.line_mm(small, 1.4), sym_w,
-                                 max(62.0 * f, sym_w + legend_w + 1.0))
+    ty = poster_panels.PanelType(
+        page,
+        style,
+        words,
+        job.lang,
+        body,
+        small,
+        heading,
+        page.line_mm(body, 1.38),
+        page.line_mm(heading, 1.7),
+        page.line_mm(small, 1.4),
+        sym_w,
+        max(62.0 * f, sym_w + legend_w + 1.0),
+    )
     caption_lines, qr_block_h = poster_furniture.qr_caption_layout(ty, qr_mm, qr_mm, gap, texts.url, foot)
     origin = geo.gate_row.geometry if geo.gate_row is not None else geo.poly_m
     fac_dist, fac_dir = poster_panels.facility_bearings(layers["facilities"], origin, geo.theta, geo.centroid)
     gate_rows = poster_panels.gate_rows(ty, layers["gates"], texts.gate_shown)
-    return _Prep(geo, sheet, texts, top, ty, band=page.line_mm(body, 1.3),  # grid letters around the frame
-                 strip_h=max(page.line_mm(body, 1.2) * 2.2, 16.0 * f),  # scale bar and north arrow under the map
-                 qr_mm=qr_mm, caption_lines=caption_lines, qr_block_h=qr_block_h, fac_dist=fac_dist,
-                 fac_dir=fac_dir, gate_rows=gate_rows)
+    return _Prep(
+        geo,
+        sheet,
+        texts,
+        top,
+        ty,
+        band=page.line_mm(body, 1.3),  # grid letters around the frame
+        strip_h=max(page.line_mm(body, 1.2) * 2.2, 16.0 * f),  # scale bar and north arrow under the map
+        qr_mm=qr_mm,
+        caption_lines=caption_lines,
+        qr_block_h=qr_block_h,
+        fac_dist=fac_dist,
+        fac_dir=fac_dir,
+        gate_rows=gate_rows,
+    )
 
 
 def _split(job: _Job, prep: _Prep, reserved: list[Row] | None):
@@ -327,18 +398,35 @@ def _split(job: _Job, prep: _Prep, reserved: list[Row] | None):
     geo, ty, layers = prep.geo, prep.ty, prep.geo.layers
     fac = layers["facilities"]
     fac_est = ~(fac.intersects(geo.near).to_numpy() | (fac["community_id"] == job.cid).to_numpy())
-    drawn = poster_panels.drawn_keys(layers, job.cid, job.gate_id) | ({"unconfirmed"} if prep.texts.any_unconfirmed
-                                                                     else set())
+    drawn = poster_panels.drawn_keys(layers, job.cid, job.gate_id) | (
+        {"unconfirmed"} if prep.texts.any_unconfirmed else set()
+    )
     legend_rows = poster_panels.legend_rows(drawn, job.words, job.lang)
     # The index needs the grid, the grid needs the frame, the frame needs the panel size.
     # Estimate the index row count from the data (one row per building and its units).
-    index_est = reserved or (_short_index(job, ty) if job.short_index else poster_panels.index_rows_estimate(
-        layers, ty.page, ty.body, ty.heading, ty.col_w, job.words))
-    est_rows = (poster_panels.legend_block(ty, legend_rows) + prep.gate_rows
-                + poster_panels.nearby_rows(ty, fac_est, fac, prep.fac_dist, prep.fac_dir) + index_est)
-    return poster_panels.split_page(est_rows, len(index_est), content=prep.sheet.content, top=prep.top,
-                                    landscape=job.landscape, col_w=ty.col_w, gap=prep.sheet.gap, qr_block_w=prep.qr_mm,
-                                    qr_block_h=prep.qr_block_h, head_line=ty.head_line)
+    index_est = reserved or (
+        _short_index(job, ty)
+        if job.short_index
+        else poster_panels.index_rows_estimate(layers, ty.page, ty.body, ty.heading, ty.col_w, job.words)
+    )
+    est_rows = (
+        poster_panels.legend_block(ty, legend_rows)
+        + prep.gate_rows
+        + poster_panels.nearby_rows(ty, fac_est, fac, prep.fac_dist, prep.fac_dir)
+        + index_est
+    )
+    return poster_panels.split_page(
+        est_rows,
+        len(index_est),
+        content=prep.sheet.content,
+        top=prep.top,
+        landscape=job.landscape,
+        col_w=ty.col_w,
+        gap=prep.sheet.gap,
+        qr_block_w=prep.qr_mm,
+        qr_block_h=prep.qr_block_h,
+        head_line=ty.head_line,
+    )
 
 
 def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
@@ -347,8 +435,9 @@ def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
     prep = _prepare(job)
     geo, page, ty, layers = prep.geo, prep.sheet.page, prep.ty, prep.geo.layers
     panel, map_block, panel_cols = _split(job, prep, reserved)
-    frame, scale, grid, matrix = poster_map.map_frame(geo, map_block, band=prep.band, strip_h=prep.strip_h,
-                                                      style=style, f=f)
+    frame, scale, grid, matrix = poster_map.map_frame(
+        geo, map_block, band=prep.band, strip_h=prep.strip_h, style=style, f=f
+    )
 
     # map, symbols, labels, furniture
     comp_mm, b_mm, legend_drawn = poster_map.draw_map(page, layers, job.cid, matrix, frame, grid, style, f)
@@ -356,44 +445,110 @@ def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
     b_clip = poster_map.clip(b_mm, frame)
 
     def requests(gate_marks: bool):
-        return poster_maplabels.label_requests(page, layers, job.gate_id, marks, prep.texts, comp_mm, b_clip,
-                                               sizes=sizes, style=style, words=job.words, gate_marks=gate_marks, f=f)
+        return poster_maplabels.label_requests(
+            page,
+            layers,
+            job.gate_id,
+            marks,
+            prep.texts,
+            comp_mm,
+            b_clip,
+            sizes=sizes,
+            style=style,
+            words=job.words,
+            gate_marks=gate_marks,
+            f=f,
+        )
+
     placed = poster_maplabels.place_map_labels(requests, marks.symbols, frame, style=style, f=f, fit=job.fit)
     poster_maplabels.draw_labels(page, placed, prep.texts, style=style)
-    poster_furniture.draw_furniture(page, grid, frame, map_block, band=prep.band, strip_h=prep.strip_h, scale=scale,
-                                    north_deg=geo.north_deg, words=job.words, body=ty.body, small=ty.small,
-                                    style=style)
+    poster_furniture.draw_furniture(
+        page,
+        grid,
+        frame,
+        map_block,
+        band=prep.band,
+        strip_h=prep.strip_h,
+        scale=scale,
+        north_deg=geo.north_deg,
+        words=job.words,
+        body=ty.body,
+        small=ty.small,
+        style=style,
+    )
 
     # the index (now that the grid is known) and the panel
-    index = poster_panels.index_entries(layers, grid, b_clip, layers["units"].geometry.affine_transform(matrix),
-                                        job.words)
-    index_rows = (_short_index(job, ty) if job.short_index else
-                  poster_panels.index_rows(index, page, ty.body, ty.heading, ty.col_w, job.words))
+    index = poster_panels.index_entries(
+        layers, grid, b_clip, layers["units"].geometry.affine_transform(matrix), job.words
+    )
+    index_rows = (
+        _short_index(job, ty)
+        if job.short_index
+        else poster_panels.index_rows(index, page, ty.body, ty.heading, ty.col_w, job.words)
+    )
     callouts = poster_maplabels.callout_texts(placed, layers, prep.texts, words=job.words, lang=job.lang)
     entries = [(n, full, grid.square_of(*p.centre) or "") for (n, full), p in zip(callouts, _numbered(placed))]
     callout_rows = poster_panels.callout_rows(ty, _short_list(job, entries) if job.short_list else entries)
     legend_keys = list(dict.fromkeys(legend_drawn + (["unconfirmed"] if prep.texts.any_unconfirmed else [])))
-    rows = (poster_panels.legend_block(ty, poster_panels.legend_rows(set(legend_keys), job.words, job.lang))
-            + prep.gate_rows + callout_rows
-            + poster_panels.nearby_rows(ty, ~marks.fok, layers["facilities"], prep.fac_dist, prep.fac_dir)
-            + index_rows)
-    qr_x0, qr_top, flow_box = poster_furniture.qr_place(panel, landscape=job.landscape, qr_block_w=prep.qr_mm,
-                                                        qr_block_h=prep.qr_block_h, gap=prep.sheet.gap)
-    if not poster_panels.flow(page, rows, flow_box, col_w=ty.col_w, gap=prep.sheet.gap, n_cols=panel_cols,
-                              sym_w=ty.sym_w, style=style, sizes=sizes):
+    rows = (
+        poster_panels.legend_block(ty, poster_panels.legend_rows(set(legend_keys), job.words, job.lang))
+        + prep.gate_rows
+        + callout_rows
+        + poster_panels.nearby_rows(ty, ~marks.fok, layers["facilities"], prep.fac_dist, prep.fac_dir)
+        + index_rows
+    )
+    qr_x0, qr_top, flow_box = poster_furniture.qr_place(
+        panel, landscape=job.landscape, qr_block_w=prep.qr_mm, qr_block_h=prep.qr_block_h, gap=prep.sheet.gap
+    )
+    if not poster_panels.flow(
+        page,
+        rows,
+        flow_box,
+        col_w=ty.col_w,
+        gap=prep.sheet.gap,
+        n_cols=panel_cols,
+        sym_w=ty.sym_w,
+        style=style,
+        sizes=sizes,
+    ):
         return _Overflow(callout_rows + index_rows)
     qr_box = _qr(page, prep.texts.url, x0=qr_x0, top=qr_top, size=prep.qr_mm, style=style)
     poster_furniture.qr_caption(ty, prep.caption_lines, qr_box, qr_x0=qr_x0, qr_block_w=prep.qr_mm)
     _finish_page(job, prep, frame)
-    log.info("poster %s%s on %s: scale 1:%d, %d labels", job.cid, f" gate {job.gate_id}" if job.gate_id else "",
-             job.paper, scale, len(placed))
+    log.info(
+        "poster %s%s on %s: scale 1:%d, %d labels",
+        job.cid,
+        f" gate {job.gate_id}" if job.gate_id else "",
+        job.paper,
+        scale,
+        len(placed),
+    )
     sheet = prep.sheet
-    return Poster(figure=page.fig, labels=placed, symbols=marks.symbols, url=prep.texts.url, community_id=job.cid,
-                  gate_id=job.gate_id, paper=job.paper, landscape=job.landscape, page_mm=(sheet.page_w, sheet.page_h),
-                  trim_box=sheet.trim, bleed_box=sheet.bleed_box, map_frame=frame, qr_box=qr_box, scale=scale,
-                  grid=grid, rotation_deg=math.degrees(geo.theta), legend=legend_keys, index=index,
-                  title=prep.texts.title, subtitle=prep.texts.subtitle, draft=job.draft, callouts=callouts,
-                  warnings=_warnings(job, geo, placed))
+    return Poster(
+        figure=page.fig,
+        labels=placed,
+        symbols=marks.symbols,
+        url=prep.texts.url,
+        community_id=job.cid,
+        gate_id=job.gate_id,
+        paper=job.paper,
+        landscape=job.landscape,
+        page_mm=(sheet.page_w, sheet.page_h),
+        trim_box=sheet.trim,
+        bleed_box=sheet.bleed_box,
+        map_frame=frame,
+        qr_box=qr_box,
+        scale=scale,
+        grid=grid,
+        rotation_deg=math.degrees(geo.theta),
+        legend=legend_keys,
+        index=index,
+        title=prep.texts.title,
+        subtitle=prep.texts.subtitle,
+        draft=job.draft,
+        callouts=callouts,
+        warnings=_warnings(job, geo, placed),
+    )
 
 
 def _numbered(placed: list[PlacedLabel]) -> list[PlacedLabel]:
@@ -404,20 +559,29 @@ def _numbered(placed: list[PlacedLabel]) -> list[PlacedLabel]:
 def _warnings(job: _Job, geo: poster_map.Geo, placed: list[PlacedLabel]) -> list[str]:
     """Callouts, labels only listed, a far gate and undrawable characters, one line each."""
     paper = f"{job.paper}{' landscape' if job.landscape else ''}"
-    out = [f"{p.kind} label {p.text!r} ({p.key}) had no room on {paper}: numbered {p.callout_text} on the map, "
-           "listed beside it" if p.how == "callout" else
-           f"{p.kind} label {p.text!r} ({p.key}) had no room on {paper} even as a number: only listed beside the map"
-           for p in _numbered(placed)]
+    out = [
+        f"{p.kind} label {p.text!r} ({p.key}) had no room on {paper}: numbered {p.callout_text} on the map, "
+        "listed beside it"
+        if p.how == "callout"
+        else f"{p.kind} label {p.text!r} ({p.key}) had no room on {paper} even as a number: only listed beside the map"
+        for p in _numbered(placed)
+    ]
     for gid, metres in geo.far_gates.items():
         if gid == job.gate_id or job.gate_id is None:
-            out.append(f"gate {gid} is {metres / 1000:.1f} km from its compound's outline: check its location "
-                       "(left off the map{})".format("; its poster says how far" if gid == job.gate_id else ""))
+            out.append(
+                f"gate {gid} is {metres / 1000:.1f} km from its compound's outline: check its location "
+                "(left off the map{})".format("; its poster says how far" if gid == job.gate_id else "")
+            )
     if job.short_list:
-        out.append(f"the side panel fits no paper: the {sum(p.how == 'listed' for p in placed)} labels with no "
-                   f"room on the map are summed up in one line on {paper} (the QR page has them)")
+        out.append(
+            f"the side panel fits no paper: the {sum(p.how == 'listed' for p in placed)} labels with no "
+            f"room on the map are summed up in one line on {paper} (the QR page has them)"
+        )
     if job.short_index:
-        out.append(f"the side panel fits no paper: the index of buildings and units is left out on {paper} "
-                   "(the QR page has it)")
+        out.append(
+            f"the side panel fits no paper: the index of buildings and units is left out on {paper} "
+            "(the QR page has it)"
+        )
     return out + list(job.notes)
 
 
@@ -425,12 +589,19 @@ def _finish_page(job: _Job, prep: _Prep, frame: Box) -> None:
     """Crop marks and the draft band (across the map frame: legend, index and QR stay clear)."""
     sheet = prep.sheet
     if job.crop_marks:
-        poster_furniture.crop_marks(sheet.page, sheet.trim, offset=job.bleed_mm + poster_page.CROP_MARK_GAP_MM,
-                                    length=poster_page.CROP_MARK_LEN_MM)
+        poster_furniture.crop_marks(
+            sheet.page,
+            sheet.trim,
+            offset=job.bleed_mm + poster_page.CROP_MARK_GAP_MM,
+            length=poster_page.CROP_MARK_LEN_MM,
+        )
     if job.draft:
-        draft_band(sheet.page.fig, family=sheet.page.family, lang=job.lang,
-                   box=(frame[0] / sheet.page_w, frame[1] / sheet.page_h, frame[2] / sheet.page_w,
-                        frame[3] / sheet.page_h))
+        draft_band(
+            sheet.page.fig,
+            family=sheet.page.family,
+            lang=job.lang,
+            box=(frame[0] / sheet.page_w, frame[1] / sheet.page_h, frame[2] / sheet.page_w, frame[3] / sheet.page_h),
+        )
 
 
 # --------------------------------------------------------------------------- QR, scale bar, north arrow, marks
@@ -443,9 +614,9 @@ def _qr(page: _Page, url: str, *, x0: float, top: float, size: float, style: Pos
     modules = qrcode.qr_matrix(url, ecc="M")
     module = size / (modules.shape[0] + 2 * qrcode.QUIET_ZONE)
     quiet = qrcode.QUIET_ZONE * module
-    page.ax.add_patch(Rectangle((x0, top - size), size, size, facecolor="#ffffff", edgecolor="none", zorder=20,
-                                gid="qr:quiet"))
+    page.ax.add_patch(
+        Rectangle((x0, top - size), size, size, facecolor="#ffffff", edgecolor="none", zorder=20, gid="qr:quiet")
+    )
     path = qrcode.mpl_path(qrcode.module_runs(modules), x0=x0 + quiet, top=top - quiet, module=module)
     page.ax.add_patch(PathPatch(path, facecolor="#000000", edgecolor="#000000", linewidth=0.05, zorder=21, gid="qr"))
     return (x0, top - size, x0 + size, top)
-

@@ -4,6 +4,7 @@ Title and subtitle, gate names as shown (待核实 on inferred gates and gates
 of unknown rule), label texts and the QR target; every text is checked for
 glyphs the font lacks. Pure functions of the model and the config.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,6 +26,7 @@ from ridermap.urls import absolute, community_path, gate_path
 
 if TYPE_CHECKING:
     from ridermap.render.poster_map import Geo
+
 
 def natural_key(text: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
@@ -81,6 +83,7 @@ def access_text(row, lang: str, words: dict[str, str]) -> str:
 @dataclass(frozen=True)
 class Texts:
     """Every text the poster prints that is decided before the layout."""
+
     gate_shown: dict
     gate_name: str
     title: str
@@ -93,8 +96,9 @@ class Texts:
     u_text: list
 
 
-def poster_texts(view: Bundle, geo: Geo, cid: str, gate_id: str | None, *, config: Config, lang: str,
-           words: dict[str, str]) -> Texts:
+def poster_texts(
+    view: Bundle, geo: Geo, cid: str, gate_id: str | None, *, config: Config, lang: str, words: dict[str, str]
+) -> Texts:
     """Title, subtitle, gate names, label texts and the URL; every one checked for glyphs."""
     layers, gate_row = geo.layers, geo.gate_row
     comm = view.communities.iloc[0]
@@ -102,29 +106,47 @@ def poster_texts(view: Bundle, geo: Geo, cid: str, gate_id: str | None, *, confi
     name, name_unconfirmed = compound_title(comm["name"], comm["inferred"], lang)
     gates_df = layers["gates"].copy()
     # gate names as shown: 待核实 on inferred gates and gates of unknown rule
-    gate_shown = {str(r["id"]): gate_title(r["name"], inferred=r["inferred"], rider_access=r["rider_access"],
-                                           survey_key=r["survey_key"], lang=lang, fallback=str(r["id"]))
-                  for _, r in gates_df.iterrows()}
+    gate_shown = {
+        str(r["id"]): gate_title(
+            r["name"],
+            inferred=r["inferred"],
+            rider_access=r["rider_access"],
+            survey_key=r["survey_key"],
+            lang=lang,
+            fallback=str(r["id"]),
+        )
+        for _, r in gates_df.iterrows()
+    }
     gate_name = gate_shown[str(gate_row["id"])][0] if gate_row is not None else ""
     title = f"{name} {words['guide']}"
     if gate_row is not None:
-        rule = (words["rule_unconfirmed"] if known_access(gate_row["rider_access"]) == "unknown"
-                else access_text(gate_row, lang, words))
+        rule = (
+            words["rule_unconfirmed"]
+            if known_access(gate_row["rider_access"]) == "unknown"
+            else access_text(gate_row, lang, words)
+        )
         far_m = geo.far_gates.get(str(gate_row["id"]))
         far = words["far_gate"].format(km=f"{far_m / 1000:.1f}") if far_m is not None else ""
         subtitle = f"{words['here']}{words['sep']}{gate_name or gate_id}{far} — {rule}"
     else:
         comm_rule = known_access(comm["rider_access"])
         subtitle = f"{words['overview']} — " + (
-            words["rule_unconfirmed"] if comm_rule == "unknown"
-            else words["compound_access"].format(access=RIDER_ACCESS_LABELS[comm_rule][lang]))
+            words["rule_unconfirmed"]
+            if comm_rule == "unknown"
+            else words["compound_access"].format(access=RIDER_ACCESS_LABELS[comm_rule][lang])
+        )
     unconfirmed_gates = {gid for gid, (_, unconf) in gate_shown.items() if unconf}
     # numbers ridermap inferred (not read from data) are printed grey, like everything 待核实
-    unconfirmed_numbers = {str(i) for layer in ("buildings", "units")
-                           for i, inf in zip(layers[layer]["id"], layers[layer]["inferred"]) if is_inferred(inf, "number")}
+    unconfirmed_numbers = {
+        str(i)
+        for layer in ("buildings", "units")
+        for i, inf in zip(layers[layer]["id"], layers[layer]["inferred"])
+        if is_inferred(inf, "number")
+    }
     # the legend's 待核实 row; where unconfirmed gates are drawn, their row (出入口：待核实) says it already
-    any_unconfirmed = bool(unconfirmed_numbers) or (not unconfirmed_gates and (
-        name_unconfirmed or known_access(comm["rider_access"]) == "unknown"))
+    any_unconfirmed = bool(unconfirmed_numbers) or (
+        not unconfirmed_gates and (name_unconfirmed or known_access(comm["rider_access"]) == "unknown")
+    )
     url = absolute(config.base_url, gate_path(cid, gate_id) if gate_id else community_path(cid))
 
     buildings = layers["buildings"]
@@ -132,20 +154,49 @@ def poster_texts(view: Bundle, geo: Geo, cid: str, gate_id: str | None, *, confi
     fac = layers["facilities"]
     b_text = [str(n) or str(lab) for n, lab in zip(buildings["number"], buildings["label"])]
     u_text = [str(n) or "" for n in units["number"]]
-    all_text = [title, subtitle, name, *b_text, *u_text, *(t for t, _ in gate_shown.values()), *fac["name"].astype(str),
-                *buildings["label"].astype(str), *units["label"].astype(str), *(v for v in words.values()),
-                *(v[lang] for v in RIDER_ACCESS_LABELS.values()), *(v[lang] for v in FACILITY_LABELS.values()),
-                *gates_df["hours"].astype(str), str(config.data_date), OSM_ATTRIBUTION, url,
-                *(honest_words(lang)[k] for k in ("draft", "draft_note"))]
+    all_text = [
+        title,
+        subtitle,
+        name,
+        *b_text,
+        *u_text,
+        *(t for t, _ in gate_shown.values()),
+        *fac["name"].astype(str),
+        *buildings["label"].astype(str),
+        *units["label"].astype(str),
+        *(v for v in words.values()),
+        *(v[lang] for v in RIDER_ACCESS_LABELS.values()),
+        *(v[lang] for v in FACILITY_LABELS.values()),
+        *gates_df["hours"].astype(str),
+        str(config.data_date),
+        OSM_ATTRIBUTION,
+        url,
+        *(honest_words(lang)[k] for k in ("draft", "draft_note")),
+    ]
     for text in all_text:
         check_glyphs(text, where=f"poster of {cid}")
-    return Texts(gate_shown, gate_name, title, subtitle, unconfirmed_gates, unconfirmed_numbers, any_unconfirmed,
-                  url, b_text, u_text)
+    return Texts(
+        gate_shown,
+        gate_name,
+        title,
+        subtitle,
+        unconfirmed_gates,
+        unconfirmed_numbers,
+        any_unconfirmed,
+        url,
+        b_text,
+        u_text,
+    )
 
 
-
-_SINGULAR = {"communities": "community", "gates": "gate", "buildings": "building", "units": "unit",
-             "facilities": "facility", "paths": "path"}
+_SINGULAR = {
+    "communities": "community",
+    "gates": "gate",
+    "buildings": "building",
+    "units": "unit",
+    "facilities": "facility",
+    "paths": "path",
+}
 
 
 def undrawable_notes(before: Bundle, after: Bundle) -> list[str]:
@@ -164,6 +215,8 @@ def undrawable_notes(before: Bundle, after: Bundle) -> list[str]:
             for fid, a, b in zip(old["id"], old[col], new[col]):
                 if a != b:
                     codes = " ".join(f"U+{ord(ch):04X}" for ch in dict.fromkeys(str(a)) if ch not in str(b))
-                    notes.append(f"{_SINGULAR.get(name, name)} {fid} {col} {str(b)!r}: "
-                                 f"characters the font cannot draw were replaced by □ or dropped ({codes})")
+                    notes.append(
+                        f"{_SINGULAR.get(name, name)} {fid} {col} {str(b)!r}: "
+                        f"characters the font cannot draw were replaced by □ or dropped ({codes})"
+                    )
     return notes

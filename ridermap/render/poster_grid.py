@@ -4,6 +4,7 @@ Pure functions of numbers and shapely geometries in paper millimetres; no
 drawing. Columns are lettered A, B, ... from the left, rows numbered 1, 2, ...
 from the top, so a square reads "C3".
 """
+
 from __future__ import annotations
 
 import math
@@ -91,13 +92,16 @@ class Grid:
 
     def col_centres(self) -> list[tuple[str, float]]:
         x0, _, x1, _ = self.frame
-        return [(column_name(i), (x0 + i * self.side_mm + min(x1, x0 + (i + 1) * self.side_mm)) / 2)
-                for i in range(self.n_cols)]
+        return [
+            (column_name(i), (x0 + i * self.side_mm + min(x1, x0 + (i + 1) * self.side_mm)) / 2)
+            for i in range(self.n_cols)
+        ]
 
     def row_centres(self) -> list[tuple[str, float]]:
         _, y0, _, y1 = self.frame
-        return [(str(i + 1), (y1 - i * self.side_mm + max(y0, y1 - (i + 1) * self.side_mm)) / 2)
-                for i in range(self.n_rows)]
+        return [
+            (str(i + 1), (y1 - i * self.side_mm + max(y0, y1 - (i + 1) * self.side_mm)) / 2) for i in range(self.n_rows)
+        ]
 
     def square_of(self, x: float, y: float) -> str | None:
         """Name of the square holding a point, ``None`` outside the frame."""
@@ -124,8 +128,14 @@ class Grid:
         cells, names = [], []
         for r in range(r0, r1 + 1):
             for c in range(c0, c1 + 1):
-                cells.append(shapely.box(x0 + c * self.side_mm, y1 - (r + 1) * self.side_mm,
-                                         x0 + (c + 1) * self.side_mm, y1 - r * self.side_mm))
+                cells.append(
+                    shapely.box(
+                        x0 + c * self.side_mm,
+                        y1 - (r + 1) * self.side_mm,
+                        x0 + (c + 1) * self.side_mm,
+                        y1 - r * self.side_mm,
+                    )
+                )
                 names.append(f"{column_name(c)}{r + 1}")
         if not cells:
             return []
@@ -153,7 +163,7 @@ def compact_squares(squares: list[str]) -> str:
     parsed = []
     for sq in squares:
         letters = "".join(ch for ch in sq if ch.isalpha())
-        parsed.append((letters, int(sq[len(letters):])))
+        parsed.append((letters, int(sq[len(letters) :])))
     cols = sorted({_col_index(c) for c, _ in parsed})
     rows = sorted({r for _, r in parsed})
     block = {(c, r) for c in range(cols[0], cols[-1] + 1) for r in range(rows[0], rows[-1] + 1)}

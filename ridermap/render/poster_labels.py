@@ -24,6 +24,7 @@ given :class:`Fallbacks`, it tries for each label that has no room, in order
 Without fallbacks, or when a callout number finds no room either (and it is
 not the last resort), :class:`LabelFitError` names the label.
 """
+
 from __future__ import annotations
 
 import logging
@@ -87,8 +88,7 @@ class LabelRequest:
     candidates: np.ndarray = field(repr=False)
     feature: BaseGeometry | None = field(default=None, repr=False)
     cap_mm: float = 0.0
-    remake: Callable[[float, float, str | None], LabelRequest] | None = field(default=None, repr=False,
-                                                                             compare=False)
+    remake: Callable[[float, float, str | None], LabelRequest] | None = field(default=None, repr=False, compare=False)
 
 
 #: how a label was placed, best first (see the module docstring)
@@ -126,9 +126,17 @@ class PlacedLabel:
         return (x0 + x1) / 2, (y0 + y1) / 2
 
 
-def ring_candidates(anchor: tuple[float, float], width_mm: float, height_mm: float, *,
-                    start_mm: float, step_mm: float, reach_mm: float, prefer_deg: float = 90.0,
-                    directions: int = 16) -> np.ndarray:
+def ring_candidates(
+    anchor: tuple[float, float],
+    width_mm: float,
+    height_mm: float,
+    *,
+    start_mm: float,
+    step_mm: float,
+    reach_mm: float,
+    prefer_deg: float = 90.0,
+    directions: int = 16,
+) -> np.ndarray:
     """Box centres on rings around ``anchor``, the box's near edge ``r`` mm away.
 
     Nearer rings come first; on a ring, directions closest to ``prefer_deg``
@@ -140,15 +148,18 @@ def ring_candidates(anchor: tuple[float, float], width_mm: float, height_mm: flo
     dx, dy = np.cos(angles), np.sin(angles)
     # distance from the box centre to its edge along each direction
     with np.errstate(divide="ignore"):
-        half = np.minimum(np.where(np.abs(dx) > 1e-9, width_mm / 2 / np.abs(dx), np.inf),
-                          np.where(np.abs(dy) > 1e-9, height_mm / 2 / np.abs(dy), np.inf))
+        half = np.minimum(
+            np.where(np.abs(dx) > 1e-9, width_mm / 2 / np.abs(dx), np.inf),
+            np.where(np.abs(dy) > 1e-9, height_mm / 2 / np.abs(dy), np.inf),
+        )
     radii = np.arange(start_mm, reach_mm + 1e-9, step_mm)
     out = [np.column_stack([anchor[0] + dx * (r + half), anchor[1] + dy * (r + half)]) for r in radii]
     return np.vstack(out) if out else np.empty((0, 2))
 
 
-def interior_candidates(polygon: BaseGeometry, width_mm: float, height_mm: float, *,
-                        step_mm: float, inset_mm: float = 0.3) -> np.ndarray:
+def interior_candidates(
+    polygon: BaseGeometry, width_mm: float, height_mm: float, *, step_mm: float, inset_mm: float = 0.3
+) -> np.ndarray:
     """Box centres whose whole box lies inside ``polygon``, nearest its pole of inaccessibility first."""
     if polygon.is_empty or polygon.area <= 0:
         return np.empty((0, 2))
@@ -254,9 +265,18 @@ class Fallbacks:
         return out
 
 
-def place_labels(requests: list[LabelRequest], *, bounds: Box, obstacles: np.ndarray | list,
-                 gap_mm: float, touch_mm: float = 1.5, retries: int = 4, keep_clear: np.ndarray | list = (),
-                 keep_clear_keys: list[str] | tuple = (), fallbacks: Fallbacks | None = None) -> list[PlacedLabel]:
+def place_labels(
+    requests: list[LabelRequest],
+    *,
+    bounds: Box,
+    obstacles: np.ndarray | list,
+    gap_mm: float,
+    touch_mm: float = 1.5,
+    retries: int = 4,
+    keep_clear: np.ndarray | list = (),
+    keep_clear_keys: list[str] | tuple = (),
+    fallbacks: Fallbacks | None = None,
+) -> list[PlacedLabel]:
     """Place every label, with the fallbacks if given, or raise :class:`LabelFitError`.
 
     Parameters
@@ -290,8 +310,12 @@ def place_labels(requests: list[LabelRequest], *, bounds: Box, obstacles: np.nda
             return [board.take(req) for req in order]
         except LabelFitError as exc:
             failed = exc
-            log.debug("label %s (%s) did not fit on attempt %d; retrying it earlier", exc.request.text,
-                      exc.request.key, attempt + 1)
+            log.debug(
+                "label %s (%s) did not fit on attempt %d; retrying it earlier",
+                exc.request.text,
+                exc.request.key,
+                attempt + 1,
+            )
             order.remove(exc.request)
             order.insert(0, exc.request)
     assert failed is not None
@@ -306,8 +330,9 @@ def place_labels(requests: list[LabelRequest], *, bounds: Box, obstacles: np.nda
 FALLBACK_ROUNDS = 6
 
 
-def _place_with_fallbacks(requests: list[LabelRequest], new_board: Callable[[], _Board],
-                          fb: Fallbacks) -> list[PlacedLabel]:
+def _place_with_fallbacks(
+    requests: list[LabelRequest], new_board: Callable[[], _Board], fb: Fallbacks
+) -> list[PlacedLabel]:
     """Every label with its fallbacks; labels with no room even as callouts become callouts placed first.
 
     A callout number is far smaller than the label, so placing the labels in
@@ -329,8 +354,11 @@ def _place_with_fallbacks(requests: list[LabelRequest], new_board: Callable[[], 
             else:
                 placed.append(found)
             if not fb.last_resort and board.callouts + len(stuck) > fb.max_callouts:
-                raise LabelFitError(f"no room for the {req.kind} label {req.text!r} ({req.key}): more than "
-                                    f"{fb.max_callouts} labels would be callouts", req)
+                raise LabelFitError(
+                    f"no room for the {req.kind} label {req.text!r} ({req.key}): more than "
+                    f"{fb.max_callouts} labels would be callouts",
+                    req,
+                )
         if not stuck:
             return placed
         fixed = next((req for req in stuck if req.remake is None), None)
@@ -339,16 +367,18 @@ def _place_with_fallbacks(requests: list[LabelRequest], new_board: Callable[[], 
         log.debug("%d labels have no room even as callouts: placing them first", len(stuck))
         forced += stuck
     req = stuck[0]
-    raise LabelFitError(f"no room for the {req.kind} label {req.text!r} ({req.key}) after {FALLBACK_ROUNDS} rounds "
-                        "of callouts", req)
+    raise LabelFitError(
+        f"no room for the {req.kind} label {req.text!r} ({req.key}) after {FALLBACK_ROUNDS} rounds of callouts", req
+    )
 
 
 def _forced_callout(req: LabelRequest, board: _Board, fb: Fallbacks) -> PlacedLabel:
     """A label in trouble as a callout placed first; spread out with leaders, so numbers do not wall in a cluster."""
     found = _callout(req, board, fb, spread=True) or _callout(req, board, fb)
     if found is None:
-        raise LabelFitError(f"no room for the {req.kind} label {req.text!r} ({req.key}), not even as a number "
-                            "placed first", req)
+        raise LabelFitError(
+            f"no room for the {req.kind} label {req.text!r} ({req.key}), not even as a number placed first", req
+        )
     board.add(found)
     return found
 
@@ -426,7 +456,9 @@ class _KeepClear:
         if not len(self.boxes):
             return False
         b, g = self.boxes, self.gap_mm
-        covers_end = (b[:, 0] - g <= end[0]) & (end[0] <= b[:, 2] + g) & (b[:, 1] - g <= end[1]) & (end[1] <= b[:, 3] + g)
+        covers_end = (
+            (b[:, 0] - g <= end[0]) & (end[0] <= b[:, 2] + g) & (b[:, 1] - g <= end[1]) & (end[1] <= b[:, 3] + g)
+        )
         mask = np.array([k != own_key for k in self.keys], dtype=bool) & ~covers_end
         if not mask.any():
             return False
@@ -488,7 +520,7 @@ class _Board:
         idx = np.flatnonzero(free)
         lo = 0
         for size in (1, 15, 112, len(idx)):  # usually the first candidate wins: check few, then many at once
-            chunk = idx[lo:lo + size]
+            chunk = idx[lo : lo + size]
             lo += size
             if not len(chunk):
                 break
@@ -499,8 +531,11 @@ class _Board:
             if ok.any():
                 k = int(np.flatnonzero(ok)[0])
                 box = tuple(float(v) for v in cands[chunk[k]])
-                leader = ((float(starts[k, 0]), float(starts[k, 1])), (float(ends[k, 0]), float(ends[k, 1]))) \
-                    if needs[k] else None
+                leader = (
+                    ((float(starts[k, 0]), float(starts[k, 1])), (float(ends[k, 0]), float(ends[k, 1])))
+                    if needs[k]
+                    else None
+                )
                 return PlacedLabel(req.key, req.kind, req.text, box, leader, cap_mm=req.cap_mm)
         return None
 
@@ -538,4 +573,3 @@ def _leaders(req: LabelRequest, boxes: np.ndarray, *, touch_mm: float):
 def boxes_overlap(a: Box, b: Box) -> bool:
     """True if two ``(x0, y0, x1, y1)`` boxes share any area."""
     return a[0] < b[2] and a[2] > b[0] and a[1] < b[3] and a[3] > b[1]
-

@@ -8,6 +8,7 @@ draws areas, paths, buildings, outline and grid lines, and
 are here), returning where each landed as :class:`Symbol` boxes for the
 label placer.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,6 +34,7 @@ from ridermap.utm import utm_epsg
 #: a gate farther than this from its compound's outline is kept off the map's
 #: extent (validation reports it as misplaced); its poster says how far it is
 FAR_GATE_M = 300.0
+
 
 @lru_cache(maxsize=64)
 def utm_crs(lon: float, lat: float):
@@ -90,6 +92,7 @@ class Symbol:
 @dataclass(frozen=True)
 class Geo:
     """The compound on the projected plane and how it turns onto the page."""
+
     layers: dict
     poly_m: BaseGeometry
     gate_row: object
@@ -107,6 +110,7 @@ class Geo:
 @dataclass(frozen=True)
 class Marks:
     """The symbols drawn on the map and where the point layers fell on the page."""
+
     symbols: list
     fok: np.ndarray
     gxy: np.ndarray
@@ -140,17 +144,25 @@ def project(view: Bundle, cid: str, gate_id: str | None) -> Geo:
     gates = layers["gates"]
     gate_d = gates.distance(poly_m).to_numpy() if len(gates) else np.zeros(0)
     far = gate_d > FAR_GATE_M  # a misplaced gate must not shrink the whole map to a dot
-    must = [poly_m, *layers["buildings"].geometry, *gates.geometry[~far], *layers["units"].geometry,
-            *fac[((fac["community_id"] == cid) & (fac.distance(poly_m) <= FAR_GATE_M)) | fac.intersects(near)].geometry]
-    extent = shapely.affinity.rotate(shapely.GeometryCollection([g for g in must if g is not None]), theta,
-                                     origin=poly_m.centroid, use_radians=True)
+    must = [
+        poly_m,
+        *layers["buildings"].geometry,
+        *gates.geometry[~far],
+        *layers["units"].geometry,
+        *fac[((fac["community_id"] == cid) & (fac.distance(poly_m) <= FAR_GATE_M)) | fac.intersects(near)].geometry,
+    ]
+    extent = shapely.affinity.rotate(
+        shapely.GeometryCollection([g for g in must if g is not None]), theta, origin=poly_m.centroid, use_radians=True
+    )
     ex0, ey0, ex1, ey1 = extent.bounds
     rot_centre = ((ex0 + ex1) / 2, (ey0 + ey1) / 2)
     # rotation is about the compound centroid; the centre of the rotated extent maps back to:
     c, s = math.cos(-theta), math.sin(-theta)
     cx0, cy0 = poly_m.centroid.x, poly_m.centroid.y
-    centre_m = (cx0 + c * (rot_centre[0] - cx0) - s * (rot_centre[1] - cy0),
-                cy0 + s * (rot_centre[0] - cx0) + c * (rot_centre[1] - cy0))
+    centre_m = (
+        cx0 + c * (rot_centre[0] - cx0) - s * (rot_centre[1] - cy0),
+        cy0 + s * (rot_centre[0] - cx0) + c * (rot_centre[1] - cy0),
+    )
     ext_w, ext_h = max(ex1 - ex0, 1.0), max(ey1 - ey0, 1.0)
     far_gates = {str(i): float(d) for i, d in zip(gates["id"][far], gate_d[far])}
     return Geo(layers, poly_m, gate_row, theta, north_deg, near, (cx0, cy0), centre_m, ext_w, ext_h, far_gates)
@@ -173,8 +185,9 @@ def clip(gs: gpd.GeoSeries, frame: Box) -> gpd.GeoSeries:
     return gs.clip_by_rect(*frame)
 
 
-def draw_map(page: Page, layers: dict, cid: str, matrix: list[float], frame: Box, grid: Grid,
-              style: PosterStyle, f: float):
+def draw_map(
+    page: Page, layers: dict, cid: str, matrix: list[float], frame: Box, grid: Grid, style: PosterStyle, f: float
+):
     """Paper, compound, paths, buildings, outline, grid lines and frame; returns (comp_mm, b_mm, drawn keys)."""
     fw, fh = frame[2] - frame[0], frame[3] - frame[1]
     page.ax.add_patch(Rectangle((frame[0], frame[1]), fw, fh, facecolor=style.paper_face, edgecolor="none", zorder=0.5))
@@ -185,10 +198,12 @@ def draw_map(page: Page, layers: dict, cid: str, matrix: list[float], frame: Box
     inside = (paths["community_id"] == cid).to_numpy()
     rideable = paths["rideable"].to_numpy(dtype=bool)
     legend_drawn: list[str] = []
-    for mask, line_style, key, z in ((~inside & rideable, style.street, "street", 3),
-                                     (~inside & ~rideable, style.street_footway, "street_footway", 3.2),
-                                     (inside & ~rideable, style.walk_only, "walk_only", 4),
-                                     (inside & rideable, style.rideable, "rideable", 4.5)):
+    for mask, line_style, key, z in (
+        (~inside & rideable, style.street, "street", 3),
+        (~inside & ~rideable, style.street_footway, "street_footway", 3.2),
+        (inside & ~rideable, style.walk_only, "walk_only", 4),
+        (inside & rideable, style.rideable, "rideable", 4.5),
+    ):
         parts = line_parts(paths_mm[mask])
         if parts:
             page.lines(parts, line_style, zorder=z)
@@ -204,13 +219,31 @@ def draw_map(page: Page, layers: dict, cid: str, matrix: list[float], frame: Box
     gl = [np.array([[x, frame[1]], [x, frame[3]]]) for x in grid.x_lines()]
     gl += [np.array([[frame[0], y], [frame[2], y]]) for y in grid.y_lines()]
     page.lines(gl, style.grid, zorder=7)
-    page.ax.add_patch(Rectangle((frame[0], frame[1]), fw, fh, facecolor="none", edgecolor=style.ink,
-                                linewidth=0.5 * f * PT_PER_MM, zorder=40))
+    page.ax.add_patch(
+        Rectangle(
+            (frame[0], frame[1]),
+            fw,
+            fh,
+            facecolor="none",
+            edgecolor=style.ink,
+            linewidth=0.5 * f * PT_PER_MM,
+            zorder=40,
+        )
+    )
     return comp_mm, b_mm, legend_drawn
 
 
-def add_symbols(page: Page, symbols: list[Symbol], xy: np.ndarray, keys: list[str], m: Marker, kind: str,
-                 z: float, f: float, scale_: float = 1.0) -> None:
+def add_symbols(
+    page: Page,
+    symbols: list[Symbol],
+    xy: np.ndarray,
+    keys: list[str],
+    m: Marker,
+    kind: str,
+    z: float,
+    f: float,
+    scale_: float = 1.0,
+) -> None:
     if not len(xy):
         return
     page.marker(xy[:, 0], xy[:, 1], m, zorder=z, scale=scale_, gid=kind)
@@ -225,8 +258,16 @@ def points_in_frame(gs: gpd.GeoSeries, frame: Box) -> tuple[np.ndarray, np.ndarr
     return xy, ok
 
 
-def draw_symbols(page: Page, layers: dict, gate_id: str | None, matrix: list[float], frame: Box,
-                  style: PosterStyle, f: float, legend_drawn: list[str]) -> Marks:
+def draw_symbols(
+    page: Page,
+    layers: dict,
+    gate_id: str | None,
+    matrix: list[float],
+    frame: Box,
+    style: PosterStyle,
+    f: float,
+    legend_drawn: list[str],
+) -> Marks:
     """Facilities, unit doors, gates and the you-are-here mark; appends what it drew to ``legend_drawn``."""
     symbols: list[Symbol] = []
     fac = layers["facilities"]
@@ -236,8 +277,9 @@ def draw_symbols(page: Page, layers: dict, gate_id: str | None, matrix: list[flo
     for kind in style.facilities:
         mask = fok & (fac["kind"] == kind).to_numpy()
         if mask.any():
-            add_symbols(page, symbols, fxy[mask], list(fac["id"][mask]), style.facilities[kind], f"facility:{kind}",
-                         14, f)
+            add_symbols(
+                page, symbols, fxy[mask], list(fac["id"][mask]), style.facilities[kind], f"facility:{kind}", 14, f
+            )
             legend_drawn.append(f"facility:{kind}")
     uxy, uok = points_in_frame(units.geometry.affine_transform(matrix), frame)
     if uok.any():
@@ -248,8 +290,7 @@ def draw_symbols(page: Page, layers: dict, gate_id: str | None, matrix: list[flo
     for access in ("ride", "walk", "none", "unknown"):
         mask = gok & (gate_keys == access)
         if mask.any():
-            add_symbols(page, symbols, gxy[mask], list(gates["id"][mask]), style.gates[access], f"gate:{access}",
-                         16, f)
+            add_symbols(page, symbols, gxy[mask], list(gates["id"][mask]), style.gates[access], f"gate:{access}", 16, f)
             legend_drawn.append(f"gate:{access}")
     here_xy = None
     i = int(np.flatnonzero((gates["id"] == gate_id).to_numpy())[0]) if gate_id is not None else -1
@@ -259,4 +300,3 @@ def draw_symbols(page: Page, layers: dict, gate_id: str | None, matrix: list[flo
         add_symbols(page, symbols, here_xy.reshape(1, 2), [gate_id], style.here, "here", 15.5, f)
         legend_drawn.append("here")
     return Marks(symbols, fok, gxy, gok, uxy, uok, here_xy)
-

@@ -13,6 +13,7 @@ label a smaller size (down to :data:`~ridermap.render.poster_style.MIN_LABEL_CAP
 a leader line to free space farther out, and a numbered callout (①) whose
 full text the side panel lists (:func:`callout_texts`).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -83,19 +84,42 @@ class _Spec:
         if made is None:
             shown, tb = (self.text, self.tb) if text is None else (text, self.callout_tb)
             w, h = label_size(self.page, shown, cap_mm, tb)
-            made = LabelRequest(self.key, self.kind, shown, w, h, self.anchor, self.candidates(w, h, reach_mm),
-                                self.feature, cap_mm=cap_mm, remake=self.request)
+            made = LabelRequest(
+                self.key,
+                self.kind,
+                shown,
+                w,
+                h,
+                self.anchor,
+                self.candidates(w, h, reach_mm),
+                self.feature,
+                cap_mm=cap_mm,
+                remake=self.request,
+            )
             self._made[(cap_mm, reach_mm, text)] = made
         return made
 
 
-def label_requests(page: Page, layers: dict, gate_id: str | None, marks: Marks, texts: Texts,
-                   comp_mm: gpd.GeoSeries, b_clip: gpd.GeoSeries, *, sizes, style: PosterStyle, words,
-                   gate_marks: bool, f: float) -> list[LabelRequest]:
+def label_requests(
+    page: Page,
+    layers: dict,
+    gate_id: str | None,
+    marks: Marks,
+    texts: Texts,
+    comp_mm: gpd.GeoSeries,
+    b_clip: gpd.GeoSeries,
+    *,
+    sizes,
+    style: PosterStyle,
+    words,
+    gate_marks: bool,
+    f: float,
+) -> list[LabelRequest]:
     """What wants a label, largest obstacle first: here, gates, buildings (smallest first), units."""
     reach = style.label_reach_mm * f
-    specs = (_here_specs(page, gate_id, marks, texts, style=style, words=words, f=f)
-             + _gate_specs(page, layers, gate_id, marks, texts, comp_mm, style=style, gate_marks=gate_marks, f=f))
+    specs = _here_specs(page, gate_id, marks, texts, style=style, words=words, f=f) + _gate_specs(
+        page, layers, gate_id, marks, texts, comp_mm, style=style, gate_marks=gate_marks, f=f
+    )
     caps = [sizes.gate_mm] * len(specs)
     b_specs = _building_specs(page, layers, texts, b_clip, style=style, f=f)
     u_specs = _unit_specs(page, layers, marks, texts, b_clip, style=style, f=f)
@@ -106,11 +130,13 @@ def label_requests(page: Page, layers: dict, gate_id: str | None, marks: Marks, 
 def _ring(f: float, prefer: float, start: float) -> Callable[[tuple, float, float, float], np.ndarray]:
     def make(anchor, w, h, reach):
         return ring_candidates(anchor, w, h, start_mm=start, step_mm=1.2 * f, reach_mm=reach, prefer_deg=prefer)
+
     return make
 
 
-def _point_spec(page, key, kind, text, tb, xy, style: PosterStyle, f: float, *, prefer: float,
-                start: float, unconfirmed: bool) -> _Spec:
+def _point_spec(
+    page, key, kind, text, tb, xy, style: PosterStyle, f: float, *, prefer: float, start: float, unconfirmed: bool
+) -> _Spec:
     ring = _ring(f, prefer, start)
     anchor = tuple(xy)
     callout_tb = style.unconfirmed_callout if unconfirmed else style.callout_label
@@ -122,12 +148,35 @@ def _here_specs(page: Page, gate_id, marks: Marks, texts: Texts, *, style: Poste
         return []
     text = f"{words['here']} · {texts.gate_name}" if texts.gate_name else words["here"]
     start = style.here.size_mm * f / 2 + style.label_gap_mm * f
-    return [_point_spec(page, gate_id, "here", text, style.here_label, marks.here_xy, style, f, prefer=-90.0,
-                        start=start, unconfirmed=gate_id in texts.unconfirmed_gates)]
+    return [
+        _point_spec(
+            page,
+            gate_id,
+            "here",
+            text,
+            style.here_label,
+            marks.here_xy,
+            style,
+            f,
+            prefer=-90.0,
+            start=start,
+            unconfirmed=gate_id in texts.unconfirmed_gates,
+        )
+    ]
 
 
-def _gate_specs(page: Page, layers: dict, gate_id, marks: Marks, texts: Texts, comp_mm: gpd.GeoSeries, *,
-                style: PosterStyle, gate_marks: bool, f: float) -> list:
+def _gate_specs(
+    page: Page,
+    layers: dict,
+    gate_id,
+    marks: Marks,
+    texts: Texts,
+    comp_mm: gpd.GeoSeries,
+    *,
+    style: PosterStyle,
+    gate_marks: bool,
+    f: float,
+) -> list:
     comp_centre = comp_mm.iloc[0].representative_point() if not comp_mm.iloc[0].is_empty else Point(0, 0)
     gate_half = max(m.size_mm for m in style.gates.values()) * f / 2
     out = []
@@ -139,13 +188,27 @@ def _gate_specs(page: Page, layers: dict, gate_id, marks: Marks, texts: Texts, c
         unconfirmed = str(row["id"]) in texts.unconfirmed_gates
         tb = style.unconfirmed_label if unconfirmed else style.gate_label
         prefer = math.degrees(math.atan2(xy[1] - comp_centre.y, xy[0] - comp_centre.x))
-        out.append(_point_spec(page, str(row["id"]), "gate", text, tb, xy, style, f, prefer=prefer,
-                               start=gate_half + style.label_gap_mm * f, unconfirmed=unconfirmed))
+        out.append(
+            _point_spec(
+                page,
+                str(row["id"]),
+                "gate",
+                text,
+                tb,
+                xy,
+                style,
+                f,
+                prefer=prefer,
+                start=gate_half + style.label_gap_mm * f,
+                unconfirmed=unconfirmed,
+            )
+        )
     return out
 
 
-def _building_specs(page: Page, layers: dict, texts: Texts, b_clip: gpd.GeoSeries, *, style: PosterStyle,
-                    f: float) -> list:
+def _building_specs(
+    page: Page, layers: dict, texts: Texts, b_clip: gpd.GeoSeries, *, style: PosterStyle, f: float
+) -> list:
     step = 1.2 * f
     buildings = layers["buildings"]
     out = []
@@ -156,17 +219,22 @@ def _building_specs(page: Page, layers: dict, texts: Texts, b_clip: gpd.GeoSerie
         pole = pole_of(geom)
 
         def cands(w, h, reach, geom=geom, pole=pole):
-            return np.vstack([interior_candidates(geom, w, h, step_mm=step),
-                              ring_candidates(pole, w, h, start_mm=-min(w, h) / 2, step_mm=step, reach_mm=reach,
-                                              prefer_deg=90.0)])
+            return np.vstack(
+                [
+                    interior_candidates(geom, w, h, step_mm=step),
+                    ring_candidates(pole, w, h, start_mm=-min(w, h) / 2, step_mm=step, reach_mm=reach, prefer_deg=90.0),
+                ]
+            )
+
         key = str(buildings["id"].iloc[i])
         callout_tb = style.unconfirmed_callout if key in texts.unconfirmed_numbers else style.callout_label
         out.append(_Spec(page, key, "building", text, style.building_label, callout_tb, pole, cands, geom))
     return out
 
 
-def _unit_specs(page: Page, layers: dict, marks: Marks, texts: Texts, b_clip: gpd.GeoSeries, *,
-                style: PosterStyle, f: float) -> list:
+def _unit_specs(
+    page: Page, layers: dict, marks: Marks, texts: Texts, b_clip: gpd.GeoSeries, *, style: PosterStyle, f: float
+) -> list:
     buildings, units = layers["buildings"], layers["units"]
     b_poles = {bid: pole_of(g) for bid, g in zip(buildings["id"], b_clip) if g is not None and not g.is_empty}
     start = style.unit_door.size_mm * f / 2 + style.label_gap_mm * f
@@ -179,13 +247,33 @@ def _unit_specs(page: Page, layers: dict, marks: Marks, texts: Texts, b_clip: gp
         pole = b_poles.get(units["building_id"].iloc[i])
         prefer = math.degrees(math.atan2(xy[1] - pole[1], xy[0] - pole[0])) if pole else 90.0
         key = str(units["id"].iloc[i])
-        out.append(_point_spec(page, key, "unit", text, style.unit_label, xy, style, f, prefer=prefer, start=start,
-                               unconfirmed=key in texts.unconfirmed_numbers))
+        out.append(
+            _point_spec(
+                page,
+                key,
+                "unit",
+                text,
+                style.unit_label,
+                xy,
+                style,
+                f,
+                prefer=prefer,
+                start=start,
+                unconfirmed=key in texts.unconfirmed_numbers,
+            )
+        )
     return out
 
 
-def place_map_labels(make_requests: Callable[[bool], list[LabelRequest]], symbols: list[Symbol], frame: Box, *,
-                     style: PosterStyle, f: float, fit: str = "fallback") -> list[PlacedLabel]:
+def place_map_labels(
+    make_requests: Callable[[bool], list[LabelRequest]],
+    symbols: list[Symbol],
+    frame: Box,
+    *,
+    style: PosterStyle,
+    f: float,
+    fit: str = "fallback",
+) -> list[PlacedLabel]:
     """Place the labels clear of the symbols, falling back as the module docstring says.
 
     ``make_requests(gate_marks)`` gives the requests with or without the
@@ -195,9 +283,13 @@ def place_map_labels(make_requests: Callable[[bool], list[LabelRequest]], symbol
     gap_l = style.label_gap_mm * f
     inset = 1.0 * f
     gates = [s for s in symbols if s.kind.startswith("gate:") or s.kind == "here"]
-    kwargs = dict(bounds=(frame[0] + inset, frame[1] + inset, frame[2] - inset, frame[3] - inset),
-                  obstacles=[s.box for s in symbols], gap_mm=gap_l, keep_clear=[s.box for s in gates],
-                  keep_clear_keys=[s.key for s in gates])
+    kwargs = dict(
+        bounds=(frame[0] + inset, frame[1] + inset, frame[2] - inset, frame[3] - inset),
+        obstacles=[s.box for s in symbols],
+        gap_mm=gap_l,
+        keep_clear=[s.box for s in gates],
+        keep_clear_keys=[s.key for s in gates],
+    )
     marked = make_requests(True)
     try:
         return place_labels(marked, **kwargs)
@@ -211,9 +303,13 @@ def place_map_labels(make_requests: Callable[[bool], list[LabelRequest]], symbol
             pass
     if fit == "strict":
         raise first
-    fallbacks = Fallbacks(min_cap_mm=MIN_LABEL_CAP_MM, far_reach_mm=style.far_reach_mm * f,
-                          callout_text=callout_number, callout_cap_mm=MIN_LABEL_CAP_MM,
-                          last_resort=fit == "last_resort")
+    fallbacks = Fallbacks(
+        min_cap_mm=MIN_LABEL_CAP_MM,
+        far_reach_mm=style.far_reach_mm * f,
+        callout_text=callout_number,
+        callout_cap_mm=MIN_LABEL_CAP_MM,
+        last_resort=fit == "last_resort",
+    )
     return place_labels(marked, fallbacks=fallbacks, **kwargs)
 
 
@@ -221,14 +317,19 @@ def draw_labels(page: Page, placed: list[PlacedLabel], texts: Texts, *, style: P
     """Draw the placed labels (callouts as their numbers) and their leader lines."""
     leader_parts = [np.array(p.leader) for p in placed if p.leader is not None]
     page.lines(leader_parts, style.leader, zorder=25)
-    boxes = {"here": style.here_label, "gate": style.gate_label, "building": style.building_label,
-             "unit": style.unit_label}
+    boxes = {
+        "here": style.here_label,
+        "gate": style.gate_label,
+        "building": style.building_label,
+        "unit": style.unit_label,
+    }
     for p in placed:
         if p.how == "listed":
             continue
         tb = boxes[p.kind]
         unconfirmed = (p.kind in ("gate", "here") and p.key in texts.unconfirmed_gates) or (
-            p.kind in ("building", "unit") and p.key in texts.unconfirmed_numbers)
+            p.kind in ("building", "unit") and p.key in texts.unconfirmed_numbers
+        )
         if p.how == "callout":
             tb = style.unconfirmed_callout if unconfirmed else style.callout_label
         elif p.kind == "gate" and unconfirmed:
@@ -244,8 +345,10 @@ def callout_texts(placed: list[PlacedLabel], layers: dict, texts: Texts, *, word
     待核实 where the map label would say it.
     """
     buildings, units = layers["buildings"], layers["units"]
-    b_name = {str(i): (str(lab) or words["building_fmt"].format(n=n))
-              for i, n, lab in zip(buildings["id"], buildings["number"], buildings["label"])}
+    b_name = {
+        str(i): (str(lab) or words["building_fmt"].format(n=n))
+        for i, n, lab in zip(buildings["id"], buildings["number"], buildings["label"])
+    }
     out = []
     listed = [p for p in placed if p.how == "listed"]
     for p in sorted((p for p in placed if p.callout), key=lambda p: p.callout) + listed:

@@ -7,6 +7,7 @@ and orientation and finds the content box inside the margins;
 :func:`draw_header` draws the title band. Also the type helpers every other
 part uses (cap height to points, wrapping). Nothing here knows the model.
 """
+
 from __future__ import annotations
 
 import re
@@ -123,10 +124,34 @@ class Page:
         #: the symbol of the gate "you are here" (its legend sample draws it)
         self.here_key = "ride"
 
-    def text(self, x: float, y: float, s: str, cap_mm: float, *, color: str, ha: str = "left",
-             va: str = "baseline", zorder: float = 20, gid: str | None = None, **kw):
-        t = self.ax.text(x, y, s, fontsize=fontsize_pt(cap_mm), fontfamily=self.family, color=color, ha=ha, va=va,
-                         zorder=zorder, parse_math=False, gid=gid, **kw)
+    def text(
+        self,
+        x: float,
+        y: float,
+        s: str,
+        cap_mm: float,
+        *,
+        color: str,
+        ha: str = "left",
+        va: str = "baseline",
+        zorder: float = 20,
+        gid: str | None = None,
+        **kw,
+    ):
+        t = self.ax.text(
+            x,
+            y,
+            s,
+            fontsize=fontsize_pt(cap_mm),
+            fontfamily=self.family,
+            color=color,
+            ha=ha,
+            va=va,
+            zorder=zorder,
+            parse_math=False,
+            gid=gid,
+            **kw,
+        )
         self.texts.append(s)
         return t
 
@@ -147,10 +172,19 @@ class Page:
         kw = {}
         if m.fillstyle != "full":
             kw = {"fillstyle": m.fillstyle, "markerfacecoloralt": m.alt_face}
-        (line,) = self.ax.plot(np.atleast_1d(x), np.atleast_1d(y), linestyle="none", marker=m.marker,
-                               markersize=m.size_mm * self.f * scale * PT_PER_MM, markerfacecolor=m.face,
-                               markeredgecolor=m.edge, markeredgewidth=m.edge_mm * self.f * PT_PER_MM,
-                               zorder=zorder, gid=gid, **kw)
+        (line,) = self.ax.plot(
+            np.atleast_1d(x),
+            np.atleast_1d(y),
+            linestyle="none",
+            marker=m.marker,
+            markersize=m.size_mm * self.f * scale * PT_PER_MM,
+            markerfacecolor=m.face,
+            markeredgecolor=m.edge,
+            markeredgewidth=m.edge_mm * self.f * PT_PER_MM,
+            zorder=zorder,
+            gid=gid,
+            **kw,
+        )
         return line
 
     def lines(self, parts: list[np.ndarray], s: Line, *, zorder: float, clip: Box | None = None):
@@ -158,32 +192,75 @@ class Page:
             return
         width = s.width_mm * self.f
         if s.casing and s.casing_mm:
-            self.ax.add_collection(LineCollection(parts, colors=s.casing, linewidths=(width + 2 * s.casing_mm * self.f) * PT_PER_MM,
-                                                  capstyle="round", joinstyle="round", zorder=zorder - 0.1))
+            self.ax.add_collection(
+                LineCollection(
+                    parts,
+                    colors=s.casing,
+                    linewidths=(width + 2 * s.casing_mm * self.f) * PT_PER_MM,
+                    capstyle="round",
+                    joinstyle="round",
+                    zorder=zorder - 0.1,
+                )
+            )
         style = "solid" if not s.dashes_mm else (0, tuple(d / s.width_mm for d in s.dashes_mm))
-        self.ax.add_collection(LineCollection(parts, colors=s.color, linewidths=width * PT_PER_MM, linestyles=style,
-                                              capstyle="butt" if s.dashes_mm else "round", joinstyle="round",
-                                              zorder=zorder))
+        self.ax.add_collection(
+            LineCollection(
+                parts,
+                colors=s.color,
+                linewidths=width * PT_PER_MM,
+                linestyles=style,
+                capstyle="butt" if s.dashes_mm else "round",
+                joinstyle="round",
+                zorder=zorder,
+            )
+        )
 
     def area(self, geoms, a: Area, *, zorder: float):
         path = poly_path(geoms)
         if path is not None:
-            self.ax.add_patch(PathPatch(path, facecolor=a.face, edgecolor=a.edge, linewidth=a.edge_mm * self.f * PT_PER_MM,
-                                        zorder=zorder, joinstyle="miter"))
+            self.ax.add_patch(
+                PathPatch(
+                    path,
+                    facecolor=a.face,
+                    edgecolor=a.edge,
+                    linewidth=a.edge_mm * self.f * PT_PER_MM,
+                    zorder=zorder,
+                    joinstyle="miter",
+                )
+            )
 
     def boxed_label(self, text: str, box: Box, cap_mm: float, tb: TextBox, *, gid: str, zorder: float = 30):
         x0, y0, x1, y1 = box
         edge = tb.edge_mm * self.f
-        self.ax.add_patch(Rectangle((x0 + edge / 2, y0 + edge / 2), x1 - x0 - edge, y1 - y0 - edge, facecolor=tb.face,
-                                    edgecolor=tb.edge if edge else "none", linewidth=edge * PT_PER_MM,
-                                    zorder=zorder, gid=f"{gid}:box"))
-        return self.text((x0 + x1) / 2, (y0 + y1) / 2, text, cap_mm, color=tb.ink, ha="center", va="center",
-                         zorder=zorder + 0.5, gid=gid)
+        self.ax.add_patch(
+            Rectangle(
+                (x0 + edge / 2, y0 + edge / 2),
+                x1 - x0 - edge,
+                y1 - y0 - edge,
+                facecolor=tb.face,
+                edgecolor=tb.edge if edge else "none",
+                linewidth=edge * PT_PER_MM,
+                zorder=zorder,
+                gid=f"{gid}:box",
+            )
+        )
+        return self.text(
+            (x0 + x1) / 2,
+            (y0 + y1) / 2,
+            text,
+            cap_mm,
+            color=tb.ink,
+            ha="center",
+            va="center",
+            zorder=zorder + 0.5,
+            gid=gid,
+        )
 
 
 def label_size(page: Page, text: str, cap_mm: float, tb: TextBox) -> tuple[float, float]:
-    t = page.ax.text(0, 0, text, fontsize=fontsize_pt(cap_mm), fontfamily=page.family, ha="center", va="center",
-                     parse_math=False)
+    t = page.ax.text(
+        0, 0, text, fontsize=fontsize_pt(cap_mm), fontfamily=page.family, ha="center", va="center", parse_math=False
+    )
     x0, y0, x1, y1 = page.extent_mm(t)
     t.remove()
     pad = (tb.pad_mm + tb.edge_mm) * page.f
@@ -193,6 +270,7 @@ def label_size(page: Page, text: str, cap_mm: float, tb: TextBox) -> tuple[float
 @dataclass(frozen=True)
 class Sheet:
     """The page, its trim and bleed, and the content box inside the margins."""
+
     page: Page
     page_w: float
     page_h: float
@@ -203,8 +281,9 @@ class Sheet:
     content: Box
 
 
-def make_sheet(paper: str, landscape: bool, bleed_mm: float, crop_marks: bool, family: str, style: PosterStyle,
-           f: float) -> Sheet:
+def make_sheet(
+    paper: str, landscape: bool, bleed_mm: float, crop_marks: bool, family: str, style: PosterStyle, f: float
+) -> Sheet:
     """The page: trim, bleed and room for crop marks around it; the content box inside the margins."""
     short, long_ = PAPER_MM[paper]
     trim_w, trim_h = (long_, short) if landscape else (short, long_)
@@ -239,8 +318,16 @@ def draw_header(sheet: Sheet, title: str, subtitle: str, sizes, style: PosterSty
     band_x0 = bleed_box[0] if bleed_mm else trim[0]
     band_x1 = bleed_box[2] if bleed_mm else trim[2]
     band_top = bleed_box[3] if bleed_mm else trim[3]
-    page.ax.add_patch(Rectangle((band_x0, header_bottom), band_x1 - band_x0, band_top - header_bottom,
-                                facecolor=style.header.face, edgecolor="none", zorder=1))
+    page.ax.add_patch(
+        Rectangle(
+            (band_x0, header_bottom),
+            band_x1 - band_x0,
+            band_top - header_bottom,
+            facecolor=style.header.face,
+            edgecolor="none",
+            zorder=1,
+        )
+    )
     y = header_top - margin - head_pad - title_cap
     page.text(cx0_, y, title, title_cap, color=style.header.ink, gid="title")
     y -= 0.9 * title_cap + page.line_mm(sub_cap, 1.0) * 0.95
@@ -252,4 +339,3 @@ def draw_header(sheet: Sheet, title: str, subtitle: str, sizes, style: PosterSty
 
 def panel_request() -> LabelRequest:
     return LabelRequest("panel", "panel", "", 0.0, 0.0, (0.0, 0.0), np.empty((0, 2)))
-

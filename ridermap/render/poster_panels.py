@@ -5,6 +5,7 @@ index line...) that :func:`flow` lays out top-down in columns;
 :func:`split_page` shares the content box between the map and the panel.
 The index lists every numbered building and unit with its grid squares.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,6 +25,7 @@ from ridermap.render.poster_page import PT_PER_MM, Box, Page, panel_request, wra
 from ridermap.render.poster_style import PosterStyle
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class IndexEntry:
@@ -53,6 +55,7 @@ class Row:
 @dataclass(frozen=True)
 class PanelType:
     """Sizes and line heights of the side panel, and the words it speaks."""
+
     page: Page
     style: PosterStyle
     words: dict
@@ -79,10 +82,10 @@ def columns(rows: list[Row], max_h: float, n_cols: int) -> list[tuple[int, float
         j = i
         while j < len(rows) - 1 and rows[j].keep_with_next:
             j += 1
-        chain = rows[i:j + 1]
+        chain = rows[i : j + 1]
         need = sum(r.height for r in chain)
         if need > max_h + 1e-6:  # a chain taller than a column: may break
-            chain, j = rows[i:i + 1], i
+            chain, j = rows[i : i + 1], i
             need = rows[i].height
             if need > max_h + 1e-6:
                 return None
@@ -100,8 +103,9 @@ def fits(rows, n_cols: int, max_h: float) -> bool:
     return columns(rows, max_h, n_cols) is not None
 
 
-def flow(page: Page, rows, box: Box, *, col_w: float, gap: float, n_cols: int, sym_w: float, style: PosterStyle,
-          sizes) -> bool:
+def flow(
+    page: Page, rows, box: Box, *, col_w: float, gap: float, n_cols: int, sym_w: float, style: PosterStyle, sizes
+) -> bool:
     """Draw rows top-down in columns inside ``box``; False if they do not fit."""
     x0, y0, x1, y1 = box
     where = columns(rows, y1 - y0, n_cols)
@@ -123,8 +127,21 @@ def flow(page: Page, rows, box: Box, *, col_w: float, gap: float, n_cols: int, s
     return True
 
 
-LEGEND_ORDER = ("here", "gate:ride", "gate:walk", "gate:none", "gate:unknown", "unconfirmed", "compound", "building",
-                 "unit_door", "rideable", "walk_only", "street", "street_footway")
+LEGEND_ORDER = (
+    "here",
+    "gate:ride",
+    "gate:walk",
+    "gate:none",
+    "gate:unknown",
+    "unconfirmed",
+    "compound",
+    "building",
+    "unit_door",
+    "rideable",
+    "walk_only",
+    "street",
+    "street_footway",
+)
 
 
 def drawn_keys(layers: dict[str, gpd.GeoDataFrame], cid: str, gate_id: str | None) -> set[str]:
@@ -137,8 +154,12 @@ def drawn_keys(layers: dict[str, gpd.GeoDataFrame], cid: str, gate_id: str | Non
     keys |= {f"facility:{k}" for k in layers["facilities"]["kind"]}
     paths = layers["paths"]
     inside = paths["community_id"] == cid
-    for mask, key in ((~inside & paths["rideable"], "street"), (~inside & ~paths["rideable"], "street_footway"),
-                      (inside & paths["rideable"], "rideable"), (inside & ~paths["rideable"], "walk_only")):
+    for mask, key in (
+        (~inside & paths["rideable"], "street"),
+        (~inside & ~paths["rideable"], "street_footway"),
+        (inside & paths["rideable"], "rideable"),
+        (inside & ~paths["rideable"], "walk_only"),
+    ):
         if mask.any():
             keys.add(key)
     if gate_id:
@@ -173,8 +194,18 @@ def legend_symbol(page: Page, key: str, x: float, y: float, w: float, h: float, 
         page.marker(cx, cy, style.gates[key.split(":", 1)[1]], zorder=21, scale=0.8)
     elif key == "unconfirmed":
         tb = style.unconfirmed_label
-        page.ax.add_patch(Rectangle((x + 0.1 * w, y + 0.2 * h), 0.8 * w, 0.6 * h, facecolor=tb.face, edgecolor=tb.edge,
-                                    linewidth=tb.edge_mm * f * PT_PER_MM, linestyle=(0, (2, 1.5)), zorder=21))
+        page.ax.add_patch(
+            Rectangle(
+                (x + 0.1 * w, y + 0.2 * h),
+                0.8 * w,
+                0.6 * h,
+                facecolor=tb.face,
+                edgecolor=tb.edge,
+                linewidth=tb.edge_mm * f * PT_PER_MM,
+                linestyle=(0, (2, 1.5)),
+                zorder=21,
+            )
+        )
         page.text(cx, cy, "?", 0.45 * h, color=tb.ink, ha="center", va="center", zorder=21.5, gid="legend:unconfirmed")
     elif key.startswith("facility:"):
         page.marker(cx, cy, style.facilities[key.split(":", 1)[1]], zorder=21, scale=0.8)
@@ -182,23 +213,37 @@ def legend_symbol(page: Page, key: str, x: float, y: float, w: float, h: float, 
         page.marker(cx, cy, style.unit_door, zorder=21)
     elif key in ("compound", "building"):
         a = style.compound if key == "compound" else style.building
-        page.ax.add_patch(Rectangle((x + 0.1 * w, y + 0.15 * h), 0.8 * w, 0.7 * h, facecolor=a.face, edgecolor=a.edge,
-                                    linewidth=a.edge_mm * f * PT_PER_MM, zorder=21))
+        page.ax.add_patch(
+            Rectangle(
+                (x + 0.1 * w, y + 0.15 * h),
+                0.8 * w,
+                0.7 * h,
+                facecolor=a.face,
+                edgecolor=a.edge,
+                linewidth=a.edge_mm * f * PT_PER_MM,
+                zorder=21,
+            )
+        )
     else:
         page.lines([np.array([[x + 0.05 * w, cy], [x + 0.95 * w, cy]])], getattr(style, key), zorder=21)
 
 
 def legend_block(ty: PanelType, legend_rows: list[tuple[str, str]]) -> list[Row]:
-    return [Row("head", ty.words["legend"], ty.head_line, None, True)] + \
-        [Row("legend", t, ty.body_line, k) for k, t in legend_rows]
+    return [Row("head", ty.words["legend"], ty.head_line, None, True)] + [
+        Row("legend", t, ty.body_line, k) for k, t in legend_rows
+    ]
 
 
-def index_entries(layers, grid: Grid, b_mm: gpd.GeoSeries, u_mm: gpd.GeoSeries, words: dict[str, str]) -> list[IndexEntry]:
+def index_entries(
+    layers, grid: Grid, b_mm: gpd.GeoSeries, u_mm: gpd.GeoSeries, words: dict[str, str]
+) -> list[IndexEntry]:
     """Numbered buildings (natural order), each followed by its numbered units, with their squares."""
     out: list[IndexEntry] = []
     buildings, units = layers["buildings"], layers["units"]
-    border = sorted(range(len(buildings)), key=lambda i: (natural_key(str(buildings["number"].iloc[i]) or "~"),
-                                                          str(buildings["label"].iloc[i])))
+    border = sorted(
+        range(len(buildings)),
+        key=lambda i: (natural_key(str(buildings["number"].iloc[i]) or "~"), str(buildings["label"].iloc[i])),
+    )
     for i in border:
         number, label = str(buildings["number"].iloc[i]), str(buildings["label"].iloc[i])
         if not number and not label:
@@ -215,8 +260,15 @@ def index_entries(layers, grid: Grid, b_mm: gpd.GeoSeries, u_mm: gpd.GeoSeries, 
                 continue
             p = u_mm.loc[j]
             sq = grid.square_of(p.x, p.y) if p is not None and not p.is_empty else None
-            out.append(IndexEntry("unit", str(units["id"].loc[j]), str(units["label"].loc[j]) or
-                                  words["unit_fmt"].format(n=unum), (sq,) if sq else (), number=unum))
+            out.append(
+                IndexEntry(
+                    "unit",
+                    str(units["id"].loc[j]),
+                    str(units["label"].loc[j]) or words["unit_fmt"].format(n=unum),
+                    (sq,) if sq else (),
+                    number=unum,
+                )
+            )
     return out
 
 
@@ -232,7 +284,7 @@ def index_items(entries: list[IndexEntry], words: dict[str, str]) -> list[list[s
         for sq, numbers in units.items():
             runs = _runs(numbers)
             for k in range(0, len(runs), 4):
-                chunk = runs[k:k + 4]
+                chunk = runs[k : k + 4]
                 fmt = words["unit_fmt"] if len(numbers) == 1 else words["units_fmt"]
                 groups[-1].append(f"{fmt.format(n=numbers[0], ns=','.join(chunk))} {sq}")
         units.clear()
@@ -259,8 +311,9 @@ def _runs(numbers: list[str]) -> list[str]:
             prev = n
             continue
         if start is not None:
-            out.append(start if start == prev else (f"{start},{prev}" if int(prev) == int(start) + 1 else
-                                                    f"{start}-{prev}"))
+            out.append(
+                start if start == prev else (f"{start},{prev}" if int(prev) == int(start) + 1 else f"{start}-{prev}")
+            )
         if n is not None and n.isdigit():
             start = prev = n
         else:
@@ -276,8 +329,11 @@ def pack(items: list[str], page: Page, cap: float, width: float, indent: float) 
     if page.measure(sep.join(items), cap) <= width:
         return [sep.join(items)]
     measure = lambda t: page.measure(t, cap)  # noqa: E731
-    items = [part for item in items for part in
-             (wrap(item, width - indent, measure) if measure(item) > width - indent else [item])]
+    items = [
+        part
+        for item in items
+        for part in (wrap(item, width - indent, measure) if measure(item) > width - indent else [item])
+    ]
     lines, cur = [items[0]], ""
     for item in items[1:]:
         trial = f"{cur}{sep}{item}" if cur else item
@@ -335,8 +391,9 @@ def facility_bearings(fac: gpd.GeoDataFrame, origin, theta: float, centroid: tup
     return fac_dist, fac_dir
 
 
-def nearby_rows(ty: PanelType, mask: np.ndarray, fac: gpd.GeoDataFrame, fac_dist: np.ndarray,
-                 fac_dir: list[str]) -> list[Row]:
+def nearby_rows(
+    ty: PanelType, mask: np.ndarray, fac: gpd.GeoDataFrame, fac_dist: np.ndarray, fac_dir: list[str]
+) -> list[Row]:
     """Facilities around but off the map: nearest two of each kind, with distance and direction."""
     picked, per_kind = [], {}
     for j in np.argsort(fac_dist, kind="stable"):
@@ -378,8 +435,19 @@ def gate_rows(ty: PanelType, gates: gpd.GeoDataFrame, gate_shown: dict) -> list[
     return gate_rows
 
 
-def split_page(rows: list[Row], n_index: int, *, content: Box, top: float, landscape: bool, col_w: float,
-                gap: float, qr_block_w: float, qr_block_h: float, head_line: float):
+def split_page(
+    rows: list[Row],
+    n_index: int,
+    *,
+    content: Box,
+    top: float,
+    landscape: bool,
+    col_w: float,
+    gap: float,
+    qr_block_w: float,
+    qr_block_h: float,
+    head_line: float,
+):
     """Share the content box between the map and the panel: (panel, map_block, panel columns)."""
     cx0_, cy0_, cx1_, _ = content
     content_w, content_h = cx1_ - cx0_, top - cy0_
@@ -391,17 +459,19 @@ def split_page(rows: list[Row], n_index: int, *, content: Box, top: float, lands
             if fits(rows, k, avail_h):
                 break
         else:
-            raise LabelFitError(f"legend, gates and index do not fit beside the map ({n_index} index rows)",
-                                panel_request())
+            raise LabelFitError(
+                f"legend, gates and index do not fit beside the map ({n_index} index rows)", panel_request()
+            )
         panel = (cx1_ - panel_w, cy0_, cx1_, top)
         map_block = (cx0_, cy0_, cx1_ - panel_w - gap, top)
         return panel, map_block, k
     n_cols = max(1, int((content_w - qr_block_w) // (col_w + gap)))
-    log.debug("panel: %d columns of %.1f mm, %d rows, content %.0fx%.0f mm", n_cols, col_w, len(rows), content_w, content_h)
+    log.debug(
+        "panel: %d columns of %.1f mm, %d rows, content %.0fx%.0f mm", n_cols, col_w, len(rows), content_w, content_h
+    )
     lo, hi = qr_block_h, content_h * 0.55
     if not fits(rows, n_cols, hi):
-        raise LabelFitError(f"legend, gates and index do not fit under the map ({n_index} index rows)",
-                            panel_request())
+        raise LabelFitError(f"legend, gates and index do not fit under the map ({n_index} index rows)", panel_request())
     for _ in range(30):
         mid = (lo + hi) / 2
         if fits(rows, n_cols, mid):
@@ -412,7 +482,6 @@ def split_page(rows: list[Row], n_index: int, *, content: Box, top: float, lands
     panel = (cx0_, cy0_, cx1_, cy0_ + panel_h)
     map_block = (cx0_, cy0_ + panel_h + gap, cx1_, top)
     return panel, map_block, n_cols
-
 
 
 def callout_rows(ty: PanelType, callouts: list[tuple[str, str, str]]) -> list[Row]:

@@ -8,14 +8,14 @@ printed on an opaque background of the colour it is paired with here, and
 :func:`contrast_ratio` of each pair is at least 7:1 (WCAG AAA); the tests
 check that.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ridermap import i18n
-
-from dataclasses import dataclass, field
 
 #: ISO 216 trim sizes (short side, long side) in mm.
 PAPER_MM: dict[str, tuple[float, float]] = {
@@ -54,10 +54,18 @@ MIN_LABEL_CAP_MM = 4.0
 #: Sizes grow more slowly than the paper, so a larger paper gives labels more room.
 TEXT_SIZES: dict[str, TextSizes] = {
     "A4": TextSizes(building_mm=6.0, unit_mm=4.0, gate_mm=4.0, title_mm=8.0, heading_mm=3.6, body_mm=2.8, small_mm=2.2),
-    "A3": TextSizes(building_mm=8.0, unit_mm=4.5, gate_mm=4.5, title_mm=11.0, heading_mm=5.0, body_mm=3.5, small_mm=2.6),
-    "A2": TextSizes(building_mm=10.0, unit_mm=5.0, gate_mm=5.0, title_mm=15.0, heading_mm=6.0, body_mm=4.0, small_mm=3.0),
-    "A1": TextSizes(building_mm=12.0, unit_mm=6.0, gate_mm=6.0, title_mm=20.0, heading_mm=7.5, body_mm=5.0, small_mm=3.6),
-    "A0": TextSizes(building_mm=15.0, unit_mm=7.5, gate_mm=7.5, title_mm=26.0, heading_mm=9.5, body_mm=6.5, small_mm=4.4),
+    "A3": TextSizes(
+        building_mm=8.0, unit_mm=4.5, gate_mm=4.5, title_mm=11.0, heading_mm=5.0, body_mm=3.5, small_mm=2.6
+    ),
+    "A2": TextSizes(
+        building_mm=10.0, unit_mm=5.0, gate_mm=5.0, title_mm=15.0, heading_mm=6.0, body_mm=4.0, small_mm=3.0
+    ),
+    "A1": TextSizes(
+        building_mm=12.0, unit_mm=6.0, gate_mm=6.0, title_mm=20.0, heading_mm=7.5, body_mm=5.0, small_mm=3.6
+    ),
+    "A0": TextSizes(
+        building_mm=15.0, unit_mm=7.5, gate_mm=7.5, title_mm=26.0, heading_mm=9.5, body_mm=6.5, small_mm=4.4
+    ),
 }
 
 #: Symbol sizes, line widths and spacings are given for A2 and multiplied by this.
@@ -110,7 +118,14 @@ class TextBox:
 
 # Okabe-Ito palette
 _ORANGE, _SKY, _GREEN, _YELLOW, _BLUE, _VERMILLION, _PURPLE = (
-    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+)
 
 
 def _facilities() -> dict[str, Marker]:
@@ -181,9 +196,14 @@ class PosterStyle:
     def text_boxes(self) -> dict[str, TextBox]:
         """Every (text, background) pair the poster prints, by name."""
         return {
-            "header": self.header, "building_label": self.building_label, "unit_label": self.unit_label,
-            "gate_label": self.gate_label, "here_label": self.here_label, "panel_text": self.panel_text,
-            "unconfirmed_label": self.unconfirmed_label, "callout_label": self.callout_label,
+            "header": self.header,
+            "building_label": self.building_label,
+            "unit_label": self.unit_label,
+            "gate_label": self.gate_label,
+            "here_label": self.here_label,
+            "panel_text": self.panel_text,
+            "unconfirmed_label": self.unconfirmed_label,
+            "callout_label": self.callout_label,
             "unconfirmed_callout": self.unconfirmed_callout,
         }
 

@@ -25,6 +25,7 @@ Drawing
 
 Nothing here touches the disk.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ def _symbol(data: str, ecc: str, boost: bool) -> QrSymbol:
         raise RenderError(f"QR for {data!r} is {modules.shape} modules: not a full QR code")
     version = (n - 17) // 4
     if boost:  # Q then H: when Q needs a bigger version, so does H
-        for higher in LEVELS[LEVELS.index(ecc) + 1:]:
+        for higher in LEVELS[LEVELS.index(ecc) + 1 :]:
             try:
                 boosted = _encode(data, higher, version)
             except ValueError:  # does not fit this version
@@ -184,7 +185,15 @@ def mpl_path(runs: np.ndarray, *, x0: float, top: float, module: float):
     xb = xa + runs[:, 2] * module
     yb = top - runs[:, 0] * module
     ya = yb - module
-    verts = np.stack([np.stack([xa, ya], 1), np.stack([xb, ya], 1), np.stack([xb, yb], 1),
-                      np.stack([xa, yb], 1), np.stack([xa, ya], 1)], axis=1).reshape(-1, 2)
+    verts = np.stack(
+        [
+            np.stack([xa, ya], 1),
+            np.stack([xb, ya], 1),
+            np.stack([xb, yb], 1),
+            np.stack([xa, yb], 1),
+            np.stack([xa, ya], 1),
+        ],
+        axis=1,
+    ).reshape(-1, 2)
     codes = np.tile([MplPath.MOVETO, MplPath.LINETO, MplPath.LINETO, MplPath.LINETO, MplPath.CLOSEPOLY], len(runs))
     return MplPath(verts, codes.astype(MplPath.code_type))

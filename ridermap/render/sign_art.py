@@ -18,6 +18,7 @@ as a subset (:mod:`ridermap.render.doorplate.pdf`). Variants:
 
 Nothing here touches the disk.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,8 +69,10 @@ class Panel:
 
     def fits(self) -> bool:
         """Every row lies inside the trim, clear of the margin."""
-        return all(r.x_mm + r.text_w_mm <= self.width_mm - self.margin_mm + 1e-6 and r.y_mm <= self.height_mm
-                   for r in self.rows)
+        return all(
+            r.x_mm + r.text_w_mm <= self.width_mm - self.margin_mm + 1e-6 and r.y_mm <= self.height_mm
+            for r in self.rows
+        )
 
 
 def _font() -> CidFont:
@@ -110,8 +113,9 @@ def number_panel(sign: BuildingSign, *, font: CidFont | None = None) -> Panel:
     text = drawable(sign.text, where=f"sign {sign.id}")
     w = font.width_em(text) * size
     width, height = w + 2 * margin, cap + 2 * margin
-    return Panel(sign.id, _up(width), _up(height), (Row(None, text, margin, margin + cap, size, w),),
-                 sign.letter_mm, 0.0, margin)
+    return Panel(
+        sign.id, _up(width), _up(height), (Row(None, text, margin, margin + cap, size, w),), sign.letter_mm, 0.0, margin
+    )
 
 
 def _up(mm: float) -> float:
@@ -126,8 +130,15 @@ def _rgb(c) -> str:
 def _arrow_path(cx: float, cy: float, size: float, turn_deg: float) -> str:
     """A filled arrow in a ``size`` square centred at (cx, cy), pointing ``turn_deg`` from up (y down)."""
     half, shaft, head = size / 2, size * 0.13, size * 0.42
-    pts = [(0, -half), (head, -half + head), (shaft, -half + head), (shaft, half),
-           (-shaft, half), (-shaft, -half + head), (-head, -half + head)]
+    pts = [
+        (0, -half),
+        (head, -half + head),
+        (shaft, -half + head),
+        (shaft, half),
+        (-shaft, half),
+        (-shaft, -half + head),
+        (-head, -half + head),
+    ]
     r = math.radians(turn_deg)
     cos, sin = math.cos(r), math.sin(r)
     turned = [(cx + x * cos - y * sin, cy + x * sin + y * cos) for x, y in pts]
@@ -150,38 +161,57 @@ def _page(panel: Panel, variant: str, font: CidFont, builder: PdfBuilder) -> Non
     background, ink, note = VARIANTS[variant]
     pad = BLEED_MM + MARK_GAP_MM + MARK_MM + 2.0
     x0, y0 = pad, pad
-    ops = [f"q {_rgb(background)} rg {fmt(x0 - BLEED_MM)} {fmt(y0 - BLEED_MM)} "
-           f"{fmt(panel.width_mm + 2 * BLEED_MM)} {fmt(panel.height_mm + 2 * BLEED_MM)} re f Q"]
+    ops = [
+        f"q {_rgb(background)} rg {fmt(x0 - BLEED_MM)} {fmt(y0 - BLEED_MM)} "
+        f"{fmt(panel.width_mm + 2 * BLEED_MM)} {fmt(panel.height_mm + 2 * BLEED_MM)} re f Q"
+    ]
     ops.append(f"q {_rgb(ink)} rg")
     for row in panel.rows:
         if row.turn_deg is not None:
             cy = y0 + row.y_mm - panel.letter_mm / 2
             ops.append(_arrow_path(x0 + panel.margin_mm + panel.arrow_mm / 2, cy, panel.arrow_mm, row.turn_deg))
         builder.use_text(row.text)
-        ops.append(f"BT /F1 {fmt(row.size_mm)} Tf 1 0 0 -1 {fmt(x0 + row.x_mm)} {fmt(y0 + row.y_mm)} Tm "
-                   f"{font.encode(row.text)} Tj ET")
+        ops.append(
+            f"BT /F1 {fmt(row.size_mm)} Tf 1 0 0 -1 {fmt(x0 + row.x_mm)} {fmt(y0 + row.y_mm)} Tm "
+            f"{font.encode(row.text)} Tj ET"
+        )
     small = max(4.0, panel.letter_mm * 0.12)
     label = f"{panel.sign_id}"
     builder.use_text(label)
-    ops.append(f"BT /F1 {fmt(small)} Tf 1 0 0 -1 {fmt(x0 + panel.width_mm - panel.margin_mm / 2 - font.width_em(label) * small)} "
-               f"{fmt(y0 + panel.height_mm - small * 0.4)} Tm {font.encode(label)} Tj ET Q")
+    ops.append(
+        f"BT /F1 {fmt(small)} Tf 1 0 0 -1 "
+        f"{fmt(x0 + panel.width_mm - panel.margin_mm / 2 - font.width_em(label) * small)} "
+        f"{fmt(y0 + panel.height_mm - small * 0.4)} Tm {font.encode(label)} Tj ET Q"
+    )
     ops += _crop_marks(x0, y0, panel.width_mm, panel.height_mm)
-    caption = f"{panel.sign_id} · {variant} · {fmt(panel.width_mm)} × {fmt(panel.height_mm)} mm{' · ' + note if note else ''}"
+    caption = (
+        f"{panel.sign_id} · {variant} · {fmt(panel.width_mm)} × {fmt(panel.height_mm)} mm{' · ' + note if note else ''}"
+    )
     builder.use_text(caption)
-    ops.append(f"BT 0 g /F1 3.5 Tf 1 0 0 -1 {fmt(x0)} {fmt(y0 + panel.height_mm + BLEED_MM + MARK_GAP_MM + MARK_MM + 1.5)} Tm "
-               f"{font.encode(caption)} Tj ET")
+    ops.append(
+        f"BT 0 g /F1 3.5 Tf 1 0 0 -1 {fmt(x0)} {fmt(y0 + panel.height_mm + BLEED_MM + MARK_GAP_MM + MARK_MM + 1.5)} Tm "
+        f"{font.encode(caption)} Tj ET"
+    )
     builder.add_page(panel.width_mm + 2 * pad, panel.height_mm + 2 * pad + 4.0, "\n".join(ops))
 
 
 #: characters of ids, captions and notes (with every panel's text: one font subset for a compound's signs)
-CAPTION_ALPHABET = "".join(sorted(set("0123456789abcdefghijklmnopqrstuvwxyzJN ·×.-/ " + "".join(VARIANTS)
-                                      + "".join(note for _, _, note in VARIANTS.values()))))
+CAPTION_ALPHABET = "".join(
+    sorted(
+        set(
+            "0123456789abcdefghijklmnopqrstuvwxyzJN ·×.-/ "
+            + "".join(VARIANTS)
+            + "".join(note for _, _, note in VARIANTS.values())
+        )
+    )
+)
 
 
 def alphabet(panels) -> str:
     """Every character the artwork of ``panels`` uses (pass it to :func:`sign_pdf` so all share one subset)."""
-    return "".join(sorted(set(CAPTION_ALPHABET).union(*(r.text for p in panels for r in p.rows),
-                                                         *(p.sign_id for p in panels))))
+    return "".join(
+        sorted(set(CAPTION_ALPHABET).union(*(r.text for p in panels for r in p.rows), *(p.sign_id for p in panels)))
+    )
 
 
 def sign_pdf(panel: Panel, *, title: str = "", variants: tuple[str, ...] = tuple(VARIANTS), chars: str = "") -> bytes:

@@ -9,11 +9,11 @@ letter height. What rests on inferred gates is marked 待核实.
 
 Returns a matplotlib :class:`~matplotlib.figure.Figure`; nothing here touches the disk.
 """
+
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import math
+from collections.abc import Mapping
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -34,8 +34,15 @@ INK, POST, NUMBER, RIDE, WALK = "#212121", "#0d47a1", "#e65100", "#616161", "#9e
 _ATTRIBUTION = "© OpenStreetMap contributors"
 
 
-def sign_plan_figure(plan: SignPlan, view: Bundle, *, language: str = "zh", draft: bool = False,
-                     inferred_gates: frozenset[str] = frozenset(), margin_m: float = 30.0) -> Figure:
+def sign_plan_figure(
+    plan: SignPlan,
+    view: Bundle,
+    *,
+    language: str = "zh",
+    draft: bool = False,
+    inferred_gates: frozenset[str] = frozenset(),
+    margin_m: float = 30.0,
+) -> Figure:
     """The A3 landscape sign-plan map of ``plan``'s compound.
 
     Parameters
@@ -121,15 +128,25 @@ def _draw_base(ax, view: Bundle, cid: str, metric, bounds, family: str, texts: l
             text = drawable(label, where=f"sign plan of {cid}")
             if text and geom is not None:
                 p = geom.representative_point()
-                ax.text(p.x, p.y, text, fontsize=7, ha="center", va="center", color="#616161", fontfamily=family, zorder=4)
+                ax.text(
+                    p.x, p.y, text, fontsize=7, ha="center", va="center", color="#616161", fontfamily=family, zorder=4
+                )
                 texts.append(text)
     gates = view.gates[view.gates["community_id"] == cid].to_crs(metric)
     for name, geom in zip(gates["name"], gates.geometry):
         ax.plot([geom.x], [geom.y], marker="p", markersize=11, color="#2e7d32", markeredgecolor="white", zorder=8)
         text = drawable(name, where=f"sign plan of {cid}")
         if text:
-            ax.annotate(text, (geom.x, geom.y), xytext=(7, -10), textcoords="offset points", fontsize=8,
-                        fontfamily=family, color="#2e7d32", zorder=8)
+            ax.annotate(
+                text,
+                (geom.x, geom.y),
+                xytext=(7, -10),
+                textcoords="offset points",
+                fontsize=8,
+                fontfamily=family,
+                color="#2e7d32",
+                zorder=8,
+            )
             texts.append(text)
 
 
@@ -155,11 +172,20 @@ def _draw_posts(ax, plan: SignPlan, to_m, span: float, family: str, texts: list[
 def _draw_numbers(ax, plan: SignPlan, to_m, span: float, family: str, texts: list[str]) -> None:
     for s in plan.buildings:
         x, y = to_m.transform(s.lon, s.lat)
-        ax.plot([x], [y], marker=(3, 0, -s.facing_deg), markersize=7, color=NUMBER, markeredgecolor="white",
-                markeredgewidth=0.5, zorder=9)
+        ax.plot(
+            [x],
+            [y],
+            marker=(3, 0, -s.facing_deg),
+            markersize=7,
+            color=NUMBER,
+            markeredgecolor="white",
+            markeredgewidth=0.5,
+            zorder=9,
+        )
         d = _unit(s.facing_deg) * span * 0.018
-        ax.text(x + d[0], y + d[1], s.id, fontsize=5.5, ha="center", va="center", color=NUMBER, fontfamily=family,
-                zorder=9)
+        ax.text(
+            x + d[0], y + d[1], s.id, fontsize=5.5, ha="center", va="center", color=NUMBER, fontfamily=family, zorder=9
+        )
         texts.append(s.id)
 
 
@@ -182,8 +208,18 @@ def _side_panel(side, plan: SignPlan, t, family: str, texts: list[str], from_inf
         lines.append((t["more"].format(n=sum(r.count("N") for r in rows[room:])), 8, "#757575"))
     y = 1.0
     for text, size, colour in lines:
-        side.text(0.0, y, text, fontsize=size, fontfamily=family, color=colour, va="top", transform=side.transAxes,
-                  wrap=False, clip_on=False)
+        side.text(
+            0.0,
+            y,
+            text,
+            fontsize=size,
+            fontfamily=family,
+            color=colour,
+            va="top",
+            transform=side.transAxes,
+            wrap=False,
+            clip_on=False,
+        )
         texts.append(text)
         y -= size / 8.5 * 0.021 + 0.004
     _legend(side, t, family, texts)
@@ -206,11 +242,13 @@ def _number_rows(plan: SignPlan, t: Mapping) -> list[str]:
 def _legend(side, t: Mapping, family: str, texts: list[str]) -> None:
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], marker="o", color="none", markerfacecolor=POST, markersize=9, label=t["legend_post"]),
-               Line2D([], [], marker=(3, 0, 0), color="none", markerfacecolor=NUMBER, markersize=8, label=t["legend_number"]),
-               Line2D([], [], color=RIDE, linewidth=1.2, label=t["legend_ride"]),
-               Line2D([], [], color=WALK, linewidth=1.2, linestyle=":", label=t["legend_walk"]),
-               Line2D([], [], marker="p", color="none", markerfacecolor="#2e7d32", markersize=10, label=t["legend_gate"])]
+    handles = [
+        Line2D([], [], marker="o", color="none", markerfacecolor=POST, markersize=9, label=t["legend_post"]),
+        Line2D([], [], marker=(3, 0, 0), color="none", markerfacecolor=NUMBER, markersize=8, label=t["legend_number"]),
+        Line2D([], [], color=RIDE, linewidth=1.2, label=t["legend_ride"]),
+        Line2D([], [], color=WALK, linewidth=1.2, linestyle=":", label=t["legend_walk"]),
+        Line2D([], [], marker="p", color="none", markerfacecolor="#2e7d32", markersize=10, label=t["legend_gate"]),
+    ]
     side.legend(handles=handles, loc="lower left", prop={"family": family, "size": 8}, frameon=False)
     texts += [str(h.get_label()) for h in handles]
 
@@ -222,8 +260,24 @@ def _scale_bar(ax, bounds, t: Mapping, family: str, texts: list[str]) -> None:
     bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
     ax.plot([bx, bx + length], [by, by], color=INK, linewidth=3, zorder=13, solid_capstyle="butt")
     label = f"{length} {t['metres']}"
-    ax.text(bx + length / 2, by + (y1 - y0) * 0.012, label, ha="center", va="bottom", fontsize=9, fontfamily=family,
-            zorder=13)
-    ax.annotate("N", xy=(x1 - (x1 - x0) * 0.05, y1 - (y1 - y0) * 0.05), xytext=(0, -24), textcoords="offset points",
-                ha="center", fontsize=10, fontfamily=family, arrowprops={"arrowstyle": "-|>", "color": INK})
+    ax.text(
+        bx + length / 2,
+        by + (y1 - y0) * 0.012,
+        label,
+        ha="center",
+        va="bottom",
+        fontsize=9,
+        fontfamily=family,
+        zorder=13,
+    )
+    ax.annotate(
+        "N",
+        xy=(x1 - (x1 - x0) * 0.05, y1 - (y1 - y0) * 0.05),
+        xytext=(0, -24),
+        textcoords="offset points",
+        ha="center",
+        fontsize=10,
+        fontfamily=family,
+        arrowprops={"arrowstyle": "-|>", "color": INK},
+    )
     texts += [label, "N"]

@@ -16,6 +16,7 @@ network unless a basemap is asked for.
 The public entry points are :func:`render_community`, :func:`render_index`
 and :func:`site_assets`; :mod:`ridermap.publish.site` writes them.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,6 @@ from ridermap import i18n, urls
 from ridermap.analysis.context import Analysis
 from ridermap.analysis.routing import RoutePlan
 from ridermap.config import Config, feedback_link
-from ridermap.text import natural_key
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
@@ -47,14 +47,23 @@ from ridermap.render.site_data import (
 )
 from ridermap.render.site_maps import Layer, MapParts, render_map_parts, site_map
 from ridermap.resources import templates_dir
+from ridermap.text import natural_key
 
 log = logging.getLogger(__name__)
 
 __all__ = ["render_community", "render_index", "site_assets", "data_path", "FAC_CHARS"]
 
 #: one character per facility kind, drawn in its map marker
-FAC_CHARS = {"charger": "充", "battery_swap": "换", "rider_parking": "P", "parcel_locker": "柜", "toilet": "厕",
-             "rider_station": "驿", "drinking_water": "水", "transfer_bicycle": "单"}
+FAC_CHARS = {
+    "charger": "充",
+    "battery_swap": "换",
+    "rider_parking": "P",
+    "parcel_locker": "柜",
+    "toilet": "厕",
+    "rider_station": "驿",
+    "drinking_water": "水",
+    "transfer_bicycle": "单",
+}
 
 
 def _layer(key: str) -> Layer:
@@ -75,14 +84,25 @@ def _env() -> Environment:
     folder = templates_dir() / "site"
     if not (folder / "base.html.j2").is_file():
         raise RenderError(f"site templates are missing from {folder}")
-    return Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html", "html.j2"], default=False),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return Environment(
+        loader=FileSystemLoader(str(folder)),
+        autoescape=select_autoescape(["html", "html.j2"], default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def _parts(fmap) -> dict[str, Markup]:
     parts: MapParts = render_map_parts(fmap)
     # folium's output holds only our own constants and escaped JSON: mark it safe
-    return {"css": Markup(parts.css), "html": Markup(parts.html), "js": Markup(parts.js), "script": Markup(parts.script)}
+    return {
+        "css": Markup(parts.css),
+        "html": Markup(parts.html),
+        "js": Markup(parts.js),
+        "script": Markup(parts.script),
+    }
 
 
 def _bounds(polygons: list) -> list[list[float]] | None:
@@ -133,7 +153,9 @@ def render_community(
         Site-relative path -> text.
     """
     if len(bundle.communities) != 1:
-        raise RenderError(f"render_community needs one compound, got {len(bundle.communities)} (use bundle.community(id))")
+        raise RenderError(
+            f"render_community needs one compound, got {len(bundle.communities)} (use bundle.community(id))"
+        )
     shift = coord_shift(basemap)
     if plan is None:
         if analysis is None:
@@ -150,25 +172,52 @@ def render_community(
     units_of: dict[str, list] = {}
     for u in sorted(bundle.units.itertuples(index=False), key=lambda r: natural_key(r.number or r.id)):
         t = titles.loc[u.id]
-        units_of.setdefault(u.building_id, []).append({"path": urls.unit_path(u.id), "zh": t["unit_zh"], "en": t["unit_en"]})
-    buildings = [{"id": b.id, **_building_label(b), "units": units_of.get(b.id, [])}
-                 for b in sorted(bundle.buildings.itertuples(index=False), key=lambda r: natural_key(r.number or r.label))]
+        units_of.setdefault(u.building_id, []).append(
+            {"path": urls.unit_path(u.id), "zh": t["unit_zh"], "en": t["unit_en"]}
+        )
+    buildings = [
+        {"id": b.id, **_building_label(b), "units": units_of.get(b.id, [])}
+        for b in sorted(bundle.buildings.itertuples(index=False), key=lambda r: natural_key(r.number or r.label))
+    ]
     comm = bundle.communities.iloc[0]
     shown = gate_names(bundle.gates, "zh")
-    gates = [{"id": g.id, "name": str(g.name).strip() or shown[g.id],
-              "access": "none" if g.locked else known_access(g.rider_access), "locked": bool(g.locked),
-              "unconfirmed": not gate_confirmed(inferred=g.inferred, rider_access=known_access(g.rider_access)),
-              "hours": rule_text(g.hours) if not g.locked else {}} for g in bundle.gates.itertuples(index=False)]
+    gates = [
+        {
+            "id": g.id,
+            "name": str(g.name).strip() or shown[g.id],
+            "access": "none" if g.locked else known_access(g.rider_access),
+            "locked": bool(g.locked),
+            "unconfirmed": not gate_confirmed(inferred=g.inferred, rider_access=known_access(g.rider_access)),
+            "hours": rule_text(g.hours) if not g.locked else {},
+        }
+        for g in bundle.gates.itertuples(index=False)
+    ]
     name = _compound_name(comm["name"], comm["inferred"])
-    facilities = [{"kind": f.kind, "label": FACILITY_LABELS.get(f.kind, {"zh": f.kind, "en": f.kind}), "name": f.name}
-                  for f in bundle.facilities.itertuples(index=False)]
-    common = {"lang": lang, "prefix": "../", "access": RIDER_ACCESS_LABELS, "data_date": config.data_date,
-              "data_path": data_path(cid), "feedback": feedback_link(config, community_id=cid)}
+    facilities = [
+        {"kind": f.kind, "label": FACILITY_LABELS.get(f.kind, {"zh": f.kind, "en": f.kind}), "name": f.name}
+        for f in bundle.facilities.itertuples(index=False)
+    ]
+    common = {
+        "lang": lang,
+        "prefix": "../",
+        "access": RIDER_ACCESS_LABELS,
+        "data_date": config.data_date,
+        "data_path": data_path(cid),
+        "feedback": feedback_link(config, community_id=cid),
+    }
     cmap = site_map(prefix="../", bounds=bounds, layers=_COMMUNITY_LAYERS, basemap=basemap, tianditu_key=tianditu_key)
     out[urls.community_path(cid)] = env.get_template("community.html.j2").render(
-        **common, map=_parts(cmap),
-        c={"id": cid, **name, "access": known_access(comm["rider_access"]), "hours": rule_text(comm["rider_hours"]),
-           "gates": gates, "buildings": buildings, "facilities": facilities},
+        **common,
+        map=_parts(cmap),
+        c={
+            "id": cid,
+            **name,
+            "access": known_access(comm["rider_access"]),
+            "hours": rule_text(comm["rider_hours"]),
+            "gates": gates,
+            "buildings": buildings,
+            "facilities": facilities,
+        },
         page={"kind": "community", "cid": cid},
     )
     names_zh, names_en = gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")
@@ -181,19 +230,43 @@ def render_community(
         for p in ud["plans"]:
             rule_zh = "、".join(f"{names_zh.get(r, name['name_zh'])} {_rule(rules, r, comm, 'zh')}" for r in p["rules"])
             rule_en = "; ".join(f"{names_en.get(r, name['name_en'])} {_rule(rules, r, comm, 'en')}" for r in p["rules"])
-            plans.append({**p, "gate_name": names_zh.get(p["gate"], ""), "gate_name_en": names_en.get(p["gate"], ""),
-                          "rule_zh": rule_zh, "rule_en": rule_en})
-        near = [{"kind": f["k"], "label": FACILITY_LABELS.get(f["k"], {"zh": f["k"], "en": f["k"]}),
-                 "name": fac_names.get(f["id"], ""), "d": f["d"]} for f in ud["near"]]
+            plans.append(
+                {
+                    **p,
+                    "gate_name": names_zh.get(p["gate"], ""),
+                    "gate_name_en": names_en.get(p["gate"], ""),
+                    "rule_zh": rule_zh,
+                    "rule_en": rule_en,
+                }
+            )
+        near = [
+            {
+                "kind": f["k"],
+                "label": FACILITY_LABELS.get(f["k"], {"zh": f["k"], "en": f["k"]}),
+                "name": fac_names.get(f["id"], ""),
+                "d": f["d"],
+            }
+            for f in ud["near"]
+        ]
         t = titles.loc[u.id]
         umap = site_map(prefix="../", bounds=bounds, layers=_UNIT_LAYERS, basemap=basemap, tianditu_key=tianditu_key)
         out[urls.unit_path(u.id)] = unit_template.render(
-            **{**common, "feedback": feedback_link(config, community_id=cid, unit_id=u.id)}, map=_parts(umap),
+            **{**common, "feedback": feedback_link(config, community_id=cid, unit_id=u.id)},
+            map=_parts(umap),
             u={"title_zh": t["title_zh"], "title_en": t["title_en"], "building_id": u.building_id, "flats": u.flats},
             c={**name, "path": urls.community_path(cid)},
-            plans=plans, near=near,
-            page={"kind": "unit", "cid": cid, "unit": u.id, "building": u.building_id,
-                  "plans": [{"when": p["when"], "rules": p["rules"], "entry": p["entry"], "legs": p["legs"]} for p in ud["plans"]]},
+            plans=plans,
+            near=near,
+            page={
+                "kind": "unit",
+                "cid": cid,
+                "unit": u.id,
+                "building": u.building_id,
+                "plans": [
+                    {"when": p["when"], "rules": p["rules"], "entry": p["entry"], "legs": p["legs"]}
+                    for p in ud["plans"]
+                ],
+            },
         )
     log.info("site: %s: %d pages", cid, len(out) - 1)
     return out
@@ -236,8 +309,14 @@ def _rule(rules: dict, rid: str, comm, lang: str) -> str:
     return hours.get(lang, "") if hours else ""
 
 
-def render_index(bundle: Bundle, *, config: Config, basemap: str | None = None, tianditu_key: str = "",
-                 kinds: tuple[str, ...] = CARE_KINDS) -> str:
+def render_index(
+    bundle: Bundle,
+    *,
+    config: Config,
+    basemap: str | None = None,
+    tianditu_key: str = "",
+    kinds: tuple[str, ...] = CARE_KINDS,
+) -> str:
     """Render ``index.html``: every compound (search by name) and the district care map.
 
     Parameters
@@ -256,22 +335,42 @@ def render_index(bundle: Bundle, *, config: Config, basemap: str | None = None, 
     polys = [poly for c in data["communities"] for poly in c["outline"]]
     bounds = _bounds(polys) or _bounds([[[f["p"] for f in data["fac"] if f["p"]]]])
     layers = [Layer("compounds", "小区", "Compounds")] + [
-        Layer(k, FACILITY_LABELS[k]["zh"], FACILITY_LABELS[k]["en"]) for k in kinds]
+        Layer(k, FACILITY_LABELS[k]["zh"], FACILITY_LABELS[k]["en"]) for k in kinds
+    ]
     fmap = site_map(prefix="", bounds=bounds, layers=layers, basemap=basemap, tianditu_key=tianditu_key)
     units = bundle.units.groupby("community_id").size().to_dict() if len(bundle.units) else {}
     communities = sorted(
-        ({"id": c.id, **_compound_name(c.name, c.inferred), "access": known_access(c.rider_access),
-          "units": int(units.get(c.id, 0)), "path": urls.community_path(c.id)} for c in bundle.communities.itertuples(index=False)),
-        key=lambda c: natural_key(c["name"]))
+        (
+            {
+                "id": c.id,
+                **_compound_name(c.name, c.inferred),
+                "access": known_access(c.rider_access),
+                "units": int(units.get(c.id, 0)),
+                "path": urls.community_path(c.id),
+            }
+            for c in bundle.communities.itertuples(index=False)
+        ),
+        key=lambda c: natural_key(c["name"]),
+    )
     care = []
     for k in kinds:
         items = [f for f in data["fac"] if f["k"] == k]
         if items:
             care.append({"kind": k, "label": FACILITY_LABELS[k], "places": [{"name": f["n"]} for f in items]})
-    return _env().get_template("index.html.j2").render(
-        lang=config.language, prefix="", access=RIDER_ACCESS_LABELS, data_date=config.data_date,
-        title=config.name, communities=communities, care=care, map=_parts(fmap),
-        page={"kind": "index", "index": data},
+    return (
+        _env()
+        .get_template("index.html.j2")
+        .render(
+            lang=config.language,
+            prefix="",
+            access=RIDER_ACCESS_LABELS,
+            data_date=config.data_date,
+            title=config.name,
+            communities=communities,
+            care=care,
+            map=_parts(fmap),
+            page={"kind": "index", "index": data},
+        )
     )
 
 
@@ -294,7 +393,9 @@ def _leaflet_dir() -> Path:
     try:
         import js_lib_leaflet
     except ImportError as exc:
-        raise RenderError("the rider site needs Leaflet from the package django-js-lib-leaflet: pip install django-js-lib-leaflet") from exc
+        raise RenderError(
+            "the rider site needs Leaflet from the package django-js-lib-leaflet: pip install django-js-lib-leaflet"
+        ) from exc
     folder = Path(js_lib_leaflet.__file__).resolve().parent / "static" / "js_lib_leaflet"
     if not (folder / "leaflet.js").is_file():
         raise RenderError(f"Leaflet files are missing from {folder}; reinstall django-js-lib-leaflet")

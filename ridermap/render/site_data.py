@@ -7,6 +7,7 @@ names stay plain text here and are escaped where they are written (Jinja2
 Coordinates are ``[lat, lon]`` rounded to 6 decimals (~0.1 m), shifted into
 GCJ-02 when the basemap is in GCJ-02 (AMap, Tencent) so overlays line up.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,10 +17,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ridermap import i18n, urls
-from ridermap.hours import format_schedule
+from ridermap import urls
+from ridermap.analysis.routing import RoutePlan, UnitRoute, describe, parse_hours
 from ridermap.analysis.signs import signs_at_turns
-from ridermap.analysis.routing import RoutePlan, Schedule, UnitRoute, describe, parse_hours
+from ridermap.hours import format_schedule
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
 from ridermap.render.honest import compound_title, gate_names, known_access
@@ -95,8 +96,12 @@ def rule_text(hours: str) -> dict:
     schedule = parse_hours(hours)
     if schedule is None:
         return {"raw": hours, "zh": hours, "en": hours, "s": None}
-    return {"raw": hours, "zh": format_schedule(schedule, lang="zh"), "en": format_schedule(schedule, lang="en"),
-            "s": [list(map(list, day)) for day in schedule]}
+    return {
+        "raw": hours,
+        "zh": format_schedule(schedule, lang="zh"),
+        "en": format_schedule(schedule, lang="en"),
+        "s": [list(map(list, day)) for day in schedule],
+    }
 
 
 def unit_titles(bundle: Bundle) -> pd.DataFrame:
@@ -126,9 +131,18 @@ def unit_titles(bundle: Bundle) -> pd.DataFrame:
         else:
             uzh, uen = f"入口{seen[bid]}", f"Entrance {seen[bid]}"
         ben = f"Bldg {bnum}" if bnum else blabel
-        rows.append({"id": uid, "building": blabel, "unit_zh": uzh, "unit_en": uen,
-                     "title_zh": f"{blabel}{uzh}" if blabel else uzh,
-                     "title_en": f"{ben}, {uen}" if ben else uen, "bnum": bnum, "unum": str(num or "")})
+        rows.append(
+            {
+                "id": uid,
+                "building": blabel,
+                "unit_zh": uzh,
+                "unit_en": uen,
+                "title_zh": f"{blabel}{uzh}" if blabel else uzh,
+                "title_en": f"{ben}, {uen}" if ben else uen,
+                "bnum": bnum,
+                "unum": str(num or ""),
+            }
+        )
     cols = ["building", "unit_zh", "unit_en", "title_zh", "title_en", "bnum", "unum"]
     return pd.DataFrame(rows, columns=["id", *cols]).set_index("id")
 
@@ -149,23 +163,49 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
     for row in bundle.buildings.itertuples(index=False):
         geom = row.geometry
         label_pt = geom.representative_point() if geom is not None and not geom.is_empty else None
-        buildings.append({"id": row.id, "n": row.number, "l": row.label or (f"{row.number}号楼" if row.number else ""),
-                          "g": _polygons(geom, shift), "c": _latlon(label_pt, shift) if label_pt is not None else []})
+        buildings.append(
+            {
+                "id": row.id,
+                "n": row.number,
+                "l": row.label or (f"{row.number}号楼" if row.number else ""),
+                "g": _polygons(geom, shift),
+                "c": _latlon(label_pt, shift) if label_pt is not None else [],
+            }
+        )
     units = []
     for row in bundle.units.itertuples(index=False):
         t = titles.loc[row.id]
-        units.append({"id": row.id, "b": row.building_id, "n": row.number, "l": t["unit_zh"], "le": t["unit_en"],
-                      "t": t["title_zh"], "te": t["title_en"], "bn": t["bnum"], "f": row.flats,
-                      "p": _latlon(row.geometry, shift)})
+        units.append(
+            {
+                "id": row.id,
+                "b": row.building_id,
+                "n": row.number,
+                "l": t["unit_zh"],
+                "le": t["unit_en"],
+                "t": t["title_zh"],
+                "te": t["title_en"],
+                "bn": t["bnum"],
+                "f": row.flats,
+                "p": _latlon(row.geometry, shift),
+            }
+        )
     gates = []
     shown = gate_names(bundle.gates, "zh")
     for row in bundle.gates.itertuples(index=False):
         # the rule only from data: unknown (待核实) stays unknown; "u": inferred or unconfirmed
         access = "none" if row.locked else known_access(row.rider_access)
         unconfirmed = not gate_confirmed(inferred=row.inferred, rider_access=known_access(row.rider_access))
-        gates.append({"id": row.id, "n": str(row.name).strip() or shown[row.id], "a": access, "k": bool(row.locked),
-                      "u": unconfirmed, "h": rule_text(row.hours) if not row.locked else {},
-                      "p": _latlon(row.geometry, shift)})
+        gates.append(
+            {
+                "id": row.id,
+                "n": str(row.name).strip() or shown[row.id],
+                "a": access,
+                "k": bool(row.locked),
+                "u": unconfirmed,
+                "h": rule_text(row.hours) if not row.locked else {},
+                "p": _latlon(row.geometry, shift),
+            }
+        )
     paths: dict[str, list] = {"ride": [], "walk": []}
     for row in bundle.paths.itertuples(index=False):
         coords = _latlon(row.geometry, shift)
@@ -173,28 +213,63 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
             continue
         lines = coords if row.geometry.geom_type == "MultiLineString" else [coords]
         paths["ride" if row.rideable else "walk"].extend(lines)
-    facilities = [{"id": row.id, "k": row.kind, "n": row.name, "p": _latlon(row.geometry, shift)}
-                  for row in bundle.facilities.itertuples(index=False)]
+    facilities = [
+        {"id": row.id, "k": row.kind, "n": row.name, "p": _latlon(row.geometry, shift)}
+        for row in bundle.facilities.itertuples(index=False)
+    ]
     return {
-        "id": comm["id"], "name": compound_title(comm["name"], comm["inferred"], "zh")[0], "a": known_access(comm["rider_access"]), "h": rule_text(comm["rider_hours"]),
-        "outline": _polygons(comm.geometry, shift), "buildings": buildings, "units": units, "gates": gates,
-        "paths": paths, "fac": facilities,
+        "id": comm["id"],
+        "name": compound_title(comm["name"], comm["inferred"], "zh")[0],
+        "a": known_access(comm["rider_access"]),
+        "h": rule_text(comm["rider_hours"]),
+        "outline": _polygons(comm.geometry, shift),
+        "buildings": buildings,
+        "units": units,
+        "gates": gates,
+        "paths": paths,
+        "fac": facilities,
     }
 
 
-def _plan(route: UnitRoute | None, *, when: str, rules: list[str], shift: Shift | None, names: dict,
-          destination: dict[str, str], signs=None) -> dict | None:
+def _plan(
+    route: UnitRoute | None,
+    *,
+    when: str,
+    rules: list[str],
+    shift: Shift | None,
+    names: dict,
+    destination: dict[str, str],
+    signs=None,
+) -> dict | None:
     if route is None:
         return None
     at = signs_at_turns(route, signs) if signs is not None else {}
     return {
-        "when": when, "rules": rules, "gate": route.gate_id, "entry": route.entry, "parking": route.parking_id,
-        "ride_m": round(route.ride_m), "walk_m": round(route.walk_m), "length_m": round(route.length_m),
+        "when": when,
+        "rules": rules,
+        "gate": route.gate_id,
+        "entry": route.entry,
+        "parking": route.parking_id,
+        "ride_m": round(route.ride_m),
+        "walk_m": round(route.walk_m),
+        "length_m": round(route.length_m),
         "legs": [{"m": leg.mode, "c": _latlon(leg.geometry, shift)} for leg in route.legs],
-        "zh": describe(route, lang="zh", gate_names=names["gate_zh"], parking_names=names["fac"],
-                       destination=destination["zh"], signs=at),
-        "en": describe(route, lang="en", gate_names=names["gate_en"], parking_names=names["fac"],
-                       destination=destination["en"], signs=at),
+        "zh": describe(
+            route,
+            lang="zh",
+            gate_names=names["gate_zh"],
+            parking_names=names["fac"],
+            destination=destination["zh"],
+            signs=at,
+        ),
+        "en": describe(
+            route,
+            lang="en",
+            gate_names=names["gate_en"],
+            parking_names=names["fac"],
+            destination=destination["en"],
+            signs=at,
+        ),
     }
 
 
@@ -221,8 +296,11 @@ def _lookups(bundle: Bundle, plan: RoutePlan) -> tuple:
     cached = bundle.__dict__.get("_site_lookups")
     if cached is None or cached[0] is not plan.nearest:
         # route texts name unconfirmed gates with 待核实 / (to be confirmed)
-        names = {"gate_zh": gate_names(bundle.gates, "zh"), "gate_en": gate_names(bundle.gates, "en"),
-                 "fac": dict(zip(bundle.facilities["id"], bundle.facilities["name"]))}
+        names = {
+            "gate_zh": gate_names(bundle.gates, "zh"),
+            "gate_en": gate_names(bundle.gates, "en"),
+            "fac": dict(zip(bundle.facilities["id"], bundle.facilities["name"])),
+        }
         near = plan.nearest.groupby("unit_id", sort=False).indices if len(plan.nearest) else {}
         cached = (plan.nearest, unit_titles(bundle), names, bundle.facilities.set_index("id"), near)
         object.__setattr__(bundle, "_site_lookups", cached)  # a cache on the (frozen) view, never pickled
@@ -254,10 +332,18 @@ def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | N
         plans.append(_plan(regular, when="always", rules=[], shift=shift, names=names, destination=dest, signs=signs))
     near = plan.nearest.iloc[near_rows.get(unit_id, _NO_ROWS)]
     return {
-        "unit": unit_id, "cid": comm_id,
+        "unit": unit_id,
+        "cid": comm_id,
         "plans": [p for p in plans if p is not None],
-        "near": [{"id": r.facility_id, "k": r.kind, "n": str(fac.at[r.facility_id, "name"]) if r.facility_id in fac.index else "",
-                  "d": round(float(r.distance_m))} for r in near.itertuples(index=False)],
+        "near": [
+            {
+                "id": r.facility_id,
+                "k": r.kind,
+                "n": str(fac.at[r.facility_id, "name"]) if r.facility_id in fac.index else "",
+                "d": round(float(r.distance_m)),
+            }
+            for r in near.itertuples(index=False)
+        ],
     }
 
 
@@ -270,22 +356,39 @@ def search_entries(bundle: Bundle) -> list[dict]:
     site-relative link ``h``. The page builds its search keys from these
     (``7-2``, ``7号楼2单元``, ``七号楼``, ``南门``, an address), offline.
     """
-    names = {c: compound_title(n, i, "zh")[0] for c, n, i in
-             zip(bundle.communities["id"], bundle.communities["name"], bundle.communities["inferred"])}
+    names = {
+        c: compound_title(n, i, "zh")[0]
+        for c, n, i in zip(bundle.communities["id"], bundle.communities["name"], bundle.communities["inferred"])
+    }
     out: list[dict] = [{"k": "c", "c": names[c], "h": urls.community_path(c)} for c in bundle.communities["id"]]
     b = bundle.buildings
     numbers = dict(zip(b["id"], b["number"].fillna("").astype(str)))
     labels = dict(zip(b["id"], b["label"].fillna("").astype(str)))
     for bid, cid in zip(b["id"], b["community_id"]):
         if cid in names:
-            out.append({"k": "b", "c": names[cid], "bn": numbers[bid], "bl": labels[bid],
-                        "h": urls.building_path(cid, bid)})
+            out.append(
+                {"k": "b", "c": names[cid], "bn": numbers[bid], "bl": labels[bid], "h": urls.building_path(cid, bid)}
+            )
     u = bundle.units
-    for uid, cid, bid, un, ul in zip(u["id"], u["community_id"], u["building_id"], u["number"].fillna("").astype(str),
-                                     u["label"].fillna("").astype(str)):
+    for uid, cid, bid, un, ul in zip(
+        u["id"],
+        u["community_id"],
+        u["building_id"],
+        u["number"].fillna("").astype(str),
+        u["label"].fillna("").astype(str),
+    ):
         if cid in names:
-            out.append({"k": "u", "c": names[cid], "bn": numbers.get(bid, ""), "bl": labels.get(bid, ""), "un": un,
-                        "ul": ul, "h": urls.unit_path(uid)})
+            out.append(
+                {
+                    "k": "u",
+                    "c": names[cid],
+                    "bn": numbers.get(bid, ""),
+                    "bl": labels.get(bid, ""),
+                    "un": un,
+                    "ul": ul,
+                    "h": urls.unit_path(uid),
+                }
+            )
     g = bundle.gates
     for gid, cid, name in zip(g["id"], g["community_id"], g["name"].fillna("").astype(str)):
         if cid in names and name:
@@ -301,10 +404,18 @@ def index_data(bundle: Bundle, *, shift: Shift | None = None, kinds: tuple[str, 
         geom = row.geometry
         centre = geom.representative_point() if geom is not None and not geom.is_empty else None
         n_units = int(per_compound.get(row.id, 0))
-        comms.append({"id": row.id, "name": compound_title(row.name, row.inferred, "zh")[0], "a": known_access(row.rider_access), "u": n_units,
-                      "outline": _polygons(geom.simplify(1e-5) if geom is not None else None, shift),
-                      "c": _latlon(centre, shift) if centre is not None else []})
+        comms.append(
+            {
+                "id": row.id,
+                "name": compound_title(row.name, row.inferred, "zh")[0],
+                "a": known_access(row.rider_access),
+                "u": n_units,
+                "outline": _polygons(geom.simplify(1e-5) if geom is not None else None, shift),
+                "c": _latlon(centre, shift) if centre is not None else [],
+            }
+        )
     fac = bundle.facilities[bundle.facilities["kind"].isin(kinds)]
-    facilities = [{"id": r.id, "k": r.kind, "n": r.name, "p": _latlon(r.geometry, shift)}
-                  for r in fac.itertuples(index=False)]
+    facilities = [
+        {"id": r.id, "k": r.kind, "n": r.name, "p": _latlon(r.geometry, shift)} for r in fac.itertuples(index=False)
+    ]
     return {"communities": comms, "fac": facilities, "kinds": list(kinds)}

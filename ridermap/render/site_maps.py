@@ -15,6 +15,7 @@ created (and rendered) inside it instead; :func:`site_map` and
 :func:`render_map_parts` use it, so a page is byte-identical for the same
 inputs. The ids only need to be unique within one page.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -81,19 +82,47 @@ class _Tiles:
 
 #: optional basemaps (``--basemap``); ``{key}`` is the Tianditu key
 BASEMAPS: dict[str, tuple[_Tiles, ...]] = {
-    "osm": (_Tiles("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                   '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors', "abc", 19),),
-    "amap": (_Tiles("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-                    "&copy; 高德地图 AutoNavi", "1234", 18, "gcj02"),),
-    "tencent": (_Tiles("https://rt{s}.map.gtimg.com/realtimerender?z={z}&x={x}&y={-y}&type=vector&style=0",
-                       "&copy; 腾讯地图 Tencent", "0123", 18, "gcj02"),),
+    "osm": (
+        _Tiles(
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+            "abc",
+            19,
+        ),
+    ),
+    "amap": (
+        _Tiles(
+            "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+            "&copy; 高德地图 AutoNavi",
+            "1234",
+            18,
+            "gcj02",
+        ),
+    ),
+    "tencent": (
+        _Tiles(
+            "https://rt{s}.map.gtimg.com/realtimerender?z={z}&x={x}&y={-y}&type=vector&style=0",
+            "&copy; 腾讯地图 Tencent",
+            "0123",
+            18,
+            "gcj02",
+        ),
+    ),
     "tianditu": (
-        _Tiles("https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default"
-               "&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}",
-               "&copy; 天地图 Tianditu", "01234567", 18),
-        _Tiles("https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cva&STYLE=default"
-               "&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}",
-               "&copy; 天地图 Tianditu", "01234567", 18),
+        _Tiles(
+            "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default"
+            "&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}",
+            "&copy; 天地图 Tianditu",
+            "01234567",
+            18,
+        ),
+        _Tiles(
+            "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cva&STYLE=default"
+            "&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}",
+            "&copy; 天地图 Tianditu",
+            "01234567",
+            18,
+        ),
     ),
 }
 
@@ -202,8 +231,9 @@ def site_map(
         return _site_map(prefix=prefix, bounds=bounds, layers=layers, basemap=basemap, tianditu_key=tianditu_key)
 
 
-def _site_map(*, prefix: str, bounds: list[list[float]] | None, layers: list[Layer], basemap: str | None,
-              tianditu_key: str) -> SiteMap:
+def _site_map(
+    *, prefix: str, bounds: list[list[float]] | None, layers: list[Layer], basemap: str | None, tianditu_key: str
+) -> SiteMap:
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else None
     fmap = SiteMap(prefix=prefix, location=centre, zoom_start=17, zoom_snap=0.5)
     # no fades: less work on cheap phones, and a closed popup leaves the page at once
@@ -214,8 +244,15 @@ def _site_map(*, prefix: str, bounds: list[list[float]] | None, layers: list[Lay
         if basemap == "tianditu" and not tianditu_key:
             raise ConfigError("basemap 'tianditu' needs a Tianditu key (--tianditu-key or TIANDITU_KEY)")
         for i, tiles in enumerate(BASEMAPS[basemap]):
-            folium.TileLayer(tiles=tiles.url.replace("{key}", tianditu_key), attr=tiles.attr, subdomains=tiles.subdomains,
-                             max_zoom=20, max_native_zoom=tiles.max_zoom, name=f"{basemap}{i}", control=False).add_to(fmap)
+            folium.TileLayer(
+                tiles=tiles.url.replace("{key}", tianditu_key),
+                attr=tiles.attr,
+                subdomains=tiles.subdomains,
+                max_zoom=20,
+                max_native_zoom=tiles.max_zoom,
+                name=f"{basemap}{i}",
+                control=False,
+            ).add_to(fmap)
     groups = {}
     for layer in layers:
         name = f'<span lang="zh-CN">{layer.zh}</span><span lang="en">{layer.en}</span>'
@@ -251,8 +288,12 @@ def render_map_parts(fmap: folium.Map) -> MapParts:
             css.append(child.render())
         elif isinstance(child, JavascriptLink):
             js.append(child.render())
-    return MapParts(css="\n".join(css), html=_compact(figure.html.render()), js="\n".join(js),
-                    script=_compact(figure.script.render()))
+    return MapParts(
+        css="\n".join(css),
+        html=_compact(figure.html.render()),
+        js="\n".join(js),
+        script=_compact(figure.script.render()),
+    )
 
 
 def _compact(code: str) -> str:

@@ -11,18 +11,19 @@ sides (``南1``, ``2``, ``3`` … = ``B07 南 1``, ``B07 南 2`` …). Labels ar
 without overlaps and never dropped: if they cannot fit,
 :class:`~ridermap.errors.RenderError` names a larger paper.
 """
+
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle, PathPatch, Polygon as MplPolygon, Rectangle
+from matplotlib.patches import Circle, PathPatch, Rectangle
+from matplotlib.patches import Polygon as MplPolygon
 from matplotlib.path import Path as MplPath
 
 from ridermap import i18n
@@ -32,7 +33,13 @@ from ridermap.model.schema import FACILITY_LABELS, INFERRED_SEP
 from ridermap.model.survey_keys import Metric, building_side_marks, compound_metric, outline_marks
 from ridermap.render.fonts import check_glyphs, drawable_bundle, font_family, text_width_mm
 from ridermap.render.poster_grid import column_name, nice_scale, round_length
-from ridermap.render.poster_labels import LabelFitError, LabelRequest, interior_candidates, place_labels, ring_candidates
+from ridermap.render.poster_labels import (
+    LabelFitError,
+    LabelRequest,
+    interior_candidates,
+    place_labels,
+    ring_candidates,
+)
 from ridermap.render.poster_style import PAPER_MM, larger_paper
 
 log = logging.getLogger(__name__)
@@ -84,8 +91,20 @@ class _Page:
         self.texts.append(s)
         # figure-level text (the axes fills the page, so page mm / page size = figure fraction):
         # drawn above the map, and without the per-text clip path an axes text costs
-        return self.fig.text(x / self.w, y / self.h, s, fontsize=fontsize(cap), fontfamily=self.family, color=color,
-                             ha=ha, va=va, fontweight="normal", zorder=zorder, parse_math=False, **kw)
+        return self.fig.text(
+            x / self.w,
+            y / self.h,
+            s,
+            fontsize=fontsize(cap),
+            fontfamily=self.family,
+            color=color,
+            ha=ha,
+            va=va,
+            fontweight="normal",
+            zorder=zorder,
+            parse_math=False,
+            **kw,
+        )
 
 
 def _inferred(value: str, what: str) -> bool:
@@ -132,8 +151,9 @@ class _Frame:
 
     def tf(self, xy: np.ndarray) -> np.ndarray:
         k = 1000.0 / self.scale
-        return np.column_stack([(self.x0 + self.x1) / 2 + (xy[:, 0] - self.cx_m) * k,
-                                (self.y0 + self.y1) / 2 + (xy[:, 1] - self.cy_m) * k])
+        return np.column_stack(
+            [(self.x0 + self.x1) / 2 + (xy[:, 0] - self.cx_m) * k, (self.y0 + self.y1) / 2 + (xy[:, 1] - self.cy_m) * k]
+        )
 
     @property
     def box(self):
@@ -151,8 +171,15 @@ def _layout(paper: str, landscape: bool, bounds_m) -> tuple[float, float, _Frame
     return w, h, _Frame(*frame, scale=scale, cx_m=(bx0 + bx1) / 2, cy_m=(by0 + by1) / 2)
 
 
-def render_survey_map(bundle: Bundle, community_id: str, *, paper: str = "A3", landscape: bool | None = None,
-                      language: str = "zh", view: Bundle | None = None) -> SurveyMap:
+def render_survey_map(
+    bundle: Bundle,
+    community_id: str,
+    *,
+    paper: str = "A3",
+    landscape: bool | None = None,
+    language: str = "zh",
+    view: Bundle | None = None,
+) -> SurveyMap:
     """Draw the survey map of one compound.
 
     Parameters
@@ -186,16 +213,25 @@ def render_survey_map(bundle: Bundle, community_id: str, *, paper: str = "A3", l
         landscape = (bx1 - bx0) > (by1 - by0)
     pad = max(20.0, 0.06 * max(bx1 - bx0, by1 - by0))
     try:
-        return _render(bundle, view, community_id, metric, paper=paper, landscape=landscape, language=language,
-                       bounds=(bx0 - pad, by0 - pad, bx1 + pad, by1 + pad))
+        return _render(
+            bundle,
+            view,
+            community_id,
+            metric,
+            paper=paper,
+            landscape=landscape,
+            language=language,
+            bounds=(bx0 - pad, by0 - pad, bx1 + pad, by1 + pad),
+        )
     except LabelFitError as exc:
         bigger = larger_paper(paper)
         hint = f"try --paper {bigger}" if bigger else "the compound is too dense to label"
         raise SurveyMapFitError(f"survey map of {community_id}: {exc} on {paper}: {hint}") from exc
 
 
-def _render(bundle: Bundle, view: Bundle, cid: str, metric: Metric, *, paper: str, landscape: bool,
-            language: str, bounds) -> SurveyMap:
+def _render(
+    bundle: Bundle, view: Bundle, cid: str, metric: Metric, *, paper: str, landscape: bool, language: str, bounds
+) -> SurveyMap:
     t = i18n.words("survey_map", language)
     w, h, fr = _layout(paper, landscape, bounds)
     page = _Page(w, h, font_family())
@@ -221,9 +257,15 @@ def _render(bundle: Bundle, view: Bundle, cid: str, metric: Metric, *, paper: st
             if not len(part):
                 continue
             segs = _lines(shapely.intersection(part, clip))
-            ax.add_collection(LineCollection(segs, colors="#bdbdbd" if public else "#8d6e63",
-                                             linewidths=(2.2 if public else 1.4) if ride else 0.9,
-                                             linestyles="-" if ride else (0, (2, 1.5)), zorder=z))
+            ax.add_collection(
+                LineCollection(
+                    segs,
+                    colors="#bdbdbd" if public else "#8d6e63",
+                    linewidths=(2.2 if public else 1.4) if ride else 0.9,
+                    linestyles="-" if ride else (0, (2, 1.5)),
+                    zorder=z,
+                )
+            )
     outline = _poly_path(_to_mm(metric.forward([view.communities.geometry.iloc[0]]), fr.tf))
     if outline is not None:
         ax.add_patch(PathPatch(outline, facecolor="#fbf8ef", edgecolor="none", zorder=0.5))
@@ -237,8 +279,9 @@ def _render(bundle: Bundle, view: Bundle, cid: str, metric: Metric, *, paper: st
     obstacles = _marks(page, bundle, cid, fr, metric)
     obstacles += _points(page, view, fr, metric, t)
     requests = _building_requests(page, blds, bm, t, k) + _gate_requests(page, view, fr, metric, t)
-    placed = place_labels(requests, bounds=fr.box, obstacles=np.array(obstacles).reshape(-1, 4), gap_mm=0.4,
-                          touch_mm=0.8)
+    placed = place_labels(
+        requests, bounds=fr.box, obstacles=np.array(obstacles).reshape(-1, 4), gap_mm=0.4, touch_mm=0.8
+    )
     keys = _draw_labels(page, placed, requests)
     comm = view.communities.iloc[0]
     title = t["title"].format(name=comm["name"] or cid)
@@ -264,8 +307,11 @@ def _grid(page: _Page, fr: _Frame) -> None:
     ys = np.arange(fr.y1, fr.y0 - 1e-6, -side)
     segs = [np.array([[x, fr.y0], [x, fr.y1]]) for x in xs] + [np.array([[fr.x0, y], [fr.x1, y]]) for y in ys]
     page.ax.add_collection(LineCollection(segs, colors="#90a4ae", linewidths=0.3, zorder=3))
-    page.ax.add_patch(Rectangle((fr.x0, fr.y0), fr.x1 - fr.x0, fr.y1 - fr.y0, facecolor="none", edgecolor=INK,
-                                linewidth=0.8, zorder=30))
+    page.ax.add_patch(
+        Rectangle(
+            (fr.x0, fr.y0), fr.x1 - fr.x0, fr.y1 - fr.y0, facecolor="none", edgecolor=INK, linewidth=0.8, zorder=30
+        )
+    )
     for i, x in enumerate(xs[:-1] if xs[-1] >= fr.x1 - 1e-6 else xs):
         cx = (x + min(x + side, fr.x1)) / 2
         for y, va in ((fr.y1 + 1.2, "bottom"), (fr.y0 - 1.2, "top")):
@@ -300,8 +346,9 @@ def _marks(page: _Page, bundle: Bundle, cid: str, fr: _Frame, metric: Metric) ->
             hgt = cap * 1.25
             y0 = ty - (hgt if va == "top" else (hgt / 2 if va == "center" else 0))
             boxes.append([x0, y0, x0 + width, y0 + hgt])
-        page.ax.add_collection(LineCollection(ticks, colors="#1565c0" if cap > 1.5 else "#6a1b9a", linewidths=0.5,
-                                              zorder=21))
+        page.ax.add_collection(
+            LineCollection(ticks, colors="#1565c0" if cap > 1.5 else "#6a1b9a", linewidths=0.5, zorder=21)
+        )
     return boxes
 
 
@@ -316,12 +363,28 @@ def _points(page: _Page, view: Bundle, fr: _Frame, metric: Metric, t: Mapping) -
         inside = (xy[:, 0] > fr.x0) & (xy[:, 0] < fr.x1) & (xy[:, 1] > fr.y0) & (xy[:, 1] < fr.y1)
         for (x, y), rec in zip(xy[inside], gdf[inside].itertuples()):
             if layer == "units":
-                page.ax.add_patch(Rectangle((x - size / 2, y - size / 2), size, size, facecolor="#2e7d32",
-                                            edgecolor="white", linewidth=0.2, zorder=24))
+                page.ax.add_patch(
+                    Rectangle(
+                        (x - size / 2, y - size / 2),
+                        size,
+                        size,
+                        facecolor="#2e7d32",
+                        edgecolor="white",
+                        linewidth=0.2,
+                        zorder=24,
+                    )
+                )
                 text = rec.survey_key or rec.label
             else:
-                page.ax.add_patch(MplPolygon([(x - size / 2, y - size / 2), (x + size / 2, y - size / 2), (x, y + size / 2)],
-                                             facecolor="#00838f", edgecolor="white", linewidth=0.2, zorder=24))
+                page.ax.add_patch(
+                    MplPolygon(
+                        [(x - size / 2, y - size / 2), (x + size / 2, y - size / 2), (x, y + size / 2)],
+                        facecolor="#00838f",
+                        edgecolor="white",
+                        linewidth=0.2,
+                        zorder=24,
+                    )
+                )
                 text = FACILITY_LABELS.get(rec.kind, {}).get("zh", rec.kind)
             if text:
                 page.text(x + size * 0.7, y, text, 1.4, va="center", color="#1b5e20", zorder=25)
@@ -343,8 +406,18 @@ def _building_requests(page: _Page, blds, bm, t: Mapping, k: float) -> list[Labe
         anchor = tuple(np.asarray(poly.representative_point().coords[0]))
         cands = interior_candidates(poly, w, hgt, step_mm=0.8)
         ring = ring_candidates(anchor, w, hgt, start_mm=0.5, step_mm=1.5, reach_mm=30.0)
-        requests.append(LabelRequest(rec.id, "building", f"{rec.survey_key}\n{current}", w, hgt, anchor,
-                                     np.vstack([cands[:40], ring]) if len(cands) else ring, poly))
+        requests.append(
+            LabelRequest(
+                rec.id,
+                "building",
+                f"{rec.survey_key}\n{current}",
+                w,
+                hgt,
+                anchor,
+                np.vstack([cands[:40], ring]) if len(cands) else ring,
+                poly,
+            )
+        )
     requests.sort(key=lambda r: r.feature.area if r.feature is not None else 0.0)
     return requests
 
@@ -360,16 +433,27 @@ def _gate_requests(page: _Page, view: Bundle, fr: _Frame, metric: Metric, t: Map
         unknown = rec.rider_access == "unknown" or _inferred(rec.inferred, "rider_access")
         r = 1.6
         if candidate:
-            page.ax.add_patch(Circle((x, y), r, facecolor="white", edgecolor=CAND, linewidth=1.0, linestyle=(0, (1.5, 1)),
-                                     zorder=26))
+            page.ax.add_patch(
+                Circle((x, y), r, facecolor="white", edgecolor=CAND, linewidth=1.0, linestyle=(0, (1.5, 1)), zorder=26)
+            )
         else:
             page.ax.add_patch(Circle((x, y), r, facecolor=INK, edgecolor="white", linewidth=0.4, zorder=26))
         second = rec.name + (f" {t['candidate']}" if candidate or unknown else "")
         w = max(page.measure(rec.survey_key, 2.4, True), page.measure(second, 1.5)) + 0.8
         hgt = 2.4 * 1.3 + 1.5 * 1.4 + 0.6
         ring = ring_candidates((x, y), w, hgt, start_mm=r + 0.6, step_mm=1.5, reach_mm=40.0)
-        requests.append(LabelRequest(rec.id, "gate_candidate" if candidate else "gate", f"{rec.survey_key}\n{second}",
-                                     w, hgt, (x, y), ring, shapely.Point(x, y).buffer(r)))
+        requests.append(
+            LabelRequest(
+                rec.id,
+                "gate_candidate" if candidate else "gate",
+                f"{rec.survey_key}\n{second}",
+                w,
+                hgt,
+                (x, y),
+                ring,
+                shapely.Point(x, y).buffer(r),
+            )
+        )
     return requests
 
 
@@ -381,8 +465,11 @@ def _draw_labels(page: _Page, placed, requests) -> list[str]:
         big = 2.6 if p.kind == "building" else 2.4
         color = CAND if p.kind == "gate_candidate" else INK
         if p.kind != "building":
-            page.ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="white", edgecolor=color,
-                                        linewidth=0.4, alpha=0.9, zorder=27))
+            page.ax.add_patch(
+                Rectangle(
+                    (x0, y0), x1 - x0, y1 - y0, facecolor="white", edgecolor=color, linewidth=0.4, alpha=0.9, zorder=27
+                )
+            )
         cx = (x0 + x1) / 2
         page.text(cx, y1 - 0.3, key, big, ha="center", va="top", bold=True, color=color, zorder=28)
         page.text(cx, y0 + 0.4, second, 1.5, ha="center", va="bottom", color=color, zorder=28)
@@ -397,18 +484,40 @@ def _furniture(page: _Page, fr: _Frame, t: Mapping, title: str, cid: str) -> Non
     page.text(fr.x0, page.h - 18.0, t["sub"].format(cid=cid, scale=fr.scale, side=page.grid_side_m), 2.0)
     # north arrow, top right inside the frame
     cx, cy, size = fr.x1 - 8.0, fr.y1 - 12.0, 10.0
-    page.ax.add_patch(MplPolygon([(cx, cy + size / 2), (cx - size * 0.25, cy - size / 2), (cx, cy - size * 0.25)],
-                                 facecolor=INK, edgecolor=INK, zorder=40))
-    page.ax.add_patch(MplPolygon([(cx, cy + size / 2), (cx + size * 0.25, cy - size / 2), (cx, cy - size * 0.25)],
-                                 facecolor="white", edgecolor=INK, linewidth=0.5, zorder=40))
+    page.ax.add_patch(
+        MplPolygon(
+            [(cx, cy + size / 2), (cx - size * 0.25, cy - size / 2), (cx, cy - size * 0.25)],
+            facecolor=INK,
+            edgecolor=INK,
+            zorder=40,
+        )
+    )
+    page.ax.add_patch(
+        MplPolygon(
+            [(cx, cy + size / 2), (cx + size * 0.25, cy - size / 2), (cx, cy - size * 0.25)],
+            facecolor="white",
+            edgecolor=INK,
+            linewidth=0.5,
+            zorder=40,
+        )
+    )
     page.text(cx, cy + size / 2 + 1.0, t["north"], 3.0, ha="center", va="bottom", bold=True, zorder=40)
     # scale bar, bottom left under the frame
     length_m = round_length(50.0 * fr.scale / 1000.0)
     length = length_m * 1000.0 / fr.scale
     y = fr.y0 - 10.0
     for i in range(4):
-        page.ax.add_patch(Rectangle((fr.x0 + i * length / 4, y), length / 4, 1.6, facecolor=INK if i % 2 == 0 else "white",
-                                    edgecolor=INK, linewidth=0.4, zorder=40))
+        page.ax.add_patch(
+            Rectangle(
+                (fr.x0 + i * length / 4, y),
+                length / 4,
+                1.6,
+                facecolor=INK if i % 2 == 0 else "white",
+                edgecolor=INK,
+                linewidth=0.4,
+                zorder=40,
+            )
+        )
     page.text(fr.x0, y + 2.4, "0", 1.8, ha="center")
     page.text(fr.x0 + length, y + 2.4, f"{length_m:g} m", 1.8, ha="center")
     page.text(fr.x0 + length + 6.0, y + 0.2, f"1:{fr.scale:,}", 2.2)

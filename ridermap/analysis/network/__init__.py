@@ -19,6 +19,7 @@ A small package along the stages of the work:
 
 Everything is in the metric (UTM) CRS of the data, as plain arrays.
 """
+
 from __future__ import annotations
 
 from .access import (

@@ -17,6 +17,7 @@ motorways not walkable, ``access=no`` closed) in every plan.
 
 Masks are cheap (two boolean arrays); the topology under them is shared.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ class Network:
 
     @classmethod
     def of(cls, topology: Topology, gate_ids, gate_ride, gate_walk, *, plan: str = "regular") -> Network:
-        """The network of ``topology`` whose gate connectors are open as ``gate_ride`` / ``gate_walk`` say (per gate id)."""
+        """The network of ``topology`` with gate connectors open as ``gate_ride`` / ``gate_walk`` say (by gate id)."""
         ride_of = dict(zip(gate_ids, np.asarray(gate_ride, dtype=bool).tolist()))
         walk_of = dict(zip(gate_ids, np.asarray(gate_walk, dtype=bool).tolist()))
         conn = topology.edge_gate_id != ""

@@ -3,6 +3,7 @@
 Plain numpy/scipy helpers shared by the construction (:mod:`.topology`)
 and the snapping (:mod:`.snap`); they know nothing of bundles or access.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,6 +14,7 @@ from scipy.spatial import cKDTree
 MERGE_M = 0.015
 #: split points closer than this along one path are one split (metres)
 SPLIT_EPS_M = 1e-3
+
 
 class _SegIndex:
     """Candidate search over straight segments: a KD-tree of the midpoints of short sub-pieces.
@@ -64,6 +66,7 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray, *, ordered: bool = False) -> tup
     key = np.sort(a * base + b)
     key = key[np.r_[True, key[1:] != key[:-1]]]
     return key // base, key % base
+
 
 class _Splits:
     """Split points along paths, each tied to a junction point, plus links between junctions."""
@@ -192,8 +195,12 @@ def _segment_intersections(a, ia, b, ib, *, skip_shared: bool = True):
     ax0, ay0, ax1, ay1 = a["x0"][ia], a["y0"][ia], a["x1"][ia], a["y1"][ia]
     bx0, by0, bx1, by1 = b["x0"][ib], b["y0"][ib], b["x1"][ib], b["y1"][ib]
     if skip_shared:
-        shared = (((ax0 == bx0) & (ay0 == by0)) | ((ax0 == bx1) & (ay0 == by1))
-                  | ((ax1 == bx0) & (ay1 == by0)) | ((ax1 == bx1) & (ay1 == by1)))
+        shared = (
+            ((ax0 == bx0) & (ay0 == by0))
+            | ((ax0 == bx1) & (ay0 == by1))
+            | ((ax1 == bx0) & (ay1 == by0))
+            | ((ax1 == bx1) & (ay1 == by1))
+        )
         keep = ~shared
         ia, ib = ia[keep], ib[keep]
         ax0, ay0, ax1, ay1, bx0, by0, bx1, by1 = (v[keep] for v in (ax0, ay0, ax1, ay1, bx0, by0, bx1, by1))
@@ -214,4 +221,3 @@ def _segment_intersections(a, ia, b, ib, *, skip_shared: bool = True):
     px = ax0[ok] + t * rx[ok]
     py = ay0[ok] + t * ry[ok]
     return ia, ib, t, u, px, py
-

@@ -3,6 +3,7 @@
 Everything here inserts the points it is asked about into the network
 (:func:`.snap.split_edges`) and runs :mod:`scipy.sparse.csgraph` on the result.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,16 @@ from .topology import transformer
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Route", "nearest_distances", "nearest_distances_many", "nearest_by_kind", "reachable_within_groups",
-           "distance_matrix", "route", "routes"]
+__all__ = [
+    "Route",
+    "nearest_distances",
+    "nearest_distances_many",
+    "nearest_by_kind",
+    "reachable_within_groups",
+    "distance_matrix",
+    "route",
+    "routes",
+]
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,9 @@ def _augment(net: Network, snapped: Snapped, mode: str, spur=None) -> _Augmented
     return _Augmented(graph, on_node, spur_node, a, b, w, orig, o0, o1)
 
 
-def nearest_distances(net: Network, sources, targets, *, mode: str, max_snap_m: float = 2000.0) -> tuple[np.ndarray, np.ndarray]:
+def nearest_distances(
+    net: Network, sources, targets, *, mode: str, max_snap_m: float = 2000.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Distance from each target to its nearest source along the network.
 
     One multi-source Dijkstra (:func:`scipy.sparse.csgraph.dijkstra` with
@@ -127,8 +138,9 @@ def nearest_distances(net: Network, sources, targets, *, mode: str, max_snap_m: 
     return nearest_distances_many(net, {"sources": sources}, targets, mode=mode, max_snap_m=max_snap_m)["sources"]
 
 
-def nearest_distances_many(net: Network, sources: dict, targets, *, mode: str,
-                           max_snap_m: float = 2000.0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def nearest_distances_many(
+    net: Network, sources: dict, targets, *, mode: str, max_snap_m: float = 2000.0
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """:func:`nearest_distances` for several source sets (e.g. facility kinds) at once.
 
     The targets and every source set are inserted into one graph; then one
@@ -170,11 +182,13 @@ def nearest_distances_many(net: Network, sources: dict, targets, *, mode: str,
     off = dst.distance_m[ok]
     lookup = np.full(aug.graph.shape[0], -1, dtype=np.int64)
     for name, part in parts.items():
-        nodes = aug.spur_node[starts[name]:starts[name] + len(part)]
+        nodes = aug.spur_node[starts[name] : starts[name] + len(part)]
         live = nodes >= 0
         if not live.any():
             continue
-        d, _pred, origin = dijkstra(aug.graph, directed=True, indices=nodes[live], min_only=True, return_predecessors=True)
+        d, _pred, origin = dijkstra(
+            aug.graph, directed=True, indices=nodes[live], min_only=True, return_predecessors=True
+        )
         dist, which = out[name]
         dist[ok] = d[tn[ok]] + off
         lookup[nodes[live]] = np.flatnonzero(live)
@@ -185,8 +199,9 @@ def nearest_distances_many(net: Network, sources: dict, targets, *, mode: str,
     return out
 
 
-def reachable_within_groups(net: Network, sources, source_group, targets, target_group, *, mode: str,
-                            max_snap_m: float = 2000.0) -> np.ndarray:
+def reachable_within_groups(
+    net: Network, sources, source_group, targets, target_group, *, mode: str, max_snap_m: float = 2000.0
+) -> np.ndarray:
     """Whether each target is connected to some source of its own group (e.g. a door to a gate of its compound).
 
     One pass over the whole network for every group at once (connected
@@ -229,7 +244,9 @@ def reachable_within_groups(net: Network, sources, source_group, targets, target
     return np.array([t >= 0 and (g, label[t]) in have for g, t in zip(tg, tn)], dtype=bool)
 
 
-def distance_matrix(net: Network, sources, targets, *, mode: str, limit_m: float = np.inf, chunk: int = 32) -> np.ndarray:
+def distance_matrix(
+    net: Network, sources, targets, *, mode: str, limit_m: float = np.inf, chunk: int = 32
+) -> np.ndarray:
     """Network distances ``(n_targets, n_sources)`` in metres (``inf`` beyond ``limit_m``).
 
     For siting cost matrices. Runs Dijkstra from the sources in chunks, each
@@ -249,7 +266,7 @@ def distance_matrix(net: Network, sources, targets, *, mode: str, limit_m: float
     off = dst.distance_m[tok]
     live = np.flatnonzero(src_nodes >= 0)
     for start in range(0, len(live), chunk):
-        part = live[start:start + chunk]
+        part = live[start : start + chunk]
         d = dijkstra(aug.graph, directed=True, indices=src_nodes[part], limit=limit_m)
         block = d[:, tn[tok]].T + off[:, None]
         out[np.ix_(tok, part)] = np.where(block <= limit_m, block, np.inf)
@@ -324,8 +341,15 @@ def routes(net: Network, origin, destinations, *, mode: str) -> list[Route | Non
         path_ids = [p for j, p in enumerate(path_ids) if j == 0 or p != path_ids[j - 1]]
         gate_ids = [g for g in net.edge_gate_id[edges].tolist() if g] if len(net.edge_gate_id) else []
         gate_ids = [g for j, g in enumerate(gate_ids) if j == 0 or g != gate_ids[j - 1]]
-        out.append(Route(geometry=shapely.LineString(np.column_stack([lon, lat])), length_m=float(d[node] + dst.distance_m[i]),
-                         edges=edges, path_ids=path_ids, gate_ids=gate_ids))
+        out.append(
+            Route(
+                geometry=shapely.LineString(np.column_stack([lon, lat])),
+                length_m=float(d[node] + dst.distance_m[i]),
+                edges=edges,
+                path_ids=path_ids,
+                gate_ids=gate_ids,
+            )
+        )
     return out
 
 
@@ -334,7 +358,9 @@ def route(net: Network, origin, destination, *, mode: str) -> Route | None:
 
     See :func:`routes`.
     """
-    return routes(net, origin, [destination] if isinstance(destination, shapely.Geometry) else destination, mode=mode)[0]
+    return routes(net, origin, [destination] if isinstance(destination, shapely.Geometry) else destination, mode=mode)[
+        0
+    ]
 
 
 def nearest_by_kind(net: Network, targets, facilities, kinds, *, mode: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:

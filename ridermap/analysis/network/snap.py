@@ -10,6 +10,7 @@
 A distance is spur + network + spur, in metres: each point is joined to its
 snapped position by a straight spur.
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,7 +59,9 @@ class Snapped:
         return len(self.edge)
 
 
-def snap(net: Network, points, *, mode: str | None = None, zones: bool = True, zone=None, max_snap_m: float = 2000.0) -> Snapped:
+def snap(
+    net: Network, points, *, mode: str | None = None, zones: bool = True, zone=None, max_snap_m: float = 2000.0
+) -> Snapped:
     """Snap points onto the nearest edge (not node) of the network.
 
     Parameters
@@ -134,7 +137,7 @@ class _Usable:
 
 
 def _nearest_candidates(kd, xy: np.ndarray, usable: _Usable, best: _Best, max_snap_m: float) -> np.ndarray:
-    """Fast path: the K nearest sub-piece midpoints; exact when no unseen segment can be nearer. Returns the points left."""
+    """Fast path: the K nearest sub-piece midpoints, exact when no unseen segment is nearer; returns the points left."""
     n = len(xy)
     if not n or kd is None:
         return np.arange(n)
@@ -185,7 +188,12 @@ def _snapped(net: Network, points, mode: str, max_snap_m: float = 2000.0) -> Sna
 
 
 def _concat(a: Snapped, b: Snapped) -> Snapped:
-    return Snapped(*(np.concatenate([getattr(a, f), getattr(b, f)]) for f in ("edge", "offset_m", "distance_m", "xy", "snapped_xy")))
+    return Snapped(
+        *(
+            np.concatenate([getattr(a, f), getattr(b, f)])
+            for f in ("edge", "offset_m", "distance_m", "xy", "snapped_xy")
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -258,9 +266,14 @@ def split_edges(net: Network, snapped: Snapped, *, usable: np.ndarray | None = N
         orig += [pe[first], pe[mid], pe[last]]
         o0 += [np.zeros(int(first.sum())), po[mid], po[last]]
         o1 += [po[first], po[mid + 1], net.edge_length_m[pe[last]]]
-    return EdgePieces(a=np.concatenate(a).astype(np.int64), b=np.concatenate(b).astype(np.int64),
-                      orig=np.concatenate(orig).astype(np.int64), o0=np.concatenate(o0).astype(float),
-                      o1=np.concatenate(o1).astype(float), on_node=on_node)
+    return EdgePieces(
+        a=np.concatenate(a).astype(np.int64),
+        b=np.concatenate(b).astype(np.int64),
+        orig=np.concatenate(orig).astype(np.int64),
+        o0=np.concatenate(o0).astype(float),
+        o1=np.concatenate(o1).astype(float),
+        on_node=on_node,
+    )
 
 
 def cut(net: Network, e: int, o0: float, o1: float, *, forward: bool = True) -> np.ndarray:

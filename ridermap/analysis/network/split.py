@@ -8,6 +8,7 @@ split points are cut (:func:`_cut_pieces`) and given the compound they lie
 in (:func:`_piece_zones`). Junction points are merged into nodes by
 :mod:`.topology`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,7 +50,9 @@ def _split_multilines(lines, path_id, path_ride, path_walk, path_community) -> t
         raise ValidationError(f"network: path {path_id[bad[0]]!r} is not a line ({lines[bad[0]].geom_type})")
     if np.any(types == 5):  # MultiLineString: one path per part
         lines, part_of = shapely.get_parts(lines, return_index=True)
-        path_id, path_ride, path_walk, path_community = (a[part_of] for a in (path_id, path_ride, path_walk, path_community))
+        path_id, path_ride, path_walk, path_community = (
+            a[part_of] for a in (path_id, path_ride, path_walk, path_community)
+        )
     return lines, path_id, path_ride, path_walk, path_community
 
 
@@ -78,8 +81,15 @@ def _vertices(lines, n_paths: int) -> _Vertices:
 def _segments(v: _Vertices) -> tuple[dict[str, np.ndarray], _SegIndex]:
     """Straight segments between consecutive vertices of one path, and their search index."""
     sa = np.flatnonzero(~v.last)  # segment i runs from vertex sa[i] to sa[i]+1
-    seg = {"path": v.path[sa], "x0": v.x[sa], "y0": v.y[sa], "x1": v.x[sa + 1], "y1": v.y[sa + 1],
-           "m0": v.measure[sa], "v0": sa}
+    seg = {
+        "path": v.path[sa],
+        "x0": v.x[sa],
+        "y0": v.y[sa],
+        "x1": v.x[sa + 1],
+        "y1": v.y[sa + 1],
+        "m0": v.measure[sa],
+        "v0": sa,
+    }
     seg["len"] = np.hypot(seg["x1"] - seg["x0"], seg["y1"] - seg["y0"])
     return seg, _SegIndex(seg["x0"], seg["y0"], seg["x1"], seg["y1"])
 
@@ -115,8 +125,9 @@ def _snap_to_segments(xy: np.ndarray, r: float, seg: dict, seg_index: _SegIndex,
     d, tt = _point_segment(px[qi], py[qi], seg, si)
     ok = d <= r
     if skip_own:  # a point never snaps to a segment it is an end of
-        own = (((seg["x0"][si] == px[qi]) & (seg["y0"][si] == py[qi]))
-               | ((seg["x1"][si] == px[qi]) & (seg["y1"][si] == py[qi])))
+        own = ((seg["x0"][si] == px[qi]) & (seg["y0"][si] == py[qi])) | (
+            (seg["x1"][si] == px[qi]) & (seg["y1"][si] == py[qi])
+        )
         ok = ok & ~own
     qi, si, d, tt = qi[ok], si[ok], d[ok], tt[ok]
     order = np.lexsort((d, qi))
@@ -128,8 +139,15 @@ def _snap_to_segments(xy: np.ndarray, r: float, seg: dict, seg_index: _SegIndex,
     return qi, si, tt, qx, qy
 
 
-def _split_at_touches(splits: _Splits, v: _Vertices, ends: np.ndarray, end_j: dict[int, int],
-                      seg: dict, seg_index: _SegIndex, touch_m: float) -> None:
+def _split_at_touches(
+    splits: _Splits,
+    v: _Vertices,
+    ends: np.ndarray,
+    end_j: dict[int, int],
+    seg: dict,
+    seg_index: _SegIndex,
+    touch_m: float,
+) -> None:
     """(d) Join loose ends within ``touch_m`` of another path to that path."""
     if not (touch_m > 0 and len(ends)):
         return
@@ -155,7 +173,9 @@ def _split_at_boundaries(splits: _Splits, seg: dict, seg_index: _SegIndex, zones
         splits.add(seg["path"][si], seg["m0"][si] + t * seg["len"][si], px, py)
 
 
-def _split_at_gates(splits: _Splits, seg: dict, seg_index: _SegIndex, gate_xy: np.ndarray, gate_snap_m: float) -> np.ndarray:
+def _split_at_gates(
+    splits: _Splits, seg: dict, seg_index: _SegIndex, gate_xy: np.ndarray, gate_snap_m: float
+) -> np.ndarray:
     """(f) Split at each gate's nearest path point; junction point per gate (``-1`` none within ``gate_snap_m``)."""
     gate_j = np.full(len(gate_xy), -1, dtype=np.int64)
     if len(gate_xy):
@@ -165,8 +185,17 @@ def _split_at_gates(splits: _Splits, seg: dict, seg_index: _SegIndex, gate_xy: n
     return gate_j
 
 
-def _split_at_gate_links(splits: _Splits, seg: dict, seg_index: _SegIndex, gate_j: np.ndarray, gate_xy: np.ndarray,
-                         gate_community, zones: np.ndarray, zone_ids, gate_link_m: float) -> list[tuple[int, int, int, float]]:
+def _split_at_gate_links(
+    splits: _Splits,
+    seg: dict,
+    seg_index: _SegIndex,
+    gate_j: np.ndarray,
+    gate_xy: np.ndarray,
+    gate_community,
+    zones: np.ndarray,
+    zone_ids,
+    gate_link_m: float,
+) -> list[tuple[int, int, int, float]]:
     """Split at the nearest path on each side of gates with no path through them; ``(gate, junction, zone, length)``."""
     loose_gates = np.flatnonzero(gate_j < 0) if gate_link_m > 0 else np.zeros(0, dtype=np.int64)
     if not len(loose_gates):
@@ -216,7 +245,7 @@ def _merged_split_points(splits: _Splits, v: _Vertices, n_paths: int) -> tuple[n
 
 
 def _piece_rows(v: _Vertices, sp_path: np.ndarray, sp_m: np.ndarray) -> tuple:
-    """Rows along each path (vertices, split ends and starts) with their piece: ``(path, m, kind, split, x, y, piece)``."""
+    """Rows along each path (vertices, split ends, starts) with their piece: ``(path, m, kind, split, x, y, piece)``."""
     nv, n_sp = len(v.x), len(sp_path)
     # rows: vertices (interior to pieces) + split points, sorted along each path
     r_path = np.r_[v.path, sp_path, sp_path]

@@ -23,6 +23,7 @@ How the topology is built (stages of :func:`topology_from_arrays`)
   fence, no path drawn through it) is linked by straight connectors to the
   nearest path inside its compound and outside, within ``gate_link_m``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -71,7 +72,7 @@ _TRANSFORMERS: dict[tuple[str, str], Transformer] = {}
 
 
 def transformer(src, dst) -> Transformer:
-    """An ``always_xy`` transformer from ``src`` to ``dst``, made once per process and pair (every route leg needs one)."""
+    """An ``always_xy`` transformer from ``src`` to ``dst``, made once per process and pair (route legs need many)."""
     key = (str(src), str(dst))
     found = _TRANSFORMERS.get(key)
     if found is None:
@@ -163,12 +164,21 @@ class Topology:
         new_zone = np.full(len(self.zone_ids) + 1, -1, dtype=np.int64)  # last entry: -1 stays -1
         new_zone[keep_z] = np.arange(len(keep_z))
         return Topology(
-            crs=self.crs, node_xy=self.node_xy[nodes], edge_u=renumber[self.edge_u[e]], edge_v=renumber[self.edge_v[e]],
-            edge_length_m=self.edge_length_m[e], edge_geometry=self.edge_geometry[e], edge_path_id=self.edge_path_id[e],
+            crs=self.crs,
+            node_xy=self.node_xy[nodes],
+            edge_u=renumber[self.edge_u[e]],
+            edge_v=renumber[self.edge_v[e]],
+            edge_length_m=self.edge_length_m[e],
+            edge_geometry=self.edge_geometry[e],
+            edge_path_id=self.edge_path_id[e],
             gate_node={g: int(renumber[n]) for g, n in self.gate_node.items() if g in gates and renumber[n] >= 0},
-            edge_zone=new_zone[self.edge_zone[e]], edge_gate_id=self.edge_gate_id[e],
-            zone_ids=tuple(self.zone_ids[z] for z in keep_z), zone_geometry=self.zone_geometry[keep_z],
-            path_ride=self.path_ride[e], path_walk=self.path_walk[e])
+            edge_zone=new_zone[self.edge_zone[e]],
+            edge_gate_id=self.edge_gate_id[e],
+            zone_ids=tuple(self.zone_ids[z] for z in keep_z),
+            zone_geometry=self.zone_geometry[keep_z],
+            path_ride=self.path_ride[e],
+            path_walk=self.path_walk[e],
+        )
 
     def __getstate__(self) -> dict:
         """Pickle the arrays, not the caches (segment index, rebuilt on demand)."""
@@ -235,8 +245,15 @@ class Topology:
         offset = (cum - base)[a]
         keep = length > 0
         seg_edge = edges[idx[a]][keep]
-        out = {"edge": seg_edge, "x0": x0[keep], "y0": y0[keep], "x1": x1[keep], "y1": y1[keep],
-               "length": length[keep], "offset": offset[keep]}
+        out = {
+            "edge": seg_edge,
+            "x0": x0[keep],
+            "y0": y0[keep],
+            "x1": x1[keep],
+            "y1": y1[keep],
+            "length": length[keep],
+            "offset": offset[keep],
+        }
         # scale lengths so offsets along each edge add up exactly to edge_length_m
         geom_len = np.zeros(self.n_edges)
         np.add.at(geom_len, seg_edge, out["length"])
@@ -280,7 +297,9 @@ def usable_paths(bundle) -> gpd.GeoDataFrame:
     return paths[paths.geometry.notna() & ~paths.geometry.is_empty]
 
 
-def topology_from_bundle(bundle, *, gate_snap_m: float = 5.0, gate_link_m: float = 50.0, touch_m: float = 1.0) -> Topology:
+def topology_from_bundle(
+    bundle, *, gate_snap_m: float = 5.0, gate_link_m: float = 50.0, touch_m: float = 1.0
+) -> Topology:
     """Build the path topology of a bundle (once per build: every analysis shares it).
 
     Parameters
@@ -387,7 +406,8 @@ def topology_from_arrays(
     gates = _Gates(gate_xy, tuple(gate_ids))
 
     lines, path_id, path_ride, path_walk, path_community = _split_multilines(
-        lines, path_id, path_ride, path_walk, path_community)
+        lines, path_id, path_ride, path_walk, path_community
+    )
     n_paths = len(lines)
     v = _vertices(lines, n_paths)
     seg, seg_index = _segments(v)
@@ -405,8 +425,13 @@ def topology_from_arrays(
     _join_gates(graph, gates, gate_j, links, gate_snap_m, gate_link_m)
     paths = _Paths(path_id, path_ride, path_walk)
     topo = _assemble(graph, crs, pieces, p_path, p_len, p_zone, paths, zones, zone_ids)
-    log.info("network: %d paths -> %d nodes, %d edges, %d gates joined",
-             n_paths, topo.n_nodes, topo.n_edges, len(graph.gate_node))
+    log.info(
+        "network: %d paths -> %d nodes, %d edges, %d gates joined",
+        n_paths,
+        topo.n_nodes,
+        topo.n_edges,
+        len(graph.gate_node),
+    )
     return topo
 
 
@@ -442,8 +467,9 @@ class _Graph:
     node_xy: np.ndarray
     e_u: np.ndarray
     e_v: np.ndarray
-    conn: dict[str, list] = field(default_factory=lambda: {
-        "u": [], "v": [], "geom": [], "len": [], "zone": [], "gate": []})
+    conn: dict[str, list] = field(
+        default_factory=lambda: {"u": [], "v": [], "geom": [], "len": [], "zone": [], "gate": []}
+    )
     extra_xy: list[np.ndarray] = field(default_factory=list)
     gate_node: dict[str, int] = field(default_factory=dict)
 
@@ -458,11 +484,21 @@ def _build_nodes(splits: _Splits, p_j0: np.ndarray, p_j1: np.ndarray, p_zone: np
     n_p = len(p_zone)
     e_u, e_v = inv[:n_p].copy(), inv[n_p:].copy()
     node_cluster = ukeys // nz
-    return _Graph(cluster=cluster, cluster_xy=cluster_xy, nz=nz, ukeys=ukeys, node_cluster=node_cluster,
-                  node_xy=cluster_xy[node_cluster], e_u=e_u, e_v=e_v)
+    return _Graph(
+        cluster=cluster,
+        cluster_xy=cluster_xy,
+        nz=nz,
+        ukeys=ukeys,
+        node_cluster=node_cluster,
+        node_xy=cluster_xy[node_cluster],
+        e_u=e_u,
+        e_v=e_v,
+    )
 
 
-def _join_gates(graph: _Graph, gates: _Gates, gate_j: np.ndarray, links: list, gate_snap_m: float, gate_link_m: float) -> None:
+def _join_gates(
+    graph: _Graph, gates: _Gates, gate_j: np.ndarray, links: list, gate_snap_m: float, gate_link_m: float
+) -> None:
     """Add a hub node per gate, joined to the zones it connects by connector edges."""
     if not len(gates.xy):
         return
@@ -502,8 +538,16 @@ def _join_linked_gate(graph: _Graph, gates: _Gates, g: int, gate_links: list, ga
     graph.extra_xy.append(gates.xy[g])
     graph.gate_node[gates.ids[g]] = hub
     for port, dl in ports_d:
-        _connect(graph.conn, hub, port, gates.xy[g], graph.node_xy[port], dl,
-                 int(graph.ukeys[port] % graph.nz) - 1, gates.ids[g])
+        _connect(
+            graph.conn,
+            hub,
+            port,
+            gates.xy[g],
+            graph.node_xy[port],
+            dl,
+            int(graph.ukeys[port] % graph.nz) - 1,
+            gates.ids[g],
+        )
 
 
 def _join_snapped_gate(graph: _Graph, gates: _Gates, g: int, cl, ports: list[int], deg: np.ndarray) -> None:
@@ -525,12 +569,29 @@ def _join_snapped_gate(graph: _Graph, gates: _Gates, g: int, cl, ports: list[int
     graph.extra_xy.append(cl_xy)
     graph.gate_node[gates.ids[g]] = hub
     for port in ports:
-        _connect(graph.conn, hub, port, cl_xy, cl_xy, 0.0,
-                 int(graph.ukeys[port] % graph.nz) - 1 if port < len(graph.ukeys) else -1, gates.ids[g])
+        _connect(
+            graph.conn,
+            hub,
+            port,
+            cl_xy,
+            cl_xy,
+            0.0,
+            int(graph.ukeys[port] % graph.nz) - 1 if port < len(graph.ukeys) else -1,
+            gates.ids[g],
+        )
 
 
-def _assemble(graph: _Graph, crs: str, pieces, p_path: np.ndarray, p_len: np.ndarray, p_zone: np.ndarray,
-              paths: _Paths, zones: np.ndarray, zone_ids) -> Topology:
+def _assemble(
+    graph: _Graph,
+    crs: str,
+    pieces,
+    p_path: np.ndarray,
+    p_len: np.ndarray,
+    p_zone: np.ndarray,
+    paths: _Paths,
+    zones: np.ndarray,
+    zone_ids,
+) -> Topology:
     """The :class:`Topology` of path pieces plus gate hubs and connectors."""
     node_xy = graph.node_xy
     if graph.extra_xy:
@@ -567,5 +628,3 @@ def _connect(conn: dict, hub: int, port: int, hub_xy, port_xy, length: float, zo
     conn["len"].append(float(length))
     conn["zone"].append(zone)
     conn["gate"].append(gate)
-
-

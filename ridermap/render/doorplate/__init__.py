@@ -17,6 +17,7 @@ re-exports their public names, so ``from ridermap.render.doorplate import
 plates_for_community, sheets_pdf`` works. Nothing here touches the disk
 (the font is read through :mod:`ridermap.render.fonts`).
 """
+
 from __future__ import annotations
 
 from ridermap.render.doorplate.content import KINDS, Plate, plates_for_community
@@ -58,9 +59,37 @@ from ridermap.render.doorplate.layout import (
 from ridermap.render.qr import QUIET_ZONE
 
 __all__ = [
-    "BLUE", "CUT_MARK_LENGTH_MM", "CUT_MARK_OFFSET_MM", "DEFAULT_SHEET", "DRAFT_FACE", "DRAFT_INK", "GUTTER_MM",
-    "ID_TEXT_MM", "KINDS", "PLATE_SIZES", "QUIET_ZONE", "SHEETS", "SHEET_MARGIN_MM", "SHEET_SIZES_MM", "Placement",
-    "Plate", "PlateLayout", "PlateSize", "SheetGrid", "TextRun", "default_font", "impose", "ink_box", "layout_pdf",
-    "layout_plate", "layout_svg", "plate_ops", "plate_pdf", "plate_size", "plate_svg", "plates_for_community",
-    "sheet_grid", "sheets_pdf",
+    "BLUE",
+    "CUT_MARK_LENGTH_MM",
+    "CUT_MARK_OFFSET_MM",
+    "DEFAULT_SHEET",
+    "DRAFT_FACE",
+    "DRAFT_INK",
+    "GUTTER_MM",
+    "ID_TEXT_MM",
+    "KINDS",
+    "PLATE_SIZES",
+    "QUIET_ZONE",
+    "SHEETS",
+    "SHEET_MARGIN_MM",
+    "SHEET_SIZES_MM",
+    "Placement",
+    "Plate",
+    "PlateLayout",
+    "PlateSize",
+    "SheetGrid",
+    "TextRun",
+    "default_font",
+    "impose",
+    "ink_box",
+    "layout_pdf",
+    "layout_plate",
+    "layout_svg",
+    "plate_ops",
+    "plate_pdf",
+    "plate_size",
+    "plate_svg",
+    "plates_for_community",
+    "sheet_grid",
+    "sheets_pdf",
 ]

@@ -16,6 +16,7 @@ Unconfirmed gates
     A gate of unknown rule says ``骑手通行：待核实`` (never a default rule); an
     inferred gate adds ``位置待核实``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,9 +27,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ridermap import i18n
-from ridermap.hours import hours_text
 from ridermap.config import Config
 from ridermap.errors import RenderError
+from ridermap.hours import hours_text
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import is_inferred, needs_draft
 from ridermap.render.doorplate.text import is_cjk
@@ -84,8 +85,9 @@ class Plate:
 
     def all_text(self) -> str:
         """Every character printed for this plate, its id (sheet margin) included."""
-        return "".join((self.address, self.headline, *self.details, self.plus_code, self.caption, self.plate_id,
-                        self.draft))
+        return "".join(
+            (self.address, self.headline, *self.details, self.plus_code, self.caption, self.plate_id, self.draft)
+        )
 
     def visible_text(self) -> str:
         """What a person reads on the plate (not the id in the sheet margin), one line per block."""
@@ -94,6 +96,7 @@ class Plate:
 
 #: the Plate fields printed as text (made drawable by the font before layout)
 _PRINTED = ("address", "headline", "details", "plus_code", "caption")
+
 
 def _plus_code(geometry) -> str:
     from openlocationcode import openlocationcode as olc
@@ -135,7 +138,9 @@ def _gate_plate_text(row, texts: Mapping, lang: str) -> tuple[str, tuple[str, ..
     if access == "unknown":
         rule = _join(texts["rule_unconfirmed"], texts["locked"] if row.locked else "")
     else:
-        rule = _join(access_label(access, lang), hours_text(row.hours, lang=lang), texts["locked"] if row.locked else "")
+        rule = _join(
+            access_label(access, lang), hours_text(row.hours, lang=lang), texts["locked"] if row.locked else ""
+        )
     details = (rule,) if rule else ()
     if is_inferred(row.inferred, "location"):
         details += (texts["location_unconfirmed"],)
@@ -184,9 +189,13 @@ def plates_for_community(
     view = bundle.community(community_id)
     texts = i18n.words("plate", config.language)
     # never the OSM id; 待核实 on an inferred name
-    compound = compound_title(view.communities["name"].iloc[0], view.communities["inferred"].iloc[0], config.language)[0]
+    compound = compound_title(view.communities["name"].iloc[0], view.communities["inferred"].iloc[0], config.language)[
+        0
+    ]
     common = {"community_id": community_id, "base": config.base_url, "compound": compound, "caption": texts["caption"]}
-    buildings = view.buildings.assign(_key=[_sort_key(n, i) for i, n in zip(view.buildings["id"], view.buildings["number"])])
+    buildings = view.buildings.assign(
+        _key=[_sort_key(n, i) for i, n in zip(view.buildings["id"], view.buildings["number"])]
+    )
     buildings = buildings.sort_values("_key", kind="stable")
     unnumbered: list[str] = []
     building_label, building_key, building_missing = _building_labels(buildings, texts, kinds, unnumbered)
@@ -206,8 +215,9 @@ def plates_for_community(
     return _finish_plates(plates, view.gates, community_id, config, draft, unnumbered)
 
 
-def _building_labels(buildings: pd.DataFrame, texts: Mapping, kinds: tuple[str, ...],
-                     unnumbered: list[str]) -> tuple[dict[str, str], dict[str, str], set[str]]:
+def _building_labels(
+    buildings: pd.DataFrame, texts: Mapping, kinds: tuple[str, ...], unnumbered: list[str]
+) -> tuple[dict[str, str], dict[str, str], set[str]]:
     """The printed label of each building, the survey key of the unnumbered ones, and their ids.
 
     Appends the unnumbered buildings to ``unnumbered`` when building plates are asked for.
@@ -238,17 +248,30 @@ def _gate_plates(gates: pd.DataFrame, texts: Mapping, language: str, common: dic
         if not name:  # unnamed: by its survey key, or its id when several are unnamed
             key = str(row.survey_key).strip() or (survey_key_of("", row.id) if unnamed > 1 else "")
             name = _join(texts["gate"], key)
-        plates.append(Plate(
-            plate_id=row.id, kind="gate", community_id=community_id,
-            payload=absolute(common["base"], gate_path(community_id, row.id)),
-            address=_join(common["compound"], name), headline=name, details=details,
-            plus_code=_plus_code(row.geometry), caption=common["caption"],
-        ))
+        plates.append(
+            Plate(
+                plate_id=row.id,
+                kind="gate",
+                community_id=community_id,
+                payload=absolute(common["base"], gate_path(community_id, row.id)),
+                address=_join(common["compound"], name),
+                headline=name,
+                details=details,
+                plus_code=_plus_code(row.geometry),
+                caption=common["caption"],
+            )
+        )
     return plates
 
 
-def _building_plates(buildings: pd.DataFrame, units: pd.DataFrame, building_label: dict[str, str],
-                     building_key: dict[str, str], texts: Mapping, common: dict) -> list[Plate]:
+def _building_plates(
+    buildings: pd.DataFrame,
+    units: pd.DataFrame,
+    building_label: dict[str, str],
+    building_key: dict[str, str],
+    texts: Mapping,
+    common: dict,
+) -> list[Plate]:
     """The building plates, in building order; the unit numbers listed on each."""
     plates: list[Plate] = []
     community_id = common["community_id"]
@@ -263,17 +286,30 @@ def _building_plates(buildings: pd.DataFrame, units: pd.DataFrame, building_labe
             headline = building_key[row.id]
             kind = texts["survey_key"] if str(row.survey_key).strip() else "OSM"
             details += (texts["key_note"].format(kind=kind, key=headline, what=texts["no_building_what"]),)
-        plates.append(Plate(
-            plate_id=row.id, kind="building", community_id=community_id,
-            payload=absolute(common["base"], building_path(community_id, row.id)),
-            address=_join(common["compound"], label), headline=headline, details=details,
-            plus_code=_plus_code(row.geometry), caption=common["caption"],
-        ))
+        plates.append(
+            Plate(
+                plate_id=row.id,
+                kind="building",
+                community_id=community_id,
+                payload=absolute(common["base"], building_path(community_id, row.id)),
+                address=_join(common["compound"], label),
+                headline=headline,
+                details=details,
+                plus_code=_plus_code(row.geometry),
+                caption=common["caption"],
+            )
+        )
     return plates
 
 
-def _unit_plates(units: pd.DataFrame, building_label: dict[str, str], building_missing: set[str],
-                 texts: Mapping, common: dict, unnumbered: list[str]) -> list[Plate]:
+def _unit_plates(
+    units: pd.DataFrame,
+    building_label: dict[str, str],
+    building_missing: set[str],
+    texts: Mapping,
+    common: dict,
+    unnumbered: list[str],
+) -> list[Plate]:
     """The unit plates, in building then unit order.
 
     Appends the units printed without a number (theirs or their building's) to ``unnumbered``.
@@ -292,24 +328,41 @@ def _unit_plates(units: pd.DataFrame, building_label: dict[str, str], building_m
             label = f"{label} {headline}"
             kind = texts["survey_key"] if str(row.survey_key).strip() else "OSM"
             details += (texts["key_note"].format(kind=kind, key=headline, what=texts["no_unit_what"]),)
-        plates.append(Plate(
-            plate_id=row.id, kind="unit", community_id=common["community_id"],
-            payload=absolute(common["base"], unit_path(row.id)),
-            address=_join(common["compound"], b_label, label), headline=headline, details=details,
-            plus_code=_plus_code(row.geometry), caption=common["caption"],
-        ))
+        plates.append(
+            Plate(
+                plate_id=row.id,
+                kind="unit",
+                community_id=common["community_id"],
+                payload=absolute(common["base"], unit_path(row.id)),
+                address=_join(common["compound"], b_label, label),
+                headline=headline,
+                details=details,
+                plus_code=_plus_code(row.geometry),
+                caption=common["caption"],
+            )
+        )
     return plates
 
 
-def _finish_plates(plates: list[Plate], gates: pd.DataFrame, community_id: str, config: Config,
-                   draft: bool | str | None, unnumbered: list[str]) -> list[Plate]:
+def _finish_plates(
+    plates: list[Plate],
+    gates: pd.DataFrame,
+    community_id: str,
+    config: Config,
+    draft: bool | str | None,
+    unnumbered: list[str],
+) -> list[Plate]:
     """The draft band, the warning on plates printed without a number, and the glyph checks."""
     if needs_draft(getattr(config, "draft", "auto") if draft is None else draft, gates, community_id):
         hw = honest_words(config.language)
         plates = [dataclasses.replace(p, draft=f"{hw['draft']} · {hw['draft_note']}") for p in plates]
     if unnumbered:
-        log.warning("%s: %d plate(s) printed without a number (%s): survey their numbers",
-                    community_id, len(unnumbered), ", ".join(unnumbered[:10]) + (" …" if len(unnumbered) > 10 else ""))
+        log.warning(
+            "%s: %d plate(s) printed without a number (%s): survey their numbers",
+            community_id,
+            len(unnumbered),
+            ", ".join(unnumbered[:10]) + (" …" if len(unnumbered) > 10 else ""),
+        )
     # data text the font cannot draw (emoji, bidi controls) is dropped or replaced, never an error
     plates = [drawable_fields(p, _PRINTED, where=f"doorplate {p.plate_id}") for p in plates]
     for plate in plates:

@@ -6,6 +6,7 @@ so no seams appear between modules. The PDF is written by
 :mod:`ridermap.render.doorplate.pdf` with the font embedded as a subset; the
 SVG draws text as glyph outlines, so it needs no font.
 """
+
 from __future__ import annotations
 
 from ridermap.render.doorplate.content import Plate
@@ -52,8 +53,10 @@ def plate_ops(layout: PlateLayout, *, font: CidFont | None = None) -> str:
     for run in layout.texts:
         ink = f"{_rgb(DRAFT_INK)} rg {_rgb(DRAFT_INK)} RG " if run.role == "draft" else ""
         reset = " 1 g 1 G" if run.role == "draft" else ""
-        parts.append(f"{ink}/F1 {fmt(run.size_mm)} Tf {fmt(BOLD_EM * run.size_mm)} w "
-                     f"1 0 0 -1 {fmt(run.x_mm)} {fmt(run.baseline_mm)} Tm {font.encode(run.text)} Tj{reset}")
+        parts.append(
+            f"{ink}/F1 {fmt(run.size_mm)} Tf {fmt(BOLD_EM * run.size_mm)} w "
+            f"1 0 0 -1 {fmt(run.x_mm)} {fmt(run.baseline_mm)} Tm {font.encode(run.text)} Tj{reset}"
+        )
     parts.append("ET Q\n")
     return "\n".join(parts)
 
@@ -93,8 +96,11 @@ def layout_svg(layout: PlateLayout, *, font: CidFont | None = None) -> str:
             pen += font.advance_em(ch) * upm
         k = run.size_mm / upm
         ink = f' fill="{_hex(DRAFT_INK)}" stroke="{_hex(DRAFT_INK)}"' if run.role == "draft" else ""
-        text_parts.append(f'<g transform="translate({fmt(run.x_mm)} {fmt(run.baseline_mm)}) scale({k:.6g} {-k:.6g})"{ink}>'
-                          + "".join(uses) + "</g>")
+        text_parts.append(
+            f'<g transform="translate({fmt(run.x_mm)} {fmt(run.baseline_mm)}) scale({k:.6g} {-k:.6g})"{ink}>'
+            + "".join(uses)
+            + "</g>"
+        )
     qr_d = svg_path_d(layout.runs)
     defs = "".join(f'<path id="{gid}" d="{d}"/>' for gid, d in sorted(glyphs.items()))
     qx = layout.qr_x_mm + QUIET_ZONE * m
@@ -102,8 +108,10 @@ def layout_svg(layout: PlateLayout, *, font: CidFont | None = None) -> str:
     band = ""
     if layout.band_mm is not None:
         bx0, by0, bx1, by1 = layout.band_mm
-        band = (f'<rect class="draft" x="{fmt(bx0)}" y="{fmt(by0)}" width="{fmt(bx1 - bx0)}" height="{fmt(by1 - by0)}" '
-                f'fill="{_hex(DRAFT_FACE)}"/>')
+        band = (
+            f'<rect class="draft" x="{fmt(bx0)}" y="{fmt(by0)}" width="{fmt(bx1 - bx0)}" height="{fmt(by1 - by0)}" '
+            f'fill="{_hex(DRAFT_FACE)}"/>'
+        )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
         f'width="{fmt(W)}mm" height="{fmt(H)}mm" viewBox="0 0 {fmt(W)} {fmt(H)}">'
@@ -116,9 +124,10 @@ def layout_svg(layout: PlateLayout, *, font: CidFont | None = None) -> str:
         f'<rect class="qr" x="{fmt(layout.qr_x_mm)}" y="{fmt(layout.qr_y_mm)}" width="{fmt(size.qr_mm)}" '
         f'height="{fmt(size.qr_mm)}" fill="#fff"/>'
         f'<path class="qr-modules" transform="translate({fmt(qx)} {fmt(qy)}) scale({m:.6g})" fill="#000" d="{qr_d}"/>'
-        + band +
-        f'<g class="text" fill="#fff" stroke="#fff" stroke-width="{fmt(BOLD_EM * upm)}" stroke-linejoin="round">'
-        + "".join(text_parts) + "</g></svg>\n"
+        + band
+        + f'<g class="text" fill="#fff" stroke="#fff" stroke-width="{fmt(BOLD_EM * upm)}" stroke-linejoin="round">'
+        + "".join(text_parts)
+        + "</g></svg>\n"
     )
 
 
@@ -147,7 +156,8 @@ def plate_svg(plate: Plate, *, size: PlateSize | str = "small", font: CidFont | 
     return layout_svg(layout_plate(plate, size=size, font=font), font=font)
 
 
-def plate_pdf(plate: Plate, *, size: PlateSize | str = "small", font_chars: str = "",
-              font: CidFont | None = None) -> bytes:
+def plate_pdf(
+    plate: Plate, *, size: PlateSize | str = "small", font_chars: str = "", font: CidFont | None = None
+) -> bytes:
     """``layout_pdf(layout_plate(plate, size=size))``."""
     return layout_pdf(layout_plate(plate, size=size, font=font), font_chars=font_chars, font=font)

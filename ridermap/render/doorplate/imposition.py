@@ -5,6 +5,7 @@ fit: 3 small plates per A4, 6 per A3, 2 medium per A3) with 6 mm gutters
 holding the cut marks and each plate's id in small type; large plates
 (570×370 mm) go one per page (``fit``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -127,8 +128,17 @@ def impose(count: int, *, size: PlateSize | str = "small", sheet: str = "A4") ->
     for index in range(count):
         page, slot = divmod(index, grid.per_page)
         row, col = divmod(slot, grid.cols)
-        out.append(Placement(index, page, grid.x0_mm + col * (bw + GUTTER_MM), grid.y0_mm + row * (bh + GUTTER_MM),
-                             bw, bh, grid.rotated))
+        out.append(
+            Placement(
+                index,
+                page,
+                grid.x0_mm + col * (bw + GUTTER_MM),
+                grid.y0_mm + row * (bh + GUTTER_MM),
+                bw,
+                bh,
+                grid.rotated,
+            )
+        )
     return grid, out
 
 
@@ -196,8 +206,10 @@ def sheets_pdf(
         ops = page_ops[p.page]
         ops.append(f"q {p.cm()}\n{plate_ops(layout, font=font)}Q")
         ops.append(f"0 G 0.1 w {_cut_marks(p)}")
-        ops.append(f"BT 0 g 0 Tr /F1 {fmt(ID_TEXT_MM)} Tf 1 0 0 -1 {fmt(p.x_mm + id_x)} "
-                   f"{fmt(p.y_mm + p.height_mm + id_y)} Tm {font.encode(plate.plate_id)} Tj ET")
+        ops.append(
+            f"BT 0 g 0 Tr /F1 {fmt(ID_TEXT_MM)} Tf 1 0 0 -1 {fmt(p.x_mm + id_x)} "
+            f"{fmt(p.y_mm + p.height_mm + id_y)} Tm {font.encode(plate.plate_id)} Tj ET"
+        )
     for ops in page_ops:
         doc.add_page(grid.page_width_mm, grid.page_height_mm, "\n".join(ops) + "\n")
     return doc.to_bytes(), grid, placements

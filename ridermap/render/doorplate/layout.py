@@ -29,6 +29,7 @@ Text
     stroke), because only the regular weight ships with the project's font
     package.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -115,8 +116,21 @@ class PlateLayout:
         return (self.qr_x_mm, self.qr_y_mm, self.qr_x_mm + self.size.qr_mm, self.qr_y_mm + self.size.qr_mm)
 
 
-def _block(font: CidFont, text: str, *, role: str, where: str, x0: float, x1: float, top: float,
-           height: float, max_size: float, min_size: float, max_lines: int, align: str = "left") -> list[TextRun]:
+def _block(
+    font: CidFont,
+    text: str,
+    *,
+    role: str,
+    where: str,
+    x0: float,
+    x1: float,
+    top: float,
+    height: float,
+    max_size: float,
+    min_size: float,
+    max_lines: int,
+    align: str = "left",
+) -> list[TextRun]:
     chosen = fit(font, text, round(x1 - x0, 4), round(height, 4), round(max_size, 4), round(min_size, 4), max_lines)
     if chosen is None:
         raise RenderError(
@@ -154,8 +168,10 @@ def _qr(plate: Plate, size: PlateSize) -> tuple[QrSymbol, float]:
     qr = qr_symbol(plate.payload, ecc="M")
     module = size.qr_mm / (qr.size + 2 * QUIET_ZONE)
     if module < 0.5:
-        raise RenderError(f"doorplate {plate.plate_id}: payload {plate.payload!r} needs QR version {qr.version}; "
-                          f"modules would be {module:.2f} mm on a {size.qr_mm:.0f} mm code: shorten base_url")
+        raise RenderError(
+            f"doorplate {plate.plate_id}: payload {plate.payload!r} needs QR version {qr.version}; "
+            f"modules would be {module:.2f} mm on a {size.qr_mm:.0f} mm code: shorten base_url"
+        )
     return qr, module
 
 
@@ -166,9 +182,20 @@ def _draft_band(font: CidFont, plate: Plate, size: PlateSize) -> tuple[tuple | N
         return None, [], 0.07 * H
     inset = 0.03 * H + 0.007 * H
     band = (inset, inset, W - inset, inset + 0.08 * H)
-    runs = _block(font, plate.draft, role="draft", where=plate.plate_id, x0=band[0] + 0.02 * H, x1=band[2] - 0.02 * H,
-                  top=band[1] + 0.012 * H, height=band[3] - band[1] - 0.024 * H, max_size=0.05 * H,
-                  min_size=0.025 * H, max_lines=1, align="center")
+    runs = _block(
+        font,
+        plate.draft,
+        role="draft",
+        where=plate.plate_id,
+        x0=band[0] + 0.02 * H,
+        x1=band[2] - 0.02 * H,
+        top=band[1] + 0.012 * H,
+        height=band[3] - band[1] - 0.024 * H,
+        max_size=0.05 * H,
+        min_size=0.025 * H,
+        max_lines=1,
+        align="center",
+    )
     return band, runs, band[3] + 0.025 * H
 
 
@@ -181,13 +208,36 @@ def _under_qr(font: CidFont, plate: Plate, size: PlateSize, *, qr_x: float, qr_y
     qx0, qx1 = qr_x - 0.3 * gap, W - m + 0.3 * gap
     runs: list[TextRun] = []
     if plate.caption:
-        runs = _block(font, plate.caption, role="caption", where=plate.plate_id, x0=qx0, x1=qx1, top=y,
-                      height=min((bottom - y) * 0.55, 0.1 * H), max_size=0.07 * H, min_size=0.025 * H,
-                      max_lines=2, align="center")
+        runs = _block(
+            font,
+            plate.caption,
+            role="caption",
+            where=plate.plate_id,
+            x0=qx0,
+            x1=qx1,
+            top=y,
+            height=min((bottom - y) * 0.55, 0.1 * H),
+            max_size=0.07 * H,
+            min_size=0.025 * H,
+            max_lines=2,
+            align="center",
+        )
         y += len(runs) * LINE_EM * runs[0].size_mm
     if plate.plus_code:
-        runs += _block(font, plate.plus_code, role="plus_code", where=plate.plate_id, x0=qx0, x1=qx1, top=y,
-                       height=bottom - y, max_size=0.045 * H, min_size=0.025 * H, max_lines=2, align="center")
+        runs += _block(
+            font,
+            plate.plus_code,
+            role="plus_code",
+            where=plate.plate_id,
+            x0=qx0,
+            x1=qx1,
+            top=y,
+            height=bottom - y,
+            max_size=0.045 * H,
+            min_size=0.025 * H,
+            max_lines=2,
+            align="center",
+        )
     return runs
 
 
@@ -195,22 +245,59 @@ def _left_column(font: CidFont, plate: Plate, H: float, box: tuple[float, float,
     """Left of the QR code: address (top), details (bottom), headline (between, centred vertically)."""
     x0, top, x1, bottom = box
     where = plate.plate_id
-    address = _block(font, plate.address, role="address", where=where, x0=x0, x1=x1, top=top,
-                     height=0.3 * H, max_size=0.1 * H, min_size=0.035 * H, max_lines=3) if plate.address else []
+    address = (
+        _block(
+            font,
+            plate.address,
+            role="address",
+            where=where,
+            x0=x0,
+            x1=x1,
+            top=top,
+            height=0.3 * H,
+            max_size=0.1 * H,
+            min_size=0.035 * H,
+            max_lines=3,
+        )
+        if plate.address
+        else []
+    )
     address_bottom = top + sum(LINE_EM * r.size_mm for r in address)
     details: list[TextRun] = []
     y_details = bottom
     for line in reversed(plate.details):
-        block = _block(font, line, role="detail", where=where, x0=x0, x1=x1, top=0.0,
-                       height=0.14 * H, max_size=0.06 * H, min_size=0.03 * H, max_lines=2)
+        block = _block(
+            font,
+            line,
+            role="detail",
+            where=where,
+            x0=x0,
+            x1=x1,
+            top=0.0,
+            height=0.14 * H,
+            max_size=0.06 * H,
+            min_size=0.03 * H,
+            max_lines=2,
+        )
         y_details -= len(block) * LINE_EM * block[0].size_mm
         details = [dataclasses.replace(r, baseline_mm=r.baseline_mm + y_details) for r in block] + details
     head_top = address_bottom + (0.04 * H if address else 0)
     head_bottom = y_details - (0.03 * H if details else 0)
     headline: list[TextRun] = []
     if plate.headline:
-        headline = _block(font, plate.headline, role="headline", where=where, x0=x0, x1=x1, top=head_top,
-                          height=head_bottom - head_top, max_size=0.3 * H, min_size=0.06 * H, max_lines=2)
+        headline = _block(
+            font,
+            plate.headline,
+            role="headline",
+            where=where,
+            x0=x0,
+            x1=x1,
+            top=head_top,
+            height=head_bottom - head_top,
+            max_size=0.3 * H,
+            min_size=0.06 * H,
+            max_lines=2,
+        )
         shift = max(0.0, (head_bottom - head_top - sum(LINE_EM * r.size_mm for r in headline)) / 2)
         headline = [dataclasses.replace(r, baseline_mm=r.baseline_mm + shift) for r in headline]
     return address + headline + details
@@ -249,9 +336,20 @@ def layout_plate(plate: Plate, *, size: PlateSize | str = "small", font: CidFont
     text_box = (m, top, qr_x - gap, H - m)
     texts = _left_column(font, plate, H, text_box) + _under_qr(font, plate, size, qr_x=qr_x, qr_y=qr_y) + band_runs
     return PlateLayout(
-        plate=plate, size=size, qr_x_mm=qr_x, qr_y_mm=qr_y, module_mm=module, qr_modules=qr.size,
-        qr_version=qr.version, qr_error=qr.error, runs=module_runs(qr.modules), texts=tuple(texts),
-        frame_inset_mm=0.03 * H, frame_width_mm=0.007 * H, text_box_mm=text_box, band_mm=band,
+        plate=plate,
+        size=size,
+        qr_x_mm=qr_x,
+        qr_y_mm=qr_y,
+        module_mm=module,
+        qr_modules=qr.size,
+        qr_version=qr.version,
+        qr_error=qr.error,
+        runs=module_runs(qr.modules),
+        texts=tuple(texts),
+        frame_inset_mm=0.03 * H,
+        frame_width_mm=0.007 * H,
+        text_box_mm=text_box,
+        band_mm=band,
     )
 
 

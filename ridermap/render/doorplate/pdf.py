@@ -19,6 +19,7 @@ pointing down (as in SVG); the writer adds the page transform.
 
 Nothing here touches the disk: the font comes from :mod:`ridermap.render.fonts`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -189,7 +190,7 @@ def _to_unicode_cmap(pairs: list[tuple[int, str]]) -> bytes:
         "endcodespacerange",
     ]
     for start in range(0, len(pairs), 100):
-        chunk = pairs[start:start + 100]
+        chunk = pairs[start : start + 100]
         lines.append(f"{len(chunk)} beginbfchar")
         for cid, char in chunk:
             lines.append(f"<{cid:04X}> <{char.encode('utf-16-be').hex().upper()}>")
@@ -268,11 +269,15 @@ class PdfBuilder:
         for width_mm, height_mm, content in self._pages:
             content_ref = add(stream(content))
             box = f"[0 0 {fmt(width_mm * PT_PER_MM)} {fmt(height_mm * PT_PER_MM)}]"
-            kids.append(add(
-                f"<< /Type /Page /Parent {pages} 0 R /MediaBox {box} /Resources {res_ref} 0 R "
-                f"/Contents {content_ref} 0 R >>".encode("ascii")
-            ))
-        put(pages, f"<< /Type /Pages /Count {len(kids)} /Kids [{' '.join(f'{k} 0 R' for k in kids)}] >>".encode("ascii"))
+            kids.append(
+                add(
+                    f"<< /Type /Page /Parent {pages} 0 R /MediaBox {box} /Resources {res_ref} 0 R "
+                    f"/Contents {content_ref} 0 R >>".encode("ascii")
+                )
+            )
+        put(
+            pages, f"<< /Type /Pages /Count {len(kids)} /Kids [{' '.join(f'{k} 0 R' for k in kids)}] >>".encode("ascii")
+        )
         put(catalog, f"<< /Type /Catalog /Pages {pages} 0 R >>".encode("ascii"))
         info = add(f"<< /Title {_pdf_string(self.title)} /Producer (ridermap) >>".encode("ascii"))
 

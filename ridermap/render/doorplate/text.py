@@ -8,6 +8,7 @@ than the box is broken by character as a last resort.
 Sizes are in mm of the text size (1 em); the faux-bold outline
 (:data:`BOLD_EM`) is counted in the width.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,7 +31,13 @@ _BREAK_AFTER = set("，。、；：！？）》」』】〕,;)]}…")
 def is_cjk(ch: str) -> bool:
     """True for CJK ideographs, kana, hangul and full-width forms."""
     o = ord(ch)
-    return 0x2E80 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF or 0x20000 <= o <= 0x3FFFF
+    return (
+        0x2E80 <= o <= 0x9FFF
+        or 0xAC00 <= o <= 0xD7AF
+        or 0xF900 <= o <= 0xFAFF
+        or 0xFF00 <= o <= 0xFFEF
+        or 0x20000 <= o <= 0x3FFFF
+    )
 
 
 def tokens(text: str) -> list[tuple[str, bool]]:
@@ -132,8 +139,9 @@ class Fit:
 
 
 @lru_cache(maxsize=8192)
-def fit(font: CidFont, text: str, width_mm: float, height_mm: float, max_size_mm: float,
-        min_size_mm: float, max_lines: int) -> Fit | None:
+def fit(
+    font: CidFont, text: str, width_mm: float, height_mm: float, max_size_mm: float, min_size_mm: float, max_lines: int
+) -> Fit | None:
     """Largest size (≤ ``max_size_mm``) at which ``text`` fits the box, wrapping if that helps.
 
     Returns
