@@ -69,7 +69,7 @@ class LanguageCommand(click.Command):
             if not isinstance(param, click.Option):
                 continue
             key = "help" if param is self.get_help_option(ctx) else param.name
-            saved, param.help = param.help, texts.get(key or "", param.help)  # type: ignore[assignment]
+            saved, param.help = param.help, texts.get(key or "", param.help)
             try:
                 record = param.get_help_record(ctx)
             finally:

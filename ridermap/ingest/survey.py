@@ -812,8 +812,8 @@ def _finish(gdf: gpd.GeoDataFrame, table: _Table) -> gpd.GeoDataFrame:
                 _checked(
                     table,
                     r,
-                    lambda v=v, values=values, col=col, allow_empty=allow_empty: (  # type: ignore[misc]
-                        _lookup(values, v, col, allow_empty=allow_empty)
+                    lambda v=v, values=values, col=col, allow_empty=allow_empty: _lookup(
+                        values, v, col, allow_empty=allow_empty
                     ),
                     skip=col == "kind",
                     fallback=False if values is BOOL_VALUES else "",

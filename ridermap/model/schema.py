@@ -55,10 +55,10 @@ FACILITY_KINDS = (
 )
 
 #: display names of facility kinds, Chinese and English (from :mod:`ridermap.i18n`).
-FACILITY_LABELS: dict[str, dict[str, str]] = labels("facility")  # type: ignore[assignment]
+FACILITY_LABELS: dict[str, dict[str, str]] = labels("facility")
 
 #: labels of rider rules, Chinese and English (from :mod:`ridermap.i18n`).
-RIDER_ACCESS_LABELS: dict[str, dict[str, str]] = labels("access")  # type: ignore[assignment]
+RIDER_ACCESS_LABELS: dict[str, dict[str, str]] = labels("access")
 
 #: path kinds (from OSM ``highway``) and whether e-bikes may ride them by default.
 PATH_KINDS_RIDEABLE: dict[str, bool] = {

@@ -59,7 +59,7 @@ def save_poster(poster: Poster, path: str | Path, *, dpi: int = 300) -> Path:
         "svg": {"Title": poster.title, "Creator": "ridermap", "Date": None},
         "png": {"Title": poster.title, "Software": "ridermap"},
     }[fmt]
-    with atomic_path(path) as tmp, matplotlib.rc_context(rc):
+    with atomic_path(path) as tmp, matplotlib.rc_context(rc):  # type: ignore[arg-type]
         poster.figure.savefig(
             tmp, format=fmt, dpi=dpi if fmt == "png" else 72, metadata=metadata, facecolor=poster.figure.get_facecolor()
         )
@@ -245,6 +245,7 @@ def render_fitting_poster(
             f"labels did not fit even as callouts on any paper: printed on {where} with "
             f"{poster.placements()['listed']} labels only listed beside the map ({first})",
         )
+    assert last is not None  # the loop ran at least once
     raise last from first
 
 

@@ -42,7 +42,7 @@ _PLACEHOLDER = re.compile(r"^(小区|compound)\s*[nwr]?\d+$", re.IGNORECASE)
 
 def words(lang: str) -> Mapping[str, str]:
     """The words of ``lang`` (Chinese for anything but ``en``): the ``honest`` space of :mod:`ridermap.i18n`."""
-    return i18n.words("honest", lang)  # type: ignore[return-value]
+    return i18n.words("honest", lang)
 
 
 def known_access(value) -> str:

@@ -34,7 +34,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Rectangle
@@ -247,7 +249,7 @@ class _Job:
     crop_marks: bool
     style: PosterStyle
     lang: str
-    words: dict[str, str]
+    words: Mapping[str, Any]
     draft: bool
     fit: str = "fallback"
     notes: tuple[str, ...] = ()
@@ -324,7 +326,7 @@ class _Prep:
     qr_mm: float
     caption_lines: list
     qr_block_h: float
-    fac_dist: object
+    fac_dist: Any  # numpy array of metres
     fac_dir: list[str]
     gate_rows: list[Row]
 

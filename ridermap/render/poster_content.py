@@ -8,8 +8,9 @@ glyphs the font lacks. Pure functions of the model and the config.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
@@ -62,7 +63,7 @@ def gate_key(row) -> str:
     return known_access(row["rider_access"])
 
 
-def access_parts(row, lang: str, words: dict[str, str]) -> tuple[str, str]:
+def access_parts(row, lang: str, words: Mapping[str, Any]) -> tuple[str, str]:
     """("ride in (locked)", "hours Mo-Su 07:00-22:00, other times park and walk"); a rule only from data."""
     access = known_access(row["rider_access"])
     main = RIDER_ACCESS_LABELS[access][lang]
@@ -75,7 +76,7 @@ def access_parts(row, lang: str, words: dict[str, str]) -> tuple[str, str]:
     return main, detail
 
 
-def access_text(row, lang: str, words: dict[str, str]) -> str:
+def access_text(row, lang: str, words: Mapping[str, Any]) -> str:
     main, detail = access_parts(row, lang, words)
     return f"{main} ({detail})" if detail and lang == "en" else (f"{main}（{detail}）" if detail else main)
 
@@ -97,7 +98,7 @@ class Texts:
 
 
 def poster_texts(
-    view: Bundle, geo: Geo, cid: str, gate_id: str | None, *, config: Config, lang: str, words: dict[str, str]
+    view: Bundle, geo: Geo, cid: str, gate_id: str | None, *, config: Config, lang: str, words: Mapping[str, Any]
 ) -> Texts:
     """Title, subtitle, gate names, label texts and the URL; every one checked for glyphs."""
     layers, gate_row = geo.layers, geo.gate_row

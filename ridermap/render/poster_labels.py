@@ -200,7 +200,7 @@ def _overlaps(cands: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     a = cands[:, None, :]
     b = boxes[None, :, :]
     hit = (a[..., 0] < b[..., 2]) & (a[..., 2] > b[..., 0]) & (a[..., 1] < b[..., 3]) & (a[..., 3] > b[..., 1])
-    return hit.any(axis=1)
+    return np.asarray(hit.any(axis=1))
 
 
 def _leader(req: LabelRequest, box: Box, *, touch_mm: float):
@@ -273,7 +273,7 @@ def place_labels(
     gap_mm: float,
     touch_mm: float = 1.5,
     retries: int = 4,
-    keep_clear: np.ndarray | list = (),
+    keep_clear: np.ndarray | list | tuple = (),
     keep_clear_keys: list[str] | tuple = (),
     fallbacks: Fallbacks | None = None,
 ) -> list[PlacedLabel]:
@@ -396,6 +396,7 @@ def _with_fallbacks(req: LabelRequest, board: _Board, fb: Fallbacks) -> PlacedLa
 
 
 def _smaller_or_farther(req: LabelRequest, board: _Board, fb: Fallbacks) -> PlacedLabel | None:
+    assert req.remake is not None  # requests made for fallbacks can remake themselves
     reach = _reach(req)
     for cap in fb.sizes_below(req.cap_mm):
         found = board.try_place(req.remake(cap, reach, None))
@@ -410,6 +411,7 @@ def _smaller_or_farther(req: LabelRequest, board: _Board, fb: Fallbacks) -> Plac
 
 def _callout(req: LabelRequest, board: _Board, fb: Fallbacks, *, spread: bool = False) -> PlacedLabel | None:
     """Callout number ``board.callouts + 1`` at the feature (``spread``: at least three numbers' height away)."""
+    assert req.remake is not None  # requests made for fallbacks can remake themselves
     n = board.callouts + 1
     number = fb.callout_text(n)
     for reach in (_reach(req), fb.far_reach_mm) if not spread else (fb.far_reach_mm,):
@@ -530,7 +532,8 @@ class _Board:
                 ok[needs] = self._leaders_ok(starts[needs], ends[needs], req.key)
             if ok.any():
                 k = int(np.flatnonzero(ok)[0])
-                box = tuple(float(v) for v in cands[chunk[k]])
+                x0, y0, x1, y1 = (float(v) for v in cands[chunk[k]])
+                box = (x0, y0, x1, y1)
                 leader = (
                     ((float(starts[k, 0]), float(starts[k, 1])), (float(ends[k, 0]), float(ends[k, 1])))
                     if needs[k]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -95,7 +96,7 @@ class Geo:
 
     layers: dict
     poly_m: BaseGeometry
-    gate_row: object
+    gate_row: Any
     theta: float
     north_deg: float
     near: BaseGeometry

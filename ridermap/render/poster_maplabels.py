@@ -20,6 +20,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -283,7 +284,7 @@ def place_map_labels(
     gap_l = style.label_gap_mm * f
     inset = 1.0 * f
     gates = [s for s in symbols if s.kind.startswith("gate:") or s.kind == "here"]
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         bounds=(frame[0] + inset, frame[1] + inset, frame[2] - inset, frame[3] - inset),
         obstacles=[s.box for s in symbols],
         gap_mm=gap_l,

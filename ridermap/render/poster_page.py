@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from matplotlib.collections import LineCollection
@@ -169,7 +170,7 @@ class Page:
         return cap_mm / cap_ratio() * spacing
 
     def marker(self, x, y, m: Marker, *, zorder: float = 12, scale: float = 1.0, gid: str | None = None):
-        kw = {}
+        kw: dict[str, Any] = {}
         if m.fillstyle != "full":
             kw = {"fillstyle": m.fillstyle, "markerfacecoloralt": m.alt_face}
         (line,) = self.ax.plot(

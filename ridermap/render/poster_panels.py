@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -58,7 +60,7 @@ class PanelType:
 
     page: Page
     style: PosterStyle
-    words: dict
+    words: Mapping[str, Any]
     lang: str
     body: float
     small: float
@@ -167,7 +169,7 @@ def drawn_keys(layers: dict[str, gpd.GeoDataFrame], cid: str, gate_id: str | Non
     return keys
 
 
-def legend_rows(keys: set[str], words: dict[str, str], lang: str) -> list[tuple[str, str]]:
+def legend_rows(keys: set[str], words: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
     rows = []
     for key in LEGEND_ORDER:
         if key not in keys:
@@ -235,7 +237,7 @@ def legend_block(ty: PanelType, legend_rows: list[tuple[str, str]]) -> list[Row]
 
 
 def index_entries(
-    layers, grid: Grid, b_mm: gpd.GeoSeries, u_mm: gpd.GeoSeries, words: dict[str, str]
+    layers, grid: Grid, b_mm: gpd.GeoSeries, u_mm: gpd.GeoSeries, words: Mapping[str, Any]
 ) -> list[IndexEntry]:
     """Numbered buildings (natural order), each followed by its numbered units, with their squares."""
     out: list[IndexEntry] = []
@@ -272,7 +274,7 @@ def index_entries(
     return out
 
 
-def index_items(entries: list[IndexEntry], words: dict[str, str]) -> list[list[str]]:
+def index_items(entries: list[IndexEntry], words: Mapping[str, Any]) -> list[list[str]]:
     """One group per building: its label and squares, then its units grouped by square.
 
     ``7号楼 B3-C3``, ``1,2单元 B3``, ``3单元 C3``.
@@ -305,12 +307,13 @@ def index_items(entries: list[IndexEntry], words: dict[str, str]) -> list[list[s
 def _runs(numbers: list[str]) -> list[str]:
     """``["1", "2", "3", "5", "B1"] -> ["1-3", "5", "B1"]`` (runs of consecutive integers)."""
     out: list[str] = []
-    start = prev = None
-    for n in numbers + [None]:
+    start: str | None = None
+    prev: str | None = None
+    for n in [*numbers, None]:
         if n is not None and n.isdigit() and prev is not None and int(n) == int(prev) + 1:
             prev = n
             continue
-        if start is not None:
+        if start is not None and prev is not None:
             out.append(
                 start if start == prev else (f"{start},{prev}" if int(prev) == int(start) + 1 else f"{start}-{prev}")
             )
@@ -395,7 +398,8 @@ def nearby_rows(
     ty: PanelType, mask: np.ndarray, fac: gpd.GeoDataFrame, fac_dist: np.ndarray, fac_dir: list[str]
 ) -> list[Row]:
     """Facilities around but off the map: nearest two of each kind, with distance and direction."""
-    picked, per_kind = [], {}
+    picked: list[int] = []
+    per_kind: dict[str, int] = {}
     for j in np.argsort(fac_dist, kind="stable"):
         kind = str(fac["kind"].iloc[j])
         if not mask[j] or kind not in ty.style.facilities or per_kind.get(kind, 0) >= 2 or len(picked) >= 8:
