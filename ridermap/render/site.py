@@ -180,18 +180,7 @@ def render_community(
         for b in sorted(bundle.buildings.itertuples(index=False), key=lambda r: natural_key(r.number or r.label))
     ]
     comm = bundle.communities.iloc[0]
-    shown = gate_names(bundle.gates, "zh")
-    gates = [
-        {
-            "id": g.id,
-            "name": str(g.name).strip() or shown[g.id],
-            "access": "none" if g.locked else known_access(g.rider_access),
-            "locked": bool(g.locked),
-            "unconfirmed": not gate_confirmed(inferred=g.inferred, rider_access=known_access(g.rider_access)),
-            "hours": rule_text(g.hours) if not g.locked else {},
-        }
-        for g in bundle.gates.itertuples(index=False)
-    ]
+    gates = _gate_rows(bundle)
     name = _compound_name(comm["name"], comm["inferred"])
     facilities = [
         {"kind": f.kind, "label": FACILITY_LABELS.get(f.kind, {"zh": f.kind, "en": f.kind}), "name": f.name}
@@ -220,55 +209,86 @@ def render_community(
         },
         page={"kind": "community", "cid": cid},
     )
-    names_zh, names_en = gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")
-    rules = {g["id"]: g for g in gates}
-    fac_names = dict(zip(bundle.facilities["id"], bundle.facilities["name"]))
-    unit_template = env.get_template("unit.html.j2")
+    shared = {
+        "bundle": bundle,
+        "plan": plan,
+        "shift": shift,
+        "signs": signs,
+        "comm": comm,
+        "name": name,
+        "cid": cid,
+        "names": (gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")),
+        "rules": {g["id"]: g for g in gates},
+        "fac_names": dict(zip(bundle.facilities["id"], bundle.facilities["name"])),
+        "titles": titles,
+        "common": common,
+        "config": config,
+        "template": env.get_template("unit.html.j2"),
+        "map": lambda: site_map(
+            prefix="../", bounds=bounds, layers=_UNIT_LAYERS, basemap=basemap, tianditu_key=tianditu_key
+        ),
+    }
     for u in bundle.units.itertuples(index=False):
-        ud = unit_data(bundle, plan, u.id, shift=shift, signs=signs)
-        plans = []
-        for p in ud["plans"]:
-            rule_zh = "、".join(f"{names_zh.get(r, name['name_zh'])} {_rule(rules, r, comm, 'zh')}" for r in p["rules"])
-            rule_en = "; ".join(f"{names_en.get(r, name['name_en'])} {_rule(rules, r, comm, 'en')}" for r in p["rules"])
-            plans.append(
-                {
-                    **p,
-                    "gate_name": names_zh.get(p["gate"], ""),
-                    "gate_name_en": names_en.get(p["gate"], ""),
-                    "rule_zh": rule_zh,
-                    "rule_en": rule_en,
-                }
-            )
-        near = [
-            {
-                "kind": f["k"],
-                "label": FACILITY_LABELS.get(f["k"], {"zh": f["k"], "en": f["k"]}),
-                "name": fac_names.get(f["id"], ""),
-                "d": f["d"],
-            }
-            for f in ud["near"]
-        ]
-        t = titles.loc[u.id]
-        umap = site_map(prefix="../", bounds=bounds, layers=_UNIT_LAYERS, basemap=basemap, tianditu_key=tianditu_key)
-        out[urls.unit_path(u.id)] = unit_template.render(
-            **{**common, "feedback": feedback_link(config, community_id=cid, unit_id=u.id)},
-            map=_parts(umap),
-            u={"title_zh": t["title_zh"], "title_en": t["title_en"], "building_id": u.building_id, "flats": u.flats},
-            c={**name, "path": urls.community_path(cid)},
-            plans=plans,
-            near=near,
-            page={
-                "kind": "unit",
-                "cid": cid,
-                "unit": u.id,
-                "building": u.building_id,
-                "plans": [
-                    {"when": p["when"], "rules": p["rules"], "entry": p["entry"], "legs": p["legs"]}
-                    for p in ud["plans"]
-                ],
-            },
-        )
+        out[urls.unit_path(u.id)] = _unit_page(shared, u)
     log.info("site: %s: %d pages", cid, len(out) - 1)
+    return out
+
+
+def _unit_page(shared: dict, u) -> str:
+    """One unit's page: its plans (with the signs at the turns), nearest facilities, map and report link."""
+    cid, name = shared["cid"], shared["name"]
+    ud = unit_data(shared["bundle"], shared["plan"], u.id, shift=shared["shift"], signs=shared["signs"])
+    plans = _plan_rows(ud["plans"], shared["names"], shared["rules"], shared["comm"], name)
+    labels = {f["k"]: FACILITY_LABELS.get(f["k"], {"zh": f["k"], "en": f["k"]}) for f in ud["near"]}
+    near = [
+        {"kind": f["k"], "label": labels[f["k"]], "name": shared["fac_names"].get(f["id"], ""), "d": f["d"]}
+        for f in ud["near"]
+    ]
+    t = shared["titles"].loc[u.id]
+    page_plans = [{"when": p["when"], "rules": p["rules"], "entry": p["entry"], "legs": p["legs"]} for p in ud["plans"]]
+    return shared["template"].render(
+        **{**shared["common"], "feedback": feedback_link(shared["config"], community_id=cid, unit_id=u.id)},
+        map=_parts(shared["map"]()),
+        u={"title_zh": t["title_zh"], "title_en": t["title_en"], "building_id": u.building_id, "flats": u.flats},
+        c={**name, "path": urls.community_path(cid)},
+        plans=plans,
+        near=near,
+        page={"kind": "unit", "cid": cid, "unit": u.id, "building": u.building_id, "plans": page_plans},
+    )
+
+
+def _gate_rows(bundle: Bundle) -> list[dict]:
+    """The gates as the compound page lists them: name, rule now (never a guess), hours, 待核实."""
+    shown = gate_names(bundle.gates, "zh")
+    return [
+        {
+            "id": g.id,
+            "name": str(g.name).strip() or shown[g.id],
+            "access": "none" if g.locked else known_access(g.rider_access),
+            "locked": bool(g.locked),
+            "unconfirmed": not gate_confirmed(inferred=g.inferred, rider_access=known_access(g.rider_access)),
+            "hours": rule_text(g.hours) if not g.locked else {},
+        }
+        for g in bundle.gates.itertuples(index=False)
+    ]
+
+
+def _plan_rows(plans: list[dict], names: tuple[dict, dict], rules: dict, comm, name: dict) -> list[dict]:
+    """A unit page's plans with their gate names and the rules (with hours) they depend on, zh and en."""
+    names_zh, names_en = names
+    out = []
+    for p in plans:
+        rule_zh = "、".join(f"{names_zh.get(r, name['name_zh'])} {_rule(rules, r, comm, 'zh')}" for r in p["rules"])
+        rule_en = "; ".join(f"{names_en.get(r, name['name_en'])} {_rule(rules, r, comm, 'en')}" for r in p["rules"])
+        out.append(
+            {
+                **p,
+                "gate_name": names_zh.get(p["gate"], ""),
+                "gate_name_en": names_en.get(p["gate"], ""),
+                "rule_zh": rule_zh,
+                "rule_en": rule_en,
+            }
+        )
     return out
 
 
