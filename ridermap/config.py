@@ -62,6 +62,8 @@ class Config:
     #: where riders report a problem: a URL template with ``{unit_id}`` and/or ``{community_id}``
     #: (``https://…?unit={unit_id}``); empty: no report link on pages and plates
     feedback_url: str = ""
+    #: draw the junction sign posts of the signage plan on the gate posters (``[build] poster_signs``)
+    poster_signs: bool = False
     sources: tuple[Source, ...] = ()
     communities: tuple[str, ...] = ()  # empty: every compound found
     outputs: tuple[str, ...] = OUTPUTS
@@ -143,6 +145,7 @@ def load_config(path: str | Path | None) -> Config:
         paper=_get(build, "paper", str, "A2", where),
         plate_size=_get(build, "plate_size", str, "small", where),
         draft=draft,
+        poster_signs=bool(_get(build, "poster_signs", bool, False, where)),
         workers=int(_get(build, "workers", int, 2, where)),
         executor=executor,
         dask_address=_get(build, "dask_address", str, "", where),

@@ -150,6 +150,7 @@ MESSAGES: dict[str, dict[str, Text]] = {
     "poster.guide": {"zh": "骑手指引图", "en": "Rider guide"},
     "poster.overview": {"zh": "全区总图", "en": "Overview"},
     "poster.here": {"zh": "您在这里", "en": "You are here"},
+    "poster.sign": {"zh": "路口导向牌（J1…）", "en": "Junction sign (J1…)"},
     "poster.legend": {"zh": "图例", "en": "Legend"},
     "poster.index": {"zh": "楼栋单元索引", "en": "Buildings and units"},
     "poster.gates": {"zh": "出入口", "en": "Gates"},

@@ -95,7 +95,7 @@ def test_find_gate_and_access_text():
     b = make_bundle()
     assert poster_content.find_gate(b, CID, "东门") == f"{CID}-ge"
     row = b.gates[b.gates["name"] == "南门"].iloc[0]
-    assert poster_content.access_text(row, "zh", WORDS) == "可骑行进入（时段 Mo-Su 07:00-22:00，其余时间停车步行）"
+    assert poster_content.access_text(row, "zh", WORDS) == "可骑行进入（时段 每天 07:00–22:00，其余时间停车步行）"
     assert poster_content.gate_key(row) == "ride"
 
 

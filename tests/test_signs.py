@@ -309,3 +309,42 @@ def test_route_pages_name_the_sign_at_each_turn_and_the_sign_agrees(sample_bundl
             assert any(a.symbol in want for a in arrows), (unit, post, turn, [a.symbol for a in arrows])
             checked += 1
     assert checked >= 10
+
+
+def test_gate_posters_can_show_the_sign_posts(tmp_path):
+    """``[build] poster_signs = true`` (or ``poster --signs``): the posts J1… are on the gate posters, labels clear of
+    them, and the legend says what they are."""
+    import dataclasses
+
+    from conftest import SAMPLE_CONFIG
+
+    from ridermap.config import load_config
+    from ridermap.ingest import bundle_from_config
+    from ridermap.publish.build import build
+
+    config = load_config(SAMPLE_CONFIG)
+    bundle = bundle_from_config(config)
+    cfg = dataclasses.replace(config, outputs=("posters",), workers=1, poster_signs=True)
+    assert build(bundle, tmp_path / "out", config=cfg).exit_code == 0
+    import subprocess
+
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "out" / "posters" / SAMPLE_ID / f"{SAMPLE_ID}-gn100001.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "J1" in text and "路口导向牌" in text
+    from ridermap.analysis.signs import sign_plan
+    from ridermap.render.poster import render_poster
+
+    plan = sign_plan(bundle.community(SAMPLE_ID), SAMPLE_ID)
+    poster = render_poster(bundle, SAMPLE_ID, gate="南门", config=config, signs=plan)
+    posts = [s for s in poster.symbols if s.kind == "sign"]
+    assert {s.key for s in posts} == {j.id for j in plan.junctions} and "sign" in poster.legend
+    for label in poster.labels:  # no label covers a post
+        for s in posts:
+            bx = label.box
+            assert not (bx[0] < s.box[2] and bx[2] > s.box[0] and bx[1] < s.box[3] and bx[3] > s.box[1]), (label, s)
+    plain = render_poster(bundle, SAMPLE_ID, gate="南门", config=config)
+    assert not [s for s in plain.symbols if s.kind == "sign"]

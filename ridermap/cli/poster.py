@@ -24,6 +24,7 @@ from ridermap.cli.options import config_option, crs_option, load_bundle, sources
 @click.option("--dpi", type=click.IntRange(50, 1200), default=300, show_default=True, help="PNG resolution.")
 @click.option("--bleed", "bleed_mm", type=click.FloatRange(0, 20), default=0.0, show_default=True, help="Bleed in mm.")
 @click.option("--crop-marks", is_flag=True, help="Crop marks at the trim corners.")
+@click.option("--signs", "with_signs", is_flag=True, help="Draw the junction sign posts of the signage plan (J1…).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="poster.pdf, .svg or .png")
 @handle_errors
 def poster(
@@ -37,6 +38,7 @@ def poster(
     dpi: int,
     bleed_mm: float,
     crop_marks: bool,
+    with_signs: bool,
     output: str,
 ) -> None:
     """Print-ready guide poster of one gate (or the overview) of a compound."""
@@ -45,6 +47,11 @@ def poster(
 
     poster_format(output)
     bundle, config = load_bundle(sources, crs, config_path)
+    signs = None
+    if with_signs or (config is not None and config.poster_signs):
+        from ridermap.analysis.signs import sign_plan
+
+        signs = sign_plan(bundle.community(community), community)
     path = write_poster(
         bundle,
         community,
@@ -56,5 +63,6 @@ def poster(
         bleed_mm=bleed_mm,
         crop_marks=crop_marks,
         dpi=dpi,
+        signs=signs,
     )
     click.echo(f"wrote {path}")

@@ -208,7 +208,14 @@ def _write_part(part: str, task: _Task, scratch: Path) -> tuple[list[str], list[
     if part == "posters":
         from ridermap.publish.posters import write_compound_posters
 
-        result = write_compound_posters(view, cid, scratch / "posters", config=cfg, landscape=task.landscape)
+        signs = None
+        if cfg.poster_signs:  # the optional layer of sign posts on the gate posters
+            from ridermap.analysis.signs import sign_plan
+
+            signs = sign_plan(view, cid, analysis=task.analysis)
+        result = write_compound_posters(
+            view, cid, scratch / "posters", config=cfg, landscape=task.landscape, signs=signs
+        )
         failures = [(stem, exc) for stem, exc in result.failures]
         if failures and not result.files:
             raise failures[0][1]
@@ -612,7 +619,7 @@ def _gap_analysis(bundle: Bundle, report: BuildReport, staging: Path, *, config:
 
 def _compound_analysis(analysis: Analysis | None, view: Bundle, todo: tuple[str, ...]) -> Analysis | None:
     """The compound's sub-network view for its task (the site and signs need one; a network error is theirs)."""
-    if analysis is None or not {"site", "signs"} & set(todo):
+    if analysis is None or not {"site", "signs", "posters"} & set(todo):
         return None
     try:
         return analysis.for_compound(view)
@@ -678,7 +685,7 @@ def _build_compounds(
             keys[cid]["gaps"] = keymaker.keys("" if isinstance(gap, Exception) else gap_digest(gap), ["gaps"])["gaps"]
         sub = _compound_analysis(analysis, view, parts)
         if sub is not None:  # routes (pages, signs) depend on the network around the view too
-            for part in {"site", "signs"} & set(parts):
+            for part in ({"site", "signs"} | ({"posters"} if config.poster_signs else set())) & set(parts):
                 keys[cid][part] = hashlib.sha256(f"{keys[cid][part]}\n{sub.digest()}".encode()).hexdigest()
         record = _reuse(cid, before.get(cid), keys[cid], parts, previous, staging)
         if record is not None:
@@ -696,7 +703,7 @@ def _build_compounds(
                     ship=config.executor == "dask",
                     parts=todo,
                     gap=gap,
-                    analysis=sub if {"site", "signs"} & set(todo) else None,
+                    analysis=sub if {"site", "signs", "posters"} & set(todo) else None,
                 )
             )
     reused = sum(1 for r in records.values() if r.get("reused"))

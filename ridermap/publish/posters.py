@@ -99,11 +99,13 @@ def write_poster(
     bleed_mm: float = 0.0,
     crop_marks: bool = False,
     dpi: int = 300,
+    signs=None,
 ) -> Path:
     """Render one poster (a gate's, or the overview when ``gate`` is ``None``) and save it.
 
     ``paper`` defaults to the config's (``[build] paper``, A2); ``"auto"``
-    takes the smallest paper the labels fit on.
+    takes the smallest paper the labels fit on. ``signs``: a sign plan whose
+    junction posts are drawn (the optional sign layer).
     """
     config = config or Config()
     fmt = poster_format(path)  # fail on a bad extension or resolution before rendering
@@ -118,6 +120,7 @@ def write_poster(
             paper=size,
             bleed_mm=bleed_mm,
             crop_marks=crop_marks,
+            signs=signs,
         )
     else:
         poster = render_poster(
@@ -129,6 +132,7 @@ def write_poster(
             landscape=landscape,
             bleed_mm=bleed_mm,
             crop_marks=crop_marks,
+            signs=signs,
         )
     try:
         return save_poster(poster, path, dpi=dpi)
@@ -261,8 +265,11 @@ def write_compound_posters(
     bleed_mm: float = 0.0,
     crop_marks: bool = False,
     dpi: int = 300,
+    signs=None,
 ) -> PosterResult:
     """All posters of one compound for ``ridermap build``; labels that do not fit fall back (callouts, then paper).
+
+    ``signs``: the compound's sign plan, drawn as the optional layer of sign posts (``[build] poster_signs``).
 
     Unlike :func:`write_posters` one poster that fails does not stop the
     others: it is listed in :attr:`PosterResult.failures`. Every
@@ -284,6 +291,7 @@ def write_compound_posters(
                 landscape=landscape,
                 bleed_mm=bleed_mm,
                 crop_marks=crop_marks,
+                signs=signs,
             )
         except Exception as exc:  # noqa: BLE001 - recorded per poster, the caller decides
             result.failures.append((stem, exc))

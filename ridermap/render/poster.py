@@ -148,6 +148,7 @@ def render_poster(
     style: PosterStyle = DEFAULT_STYLE,
     draft: bool | str | None = None,
     fit: str = "fallback",
+    signs=None,
 ) -> Poster:
     """Draw the guide poster of one gate, or the overview of a compound.
 
@@ -181,6 +182,10 @@ def render_poster(
         ``"strict"`` raises instead; ``"last_resort"`` also lists a label
         whose callout number finds no room, never raising for labels.
         ``Poster.labels[i].how`` says how each label was placed.
+    signs
+        The compound's :class:`~ridermap.analysis.signs.SignPlan`: draws its
+        junction sign posts (``J3`` on a blue disc) as an optional layer, so a
+        rider at the gate sees where the signs stand.
 
     Returns
     -------
@@ -224,6 +229,7 @@ def render_poster(
         draft=needs_draft(config.draft if draft is None else draft, view.gates, community_id),
         fit=fit,
         notes=tuple(notes),
+        posts=tuple((s.id, s.lon, s.lat) for s in signs.junctions) if signs is not None else (),
     )
     try:
         return _layout_passes(job)
@@ -257,6 +263,8 @@ class _Job:
     #: then the labels only listed are summed up in one line
     short_index: bool = False
     short_list: bool = False
+    #: junction sign posts to draw (the optional sign layer): (id, lon, lat)
+    posts: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -444,6 +452,8 @@ def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
     # map, symbols, labels, furniture
     comp_mm, b_mm, legend_drawn = poster_map.draw_map(page, layers, job.cid, matrix, frame, grid, style, f)
     marks = poster_map.draw_symbols(page, layers, job.gate_id, matrix, frame, style, f, legend_drawn)
+    if job.posts:
+        poster_map.draw_sign_posts(page, job.posts, layers, matrix, frame, style, f, marks.symbols, legend_drawn)
     b_clip = poster_map.clip(b_mm, frame)
 
     def requests(gate_marks: bool):

@@ -16,6 +16,7 @@ import geopandas as gpd
 
 from ridermap.config import Config
 from ridermap.errors import ConfigError
+from ridermap.hours import hours_text
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed, is_inferred
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
@@ -69,7 +70,7 @@ def access_parts(row, lang: str, words: Mapping[str, Any]) -> tuple[str, str]:
     main = RIDER_ACCESS_LABELS[access][lang]
     if bool(row.get("locked", False)):
         main += f" ({words['locked']})" if lang == "en" else f"（{words['locked']}）"
-    hours = str(row.get("hours", "") or "")
+    hours = hours_text(row.get("hours", ""), lang=lang)  # worded as the site and plates word it
     detail = ""
     if hours and access != "walk":
         detail = f"{words['hours']} {hours}{'; ' if lang == 'en' else '，'}{words['outside_hours']}"

@@ -301,3 +301,36 @@ def draw_symbols(
         add_symbols(page, symbols, here_xy.reshape(1, 2), [gate_id], style.here, "here", 15.5, f)
         legend_drawn.append("here")
     return Marks(symbols, fok, gxy, gok, uxy, uok, here_xy)
+
+
+def draw_sign_posts(
+    page: Page,
+    posts: tuple[tuple[str, float, float], ...],
+    layers: dict,
+    matrix: list[float],
+    frame: Box,
+    style: PosterStyle,
+    f: float,
+    symbols: list[Symbol],
+    legend_drawn: list[str],
+) -> None:
+    """The junction sign posts of the signage plan, each a disc with its id, kept clear of by the labels."""
+    pts = gpd.GeoSeries([Point(lon, lat) for _, lon, lat in posts], crs="EPSG:4326").to_crs(layers["communities"].crs)
+    xy, ok = points_in_frame(pts.affine_transform(matrix), frame)
+    if not ok.any():
+        return
+    keys = [pid for (pid, _, _), inside in zip(posts, ok) if inside]
+    add_symbols(page, symbols, xy[ok], keys, style.sign_post, "sign", 17, f)
+    for (x, y), pid in zip(xy[ok], keys):
+        page.text(
+            x,
+            y,
+            pid,
+            style.sign_post.size_mm * f * 0.3,
+            color="#ffffff",
+            ha="center",
+            va="center",
+            zorder=17.5,
+            gid=f"sign:{pid}",
+        )
+    legend_drawn.append("sign")

@@ -131,6 +131,7 @@ def flow(
 
 LEGEND_ORDER = (
     "here",
+    "sign",
     "gate:ride",
     "gate:walk",
     "gate:none",
@@ -213,6 +214,8 @@ def legend_symbol(page: Page, key: str, x: float, y: float, w: float, h: float, 
         page.marker(cx, cy, style.facilities[key.split(":", 1)[1]], zorder=21, scale=0.8)
     elif key == "unit_door":
         page.marker(cx, cy, style.unit_door, zorder=21)
+    elif key == "sign":
+        page.marker(cx, cy, style.sign_post, zorder=21, scale=0.8)
     elif key in ("compound", "building"):
         a = style.compound if key == "compound" else style.building
         page.ax.add_patch(

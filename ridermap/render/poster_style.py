@@ -170,6 +170,8 @@ class PosterStyle:
     unit_door: Marker = Marker("o", 2.2, "#000000", edge="#ffffff", edge_mm=0.3)
     here: Marker = Marker("o", 9.0, "#ffffff", edge=_VERMILLION, edge_mm=1.6)
     here_dot: Marker = Marker("o", 3.0, _VERMILLION, edge=_VERMILLION, edge_mm=0.1)
+    #: a junction sign post of the signage plan (the optional sign layer), its id written on it
+    sign_post: Marker = Marker("o", 7.5, "#0d47a1", edge="#ffffff", edge_mm=0.5)
     leader: Line = Line("#000000", 0.3)
     building_label: TextBox = TextBox(ink="#000000", face="#ffffff", edge="#ffffff", edge_mm=0.0, pad_mm=0.8)
     unit_label: TextBox = TextBox(ink="#000000", face="#ffffff", edge="#000000", edge_mm=0.35, pad_mm=0.6)
