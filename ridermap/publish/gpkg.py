@@ -64,11 +64,17 @@ def fixed_timestamp(data_date: str = "") -> datetime:
 
 
 def fix_timestamps(path: str | Path, *, data_date: str = "") -> None:
-    """Set every ``gpkg_contents.last_change`` of the GeoPackage at ``path`` to :func:`fixed_timestamp`."""
+    """Set every ``gpkg_contents.last_change`` of the GeoPackage at ``path`` to :func:`fixed_timestamp`.
+
+    Then ``VACUUM``: the file is rewritten from its content alone, so the
+    bytes GDAL left behind while writing (free pages holding the clock
+    times it stamped and later overwrote) never make two builds differ.
+    """
     stamp = fixed_timestamp(data_date).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     with closing(sqlite3.connect(str(path))) as con:
         con.execute("UPDATE gpkg_contents SET last_change = ?", (stamp,))
         con.commit()
+        con.execute("VACUUM")
 
 
 def write_gpkg(bundle: Bundle, path: str | Path, *, data_date: str = "") -> Path:
