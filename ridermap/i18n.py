@@ -66,6 +66,7 @@ MESSAGES: dict[str, dict[str, Text]] = {
     # --- signmap: the A3 sign-plan map (render/signs_map.py)
     "signmap.title": {"zh": "{name} 导向标识布置图", "en": "{name} — signage plan"},
     "signmap.posts": {"zh": "路口导向牌", "en": "Junction signs"},
+    "signmap.more_faces": {"zh": "另有 {n} 个牌面，见 signs.csv", "en": "{n} more faces in signs.csv"},
     "signmap.numbers": {"zh": "楼栋号牌", "en": "Building numbers"},
     "signmap.letter": {"zh": "字高 {mm} mm", "en": "letters {mm} mm"},
     "signmap.none": {

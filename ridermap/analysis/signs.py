@@ -479,21 +479,40 @@ def _number(label: str) -> str:
     return number if number.isdigit() else ""
 
 
-def _buildings_text(labels: list[str], *, lang: str = "zh") -> str:
-    """``1–4号楼、7号楼`` (en ``Bldg 1–4, 7``) from labels like ``1号楼``; other labels listed as they are."""
-    numbered = sorted({int(n) for n in map(_number, labels) if n})
-    others = sorted({lb for lb in labels if not _number(lb)}, key=_natural)
+_UNNUMBERED = re.compile(r"^未编号B(\d+)$")
+
+
+def _runs(values: list[int], fmt=str) -> list[str]:
+    """``[1, 2, 3, 5]`` -> ``["1–3", "5"]`` (three or more in a row become a range)."""
     runs: list[str] = []
     i = 0
-    while i < len(numbered):
+    while i < len(values):
         j = i
-        while j + 1 < len(numbered) and numbered[j + 1] == numbered[j] + 1:
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
             j += 1
-        runs.append(f"{numbered[i]}–{numbered[j]}" if j > i + 1 else "、".join(str(n) for n in numbered[i : j + 1]))
+        if j > i + 1:
+            runs.append(f"{fmt(values[i])}–{fmt(values[j])}")
+        else:
+            runs += [fmt(v) for v in values[i : j + 1]]
         i = j + 1
+    return runs
+
+
+def _buildings_text(labels: list[str], *, lang: str = "zh") -> str:
+    """``1–4号楼、7号楼`` (en ``Bldg 1–4, 7``) from labels like ``1号楼``; unnumbered buildings by their survey keys
+    as runs (``未编号B03–B14``, 待核实 until surveyed); other labels listed as they are."""
+    numbered = sorted({int(n) for n in map(_number, labels) if n})
+    keys = sorted({int(m.group(1)) for lb in labels if (m := _UNNUMBERED.match(lb))})
+    others = sorted({lb for lb in labels if not _number(lb) and not _UNNUMBERED.match(lb)}, key=_natural)
+    runs = _runs(numbered)
+    unnumbered = _runs(keys, lambda k: f"B{k:02d}")
     if lang == "en":
-        return ", ".join(([f"Bldg {', '.join(runs).replace('、', ', ')}"] if runs else []) + others)
-    return "、".join(([f"{'、'.join(runs)}号楼"] if runs else []) + others)
+        parts = ([f"Bldg {', '.join(runs)}"] if runs else []) + (
+            [f"unnumbered {', '.join(unnumbered)}"] if keys else []
+        )
+        return ", ".join(parts + others)
+    parts = ([f"{'、'.join(runs)}号楼"] if runs else []) + ([f"未编号{'、'.join(unnumbered)}"] if keys else [])
+    return "、".join(parts + others)
 
 
 def _unsigned_way(
@@ -776,7 +795,12 @@ def building_signs(bundle: Bundle, cid: str, net: Network, planned: list[Planned
     for r in planned:
         arriving[r.building_id].add(r.edges[-1])
     out: list[BuildingSign] = []
-    for bid, label, poly in zip(b["id"].astype(str), b["label"].astype(str), metric.geometry):
+    keys = b["survey_key"].fillna("").astype(str) if "survey_key" in b else [""] * len(b)
+    names = [
+        lb if lb and lb != "nan" else (f"未编号{k}" if k else "未编号")
+        for lb, k in zip(b["label"].fillna("").astype(str), keys)
+    ]
+    for bid, label, poly in zip(b["id"].astype(str), names, metric.geometry):
         if poly is None or poly.is_empty:
             continue
         edges = sorted(arriving.get(bid, ()))
@@ -806,7 +830,7 @@ def building_signs(bundle: Bundle, cid: str, net: Network, planned: list[Planned
                         "",
                         cid,
                         bid,
-                        label or bid,
+                        label,
                         float(lon),
                         float(lat),
                         round(facing, 1),

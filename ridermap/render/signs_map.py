@@ -30,6 +30,10 @@ from ridermap.render.honest import words as honest_words
 __all__ = ["sign_plan_figure"]
 
 A3_MM = (420.0, 297.0)
+#: a side-panel line longer than this is cut with "…" (the full text is in signs.csv and on the artwork)
+_PANEL_CHARS = 46
+#: at most this many face lines in the side panel (the legend needs the bottom); the rest: "另有 n 面"
+_PANEL_FACES = 24
 INK, POST, NUMBER, RIDE, WALK = "#212121", "#0d47a1", "#e65100", "#616161", "#9e9e9e"
 _ATTRIBUTION = "© OpenStreetMap contributors"
 
@@ -194,14 +198,18 @@ def _side_panel(side, plan: SignPlan, t, family: str, texts: list[str], from_inf
     faces = [(f"{sign.id}{chr(ord('a') + k)}", face) for sign in plan.junctions for k, face in enumerate(sign.faces)]
     if not faces:
         lines.append((t["none"], 8.5, "#616161"))
-    for fid, face in faces:
+    shown = faces if len(faces) <= _PANEL_FACES else faces[: _PANEL_FACES - 1]
+    for fid, face in shown:
         note = t["inferred"] if from_inferred & {d for a in face.arrows for d in a.doors} else ""
-        text = face.text_en() if lang_of(lang) == "en" else face.text
-        lines.append((f"{fid}  {drawable(text, where='sign plan')}{note}", 8.5, INK))
+        text = drawable(face.text_en() if lang_of(lang) == "en" else face.text, where="sign plan")
+        line = f"{fid}  {text}{note}"
+        lines.append((line if len(line) <= _PANEL_CHARS else line[: _PANEL_CHARS - 1] + "…", 8.5, INK))
+    if len(shown) < len(faces):
+        lines.append((t["more_faces"].format(n=len(faces) - len(shown)), 8.5, "#757575"))
     lines.append(("", 6, INK))
     lines.append((t["numbers"], 11, INK))
     rows = _number_rows(plan, t)
-    room = max(0, 38 - len(lines))
+    room = max(0, 31 - len(lines))  # the legend takes the bottom of the panel
     for text in rows[:room]:
         lines.append((text, 8, "#424242"))
     if len(rows) > room:
