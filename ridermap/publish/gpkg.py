@@ -25,6 +25,11 @@ from ridermap.publish.atomic import atomic_path
 
 __all__ = ["write_gpkg", "fixed_timestamp", "fix_timestamps"]
 
+# GDAL builds a GeoPackage's spatial index in a background thread by default; the R-tree's
+# node layout then depends on thread timing, so two builds under load differ in bytes.
+# Built in line, every GeoPackage ridermap writes (ridermap.gpkg, gaps.gpkg) is reproducible.
+pyogrio.set_gdal_config_options({"OGR_GPKG_ALLOW_THREADED_RTREE": "NO"})
+
 _GPKG_TYPES = {"Polygon": "Unknown", "Point": "Point", "LineString": "LineString"}
 _DATA_DATE = re.compile(r"\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 
