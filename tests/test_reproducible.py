@@ -123,3 +123,27 @@ def test_stable_ids_are_numbered_per_block_and_random_outside():
         b = folium.Map(tiles=None).get_root().render()
     assert a == b and "map_t" in a
     assert folium.Map(tiles=None).get_name() != folium.Map(tiles=None).get_name()
+
+
+def test_gpkg_header_counters_do_not_count_the_writes(tmp_path, sample_bundle, monkeypatch):
+    """GDAL's number of write transactions varies with timing; the header's counters must not carry it."""
+    import sqlite3
+
+    import ridermap.publish.gpkg as gpkg
+
+    quick = gpkg.write_gpkg(sample_bundle, tmp_path / "m.gpkg", data_date="2026-11")
+    real = gpkg.fix_timestamps
+
+    def after_more_writes(path, *, data_date=""):  # as a slower GDAL might commit more often
+        for _ in range(3):
+            with sqlite3.connect(path) as con:
+                con.execute("UPDATE gpkg_contents SET last_change = last_change")
+        real(path, data_date=data_date)
+
+    monkeypatch.setattr(gpkg, "fix_timestamps", after_more_writes)
+    slow = gpkg.write_gpkg(sample_bundle, tmp_path / "n.gpkg", data_date="2026-11")
+    head = quick.read_bytes()[:100]
+    assert head[24:28] == head[92:96] == (1).to_bytes(4, "big")
+    assert quick.read_bytes() == slow.read_bytes()
+    with sqlite3.connect(quick) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -73,13 +73,21 @@ def fix_timestamps(path: str | Path, *, data_date: str = "") -> None:
 
     Then ``VACUUM``: the file is rewritten from its content alone, so the
     bytes GDAL left behind while writing (free pages holding the clock
-    times it stamped and later overwrote) never make two builds differ.
+    times it stamped and later overwrote) never make two builds differ; and
+    the header's transaction counters are set to one fixed value.
     """
     stamp = fixed_timestamp(data_date).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     with closing(sqlite3.connect(str(path))) as con:
         con.execute("UPDATE gpkg_contents SET last_change = ?", (stamp,))
         con.commit()
         con.execute("VACUUM")
+    # SQLite's header counts the write transactions (file change counter, offset 24, and the
+    # version-valid-for number, offset 92, which must equal it); how many GDAL made depends on
+    # timing, so both are set to one fixed value: the file stays valid and its bytes repeat.
+    with open(path, "r+b") as fh:
+        for offset in (24, 92):
+            fh.seek(offset)
+            fh.write((1).to_bytes(4, "big"))
 
 
 def write_gpkg(bundle: Bundle, path: str | Path, *, data_date: str = "") -> Path:
