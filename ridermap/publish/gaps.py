@@ -62,14 +62,36 @@ __all__ = [
 ]
 
 
-def door_addresses(report: GapReport, bundle: Bundle) -> list[str]:
-    """The standard address of each door of ``report.units``: compound, building, unit (``锦华苑 7号楼 2单元``)."""
+#: columns of ``sites.csv`` and the ``proposals`` layer, in order
+SITE_COLUMNS = (
+    "kind",
+    "method",
+    "rank",
+    "near",
+    "newly_covered",
+    "covers",
+    "candidate_id",
+    "source",
+    "unit_ids",
+    "lon",
+    "lat",
+)
+
+
+def _compound_names(bundle: Bundle) -> dict[str, str]:
+    """Compound id -> its name as every table prints it (never the OSM id; 待核实 when inferred)."""
     from ridermap.render.honest import compound_title
 
-    names = {
+    return {
         c: compound_title(n, i, "zh")[0]
         for c, n, i in zip(bundle.communities["id"], bundle.communities["name"], bundle.communities["inferred"])
     }
+
+
+def door_addresses(report: GapReport, bundle: Bundle) -> list[str]:
+    """The standard address of each door of ``report.units``: compound, building, unit (``锦华苑 7号楼 2单元``)."""
+
+    names = _compound_names(bundle)
     b = bundle.buildings
     keys = b["survey_key"].fillna("").astype(str) if "survey_key" in b else pd.Series("", index=b.index)
     buildings = {
@@ -122,21 +144,7 @@ def sites_table(analysis: GapAnalysis, bundle: Bundle) -> pd.DataFrame:
     they would newly cover (``covers``: addresses), with lon/lat."""
     sites = analysis.sites
     if sites is None or not len(sites):
-        return pd.DataFrame(
-            columns=[
-                "kind",
-                "method",
-                "rank",
-                "near",
-                "newly_covered",
-                "covers",
-                "candidate_id",
-                "source",
-                "unit_ids",
-                "lon",
-                "lat",
-            ]
-        )
+        return pd.DataFrame(columns=list(SITE_COLUMNS))
     addresses = dict(zip(analysis.report.units["id"], door_addresses(analysis.report, bundle)))
     rows = pd.DataFrame(sites.drop(columns="geometry"))
     rows.insert(3, "near", _near(sites, bundle, addresses, analysis.report))
@@ -145,20 +153,7 @@ def sites_table(analysis: GapAnalysis, bundle: Bundle) -> pd.DataFrame:
     )
     rows["lon"] = sites.geometry.x.round(7)
     rows["lat"] = sites.geometry.y.round(7)
-    order = [
-        "kind",
-        "method",
-        "rank",
-        "near",
-        "newly_covered",
-        "covers",
-        "candidate_id",
-        "source",
-        "unit_ids",
-        "lon",
-        "lat",
-    ]
-    return rows[[c for c in order if c in rows.columns] + [c for c in rows.columns if c not in order]]
+    return rows[[c for c in SITE_COLUMNS if c in rows.columns] + [c for c in rows.columns if c not in SITE_COLUMNS]]
 
 
 def _covers(addresses: list[str], shown: int = 8) -> str:
@@ -168,17 +163,13 @@ def _covers(addresses: list[str], shown: int = 8) -> str:
 
 def _near(sites: gpd.GeoDataFrame, bundle: Bundle, addresses: dict, report: GapReport) -> list[str]:
     """Each proposal's nearest gate (``锦华苑南门外约35米``) or, failing one within 150 m, nearest door."""
-    from ridermap.render.honest import compound_title
     from ridermap.utm import utm_crs
 
     if not len(sites):
         return []
     metric = utm_crs(sites)
     pts = sites.to_crs(metric).geometry
-    names = {
-        c: compound_title(n, i, "zh")[0]
-        for c, n, i in zip(bundle.communities["id"], bundle.communities["name"], bundle.communities["inferred"])
-    }
+    names = _compound_names(bundle)
     gates = bundle.gates.to_crs(metric)
     doors = report.units.to_crs(metric)
     out = []

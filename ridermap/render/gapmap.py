@@ -271,21 +271,7 @@ def gap_map(
             style_function=lambda f, colour=colour: {"color": "#ffffff", "fillColor": colour, "fillOpacity": 1.0},
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         ).add_to(m)
-    if sites is not None and len(sites):
-        fg = folium.FeatureGroup(name=html_text(t["site"]))
-        for _, row in sites[sites["method"] == "mclp"].iterrows():
-            label = FACILITY_LABELS[row["kind"]][language]
-            text = f"{t['site']}{label} #{row['rank']}：{t['covers']} {row['newly_covered']} {t['doors_unit']}"
-            folium.CircleMarker(
-                location=(row.geometry.y, row.geometry.x),
-                radius=11,
-                color=KIND_COLOURS.get(row["kind"], "#000"),
-                weight=3,
-                dash_array="4 3",
-                fill=False,
-                tooltip=folium.Tooltip(html_text(text), permanent=True, direction="right", class_name="rm-site"),
-            ).add_to(fg)
-        fg.add_to(m)
+    _sites_layer(m, sites, t, language)
     folium.LayerControl(collapsed=True).add_to(m)
     m.get_root().html.add_child(folium.Element(_legend_html(report, t, language, sites)))  # type: ignore[attr-defined]
     _MapScript().add_to(m)
@@ -305,6 +291,26 @@ class _MapScript(MacroElement):
           if (l && window.innerWidth < 600) { l.removeAttribute("open"); } })();
         {% endmacro %}
     """)
+
+
+def _sites_layer(m, sites: gpd.GeoDataFrame | None, t, language: str) -> None:
+    """The proposed (MCLP) sites, each labelled with what it would newly cover."""
+    if sites is None or not len(sites):
+        return
+    fg = folium.FeatureGroup(name=html_text(t["site"]))
+    for _, row in sites[sites["method"] == "mclp"].iterrows():
+        label = FACILITY_LABELS[row["kind"]][language]
+        text = f"{t['site']}{label} #{row['rank']}：{t['covers']} {row['newly_covered']} {t['doors_unit']}"
+        folium.CircleMarker(
+            location=(row.geometry.y, row.geometry.x),
+            radius=11,
+            color=KIND_COLOURS.get(row["kind"], "#000"),
+            weight=3,
+            dash_array="4 3",
+            fill=False,
+            tooltip=folium.Tooltip(html_text(text), permanent=True, direction="right", class_name="rm-site"),
+        ).add_to(fg)
+    fg.add_to(m)
 
 
 def _legend_html(report: GapReport, t, language: str, sites: gpd.GeoDataFrame | None = None) -> str:

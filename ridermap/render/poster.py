@@ -527,14 +527,7 @@ def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
     qr_box = _qr(page, prep.texts.url, x0=qr_x0, top=qr_top, size=prep.qr_mm, style=style)
     poster_furniture.qr_caption(ty, prep.caption_lines, qr_box, qr_x0=qr_x0, qr_block_w=prep.qr_mm)
     _finish_page(job, prep, frame)
-    log.info(
-        "poster %s%s on %s: scale 1:%d, %d labels",
-        job.cid,
-        f" gate {job.gate_id}" if job.gate_id else "",
-        job.paper,
-        scale,
-        len(placed),
-    )
+    _log_drawn(job, scale, len(placed))
     sheet = prep.sheet
     return Poster(
         figure=page.fig,
@@ -561,6 +554,11 @@ def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
         callouts=callouts,
         warnings=_warnings(job, geo, placed),
     )
+
+
+def _log_drawn(job: _Job, scale: int, n_labels: int) -> None:
+    gate = f" gate {job.gate_id}" if job.gate_id else ""
+    log.info("poster %s%s on %s: scale 1:%d, %d labels", job.cid, gate, job.paper, scale, n_labels)
 
 
 def _numbered(placed: list[PlacedLabel]) -> list[PlacedLabel]:
