@@ -185,9 +185,8 @@ def _tile_ids(folder: Path) -> list[str]:
     return [str(c) for c in pyogrio.read_dataframe(folder / "district.gpkg", layer="communities")["id"]]
 
 
-def test_view_digest_is_cheap_deterministic_and_order_free(sample_bundle):
-    import time
-
+def test_view_digest_is_deterministic_and_order_free(sample_bundle):
+    """(How cheap it is shows in benchmarks/district.py's no-change rebuild, not in a timed test.)"""
     from ridermap.publish.incremental import FindingIndex, view_digest
 
     view = sample_bundle.community(SAMPLE_ID)
@@ -205,10 +204,6 @@ def test_view_digest_is_cheap_deterministic_and_order_free(sample_bundle):
     assert (
         view_digest(view, FindingIndex([Finding("warning", "x", "buildings", "elsewhere", "t", "中", "en")])) == digest
     )
-    start = time.perf_counter()
-    for _ in range(20):
-        view_digest(view, index)
-    assert (time.perf_counter() - start) / 20 < 0.010
     # the same in another process with another hash seed
     code = (
         f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]\n"
