@@ -71,6 +71,7 @@ class Analysis:
         self._error: Exception | None = None
         self._networks: dict[str, Network] = {}
         self._edges_of: tuple[dict, dict] | None = None
+        self._signs: dict[str, tuple[Bundle, object]] = {}
 
     # -- the district ----------------------------------------------------------
     @property
@@ -197,3 +198,28 @@ class Analysis:
             off_hours_network=ctx.network("off_hours") if "off_hours" in plans else None,
             **options,
         )
+
+    # -- signs -----------------------------------------------------------------
+    def sign_plan(self, view: Bundle, community_id: str):
+        """The compound's signage plan (:func:`ridermap.analysis.signs.sign_plan`), made once per context and view.
+
+        The posters' sign layer, the site's route steps ("at sign J3") and the
+        signs output of one compound share it: a build makes it once per
+        compound, always on the compound's sub-network (:meth:`for_compound`),
+        so the ``site`` and ``signs`` commands name the same signs as ``build``.
+        An error is kept and raised to every later caller of the same view.
+        """
+        hit = self._signs.get(community_id)
+        if hit is not None and hit[0] is view:
+            result = hit[1]
+        else:
+            from ridermap.analysis.signs import sign_plan
+
+            try:
+                result = sign_plan(view, community_id, analysis=self.for_compound(view))
+            except Exception as exc:  # kept, like the topology's: nobody plans twice
+                result = exc
+            self._signs[community_id] = (view, result)
+        if isinstance(result, Exception):
+            raise result
+        return result

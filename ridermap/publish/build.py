@@ -210,9 +210,7 @@ def _write_part(part: str, task: _Task, scratch: Path) -> tuple[list[str], list[
 
         signs = None
         if cfg.poster_signs:  # the optional layer of sign posts on the gate posters
-            from ridermap.analysis.signs import sign_plan
-
-            signs = sign_plan(view, cid, analysis=task.analysis)
+            signs = (task.analysis or Analysis(view)).sign_plan(view, cid)
         result = write_compound_posters(
             view, cid, scratch / "posters", config=cfg, landscape=task.landscape, signs=signs
         )

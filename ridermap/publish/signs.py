@@ -141,14 +141,14 @@ def write_compound_signs(view, community_id: str, outdir: str | Path, *, config,
     ``art/<sign id>.pdf`` (real size, one page per variant) for every
     junction face and building number.
     """
-    from ridermap.analysis.signs import sign_plan
+    from ridermap.analysis.context import Analysis
     from ridermap.model.confirmed import needs_draft
     from ridermap.publish.gpkg import fixed_timestamp
     from ridermap.render.sign_art import alphabet, face_panel, number_panel, sign_pdf
     from ridermap.render.signs_map import sign_plan_figure
 
     folder = Path(outdir) / community_id
-    plan = sign_plan(view, community_id, analysis=analysis)
+    plan = (analysis if analysis is not None else Analysis(view)).sign_plan(view, community_id)
     gates = view.gates
     inferred = (
         frozenset(gates.loc[gates["inferred"].astype(str).str.contains("location"), "id"])

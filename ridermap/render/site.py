@@ -299,10 +299,8 @@ def _sign_plan(bundle: Bundle, cid: str, analysis: Analysis | None):
     """
     if analysis is None:
         return None
-    from ridermap.analysis.signs import sign_plan
-
     try:
-        return sign_plan(bundle, cid, analysis=analysis)
+        return analysis.sign_plan(bundle, cid)
     except Exception as exc:  # noqa: BLE001 - the page is worth more than the sign names in it
         log.warning("site: %s: no sign names in the route steps (%s)", cid, exc)
         return None
