@@ -624,9 +624,7 @@ def _qr(page: _Page, url: str, *, x0: float, top: float, size: float, style: Pos
     modules = qrcode.qr_matrix(url, ecc="M")
     module = size / (modules.shape[0] + 2 * qrcode.QUIET_ZONE)
     quiet = qrcode.QUIET_ZONE * module
-    page.ax.add_patch(
-        Rectangle((x0, top - size), size, size, facecolor="#ffffff", edgecolor="none", zorder=20, gid="qr:quiet")
-    )
+    page.add(Rectangle((x0, top - size), size, size, facecolor="#ffffff", edgecolor="none", zorder=20, gid="qr:quiet"))
     path = qrcode.mpl_path(qrcode.module_runs(modules), x0=x0 + quiet, top=top - quiet, module=module)
-    page.ax.add_patch(PathPatch(path, facecolor="#000000", edgecolor="#000000", linewidth=0.05, zorder=21, gid="qr"))
+    page.add(PathPatch(path, facecolor="#000000", edgecolor="#000000", linewidth=0.05, zorder=21, gid="qr"))
     return (x0, top - size, x0 + size, top)

@@ -118,7 +118,7 @@ def scale_bar(
     bar_h = 1.6 * f
     y_bar = y0 + height * 0.30
     for k in range(4):
-        page.ax.add_patch(
+        page.add(
             Rectangle(
                 (x0 + k * length_mm / 4, y_bar),
                 length_mm / 4,
@@ -146,7 +146,7 @@ def north_arrow(page: Page, *, cx: float, cy: float, size: float, angle_deg: flo
     left = (tail[0] + px * half * 0.45, tail[1] + py * half * 0.45)
     right = (tail[0] - px * half * 0.45, tail[1] - py * half * 0.45)
     mid = (cx - ux * half * 0.45, cy - uy * half * 0.45)
-    page.ax.add_patch(
+    page.add(
         MplPolygon(
             [tip, left, mid],
             closed=True,
@@ -157,7 +157,7 @@ def north_arrow(page: Page, *, cx: float, cy: float, size: float, angle_deg: flo
             gid="north",
         )
     )
-    page.ax.add_patch(
+    page.add(
         MplPolygon(
             [tip, right, mid],
             closed=True,
@@ -179,4 +179,4 @@ def crop_marks(page: Page, trim: Box, *, offset: float, length: float) -> None:
         for y, dy in ((y0, -1), (y1, 1)):
             segs.append(np.array([[x + dx * offset, y], [x + dx * (offset + length), y]]))
             segs.append(np.array([[x, y + dy * offset], [x, y + dy * (offset + length)]]))
-    page.ax.add_collection(LineCollection(segs, colors="#000000", linewidths=0.25, zorder=50, gid="crop_marks"))
+    page.add(LineCollection(segs, colors="#000000", linewidths=0.25, zorder=50, gid="crop_marks"))

@@ -191,7 +191,7 @@ def draw_map(
 ):
     """Paper, compound, paths, buildings, outline, grid lines and frame; returns (comp_mm, b_mm, drawn keys)."""
     fw, fh = frame[2] - frame[0], frame[3] - frame[1]
-    page.ax.add_patch(Rectangle((frame[0], frame[1]), fw, fh, facecolor=style.paper_face, edgecolor="none", zorder=0.5))
+    page.add(Rectangle((frame[0], frame[1]), fw, fh, facecolor=style.paper_face, edgecolor="none", zorder=0.5))
     comp_mm = layers["communities"].geometry.affine_transform(matrix)
     page.area(clip(comp_mm, frame), Area(style.compound.face, "none", 0.0), zorder=2)
     paths = layers["paths"].copy()
@@ -220,7 +220,7 @@ def draw_map(
     gl = [np.array([[x, frame[1]], [x, frame[3]]]) for x in grid.x_lines()]
     gl += [np.array([[frame[0], y], [frame[2], y]]) for y in grid.y_lines()]
     page.lines(gl, style.grid, zorder=7)
-    page.ax.add_patch(
+    page.add(
         Rectangle(
             (frame[0], frame[1]),
             fw,

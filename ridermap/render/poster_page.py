@@ -125,6 +125,14 @@ class Page:
         #: the symbol of the gate "you are here" (its legend sample draws it)
         self.here_key = "ride"
 
+    def add(self, artist):
+        """Add a patch or collection to the page; the axes limits are fixed, so no data limits are updated.
+
+        ``Axes.add_patch`` recomputes the data limits for every patch (most of
+        a poster's patch cost); ``add_artist`` draws the same, in the same order.
+        """
+        return self.ax.add_artist(artist)
+
     def text(
         self,
         x: float,
@@ -193,7 +201,7 @@ class Page:
             return
         width = s.width_mm * self.f
         if s.casing and s.casing_mm:
-            self.ax.add_collection(
+            self.add(
                 LineCollection(
                     parts,
                     colors=s.casing,
@@ -204,7 +212,7 @@ class Page:
                 )
             )
         style = "solid" if not s.dashes_mm else (0, tuple(d / s.width_mm for d in s.dashes_mm))
-        self.ax.add_collection(
+        self.add(
             LineCollection(
                 parts,
                 colors=s.color,
@@ -219,7 +227,7 @@ class Page:
     def area(self, geoms, a: Area, *, zorder: float):
         path = poly_path(geoms)
         if path is not None:
-            self.ax.add_patch(
+            self.add(
                 PathPatch(
                     path,
                     facecolor=a.face,
@@ -233,7 +241,7 @@ class Page:
     def boxed_label(self, text: str, box: Box, cap_mm: float, tb: TextBox, *, gid: str, zorder: float = 30):
         x0, y0, x1, y1 = box
         edge = tb.edge_mm * self.f
-        self.ax.add_patch(
+        self.add(
             Rectangle(
                 (x0 + edge / 2, y0 + edge / 2),
                 x1 - x0 - edge,
@@ -319,7 +327,7 @@ def draw_header(sheet: Sheet, title: str, subtitle: str, sizes, style: PosterSty
     band_x0 = bleed_box[0] if bleed_mm else trim[0]
     band_x1 = bleed_box[2] if bleed_mm else trim[2]
     band_top = bleed_box[3] if bleed_mm else trim[3]
-    page.ax.add_patch(
+    page.add(
         Rectangle(
             (band_x0, header_bottom),
             band_x1 - band_x0,

@@ -197,7 +197,7 @@ def legend_symbol(page: Page, key: str, x: float, y: float, w: float, h: float, 
         page.marker(cx, cy, style.gates[key.split(":", 1)[1]], zorder=21, scale=0.8)
     elif key == "unconfirmed":
         tb = style.unconfirmed_label
-        page.ax.add_patch(
+        page.add(
             Rectangle(
                 (x + 0.1 * w, y + 0.2 * h),
                 0.8 * w,
@@ -218,7 +218,7 @@ def legend_symbol(page: Page, key: str, x: float, y: float, w: float, h: float, 
         page.marker(cx, cy, style.sign_post, zorder=21, scale=0.8)
     elif key in ("compound", "building"):
         a = style.compound if key == "compound" else style.building
-        page.ax.add_patch(
+        page.add(
             Rectangle(
                 (x + 0.1 * w, y + 0.15 * h),
                 0.8 * w,
