@@ -270,6 +270,10 @@ MESSAGES: dict[str, dict[str, Text]] = {
         "zh": ("严重程度", "文件", "工作表", "行", "列", "值", "问题", "代码", "图层", "编号"),
         "en": ("Severity", "File", "Sheet", "Row", "Column", "Value", "Message", "Code", "Layer", "Id"),
     },
+    # --- at: where a survey row is, in findings' messages (model/merge.py)
+    "at.csv": {"zh": "{name} 第 {row} 行", "en": "{name} row {row}"},
+    "at.sheet": {"zh": "{name} 工作表“{layer}”第 {row} 行", "en": "{name} sheet {layer} row {row}"},
+    "at.layer": {"zh": "{name} 图层“{layer}”第 {row} 个要素", "en": "{name} layer {layer} feature {row}"},
     # --- severity: finding severities
     "severity.error": {"zh": "错误", "en": "error"},
     "severity.warning": {"zh": "警告", "en": "warning"},

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ridermap.cli.boundary import handle_errors
+from ridermap.cli.options import folder_option
 from ridermap.config import OUTPUTS
 
 log = logging.getLogger(__name__)
@@ -17,14 +18,7 @@ log = logging.getLogger(__name__)
 
 @click.command()
 @click.argument("config_file", required=False, type=click.Path(dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    default="out",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Output folder: a link to the current build in .OUTPUT.builds/ (switched atomically).",
-)
+@folder_option("out", "Output folder: a link to the current build in .OUTPUT.builds/ (switched atomically).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: config, 2).")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default=None, help="Where per-compound work runs.")
 @click.option(

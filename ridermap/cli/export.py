@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ridermap.cli.boundary import handle_errors
-from ridermap.cli.options import config_option, crs_option, load_bundle, sources_argument
+from ridermap.cli.options import config_option, crs_option, folder_option, load_bundle, sources_argument
 
 
 @click.command()
@@ -20,9 +20,7 @@ from ridermap.cli.options import config_option, crs_option, load_bundle, sources
     help="platform: one GeoJSON per compound (schema beside it); osm: an osmChange (.osc) of the survey.",
 )
 @click.option("--community", "communities", multiple=True, help="Only this compound (repeatable; default: all).")
-@click.option(
-    "-o", "--output", default="export", show_default=True, type=click.Path(file_okay=False), help="Output folder."
-)
+@folder_option("export", "Output folder.")
 @handle_errors
 def export(
     sources: tuple[str, ...],

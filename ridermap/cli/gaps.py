@@ -5,21 +5,14 @@ from __future__ import annotations
 import click
 
 from ridermap.cli.boundary import handle_errors
-from ridermap.cli.options import config_option, crs_option, load_bundle, sources_argument
+from ridermap.cli.options import config_option, crs_option, folder_option, load_bundle, sources_argument
 
 
 @click.command()
 @sources_argument
 @crs_option
 @config_option
-@click.option(
-    "-o",
-    "--output",
-    default="gaps",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Output folder (replaced whole).",
-)
+@folder_option("gaps", "Output folder (replaced whole).")
 @click.option(
     "--candidates",
     type=click.Path(dir_okay=False),

@@ -23,6 +23,13 @@ config_option = click.option(
 )
 
 
+def folder_option(default: str, help: str):
+    """``-o/--output`` for a command that writes a folder (``default`` shown in the help)."""
+    return click.option(
+        "-o", "--output", default=default, show_default=True, type=click.Path(file_okay=False), help=help
+    )
+
+
 def load_bundle(
     sources: tuple[str, ...], crs: str | None, config_path: str | None = None
 ) -> tuple[Bundle, Config | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ridermap.cli.boundary import handle_errors
-from ridermap.cli.options import config_option, crs_option, load_bundle, sources_argument
+from ridermap.cli.options import config_option, crs_option, folder_option, load_bundle, sources_argument
 
 
 @click.command()
@@ -13,14 +13,7 @@ from ridermap.cli.options import config_option, crs_option, load_bundle, sources
 @crs_option
 @config_option
 @click.option("--community", "communities", multiple=True, help="Only this compound (repeatable; default: all).")
-@click.option(
-    "-o",
-    "--output",
-    default="signs",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Output folder: <community>/signs.csv, signs.geojson, sign-plan.pdf, art/<sign>.pdf.",
-)
+@folder_option("signs", "Output folder: <community>/signs.csv, signs.geojson, sign-plan.pdf, art/<sign>.pdf.")
 @handle_errors
 def signs(
     sources: tuple[str, ...], crs: str | None, config_path: str | None, communities: tuple[str, ...], output: str

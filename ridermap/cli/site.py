@@ -5,21 +5,14 @@ from __future__ import annotations
 import click
 
 from ridermap.cli.boundary import handle_errors
-from ridermap.cli.options import config_option, crs_option, load_bundle, sources_argument
+from ridermap.cli.options import config_option, crs_option, folder_option, load_bundle, sources_argument
 
 
 @click.command()
 @sources_argument
 @crs_option
 @config_option
-@click.option(
-    "-o",
-    "--output",
-    default="site",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Site folder (entry page index.html).",
-)
+@folder_option("site", "Site folder (entry page index.html).")
 @click.option(
     "--basemap",
     type=click.Choice(["osm", "amap", "tencent", "tianditu"]),

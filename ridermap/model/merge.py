@@ -40,6 +40,7 @@ from openlocationcode import openlocationcode as olc
 
 from ridermap import ids
 from ridermap.errors import InputError
+from ridermap.i18n import t
 from ridermap.model.bundle import Bundle, conform_layer
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, PATH_KINDS_RIDEABLE
@@ -102,7 +103,7 @@ class _Layers:
                 layer,
                 str(rec.get("id", "") or ""),
                 str(rec["source"]),
-                f"{_at_zh(rec)}{col_zh}：{exc.zh}；该行未采用",
+                f"{_at(rec, 'zh')}{col_zh}：{exc.zh}；该行未采用",
                 f"{_at(rec)}{col_en}: {exc}; row not used",
                 column=header,
                 value=exc.value,
@@ -217,30 +218,14 @@ def _pad_deg(metres: float, lat: float) -> float:
     return 1.5 * metres / (111_320.0 * max(np.cos(np.radians(min(abs(lat), 85.0))), 0.05)) + 1e-7
 
 
-def _at(rec) -> str:
-    """``survey.xlsx:units:12`` -> ``survey.xlsx sheet units row 12`` for messages."""
+def _at(rec, lang: str = "en") -> str:
+    """``survey.xlsx:units:12`` -> ``survey.xlsx sheet units row 12`` (or in Chinese) for messages."""
     parts = str(rec["source"]).rsplit(":", 2)
     if len(parts) != 3:
         return str(rec["source"])
     name, layer, row = parts
-    if name.lower().endswith(".csv"):
-        return f"{name} row {row}"
-    if name.lower().endswith((".xlsx", ".xlsm")):
-        return f"{name} sheet {layer} row {row}"
-    return f"{name} layer {layer} feature {row}"
-
-
-def _at_zh(rec) -> str:
-    """``survey.xlsx:units:12`` -> ``survey.xlsx 工作表“units”第 12 行``."""
-    parts = str(rec["source"]).rsplit(":", 2)
-    if len(parts) != 3:
-        return str(rec["source"])
-    name, layer, row = parts
-    if name.lower().endswith(".csv"):
-        return f"{name} 第 {row} 行"
-    if name.lower().endswith((".xlsx", ".xlsm")):
-        return f"{name} 工作表“{layer}”第 {row} 行"
-    return f"{name} 图层“{layer}”第 {row} 个要素"
+    kind = "csv" if name.lower().endswith(".csv") else "sheet" if name.lower().endswith((".xlsx", ".xlsm")) else "layer"
+    return t(f"at.{kind}", lang, name=name, layer=layer, row=row)
 
 
 def _crs_hint(work: _Layers, geom, *, language: str = "en") -> str:

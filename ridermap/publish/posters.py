@@ -302,11 +302,7 @@ def write_compound_posters(
             line = note if _compound_wide(note) else f"{stem}: {note}"
             if line not in result.warnings:
                 result.warnings.append(line)
-        try:
-            for fmt in formats:
-                result.files.append(save_poster(poster, folder / f"{stem}.{fmt}", dpi=dpi))
-        finally:
-            poster.figure.clear()
+        result.files += _save_formats(poster, folder / stem, formats, dpi=dpi)
     return result
 
 
@@ -375,9 +371,13 @@ def write_posters(
                 bleed_mm=bleed_mm,
                 crop_marks=crop_marks,
             )
-        try:
-            for fmt in formats:
-                written.append(save_poster(poster, folder / f"{stem}.{fmt}", dpi=dpi))
-        finally:
-            poster.figure.clear()
+        written += _save_formats(poster, folder / stem, formats, dpi=dpi)
     return written
+
+
+def _save_formats(poster: Poster, stem: Path, formats: tuple[str, ...], *, dpi: int) -> list[Path]:
+    """Save ``poster`` as ``stem.<fmt>`` for every format, then free its figure (a district draws thousands)."""
+    try:
+        return [save_poster(poster, stem.with_name(f"{stem.name}.{fmt}"), dpi=dpi) for fmt in formats]
+    finally:
+        poster.figure.clear()
