@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -267,13 +268,30 @@ class Page:
 
 
 def label_size(page: Page, text: str, cap_mm: float, tb: TextBox) -> tuple[float, float]:
-    t = page.ax.text(
-        0, 0, text, fontsize=fontsize_pt(cap_mm), fontfamily=page.family, ha="center", va="center", parse_math=False
-    )
-    x0, y0, x1, y1 = page.extent_mm(t)
-    t.remove()
+    """Width and height in mm of a boxed label: the text's extent as matplotlib draws it, plus padding and edge."""
+    w, h = _text_extent_mm(text, fontsize_pt(cap_mm), page.family)
     pad = (tb.pad_mm + tb.edge_mm) * page.f
-    return (x1 - x0) + 2 * pad, (y1 - y0) + 2 * pad
+    return w + 2 * pad, h + 2 * pad
+
+
+@lru_cache(maxsize=1 << 15)
+def _text_extent_mm(text: str, size_pt: float, family: str) -> tuple[float, float]:
+    """Width and height in mm of ``text`` drawn centred (cached per process: a district repeats its labels)."""
+    fig, renderer = _measure_figure()
+    t = fig.text(0, 0, text, fontsize=size_pt, fontfamily=family, ha="center", va="center", parse_math=False)
+    bb = t.get_window_extent(renderer=renderer)
+    t.remove()
+    k = 25.4 / MEASURE_DPI
+    return bb.width * k, bb.height * k
+
+
+@lru_cache(maxsize=1)
+def _measure_figure():
+    """A small figure and renderer at :data:`MEASURE_DPI` to measure text on (one per process)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=(1, 1), dpi=MEASURE_DPI)
+    return fig, FigureCanvasAgg(fig).get_renderer()
 
 
 @dataclass(frozen=True)
