@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
-import shapely
+import pickle
 
+import geopandas as gpd
+import pytest
+import shapely
+from conftest import shared_osm
+
+from ridermap.ingest import bundle_from_sources
 from ridermap.model.bundle import Bundle, concat_bundles, conform_layer
 from ridermap.model.findings import Finding
 
@@ -31,3 +36,26 @@ def test_findings_survive_concat_and_replace():
     assert both.findings == (f1, f2)
     assert both.replace(units=both.units).findings == (f1, f2)
     assert set(both.layers()) == {"communities", "gates", "buildings", "units", "facilities", "paths"}
+
+
+def test_a_compounds_view_of_itself_is_itself_and_equals_a_recomputed_view():
+    """Posters, plates and pages each ask the task's view for its compound: they get the view, not a copy.
+
+    The shortcut is only right because a view of a view is the same view: checked on
+    real data (every compound of xueyuanlu), and the marker survives pickling to a worker
+    but not a change of layers.
+    """
+    district = bundle_from_sources([str(shared_osm("beijing_xueyuanlu.osm"))])
+    assert len(district.community_ids()) >= 5
+    for cid in district.community_ids():
+        view = district.community(cid)
+        assert view.community(cid) is view
+        recomputed = Bundle(**view.layers(), findings=view.findings).community(cid)
+        assert recomputed is not view
+        for name, layer in view.layers().items():
+            assert layer.equals(getattr(recomputed, name)), (cid, name)
+    again = pickle.loads(pickle.dumps(view))
+    assert again.community(cid) is again
+    assert view.replace(units=view.units.iloc[:0]).community(cid) is not view
+    with pytest.raises(Exception, match="no community"):
+        view.community("not-there")

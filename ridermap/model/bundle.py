@@ -98,6 +98,8 @@ class Bundle:
         """
         from ridermap.errors import ConfigError
 
+        if self.__dict__.get("_view_of") == (community_id, margin_m):
+            return self  # a compound's view of itself is itself (posters, plates and pages each ask again)
         index = self._index()
         row = index["communities"].get(community_id)
         if row is None:
@@ -116,11 +118,13 @@ class Bundle:
                     keep = np.union1d(keep, shared[hits])
             return layer.iloc[keep].reset_index(drop=True)
 
-        return replace(
+        view = replace(
             self,
             communities=comm.reset_index(drop=True),
             **{name: _pick(name) for name in LAYERS if name != "communities"},
         )
+        object.__setattr__(view, "_view_of", (community_id, margin_m))  # kept when pickled: see __getstate__
+        return view
 
     def _index(self) -> dict:
         """Row positions by ``community_id`` for every layer, built once per bundle.
@@ -148,8 +152,12 @@ class Bundle:
         return cached
 
     def __getstate__(self) -> dict:
-        """Pickle the layers and findings, not the caches (``_``-names: indexes rebuilt on demand)."""
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        """Pickle the layers and findings, not the caches (``_``-names: indexes rebuilt on demand).
+
+        ``_view_of`` (which compound this view is of) is kept: a worker asking
+        its task's view for the same compound gets the view itself.
+        """
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_") or k == "_view_of"}
 
     def replace(self, **layers: gpd.GeoDataFrame) -> Bundle:
         """Return a copy with some layers replaced (conformed to the schema)."""
