@@ -637,9 +637,11 @@ class _Names:
         }
 
     def order(self, door: str) -> tuple:
-        return _natural(self.building_label.get(self.building.get(door, door), door)) + _natural(
+        """Sort key of a door: building label, unit number, then the id (doors without a unit number tie)."""
+        label = _natural(self.building_label.get(self.building.get(door, door), door)) + _natural(
             self.unit.get(door, "")
         )
+        return (label, door)  # natural keys of different lengths compare safely only as a whole
 
     def text(self, door_ids: list[str], split: set[str], *, lang: str = "zh") -> str:
         """``1–4号楼、7号楼1单元`` (en ``Bldg 1–4, Bldg 7 Unit 1``): whole buildings as runs, a building whose
