@@ -283,7 +283,8 @@ def place_map_labels(
     """
     gap_l = style.label_gap_mm * f
     inset = 1.0 * f
-    gates = [s for s in symbols if s.kind.startswith("gate:") or s.kind == "here"]
+    # leader lines cross no gate symbol and no inset panel (poster_inset)
+    gates = [s for s in symbols if s.kind.startswith("gate:") or s.kind in ("here", "inset")]
     kwargs: dict[str, Any] = dict(
         bounds=(frame[0] + inset, frame[1] + inset, frame[2] - inset, frame[3] - inset),
         obstacles=[s.box for s in symbols],
