@@ -201,23 +201,24 @@ def dense_cluster(placed: list[PlacedLabel], requests: Mapping[str, LabelRequest
 def _try_magnifications(
     make_requests, main: MainMap, placed: list[PlacedLabel], cluster: list[LabelRequest], *, fit: str
 ) -> tuple[list[PlacedLabel], Inset] | None:
-    """The first magnification whose inset finds a place, takes every label of its area and helps the main map."""
+    """The first inset that finds a place, takes every label of its area and helps the main map.
+
+    Labels as large as possible first, then the smallest magnification: an
+    inset is there to make a dense part legible, not to fill the page.
+    """
     trouble = sum(p.how in ("callout", "listed") for p in placed)
     core = _core_box(cluster, main)
-    tried: set[int] = set()
-    for mag in MAGNIFICATIONS:
-        scale = nice_scale(main.scale / mag)
-        if scale >= main.scale or scale in tried:
-            continue
-        tried.add(scale)
-        plan = _plan(main, core, scale, placed)
-        if plan is None:
-            log.debug("inset at 1:%d: no free place on the map", scale)
-            continue
-        found = _draw_and_place(make_requests, main, plan, fit=fit, trouble=trouble)
-        if found is not None:
-            log.info("%s: inset %s at 1:%d for %d labels", main.cid, TAG, scale, len(plan.keys))
-            return found
+    scales = sorted({nice_scale(main.scale / mag) for mag in MAGNIFICATIONS} - {main.scale}, reverse=True)
+    scales = [scale for scale in scales if scale < main.scale]
+    plans = {scale: _plan(main, core, scale, placed) for scale in scales}
+    for share in UNIFORM_SHRINK:
+        for scale, plan in plans.items():
+            if plan is None:
+                continue
+            found = _draw_and_place(make_requests, main, plan, fit=fit, trouble=trouble, share=share)
+            if found is not None:
+                log.info("%s: inset %s at 1:%d for %d labels", main.cid, TAG, scale, len(plan.keys))
+                return found
     return None
 
 
@@ -266,7 +267,11 @@ def _plan(main: MainMap, core: Box, scale: int, placed: list[PlacedLabel]) -> _P
     if tag_box is None:
         return None
     blockers = _blockers(main, placed, area, tag_box)
-    spot = _free_spot(frame, w, h, blockers, gap=main.style.gap_mm * f / 2)
+    outline = poster_map.clip(main.layers["communities"].geometry.boundary.affine_transform(main.matrix), frame)
+    gap = main.style.gap_mm * f / 2
+    # clear of the compound's outline if it can be, else over it (the outline matters less than the labels)
+    spot = _free_spot(frame, w, h, blockers + [g for g in outline if g is not None and not g.is_empty], gap=gap)
+    spot = spot or _free_spot(frame, w, h, blockers, gap=gap)
     if spot is None:
         return None
     x0, y0 = spot
@@ -378,11 +383,11 @@ def _inset_page(main: MainMap, frame: Box) -> Page:
 
 
 def _draw_and_place(
-    make_requests, main: MainMap, plan: _Plan, *, fit: str, trouble: int
+    make_requests, main: MainMap, plan: _Plan, *, fit: str, trouble: int, share: float
 ) -> tuple[list[PlacedLabel], Inset] | None:
     """Draw the inset and place its labels, then the main map's again; ``None`` (nothing left drawn) if either fails."""
     sub = _inset_page(main, plan.frame)
-    inset_labels = _inset_labels(sub, main, plan)
+    inset_labels = _inset_labels(sub, main, plan, share)
     main_labels = None
     if inset_labels is not None:
         main_labels = _main_again(make_requests, main, plan, fit=fit)
@@ -400,8 +405,11 @@ def _draw_and_place(
     return main_labels + inset_labels, inset
 
 
-def _inset_labels(sub: Page, main: MainMap, plan: _Plan) -> list[PlacedLabel] | None:
-    """Draw the inset's map and symbols, then place the labels of its area there; ``None`` if they do not fit."""
+def _inset_labels(sub: Page, main: MainMap, plan: _Plan, share: float) -> list[PlacedLabel] | None:
+    """Draw the inset's map and symbols, then place the labels of its area there at ``share`` of their size.
+
+    ``None`` if they do not fit.
+    """
     f, style, box = main.f, main.style, plan.map_box
     x0, y0, x1, y1 = plan.frame
     sub.ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=style.paper_face, edgecolor="none", zorder=0.1))
@@ -424,15 +432,29 @@ def _inset_labels(sub: Page, main: MainMap, plan: _Plan) -> list[PlacedLabel] | 
         f=f,
     )
     wanted = set(plan.keys)
-    placed = _place_in(box, [r for r in requests if r.kind in _LABELLED and r.key in wanted], marks.symbols, main)
+    wanted_requests = [r for r in requests if r.kind in _LABELLED and r.key in wanted]
+    placed = _place_in(box, wanted_requests, marks.symbols, main, share)
     if placed is None or len(placed) < len(wanted):
         log.debug("inset at 1:%d: its labels do not fit", plan.scale)
         return None
     return [replace(p, how="inset") for p in placed]
 
 
-def _place_in(box: Box, requests: list[LabelRequest], symbols: list[Symbol], main: MainMap) -> list[PlacedLabel] | None:
-    """The labels inside ``box`` clear of ``symbols``, smaller or with leader lines if need be, never as callouts."""
+#: the inset's labels are tried at these shares of their size, all together (each share at every magnification)
+UNIFORM_SHRINK = (1.0, 0.75, 0.55)
+
+
+def _place_in(
+    box: Box, requests: list[LabelRequest], symbols: list[Symbol], main: MainMap, share: float
+) -> list[PlacedLabel] | None:
+    """The labels inside ``box`` clear of ``symbols`` at ``share`` of their size, never as callouts.
+
+    ``None`` if they do not fit. A dense part is many labels of one size
+    close together: all of them a size smaller (:data:`UNIFORM_SHRINK`) read
+    better, and fit more often, than the first ones large and the last ones
+    squeezed; a label may still go smaller (down to the legible minimum) or
+    out on a leader line.
+    """
     f, style = main.f, main.style
     gates = [s for s in symbols if s.kind.startswith("gate:") or s.kind == "here"]
     inner = 1.0 * f
@@ -441,11 +463,12 @@ def _place_in(box: Box, requests: list[LabelRequest], symbols: list[Symbol], mai
         far_reach_mm=style.far_reach_mm * f,
         callout_text=poster_maplabels.callout_number,
         callout_cap_mm=MIN_LABEL_CAP_MM,
-        max_callouts=0,  # a callout in an inset would be a number on a number: no
+        max_callouts=0,  # a callout in an inset would be a number for a number: no
     )
+    reach = style.label_reach_mm * f
     try:
         placed = place_labels(
-            requests,
+            [_resized(r, share, reach) for r in requests],
             bounds=(box[0] + inner, box[1] + inner, box[2] - inner, box[3] - inner),
             obstacles=[s.box for s in symbols],
             gap_mm=style.label_gap_mm * f,
@@ -456,6 +479,13 @@ def _place_in(box: Box, requests: list[LabelRequest], symbols: list[Symbol], mai
     except LabelFitError:
         return None
     return None if any(p.how in ("callout", "listed") for p in placed) else placed
+
+
+def _resized(req: LabelRequest, share: float, reach: float) -> LabelRequest:
+    """``req`` at ``share`` of its size (never below the legible minimum)."""
+    if share == 1.0 or req.remake is None or req.cap_mm <= MIN_LABEL_CAP_MM:
+        return req
+    return req.remake(round(max(req.cap_mm * share, MIN_LABEL_CAP_MM), 2), reach, None)
 
 
 def _main_again(make_requests, main: MainMap, plan: _Plan, *, fit: str) -> list[PlacedLabel] | None:
