@@ -11,6 +11,7 @@ A poster is made of parts, each a module with its own tests:
 - :mod:`~ridermap.render.poster_content` -- what the poster says (titles, gate names, 待核实);
 - :mod:`~ridermap.render.poster_map` -- the map drawing: projection, scale, areas, paths, symbols;
 - :mod:`~ridermap.render.poster_maplabels` and :mod:`~ridermap.render.poster_labels` -- label placement;
+- :mod:`~ridermap.render.poster_inset` -- an inset at a larger scale for a dense part of the map;
 - :mod:`~ridermap.render.poster_panels` -- the side panel: legend, gates, nearby, index;
 - :mod:`~ridermap.render.poster_furniture` -- grid letters, scale bar, north arrow, crop marks, QR caption.
 
@@ -188,7 +189,9 @@ def render_poster(
     fit
         When a map label has no room: ``"fallback"`` (default) tries a
         smaller size, a leader line to free space, then a numbered callout
-        listed beside the map (see :mod:`ridermap.render.poster_maplabels`);
+        listed beside the map (see :mod:`ridermap.render.poster_maplabels`),
+        then for callouts crowded in one part, or labels that do not fit even
+        as callouts, an inset at a larger scale (:mod:`ridermap.render.poster_inset`);
         ``"strict"`` raises instead; ``"last_resort"`` also lists a label
         whose callout number finds no room, never raising for labels.
         ``Poster.labels[i].how`` says how each label was placed.

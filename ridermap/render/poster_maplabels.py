@@ -11,7 +11,8 @@ The fallback chain when a label has no room (see
 without their （待核实） (still grey, hollow symbol, in the legend), then per
 label a smaller size (down to :data:`~ridermap.render.poster_style.MIN_LABEL_CAP_MM`),
 a leader line to free space farther out, and a numbered callout (①) whose
-full text the side panel lists (:func:`callout_texts`).
+full text the side panel lists (:func:`callout_texts`). Callouts crowded in
+one part of the map go to an inset (:mod:`ridermap.render.poster_inset`).
 """
 
 from __future__ import annotations
