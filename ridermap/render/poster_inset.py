@@ -61,6 +61,8 @@ MAX_SHARE = 0.5
 MIN_MAP_MM = 70.0
 #: room around the area's features on the main map (mm on A2)
 AREA_MARGIN_MM = 4.0
+#: an inset whose labels would cover more than this share of its map is not tried
+MAX_LABEL_COVER = 0.5
 #: the tag of the (only) inset
 TAG = "A"
 _LABELLED = ("building", "unit")
@@ -211,15 +213,26 @@ def _try_magnifications(
     scales = sorted({nice_scale(main.scale / mag) for mag in MAGNIFICATIONS} - {main.scale}, reverse=True)
     scales = [scale for scale in scales if scale < main.scale]
     plans = {scale: _plan(main, core, scale, placed) for scale in scales}
+    sizes = {r.key: r.width_mm * r.height_mm for r in make_requests(True) if r.kind in _LABELLED}
     for share in UNIFORM_SHRINK:
         for scale, plan in plans.items():
-            if plan is None:
+            if plan is None or _crowded(plan, sizes, share):
                 continue
             found = _draw_and_place(make_requests, main, plan, fit=fit, trouble=trouble, share=share)
             if found is not None:
                 log.info("%s: inset %s at 1:%d for %d labels", main.cid, TAG, scale, len(plan.keys))
                 return found
     return None
+
+
+def _crowded(plan: _Plan, sizes: Mapping[str, float], share: float) -> bool:
+    """Whether the area's labels at ``share`` of their size would cover more than :data:`MAX_LABEL_COVER` of its map.
+
+    Such a plan never places them all: it is not tried (drawing and placing are the costly part).
+    """
+    need = sum(sizes.get(k, 0.0) for k in plan.keys) * share * share
+    x0, y0, x1, y1 = plan.map_box
+    return need > MAX_LABEL_COVER * (x1 - x0) * (y1 - y0)
 
 
 def _core_box(cluster: list[LabelRequest], main: MainMap) -> Box:
