@@ -368,6 +368,12 @@ def _free_spot(frame: Box, w: float, h: float, blockers: list, *, gap: float) ->
     return (float(cands[free[0], 0]), float(cands[free[0], 1])) if len(free) else None
 
 
+def _mm(box) -> Box:
+    """A box of plain floats (not numpy scalars)."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return x0, y0, x1, y1
+
+
 def _overlap(a: Box, b: Box) -> bool:
     return a[0] < b[2] and a[2] > b[0] and a[1] < b[3] and a[3] > b[1]
 
@@ -414,7 +420,7 @@ def _draw_and_place(
     poster_maplabels.draw_labels(sub, inset_labels, main.texts, style=main.style)
     _draw_panel_furniture(sub, main, plan)
     _draw_area(main, plan)
-    inset = Inset(TAG, plan.area, plan.frame, plan.map_box, plan.tag_box, plan.scale, plan.keys)
+    inset = Inset(TAG, _mm(plan.area), _mm(plan.frame), _mm(plan.map_box), _mm(plan.tag_box), plan.scale, plan.keys)
     return main_labels + inset_labels, inset
 
 
