@@ -185,6 +185,7 @@ MESSAGES: dict[str, dict[str, Text]] = {
     "poster.sep": {"zh": "：", "en": ": "},
     "poster.callouts": {"zh": "图中编号", "en": "Numbered on the map"},
     "poster.callouts_listed": {"zh": "图中编号（· 图上未标注）", "en": "Numbered on the map (· not on it)"},
+    "poster.inset": {"zh": "放大图 {tag}", "en": "Inset {tag}"},
     "poster.index_on_site": {"zh": "索引过长，请扫码查看", "en": "Too long to print: scan the QR code"},
     "poster.listed_more": {
         "zh": "另有 {n} 个楼号或单元号图上无位置，请扫码查看",

@@ -1,7 +1,8 @@
 """Posters never fail for fit: the label fallback chain, far gates, undrawable names, and a district build.
 
 The fallbacks, in order: a smaller size, a leader line to free space, a
-numbered callout listed beside the map, then (publish) another paper, and
+numbered callout listed beside the map, an inset at a larger scale for a
+dense part (test_poster_inset), then (publish) another paper, and
 as the very last resort labels only listed beside the map. Bundles are the
 inline compound of ``test_poster`` changed the way real data go wrong: a tiny
 building in a huge residential block, a name with an emoji and a bidi
@@ -44,8 +45,8 @@ def renamed(bundle: Bundle, cid: str, *, east_km: float = 0.0) -> Bundle:
     return bundle.replace(**layers)
 
 
-def tiny_building_bundle() -> Bundle:
-    """A 95 m² building numbered 30 among eight garages, in a 775 m x 775 m (600,625 m²) residential block."""
+def tiny_building_bundle(*, garages: int = 8) -> Bundle:
+    """A 95 m² building numbered 30 among ``garages`` (up to eight) garages, in a 775 m x 775 m (600,625 m²) block."""
     gates = [
         ("gs", "南门", "ride", "Mo-Su 07:00-22:00", False, (80, 0)),
         ("ge", "东门", "walk", "", False, (775, 60)),
@@ -68,7 +69,7 @@ def tiny_building_bundle() -> Bundle:
     k = 0
     for i in (-1, 0, 1):
         for j in (-1, 0, 1):
-            if i or j:
+            if (i or j) and k < garages:
                 k += 1
                 x, y = 450 + i * 13, 450 + j * 13
                 rows.append(
@@ -111,9 +112,23 @@ def far_gate_bundle() -> Bundle:
 
 @pytest.fixture(scope="module")
 def tiny_a2():
+    """The tiny building among eight garages: the nine labels go to an inset (test_poster_inset)."""
     poster = render_poster(tiny_building_bundle(), CID, config=CONFIG, paper="A2")
     yield poster
     poster.figure.clear()
+
+
+@pytest.fixture(scope="module")
+def few_a2():
+    """The tiny building among three garages: two labels become callouts, too few for an inset."""
+    poster = render_poster(tiny_building_bundle(garages=3), CID, config=CONFIG, paper="A2")
+    yield poster
+    poster.figure.clear()
+
+
+@pytest.fixture(params=["tiny_a2", "few_a2"])
+def fallback_poster(request):
+    return request.getfixturevalue(request.param)
 
 
 def test_tiny_building_does_not_fit_as_asked(tiny_a2):
@@ -125,23 +140,24 @@ def test_tiny_building_does_not_fit_as_asked(tiny_a2):
             render_poster(tiny_building_bundle(), CID, config=CONFIG, paper=paper, fit="strict")
 
 
-def test_tiny_building_label_placed_by_a_fallback_on_the_asked_paper(tiny_a2):
-    poster = tiny_a2
-    assert (poster.paper, poster.landscape) == ("A2", False)
-    tiny = next(p for p in poster.labels if p.key == f"{CID}-b30")
-    assert tiny.how in ("smaller", "leader", "callout")
-    counts = poster.placements()
-    assert counts["listed"] == 0 and counts["callout"] >= 1
-    # every numbered building of the compound is on the map, as its number or its callout
-    assert {p.key for p in poster.labels if p.kind == "building"} == set(poster_bundle_ids(tiny_building_bundle()))
+def test_tiny_building_label_placed_by_a_fallback_on_the_asked_paper(tiny_a2, few_a2):
+    for poster, garages, how, fallback in ((tiny_a2, 8, "inset", "inset"), (few_a2, 3, "callout", "callout")):
+        assert (poster.paper, poster.landscape) == ("A2", False)
+        tiny = next(p for p in poster.labels if p.key == f"{CID}-b30")
+        assert tiny.how == how
+        counts = poster.placements()
+        assert counts["listed"] == 0 and counts[fallback] >= 1
+        # every numbered building of the compound is on the map, as its number, its callout or in the inset
+        expected = set(poster_bundle_ids(tiny_building_bundle(garages=garages)))
+        assert {p.key for p in poster.labels if p.kind == "building"} == expected
 
 
 def poster_bundle_ids(bundle: Bundle) -> list[str]:
     return [str(i) for i, n in zip(bundle.buildings["id"], bundle.buildings["number"]) if n]
 
 
-def test_callouts_are_numbered_drawn_and_listed_beside_the_map(tiny_a2):
-    poster = tiny_a2
+def test_callouts_are_numbered_drawn_and_listed_beside_the_map(few_a2):
+    poster = few_a2
     callouts = [p for p in poster.labels if p.how == "callout"]
     assert [p.callout for p in sorted(callouts, key=lambda p: p.callout)] == list(range(1, len(callouts) + 1))
     texts = {t.get_gid(): t.get_text() for t in poster.figure.axes[0].texts if t.get_gid()}
@@ -157,10 +173,10 @@ def test_callouts_are_numbered_drawn_and_listed_beside_the_map(tiny_a2):
     assert all(w.startswith("building label") and "numbered" in w for w in poster.warnings)
 
 
-def test_no_label_callout_or_leader_covers_another_label_or_a_gate_symbol(tiny_a2):
+def test_no_label_callout_or_leader_covers_another_label_or_a_gate_symbol(fallback_poster):
     import shapely
 
-    poster = tiny_a2
+    poster = fallback_poster
     on_map = [p for p in poster.labels if p.how != "listed"]
     for i, a in enumerate(on_map):
         for b in on_map[i + 1 :]:
@@ -180,19 +196,19 @@ def test_no_label_callout_or_leader_covers_another_label_or_a_gate_symbol(tiny_a
                 assert not line.intersects(shapely.box(*g.box)), (p, g)
 
 
-def test_smaller_sizes_never_go_below_the_legible_minimum(tiny_a2):
-    assert min(p.cap_mm for p in tiny_a2.labels) >= MIN_LABEL_CAP_MM - 1e-9
+def test_smaller_sizes_never_go_below_the_legible_minimum(fallback_poster):
+    assert min(p.cap_mm for p in fallback_poster.labels) >= MIN_LABEL_CAP_MM - 1e-9
     from ridermap.render.poster import cap_height_mm
 
-    for t in tiny_a2.figure.axes[0].texts:
+    for t in (t for ax in fallback_poster.figure.axes for t in ax.texts):
         if (t.get_gid() or "").startswith("label:"):
             assert cap_height_mm(t.get_fontsize()) >= MIN_LABEL_CAP_MM - 1e-6
 
 
 def test_inferred_items_stay_marked_in_the_callout_list():
-    b = tiny_building_bundle()
+    b = tiny_building_bundle(garages=3)
     bl = b.buildings.copy()
-    bl["inferred"] = ["number" if str(i).endswith(("-g5", "-g2", "-b30")) else "" for i in bl["id"]]
+    bl["inferred"] = ["number" if str(i).endswith(("-g1", "-g2", "-g3", "-b30")) else "" for i in bl["id"]]
     poster = render_poster(b.replace(buildings=bl), CID, config=CONFIG, paper="A2")
     marked = {full for _, full in poster.callouts if full.endswith("（待核实）")}
     inferred = {str(i) for i in bl["id"][bl["inferred"] == "number"]}
@@ -313,8 +329,8 @@ def test_district_build_finishes_every_compound_and_names_the_three_causes(tmp_p
     assert by_id[FAR]["status"] == "data_errors"
     warnings = {cid: " | ".join(c["warnings"]) for cid, c in by_id.items()}
     assert re.search(
-        rf"{TINY}-overview: building label '\d+' \({TINY}-[bg]\d+\) had no room on A2: numbered . on "
-        "the map, listed beside it",
+        rf"{TINY}-overview: 9 labels of a dense part had no room on A2 at 1:[\d,]+: drawn in inset A at 1:\d+ "
+        rf"\({TINY}-b30, ",
         warnings[TINY],
     ), warnings[TINY]
     assert "printed on A1" not in warnings[TINY] and "printed on A0" not in warnings[TINY]

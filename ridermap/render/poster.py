@@ -11,6 +11,7 @@ A poster is made of parts, each a module with its own tests:
 - :mod:`~ridermap.render.poster_content` -- what the poster says (titles, gate names, 待核实);
 - :mod:`~ridermap.render.poster_map` -- the map drawing: projection, scale, areas, paths, symbols;
 - :mod:`~ridermap.render.poster_maplabels` and :mod:`~ridermap.render.poster_labels` -- label placement;
+- :mod:`~ridermap.render.poster_inset` -- an inset at a larger scale for a dense part of the map;
 - :mod:`~ridermap.render.poster_panels` -- the side panel: legend, gates, nearby, index;
 - :mod:`~ridermap.render.poster_furniture` -- grid letters, scale bar, north arrow, crop marks, QR caption.
 
@@ -45,7 +46,15 @@ from ridermap.config import Config
 from ridermap.errors import ConfigError, RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import needs_draft
-from ridermap.render import poster_content, poster_furniture, poster_map, poster_maplabels, poster_page, poster_panels
+from ridermap.render import (
+    poster_content,
+    poster_furniture,
+    poster_inset,
+    poster_map,
+    poster_maplabels,
+    poster_page,
+    poster_panels,
+)
 from ridermap.render.fonts import drawable_bundle, font_family
 from ridermap.render.honest import draft_band
 from ridermap.render.poster_content import find_gate, undrawable_notes
@@ -126,12 +135,14 @@ class Poster:
     draft: bool = False
     #: ``(number, full label)`` of the numbered callouts listed beside the map
     callouts: list[tuple[str, str]] = field(default_factory=list)
-    #: what a district office should know: labels that became callouts, a
-    #: gate far from its compound, characters the font cannot draw
+    #: what a district office should know: labels that became callouts or
+    #: went to an inset, a gate far from its compound, characters the font cannot draw
     warnings: list[str] = field(default_factory=list)
+    #: insets at a larger scale for a dense part of the map (:mod:`~ridermap.render.poster_inset`)
+    insets: list[poster_inset.Inset] = field(default_factory=list)
 
     def placements(self) -> dict[str, int]:
-        """How many map labels were placed each way (``normal``, ``smaller``, ``leader``, ``callout``, ``listed``)."""
+        """How many map labels were placed each way (each of ``PLACEMENTS``: ``normal`` to ``inset``, ``listed``)."""
         return {how: sum(p.how == how for p in self.labels) for how in PLACEMENTS}
 
 
@@ -178,7 +189,9 @@ def render_poster(
     fit
         When a map label has no room: ``"fallback"`` (default) tries a
         smaller size, a leader line to free space, then a numbered callout
-        listed beside the map (see :mod:`ridermap.render.poster_maplabels`);
+        listed beside the map (see :mod:`ridermap.render.poster_maplabels`),
+        then for callouts crowded in one part, or labels that do not fit even
+        as callouts, an inset at a larger scale (:mod:`ridermap.render.poster_inset`);
         ``"strict"`` raises instead; ``"last_resort"`` also lists a label
         whose callout number finds no room, never raising for labels.
         ``Poster.labels[i].how`` says how each label was placed.
@@ -472,8 +485,24 @@ def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
             f=f,
         )
 
-    placed = poster_maplabels.place_map_labels(requests, marks.symbols, frame, style=style, f=f, fit=job.fit)
-    poster_maplabels.draw_labels(page, placed, prep.texts, style=style)
+    main = poster_inset.MainMap(
+        page,
+        layers,
+        job.cid,
+        job.gate_id,
+        prep.texts,
+        matrix,
+        frame,
+        scale,
+        b_clip,
+        marks.symbols,
+        sizes,
+        style,
+        job.words,
+        f,
+    )
+    placed, inset = poster_inset.place_labels_with_inset(requests, main, fit=job.fit)
+    poster_maplabels.draw_labels(page, [p for p in placed if p.how != "inset"], prep.texts, style=style)
     poster_furniture.draw_furniture(
         page,
         grid,
@@ -552,7 +581,8 @@ def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
         subtitle=prep.texts.subtitle,
         draft=job.draft,
         callouts=callouts,
-        warnings=_warnings(job, geo, placed),
+        warnings=_warnings(job, geo, placed, scale, inset),
+        insets=[inset] if inset is not None else [],
     )
 
 
@@ -566,10 +596,20 @@ def _numbered(placed: list[PlacedLabel]) -> list[PlacedLabel]:
     return sorted((p for p in placed if p.callout), key=lambda p: p.callout) + [p for p in placed if p.how == "listed"]
 
 
-def _warnings(job: _Job, geo: poster_map.Geo, placed: list[PlacedLabel]) -> list[str]:
-    """Callouts, labels only listed, a far gate and undrawable characters, one line each."""
+def _warnings(
+    job: _Job, geo: poster_map.Geo, placed: list[PlacedLabel], scale: int, inset: poster_inset.Inset | None
+) -> list[str]:
+    """Labels in an inset, callouts, labels only listed, a far gate and undrawable characters, one line each."""
     paper = f"{job.paper}{' landscape' if job.landscape else ''}"
-    out = [
+    out = (
+        [
+            f"{len(inset.keys)} labels of a dense part had no room on {paper} at 1:{scale}: "
+            f"drawn in inset {inset.tag} at 1:{inset.scale} ({', '.join(inset.keys)})"
+        ]
+        if inset is not None
+        else []
+    )
+    out += [
         f"{p.kind} label {p.text!r} ({p.key}) had no room on {paper}: numbered {p.callout_text} on the map, "
         "listed beside it"
         if p.how == "callout"

@@ -107,8 +107,9 @@ def scale_bar(
     words,
     body: float,
     small: float,
-    grid: Grid,
+    grid: Grid | None,
 ) -> None:
+    """The scale bar at ``(x0, y0)``, then the scale and the grid's side in words (not without a ``grid``: an inset)."""
     f = page.f
     target_mm = min(0.3 * frame_w, 80.0 * f)
     length_m = round_length(target_mm * scale / 1000.0)
@@ -132,6 +133,8 @@ def scale_bar(
     y_text = y_bar + bar_h + 1.2 * f
     page.text(x0, y_text, "0", small, color=page.style.ink, ha="center", gid="scalebar")
     page.text(x0 + length_mm, y_text, f"{length_m:g} m", small, color=page.style.ink, ha="center", gid="scalebar")
+    if grid is None:
+        return
     note = f"{words['scale'].format(scale=f'{scale:,}')}   {words['grid_note'].format(side=f'{grid.side_m:g}')}"
     page.text(x0 + length_mm + 8.0 * f, y_bar, note, body, color=page.style.ink, gid="scalebar")
 

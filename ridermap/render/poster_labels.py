@@ -18,6 +18,9 @@ given :class:`Fallbacks`, it tries for each label that has no room, in order
 ``"callout"``
     a small number at the feature; the caller lists the full label beside
     the map;
+``"inset"``
+    (not given here: :mod:`ridermap.render.poster_inset` places the labels
+    of a dense part in an inset at a larger scale);
 ``"listed"``
     (``Fallbacks.last_resort`` only) not on the map at all, only listed.
 
@@ -92,7 +95,7 @@ class LabelRequest:
 
 
 #: how a label was placed, best first (see the module docstring)
-PLACEMENTS = ("normal", "smaller", "leader", "callout", "listed")
+PLACEMENTS = ("normal", "smaller", "leader", "callout", "inset", "listed")
 
 
 @dataclass(frozen=True)

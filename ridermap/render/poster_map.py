@@ -187,9 +187,21 @@ def clip(gs: gpd.GeoSeries, frame: Box) -> gpd.GeoSeries:
 
 
 def draw_map(
-    page: Page, layers: dict, cid: str, matrix: list[float], frame: Box, grid: Grid, style: PosterStyle, f: float
+    page: Page,
+    layers: dict,
+    cid: str,
+    matrix: list[float],
+    frame: Box,
+    grid: Grid,
+    style: PosterStyle,
+    f: float,
+    *,
+    grid_lines: bool = True,
 ):
-    """Paper, compound, paths, buildings, outline, grid lines and frame; returns (comp_mm, b_mm, drawn keys)."""
+    """Paper, compound, paths, buildings, outline, grid lines and frame; returns (comp_mm, b_mm, drawn keys).
+
+    ``grid_lines=False`` leaves the grid out (an inset: its squares would not be the main map's).
+    """
     fw, fh = frame[2] - frame[0], frame[3] - frame[1]
     page.add(Rectangle((frame[0], frame[1]), fw, fh, facecolor=style.paper_face, edgecolor="none", zorder=0.5))
     comp_mm = layers["communities"].geometry.affine_transform(matrix)
@@ -216,10 +228,10 @@ def draw_map(
     outline = line_parts(clip(comp_mm.boundary, frame))
     page.lines(outline, Line(style.compound.edge, style.compound.edge_mm), zorder=6)
     legend_drawn.insert(0, "compound")
-    # grid over the map
-    gl = [np.array([[x, frame[1]], [x, frame[3]]]) for x in grid.x_lines()]
-    gl += [np.array([[frame[0], y], [frame[2], y]]) for y in grid.y_lines()]
-    page.lines(gl, style.grid, zorder=7)
+    if grid_lines:  # grid over the map
+        gl = [np.array([[x, frame[1]], [x, frame[3]]]) for x in grid.x_lines()]
+        gl += [np.array([[frame[0], y], [frame[2], y]]) for y in grid.y_lines()]
+        page.lines(gl, style.grid, zorder=7)
     page.add(
         Rectangle(
             (frame[0], frame[1]),

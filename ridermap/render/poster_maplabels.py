@@ -11,7 +11,8 @@ The fallback chain when a label has no room (see
 without their （待核实） (still grey, hollow symbol, in the legend), then per
 label a smaller size (down to :data:`~ridermap.render.poster_style.MIN_LABEL_CAP_MM`),
 a leader line to free space farther out, and a numbered callout (①) whose
-full text the side panel lists (:func:`callout_texts`).
+full text the side panel lists (:func:`callout_texts`). Callouts crowded in
+one part of the map go to an inset (:mod:`ridermap.render.poster_inset`).
 """
 
 from __future__ import annotations
@@ -283,7 +284,8 @@ def place_map_labels(
     """
     gap_l = style.label_gap_mm * f
     inset = 1.0 * f
-    gates = [s for s in symbols if s.kind.startswith("gate:") or s.kind == "here"]
+    # leader lines cross no gate symbol and no inset panel (poster_inset)
+    gates = [s for s in symbols if s.kind.startswith("gate:") or s.kind in ("here", "inset")]
     kwargs: dict[str, Any] = dict(
         bounds=(frame[0] + inset, frame[1] + inset, frame[2] - inset, frame[3] - inset),
         obstacles=[s.box for s in symbols],
