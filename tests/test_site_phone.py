@@ -380,3 +380,32 @@ def test_noscript_note_when_javascript_is_off(sample_site, browser, tmp_path):
         assert shown.locator(".rm-noscript").count() == 0 or not shown.locator(".rm-noscript").is_visible()
     finally:
         page.close()
+
+
+def test_gap_map_tap_targets(tmp_path, sample_bundle, sample_config, browser):
+    """The planner's gap map on a phone: controls, legend and links at least 44 px; the doors and
+    facilities it draws on a canvas answer a tap within 22 px of their centre."""
+    from ridermap.publish.gaps import write_gaps
+
+    write_gaps(sample_bundle, tmp_path / "gaps", config=sample_config, k=2, pdf=False)
+    p = Phone(browser)
+    try:
+        page = p.context.new_page()
+        page.goto((tmp_path / "gaps" / "gaps.html").as_uri())
+        page.wait_for_function("document.querySelector('.leaflet-control-scale')")
+        for state in ("legend folded", "legend open"):
+            found = page.evaluate(MEASURE)
+            assert found["small"] == [] and found["targets"] >= 4, (state, found)
+            page.click("#rm-legend summary")
+        reach = page.evaluate("""() => {
+            const map = Object.values(window).find(v => v instanceof L.Map), out = [];
+            map.eachLayer(l => {
+                if (!(l instanceof L.CircleMarker) || !l._point) { return; }
+                const p = l._point;
+                out.push([[22, 0], [-22, 0], [0, 22], [0, -22], [15, 15]].every(d => l._containsPoint(p.add(d))));
+            });
+            return out;
+        }""")
+        assert len(reach) >= len(sample_bundle.units) and all(reach)
+    finally:
+        p.close()
