@@ -280,6 +280,11 @@ def test_facility_cluster_zooms_in_on_tap(sample_site, phone):
         cluster.first.click()
         page.wait_for_function(f"RM.map.getZoom() > {zoom}")
         _check(page, "after a tap on the cluster")
+        # where the map cannot zoom further, a tap lists the facilities instead
+        page.evaluate(f"RM.map.setZoom({zoom}, {{animate: false}}); RM.map.setMaxZoom({zoom})")
+        page.locator(".rm-k-cluster:not(.rm-off)").first.click()
+        rows = page.locator(".leaflet-popup-content .rm-pop > div").all_inner_texts()
+        assert len(rows) == counts[0] and any("充电桩" in r for r in rows), rows
     finally:
         page.close()
 
