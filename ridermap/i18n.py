@@ -332,6 +332,17 @@ MESSAGES: dict[str, dict[str, Text]] = {
         "zh": "已写入 {path}：{errors} 个错误，{warnings} 个警告",
         "en": "wrote {path}: {errors} errors, {warnings} warnings",
     },
+    # --- sitemap: the rider site's maps and controls (templates/site, site.js; issue 12)
+    "sitemap.show_on_map": {"zh": "在地图上显示", "en": "Show on map"},
+    "sitemap.zoom_in": {"zh": "放大地图", "en": "Zoom in"},
+    "sitemap.zoom_out": {"zh": "缩小地图", "en": "Zoom out"},
+    "sitemap.layers": {"zh": "地图图层", "en": "Map layers"},
+    "sitemap.cluster": {"zh": "{n}个设施：点按放大查看", "en": "{n} facilities: tap to zoom in"},
+    "sitemap.lang_button": {"zh": "切换到英文", "en": "switch to Chinese"},
+    "sitemap.noscript": {
+        "zh": "本页的地图和搜索需要 JavaScript。下面的出入口、楼栋和单元列表不需要 JavaScript 也能使用。",
+        "en": "The map and the search need JavaScript. The lists of gates, buildings and units below work without it.",
+    },
     # --- layer: map layers of the rider site (render/site.py)
     "layer.outline": {"zh": "小区范围", "en": "Compound"},
     "layer.paths": {"zh": "道路", "en": "Paths"},

@@ -278,7 +278,7 @@ def test_compound_page_draws_buildings_and_markers(site, tab, xss_bundle):
     page = tab.open(site, f"c/{SAMPLE_ID}.html")
     one = xss_bundle.community(SAMPLE_ID)
     assert page.locator("path.rm-building").count() == len(one.buildings) == 12
-    assert page.locator("path.rm-unit").count() == len(one.units)
+    assert page.locator(".rm-k-unit").count() == len(one.units)  # unit doors: markers placed by site.js
     assert page.locator(".rm-gate").count() == len(one.gates) == 3
     assert page.locator(".rm-fac").count() == len(one.facilities)
     assert page.locator("path.rm-path-ride").count() == 1 and page.locator("path.rm-path-walk").count() == 1
@@ -300,7 +300,7 @@ def test_unit_deep_link_focuses_the_unit_and_draws_the_route_for_now(site, brows
     try:
         page = t.open(site, f"u/{UNIT_72}.html")
         assert page.locator("path.rm-route").count() >= 1
-        assert page.locator("path.rm-target").count() == 1
+        assert page.locator(".rm-udot.rm-target").count() == 1
         assert page.locator(".rm-ulabel-target").inner_text() == "7号楼2单元"
         assert page.locator("path.rm-building.rm-focus").count() == 1
         inside = page.evaluate("""() => {

@@ -282,11 +282,15 @@ def gap_map(
 
 
 class _MapScript(MacroElement):
-    """After the map exists: a metric-only scale bar, and the legend folded on a phone (open on a desk)."""
+    """After the map exists: a metric-only scale bar, the legend folded on a phone (open on a desk), and
+    a 44 px tap area around every door and facility drawn on the canvas."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
+        /* doors and facilities are drawn on a canvas: a tap within 22 px of one hits it (44 px across) */
+        {{ this._parent.get_name() }}.eachLayer(function (l) {
+          if (l instanceof L.Canvas) { l.options.tolerance = 17; } });
         (function () { var l = document.getElementById("rm-legend");
           if (l && window.innerWidth < 600) { l.removeAttribute("open"); } })();
         {% endmacro %}
@@ -348,10 +352,21 @@ def _legend_html(report: GapReport, t, language: str, sites: gpd.GeoDataFrame | 
     return (
         '<details id="rm-legend" open style="position:fixed;bottom:24px;right:10px;z-index:1000;background:#fff;'
         'padding:6px 8px;border:1px solid #999;font:13px sans-serif;line-height:1.5;max-width:min(92vw,360px)">'
-        f'<summary style="cursor:pointer;font-weight:bold;min-height:44px;line-height:44px">{html.escape(t["legend"])}'
-        f'</summary>{"".join(rows)}<div style="color:#666">{_ATTRIBUTION}</div></details>'
-        "<style>.rm-site{font:12px sans-serif;padding:2px 4px}</style>"
+        '<summary style="cursor:pointer;font-weight:bold;min-height:44px;min-width:44px;line-height:44px">'
+        f'{html.escape(t["legend"])}</summary>{"".join(rows)}<div style="color:#666">{_ATTRIBUTION}</div></details>'
+        f"<style>.rm-site{{font:12px sans-serif;padding:2px 4px}}{_TAP_CSS}</style>"
     )
+
+
+#: Leaflet's controls, links and popups at least 44x44 CSS px, for a finger (issue 12)
+_TAP_CSS = (
+    ".leaflet-container .leaflet-bar a{width:44px;height:44px;line-height:44px;font-size:24px}"
+    ".leaflet-container .leaflet-control-layers-toggle{width:44px;height:44px}"
+    ".leaflet-container .leaflet-control-layers label{display:flex;align-items:center;min-height:44px}"
+    ".leaflet-container .leaflet-control-attribution a{display:inline-flex;align-items:center;min-height:44px}"
+    ".leaflet-container a.leaflet-popup-close-button{width:44px;height:44px;font:24px/44px sans-serif}"
+    ".leaflet-container .leaflet-popup-content{margin:12px 44px 12px 16px}"
+)
 
 
 def _bar_svg(pct: float | None, colour: str, t) -> str:

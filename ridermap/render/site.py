@@ -84,7 +84,7 @@ def _env() -> Environment:
     folder = templates_dir() / "site"
     if not (folder / "base.html.j2").is_file():
         raise RenderError(f"site templates are missing from {folder}")
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(folder)),
         autoescape=select_autoescape(["html", "html.j2"], default=False),
         undefined=StrictUndefined,
@@ -92,6 +92,13 @@ def _env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["msg"] = _message  # {{ tm("sitemap.noscript") }} in templates (_macros.html.j2)
+    return env
+
+
+def _message(key: str) -> dict[str, str]:
+    """Message ``key`` of :mod:`ridermap.i18n` in both languages, for the templates."""
+    return {lang: i18n.t(key, lang) for lang in i18n.LANGUAGES}
 
 
 def _parts(fmap) -> dict[str, Markup]:
@@ -245,7 +252,10 @@ def _unit_page(shared: dict, u) -> str:
         for f in ud["near"]
     ]
     t = shared["titles"].loc[u.id]
-    page_plans = [{"when": p["when"], "rules": p["rules"], "entry": p["entry"], "legs": p["legs"]} for p in ud["plans"]]
+    page_plans = [
+        {"when": p["when"], "rules": p["rules"], "entry": p["entry"], "legs": p["legs"], "gate": p["gate"]}
+        for p in ud["plans"]
+    ]
     return shared["template"].render(
         **{**shared["common"], "feedback": feedback_link(shared["config"], community_id=cid, unit_id=u.id)},
         map=_parts(shared["map"]()),
@@ -437,7 +447,9 @@ def site_assets() -> dict[str, str | Path]:
         if (leaflet / "images" / image).is_file():
             out[f"assets/images/{image}"] = leaflet / "images" / image
     labels = {"kinds": FACILITY_LABELS, "access": RIDER_ACCESS_LABELS}
-    out["assets/site.js"] = _env().get_template("site.js.j2").render(labels=labels, fac_chars=FAC_CHARS)
+    out["assets/site.js"] = (
+        _env().get_template("site.js.j2").render(labels=labels, fac_chars=FAC_CHARS, mapui=i18n.labels("sitemap"))
+    )
     out["sw.js"] = service_worker(out)
     return out
 

@@ -259,7 +259,10 @@ def _site_map(
         groups[layer.key] = folium.FeatureGroup(name=name, show=layer.show).add_to(fmap)
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     if bounds:
-        fmap.fit_bounds(bounds, padding=(12, 12))
+        # the first view is not animated: the markers are placed once it stands (site.js)
+        first_view = folium.FitBounds(bounds, padding=(12, 12))
+        first_view.options["animate"] = False
+        fmap.add_child(first_view)
     fmap.add_child(_Draw(groups))  # type: ignore[arg-type]  # FeatureGroup.add_to returns the group
     return fmap
 
