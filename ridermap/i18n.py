@@ -217,6 +217,33 @@ MESSAGES: dict[str, dict[str, Text]] = {
     "route.arrive_ride": {"zh": "骑行约{d}米到达{dest}", "en": "Ride about {d} m to {dest}"},
     "route.arrive_walk": {"zh": "步行约{d}米到达{dest}", "en": "Walk about {d} m to {dest}"},
     "route.arrive": {"zh": "到达{dest}", "en": "Arrive at {dest}"},
+    # --- why: why a unit page's route takes its gate, against the runner-up (render/route_why.py)
+    "why.minutes": {"zh": "约{n}分钟", "en": "about {n} min"},
+    "why.chosen": {
+        "zh": "走{gate}：{mode}，约{m}米，约{n}分钟",
+        "en": "Via {gate}: {mode}, about {m} m, about {n} min",
+    },
+    "why.chosen_nogate": {"zh": "{mode}，约{m}米，约{n}分钟", "en": "{mode}, about {m} m, about {n} min"},
+    "why.alt": {
+        "zh": "也可走{gate}：{mode}，约{m}米，约{n}分钟（{reason}）",
+        "en": "Or via {gate}: {mode}, about {m} m, about {n} min ({reason})",
+    },
+    "why.runner_up": {"zh": "{gate}：{mode}，但{reason}", "en": "{gate}: {mode}, but {reason}"},
+    "why.unusable": {"zh": "{gate}：{reason}", "en": "{gate}: {reason}"},
+    "why.mode_ride": {"zh": "骑行进入", "en": "ride in"},
+    "why.mode_walk": {"zh": "停车步行", "en": "park and walk"},
+    "why.farther": {"zh": "远{m}米", "en": "{m} m farther"},
+    "why.walk_only": {"zh": "只能停车步行", "en": "walk-in only"},
+    "why.walk_only_now": {"zh": "此时段只能停车步行", "en": "walk-in only at this time"},
+    "why.unconfirmed": {"zh": "骑手通行待核实，只按步行计", "en": "rider access to be confirmed, counted on foot"},
+    "why.no_parking": {
+        "zh": "门口没有骑手停车点，停车多计{s}秒",
+        "en": "no rider parking at the gate, {s} s more counted for parking",
+    },
+    "why.gate_park": {"zh": "在门口停车，多计{s}秒", "en": "parking at the gate, {s} s more counted"},
+    "why.slower": {"zh": "慢约{s}秒", "en": "about {s} s slower"},
+    "why.no_access": {"zh": "骑手禁止进入", "en": "no rider access"},
+    "why.locked": {"zh": "常闭", "en": "locked"},
     "gapmap.title": {"zh": "骑手设施缺口图", "en": "Rider facility gaps"},
     "gapmap.doors": {"zh": "单元门", "en": "Unit doors"},
     "gapmap.gap_levels": {

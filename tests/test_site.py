@@ -374,7 +374,8 @@ def test_language_switch_and_index_search(site, tab):
     assert page.locator("h1").inner_text() == "7号楼2单元"
     page.click(".rm-lang")
     assert page.locator("h1").inner_text() == "Bldg 7, Unit 2"
-    assert page.locator("details.rm-current li:visible").first.inner_text().startswith(("Ride in", "Park"))
+    assert page.locator("details.rm-current ol li:visible").first.inner_text().startswith(("Ride in", "Park"))
+    assert page.locator("details.rm-current ul.rm-why li:visible").first.inner_text().startswith("Via ")
     page = tab.open(site, "index.html")  # the choice is remembered
     assert page.evaluate("document.documentElement.getAttribute('data-lang')") == "en"
     page.click(".rm-lang")

@@ -160,7 +160,7 @@ def render_community(
     if plan is None:
         if analysis is None:
             raise RenderError("render_community needs the routes: pass plan= or analysis= (the build's Analysis)")
-        plan = analysis.route_plan(bundle)
+        plan = analysis.route_plan(bundle, **config.routing.options())
     data = community_data(bundle, shift=shift)
     cid = data["id"]
     signs = _sign_plan(bundle, cid, analysis)
@@ -245,7 +245,10 @@ def _unit_page(shared: dict, u) -> str:
         for f in ud["near"]
     ]
     t = shared["titles"].loc[u.id]
-    page_plans = [{"when": p["when"], "rules": p["rules"], "entry": p["entry"], "legs": p["legs"]} for p in ud["plans"]]
+    page_plans = [
+        {"when": p["when"], "rules": p["rules"], "entry": p["entry"], "legs": p["legs"], "min": p["min"]}
+        for p in ud["plans"]
+    ]
     return shared["template"].render(
         **{**shared["common"], "feedback": feedback_link(shared["config"], community_id=cid, unit_id=u.id)},
         map=_parts(shared["map"]()),

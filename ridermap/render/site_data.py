@@ -24,6 +24,7 @@ from ridermap.hours import format_schedule
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
 from ridermap.render.honest import compound_title, gate_names, known_access
+from ridermap.render.route_why import explain
 
 log = logging.getLogger(__name__)
 
@@ -240,11 +241,13 @@ def _plan(
     names: dict,
     destination: dict[str, str],
     signs=None,
+    why: dict | None = None,
 ) -> dict | None:
     if route is None:
         return None
     at = signs_at_turns(route, signs) if signs is not None else {}
     return {
+        **(why or {}),
         "when": when,
         "rules": rules,
         "gate": route.gate_id,
@@ -307,6 +310,42 @@ def _lookups(bundle: Bundle, plan: RoutePlan) -> tuple:
     return cached[1:]
 
 
+def _gate_rules(gates) -> dict[str, dict]:
+    """Gate id -> its rule as route explanations read it: ``access`` (``none`` when locked), ``locked``, ``hours``."""
+    return {
+        str(g.id): {
+            "access": "none" if g.locked else known_access(g.rider_access),
+            "locked": bool(g.locked),
+            "hours": bool(str(g.hours or "").strip()),
+        }
+        for g in gates.itertuples(index=False)
+    }
+
+
+def _gates_by_distance(gates, point) -> list[str]:
+    """Gate ids, nearest to ``point`` (WGS84) first (plane distance scaled by the latitude; enough to rank)."""
+    if point is None or point.is_empty or gates.empty:
+        return list(gates["id"])
+    x, y = shapely.get_x(gates.geometry.values), shapely.get_y(gates.geometry.values)
+    d = np.hypot((x - point.x) * np.cos(np.radians(point.y)), y - point.y)
+    return [str(gates["id"].iloc[i]) for i in np.argsort(d, kind="stable")]
+
+
+def _explained(plan: RoutePlan, route: UnitRoute | None, runner: UnitRoute | None, when: str, ctx: dict) -> dict:
+    """Minutes and the why-this-gate lines of one plan's route (see :mod:`ridermap.render.route_why`)."""
+    if route is None:
+        return {}
+    return explain(
+        route,
+        runner,
+        costs=plan.costs,
+        when=when,
+        gates=ctx["rules"],
+        names={"zh": ctx["names"]["gate_zh"], "en": ctx["names"]["gate_en"]},
+        nearest_gates=ctx["nearest"],
+    )
+
+
 def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | None = None, signs=None) -> dict:
     """What a unit page shows: plans (with and without hour rules) and nearest facilities.
 
@@ -314,8 +353,10 @@ def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | N
     -------
     dict
         ``plans``: one or two dicts (``when``: ``always``, ``in`` or ``out``
-        of the hours of ``rules``) with legs, text and distances, in the
-        order pages should prefer; ``near``: nearest facility per kind.
+        of the hours of ``rules``) with legs, text, distances, minutes
+        (``min``) and why the gate (``why``: zh and en lines; ``alt``: the
+        alternative within ``alternative_pct``), in the order pages should
+        prefer; ``near``: nearest facility per kind.
     """
     comm_id = str(bundle.communities["id"].iloc[0])
     titles, names, fac, near_rows = _lookups(bundle, plan)
@@ -324,12 +365,22 @@ def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | N
     regular = plan.routes.get(unit_id)
     rules = _rules_of(regular, plan.schedules, comm_id)
     off = plan.off_hours.get(unit_id) if plan.off_hours else None
+    point = bundle.units.geometry[bundle.units["id"] == unit_id]
+    ctx = {
+        "rules": _gate_rules(bundle.gates),
+        "names": names,
+        "nearest": _gates_by_distance(bundle.gates, point.iloc[0] if len(point) else None),
+    }
+    common = {"shift": shift, "names": names, "destination": dest, "signs": signs}
     plans = []
     if rules and unit_id in plan.off_hours:
-        plans.append(_plan(regular, when="in", rules=rules, shift=shift, names=names, destination=dest, signs=signs))
-        plans.append(_plan(off, when="out", rules=rules, shift=shift, names=names, destination=dest, signs=signs))
+        why_in = _explained(plan, regular, plan.runners_up.get(unit_id), "in", ctx)
+        why_out = _explained(plan, off, plan.off_runners_up.get(unit_id), "out", ctx)
+        plans.append(_plan(regular, when="in", rules=rules, why=why_in, **common))
+        plans.append(_plan(off, when="out", rules=rules, why=why_out, **common))
     else:
-        plans.append(_plan(regular, when="always", rules=[], shift=shift, names=names, destination=dest, signs=signs))
+        why = _explained(plan, regular, plan.runners_up.get(unit_id), "always", ctx)
+        plans.append(_plan(regular, when="always", rules=[], why=why, **common))
     near = plan.nearest.iloc[near_rows.get(unit_id, _NO_ROWS)]
     return {
         "unit": unit_id,
