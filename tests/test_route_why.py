@@ -64,7 +64,7 @@ def test_noon_plan_explains_the_gate_with_minutes_and_the_alternative(sample_bun
     # in 南门's hours: ride in through 南门; 东门 is walk-in only
     assert inside["why"]["zh"][0].startswith("走南门：骑行进入，约113米")
     assert inside["why"]["zh"][1] == "东门：只能停车步行"
-    assert inside["why"]["en"][1] == "东门: walk-in only"
+    assert inside["why"]["en"][1] == "East gate: walk-in only"
     # at noon: 东门's rider parking and 184 m on foot; 南门 within 20 %, with its own metres and minutes
     route = plan.off_hours[UNIT_72]
     assert route.gate_id.endswith("gn100002") and route.parking_id  # 东门, its rider parking
@@ -76,7 +76,7 @@ def test_noon_plan_explains_the_gate_with_minutes_and_the_alternative(sample_bun
     assert outside["alt"] == {"gate": f"{SAMPLE_ID}-gn100001", "entry": "walk", "m": 113, "min": 2}
     assert (
         outside["why"]["en"][1]
-        == "Or via 南门: park and walk, about 113 m, about 2 min (parking at the gate, 60 s more counted)"
+        == "Or via South gate: park and walk, about 113 m, about 2 min (parking at the gate, 60 s more counted)"
     )
 
 

@@ -106,7 +106,7 @@ def test_unit_page_text_gate_rule_distance_steps(site):
     html = (site / f"u/{UNIT_72}.html").read_text(encoding="utf-8")
     # two plans: inside 南门's hours ride in; other times park and walk
     assert html.count('class="rm-plan"') == 2
-    assert "从南门骑行进入" in html and "Ride in through 南门" in html
+    assert "从南门骑行进入" in html and "Ride in through South gate" in html
     assert "停车步行进入" in html and "其他时段" in html
     assert re.search(r"约\d+米", html) and "到达7号楼2单元" in html
     assert "附近设施" in html and "充电桩" in html

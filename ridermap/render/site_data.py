@@ -23,7 +23,7 @@ from ridermap.analysis.signs import signs_at_turns
 from ridermap.hours import format_schedule
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
-from ridermap.render.honest import compound_title, gate_names, known_access
+from ridermap.render.honest import compound_title, english_name, gate_names, known_access
 from ridermap.render.route_why import explain
 
 log = logging.getLogger(__name__)
@@ -164,11 +164,13 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
     for row in bundle.buildings.itertuples(index=False):
         geom = row.geometry
         label_pt = geom.representative_point() if geom is not None and not geom.is_empty else None
+        label = row.label or (f"{row.number}号楼" if row.number else "")
         buildings.append(
             {
                 "id": row.id,
                 "n": row.number,
-                "l": row.label or (f"{row.number}号楼" if row.number else ""),
+                "l": label,
+                "le": english_name(label, "building"),
                 "g": _polygons(geom, shift),
                 "c": _latlon(label_pt, shift) if label_pt is not None else [],
             }
@@ -191,7 +193,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
             }
         )
     gates = []
-    shown = gate_names(bundle.gates, "zh")
+    shown, shown_en = gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")
     for row in bundle.gates.itertuples(index=False):
         # the rule only from data: unknown (待核实) stays unknown; "u": inferred or unconfirmed
         access = "none" if row.locked else known_access(row.rider_access)
@@ -200,6 +202,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
             {
                 "id": row.id,
                 "n": str(row.name).strip() or shown[row.id],
+                "ne": english_name(row.name, "gate") or shown_en[row.id],
                 "a": access,
                 "k": bool(row.locked),
                 "u": unconfirmed,
@@ -221,6 +224,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
     return {
         "id": comm["id"],
         "name": compound_title(comm["name"], comm["inferred"], "zh")[0],
+        "ne": compound_title(comm["name"], comm["inferred"], "en")[0],
         "a": known_access(comm["rider_access"]),
         "h": rule_text(comm["rider_hours"]),
         "outline": _polygons(comm.geometry, shift),
@@ -443,7 +447,9 @@ def search_entries(bundle: Bundle) -> list[dict]:
     g = bundle.gates
     for gid, cid, name in zip(g["id"], g["community_id"], g["name"].fillna("").astype(str)):
         if cid in names and name:
-            out.append({"k": "g", "c": names[cid], "n": name, "h": urls.gate_path(cid, gid)})
+            english = english_name(name, "gate")
+            entry = {"k": "g", "c": names[cid], "n": name, "h": urls.gate_path(cid, gid)}
+            out.append({**entry, "ne": english} if english != name.strip() else entry)
     return out
 
 
@@ -459,6 +465,7 @@ def index_data(bundle: Bundle, *, shift: Shift | None = None, kinds: tuple[str, 
             {
                 "id": row.id,
                 "name": compound_title(row.name, row.inferred, "zh")[0],
+                "ne": compound_title(row.name, row.inferred, "en")[0],
                 "a": known_access(row.rider_access),
                 "u": n_units,
                 "outline": _polygons(geom.simplify(1e-5) if geom is not None else None, shift),
