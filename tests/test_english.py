@@ -106,3 +106,13 @@ def test_xueyuanlu_site_in_english_has_no_chinese_outside_names(tmp_path, browse
     config = dataclasses.replace(sample_config, language="en", sources=())
     write_site(bundle, site, config=config)
     _check_site(browser, site, bundle, title=config.name, limit=60)
+
+
+def test_gate_plates_in_english_name_generated_gates_in_english(sample_bundle, sample_config):
+    from ridermap.render.doorplate.content import plates_for_community
+
+    config = dataclasses.replace(sample_config, language="en")
+    plates = plates_for_community(sample_bundle, SAMPLE_ID, config=config, kinds=("gate",))
+    heads = sorted(p.headline for p in plates)
+    assert heads == ["East gate", "North gate", "South gate"]
+    assert all(not CJK.search(line) for p in plates for line in p.details), [p.details for p in plates]

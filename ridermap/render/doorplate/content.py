@@ -34,7 +34,7 @@ from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import is_inferred, needs_draft
 from ridermap.render.doorplate.text import is_cjk
 from ridermap.render.fonts import check_glyphs, drawable_fields
-from ridermap.render.honest import access_label, compound_title, known_access, survey_key_of
+from ridermap.render.honest import access_label, compound_title, display_name, known_access, survey_key_of
 from ridermap.render.honest import words as honest_words
 from ridermap.urls import absolute, building_path, gate_path, unit_path
 
@@ -133,7 +133,7 @@ def _label(label: str, number: str, template: str, missing: str) -> tuple[str, b
 
 def _gate_plate_text(row, texts: Mapping, lang: str) -> tuple[str, tuple[str, ...]]:
     """Headline and detail lines of a gate plate: its rule only from data, 待核实 where unknown or inferred."""
-    name = str(row.name).strip()
+    name = display_name(row.name, "gate", lang)
     access = known_access(row.rider_access)
     if access == "unknown":
         rule = _join(texts["rule_unconfirmed"], texts["locked"] if row.locked else "")
