@@ -147,6 +147,7 @@ MESSAGES: dict[str, dict[str, Text]] = {
     "plate.no_building_what": {"zh": "楼号", "en": "building number"},
     "plate.rule_unconfirmed": {"zh": "骑手通行：待核实", "en": "Rider access: to be confirmed"},
     "plate.location_unconfirmed": {"zh": "位置待核实", "en": "Location to be confirmed"},
+    "plate.report": {"zh": "报错 / Report: {host} · {code}", "en": "Report a problem: {host} · {code}"},
     # --- poster: gate guide posters (render/poster*.py)
     "poster.guide": {"zh": "骑手指引图", "en": "Rider guide"},
     "poster.overview": {"zh": "全区总图", "en": "Overview"},

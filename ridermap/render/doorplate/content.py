@@ -353,6 +353,8 @@ def _finish_plates(
     unnumbered: list[str],
 ) -> list[Plate]:
     """The draft band, the warning on plates printed without a number, and the glyph checks."""
+    if config.feedback_url:
+        plates = [dataclasses.replace(p, details=(*p.details, report_line(p, config))) for p in plates]
     if needs_draft(getattr(config, "draft", "auto") if draft is None else draft, gates, community_id):
         hw = honest_words(config.language)
         plates = [dataclasses.replace(p, draft=f"{hw['draft']} · {hw['draft_note']}") for p in plates]
@@ -368,6 +370,18 @@ def _finish_plates(
     for plate in plates:
         check_glyphs(plate.all_text(), where=f"doorplate {plate.plate_id}")
     return plates
+
+
+def report_line(plate: Plate, config: Config) -> str:
+    """The plate's report-a-problem line when ``[project] feedback_url`` is set: where to report (the URL's
+    host) and the plate's short code (its id after the compound's, ``b7-u2``; the report form gets the whole
+    id from the URL)."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(config.feedback_url).netloc
+    prefix = f"{plate.community_id}-"
+    code = plate.plate_id[len(prefix) :] if plate.plate_id.startswith(prefix) else plate.plate_id
+    return i18n.t("plate.report", config.language, host=host, code=code)
 
 
 def _sort_key(number: object, fallback: str) -> tuple[int, float, str]:
