@@ -116,3 +116,31 @@ def test_gate_plates_in_english_name_generated_gates_in_english(sample_bundle, s
     heads = sorted(p.headline for p in plates)
     assert heads == ["East gate", "North gate", "South gate"]
     assert all(not CJK.search(line) for p in plates for line in p.details), [p.details for p in plates]
+
+
+def _pdf_text(path) -> str:
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_poster_and_plates_in_english_have_no_chinese_outside_names(tmp_path, sample_bundle, sample_config):
+    from ridermap.publish.posters import save_poster
+    from ridermap.render.doorplate import plate_pdf, plates_for_community
+    from ridermap.render.poster import render_poster
+
+    config = dataclasses.replace(sample_config, language="en")
+    names = data_names(sample_bundle)
+    poster = render_poster(sample_bundle, SAMPLE_ID, gate=f"{SAMPLE_ID}-gn100001", config=config, paper="A3")
+    text = _pdf_text(save_poster(poster, tmp_path / "poster.pdf"))
+    assert "Building 7" in text and "South gate" in text
+    assert cjk_outside_names(text, names) == []
+    plates = plates_for_community(sample_bundle, SAMPLE_ID, config=config)
+    unit = next(p for p in plates if p.plate_id == f"{SAMPLE_ID}-b7-u2")
+    assert unit.address == "锦华苑 Building 7 Unit 2" and unit.headline == "Unit 2"
+    assert [p.plate_id for p in plates if cjk_outside_names(p.visible_text(), names)] == []
+    (tmp_path / "plate.pdf").write_bytes(plate_pdf(unit, size="small"))
+    assert cjk_outside_names(_pdf_text(tmp_path / "plate.pdf"), names) == []

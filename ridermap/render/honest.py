@@ -22,6 +22,7 @@ from collections.abc import Mapping
 
 from ridermap import i18n
 from ridermap.model.confirmed import UNKNOWN, gate_confirmed, is_inferred
+from ridermap.numbers import chinese_to_int
 
 __all__ = [
     "words",
@@ -34,6 +35,7 @@ __all__ = [
     "survey_key_of",
     "gate_names",
     "english_name",
+    "english_labels",
     "display_name",
     "draft_band",
 ]
@@ -107,8 +109,8 @@ def compound_title(name, inferred, lang: str) -> tuple[str, bool]:
 
 _GENERIC_GATE = re.compile(r"^(东北|东南|西北|西南|东|南|西|北)(侧)?(大门|门|出入口|入口)\s*(\d*)$")
 _NUMBERED_GATE = re.compile(r"^(\d+)\s*号\s*(门|大门|出入口)$")
-_GENERIC_BUILDING = re.compile(r"^(\d+[A-Za-z]?)\s*(号楼|号|栋|幢|座|楼)$")
-_GENERIC_UNIT = re.compile(r"^(\d+[A-Za-z]?)\s*单元$")
+_GENERIC_BUILDING = re.compile(r"^(\d+[A-Za-z]?|[零〇一二两三四五六七八九十百]+)\s*(号楼|号|栋|幢|座|楼)$")
+_GENERIC_UNIT = re.compile(r"^(\d+[A-Za-z]?|[零〇一二两三四五六七八九十]+)\s*单元$")
 
 
 _INFERRED_COMPOUND = re.compile(r"^(.+?)(内|旁)小区(\d*)$")
@@ -137,6 +139,8 @@ def english_name(name, kind: str) -> str:
     ('South gate', 'South-east gate 2', 'Gate 3')
     >>> english_name("7号楼", "building"), english_name("2单元", "unit"), english_name("锦华苑东门", "gate")
     ('Building 7', 'Unit 2', '锦华苑东门')
+    >>> english_name("十二栋", "building"), english_name("家属27号楼", "building")
+    ('Building 12', '家属27号楼')
     """
     text = str(name or "").strip()
     if kind == "gate":
@@ -149,7 +153,20 @@ def english_name(name, kind: str) -> str:
         return i18n.t("gen.numbered_gate", "en", n=m.group(1)) if m else text
     pattern, key = (_GENERIC_BUILDING, "gen.building") if kind == "building" else (_GENERIC_UNIT, "gen.unit")
     m = pattern.match(text)
-    return i18n.t(key, "en", n=m.group(1)) if m else text
+    if not m:
+        return text
+    digits = m.group(1) if m.group(1)[0].isascii() else chinese_to_int(m.group(1).replace("两", "二"))
+    return i18n.t(key, "en", n=digits) if digits is not None else text
+
+
+def english_labels(view):
+    """``view`` (a :class:`~ridermap.model.bundle.Bundle`) with building and unit labels in English where
+    they are generic (``7号楼`` -> ``Building 7``): for posters in English."""
+    b, u = view.buildings, view.units
+    return view.replace(
+        buildings=b.assign(label=[english_name(x, "building") if x else x for x in b["label"].astype(str)]),
+        units=u.assign(label=[english_name(x, "unit") if x else x for x in u["label"].astype(str)]),
+    )
 
 
 def display_name(name, kind: str, lang: str) -> str:

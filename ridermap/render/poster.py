@@ -47,7 +47,7 @@ from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import needs_draft
 from ridermap.render import poster_content, poster_furniture, poster_map, poster_maplabels, poster_page, poster_panels
 from ridermap.render.fonts import drawable_bundle, font_family
-from ridermap.render.honest import draft_band
+from ridermap.render.honest import draft_band, english_labels
 from ridermap.render.poster_content import find_gate, undrawable_notes
 from ridermap.render.poster_grid import Grid
 from ridermap.render.poster_labels import PLACEMENTS, LabelFitError, PlacedLabel
@@ -214,6 +214,8 @@ def render_poster(
     drawable = drawable_bundle(view, where=f"poster of {community_id}")  # emoji, bidi controls: never an error
     notes = undrawable_notes(view, drawable)
     view = drawable
+    if lang == "en":  # 7号楼 -> Building 7: generated labels in English; names from data stay
+        view = english_labels(view)
     job = _Job(
         view=view,
         cid=community_id,

@@ -34,7 +34,14 @@ from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import is_inferred, needs_draft
 from ridermap.render.doorplate.text import is_cjk
 from ridermap.render.fonts import check_glyphs, drawable_fields
-from ridermap.render.honest import access_label, compound_title, display_name, known_access, survey_key_of
+from ridermap.render.honest import (
+    access_label,
+    compound_title,
+    display_name,
+    english_labels,
+    known_access,
+    survey_key_of,
+)
 from ridermap.render.honest import words as honest_words
 from ridermap.urls import absolute, building_path, gate_path, unit_path
 
@@ -187,6 +194,8 @@ def plates_for_community(
     if unknown:
         raise RenderError(f"unknown doorplate kind(s) {sorted(unknown)} (known: {', '.join(KINDS)})")
     view = bundle.community(community_id)
+    if config.language == "en":  # 7号楼 -> Building 7: generated labels in English; names from data stay
+        view = english_labels(view)
     texts = i18n.words("plate", config.language)
     # never the OSM id; 待核实 on an inferred name
     compound = compound_title(view.communities["name"].iloc[0], view.communities["inferred"].iloc[0], config.language)[
