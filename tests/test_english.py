@@ -68,32 +68,37 @@ def test_generated_names_in_english(name, kind, english):
     assert english_name(name, kind) == english
 
 
-def _visible_texts(browser, site, rels):
+def _visible_texts(browser, site, rels, query: str = ""):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
     page = context.new_page()
     try:
         for rel in rels:
-            page.goto((site / rel).as_uri())
+            page.goto((site / rel).as_uri() + query)
             page.wait_for_function("window.RM && window.RM.ready === true", timeout=20_000)
             yield rel, page.title() + "\n" + page.locator("body").inner_text()
     finally:
         context.close()
 
 
-def _check_site(browser, site, bundle, *, title: str, limit: int | None = None):
+def _check_site(browser, site, bundle, *, title: str, limit: int | None = None, query: str = ""):
     names = sorted([*data_names(bundle), title], key=len, reverse=True)  # the project's name is data too
     rels = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
     assert rels
     rels = rels if limit is None else rels[:limit]
-    found = {rel: bad for rel, text in _visible_texts(browser, site, rels) if (bad := cjk_outside_names(text, names))}
+    texts = _visible_texts(browser, site, rels, query)
+    found = {rel: bad for rel, text in texts if (bad := cjk_outside_names(text, names))}
     assert found == {}
 
 
-def test_sample_site_in_english_has_no_chinese_outside_names(tmp_path, browser, sample_bundle, sample_config):
+@pytest.mark.parametrize("switch", [False, True], ids=["config-en", "zh-site-switched-to-en"])
+def test_sample_site_in_english_has_no_chinese_outside_names(tmp_path, browser, sample_bundle, sample_config, switch):
     site = tmp_path / "site"
-    write_site(sample_bundle, site, config=dataclasses.replace(sample_config, language="en"))
-    _check_site(browser, site, sample_bundle, title=sample_config.name)
+    write_site(sample_bundle, site, config=dataclasses.replace(sample_config, language="zh" if switch else "en"))
+    # the page's switch (?lang=en, as the EN button leaves it) shows the same English as a site built in English
+    _check_site(browser, site, sample_bundle, title=sample_config.name, query="?lang=en" if switch else "")
+    if switch:
+        return
     unit = (site / f"u/{SAMPLE_ID}-b7-u2.html").read_text(encoding="utf-8")
     assert "Ride in through South gate" in unit and "During the hours of South gate, Daily" in unit
 
