@@ -22,12 +22,21 @@ Example (paths are relative to the config file)::
     workers = 2                    # local processes; executor = "dask" for a cluster
     draft = "auto"                 # "草图 / DRAFT" band on posters, plates, gap PDFs:
                                    # auto = when a compound has no confirmed gate; true; false
+
+    [routing]                      # rider routes on the site (defaults shown; see RouteCosts)
+    ride_speed_mps = 4.2
+    walk_speed_mps = 1.2
+    park_s = 30
+    gate_park_s = 90
+    gate_parking_m = 40
+    alternative_pct = 20
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ridermap.crs import normalise_crs
@@ -53,6 +62,58 @@ class Source:
 
 
 @dataclass(frozen=True)
+class RouteCosts:
+    """What rider routes cost (``[routing]``): speeds turn metres into time, parking adds fixed times.
+
+    The route with the least time wins; the site shows minutes from the
+    speeds and explains the choice with these costs.
+
+    Attributes
+    ----------
+    ride_speed_mps
+        Riding speed, m/s. Default 4.2 m/s (about 15 km/h): an e-bike kept
+        well below the 25 km/h design limit of GB 17761-2018 on compound
+        roads shared with walkers (a default, not a measurement).
+    walk_speed_mps
+        Walking speed, m/s. Default 1.2 m/s (4 ft/s), the "normal walking
+        speed" of the US MUTCD used for signal timing (Montufar et al.,
+        "Pedestrians' normal walking speed and speed when crossing a street",
+        Transportation Research Record 2002, 2007, doi:10.3141/2002-12).
+    park_s
+        Time to park at a rider parking outside the compound and set off on
+        foot, seconds (default 30, a default).
+    gate_park_s
+        Time counted for parking at a gate without a rider parking, seconds
+        (default 90: higher than ``park_s`` so that riders are sent to
+        proper parkings where there are some).
+    gate_parking_m
+        A rider parking this close to a gate (either side of the fence) is
+        where riders park at that gate, metres (default 40).
+    alternative_pct
+        A route through another gate whose cost is within this percentage of
+        the best is shown beside it (default 20).
+    """
+
+    ride_speed_mps: float = 4.2
+    walk_speed_mps: float = 1.2
+    park_s: float = 30.0
+    gate_park_s: float = 90.0
+    gate_parking_m: float = 40.0
+    alternative_pct: float = 20.0
+
+    def options(self) -> dict[str, float]:
+        """The costs as keyword arguments of :func:`ridermap.analysis.routing.plan_routes`."""
+        return {
+            "ride_speed_mps": self.ride_speed_mps,
+            "walk_speed_mps": self.walk_speed_mps,
+            "park_s": self.park_s,
+            "gate_park_s": self.gate_park_s,
+            "gate_parking_m": self.gate_parking_m,
+            "alternative_pct": self.alternative_pct,
+        }
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "ridermap"
     admin_code: str = "000000"
@@ -74,6 +135,8 @@ class Config:
     executor: str = "local"
     dask_address: str = ""
     targets_m: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TARGETS_M))
+    #: speeds and costs of rider routes (``[routing]``)
+    routing: RouteCosts = field(default_factory=RouteCosts)
     cache_dir: str = ""
     config_path: str = ""
 
@@ -150,9 +213,29 @@ def load_config(path: str | Path | None) -> Config:
         executor=executor,
         dask_address=_get(build, "dask_address", str, "", where),
         targets_m=targets,
+        routing=_routing(data.get("routing", {}), where),
         cache_dir=str((base / cache).resolve()) if cache else "",
         config_path=str(path.resolve()),
     )
+
+
+def _routing(table: dict, where: str) -> RouteCosts:
+    """``[routing]``: every value a positive number (``alternative_pct`` may be 0); unknown keys are errors."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [routing] must be a table")
+    known = {f.name for f in fields(RouteCosts)}
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown [routing] keys {sorted(unknown)} (known: {', '.join(sorted(known))})")
+    values = {}
+    for key, value in table.items():
+        least = 0.0 if key in ("alternative_pct", "park_s", "gate_park_s", "gate_parking_m") else None
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or (value < least if least is not None else value <= 0):
+            kind = "a number >= 0" if least is not None else "a positive number"
+            raise ConfigError(f"{where}: routing.{key} must be {kind}, got {value!r}")
+        values[key] = float(value)
+    return RouteCosts(**values)
 
 
 def _feedback_url(template: str, where: str) -> str:

@@ -537,3 +537,31 @@ def test_cli_doorplates(bundle, tmp_path):
     )
     assert result.exit_code == 2 and "do not fit on A3" in result.output
     assert not (tmp_path / "x.pdf").exists()
+
+
+# --------------------------------------------------------------------------- report a problem
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_plates_carry_the_report_code_when_feedback_url_is_set(sample_bundle, sample_config, tmp_path, lang):
+    import dataclasses
+
+    from conftest import SAMPLE_ID
+
+    config = dataclasses.replace(
+        sample_config, language=lang, feedback_url="https://report.example.cn/f?unit={unit_id}"
+    )
+    plates = dp.plates_for_community(sample_bundle, SAMPLE_ID, config=config)
+    unit = next(p for p in plates if p.plate_id == f"{SAMPLE_ID}-b7-u2")
+    word = "报错 / Report:" if lang == "zh" else "Report a problem:"
+    assert unit.details[-1] == f"{word} report.example.cn · b7-u2"
+    assert all(p.details[-1].endswith(p.plate_id.removeprefix(SAMPLE_ID + "-")) for p in plates)
+    for size in ("small", "medium", "large"):  # it fits, as every line does (layout refuses what does not)
+        for plate in plates:
+            dp.layout_plate(plate, size=size)
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    path = tmp_path / "plate.pdf"
+    path.write_bytes(dp.plate_pdf(unit, size="small"))
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "report.example.cn · b7-u2" in text.replace("\n", " ")
+    plain = dp.plates_for_community(sample_bundle, SAMPLE_ID, config=dataclasses.replace(config, feedback_url=""))
+    assert not any("report.example.cn" in line for p in plain for line in p.details)

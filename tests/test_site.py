@@ -106,7 +106,7 @@ def test_unit_page_text_gate_rule_distance_steps(site):
     html = (site / f"u/{UNIT_72}.html").read_text(encoding="utf-8")
     # two plans: inside 南门's hours ride in; other times park and walk
     assert html.count('class="rm-plan"') == 2
-    assert "从南门骑行进入" in html and "Ride in through 南门" in html
+    assert "从南门骑行进入" in html and "Ride in through South gate" in html
     assert "停车步行进入" in html and "其他时段" in html
     assert re.search(r"约\d+米", html) and "到达7号楼2单元" in html
     assert "附近设施" in html and "充电桩" in html
@@ -374,7 +374,8 @@ def test_language_switch_and_index_search(site, tab):
     assert page.locator("h1").inner_text() == "7号楼2单元"
     page.click(".rm-lang")
     assert page.locator("h1").inner_text() == "Bldg 7, Unit 2"
-    assert page.locator("details.rm-current li:visible").first.inner_text().startswith(("Ride in", "Park"))
+    assert page.locator("details.rm-current ol li:visible").first.inner_text().startswith(("Ride in", "Park"))
+    assert page.locator("details.rm-current ul.rm-why li:visible").first.inner_text().startswith("Via ")
     page = tab.open(site, "index.html")  # the choice is remembered
     assert page.evaluate("document.documentElement.getAttribute('data-lang')") == "en"
     page.click(".rm-lang")

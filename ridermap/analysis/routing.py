@@ -35,6 +35,7 @@ the schedules from :func:`parse_hours`.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -47,6 +48,7 @@ from scipy.sparse.csgraph import dijkstra
 from ridermap import i18n
 from ridermap.analysis.network import Network, cut, nearest_by_kind, network_from_bundle, snap, split_edges
 from ridermap.analysis.network.access import has_hours, plan_differs
+from ridermap.config import RouteCosts
 from ridermap.hours import Schedule, hours_apply, parse_hours
 from ridermap.model.bundle import Bundle
 from ridermap.model.schema import FACILITY_KINDS
@@ -79,6 +81,7 @@ NEAREST_KINDS = (
     "drinking_water",
 )
 _EPS = 1e-6  # weight of "free" edges: scipy drops explicit zeros in some paths
+_MAX_TRIES = 12  # starts tried per door for its runner-up (cheapest first)
 
 # ---------------------------------------------------------------------------
 # opening hours
@@ -162,6 +165,9 @@ class UnitRoute:
         Ride and walk legs in travel order.
     time_s
         Estimated travel time (the cost minimised), seconds.
+    start_s
+        The fixed part of ``time_s``: the time counted for parking before
+        walking in (``park_s`` or ``gate_park_s``; 0 when riding in).
     """
 
     unit_id: str
@@ -170,6 +176,7 @@ class UnitRoute:
     parking_id: str
     legs: tuple[Leg, ...]
     time_s: float
+    start_s: float = 0.0
 
     @property
     def ride_m(self) -> float:
@@ -186,6 +193,10 @@ class UnitRoute:
     @property
     def gates_used(self) -> tuple[str, ...]:
         return tuple(leg.gate_id for leg in self.legs if leg.gate_id)
+
+    def travel_s(self, costs: RouteCosts) -> float:
+        """Moving time at the speeds of ``costs`` (riding and walking, no parking), seconds."""
+        return self.ride_m / costs.ride_speed_mps + self.walk_m / costs.walk_speed_mps
 
 
 @dataclass(frozen=True)
@@ -206,6 +217,12 @@ class RoutePlan:
     nearest
         One row per unit and facility kind: ``unit_id``, ``kind``,
         ``facility_id``, ``distance_m`` (path distance, walking).
+    runners_up, off_runners_up
+        ``unit id -> UnitRoute``: the best route through another gate than
+        the chosen one (in :attr:`routes` / :attr:`off_hours`), for units
+        that have one: what pages compare the choice with.
+    costs
+        The speeds and costs the routes were planned with.
     """
 
     routes: dict[str, UnitRoute | None]
@@ -214,6 +231,9 @@ class RoutePlan:
     nearest: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["unit_id", "kind", "facility_id", "distance_m"])
     )
+    runners_up: dict[str, UnitRoute] = field(default_factory=dict)
+    off_runners_up: dict[str, UnitRoute] = field(default_factory=dict)
+    costs: RouteCosts = field(default_factory=RouteCosts)
 
 
 # ---------------------------------------------------------------------------
@@ -228,9 +248,11 @@ def plan_routes(
     walk_speed_mps: float = 1.2,
     park_s: float = 30.0,
     gate_park_s: float = 90.0,
+    gate_parking_m: float = 40.0,
+    alternative_pct: float = 20.0,
     kinds: tuple[str, ...] = NEAREST_KINDS,
 ) -> RoutePlan:
-    """Routes (inside and outside rule hours) and nearest facilities for every unit.
+    """Routes (inside and outside rule hours), their runners-up and nearest facilities for every unit.
 
     Parameters
     ----------
@@ -245,8 +267,12 @@ def plan_routes(
         The same under the ``off_hours`` plan (the same topology, other
         masks); made from ``network``'s topology when a rule has hours and
         it is not given.
-    ride_speed_mps, walk_speed_mps, park_s, gate_park_s
-        See :func:`rider_routes`.
+    ride_speed_mps, walk_speed_mps, park_s, gate_park_s, gate_parking_m
+        See :func:`rider_routes` (``[routing]`` in the config,
+        :class:`ridermap.config.RouteCosts`).
+    alternative_pct
+        Kept in :attr:`RoutePlan.costs`: pages show a runner-up whose cost is
+        within this percentage of the best.
     kinds
         Facility kinds for :attr:`RoutePlan.nearest`.
 
@@ -254,12 +280,19 @@ def plan_routes(
     -------
     RoutePlan
     """
+    costs = RouteCosts(
+        ride_speed_mps=ride_speed_mps,
+        walk_speed_mps=walk_speed_mps,
+        park_s=park_s,
+        gate_park_s=gate_park_s,
+        gate_parking_m=gate_parking_m,
+        alternative_pct=alternative_pct,
+    )
     if bundle.units.empty or bundle.paths.empty:
         log.info("routing: no units or no paths; no routes")
-        return RoutePlan(routes={uid: None for uid in bundle.units["id"]})
-    options = dict(ride_speed_mps=ride_speed_mps, walk_speed_mps=walk_speed_mps, park_s=park_s, gate_park_s=gate_park_s)
+        return RoutePlan(routes={uid: None for uid in bundle.units["id"]}, costs=costs)
     net = network if network is not None else network_from_bundle(bundle)
-    routes = rider_routes(bundle, network=net, **options)
+    routes, runners = _search(bundle, net, costs)
     schedules: dict[str, Schedule | None] = {}
     for table, column in ((bundle.gates, "hours"), (bundle.communities, "rider_hours")):
         for rid, text in zip(table["id"], table[column]):
@@ -268,18 +301,22 @@ def plan_routes(
                 if schedules[rid] is None:
                     log.warning("routing: %s: hours %r not understood; pages show them as text", rid, text)
     off_routes: dict[str, UnitRoute | None] = {}
+    off_runners: dict[str, UnitRoute] = {}
     if plan_differs(bundle.gates, bundle.communities):
         off = (
             off_hours_network
             if off_hours_network is not None
             else network_from_bundle(bundle, plan="off_hours", topology=net.topology)
         )
-        off_routes = rider_routes(bundle, network=off, **options)
+        off_routes, off_runners = _search(bundle, off, costs)
     return RoutePlan(
         routes=routes,
         off_hours=off_routes,
         schedules=schedules,
         nearest=nearest_facilities(bundle, network=net, kinds=kinds),
+        runners_up=runners,
+        off_runners_up=off_runners,
+        costs=costs,
     )
 
 
@@ -319,27 +356,47 @@ def rider_routes(
         Unit id -> :class:`UnitRoute`, or ``None`` when the door cannot be
         reached from any gate riders may use.
     """
+    costs = RouteCosts(
+        ride_speed_mps=ride_speed_mps,
+        walk_speed_mps=walk_speed_mps,
+        park_s=park_s,
+        gate_park_s=gate_park_s,
+        gate_parking_m=gate_parking_m,
+    )
+    net = network if network is not None else network_from_bundle(bundle)
+    return _search(bundle, net, costs, runners_up=False)[0]
+
+
+def _search(
+    bundle: Bundle, net: Network, costs: RouteCosts, *, runners_up: bool = True
+) -> tuple[dict[str, UnitRoute | None], dict[str, UnitRoute]]:
+    """The best route to every unit door (one search from every start at once) and, per door, the best through
+    another gate (``runners_up``: one search per start)."""
     units = bundle.units
     out: dict[str, UnitRoute | None] = {uid: None for uid in units["id"]}
     if units.empty:
-        return out
-    net = network if network is not None else network_from_bundle(bundle)
+        return out, {}
     parkings = bundle.facilities[bundle.facilities["kind"] == "rider_parking"]
     n_units = len(units)
     points = gpd.GeoSeries(list(units.geometry.values) + list(parkings.geometry.values), crs=units.crs)
     snapped = snap(net, points, mode="walk")
-    graph = _LayeredGraph(net, snapped, ride_speed_mps=ride_speed_mps, walk_speed_mps=walk_speed_mps)
-
+    graph = _LayeredGraph(net, snapped, ride_speed_mps=costs.ride_speed_mps, walk_speed_mps=costs.walk_speed_mps)
     park_xy = snapped.xy[n_units:]
-    src_node, src_cost, src_what = _starts(
-        net, graph, parkings, n_units, park_xy, park_s=park_s, gate_park_s=gate_park_s
-    )
+    starts = _starts(net, graph, parkings, n_units, park_xy, park_s=costs.park_s, gate_park_s=costs.gate_park_s)
+    src_node, src_cost, src_what = starts
     if not src_node:
         log.warning("routing: no gate riders may use and no rider parking; no routes")
-        return out
+        return out, {}
     mat, source = graph.matrix(np.asarray(src_node), np.asarray(src_cost))
     cost, pred = dijkstra(mat, directed=True, indices=source, return_predecessors=True)
     first_of = {node: i for i, node in enumerate(src_node)}  # start node -> source row
+
+    def parking_at(what: tuple[str, str]) -> str:
+        """Parking at a gate: the rider parking right there, if any."""
+        if what[0] != "gate_park" or not len(parkings):
+            return ""
+        d = np.hypot(*(park_xy - net.node_xy[net.gate_node[what[1]]]).T)
+        return str(parkings["id"].iloc[int(d.argmin())]) if d.min() <= costs.gate_parking_m else ""
 
     for i, uid in enumerate(units["id"]):
         spur = graph.point_spur[i]
@@ -347,15 +404,51 @@ def rider_routes(
             log.info("routing: unit %s cannot be reached from any gate riders may use", uid)
             continue
         chain = _chain(pred, graph.walk(spur), source)
-        start = chain[0]
-        what = src_what[first_of[start]] if start in first_of else ("gate", "")
-        parking = ""
-        if what[0] == "gate_park" and len(parkings):
-            # parking at a gate: name the rider parking right there, if any
-            d = np.hypot(*(park_xy - net.node_xy[net.gate_node[what[1]]]).T)
-            if d.min() <= gate_parking_m:
-                parking = str(parkings["id"].iloc[int(d.argmin())])
-        out[uid] = graph.unit_route(uid, chain, what, float(cost[graph.walk(spur)]), parking_id=parking)
+        k = first_of.get(chain[0])
+        what = src_what[k] if k is not None else ("gate", "")
+        out[uid] = graph.unit_route(
+            uid,
+            chain,
+            what,
+            float(cost[graph.walk(spur)]),
+            parking_id=parking_at(what),
+            start_s=float(src_cost[k]) if k is not None else 0.0,
+        )
+    if not runners_up:
+        return out, {}
+    return out, _runners_up(graph, mat, starts, units["id"].tolist(), out, parking_at)
+
+
+def _runners_up(graph: _LayeredGraph, mat, starts, unit_ids: list[str], best: dict, parking_at) -> dict[str, UnitRoute]:
+    """Per unit door, the cheapest route whose entry gate differs from the best route's (none if every way in
+    goes through that gate)."""
+    src_node, src_cost, src_what = starts
+    nodes = np.asarray(src_node)
+    dist, pred = dijkstra(mat, directed=True, indices=nodes, return_predecessors=True)
+    total = dist + np.asarray(src_cost, dtype=float)[:, None]
+    out: dict[str, UnitRoute] = {}
+    for i, uid in enumerate(unit_ids):
+        chosen = best.get(uid)
+        spur = graph.point_spur[i]
+        if chosen is None or spur < 0:
+            continue
+        target = graph.walk(spur)
+        for k in np.argsort(total[:, target], kind="stable")[:_MAX_TRIES].tolist():
+            kind, ref = src_what[k]
+            if not np.isfinite(total[k, target]) or (kind != "parking" and ref == chosen.gate_id):
+                continue
+            chain = _chain(pred[k], target, -1)
+            route = graph.unit_route(
+                uid,
+                chain,
+                src_what[k],
+                float(total[k, target]),
+                parking_id=parking_at(src_what[k]),
+                start_s=float(src_cost[k]),
+            )
+            if route.gate_id and route.gate_id != chosen.gate_id:
+                out[uid] = route
+                break
     return out
 
 
@@ -502,7 +595,14 @@ class _LayeredGraph:
         return cut(self.net, int(self.orig[k]), float(self.o0[k]), float(self.o1[k]), forward=forward)
 
     def unit_route(
-        self, unit_id: str, chain: list[int], what: tuple[str, str], time_s: float, *, parking_id: str = ""
+        self,
+        unit_id: str,
+        chain: list[int],
+        what: tuple[str, str],
+        time_s: float,
+        *,
+        parking_id: str = "",
+        start_s: float = 0.0,
     ) -> UnitRoute:
         """Turn a chain of layered nodes into legs."""
         kind, ref = what
@@ -520,6 +620,7 @@ class _LayeredGraph:
             parking_id=ref if kind == "parking" else parking_id,
             legs=tuple(legs),
             time_s=time_s,
+            start_s=start_s,
         )
 
     def _segments(self, chain: list[int]) -> list[tuple[str, np.ndarray, str, int]]:
@@ -677,6 +778,17 @@ def round_m(distance_m: float) -> int:
         return 0
     step = 5 if distance_m < 100 else 10
     return int(max(step, step * round(distance_m / step)))
+
+
+def round_min(seconds: float) -> int:
+    """Minutes as riders read them: whole minutes, rounded up, at least 1.
+
+    >>> round_min(1), round_min(60), round_min(61), round_min(0)
+    (1, 1, 2, 0)
+    """
+    if seconds <= 0:
+        return 0
+    return max(1, math.ceil(seconds / 60.0 - 1e-9))
 
 
 def describe(

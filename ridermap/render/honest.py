@@ -22,6 +22,7 @@ from collections.abc import Mapping
 
 from ridermap import i18n
 from ridermap.model.confirmed import UNKNOWN, gate_confirmed, is_inferred
+from ridermap.numbers import chinese_to_int
 
 __all__ = [
     "words",
@@ -33,9 +34,23 @@ __all__ = [
     "is_placeholder_name",
     "survey_key_of",
     "gate_names",
+    "english_name",
+    "english_labels",
+    "display_name",
     "draft_band",
 ]
 
+#: side words of generated names -> ``side.*`` message names
+_SIDE_KEYS = {
+    "东": "east",
+    "东北": "northeast",
+    "北": "north",
+    "西北": "northwest",
+    "西": "west",
+    "西南": "southwest",
+    "南": "south",
+    "东南": "southeast",
+}
 #: the placeholder names older readers gave compounds without a name (``小区 w123``)
 _PLACEHOLDER = re.compile(r"^(小区|compound)\s*[nwr]?\d+$", re.IGNORECASE)
 
@@ -88,8 +103,75 @@ def compound_title(name, inferred, lang: str) -> tuple[str, bool]:
         return mark_unconfirmed(words(lang)["unnamed"], lang), True
     name = str(name).strip()
     if is_inferred(inferred, "name"):
-        return mark_unconfirmed(name, lang), True
+        return mark_unconfirmed(_english_compound(name) if lang == "en" else name, lang), True
     return name, False
+
+
+_GENERIC_GATE = re.compile(r"^(东北|东南|西北|西南|东|南|西|北)(侧)?(大门|门|出入口|入口)\s*(\d*)$")
+_NUMBERED_GATE = re.compile(r"^(\d+)\s*号\s*(门|大门|出入口)$")
+_GENERIC_BUILDING = re.compile(r"^(\d+[A-Za-z]?|[零〇一二两三四五六七八九十百]+)\s*(号楼|号|栋|幢|座|楼)$")
+_GENERIC_UNIT = re.compile(r"^(\d+[A-Za-z]?|[零〇一二两三四五六七八九十]+)\s*单元$")
+
+
+_INFERRED_COMPOUND = re.compile(r"^(.+?)(内|旁)小区(\d*)$")
+
+
+def _english_compound(name: str) -> str:
+    """The English of a compound name ridermap inferred (``学院路旁小区2`` -> ``Compound by 学院路 2``).
+
+    >>> _english_compound("学院路旁小区2"), _english_compound("中国农业大学东校区内小区"), _english_compound("学士居")
+    ('Compound by 学院路 2', 'Compound in 中国农业大学东校区', '学士居')
+    """
+    m = _INFERRED_COMPOUND.match(name)
+    if not m:
+        return name
+    key = "gen.compound_in" if m.group(2) == "内" else "gen.compound_by"
+    return i18n.t(key, "en", place=m.group(1), n=f" {m.group(3)}" if m.group(3) else "")
+
+
+def english_name(name, kind: str) -> str:
+    """The English of a name made of a side or a number and a generic word (南门, 南侧出入口2, 3号门, 7号楼,
+    2单元); any other name is returned as written (names from data stay as they are).
+
+    ``kind`` is ``gate``, ``building`` or ``unit``.
+
+    >>> english_name("南门", "gate"), english_name("东南侧出入口2", "gate"), english_name("3号门", "gate")
+    ('South gate', 'South-east gate 2', 'Gate 3')
+    >>> english_name("7号楼", "building"), english_name("2单元", "unit"), english_name("锦华苑东门", "gate")
+    ('Building 7', 'Unit 2', '锦华苑东门')
+    >>> english_name("十二栋", "building"), english_name("家属27号楼", "building")
+    ('Building 12', '家属27号楼')
+    """
+    text = str(name or "").strip()
+    if kind == "gate":
+        m = _GENERIC_GATE.match(text)
+        if m:
+            side = i18n.t(f"side.{_SIDE_KEYS[m.group(1)]}", "en")
+            n = f" {m.group(4)}" if m.group(4) else ""
+            return i18n.t("gen.main_gate" if m.group(3) == "大门" else "gen.side_gate", "en", side=side, n=n)
+        m = _NUMBERED_GATE.match(text)
+        return i18n.t("gen.numbered_gate", "en", n=m.group(1)) if m else text
+    pattern, key = (_GENERIC_BUILDING, "gen.building") if kind == "building" else (_GENERIC_UNIT, "gen.unit")
+    m = pattern.match(text)
+    if not m:
+        return text
+    digits = m.group(1) if m.group(1)[0].isascii() else chinese_to_int(m.group(1).replace("两", "二"))
+    return i18n.t(key, "en", n=digits) if digits is not None else text
+
+
+def english_labels(view):
+    """``view`` (a :class:`~ridermap.model.bundle.Bundle`) with building and unit labels in English where
+    they are generic (``7号楼`` -> ``Building 7``): for posters in English."""
+    b, u = view.buildings, view.units
+    return view.replace(
+        buildings=b.assign(label=[english_name(x, "building") if x else x for x in b["label"].astype(str)]),
+        units=u.assign(label=[english_name(x, "unit") if x else x for x in u["label"].astype(str)]),
+    )
+
+
+def display_name(name, kind: str, lang: str) -> str:
+    """A name as pages, posters and plates of ``lang`` show it: :func:`english_name` in English, else as written."""
+    return english_name(name, kind) if lang == "en" else str(name or "").strip()
 
 
 def gate_title(
@@ -100,7 +182,7 @@ def gate_title(
     An unnamed gate is called by its survey key (``出入口 G3``) or ``fallback``;
     an unconfirmed gate's name carries （待核实）.
     """
-    name = str(name or "").strip()
+    name = display_name(name, "gate", lang)
     if not name:
         word = "出入口" if lang != "en" else "Gate"
         key = str(survey_key or "").strip() or fallback

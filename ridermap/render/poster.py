@@ -56,7 +56,7 @@ from ridermap.render import (
     poster_panels,
 )
 from ridermap.render.fonts import drawable_bundle, font_family
-from ridermap.render.honest import draft_band
+from ridermap.render.honest import draft_band, english_labels
 from ridermap.render.poster_content import find_gate, undrawable_notes
 from ridermap.render.poster_grid import Grid
 from ridermap.render.poster_labels import PLACEMENTS, LabelFitError, PlacedLabel
@@ -227,6 +227,8 @@ def render_poster(
     drawable = drawable_bundle(view, where=f"poster of {community_id}")  # emoji, bidi controls: never an error
     notes = undrawable_notes(view, drawable)
     view = drawable
+    if lang == "en":  # 7号楼 -> Building 7: generated labels in English; names from data stay
+        view = english_labels(view)
     job = _Job(
         view=view,
         cid=community_id,

@@ -35,7 +35,7 @@ from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
-from ridermap.render.honest import compound_title, gate_names, known_access, survey_key_of
+from ridermap.render.honest import compound_title, english_name, gate_names, known_access, survey_key_of
 from ridermap.render.site_data import (
     CARE_KINDS,
     community_data,
@@ -53,17 +53,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["render_community", "render_index", "site_assets", "data_path", "FAC_CHARS"]
 
-#: one character per facility kind, drawn in its map marker
-FAC_CHARS = {
-    "charger": "充",
-    "battery_swap": "换",
-    "rider_parking": "P",
-    "parcel_locker": "柜",
-    "toilet": "厕",
-    "rider_station": "驿",
-    "drinking_water": "水",
-    "transfer_bicycle": "单",
-}
+#: one character per facility kind (zh, en), drawn in its map marker
+FAC_CHARS = i18n.labels("mapchar")
 
 
 def _layer(key: str) -> Layer:
@@ -167,7 +158,7 @@ def render_community(
     if plan is None:
         if analysis is None:
             raise RenderError("render_community needs the routes: pass plan= or analysis= (the build's Analysis)")
-        plan = analysis.route_plan(bundle)
+        plan = analysis.route_plan(bundle, **config.routing.options())
     data = community_data(bundle, shift=shift)
     cid = data["id"]
     signs = _sign_plan(bundle, cid, analysis)
@@ -253,7 +244,14 @@ def _unit_page(shared: dict, u) -> str:
     ]
     t = shared["titles"].loc[u.id]
     page_plans = [
-        {"when": p["when"], "rules": p["rules"], "entry": p["entry"], "legs": p["legs"], "gate": p["gate"]}
+        {
+            "when": p["when"],
+            "rules": p["rules"],
+            "entry": p["entry"],
+            "legs": p["legs"],
+            "gate": p["gate"],
+            "min": p["min"],
+        }
         for p in ud["plans"]
     ]
     return shared["template"].render(
@@ -269,11 +267,12 @@ def _unit_page(shared: dict, u) -> str:
 
 def _gate_rows(bundle: Bundle) -> list[dict]:
     """The gates as the compound page lists them: name, rule now (never a guess), hours, 待核实."""
-    shown = gate_names(bundle.gates, "zh")
+    shown, shown_en = gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")
     return [
         {
             "id": g.id,
             "name": str(g.name).strip() or shown[g.id],
+            "name_en": english_name(g.name, "gate") or shown_en[g.id],
             "access": "none" if g.locked else known_access(g.rider_access),
             "locked": bool(g.locked),
             "unconfirmed": not gate_confirmed(inferred=g.inferred, rider_access=known_access(g.rider_access)),
@@ -289,7 +288,7 @@ def _plan_rows(plans: list[dict], names: tuple[dict, dict], rules: dict, comm, n
     out = []
     for p in plans:
         rule_zh = "、".join(f"{names_zh.get(r, name['name_zh'])} {_rule(rules, r, comm, 'zh')}" for r in p["rules"])
-        rule_en = "; ".join(f"{names_en.get(r, name['name_en'])} {_rule(rules, r, comm, 'en')}" for r in p["rules"])
+        rule_en = "; ".join(f"{names_en.get(r, name['name_en'])}, {_rule(rules, r, comm, 'en')}" for r in p["rules"])
         out.append(
             {
                 **p,
@@ -327,7 +326,7 @@ def _building_label(b) -> dict[str, str]:
     """``label`` / ``label_en`` of a building in the lists: its label or number, else 未编号楼栋 + its key."""
     text = str(b.label or "").strip() or str(b.number or "").strip()
     if text:
-        return {"label": text, "label_en": text}
+        return {"label": text, "label_en": english_name(text, "building")}
     key = survey_key_of(b.survey_key, b.id)
     return {"label": f"未编号楼栋 {key}", "label_en": f"Building (no number) {key}"}
 

@@ -23,7 +23,8 @@ from ridermap.analysis.signs import signs_at_turns
 from ridermap.hours import format_schedule
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
-from ridermap.render.honest import compound_title, gate_names, known_access
+from ridermap.render.honest import compound_title, english_name, gate_names, known_access
+from ridermap.render.route_why import explain
 
 log = logging.getLogger(__name__)
 
@@ -163,11 +164,13 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
     for row in bundle.buildings.itertuples(index=False):
         geom = row.geometry
         label_pt = geom.representative_point() if geom is not None and not geom.is_empty else None
+        label = row.label or (f"{row.number}号楼" if row.number else "")
         buildings.append(
             {
                 "id": row.id,
                 "n": row.number,
-                "l": row.label or (f"{row.number}号楼" if row.number else ""),
+                "l": label,
+                "le": english_name(label, "building"),
                 "g": _polygons(geom, shift),
                 "c": _latlon(label_pt, shift) if label_pt is not None else [],
             }
@@ -190,7 +193,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
             }
         )
     gates = []
-    shown = gate_names(bundle.gates, "zh")
+    shown, shown_en = gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")
     for row in bundle.gates.itertuples(index=False):
         # the rule only from data: unknown (待核实) stays unknown; "u": inferred or unconfirmed
         access = "none" if row.locked else known_access(row.rider_access)
@@ -199,6 +202,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
             {
                 "id": row.id,
                 "n": str(row.name).strip() or shown[row.id],
+                "ne": english_name(row.name, "gate") or shown_en[row.id],
                 "a": access,
                 "k": bool(row.locked),
                 "u": unconfirmed,
@@ -220,6 +224,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
     return {
         "id": comm["id"],
         "name": compound_title(comm["name"], comm["inferred"], "zh")[0],
+        "ne": compound_title(comm["name"], comm["inferred"], "en")[0],
         "a": known_access(comm["rider_access"]),
         "h": rule_text(comm["rider_hours"]),
         "outline": _polygons(comm.geometry, shift),
@@ -240,11 +245,13 @@ def _plan(
     names: dict,
     destination: dict[str, str],
     signs=None,
+    why: dict | None = None,
 ) -> dict | None:
     if route is None:
         return None
     at = signs_at_turns(route, signs) if signs is not None else {}
     return {
+        **(why or {}),
         "when": when,
         "rules": rules,
         "gate": route.gate_id,
@@ -307,6 +314,42 @@ def _lookups(bundle: Bundle, plan: RoutePlan) -> tuple:
     return cached[1:]
 
 
+def _gate_rules(gates) -> dict[str, dict]:
+    """Gate id -> its rule as route explanations read it: ``access`` (``none`` when locked), ``locked``, ``hours``."""
+    return {
+        str(g.id): {
+            "access": "none" if g.locked else known_access(g.rider_access),
+            "locked": bool(g.locked),
+            "hours": bool(str(g.hours or "").strip()),
+        }
+        for g in gates.itertuples(index=False)
+    }
+
+
+def _gates_by_distance(gates, point) -> list[str]:
+    """Gate ids, nearest to ``point`` (WGS84) first (plane distance scaled by the latitude; enough to rank)."""
+    if point is None or point.is_empty or gates.empty:
+        return list(gates["id"])
+    x, y = shapely.get_x(gates.geometry.values), shapely.get_y(gates.geometry.values)
+    d = np.hypot((x - point.x) * np.cos(np.radians(point.y)), y - point.y)
+    return [str(gates["id"].iloc[i]) for i in np.argsort(d, kind="stable")]
+
+
+def _explained(plan: RoutePlan, route: UnitRoute | None, runner: UnitRoute | None, when: str, ctx: dict) -> dict:
+    """Minutes and the why-this-gate lines of one plan's route (see :mod:`ridermap.render.route_why`)."""
+    if route is None:
+        return {}
+    return explain(
+        route,
+        runner,
+        costs=plan.costs,
+        when=when,
+        gates=ctx["rules"],
+        names={"zh": ctx["names"]["gate_zh"], "en": ctx["names"]["gate_en"]},
+        nearest_gates=ctx["nearest"],
+    )
+
+
 def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | None = None, signs=None) -> dict:
     """What a unit page shows: plans (with and without hour rules) and nearest facilities.
 
@@ -314,8 +357,10 @@ def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | N
     -------
     dict
         ``plans``: one or two dicts (``when``: ``always``, ``in`` or ``out``
-        of the hours of ``rules``) with legs, text and distances, in the
-        order pages should prefer; ``near``: nearest facility per kind.
+        of the hours of ``rules``) with legs, text, distances, minutes
+        (``min``) and why the gate (``why``: zh and en lines; ``alt``: the
+        alternative within ``alternative_pct``), in the order pages should
+        prefer; ``near``: nearest facility per kind.
     """
     comm_id = str(bundle.communities["id"].iloc[0])
     titles, names, fac, near_rows = _lookups(bundle, plan)
@@ -324,12 +369,22 @@ def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | N
     regular = plan.routes.get(unit_id)
     rules = _rules_of(regular, plan.schedules, comm_id)
     off = plan.off_hours.get(unit_id) if plan.off_hours else None
+    point = bundle.units.geometry[bundle.units["id"] == unit_id]
+    ctx = {
+        "rules": _gate_rules(bundle.gates),
+        "names": names,
+        "nearest": _gates_by_distance(bundle.gates, point.iloc[0] if len(point) else None),
+    }
+    common = {"shift": shift, "names": names, "destination": dest, "signs": signs}
     plans = []
     if rules and unit_id in plan.off_hours:
-        plans.append(_plan(regular, when="in", rules=rules, shift=shift, names=names, destination=dest, signs=signs))
-        plans.append(_plan(off, when="out", rules=rules, shift=shift, names=names, destination=dest, signs=signs))
+        why_in = _explained(plan, regular, plan.runners_up.get(unit_id), "in", ctx)
+        why_out = _explained(plan, off, plan.off_runners_up.get(unit_id), "out", ctx)
+        plans.append(_plan(regular, when="in", rules=rules, why=why_in, **common))
+        plans.append(_plan(off, when="out", rules=rules, why=why_out, **common))
     else:
-        plans.append(_plan(regular, when="always", rules=[], shift=shift, names=names, destination=dest, signs=signs))
+        why = _explained(plan, regular, plan.runners_up.get(unit_id), "always", ctx)
+        plans.append(_plan(regular, when="always", rules=[], why=why, **common))
     near = plan.nearest.iloc[near_rows.get(unit_id, _NO_ROWS)]
     return {
         "unit": unit_id,
@@ -392,7 +447,9 @@ def search_entries(bundle: Bundle) -> list[dict]:
     g = bundle.gates
     for gid, cid, name in zip(g["id"], g["community_id"], g["name"].fillna("").astype(str)):
         if cid in names and name:
-            out.append({"k": "g", "c": names[cid], "n": name, "h": urls.gate_path(cid, gid)})
+            english = english_name(name, "gate")
+            entry = {"k": "g", "c": names[cid], "n": name, "h": urls.gate_path(cid, gid)}
+            out.append({**entry, "ne": english} if english != name.strip() else entry)
     return out
 
 
@@ -408,6 +465,7 @@ def index_data(bundle: Bundle, *, shift: Shift | None = None, kinds: tuple[str, 
             {
                 "id": row.id,
                 "name": compound_title(row.name, row.inferred, "zh")[0],
+                "ne": compound_title(row.name, row.inferred, "en")[0],
                 "a": known_access(row.rider_access),
                 "u": n_units,
                 "outline": _polygons(geom.simplify(1e-5) if geom is not None else None, shift),

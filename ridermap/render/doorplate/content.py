@@ -34,7 +34,14 @@ from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import is_inferred, needs_draft
 from ridermap.render.doorplate.text import is_cjk
 from ridermap.render.fonts import check_glyphs, drawable_fields
-from ridermap.render.honest import access_label, compound_title, known_access, survey_key_of
+from ridermap.render.honest import (
+    access_label,
+    compound_title,
+    display_name,
+    english_labels,
+    known_access,
+    survey_key_of,
+)
 from ridermap.render.honest import words as honest_words
 from ridermap.urls import absolute, building_path, gate_path, unit_path
 
@@ -133,7 +140,7 @@ def _label(label: str, number: str, template: str, missing: str) -> tuple[str, b
 
 def _gate_plate_text(row, texts: Mapping, lang: str) -> tuple[str, tuple[str, ...]]:
     """Headline and detail lines of a gate plate: its rule only from data, 待核实 where unknown or inferred."""
-    name = str(row.name).strip()
+    name = display_name(row.name, "gate", lang)
     access = known_access(row.rider_access)
     if access == "unknown":
         rule = _join(texts["rule_unconfirmed"], texts["locked"] if row.locked else "")
@@ -187,6 +194,8 @@ def plates_for_community(
     if unknown:
         raise RenderError(f"unknown doorplate kind(s) {sorted(unknown)} (known: {', '.join(KINDS)})")
     view = bundle.community(community_id)
+    if config.language == "en":  # 7号楼 -> Building 7: generated labels in English; names from data stay
+        view = english_labels(view)
     texts = i18n.words("plate", config.language)
     # never the OSM id; 待核实 on an inferred name
     compound = compound_title(view.communities["name"].iloc[0], view.communities["inferred"].iloc[0], config.language)[
@@ -353,6 +362,8 @@ def _finish_plates(
     unnumbered: list[str],
 ) -> list[Plate]:
     """The draft band, the warning on plates printed without a number, and the glyph checks."""
+    if config.feedback_url:
+        plates = [dataclasses.replace(p, details=(*p.details, report_line(p, config))) for p in plates]
     if needs_draft(getattr(config, "draft", "auto") if draft is None else draft, gates, community_id):
         hw = honest_words(config.language)
         plates = [dataclasses.replace(p, draft=f"{hw['draft']} · {hw['draft_note']}") for p in plates]
@@ -368,6 +379,18 @@ def _finish_plates(
     for plate in plates:
         check_glyphs(plate.all_text(), where=f"doorplate {plate.plate_id}")
     return plates
+
+
+def report_line(plate: Plate, config: Config) -> str:
+    """The plate's report-a-problem line when ``[project] feedback_url`` is set: where to report (the URL's
+    host) and the plate's short code (its id after the compound's, ``b7-u2``; the report form gets the whole
+    id from the URL)."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(config.feedback_url).netloc
+    prefix = f"{plate.community_id}-"
+    code = plate.plate_id[len(prefix) :] if plate.plate_id.startswith(prefix) else plate.plate_id
+    return i18n.t("plate.report", config.language, host=host, code=code)
 
 
 def _sort_key(number: object, fallback: str) -> tuple[int, float, str]:
