@@ -68,6 +68,11 @@ def test_generated_names_in_english(name, kind, english):
     assert english_name(name, kind) == english
 
 
+_PERCEIVED_ATTRIBUTES = """() => Array.from(document.querySelectorAll("[placeholder],[aria-label],[title]"))
+    .filter((e) => { const l = e.closest("[lang]:not(html)"); return !l || l.lang === document.documentElement.lang; })
+    .map((e) => ["placeholder", "aria-label", "title"].map((a) => e.getAttribute(a) || "").join("\\n")).join("\\n")"""
+
+
 def _visible_texts(browser, site, rels, query: str = ""):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
@@ -76,7 +81,9 @@ def _visible_texts(browser, site, rels, query: str = ""):
         for rel in rels:
             page.goto((site / rel).as_uri() + query)
             page.wait_for_function("window.RM && window.RM.ready === true", timeout=20_000)
-            yield rel, page.title() + "\n" + page.locator("body").inner_text()
+            # what a user perceives besides the text: placeholders, and names read out or shown on hover
+            attrs = page.evaluate(_PERCEIVED_ATTRIBUTES)
+            yield rel, page.title() + "\n" + page.locator("body").inner_text() + "\n" + attrs
     finally:
         context.close()
 
