@@ -41,7 +41,12 @@ config fields that shape it and ridermap itself (see
 rebuild hard-links (or copies) a part whose key is unchanged from the
 previous build instead of building it; a compound that failed is always
 built again; the district-wide parts (GeoPackage, validation, gap analysis
-and tables, site index) are always built. A compound's gap map is its own
+and tables, site index) are built whenever anything changed. When nothing
+changed at all (the same model, config, compounds and ridermap: the
+*district key* of :func:`ridermap.publish.incremental.district_key`, also
+in ``build.json``) and nothing of the previous build failed, its whole
+folder is hard-linked into the new build and its report taken over: no
+network, validation or gap analysis runs. A compound's gap map is its own
 part, drawn from its slice of the district gap analysis and keyed by it
 (:func:`ridermap.publish.incremental.gap_digest`). ``force=True``
 (``build --force``) builds everything.
@@ -100,6 +105,8 @@ class BuildReport:
     district: dict[str, dict] = field(default_factory=dict)
     published: bool = False
     seconds: float = 0.0
+    key: str = ""  # the district key (:func:`ridermap.publish.incremental.district_key`)
+    tree_files: int = 0  # every file of the build folder but build.json (carried-over outputs too)
 
     @property
     def failed(self) -> list[dict]:
@@ -438,18 +445,21 @@ def build(
     with Publisher(outdir) as pub:
         try:
             assert pub.staging is not None  # made on entering the Publisher
-            _carry_over(pub.previous, pub.staging, set(config.outputs))
             reuse = None if force else pub.previous
-            _build_into(
-                bundle,
-                pub.staging,
-                report,
-                ids=ids,
-                config=config,
-                on_done=on_done,
-                landscape=landscape,
-                previous=reuse,
-            )
+            report.key = _district_key(bundle, config, ids=ids, landscape=landscape)
+            if not _reuse_whole(reuse, pub.staging, report, config=config):
+                _carry_over(pub.previous, pub.staging, set(config.outputs))
+                _build_into(
+                    bundle,
+                    pub.staging,
+                    report,
+                    ids=ids,
+                    config=config,
+                    on_done=on_done,
+                    landscape=landscape,
+                    previous=reuse,
+                )
+                report.tree_files = len((_tree_files(pub.staging) or ([], []))[0])
             report.seconds = round(time.perf_counter() - start, 2)
             write_text(pub.staging / "build.json", _report_json(report, config))
             if ids and not any(c["status"] != "failed" for c in report.compounds):
@@ -463,6 +473,106 @@ def build(
             path = _display(pub, exc.filename)
             raise PublishError(f"{path}: {exc.strerror or exc}; the previous build of {outdir} is unchanged") from exc
     return report
+
+
+def _district_key(bundle: Bundle, config: Config, *, ids: list[str], landscape: bool) -> str:
+    from ridermap.publish.incremental import district_key
+
+    start = time.perf_counter()
+    key = district_key(bundle, config, ids=ids, landscape=landscape)
+    log.info("district key in %.2f s", time.perf_counter() - start)
+    return key
+
+
+def _tree_files(root: Path) -> tuple[list[str], list[str]] | None:
+    """The files under ``root`` but ``build.json`` and the folders, relative and sorted; None if anything
+    there is not a plain file or folder (a link, a socket: such a build is not linked whole)."""
+    files: list[str] = []
+    folders: list[str] = []
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        rel = here.relative_to(root).as_posix()
+        prefix = "" if rel == "." else rel + "/"
+        for name in names:
+            path = here / name
+            if path.is_symlink() or not path.is_file():
+                return None
+            if prefix or name != "build.json":
+                files.append(prefix + name)
+        for name in dirs:
+            if (here / name).is_symlink():
+                return None
+            folders.append(prefix + name)
+    return sorted(files), sorted(folders)
+
+
+def _reuse_whole(previous: Path | None, staging: Path, report: BuildReport, *, config: Config) -> bool:
+    """Nothing changed (the previous build has :attr:`BuildReport.key`): hard-link its files, take its records.
+
+    Only a previous build in which no compound and no district part failed,
+    whose files are all there, is taken whole; otherwise (False) the build
+    runs and reuses compound by compound.
+    """
+    from ridermap.publish.incremental import previous_build
+
+    start = time.perf_counter()
+    data = previous_build(previous)
+    if previous is None or data is None or data.get("key") != report.key or not _all_ok(data, report.communities):
+        return False
+    tree = _tree_files(previous)
+    if tree is None or len(tree[0]) != data["totals"].get("tree_files"):
+        log.info("the previous build's files changed since it was made: building")
+        return False
+    files, folders = tree
+    for folder in folders:
+        (staging / folder).mkdir(parents=True, exist_ok=True)
+    _link_all(previous, staging, files)
+    report.compounds = [_reused_record(c) for c in data["compounds"]]
+    report.district = {name: {**entry, "seconds": 0.0, "reused": True} for name, entry in data["district"].items()}
+    report.errors = int(data["totals"]["validation_errors"])
+    report.warnings = int(data["totals"]["validation_warnings"])
+    built = {name for output in config.outputs for name in OUTPUT_ENTRIES.get(output, ())}
+    report.files = [report.outdir / f for f in files if f.split("/", 1)[0] in built]
+    report.tree_files = len(files)
+    log.info(
+        "nothing changed since the previous build: its %d files linked in %.2f s",
+        len(files),
+        time.perf_counter() - start,
+    )
+    return True
+
+
+def _all_ok(data: dict, ids: list[str]) -> bool:
+    """The previous build report covers ``ids`` in order, and no compound or district part of it failed."""
+    try:
+        compounds = data["compounds"]
+        return (
+            [c["community"] for c in compounds] == ids
+            and all(c["status"] != "failed" for c in compounds)
+            and all(p["status"] == "ok" for p in data["district"].values())
+            and isinstance(data["totals"], dict)
+        )
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
+def _reused_record(entry: dict) -> dict:
+    """A compound record of the previous ``build.json``, as reused whole by this build."""
+    record = {k: v for k, v in entry.items() if k not in ("cause", "where")}
+    record["causes"] = [entry["cause"]] if entry.get("cause") else []
+    record["where"] = [entry["where"]] if entry.get("where") else []
+    record["parts"] = {p: {**e, "reused": True, "seconds": 0.0} for p, e in (entry.get("parts") or {}).items()}
+    record.update(reused=True, seconds=0.0)
+    return record
+
+
+def _link_all(src: Path, dst: Path, files: list[str]) -> None:
+    """Hard-link (or copy) every file of ``files`` from ``src`` to ``dst``, whose folders exist."""
+    for rel in files:
+        try:
+            os.link(src / rel, dst / rel)
+        except OSError:
+            shutil.copy2(src / rel, dst / rel)
 
 
 def _display(pub: Publisher, filename) -> str:
@@ -840,12 +950,14 @@ def _report_json(report: BuildReport, config: Config) -> str:
         "files": len(report.files),
         "validation_errors": report.errors,
         "validation_warnings": report.warnings,
+        "tree_files": report.tree_files,
         "seconds": report.seconds,
         "exit_code": report.exit_code,
     }
     data = {
         "ridermap": ridermap_version,
         "name": config.name,
+        "key": report.key,
         "data_date": config.data_date,
         "outputs": list(config.outputs),
         "paper": config.paper,
