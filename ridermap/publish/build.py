@@ -44,9 +44,10 @@ built again; the district-wide parts (GeoPackage, validation, gap analysis
 and tables, site index) are built whenever anything changed. When nothing
 changed at all (the same model, config, compounds and ridermap: the
 *district key* of :func:`ridermap.publish.incremental.district_key`, also
-in ``build.json``) and nothing of the previous build failed, its whole
-folder is hard-linked into the new build and its report taken over: no
-network, validation or gap analysis runs. A compound's gap map is its own
+in ``build.json``) and nothing of the previous build failed or went
+missing, the previous build stays current and only its ``build.json`` is
+replaced (atomically) by this run's report: no network, validation or gap
+analysis runs and no file is written or linked. A compound's gap map is its own
 part, drawn from its slice of the district gap analysis and keyed by it
 (:func:`ridermap.publish.incremental.gap_digest`). ``force=True``
 (``build --force``) builds everything.
@@ -447,19 +448,21 @@ def build(
             assert pub.staging is not None  # made on entering the Publisher
             reuse = None if force else pub.previous
             report.key = _district_key(bundle, config, ids=ids, landscape=landscape)
-            if not _reuse_whole(reuse, pub.staging, report, config=config):
-                _carry_over(pub.previous, pub.staging, set(config.outputs))
-                _build_into(
-                    bundle,
-                    pub.staging,
-                    report,
-                    ids=ids,
-                    config=config,
-                    on_done=on_done,
-                    landscape=landscape,
-                    previous=reuse,
-                )
-                report.tree_files = len((_tree_files(pub.staging) or ([], []))[0])
+            if reuse is not None and _reuse_whole(reuse, report, config=config):
+                _keep_current(reuse, report, config=config, start=start)
+                return report
+            _carry_over(pub.previous, pub.staging, set(config.outputs))
+            _build_into(
+                bundle,
+                pub.staging,
+                report,
+                ids=ids,
+                config=config,
+                on_done=on_done,
+                landscape=landscape,
+                previous=reuse,
+            )
+            report.tree_files = len((_tree_files(pub.staging) or ([], []))[0])
             report.seconds = round(time.perf_counter() - start, 2)
             write_text(pub.staging / "build.json", _report_json(report, config))
             if ids and not any(c["status"] != "failed" for c in report.compounds):
@@ -486,47 +489,47 @@ def _district_key(bundle: Bundle, config: Config, *, ids: list[str], landscape: 
 
 def _tree_files(root: Path) -> tuple[list[str], list[str]] | None:
     """The files under ``root`` but ``build.json`` and the folders, relative and sorted; None if anything
-    there is not a plain file or folder (a link, a socket: such a build is not linked whole)."""
+    there is not a plain file or folder (a link, a socket: such a build is not linked whole).
+
+    One ``scandir`` per folder, no ``stat`` per file (the entry types come with the listing).
+    """
     files: list[str] = []
     folders: list[str] = []
-    for folder, dirs, names in os.walk(root):
-        here = Path(folder)
-        rel = here.relative_to(root).as_posix()
-        prefix = "" if rel == "." else rel + "/"
-        for name in names:
-            path = here / name
-            if path.is_symlink() or not path.is_file():
-                return None
-            if prefix or name != "build.json":
-                files.append(prefix + name)
-        for name in dirs:
-            if (here / name).is_symlink():
-                return None
-            folders.append(prefix + name)
+    todo = [("", str(root))]
+    while todo:
+        prefix, folder = todo.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(rel)
+                    todo.append((rel + "/", entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    if rel != "build.json":
+                        files.append(rel)
+                else:
+                    return None
     return sorted(files), sorted(folders)
 
 
-def _reuse_whole(previous: Path | None, staging: Path, report: BuildReport, *, config: Config) -> bool:
-    """Nothing changed (the previous build has :attr:`BuildReport.key`): hard-link its files, take its records.
+def _reuse_whole(previous: Path, report: BuildReport, *, config: Config) -> bool:
+    """Nothing changed (the previous build has :attr:`BuildReport.key`): take over its records; True if so.
 
     Only a previous build in which no compound and no district part failed,
-    whose files are all there, is taken whole; otherwise (False) the build
-    runs and reuses compound by compound.
+    whose files are all still there (as many as it made, every one a plain
+    file), is taken whole; otherwise (False) the build runs and reuses
+    compound by compound.
     """
     from ridermap.publish.incremental import previous_build
 
-    start = time.perf_counter()
     data = previous_build(previous)
-    if previous is None or data is None or data.get("key") != report.key or not _all_ok(data, report.communities):
+    if data is None or data.get("key") != report.key or not _all_ok(data, report.communities):
         return False
     tree = _tree_files(previous)
     if tree is None or len(tree[0]) != data["totals"].get("tree_files"):
         log.info("the previous build's files changed since it was made: building")
         return False
-    files, folders = tree
-    for folder in folders:
-        (staging / folder).mkdir(parents=True, exist_ok=True)
-    _link_all(previous, staging, files)
+    files = tree[0]
     report.compounds = [_reused_record(c) for c in data["compounds"]]
     report.district = {name: {**entry, "seconds": 0.0, "reused": True} for name, entry in data["district"].items()}
     report.errors = int(data["totals"]["validation_errors"])
@@ -534,12 +537,15 @@ def _reuse_whole(previous: Path | None, staging: Path, report: BuildReport, *, c
     built = {name for output in config.outputs for name in OUTPUT_ENTRIES.get(output, ())}
     report.files = [report.outdir / f for f in files if f.split("/", 1)[0] in built]
     report.tree_files = len(files)
-    log.info(
-        "nothing changed since the previous build: its %d files linked in %.2f s",
-        len(files),
-        time.perf_counter() - start,
-    )
     return True
+
+
+def _keep_current(current: Path, report: BuildReport, *, config: Config, start: float) -> None:
+    """Nothing changed: the current build stays current, untouched but its report (replaced atomically)."""
+    report.seconds = round(time.perf_counter() - start, 2)
+    write_text(current / "build.json", _report_json(report, config))
+    report.published = True
+    log.info("nothing changed since the previous build: its %d files stay current", report.tree_files)
 
 
 def _all_ok(data: dict, ids: list[str]) -> bool:
@@ -564,15 +570,6 @@ def _reused_record(entry: dict) -> dict:
     record["parts"] = {p: {**e, "reused": True, "seconds": 0.0} for p, e in (entry.get("parts") or {}).items()}
     record.update(reused=True, seconds=0.0)
     return record
-
-
-def _link_all(src: Path, dst: Path, files: list[str]) -> None:
-    """Hard-link (or copy) every file of ``files`` from ``src`` to ``dst``, whose folders exist."""
-    for rel in files:
-        try:
-            os.link(src / rel, dst / rel)
-        except OSError:
-            shutil.copy2(src / rel, dst / rel)
 
 
 def _display(pub: Publisher, filename) -> str:

@@ -149,7 +149,7 @@ def district_key(bundle: Bundle, config: Config, *, ids: Iterable[str], landscap
     """The key of a whole build: the model, every config field that shapes an output, the compounds, ridermap.
 
     Two builds with the same district key make the same files, so a rebuild
-    whose key is the previous build's links that build whole (see
+    whose key is the previous build's keeps that build current (see
     :func:`ridermap.publish.build.build`).
 
     Parameters
