@@ -211,8 +211,8 @@ def test_atomic_dir_cleans_dead_temp_folders_and_restores_an_interrupted_swap(tm
 
 
 def _kill_during_build(parent: Path, after_s: float) -> None:
-    proc = subprocess.Popen(
-        [str(RIDERMAP), "-q", "build", str(SAMPLE_CONFIG), "-o", "out"],
+    proc = subprocess.Popen(  # --force: a build that writes a new folder (unchanged, the current one would stay)
+        [str(RIDERMAP), "-q", "build", str(SAMPLE_CONFIG), "-o", "out", "--force"],
         cwd=parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -31,6 +31,7 @@ from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 import shapely.ops
 from pyproj import CRS as ProjCRS
@@ -131,42 +132,68 @@ def building_key_width(count: int) -> int:
     return max(2, len(str(max(count, 1))))
 
 
-def _compound_keys(bundle: Bundle, cid: str, metric: Metric, b, g, u) -> None:
-    """Fill ``survey_key`` in place for one compound's rows of b, g, u."""
-    bsel = np.flatnonzero((b["community_id"] == cid).values)
+class _Layer:
+    """One layer's columns as plain arrays, its rows by compound and its keys (filled in place, written once)."""
+
+    def __init__(self, gdf) -> None:
+        self.gdf = gdf
+        self.ids = gdf["id"].to_numpy(dtype=object)
+        self.sources = gdf["source"].to_numpy(dtype=object)
+        self.geoms = gdf.geometry.values
+        self.keys = gdf["survey_key"].to_numpy(dtype=object).copy()
+        self.buildings = gdf["building_id"].to_numpy(dtype=object) if "building_id" in gdf else None
+        self._rows = pd.Series(np.arange(len(gdf))).groupby(gdf["community_id"].to_numpy(), sort=False).indices
+
+    def rows(self, cid: str) -> np.ndarray:
+        """Positions of the compound's rows, in row order."""
+        return np.sort(self._rows.get(cid, np.zeros(0, dtype=np.intp)))
+
+    def frame(self):
+        """The layer with its filled keys (the column's dtype kept)."""
+        out = self.gdf.copy()
+        out["survey_key"] = pd.Series(self.keys, index=out.index, dtype=self.gdf["survey_key"].dtype)
+        return out
+
+
+def _compound_keys(cid: str, metric: Metric, b: _Layer, g: _Layer, u: _Layer) -> None:
+    """Fill the keys of one compound's rows of b, g, u (in their arrays)."""
+    bsel = b.rows(cid)
     if len(bsel):
-        keys = list(b["survey_key"].values[bsel])
+        keys = list(b.keys[bsel])
         width = building_key_width(len(bsel) + sum(1 for k in keys if k))
         width = max([width] + [len(k) - 1 for k in keys if _key_number(_BUILDING_KEY, k) is not None])
-        order = _order(_rep_points(metric, b.geometry.values[bsel]), list(b["source"].values[bsel]))
-        b.iloc[bsel, b.columns.get_loc("survey_key")] = _fill(keys, order, _BUILDING_KEY, lambda n: f"B{n:0{width}d}")
-    gsel = np.flatnonzero((g["community_id"] == cid).values)
+        order = _order(_rep_points(metric, b.geoms[bsel]), list(b.sources[bsel]))
+        b.keys[bsel] = _fill(keys, order, _BUILDING_KEY, lambda n: f"B{n:0{width}d}")
+    gsel = g.rows(cid)
     if len(gsel):
-        keys = list(g["survey_key"].values[gsel])
-        order = _order(_rep_points(metric, g.geometry.values[gsel]), list(g["source"].values[gsel]))
-        g.iloc[gsel, g.columns.get_loc("survey_key")] = _fill(keys, order, _GATE_KEY, lambda n: f"G{n}")
-    bkey = dict(zip(b["id"].values[bsel], b["survey_key"].values[bsel]))
-    usel = np.flatnonzero((u["community_id"] == cid).values)
-    for bid in dict.fromkeys(u["building_id"].values[usel]):
+        keys = list(g.keys[gsel])
+        order = _order(_rep_points(metric, g.geoms[gsel]), list(g.sources[gsel]))
+        g.keys[gsel] = _fill(keys, order, _GATE_KEY, lambda n: f"G{n}")
+    bkey = dict(zip(b.ids[bsel], b.keys[bsel]))
+    usel = u.rows(cid)
+    assert u.buildings is not None
+    unit_buildings = u.buildings[usel]
+    for bid in dict.fromkeys(unit_buildings):
         key = bkey.get(bid, "")
         if not key:
             continue
-        rows = usel[(u["building_id"].values[usel] == bid)]
+        rows = usel[unit_buildings == bid]
         digits = key[1:]
-        keys = list(u["survey_key"].values[rows])
-        pts = _rep_points(metric, u.geometry.values[rows])
+        keys = list(u.keys[rows])
+        pts = _rep_points(metric, u.geoms[rows])
         # doors along a building: west to east, then north to south
         order = sorted(
-            range(len(rows)), key=lambda i: (int(round(pts[i, 0])), -int(round(pts[i, 1])), u["source"].values[rows[i]])
+            range(len(rows)), key=lambda i: (int(round(pts[i, 0])), -int(round(pts[i, 1])), u.sources[rows[i]])
         )
         pattern = re.compile(rf"^U{digits}-(\d+)$")
-        u.iloc[rows, u.columns.get_loc("survey_key")] = _fill(
-            keys, order, pattern, lambda n, digits=digits: f"U{digits}-{n}"
-        )
+        u.keys[rows] = _fill(keys, order, pattern, lambda n, digits=digits: f"U{digits}-{n}")
 
 
 def assign_keys(bundle: Bundle) -> Bundle:
     """Fill ``survey_key`` where it is empty (see the module docstring).
+
+    Each layer is grouped by compound once and its keys written back once,
+    so the time grows with the number of features, not with their square.
 
     Parameters
     ----------
@@ -178,12 +205,12 @@ def assign_keys(bundle: Bundle) -> Bundle:
     Bundle
         A copy with keys filled; existing keys are kept.
     """
-    b, g, u = bundle.buildings.copy(), bundle.gates.copy(), bundle.units.copy()
+    b, g, u = _Layer(bundle.buildings), _Layer(bundle.gates), _Layer(bundle.units)
     for cid, geom in zip(bundle.communities["id"], bundle.communities.geometry):
         if geom is None or geom.is_empty:
             continue
-        _compound_keys(bundle, cid, Metric.for_geometry(geom), b, g, u)
-    return bundle.replace(buildings=b, gates=g, units=u)
+        _compound_keys(cid, Metric.for_geometry(geom), b, g, u)
+    return bundle.replace(buildings=b.frame(), gates=g.frame(), units=u.frame())
 
 
 # --------------------------------------------------------------------------- marks

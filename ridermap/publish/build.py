@@ -41,7 +41,13 @@ config fields that shape it and ridermap itself (see
 rebuild hard-links (or copies) a part whose key is unchanged from the
 previous build instead of building it; a compound that failed is always
 built again; the district-wide parts (GeoPackage, validation, gap analysis
-and tables, site index) are always built. A compound's gap map is its own
+and tables, site index) are built whenever anything changed. When nothing
+changed at all (the same model, config, compounds and ridermap: the
+*district key* of :func:`ridermap.publish.incremental.district_key`, also
+in ``build.json``) and nothing of the previous build failed or went
+missing, the previous build stays current and only its ``build.json`` is
+replaced (atomically) by this run's report: no network, validation or gap
+analysis runs and no file is written or linked. A compound's gap map is its own
 part, drawn from its slice of the district gap analysis and keyed by it
 (:func:`ridermap.publish.incremental.gap_digest`). ``force=True``
 (``build --force``) builds everything.
@@ -100,6 +106,8 @@ class BuildReport:
     district: dict[str, dict] = field(default_factory=dict)
     published: bool = False
     seconds: float = 0.0
+    key: str = ""  # the district key (:func:`ridermap.publish.incremental.district_key`)
+    tree_files: int = 0  # every file of the build folder but build.json (carried-over outputs too)
 
     @property
     def failed(self) -> list[dict]:
@@ -436,8 +444,12 @@ def build(
     with Publisher(outdir) as pub:
         try:
             assert pub.staging is not None  # made on entering the Publisher
-            _carry_over(pub.previous, pub.staging, set(config.outputs))
             reuse = None if force else pub.previous
+            report.key = _district_key(bundle, config, ids=ids, landscape=landscape)
+            if reuse is not None and _reuse_whole(reuse, report, config=config):
+                _keep_current(reuse, report, config=config, start=start)
+                return report
+            _carry_over(pub.previous, pub.staging, set(config.outputs))
             _build_into(
                 bundle,
                 pub.staging,
@@ -448,6 +460,7 @@ def build(
                 landscape=landscape,
                 previous=reuse,
             )
+            report.tree_files = len((_tree_files(pub.staging) or ([], []))[0])
             report.seconds = round(time.perf_counter() - start, 2)
             write_text(pub.staging / "build.json", _report_json(report, config))
             if ids and not any(c["status"] != "failed" for c in report.compounds):
@@ -461,6 +474,100 @@ def build(
             path = _display(pub, exc.filename)
             raise PublishError(f"{path}: {exc.strerror or exc}; the previous build of {outdir} is unchanged") from exc
     return report
+
+
+def _district_key(bundle: Bundle, config: Config, *, ids: list[str], landscape: bool) -> str:
+    from ridermap.publish.incremental import district_key
+
+    start = time.perf_counter()
+    key = district_key(bundle, config, ids=ids, landscape=landscape)
+    log.info("district key in %.2f s", time.perf_counter() - start)
+    return key
+
+
+def _tree_files(root: Path) -> tuple[list[str], list[str]] | None:
+    """The files under ``root`` but ``build.json`` and the folders, relative and sorted; None if anything
+    there is not a plain file or folder (a link, a socket: such a build is not linked whole).
+
+    One ``scandir`` per folder, no ``stat`` per file (the entry types come with the listing).
+    """
+    files: list[str] = []
+    folders: list[str] = []
+    todo = [("", str(root))]
+    while todo:
+        prefix, folder = todo.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(rel)
+                    todo.append((rel + "/", entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    if rel != "build.json":
+                        files.append(rel)
+                else:
+                    return None
+    return sorted(files), sorted(folders)
+
+
+def _reuse_whole(previous: Path, report: BuildReport, *, config: Config) -> bool:
+    """Nothing changed (the previous build has :attr:`BuildReport.key`): take over its records; True if so.
+
+    Only a previous build in which no compound and no district part failed,
+    whose files are all still there (as many as it made, every one a plain
+    file), is taken whole; otherwise (False) the build runs and reuses
+    compound by compound.
+    """
+    from ridermap.publish.incremental import previous_build
+
+    data = previous_build(previous)
+    if data is None or data.get("key") != report.key or not _all_ok(data, report.communities):
+        return False
+    tree = _tree_files(previous)
+    if tree is None or len(tree[0]) != data["totals"].get("tree_files"):
+        log.info("the previous build's files changed since it was made: building")
+        return False
+    files = tree[0]
+    report.compounds = [_reused_record(c) for c in data["compounds"]]
+    report.district = {name: {**entry, "seconds": 0.0, "reused": True} for name, entry in data["district"].items()}
+    report.errors = int(data["totals"]["validation_errors"])
+    report.warnings = int(data["totals"]["validation_warnings"])
+    built = {name for output in config.outputs for name in OUTPUT_ENTRIES.get(output, ())}
+    report.files = [report.outdir / f for f in files if f.split("/", 1)[0] in built]
+    report.tree_files = len(files)
+    return True
+
+
+def _keep_current(current: Path, report: BuildReport, *, config: Config, start: float) -> None:
+    """Nothing changed: the current build stays current, untouched but its report (replaced atomically)."""
+    report.seconds = round(time.perf_counter() - start, 2)
+    write_text(current / "build.json", _report_json(report, config))
+    report.published = True
+    log.info("nothing changed since the previous build: its %d files stay current", report.tree_files)
+
+
+def _all_ok(data: dict, ids: list[str]) -> bool:
+    """The previous build report covers ``ids`` in order, and no compound or district part of it failed."""
+    try:
+        compounds = data["compounds"]
+        return (
+            [c["community"] for c in compounds] == ids
+            and all(c["status"] != "failed" for c in compounds)
+            and all(p["status"] == "ok" for p in data["district"].values())
+            and isinstance(data["totals"], dict)
+        )
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
+def _reused_record(entry: dict) -> dict:
+    """A compound record of the previous ``build.json``, as reused whole by this build."""
+    record = {k: v for k, v in entry.items() if k not in ("cause", "where")}
+    record["causes"] = [entry["cause"]] if entry.get("cause") else []
+    record["where"] = [entry["where"]] if entry.get("where") else []
+    record["parts"] = {p: {**e, "reused": True, "seconds": 0.0} for p, e in (entry.get("parts") or {}).items()}
+    record.update(reused=True, seconds=0.0)
+    return record
 
 
 def _display(pub: Publisher, filename) -> str:
@@ -838,12 +945,14 @@ def _report_json(report: BuildReport, config: Config) -> str:
         "files": len(report.files),
         "validation_errors": report.errors,
         "validation_warnings": report.warnings,
+        "tree_files": report.tree_files,
         "seconds": report.seconds,
         "exit_code": report.exit_code,
     }
     data = {
         "ridermap": ridermap_version,
         "name": config.name,
+        "key": report.key,
         "data_date": config.data_date,
         "outputs": list(config.outputs),
         "paper": config.paper,

@@ -47,6 +47,9 @@ NOT_PER_COMPOUND = frozenset(
         "config_path",
     }
 )
+#: Config fields that change no output at all (how and where the build runs; the sources' contents are the
+#: model itself). Every other field is part of the district key (:func:`district_key`).
+NOT_OUTPUT = frozenset({"sources", "workers", "executor", "dask_address", "cache_dir", "config_path"})
 #: Config fields only one part uses (other parts ignore them in their key).
 PART_ONLY = {"paper": "posters", "plate_size": "doorplates"}
 #: Bumped when the meaning of a key changes.
@@ -63,15 +66,17 @@ def _text(value) -> bytes:
     return str(value).encode("utf-8", "surrogatepass")
 
 
-def _layer_rows(layer) -> list[bytes]:
-    """Every row as bytes: columns by name, ``id`` first, geometry as WKB; rows sorted."""
+def _layer_rows(layer, *, ordered: bool = False) -> list[bytes]:
+    """Every row as bytes: columns by name, ``id`` first, geometry as WKB; rows sorted (kept in order if
+    ``ordered``)."""
     columns = sorted((c for c in layer.columns if c != "geometry"), key=lambda c: (c != "id", str(c)))
     values = [layer[c].tolist() for c in columns]
     if "geometry" in layer:
         wkb = shapely.to_wkb(layer.geometry.values, output_dimension=3, include_srid=False, byte_order=1)
         values.append([w if w is not None else b"\x00" for w in wkb.tolist()])
     rows = [_SEP.join(v if isinstance(v, bytes) else _text(v) for v in row) for row in zip(*values)]
-    rows.sort()
+    if not ordered:
+        rows.sort()
     head = _SEP.join(_text(c) for c in columns) + (_SEP + b"geometry" if "geometry" in layer else b"")
     return [head, *rows]
 
@@ -120,6 +125,66 @@ def view_digest(view: Bundle, findings: FindingIndex | None = None) -> str:
     index = findings if findings is not None else FindingIndex(view.findings)
     h.update(b"\x02findings\x03" + _ROW.join(index.about(view)))
     return h.hexdigest()
+
+
+def model_digest(bundle: Bundle) -> str:
+    """SHA-256 of the whole model: every layer's rows in their order (geometry as WKB) and every finding in order.
+
+    Unlike :func:`view_digest` the order counts: district-wide outputs
+    (the GeoPackage, validation, gap tables) list rows and findings in it.
+    """
+    h = hashlib.sha256(f"{KEY_FORMAT}\nmodel\n".encode())
+    for name, layer in sorted(bundle.layers().items()):
+        rows = _layer_rows(layer, ordered=True)
+        h.update(b"\x02" + name.encode("utf-8") + b"\x03" + str(len(rows)).encode("ascii") + b"\x03")
+        h.update(_ROW.join(rows))
+    findings = [
+        json.dumps(dataclasses.asdict(f), ensure_ascii=False, sort_keys=True).encode("utf-8") for f in bundle.findings
+    ]
+    h.update(b"\x02findings\x03" + str(len(findings)).encode("ascii") + b"\x03" + _ROW.join(findings))
+    return h.hexdigest()
+
+
+def district_key(bundle: Bundle, config: Config, *, ids: Iterable[str], landscape: bool = False) -> str:
+    """The key of a whole build: the model, every config field that shapes an output, the compounds, ridermap.
+
+    Two builds with the same district key make the same files, so a rebuild
+    whose key is the previous build's keeps that build current (see
+    :func:`ridermap.publish.build.build`).
+
+    Parameters
+    ----------
+    bundle
+        The district.
+    config
+        The build's config; fields in :data:`NOT_OUTPUT` are left out.
+    ids
+        The compounds built, in order.
+    landscape
+        ``build --landscape``.
+    """
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name not in NOT_OUTPUT}
+    salt = {
+        "format": KEY_FORMAT,
+        "code": code_fingerprint(),
+        "config": fields,
+        "ids": list(ids),
+        "landscape": bool(landscape),
+        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", ""),
+    }
+    text = json.dumps(salt, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{text}\n{model_digest(bundle)}".encode()).hexdigest()
+
+
+def previous_build(previous: Path | None) -> dict | None:
+    """The previous build's ``build.json`` (None if none or unreadable)."""
+    if previous is None:
+        return None
+    try:
+        data = json.loads((previous / "build.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def gap_digest(part) -> str:

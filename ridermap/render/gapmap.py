@@ -42,7 +42,7 @@ from ridermap.analysis.gaps import KIND_MODE, GapReport
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
-from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
+from ridermap.model.schema import FACILITY_LABELS, LAYERS, RIDER_ACCESS_LABELS
 from ridermap.render.fonts import check_glyphs, drawable, font_family
 from ridermap.render.honest import compound_title, draft_band, known_access, mark_unconfirmed
 from ridermap.render.honest import words as honest_words
@@ -487,6 +487,7 @@ class GapMapLayers:
         self.report, self.bundle = report, bundle
         self._projected: dict[tuple[str, str], gpd.GeoDataFrame] = {}
         self._rows: dict[str, dict] = {}
+        self._empty: Bundle | None = None
 
     def clip(self, name: str, metric, bounds) -> gpd.GeoDataFrame:
         """Rows of layer ``name`` in ``metric`` whose geometry meets the box ``bounds`` (as ``.cx`` picks them)."""
@@ -527,7 +528,7 @@ class GapMapLayers:
             name: getattr(b, name).iloc[self._positions(name, metric, bounds)]
             for name in ("paths", "buildings", "facilities")
         }
-        view = Bundle.from_layers({"communities": comm, "gates": self.rows("gates", community_id), **near})
+        view = self._view({"communities": comm, "gates": self.rows("gates", community_id), **near})
         report = GapReport(
             units=self.rows("units", community_id),
             communities=self.rows("communities", community_id),
@@ -539,6 +540,18 @@ class GapMapLayers:
             seen = sites.to_crs(metric).geometry.intersects(shapely.box(*bounds)).to_numpy()
             sites = sites.iloc[np.flatnonzero(seen)]
         return GapSlice(community_id, report, view, sites, margin_m)
+
+    def _view(self, layers: dict[str, gpd.GeoDataFrame]) -> Bundle:
+        """``Bundle.from_layers(layers)`` for rows of the district's layers (already in the schema: only their
+        index is reset, no column converted again; the empty ``units`` layer made once)."""
+        if self._empty is None:
+            self._empty = Bundle.empty()
+        return Bundle(
+            **{
+                name: layers[name].reset_index(drop=True) if name in layers else getattr(self._empty, name)
+                for name in LAYERS
+            }
+        )
 
     def rows(self, name: str, community_id: str):
         """Rows of ``gates``, ``units`` (the report's doors) or ``communities`` (the report's table) of one compound."""
