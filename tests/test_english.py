@@ -13,7 +13,7 @@ import dataclasses
 import re
 
 import pytest
-from conftest import SAMPLE_ID, shared_osm
+from conftest import ROOT, SAMPLE_ID, shared_osm
 
 from ridermap.publish.site import write_site
 from ridermap.render.honest import english_name
@@ -156,3 +156,55 @@ def test_poster_and_plates_in_english_have_no_chinese_outside_names(tmp_path, sa
     assert [p.plate_id for p in plates if cjk_outside_names(p.visible_text(), names)] == []
     (tmp_path / "plate.pdf").write_bytes(plate_pdf(unit, size="small"))
     assert cjk_outside_names(_pdf_text(tmp_path / "plate.pdf"), names) == []
+
+
+def _transliterated_sample(tmp_path, sample_config):
+    """The sample with ``name:en`` on the compound (OSM) and the charger (OSM), and a survey row giving 南门's
+    English name in a 英文名 column."""
+    from ridermap.ingest import bundle_from_config
+
+    osm = (ROOT / "data" / "sample" / "base.osm").read_text(encoding="utf-8")
+    osm = osm.replace('<tag k="name" v="锦华苑"/>', '<tag k="name" v="锦华苑"/><tag k="name:en" v="Jinhua Garden"/>', 1)
+    osm = osm.replace(
+        '<tag k="name" v="南门充电桩"/>',
+        '<tag k="name" v="南门充电桩"/><tag k="name:zh-Latn-pinyin" v="Nanmen Chongdianzhuang"/>',
+    )
+    (tmp_path / "base.osm").write_text(osm, encoding="utf-8")
+    (tmp_path / "gates.csv").write_text("小区,名称,英文名\n锦华苑,南门,Nanmen (Huaxing St)\n", encoding="utf-8-sig")
+    base, survey = sample_config.sources[:2]
+    sources = (
+        dataclasses.replace(base, path=str(tmp_path / "base.osm")),
+        survey,
+        dataclasses.replace(base, path=str(tmp_path / "gates.csv")),
+    )
+    return bundle_from_config(dataclasses.replace(sample_config, sources=sources))
+
+
+def test_transliterations_from_osm_and_survey_show_in_english(tmp_path, browser, sample_config):
+    """``name:en`` / ``name:zh-Latn-pinyin`` on OSM and a survey's 英文名 column are what English outputs show;
+    Chinese outputs keep the names as written."""
+    from ridermap.publish.posters import save_poster
+    from ridermap.render.doorplate import plates_for_community
+    from ridermap.render.poster import render_poster
+
+    bundle = _transliterated_sample(tmp_path, sample_config)
+    comm = bundle.communities.iloc[0]
+    assert comm["name"] == "锦华苑" and comm["name_en"] == "Jinhua Garden"
+    gate = bundle.gates[bundle.gates["name"] == "南门"].iloc[0]
+    assert gate["name_en"] == "Nanmen (Huaxing St)"
+    config = dataclasses.replace(sample_config, language="en")
+    site = tmp_path / "site"
+    write_site(bundle, site, config=config)
+    texts = dict(_visible_texts(browser, site, [f"c/{SAMPLE_ID}.html", f"u/{SAMPLE_ID}-b1-u1.html"]))
+    page = texts[f"c/{SAMPLE_ID}.html"]
+    assert "Jinhua Garden" in page and "Nanmen (Huaxing St)" in page and "锦华苑" not in page
+    assert "Nanmen Chongdianzhuang" in texts[f"u/{SAMPLE_ID}-b1-u1.html"]
+    poster = render_poster(bundle, SAMPLE_ID, gate=str(gate["id"]), config=config, paper="A3")
+    text = _pdf_text(save_poster(poster, tmp_path / "poster.pdf"))
+    assert "Jinhua Garden" in text and "Nanmen (Huaxing St)" in text
+    plates = plates_for_community(bundle, SAMPLE_ID, config=config)
+    assert all(p.address.startswith("Jinhua Garden") for p in plates if p.plate_id.endswith("-u1"))
+    # Chinese pages keep the names as in the data
+    write_site(bundle, tmp_path / "zh", config=sample_config)
+    zh = (tmp_path / "zh" / "c" / f"{SAMPLE_ID}.html").read_text(encoding="utf-8")
+    assert '<h1><span lang="zh-CN">锦华苑</span>' in zh

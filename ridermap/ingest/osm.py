@@ -304,6 +304,11 @@ def _name(tags: dict) -> str:
     return tags.get("name:zh-Hans") or tags.get("name:zh") or tags.get("name", "")
 
 
+def _name_en(tags: dict) -> str:
+    """The English name or the pinyin transliteration a mapper gave (``name:en``, ``name:zh-Latn-pinyin``)."""
+    return tags.get("name:en") or tags.get("name:zh-Latn-pinyin") or tags.get("name:zh_pinyin", "")
+
+
 def bundle_from_elements(elements: OsmElements, *, admin_code: str, where: str) -> Bundle:
     """Map OSM elements to the six layers (pure: no IO).
 
@@ -322,6 +327,7 @@ def bundle_from_elements(elements: OsmElements, *, admin_code: str, where: str) 
         columns=[
             "key",
             "name",
+            "name_en",
             "source",
             "geometry",
             "rider_access",
@@ -362,7 +368,7 @@ def bundle_from_elements(elements: OsmElements, *, admin_code: str, where: str) 
     units, extra_gates, unit_findings = _units_from_entrances(unit_rows, buildings, communities, metric, where=source)
     gates = _gates_from_nodes(gate_rows + extra_gates, communities, metric, admin_code)
     facilities = gpd.GeoDataFrame(
-        fac_rows or None, columns=["kind", "name", "key", "source", "geometry"], geometry="geometry", crs=CRS
+        fac_rows or None, columns=["kind", "name", "name_en", "key", "source", "geometry"], geometry="geometry", crs=CRS
     )
     facilities = _assign_community(facilities, communities, point=True)
     facilities["id"] = _unique_ids(
@@ -402,6 +408,7 @@ def _area_rows(elements: OsmElements) -> tuple[list[dict], list[dict], list[dict
                 {
                     "key": key,
                     "name": _name(tags),
+                    "name_en": _name_en(tags),
                     "source": src,
                     "geometry": geom,
                     "rider_access": access,
@@ -440,7 +447,14 @@ def _area_rows(elements: OsmElements) -> tuple[list[dict], list[dict], list[dict
         fkind = _facility_kind(tags)
         if fkind:
             fac_rows.append(
-                {"kind": fkind, "name": _name(tags), "key": key, "source": src, "geometry": geom.representative_point()}
+                {
+                    "kind": fkind,
+                    "name": _name(tags),
+                    "name_en": _name_en(tags),
+                    "key": key,
+                    "source": src,
+                    "geometry": geom.representative_point(),
+                }
             )
     return comm_rows, bld_rows, fac_rows, place_rows
 
@@ -520,13 +534,23 @@ def _node_rows(nodes) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
         src = f"osm:node/{oid}"
         if tags.get("barrier") in GATE_BARRIERS:
             gate_rows.append(
-                {"key": key, "name": _name(tags) or tags.get("ref", ""), "tags": tags, "source": src, "geometry": pt}
+                {
+                    "key": key,
+                    "name": _name(tags) or tags.get("ref", ""),
+                    "name_en": _name_en(tags),
+                    "tags": tags,
+                    "source": src,
+                    "geometry": pt,
+                }
             )
         elif "entrance" in tags:
             unit_rows.append({"key": key, "tags": tags, "source": src, "geometry": pt})
         fkind = _facility_kind(tags)
         if fkind:
-            fac_rows.append({"kind": fkind, "name": _name(tags), "key": key, "source": src, "geometry": pt})
+            fac_rows.append(
+                {"kind": fkind, "name": _name(tags), "name_en": _name_en(tags), "key": key, "source": src}
+                | {"geometry": pt}
+            )
         if tags.get("place") in NAMING_PLACES and _name(tags):
             place_rows.append(
                 {"name": _name(tags), "kind": "place", "source": src, "residential": False, "geometry": pt}
@@ -688,6 +712,7 @@ def _units_from_entrances(
                 {
                     "key": row["key"],
                     "name": _name(tags) or tags.get("ref", ""),
+                    "name_en": _name_en(tags),
                     "tags": tags,
                     "source": row["source"],
                     "geometry": rows[idx]["geometry"],
@@ -803,7 +828,8 @@ def _entrance_findings(not_units: list[str], unparsed: list[str], where: str) ->
 
 def _gates_from_nodes(rows, communities, metric, admin_code) -> gpd.GeoDataFrame:
     """Gate nodes within ``GATE_MAX_OFF_BOUNDARY_M`` of a compound boundary belong to the nearest compound."""
-    cols = ["id", "community_id", "name", "rider_access", "hours", "locked", "inferred", "source", "geometry"]
+    cols = ["id", "community_id", "name", "name_en", "rider_access", "hours", "locked", "inferred", "source"]
+    cols.append("geometry")
     if not rows or communities.empty:
         return gpd.GeoDataFrame(columns=cols, geometry="geometry", crs=CRS)
     g = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS).to_crs(metric)
@@ -821,6 +847,7 @@ def _gates_from_nodes(rows, communities, metric, admin_code) -> gpd.GeoDataFrame
             {
                 "community_id": row["id"],
                 "name": row["name"],
+                "name_en": row.get("name_en", "") or "",
                 "rider_access": access,
                 "hours": tags.get("opening_hours", ""),
                 "locked": locked,

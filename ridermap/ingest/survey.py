@@ -77,6 +77,7 @@ COLUMN_ALIASES = {
     "id": ("id", "编码", "编号id", "代码"),
     "community": ("community", "community_id", "小区", "社区", "所属小区"),
     "name": ("name", "名称", "名字"),
+    "name_en": ("name_en", "name:en", "english_name", "英文名", "英文名称", "拼音"),
     "building": ("building", "building_number", "楼号", "楼栋", "所属楼栋"),
     "unit": ("unit", "unit_number", "单元号", "单元"),
     "number": ("number", "编号", "号"),

@@ -311,6 +311,7 @@ def _apply_communities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> No
                     {
                         "id": ids.community_id(work.admin_code, key),
                         "name": rec.get("name", "") or key,
+                        "name_en": rec.get("name_en", ""),
                         "rider_access": rec.get("rider_access") or "unknown",
                         "rider_hours": rec.get("hours", ""),
                         "inferred": "" if rec.get("rider_access") else "rider_access",
@@ -323,6 +324,8 @@ def _apply_communities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> No
             cid = str(match["id"].iloc[0])
             c = work["communities"].copy()
             sel = c["id"] == cid
+            if rec.get("name_en"):
+                c.loc[sel, "name_en"] = rec["name_en"]
             for src, dst in (("name", "name"), ("rider_access", "rider_access"), ("hours", "rider_hours")):
                 if rec.get(src):
                     c.loc[sel, dst] = rec[src]
@@ -457,6 +460,7 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
                         "id": ids.gate_id(cid, rec.get("id") or rec.get("name") or point_key(geom)),
                         "community_id": cid,
                         "name": rec.get("name", ""),
+                        "name_en": rec.get("name_en", ""),
                         "rider_access": "none" if locked else (rec.get("rider_access") or "unknown"),
                         "inferred": "" if (locked or rec.get("rider_access")) else "rider_access",
                         "hours": rec.get("hours", ""),
@@ -473,6 +477,8 @@ def _apply_gates(work: _Layers, table: gpd.GeoDataFrame, where: str) -> None:
                 if rec.get(col):
                     g.loc[sel, col] = rec[col]
                     confirmed.add(col)
+            if rec.get("name_en"):
+                g.loc[sel, "name_en"] = rec["name_en"]
             if "locked" in rec and str(rec.get("locked")) != "":
                 g.loc[sel, "locked"] = bool(rec["locked"])
                 if rec["locked"]:
@@ -624,6 +630,7 @@ def _apply_facilities(work: _Layers, table: gpd.GeoDataFrame, where: str) -> Non
                 "id": ids.facility_id(rec["kind"], rec.get("id") or point_key(geom)),
                 "kind": rec["kind"],
                 "name": rec.get("name", ""),
+                "name_en": rec.get("name_en", "") or (str(same["name_en"].iloc[0]) if len(same) else ""),
                 "community_id": cid,
                 "source": rec["source"],
                 "geometry": geom,

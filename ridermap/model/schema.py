@@ -13,17 +13,30 @@ CRS = "EPSG:4326"
 
 #: layer name -> ordered non-geometry columns (``geometry`` is always last).
 LAYERS: dict[str, tuple[str, ...]] = {
-    "communities": ("id", "name", "rider_access", "rider_hours", "admin_code", "inferred", "source"),
-    "gates": ("id", "community_id", "name", "rider_access", "hours", "locked", "survey_key", "inferred", "source"),
+    "communities": ("id", "name", "name_en", "rider_access", "rider_hours", "admin_code", "inferred", "source"),
+    "gates": (
+        "id",
+        "community_id",
+        "name",
+        "name_en",
+        "rider_access",
+        "hours",
+        "locked",
+        "survey_key",
+        "inferred",
+        "source",
+    ),
     "buildings": ("id", "community_id", "number", "label", "levels", "survey_key", "inferred", "source"),
     "units": ("id", "community_id", "building_id", "number", "label", "flats", "survey_key", "inferred", "source"),
-    "facilities": ("id", "kind", "name", "community_id", "source"),
+    "facilities": ("id", "kind", "name", "name_en", "community_id", "source"),
     "paths": ("id", "community_id", "kind", "access", "rideable", "name", "source"),
 }
 
 #: ``inferred``: comma-separated names of the attributes ridermap inferred rather
 #: than read from data (``name``, ``rider_access``, ``location``); ``""`` = all from
 #: data. Inferred items are drawn distinctly and shown as 待核实 (to be confirmed).
+#: ``name_en``: the name in English or a transliteration, when the data give one (OSM ``name:en`` or
+#: ``name:zh-Latn-pinyin``; a survey's 英文名 column); English outputs show it in place of ``name``.
 #: ``survey_key``: the short key of a feature in survey packs (``B07``, ``G3``,
 #: ``U07-2``), stable across runs for the same OSM data.
 INFERRED_SEP = ","

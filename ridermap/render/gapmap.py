@@ -210,8 +210,10 @@ def gap_map(
     if len(bundle.communities):
         comms = bundle.communities[["id", "name", "geometry"]].copy()
         comms["name"] = [
-            compound_title(n, i, language)[0]  # never the OSM id; 待核实 if inferred
-            for n, i in zip(bundle.communities["name"], bundle.communities["inferred"])
+            compound_title(n, i, language, e)[0]  # never the OSM id; 待核实 if inferred
+            for n, i, e in zip(
+                bundle.communities["name"], bundle.communities["inferred"], bundle.communities["name_en"]
+            )
         ]
         comms["coverage"] = _coverage_bars(report, list(comms["id"]), language)
         folium.GeoJson(
@@ -919,7 +921,10 @@ def _title_and_note(
 ) -> None:
     """The title (the compound's name, 待核实 when inferred; never its OSM id) and the no-gate note."""
     name = compound_title(
-        drawable(str(comm["name"].iloc[0]), where=f"gap map of {community_id}"), comm["inferred"].iloc[0], language
+        drawable(str(comm["name"].iloc[0]), where=f"gap map of {community_id}"),
+        comm["inferred"].iloc[0],
+        language,
+        drawable(str(comm["name_en"].iloc[0]), where=f"gap map of {community_id}"),
     )[0]
     title = f"{name} · {t['title']}"
     if n_no_gate:

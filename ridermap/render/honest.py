@@ -86,11 +86,12 @@ def is_placeholder_name(name) -> bool:
     return not name or bool(_PLACEHOLDER.match(name))
 
 
-def compound_title(name, inferred, lang: str) -> tuple[str, bool]:
+def compound_title(name, inferred, lang: str, name_en: object = "") -> tuple[str, bool]:
     """The title of a compound and whether it is unconfirmed.
 
     Never the OSM id: a compound without a real name is 未命名小区（待核实）;
-    an inferred name carries （待核实）.
+    an inferred name carries （待核实）. In English, ``name_en`` (the data's
+    English name or transliteration) is shown when given.
 
     >>> compound_title("小区 w123", "", "zh")
     ('未命名小区（待核实）', True)
@@ -98,7 +99,12 @@ def compound_title(name, inferred, lang: str) -> tuple[str, bool]:
     ('学士居（待核实）', True)
     >>> compound_title("学士居", "", "zh")
     ('学士居', False)
+    >>> compound_title("学士居", "", "en", "Xueshi Ju")
+    ('Xueshi Ju', False)
     """
+    english = _text(name_en)
+    if lang == "en" and english:
+        return (mark_unconfirmed(english, lang), True) if is_inferred(inferred, "name") else (english, False)
     if is_placeholder_name(name):
         return mark_unconfirmed(words(lang)["unnamed"], lang), True
     name = str(name).strip()
@@ -169,20 +175,32 @@ def english_labels(view):
     )
 
 
-def display_name(name, kind: str, lang: str) -> str:
-    """A name as pages, posters and plates of ``lang`` show it: :func:`english_name` in English, else as written."""
-    return english_name(name, kind) if lang == "en" else str(name or "").strip()
+def display_name(name, kind: str, lang: str, name_en: object = "") -> str:
+    """A name as pages, posters and plates of ``lang`` show it: in English the data's ``name_en`` if given,
+    else :func:`english_name`; else as written.
+
+    >>> display_name("南门", "gate", "en"), display_name("学知门", "gate", "en", "Xuezhi Gate")
+    ('South gate', 'Xuezhi Gate')
+    """
+    if lang != "en":
+        return str(name or "").strip()
+    return _text(name_en) or english_name(name, kind)
+
+
+def _text(value: object) -> str:
+    """A cell as text: ``""`` for None and NaN."""
+    return "" if value is None or value != value else str(value).strip()
 
 
 def gate_title(
-    name, *, inferred, rider_access, survey_key: str = "", lang: str, fallback: str = ""
+    name, *, inferred, rider_access, survey_key: str = "", lang: str, fallback: str = "", name_en: object = ""
 ) -> tuple[str, bool]:
     """A gate's display name and whether the gate is unconfirmed (inferred or of unknown rule).
 
     An unnamed gate is called by its survey key (``出入口 G3``) or ``fallback``;
     an unconfirmed gate's name carries （待核实）.
     """
-    name = display_name(name, "gate", lang)
+    name = display_name(name, "gate", lang, name_en)
     if not name:
         word = "出入口" if lang != "en" else "Gate"
         key = str(survey_key or "").strip() or fallback
@@ -214,6 +232,7 @@ def gate_names(gates, lang: str) -> dict[str, str]:
             survey_key=r["survey_key"],
             lang=lang,
             fallback=survey_key_of("", str(r["id"])),
+            name_en=r.get("name_en", ""),
         )[0]
         for _, r in gates.iterrows()
     }

@@ -105,7 +105,7 @@ def poster_texts(
     layers, gate_row = geo.layers, geo.gate_row
     comm = view.communities.iloc[0]
     # the title is the compound's name, marked 待核实 if inferred; never its id
-    name, name_unconfirmed = compound_title(comm["name"], comm["inferred"], lang)
+    name, name_unconfirmed = compound_title(comm["name"], comm["inferred"], lang, comm["name_en"])
     gates_df = layers["gates"].copy()
     # gate names as shown: 待核实 on inferred gates and gates of unknown rule
     gate_shown = {
@@ -116,6 +116,7 @@ def poster_texts(
             survey_key=r["survey_key"],
             lang=lang,
             fallback=str(r["id"]),
+            name_en=r["name_en"],
         )
         for _, r in gates_df.iterrows()
     }

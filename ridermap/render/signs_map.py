@@ -94,7 +94,7 @@ def sign_plan_figure(
     ax.set_ylabel("")
     _scale_bar(ax, bounds, t, family, texts)
     row = view.communities[view.communities["id"] == cid].iloc[0]
-    name, _ = compound_title(row["name"], row.get("inferred", ""), language)
+    name, _ = compound_title(row["name"], row.get("inferred", ""), language, row.get("name_en", ""))
     title = t["title"].format(name=drawable(name, where=f"sign plan of {cid}"))
     fig.text(0.02, 0.94, title, fontsize=16, fontfamily=family, color=INK, va="bottom")
     texts.append(title)

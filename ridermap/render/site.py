@@ -35,7 +35,7 @@ from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
-from ridermap.render.honest import compound_title, english_name, gate_names, known_access, survey_key_of
+from ridermap.render.honest import compound_title, display_name, english_name, gate_names, known_access, survey_key_of
 from ridermap.render.site_data import (
     CARE_KINDS,
     community_data,
@@ -179,7 +179,7 @@ def render_community(
     ]
     comm = bundle.communities.iloc[0]
     gates = _gate_rows(bundle)
-    name = _compound_name(comm["name"], comm["inferred"])
+    name = _compound_name(comm["name"], comm["inferred"], comm["name_en"])
     facilities = [
         {"kind": f.kind, "label": FACILITY_LABELS.get(f.kind, {"zh": f.kind, "en": f.kind}), "name": f.name}
         for f in bundle.facilities.itertuples(index=False)
@@ -218,6 +218,9 @@ def render_community(
         "names": (gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")),
         "rules": {g["id"]: g for g in gates},
         "fac_names": dict(zip(bundle.facilities["id"], bundle.facilities["name"])),
+        "fac_names_en": {
+            i: str(e).strip() for i, e in zip(bundle.facilities["id"], bundle.facilities["name_en"]) if str(e).strip()
+        },
         "titles": titles,
         "common": common,
         "config": config,
@@ -239,7 +242,13 @@ def _unit_page(shared: dict, u) -> str:
     plans = _plan_rows(ud["plans"], shared["names"], shared["rules"], shared["comm"], name)
     labels = {f["k"]: FACILITY_LABELS.get(f["k"], {"zh": f["k"], "en": f["k"]}) for f in ud["near"]}
     near = [
-        {"kind": f["k"], "label": labels[f["k"]], "name": shared["fac_names"].get(f["id"], ""), "d": f["d"]}
+        {
+            "kind": f["k"],
+            "label": labels[f["k"]],
+            "name": shared["fac_names"].get(f["id"], ""),
+            "name_en": shared["fac_names_en"].get(f["id"], ""),
+            "d": f["d"],
+        }
         for f in ud["near"]
     ]
     t = shared["titles"].loc[u.id]
@@ -272,7 +281,7 @@ def _gate_rows(bundle: Bundle) -> list[dict]:
         {
             "id": g.id,
             "name": str(g.name).strip() or shown[g.id],
-            "name_en": english_name(g.name, "gate") or shown_en[g.id],
+            "name_en": display_name(g.name, "gate", "en", g.name_en) or shown_en[g.id],
             "access": "none" if g.locked else known_access(g.rider_access),
             "locked": bool(g.locked),
             "unconfirmed": not gate_confirmed(inferred=g.inferred, rider_access=known_access(g.rider_access)),
@@ -315,10 +324,10 @@ def _sign_plan(bundle: Bundle, cid: str, analysis: Analysis | None):
         return None
 
 
-def _compound_name(name, inferred) -> dict[str, str]:
+def _compound_name(name, inferred, name_en="") -> dict[str, str]:
     """``name`` (zh, for titles), ``name_zh``, ``name_en``: the compound's name, 待核实 when inferred, never its id."""
     zh = compound_title(name, inferred, "zh")[0]
-    en = compound_title(name, inferred, "en")[0]
+    en = compound_title(name, inferred, "en", name_en)[0]
     return {"name": zh, "name_zh": zh, "name_en": en}
 
 
@@ -370,7 +379,7 @@ def render_index(
         (
             {
                 "id": c.id,
-                **_compound_name(c.name, c.inferred),
+                **_compound_name(c.name, c.inferred, c.name_en),
                 "access": known_access(c.rider_access),
                 "units": int(units.get(c.id, 0)),
                 "path": urls.community_path(c.id),

@@ -23,7 +23,7 @@ from ridermap.analysis.signs import signs_at_turns
 from ridermap.hours import format_schedule
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
-from ridermap.render.honest import compound_title, english_name, gate_names, known_access
+from ridermap.render.honest import compound_title, display_name, english_name, gate_names, known_access
 from ridermap.render.route_why import explain
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,12 @@ def coord_shift(basemap: str | None) -> Shift | None:
 
         return wgs84_to_gcj02
     return None
+
+
+def _ne(name_en) -> dict[str, str]:
+    """``{"ne": ...}`` when the data give an English name or transliteration, else nothing (pages show ``n``)."""
+    text = "" if name_en is None or name_en != name_en else str(name_en).strip()
+    return {"ne": text} if text else {}
 
 
 def _latlon(geom, shift: Shift | None) -> list:
@@ -202,7 +208,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
             {
                 "id": row.id,
                 "n": str(row.name).strip() or shown[row.id],
-                "ne": english_name(row.name, "gate") or shown_en[row.id],
+                "ne": display_name(row.name, "gate", "en", row.name_en) or shown_en[row.id],
                 "a": access,
                 "k": bool(row.locked),
                 "u": unconfirmed,
@@ -218,13 +224,13 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
         lines = coords if row.geometry.geom_type == "MultiLineString" else [coords]
         paths["ride" if row.rideable else "walk"].extend(lines)
     facilities = [
-        {"id": row.id, "k": row.kind, "n": row.name, "p": _latlon(row.geometry, shift)}
+        {"id": row.id, "k": row.kind, "n": row.name, **_ne(row.name_en), "p": _latlon(row.geometry, shift)}
         for row in bundle.facilities.itertuples(index=False)
     ]
     return {
         "id": comm["id"],
         "name": compound_title(comm["name"], comm["inferred"], "zh")[0],
-        "ne": compound_title(comm["name"], comm["inferred"], "en")[0],
+        "ne": compound_title(comm["name"], comm["inferred"], "en", comm["name_en"])[0],
         "a": known_access(comm["rider_access"]),
         "h": rule_text(comm["rider_hours"]),
         "outline": _polygons(comm.geometry, shift),
@@ -273,7 +279,7 @@ def _plan(
             route,
             lang="en",
             gate_names=names["gate_en"],
-            parking_names=names["fac"],
+            parking_names=names["fac_en"],
             destination=destination["en"],
             signs=at,
         ),
@@ -307,6 +313,10 @@ def _lookups(bundle: Bundle, plan: RoutePlan) -> tuple:
             "gate_zh": gate_names(bundle.gates, "zh"),
             "gate_en": gate_names(bundle.gates, "en"),
             "fac": dict(zip(bundle.facilities["id"], bundle.facilities["name"])),
+            "fac_en": {
+                i: _ne(e).get("ne", n)
+                for i, n, e in zip(bundle.facilities["id"], bundle.facilities["name"], bundle.facilities["name_en"])
+            },
         }
         near = plan.nearest.groupby("unit_id", sort=False).indices if len(plan.nearest) else {}
         cached = (plan.nearest, unit_titles(bundle), names, bundle.facilities.set_index("id"), near)
@@ -445,9 +455,9 @@ def search_entries(bundle: Bundle) -> list[dict]:
                 }
             )
     g = bundle.gates
-    for gid, cid, name in zip(g["id"], g["community_id"], g["name"].fillna("").astype(str)):
+    for gid, cid, name, name_en in zip(g["id"], g["community_id"], g["name"].fillna("").astype(str), g["name_en"]):
         if cid in names and name:
-            english = english_name(name, "gate")
+            english = display_name(name, "gate", "en", name_en)
             entry = {"k": "g", "c": names[cid], "n": name, "h": urls.gate_path(cid, gid)}
             out.append({**entry, "ne": english} if english != name.strip() else entry)
     return out
@@ -465,7 +475,7 @@ def index_data(bundle: Bundle, *, shift: Shift | None = None, kinds: tuple[str, 
             {
                 "id": row.id,
                 "name": compound_title(row.name, row.inferred, "zh")[0],
-                "ne": compound_title(row.name, row.inferred, "en")[0],
+                "ne": compound_title(row.name, row.inferred, "en", row.name_en)[0],
                 "a": known_access(row.rider_access),
                 "u": n_units,
                 "outline": _polygons(geom.simplify(1e-5) if geom is not None else None, shift),
@@ -474,6 +484,7 @@ def index_data(bundle: Bundle, *, shift: Shift | None = None, kinds: tuple[str, 
         )
     fac = bundle.facilities[bundle.facilities["kind"].isin(kinds)]
     facilities = [
-        {"id": r.id, "k": r.kind, "n": r.name, "p": _latlon(r.geometry, shift)} for r in fac.itertuples(index=False)
+        {"id": r.id, "k": r.kind, "n": r.name, **_ne(r.name_en), "p": _latlon(r.geometry, shift)}
+        for r in fac.itertuples(index=False)
     ]
     return {"communities": comms, "fac": facilities, "kinds": list(kinds)}

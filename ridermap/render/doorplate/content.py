@@ -140,7 +140,7 @@ def _label(label: str, number: str, template: str, missing: str) -> tuple[str, b
 
 def _gate_plate_text(row, texts: Mapping, lang: str) -> tuple[str, tuple[str, ...]]:
     """Headline and detail lines of a gate plate: its rule only from data, 待核实 where unknown or inferred."""
-    name = display_name(row.name, "gate", lang)
+    name = display_name(row.name, "gate", lang, getattr(row, "name_en", ""))
     access = known_access(row.rider_access)
     if access == "unknown":
         rule = _join(texts["rule_unconfirmed"], texts["locked"] if row.locked else "")
@@ -198,9 +198,8 @@ def plates_for_community(
         view = english_labels(view)
     texts = i18n.words("plate", config.language)
     # never the OSM id; 待核实 on an inferred name
-    compound = compound_title(view.communities["name"].iloc[0], view.communities["inferred"].iloc[0], config.language)[
-        0
-    ]
+    comm = view.communities.iloc[0]
+    compound = compound_title(comm["name"], comm["inferred"], config.language, comm["name_en"])[0]
     common = {"community_id": community_id, "base": config.base_url, "compound": compound, "caption": texts["caption"]}
     buildings = view.buildings.assign(
         _key=[_sort_key(n, i) for i, n in zip(view.buildings["id"], view.buildings["number"])]
