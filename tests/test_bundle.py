@@ -59,3 +59,26 @@ def test_a_compounds_view_of_itself_is_itself_and_equals_a_recomputed_view():
     assert view.replace(units=view.units.iloc[:0]).community(cid) is not view
     with pytest.raises(Exception, match="no community"):
         view.community("not-there")
+
+
+def test_a_geopackage_of_an_older_ridermap_without_name_en_still_reads(tmp_path, sample_bundle):
+    """``name_en`` came later: a GeoPackage written before it reads with the column empty; any other missing
+    column is still a one-line input error."""
+    import pyogrio
+
+    from ridermap.errors import InputError
+    from ridermap.ingest.gpkg import bundle_from_gpkg
+    from ridermap.publish.gpkg import write_gpkg
+
+    path = tmp_path / "old.gpkg"
+    for name, layer in sample_bundle.layers().items():
+        pyogrio.write_dataframe(layer.drop(columns=["name_en"], errors="ignore"), path, layer=name, driver="GPKG")
+    bundle = bundle_from_gpkg(path)
+    assert list(bundle.communities["name_en"]) == [""] * len(bundle.communities)
+    assert bundle.communities["name"].tolist() == sample_bundle.communities["name"].tolist()
+    broken = tmp_path / "broken.gpkg"
+    write_gpkg(sample_bundle, broken)
+    gates = pyogrio.read_dataframe(broken, layer="gates").drop(columns=["rider_access"])
+    pyogrio.write_dataframe(gates, broken, layer="gates", driver="GPKG")
+    with pytest.raises(InputError, match="layer gates: missing column"):
+        bundle_from_gpkg(broken)

@@ -8,7 +8,7 @@ import pyogrio
 
 from ridermap.errors import InputError
 from ridermap.model.bundle import Bundle
-from ridermap.model.schema import LAYERS
+from ridermap.model.schema import LAYERS, OPTIONAL_COLUMNS
 
 META_LAYER = "ridermap_meta"
 
@@ -32,7 +32,7 @@ def bundle_from_gpkg(path: str | Path) -> Bundle:
             gdf = pyogrio.read_dataframe(path, layer=name)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             raise InputError(f"{path}: layer {name}: {str(exc).splitlines()[0]}") from exc
-        missing = [c for c in LAYERS[name] if c not in gdf.columns]
+        missing = [c for c in LAYERS[name] if c not in gdf.columns and c not in OPTIONAL_COLUMNS]
         if missing:
             raise InputError(f"{path}: layer {name}: missing column(s) {', '.join(missing)}")
         layers[name] = gdf

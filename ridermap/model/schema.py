@@ -32,6 +32,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "paths": ("id", "community_id", "kind", "access", "rideable", "name", "source"),
 }
 
+#: columns a GeoPackage of an older ridermap may lack: read as empty (``name_en`` came with English names)
+OPTIONAL_COLUMNS = frozenset({"name_en"})
+
 #: ``inferred``: comma-separated names of the attributes ridermap inferred rather
 #: than read from data (``name``, ``rider_access``, ``location``); ``""`` = all from
 #: data. Inferred items are drawn distinctly and shown as 待核实 (to be confirmed).
