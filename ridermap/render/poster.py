@@ -454,17 +454,13 @@ def _split(job: _Job, prep: _Prep, reserved: list[Row] | None):
     )
 
 
-def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
-    """One layout pass: the poster, or the panel rows that did not fit the room reserved for them."""
-    sizes, f, style = TEXT_SIZES[job.paper], PAPER_FACTOR[job.paper], job.style
-    prep = _prepare(job)
-    geo, page, ty, layers = prep.geo, prep.sheet.page, prep.ty, prep.geo.layers
-    panel, map_block, panel_cols = _split(job, prep, reserved)
-    frame, scale, grid, matrix = poster_map.map_frame(
-        geo, map_block, band=prep.band, strip_h=prep.strip_h, style=style, f=f
-    )
+def _map_and_labels(job: _Job, prep: _Prep, frame: Box, scale: int, grid, matrix: list[float]):
+    """Draw the map and its symbols, place the labels (with an inset if a dense part needs one).
 
-    # map, symbols, labels, furniture
+    Returns ``(marks, legend_drawn, b_clip, placed, inset)``.
+    """
+    sizes, f, style = TEXT_SIZES[job.paper], PAPER_FACTOR[job.paper], job.style
+    page, layers = prep.sheet.page, prep.geo.layers
     comp_mm, b_mm, legend_drawn = poster_map.draw_map(page, layers, job.cid, matrix, frame, grid, style, f)
     marks = poster_map.draw_symbols(page, layers, job.gate_id, matrix, frame, style, f, legend_drawn)
     if job.posts:
@@ -504,6 +500,20 @@ def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
         f,
     )
     placed, inset = poster_inset.place_labels_with_inset(requests, main, fit=job.fit)
+    return marks, legend_drawn, b_clip, placed, inset
+
+
+def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
+    """One layout pass: the poster, or the panel rows that did not fit the room reserved for them."""
+    sizes, f, style = TEXT_SIZES[job.paper], PAPER_FACTOR[job.paper], job.style
+    prep = _prepare(job)
+    geo, page, ty, layers = prep.geo, prep.sheet.page, prep.ty, prep.geo.layers
+    panel, map_block, panel_cols = _split(job, prep, reserved)
+    frame, scale, grid, matrix = poster_map.map_frame(
+        geo, map_block, band=prep.band, strip_h=prep.strip_h, style=style, f=f
+    )
+
+    marks, legend_drawn, b_clip, placed, inset = _map_and_labels(job, prep, frame, scale, grid, matrix)
     poster_maplabels.draw_labels(page, [p for p in placed if p.how != "inset"], prep.texts, style=style)
     poster_furniture.draw_furniture(
         page,
@@ -559,9 +569,14 @@ def _render(job: _Job, *, reserved: list[Row] | None) -> Poster | _Overflow:
     poster_furniture.qr_caption(ty, prep.caption_lines, qr_box, qr_x0=qr_x0, qr_block_w=prep.qr_mm)
     _finish_page(job, prep, frame)
     _log_drawn(job, scale, len(placed))
-    sheet = prep.sheet
+    return _poster(job, prep, frame, scale, grid, marks, placed, inset, qr_box, legend_keys, index, callouts)
+
+
+def _poster(job: _Job, prep: _Prep, frame, scale, grid, marks, placed, inset, qr_box, legend_keys, index, callouts):
+    """The :class:`Poster` of a finished layout pass."""
+    geo, sheet = prep.geo, prep.sheet
     return Poster(
-        figure=page.fig,
+        figure=sheet.page.fig,
         labels=placed,
         symbols=marks.symbols,
         url=prep.texts.url,
