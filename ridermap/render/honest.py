@@ -102,7 +102,7 @@ def compound_title(name, inferred, lang: str, name_en: object = "") -> tuple[str
     >>> compound_title("学士居", "", "en", "Xueshi Ju")
     ('Xueshi Ju', False)
     """
-    english = _text(name_en)
+    english = str(name_en or "").strip()
     if lang == "en" and english:
         return (mark_unconfirmed(english, lang), True) if is_inferred(inferred, "name") else (english, False)
     if is_placeholder_name(name):
@@ -184,12 +184,7 @@ def display_name(name, kind: str, lang: str, name_en: object = "") -> str:
     """
     if lang != "en":
         return str(name or "").strip()
-    return _text(name_en) or english_name(name, kind)
-
-
-def _text(value: object) -> str:
-    """A cell as text: ``""`` for None and NaN."""
-    return "" if value is None or value != value else str(value).strip()
+    return str(name_en or "").strip() or english_name(name, kind)
 
 
 def gate_title(

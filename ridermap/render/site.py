@@ -218,9 +218,6 @@ def render_community(
         "names": (gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")),
         "rules": {g["id"]: g for g in gates},
         "fac_names": dict(zip(bundle.facilities["id"], bundle.facilities["name"])),
-        "fac_names_en": {
-            i: str(e).strip() for i, e in zip(bundle.facilities["id"], bundle.facilities["name_en"]) if str(e).strip()
-        },
         "titles": titles,
         "common": common,
         "config": config,
@@ -246,7 +243,7 @@ def _unit_page(shared: dict, u) -> str:
             "kind": f["k"],
             "label": labels[f["k"]],
             "name": shared["fac_names"].get(f["id"], ""),
-            "name_en": shared["fac_names_en"].get(f["id"], ""),
+            "name_en": f.get("ne", ""),
             "d": f["d"],
         }
         for f in ud["near"]

@@ -58,7 +58,7 @@ def coord_shift(basemap: str | None) -> Shift | None:
 
 def _ne(name_en) -> dict[str, str]:
     """``{"ne": ...}`` when the data give an English name or transliteration, else nothing (pages show ``n``)."""
-    text = "" if name_en is None or name_en != name_en else str(name_en).strip()
+    text = str(name_en or "").strip()
     return {"ne": text} if text else {}
 
 
@@ -405,6 +405,7 @@ def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | N
                 "id": r.facility_id,
                 "k": r.kind,
                 "n": str(fac.at[r.facility_id, "name"]) if r.facility_id in fac.index else "",
+                **(_ne(fac.at[r.facility_id, "name_en"]) if r.facility_id in fac.index else {}),
                 "d": round(float(r.distance_m)),
             }
             for r in near.itertuples(index=False)
