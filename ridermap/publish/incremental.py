@@ -291,14 +291,13 @@ class KeyMaker:
 
 def previous_compounds(previous: Path | None) -> dict[str, dict]:
     """The compound records of the previous build's ``build.json`` by compound id (empty if none or unreadable)."""
-    if previous is None:
+    data = previous_build(previous)
+    compounds = data.get("compounds") if data is not None else None
+    if not isinstance(compounds, list):
+        if previous is not None:
+            log.info("no usable build.json in %s: every compound is built", previous)
         return {}
-    try:
-        data = json.loads((previous / "build.json").read_text(encoding="utf-8"))
-        return {str(c["community"]): c for c in data.get("compounds", []) if isinstance(c, dict) and "community" in c}
-    except (OSError, ValueError, TypeError, AttributeError, KeyError):
-        log.info("no usable build.json in %s: every compound is built", previous)
-        return {}
+    return {str(c["community"]): c for c in compounds if isinstance(c, dict) and "community" in c}
 
 
 def part_files(record: Mapping, part: str) -> list[str]:
