@@ -42,7 +42,15 @@ from matplotlib.patches import Rectangle
 from ridermap.render import poster_furniture, poster_map, poster_maplabels
 from ridermap.render.poster_content import Texts
 from ridermap.render.poster_grid import make_grid, nice_scale
-from ridermap.render.poster_labels import Fallbacks, LabelFitError, LabelRequest, PlacedLabel, place_labels, pole_of
+from ridermap.render.poster_labels import (
+    Fallbacks,
+    LabelFitError,
+    LabelRequest,
+    PlacedLabel,
+    boxes_overlap,
+    place_labels,
+    pole_of,
+)
 from ridermap.render.poster_map import Symbol
 from ridermap.render.poster_page import PT_PER_MM, Box, Page, label_size
 from ridermap.render.poster_style import MIN_LABEL_CAP_MM, PosterStyle, TextSizes
@@ -318,7 +326,7 @@ def _tag_box(main: MainMap, area: Box, text: str, cap: float) -> Box | None:
     for bx, by in ((x0, y1), (x1 - w, y1), (x0, y0 - h), (x1 - w, y0 - h)):
         box = (bx, by, bx + w, by + h)
         inside = box[0] >= frame[0] and box[1] >= frame[1] and box[2] <= frame[2] and box[3] <= frame[3]
-        if inside and not any(_overlap(box, s) for s in symbols):
+        if inside and not any(boxes_overlap(box, s) for s in symbols):
             return box
     return None
 
@@ -372,10 +380,6 @@ def _mm(box) -> Box:
     """A box of plain floats (not numpy scalars)."""
     x0, y0, x1, y1 = (float(v) for v in box)
     return x0, y0, x1, y1
-
-
-def _overlap(a: Box, b: Box) -> bool:
-    return a[0] < b[2] and a[2] > b[0] and a[1] < b[3] and a[3] > b[1]
 
 
 def _inset_matrix(main: MainMap, plan: _Plan) -> list[float]:
