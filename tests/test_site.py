@@ -468,3 +468,27 @@ def test_report_a_problem_link_from_the_configured_template(tmp_path, sample_bun
     for bad in ("javascript:alert(1)//{unit_id}", "https://x.cn/?u={unit}", "https://x.cn/{unit_id"):
         with pytest.raises(ConfigError):
             _feedback_url(bad, "ridermap.toml")
+
+
+def test_an_unnumbered_building_is_named_on_the_map_as_its_doorplate_names_it(sample_config):
+    """A plate's QR code opens the compound page at its building: an unnumbered, unlabelled building there is
+    called by the survey key its plate prints (未编号楼栋 B01), never left blank."""
+    from ridermap.ingest import bundle_from_sources
+    from ridermap.render.doorplate import plates_for_community
+    from ridermap.render.site_data import community_data
+
+    district = bundle_from_sources([shared_osm("beijing_xueyuanlu.osm")], admin_code="110108")
+    checked = 0
+    for cid in district.community_ids():
+        view = district.community(cid)
+        plates = {p.plate_id: p for p in plates_for_community(view, cid, config=sample_config)}
+        for b in community_data(view)["buildings"]:
+            if b["n"]:
+                continue
+            assert b["l"] and b["le"], b["id"]
+            key = b.get("k")
+            if key and b["id"] in plates:
+                assert b["l"] == f"未编号楼栋 {key}" and b["le"] == f"Building (no number) {key}"
+                assert key in plates[b["id"]].visible_text()
+                checked += 1
+    assert checked >= 5

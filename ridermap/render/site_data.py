@@ -17,13 +17,20 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ridermap import urls
+from ridermap import i18n, urls
 from ridermap.analysis.routing import RoutePlan, UnitRoute, describe, parse_hours
 from ridermap.analysis.signs import signs_at_turns
 from ridermap.hours import format_schedule
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
-from ridermap.render.honest import compound_title, display_name, english_name, gate_names, known_access
+from ridermap.render.honest import (
+    compound_title,
+    display_name,
+    english_name,
+    gate_names,
+    known_access,
+    survey_key_of,
+)
 from ridermap.render.route_why import explain
 
 log = logging.getLogger(__name__)
@@ -171,12 +178,14 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
         geom = row.geometry
         label_pt = geom.representative_point() if geom is not None and not geom.is_empty else None
         label = row.label or (f"{row.number}号楼" if row.number else "")
+        key = "" if label else survey_key_of(row.survey_key, row.id)  # as the building's doorplate prints it
         buildings.append(
             {
                 "id": row.id,
                 "n": row.number,
-                "l": label,
-                "le": english_name(label, "building"),
+                "l": label or f"{i18n.t('plate.no_building', 'zh')} {key}",
+                "le": english_name(label, "building") if label else f"{i18n.t('plate.no_building', 'en')} {key}",
+                **({"k": key} if key else {}),
                 "g": _polygons(geom, shift),
                 "c": _latlon(label_pt, shift) if label_pt is not None else [],
             }
