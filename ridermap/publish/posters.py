@@ -53,6 +53,13 @@ def save_poster(poster: Poster, path: str | Path, *, dpi: int = 300) -> Path:
     path = Path(path)
     fmt = poster_format(path)
     _check_dpi(fmt, dpi)
+    if fmt == "pdf":
+        data = _direct_pdf(poster)
+        if data is not None:
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(data)
+            log.info("wrote %s", path)
+            return path
     rc = {"pdf.fonttype": 3, "svg.fonttype": "path", "svg.hashsalt": "ridermap", "pdf.compression": 6}
     metadata = {
         "pdf": {"Title": poster.title, "Creator": "ridermap", "CreationDate": None, "ModDate": None},
@@ -67,6 +74,25 @@ def save_poster(poster: Poster, path: str | Path, *, dpi: int = 300) -> Path:
             _set_print_boxes(tmp, poster)
     log.info("wrote %s", path)
     return path
+
+
+def _direct_pdf(poster: Poster) -> bytes | None:
+    """The poster's PDF by :mod:`ridermap.render.pdf_figure`; ``None`` if it holds what only matplotlib draws."""
+    from ridermap.render.pdf_figure import Unsupported, figure_pdf
+    from ridermap.render.poster_page import measuring_renderer
+
+    boxed = poster.trim_box != (0.0, 0.0, *poster.page_mm)
+    try:
+        return figure_pdf(
+            poster.figure,
+            measure_renderer=measuring_renderer(),
+            title=poster.title,
+            trim_box=poster.trim_box if boxed else None,
+            bleed_box=poster.bleed_box if boxed else None,
+        )
+    except Unsupported as exc:
+        log.debug("poster %s: drawn by matplotlib's PDF backend (%s)", poster.title, exc)
+        return None
 
 
 def _check_dpi(fmt: str, dpi: int) -> None:

@@ -285,6 +285,11 @@ def _text_extent_mm(text: str, size_pt: float, family: str) -> tuple[float, floa
     return bb.width * k, bb.height * k
 
 
+def measuring_renderer():
+    """The Agg renderer at :data:`MEASURE_DPI` text is measured on (its text metrics are cached per process)."""
+    return _measure_figure()[1]
+
+
 @lru_cache(maxsize=1)
 def _measure_figure():
     """A small figure and renderer at :data:`MEASURE_DPI` to measure text on (one per process)."""

@@ -97,6 +97,10 @@ class CidFont:
             raise RenderError(f"font {self.path.name} has no glyph for {char!r}")
         return name
 
+    def has(self, char: str) -> bool:
+        """Whether the font has a glyph for ``char``."""
+        return ord(char) in self._cmap
+
     def cid(self, char: str) -> int:
         """The CID of ``char`` (CID-keyed CFF glyph names are ``cidNNNNN``)."""
         name = self.glyph_name(char)
@@ -126,6 +130,36 @@ class CidFont:
             glyphs[name].draw(pen)
             self._outlines[name] = pen.getCommands()
         return self._outlines[name]
+
+    def pdf_outline(self, char: str) -> tuple[str, tuple[float, float, float, float] | None]:
+        """PDF path operators of the glyph of ``char`` in font units (y up), and its bounds; ``""`` if blank."""
+        name = self.glyph_name(char)
+        from fontTools.pens.basePen import BasePen
+        from fontTools.pens.boundsPen import BoundsPen
+
+        class _PdfPen(BasePen):
+            def __init__(self, glyphs) -> None:
+                super().__init__(glyphs)
+                self.ops: list[str] = []
+
+            def _moveTo(self, p) -> None:
+                self.ops.append(f"{fmt(p[0])} {fmt(p[1])} m")
+
+            def _lineTo(self, p) -> None:
+                self.ops.append(f"{fmt(p[0])} {fmt(p[1])} l")
+
+            def _curveToOne(self, p1, p2, p3) -> None:
+                self.ops.append(" ".join(fmt(v) for v in (*p1, *p2, *p3)) + " c")
+
+            def _closePath(self) -> None:
+                self.ops.append("h")
+
+        glyphs = self._font.getGlyphSet()
+        pen = _PdfPen(glyphs)
+        glyphs[name].draw(pen)
+        bounds_pen = BoundsPen(glyphs)
+        glyphs[name].draw(bounds_pen)
+        return " ".join(pen.ops), bounds_pen.bounds
 
     def ink_bounds_em(self, char: str) -> tuple[float, float, float, float] | None:
         """``(xmin, ymin, xmax, ymax)`` of the glyph's outline in em (y up), ``None`` if blank."""
@@ -199,7 +233,7 @@ def _to_unicode_cmap(pairs: list[tuple[int, str]]) -> bytes:
     return "\n".join(lines).encode("ascii")
 
 
-def _pdf_string(text: str) -> str:
+def pdf_string(text: str) -> str:
     """A PDF text string (UTF-16BE with BOM, hex) for the document info."""
     return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
 
@@ -279,7 +313,7 @@ class PdfBuilder:
             pages, f"<< /Type /Pages /Count {len(kids)} /Kids [{' '.join(f'{k} 0 R' for k in kids)}] >>".encode("ascii")
         )
         put(catalog, f"<< /Type /Catalog /Pages {pages} 0 R >>".encode("ascii"))
-        info = add(f"<< /Title {_pdf_string(self.title)} /Producer (ridermap) >>".encode("ascii"))
+        info = add(f"<< /Title {pdf_string(self.title)} /Producer (ridermap) >>".encode("ascii"))
 
         out = io.BytesIO()
         out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
