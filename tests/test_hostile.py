@@ -26,13 +26,14 @@ IMG = "<img src=x onerror=__pwned=1>"
 SCRIPT = "<script>__pwned=2</script>"
 TEMPLATE = "`${__pwned=3}`\\u"  # breaks out of a JS template literal if unescaped
 SVG = "<svg onload=alert(4)>"
+JINJA = "{{'zq'~'jv'}}"  # Jinja syntax: "zqjv" if a template engine evaluated it on the build machine
 
 # short enough to fit a small doorplate (fitting long names is not what this file tests)
 COMPOUND = '=HYPERLINK("x","锦")' + IMG + "😀\u202e"
 GATE = "+cmd|'!A0" + SCRIPT + "🚪"
 BUILDING = "@SUM(1)" + SVG + "\u202e12号楼🏠"
 UNIT = "-2+3" + TEMPLATE + "\u202e"
-STATION = "\t=1+1" + IMG + "⚡"
+STATION = "\t=1+1" + IMG + JINJA + "⚡"
 CHARGER = "\r@x" + TEMPLATE + SCRIPT
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -174,6 +175,15 @@ def test_html_files_hold_no_raw_payload(out):
         text = path.read_text(encoding="utf-8")
         for payload in ("<img src=x", "<script>__pwned", "<svg onload"):  # backticks are plain text in HTML
             assert payload not in text, (path.name, payload)
+
+
+def test_template_syntax_in_names_is_never_evaluated(out):
+    """folium/branca rendered each map part a second time as a Jinja template: a name ran on the build machine."""
+    texts = [p for p in out.rglob("*") if p.is_file() and p.suffix in (".html", ".js", ".json", ".csv", ".txt", ".svg")]
+    gap_map = (out / "gaps" / "gaps.html").read_text(encoding="utf-8")
+    assert "zq" in gap_map  # the station's name is on the gap map (escaped), so the check below means something
+    for path in texts:
+        assert "zqjv" not in path.read_text(encoding="utf-8"), path
 
 
 # --- in Chromium ------------------------------------------------------------------------------
