@@ -186,6 +186,10 @@ def load_font(path: str) -> CidFont:
     return CidFont(path)
 
 
+#: tables the embedded CFF never needs (layout, vertical metrics, signature)
+_DROPPED_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "VORG", "vhea", "vmtx", "DSIG")
+
+
 @lru_cache(maxsize=32)
 def _subset_cff(path: str, chars: frozenset[str]) -> bytes:
     from fontTools import subset
@@ -196,10 +200,13 @@ def _subset_cff(path: str, chars: frozenset[str]) -> bytes:
     options.hinting = False
     options.desubroutinize = True
     options.notdef_outline = True
-    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "VORG", "vhea", "vmtx", "DSIG"]
+    options.drop_tables += list(_DROPPED_TABLES)
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(ord(c) for c in chars))
     with open_font(path) as font:  # a private copy: subsetting changes it
+        for tag in _DROPPED_TABLES:  # dropped before subsetting, or fontTools reads them (most of its time)
+            if tag in font:
+                del font[tag]
         subsetter.subset(font)
         data = font.getTableData("CFF ")
     log.debug("font subset: %d characters, %d bytes of CFF", len(chars), len(data))
