@@ -118,6 +118,20 @@ def _figure_artists(fig) -> list:
     return out
 
 
+def _clipped_to(artist, ax) -> bool:
+    """Whether matplotlib clips ``artist`` (to ``ax``'s box, the only clip posters use)."""
+    if not artist.get_clip_on():
+        return False
+    path, box = artist.get_clip_path(), artist.get_clip_box()
+    if path is None and box is None:
+        return False
+    if path is not None and getattr(path, "_patch", None) is not ax.patch:
+        raise Unsupported(f"{type(artist).__name__} clipped to another path")
+    if box is not None and box is not ax.bbox and tuple(box.extents) != tuple(ax.bbox.extents):
+        raise Unsupported(f"{type(artist).__name__} clipped to another box")
+    return True
+
+
 def _axes_artists(ax) -> list:
     if ax.axison:
         raise Unsupported("axes with their axis on")
@@ -158,12 +172,19 @@ class _Content:
 
     # -- containers
     def axes(self, ax) -> None:
+        """The axes' artists in ``zorder``; those matplotlib clips (clip on, clipped to the axes) inside its box."""
         x0, y0, x1, y1 = ax.bbox.extents
         k = self.k
-        self.ops.append(f"q {x0 * k:.2f} {y0 * k:.2f} {(x1 - x0) * k:.2f} {(y1 - y0) * k:.2f} re W n")
+        box = f"{x0 * k:.2f} {y0 * k:.2f} {(x1 - x0) * k:.2f} {(y1 - y0) * k:.2f} re W n"
+        clipped = False
         for artist in _axes_artists(ax):
+            want = _clipped_to(artist, ax)
+            if want != clipped:
+                self.ops.append(f"q {box}" if want else "Q")
+                clipped = want
             self.artist(artist)
-        self.ops.append("Q")
+        if clipped:
+            self.ops.append("Q")
 
     def artist(self, a) -> None:
         if a.get_path_effects() or a.get_sketch_params() is not None or a.get_rasterized():

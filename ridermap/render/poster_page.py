@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
+from matplotlib.transforms import TransformedPatchPath
 
 from ridermap.render.fonts import cap_height_em, text_width_mm
 from ridermap.render.poster_labels import LabelRequest
@@ -125,13 +127,27 @@ class Page:
         self.texts: list[str] = []
         #: the symbol of the gate "you are here" (its legend sample draws it)
         self.here_key = "ride"
+        self._clips: dict[int, tuple[Any, TransformedPatchPath]] = {}
+
+    def clip(self) -> TransformedPatchPath:
+        """The clip path of the current axes (what matplotlib would give every artist), made once per axes.
+
+        matplotlib builds it again for every artist added (a third of the cost
+        of adding a text); an inset's Page (a copy with its own axes) gets its own.
+        """
+        held = self._clips.get(id(self.ax))
+        if held is None or held[0] is not self.ax:
+            held = self._clips[id(self.ax)] = (self.ax, TransformedPatchPath(self.ax.patch))
+        return held[1]
 
     def add(self, artist):
-        """Add a patch or collection to the page; the axes limits are fixed, so no data limits are updated.
+        """Add a patch, line or collection to the page; the axes limits are fixed, so no data limits are updated.
 
         ``Axes.add_patch`` recomputes the data limits for every patch (most of
         a poster's patch cost); ``add_artist`` draws the same, in the same order.
         """
+        if artist.get_clip_path() is None:
+            artist.set_clip_path(self.clip())
         return self.ax.add_artist(artist)
 
     def text(
@@ -160,6 +176,7 @@ class Page:
             zorder=zorder,
             parse_math=False,
             gid=gid,
+            clip_path=self.clip(),
             **kw,
         )
         self.texts.append(s)
@@ -182,7 +199,7 @@ class Page:
         kw: dict[str, Any] = {}
         if m.fillstyle != "full":
             kw = {"fillstyle": m.fillstyle, "markerfacecoloralt": m.alt_face}
-        (line,) = self.ax.plot(
+        line = Line2D(
             np.atleast_1d(x),
             np.atleast_1d(y),
             linestyle="none",
@@ -195,7 +212,7 @@ class Page:
             gid=gid,
             **kw,
         )
-        return line
+        return self.add(line)  # not Axes.plot: no data limits to update, no colour cycle
 
     def lines(self, parts: list[np.ndarray], s: Line, *, zorder: float, clip: Box | None = None):
         if not parts:
