@@ -214,8 +214,9 @@ def _building_specs(
     step = 1.2 * f
     buildings = layers["buildings"]
     out = []
-    for i in np.argsort([g.area if g is not None else 0 for g in b_clip], kind="stable"):
-        text, geom = texts.b_text[i], b_clip.iloc[i]
+    geoms, ids = list(b_clip), buildings["id"].tolist()
+    for i in np.argsort([g.area if g is not None else 0 for g in geoms], kind="stable"):
+        text, geom = texts.b_text[i], geoms[i]
         if not text or geom is None or geom.is_empty:
             continue
         pole = pole_of(geom)
@@ -228,7 +229,7 @@ def _building_specs(
                 ]
             )
 
-        key = str(buildings["id"].iloc[i])
+        key = str(ids[i])
         callout_tb = style.unconfirmed_callout if key in texts.unconfirmed_numbers else style.callout_label
         out.append(_Spec(page, key, "building", text, style.building_label, callout_tb, pole, cands, geom))
     return out
@@ -241,14 +242,15 @@ def _unit_specs(
     b_poles = {bid: pole_of(g) for bid, g in zip(buildings["id"], b_clip) if g is not None and not g.is_empty}
     start = style.unit_door.size_mm * f / 2 + style.label_gap_mm * f
     out = []
+    u_building, u_id = units["building_id"].tolist(), units["id"].tolist()
     for i in np.flatnonzero(marks.uok):
         text = texts.u_text[i]
         if not text:
             continue
         xy = marks.uxy[i]
-        pole = b_poles.get(units["building_id"].iloc[i])
+        pole = b_poles.get(u_building[i])
         prefer = math.degrees(math.atan2(xy[1] - pole[1], xy[0] - pole[0])) if pole else 90.0
-        key = str(units["id"].iloc[i])
+        key = str(u_id[i])
         out.append(
             _point_spec(
                 page,

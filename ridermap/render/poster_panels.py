@@ -245,34 +245,31 @@ def index_entries(
     """Numbered buildings (natural order), each followed by its numbered units, with their squares."""
     out: list[IndexEntry] = []
     buildings, units = layers["buildings"], layers["units"]
-    border = sorted(
-        range(len(buildings)),
-        key=lambda i: (natural_key(str(buildings["number"].iloc[i]) or "~"), str(buildings["label"].iloc[i])),
-    )
+    b_number = [str(v) for v in buildings["number"]]
+    b_label = [str(v) for v in buildings["label"]]
+    b_id = [str(v) for v in buildings["id"]]
+    b_geom = list(b_mm)
+    u_points = dict(zip(u_mm.index, u_mm))
+    by_building: dict[str, list[tuple[str, str, str, Any]]] = {}  # plain lists: no pandas access per row
+    for j, bid, uid, unum, ulabel in zip(
+        units.index, units["building_id"], units["id"], units["number"], units["label"], strict=True
+    ):
+        by_building.setdefault(str(bid), []).append((str(unum), str(uid), str(ulabel), u_points.get(j)))
+    border = sorted(range(len(buildings)), key=lambda i: (natural_key(b_number[i] or "~"), b_label[i]))
     for i in border:
-        number, label = str(buildings["number"].iloc[i]), str(buildings["label"].iloc[i])
+        number, label = b_number[i], b_label[i]
         if not number and not label:
             continue
-        geom = b_mm.iloc[i]
+        geom = b_geom[i]
         squares = tuple(grid.squares_of(geom)) if geom is not None else ()
         text = label or words["building_fmt"].format(n=number)
-        bid = str(buildings["id"].iloc[i])
-        out.append(IndexEntry("building", bid, text, squares))
-        mine = units[units["building_id"] == bid]
-        for j in sorted(mine.index, key=lambda j: natural_key(str(units["number"].loc[j]))):
-            unum = str(units["number"].loc[j])
+        out.append(IndexEntry("building", b_id[i], text, squares))
+        for unum, uid, ulabel, p in sorted(by_building.get(b_id[i], []), key=lambda u: natural_key(u[0])):
             if not unum:
                 continue
-            p = u_mm.loc[j]
             sq = grid.square_of(p.x, p.y) if p is not None and not p.is_empty else None
             out.append(
-                IndexEntry(
-                    "unit",
-                    str(units["id"].loc[j]),
-                    str(units["label"].loc[j]) or words["unit_fmt"].format(n=unum),
-                    (sq,) if sq else (),
-                    number=unum,
-                )
+                IndexEntry("unit", uid, ulabel or words["unit_fmt"].format(n=unum), (sq,) if sq else (), number=unum)
             )
     return out
 
@@ -371,14 +368,17 @@ def index_rows(entries, page: Page, cap: float, head_cap: float, col_w: float, w
 def index_rows_estimate(layers, page: Page, cap: float, head_cap: float, col_w: float, words) -> list:
     """Index rows before the grid is known: the same texts with a typical square name."""
     buildings, units = layers["buildings"], layers["units"]
+    numbers: dict[str, list[str]] = {}
+    for bid, n in zip(units["building_id"], units["number"], strict=True):
+        if str(n):
+            numbers.setdefault(str(bid), []).append(str(n))
     entries = []
-    for i in range(len(buildings)):
-        number, label = str(buildings["number"].iloc[i]), str(buildings["label"].iloc[i])
+    for bid, number, label in zip(buildings["id"], buildings["number"], buildings["label"], strict=True):
+        number, label, bid = str(number), str(label), str(bid)
         if not number and not label:
             continue
-        bid = str(buildings["id"].iloc[i])
         entries.append(IndexEntry("building", bid, label or words["building_fmt"].format(n=number), ("B2", "C2")))
-        mine = [str(n) for n in units["number"][units["building_id"] == bid] if str(n)]
+        mine = numbers.get(bid, [])
         for k, n in enumerate(mine):  # assume the units fall in two squares
             entries.append(IndexEntry("unit", "", "", ("C12" if k < len(mine) / 2 else "D12",), number=n))
     return index_rows(entries, page, cap, head_cap, col_w, words)
@@ -403,8 +403,9 @@ def nearby_rows(
     """Facilities around but off the map: nearest two of each kind, with distance and direction."""
     picked: list[int] = []
     per_kind: dict[str, int] = {}
+    kinds, names = [str(k) for k in fac["kind"]], [str(n) for n in fac["name"]]
     for j in np.argsort(fac_dist, kind="stable"):
-        kind = str(fac["kind"].iloc[j])
+        kind = kinds[j]
         if not mask[j] or kind not in ty.style.facilities or per_kind.get(kind, 0) >= 2 or len(picked) >= 8:
             continue
         per_kind[kind] = per_kind.get(kind, 0) + 1
@@ -413,8 +414,8 @@ def nearby_rows(
         return []
     out = [Row("head", ty.words["nearby"], ty.head_line, None, True)]
     for j in picked:
-        kind = str(fac["kind"].iloc[j])
-        name_ = str(fac["name"].iloc[j]) or FACILITY_LABELS.get(kind, {}).get(ty.lang, kind)
+        kind = kinds[j]
+        name_ = names[j] or FACILITY_LABELS.get(kind, {}).get(ty.lang, kind)
         text = f"{name_} {fac_dir[j]} {round(fac_dist[j] / 10) * 10:.0f}m"
         for k, ln in enumerate(wrap(text, ty.col_w - ty.sym_w, lambda t: ty.page.measure(t, ty.body))):
             out.append(Row("gate", ln, ty.body_line, f"facility:{kind}" if k == 0 else None))
