@@ -337,16 +337,13 @@ class _Content:
         missing = next((ch for ch in s if not self.fonts.font.has(ch)), None)
         if missing is not None:  # checked before matplotlib lays the text out (and warns)
             raise Unsupported(f"no glyph for {missing!r}")
-        _, info, _ = t._get_layout(self.renderer)
-        if len(info) != 1:
-            raise Unsupported("multi-line text")
+        line, dx, dy = _line_offset(self.renderer, t)
         pos = t.get_transform().transform(t.get_unitless_position())
         if not np.all(np.isfinite(pos)):
             return
         if t.get_bbox_patch() is not None:
             t.update_bbox_position_size(self.renderer)
             self.patch(t.get_bbox_patch())
-        line, _, (dx, dy) = info[0]
         rgba = mcolors.to_rgba(t.get_color())
         alpha = float(t.get_alpha() if t.get_alpha() is not None else rgba[3])
         size = t.get_fontsize()  # points
@@ -361,6 +358,37 @@ class _Content:
         for font_name, codes in runs:
             self.ops.append(f"/{font_name} {size:.3f} Tf <{codes}> Tj")
         self.ops.append("ET Q")
+
+
+#: (renderer, text and every property its layout depends on) -> (line, dx, dy); a district repeats its texts
+_OFFSETS: dict[tuple, tuple[str, float, float]] = {}
+
+
+def _line_offset(renderer, t: Any) -> tuple[str, float, float]:
+    """The one line of ``t`` and the offset of its baseline start from its anchor (display pixels).
+
+    As ``Text.draw`` gets them from ``Text._get_layout``, remembered per
+    process: the layout depends only on the key's properties.
+    """
+    fp = t.get_fontproperties()
+    font = (
+        tuple(fp.get_family()), fp.get_style(), fp.get_variant(), fp.get_weight(), fp.get_stretch(),
+        fp.get_size_in_points(), fp.get_file(), fp.get_math_fontfamily(),
+    )  # fmt: skip
+    key = (
+        id(renderer), t.get_text(), font, t.get_horizontalalignment(), t.get_verticalalignment(),
+        t.get_rotation(), t.get_rotation_mode(), t.get_linespacing(),
+    )  # fmt: skip
+    held = _OFFSETS.get(key)
+    if held is None:
+        _, info, _ = t._get_layout(renderer)
+        if len(info) != 1:
+            raise Unsupported("multi-line text")
+        line, _, (dx, dy) = info[0]
+        if len(_OFFSETS) > 1 << 16:
+            _OFFSETS.clear()
+        held = _OFFSETS[key] = (line, float(dx), float(dy))
+    return held
 
 
 def _is_none(color) -> bool:
