@@ -126,3 +126,65 @@ def test_what_the_writer_does_not_draw_falls_back_to_matplotlib(sample_bundle, s
     assert _direct_pdf(poster) is None
     path = save_poster(poster, tmp_path / "fallback.pdf")
     assert b"Matplotlib" in path.read_bytes()  # matplotlib's backend wrote it, image and all
+
+
+# --------------------------------------------------------------------------- any Figure, through matplotlib's draw
+
+
+def _sign_plan(bundle, cid):
+    from ridermap.analysis.context import Analysis
+    from ridermap.render.signs_map import sign_plan_figure
+
+    view = bundle.community(cid)
+    return sign_plan_figure(Analysis(view).sign_plan(view, cid), view, language="zh", draft=True)
+
+
+def _gap_map(bundle, config, cid):
+    from ridermap.publish.gaps import analyse_gaps, gap_slices
+    from ridermap.render.gapmap import slice_figure
+
+    part = next(iter(gap_slices(analyse_gaps(bundle, config=config), bundle, [cid])))
+    return slice_figure(part[1] if isinstance(part, tuple) else part, language="zh", draft=True)
+
+
+@pytest.mark.parametrize("which", ["sign plan", "gap map"])
+def test_figures_with_axes_legends_and_annotations_are_the_page_matplotlib_draws(
+    which, sample_bundle, sample_config, tmp_path
+):
+    from ridermap.render.pdf_figure import drawn_pdf
+
+    make = {"sign plan": lambda: _sign_plan(sample_bundle, "510104-jhy"), "gap map": lambda: _gap_map(
+        sample_bundle, sample_config, "510104-jhy")}[which]  # fmt: skip
+    direct = tmp_path / "direct.pdf"
+    direct.write_bytes(drawn_pdf(make(), title=which))
+    reference = tmp_path / "mpl.pdf"
+    with matplotlib.rc_context({"pdf.fonttype": 3}):
+        make().savefig(reference, format="pdf")
+    _assert_same_page(direct, reference)
+    text = subprocess.run(["pdftotext", str(direct), "-"], capture_output=True, text=True, check=True).stdout
+    assert "锦华苑" in text or "南门" in text
+
+
+def test_bupt_gap_map_is_the_page_matplotlib_draws(bupt_bundle, sample_config, tmp_path):
+    from ridermap.render.pdf_figure import drawn_pdf
+
+    direct = tmp_path / "direct.pdf"
+    direct.write_bytes(drawn_pdf(_gap_map(bupt_bundle, sample_config, "110108-w1376112785"), title="bupt"))
+    reference = tmp_path / "mpl.pdf"
+    with matplotlib.rc_context({"pdf.fonttype": 3}):
+        _gap_map(bupt_bundle, sample_config, "110108-w1376112785").savefig(reference, format="pdf")
+    _assert_same_page(direct, reference)
+
+
+def test_a_figure_with_an_image_is_written_by_matplotlib(tmp_path):
+    from ridermap.publish.figures import write_figure_pdf
+    from ridermap.render.pdf_figure import drawn_pdf
+
+    fig = Figure(figsize=(4, 3))
+    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+    ax.imshow(np.arange(4.0).reshape(2, 2))
+    ax.set_title("锦华苑", fontfamily=font_family())
+    with pytest.raises(Unsupported, match="image"):
+        drawn_pdf(fig, title="t")
+    path = write_figure_pdf(fig, tmp_path / "img.pdf", title="t")
+    assert b"Matplotlib" in path.read_bytes() and b"/Subtype /Image" in path.read_bytes()

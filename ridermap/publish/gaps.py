@@ -46,6 +46,7 @@ from ridermap.analysis.siting import candidate_sites, propose_sites
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import needs_draft
 from ridermap.publish.atomic import atomic_dir
+from ridermap.publish.figures import write_figure_pdf
 from ridermap.publish.gpkg import fix_timestamps, fixed_timestamp
 from ridermap.safe_text import csv_frame
 
@@ -266,16 +267,9 @@ def write_gap_pdf(part, path: str | Path, *, config) -> Path:
     draft = needs_draft(getattr(config, "draft", "auto"), part.bundle.gates, part.community_id)
     fig = slice_figure(part, language=config.language, draft=draft)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(
-        path,
-        format="pdf",
-        metadata={
-            "Title": f"ridermap gaps {part.community_id}",
-            "CreationDate": fixed_timestamp(config.data_date),
-            "ModDate": None,
-        },
+    return write_figure_pdf(
+        fig, path, title=f"ridermap gaps {part.community_id}", created=fixed_timestamp(config.data_date)
     )
-    return path
 
 
 def write_gap_tables(

@@ -143,6 +143,7 @@ def write_compound_signs(view, community_id: str, outdir: str | Path, *, config,
     """
     from ridermap.analysis.context import Analysis
     from ridermap.model.confirmed import needs_draft
+    from ridermap.publish.figures import write_figure_pdf
     from ridermap.publish.gpkg import fixed_timestamp
     from ridermap.render.sign_art import alphabet, face_panel, number_panel, sign_pdf
     from ridermap.render.signs_map import sign_plan_figure
@@ -158,17 +159,15 @@ def write_compound_signs(view, community_id: str, outdir: str | Path, *, config,
     written = write_sign_tables(plan, folder, inferred_gates=inferred)
     draft = needs_draft(getattr(config, "draft", "auto"), view.gates, community_id)
     fig = sign_plan_figure(plan, view, language=config.language, draft=draft, inferred_gates=inferred)
-    (folder).mkdir(parents=True, exist_ok=True)
-    fig.savefig(
-        folder / "sign-plan.pdf",
-        format="pdf",
-        metadata={
-            "Title": f"ridermap signs {community_id}",
-            "CreationDate": fixed_timestamp(config.data_date),
-            "ModDate": None,
-        },
+    folder.mkdir(parents=True, exist_ok=True)
+    written.append(
+        write_figure_pdf(
+            fig,
+            folder / "sign-plan.pdf",
+            title=f"ridermap signs {community_id}",
+            created=fixed_timestamp(config.data_date),
+        )
     )
-    written.append(folder / "sign-plan.pdf")
     lang = "en" if config.language == "en" else "zh"
     panels = [
         face_panel(f"{sign.id}{_face_letter(k)}", face, lang=lang)

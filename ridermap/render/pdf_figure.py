@@ -32,11 +32,13 @@ from __future__ import annotations
 import hashlib
 import io
 import zlib
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from matplotlib import colors as mcolors
+from matplotlib.backend_bases import RendererBase
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch, Patch, PathPatch, Polygon, Rectangle
@@ -104,6 +106,144 @@ def figure_pdf(
             name: tuple(v * pt for v in box) for name, box in (("TrimBox", trim_box), ("BleedBox", bleed_box)) if box
         },
     )
+
+
+def drawn_pdf(fig, *, title: str, created: datetime | None = None) -> bytes:
+    """The one-page PDF of any Figure, drawn by matplotlib's own ``Figure.draw`` through :class:`_PdfRenderer`.
+
+    For figures with axes, legends, annotations and collections (gap maps,
+    sign plans, survey maps): matplotlib lays everything out and calls the
+    renderer, which writes paths and text (Type 3 glyphs from the process-wide
+    cache) instead of matplotlib's PDF objects. Text is measured on an Agg
+    renderer at the figure's resolution.
+
+    Raises
+    ------
+    Unsupported
+        For an image, a hatch, mathtext or a character the font lacks.
+    """
+    renderer = _renderer_for(float(fig.dpi))
+    w_in, h_in = fig.get_size_inches()
+    content = _Content(scale=72.0 / fig.dpi, renderer=renderer.measure)
+    renderer.begin(content, w_in * fig.dpi, h_in * fig.dpi)
+    try:
+        content.fill_rect((0.0, 0.0, w_in * fig.dpi, h_in * fig.dpi), mcolors.to_rgba(fig.get_facecolor()))
+        patch_visible = fig.patch.get_visible()
+        fig.patch.set_visible(False)  # the page face is drawn above; matplotlib would draw it again
+        try:
+            fig.draw(renderer)
+        finally:
+            fig.patch.set_visible(patch_visible)
+    finally:
+        renderer.end()
+    return _document(content, width_pt=w_in * 72.0, height_pt=h_in * 72.0, title=title, boxes={}, created=created)
+
+
+@lru_cache(maxsize=4)
+def _renderer_for(dpi: float) -> _PdfRenderer:
+    """One renderer per resolution and process, so matplotlib's text-metrics cache (keyed on it) keeps hitting."""
+    return _PdfRenderer(dpi)
+
+
+class _PdfRenderer(RendererBase):
+    """A matplotlib renderer writing into a :class:`_Content` (display pixels, y up)."""
+
+    def __init__(self, dpi: float) -> None:
+        super().__init__()
+        from matplotlib.backends.backend_agg import RendererAgg
+
+        self.dpi = dpi
+        self.measure = RendererAgg(1, 1, dpi)
+        self._content: _Content | None = None
+        self._size = (0.0, 0.0)
+
+    def begin(self, content: _Content, width: float, height: float) -> None:
+        self._content, self._size = content, (width, height)
+
+    def end(self) -> None:
+        self._content = None
+
+    @property
+    def c(self) -> _Content:
+        if self._content is None:
+            raise RuntimeError("the PDF renderer draws only inside drawn_pdf")
+        return self._content
+
+    # -- what matplotlib asks of a renderer
+    def flipy(self) -> bool:
+        return False
+
+    def get_canvas_width_height(self):
+        return self._size
+
+    def points_to_pixels(self, points):
+        return points * self.dpi / 72.0
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        return self.measure.get_text_width_height_descent(s, prop, ismath)
+
+    def option_image_nocomposite(self) -> bool:
+        return True
+
+    def draw_image(self, gc, x, y, im, transform=None):
+        raise Unsupported("image")
+
+    def draw_gouraud_triangles(self, gc, triangles_array, colors_array, transform):
+        raise Unsupported("gouraud shading")
+
+    def draw_path(self, gc, path, transform, rgbFace=None):
+        if gc.get_hatch() is not None:
+            raise Unsupported("hatch")
+        if gc.get_sketch_params() is not None:
+            raise Unsupported("sketch")
+        c = self.c
+        ops = c._path_ops(path, transform)
+        if not ops:
+            return
+        forced = gc.get_forced_alpha()
+        face = None
+        if rgbFace is not None:
+            rgba = tuple(rgbFace) if len(rgbFace) == 4 else (*rgbFace[:3], 1.0)
+            face = (*rgba[:3], gc.get_alpha() if forced else rgba[3])
+        edge = gc.get_rgb()
+        clip = self._clip_ops(gc)
+        if clip:
+            c.ops.append(f"q {clip} W n")
+        c._paint(
+            ops, face=face, edge=edge, lw_pt=gc.get_linewidth(), dashes=gc.get_dashes(),
+            join=gc.get_joinstyle(), cap=gc.get_capstyle(), alpha=None,
+        )  # fmt: skip
+        if clip:
+            c.ops.append("Q")
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if ismath:
+            raise Unsupported("mathtext")
+        c = self.c
+        missing = next((ch for ch in s if not c.fonts.font.has(ch)), None)
+        if missing is not None:
+            raise Unsupported(f"no glyph for {missing!r}")
+        rgb = gc.get_rgb()
+        clip = self._clip_ops(gc)
+        if clip:
+            c.ops.append(f"q {clip} W n")
+        c.glyphs(s, x, y, angle, prop.get_size_in_points(), rgb, float(rgb[3]))
+        if clip:
+            c.ops.append("Q")
+
+    def _clip_ops(self, gc) -> str:
+        parts = []
+        rect = gc.get_clip_rectangle()
+        if rect is not None:
+            k = self.c.k
+            x0, y0, x1, y1 = rect.extents
+            parts.append(f"{x0 * k:.2f} {y0 * k:.2f} {(x1 - x0) * k:.2f} {(y1 - y0) * k:.2f} re")
+        tpath, affine = gc.get_clip_path()
+        if tpath is not None:
+            if parts:
+                parts.append("W n")
+            parts.append(self.c._path_ops(tpath, affine))
+        return " ".join(parts)
 
 
 def _figure_artists(fig) -> list:
@@ -346,17 +486,20 @@ class _Content:
             self.patch(t.get_bbox_patch())
         rgba = mcolors.to_rgba(t.get_color())
         alpha = float(t.get_alpha() if t.get_alpha() is not None else rgba[3])
-        size = t.get_fontsize()  # points
-        theta = np.deg2rad(t.get_rotation())
+        self.glyphs(line, pos[0] + dx, pos[1] + dy, t.get_rotation(), t.get_fontsize(), rgba, alpha)
+
+    def glyphs(self, line: str, x_px: float, y_px: float, angle_deg: float, size_pt: float, rgb, alpha: float) -> None:
+        """One line of text, its baseline starting at ``(x_px, y_px)``, turned ``angle_deg`` counter-clockwise."""
+        theta = np.deg2rad(angle_deg)
         c, sn = float(np.cos(theta)), float(np.sin(theta))
-        x, y = (pos[0] + dx) * self.k, (pos[1] + dy) * self.k
+        x, y = x_px * self.k, y_px * self.k
         runs = self.fonts.runs(line)
         self.ops.append("q")
         self._alpha(alpha, 1.0)
-        self.ops.append(f"{rgba[0]:.4f} {rgba[1]:.4f} {rgba[2]:.4f} rg BT")
+        self.ops.append(f"{rgb[0]:.4f} {rgb[1]:.4f} {rgb[2]:.4f} rg BT")
         self.ops.append(f"{c:.5f} {sn:.5f} {-sn:.5f} {c:.5f} {x:.2f} {y:.2f} Tm")
         for font_name, codes in runs:
-            self.ops.append(f"/{font_name} {size:.3f} Tf <{codes}> Tj")
+            self.ops.append(f"/{font_name} {size_pt:.3f} Tf <{codes}> Tj")
         self.ops.append("ET Q")
 
 
@@ -498,7 +641,9 @@ def _glyph_proc(font: CidFont, ch: str) -> tuple[bytes, int]:
 # --------------------------------------------------------------------------- the document
 
 
-def _document(writer: _Content, *, width_pt: float, height_pt: float, title: str, boxes: dict) -> bytes:
+def _document(
+    writer: _Content, *, width_pt: float, height_pt: float, title: str, boxes: dict, created: datetime | None = None
+) -> bytes:
     objects: list[bytes] = []
 
     def add(body: bytes) -> int:
@@ -524,7 +669,8 @@ def _document(writer: _Content, *, width_pt: float, height_pt: float, title: str
     )
     add(f"<< /Type /Pages /Count 1 /Kids [{page} 0 R] >>".encode("ascii"))
     catalog = add(f"<< /Type /Catalog /Pages {pages_num} 0 R >>".encode("ascii"))
-    info = add(f"<< /Title {pdf_string(title)} /Creator (ridermap) /Producer (ridermap) >>".encode("ascii"))
+    date = f" /CreationDate (D:{created.astimezone(UTC):%Y%m%d%H%M%S}Z)" if created is not None else ""
+    info = add(f"<< /Title {pdf_string(title)} /Creator (ridermap) /Producer (ridermap){date} >>".encode("ascii"))
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
