@@ -231,15 +231,10 @@ def _arrow(turn_deg: float) -> str:
 
 def _edge_dir_at(net: Network, e: int, node: int, *, leaving: bool) -> float:
     """Compass bearing of travel on edge ``e`` at ``node``: leaving it, or arriving at it."""
-    line = net.edge_geometry[e]
-    at_start = int(net.edge_u[e]) == node
-    length = line.length
-    if length <= 0:  # a gate connector: no direction of its own (the heading carries through it)
+    lengths, from_u, from_v = net.topology.end_vectors(LOOK_M)  # for every edge at once, once per network
+    if not lengths[e] > 0:  # a gate connector: no direction of its own (the heading carries through it)
         return math.nan
-    look = min(LOOK_M, length)
-    here = line.interpolate(0.0 if at_start else length)
-    there = line.interpolate(look if at_start else length - look)
-    away = (there.x - here.x, there.y - here.y)  # from the node along the edge
+    away = from_u[e] if int(net.edge_u[e]) == node else from_v[e]  # from the node along the edge
     return _bearing(*away) if leaving else _bearing(-away[0], -away[1])
 
 

@@ -24,7 +24,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 
+import branca.element as _branca_element
 import folium
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from folium.template import Template
@@ -80,6 +82,8 @@ def _render_macro(self, **kwargs) -> None:
 
 
 MacroElement.render = _render_macro  # type: ignore[method-assign]  # see _Rendered; subclasses' super().render() too
+# every template asks each element its name; branca re-derives it from the class name each time (pure, few inputs)
+_branca_element._camelify = lru_cache(maxsize=1024)(_branca_element._camelify)
 
 
 @contextmanager

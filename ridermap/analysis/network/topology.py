@@ -27,6 +27,7 @@ How the topology is built (stages of :func:`topology_from_arrays`)
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 
@@ -223,6 +224,36 @@ class Topology:
             zone[pi[first]] = zi[first]
         return zone
 
+    # -- directions at edge ends (for turn-by-turn signs) ---------------------
+    @cached_property
+    def _end_vectors_by_look(self) -> dict[float, tuple[list, list, list]]:
+        return {}
+
+    def end_vectors(self, look_m: float) -> tuple[list, list, list]:
+        """Per edge: its length, and the vectors from ``u`` and from ``v`` to the points ``look_m`` along it.
+
+        ``(length, away_from_u, away_from_v)`` as lists of floats and ``(dx, dy)``
+        pairs, computed for all edges at once (a junction's arrows ask for
+        them tens of thousands of times per compound), from the same GEOS
+        interpolation a single edge would use.
+        """
+        held = self._end_vectors_by_look.get(look_m)
+        if held is None:
+            g = self.edge_geometry
+            length = shapely.length(g)
+            look = np.minimum(look_m, length)
+            xy = [
+                shapely.get_coordinates(shapely.line_interpolate_point(g, d))
+                for d in (np.zeros(len(g)), look, length, length - look)
+            ]
+            if not all(len(p) == len(g) for p in xy):  # an empty geometry: no point at all
+                xy = [np.array([_point_xy(line, d) for line, d in zip(g, ds)]) for ds in (
+                    np.zeros(len(g)), look, length, length - look)]  # fmt: skip
+            from_u = (xy[1] - xy[0]).tolist()
+            from_v = (xy[3] - xy[2]).tolist()
+            held = self._end_vectors_by_look[look_m] = (length.tolist(), from_u, from_v)
+        return held
+
     # -- segment index (for snapping) ----------------------------------------
     @cached_property
     def _segments(self) -> dict[str, np.ndarray]:
@@ -270,6 +301,13 @@ class Topology:
     @cached_property
     def _zones_with_edges(self) -> np.ndarray:
         return np.unique(self.edge_zone[self._segments["edge"]]) if len(self.edge_zone) else np.array([-1])
+
+
+def _point_xy(line, d: float) -> tuple[float, float]:
+    p = line.interpolate(d) if line is not None and not line.is_empty else None
+    if p is None:
+        return (math.nan, math.nan)
+    return (p.x, p.y)
 
 
 def _as_geoseries(points) -> gpd.GeoSeries:
