@@ -538,6 +538,7 @@ class _LayeredGraph:
         self.dismount[self.a[inside]] = True
         self.dismount[self.b[inside]] = True
         self.is_conn = is_conn
+        self._pieces: dict[tuple[int, bool], np.ndarray] = {}
         self._lookup: dict[tuple[str, int, int], int] = {}
         # a piece per (layer, node pair): keep the shortest
         for layer, usable in (("ride", self.ride_ok), ("walk", self.walk_ok)):
@@ -592,7 +593,13 @@ class _LayeredGraph:
         return sparse.csr_array((w_a[keep], (rows_a[keep], cols_a[keep])), shape=(n, n)), S
 
     def _piece_coords(self, k: int, forward: bool) -> np.ndarray:
-        return cut(self.net, int(self.orig[k]), float(self.o0[k]), float(self.o1[k]), forward=forward)
+        """Coordinates of piece ``k`` (read-only; cut once: the routes of a compound's units share their pieces)."""
+        held = self._pieces.get((k, forward))
+        if held is None:
+            held = cut(self.net, int(self.orig[k]), float(self.o0[k]), float(self.o1[k]), forward=forward)
+            held.setflags(write=False)
+            self._pieces[(k, forward)] = held
+        return held
 
     def unit_route(
         self,
