@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -75,6 +76,11 @@ class Bundle:
     def empty(cls) -> Bundle:
         return cls(**{name: empty_layer(name) for name in LAYERS})
 
+    @staticmethod
+    def shared_empty() -> Bundle:
+        """One empty bundle per process, for views that leave layers out (never change its layers)."""
+        return _shared_empty()
+
     @classmethod
     def from_layers(cls, layers: dict[str, gpd.GeoDataFrame]) -> Bundle:
         """Build a bundle from a dict of layers; missing layers are empty."""
@@ -96,10 +102,18 @@ class Bundle:
         every compound (``community_id == ""``: streets, public toilets...)
         within ``margin_m`` of the compound.
         """
-        from ridermap.errors import ConfigError
-
         if self.__dict__.get("_view_of") == (community_id, margin_m):
             return self  # a compound's view of itself is itself (posters, plates and pages each ask again)
+        return self.view_of(community_id, self.community_positions(community_id, margin_m=margin_m), margin_m=margin_m)
+
+    def community_positions(self, community_id: str, *, margin_m: float = 300.0) -> dict[str, np.ndarray]:
+        """The row positions, layer by layer, of :meth:`community`'s view (without making it).
+
+        What an incremental build hashes to tell whether a compound changed:
+        picking rows by position is cheap, copying them into a view is not.
+        """
+        from ridermap.errors import ConfigError
+
         index = self._index()
         row = index["communities"].get(community_id)
         if row is None:
@@ -107,23 +121,33 @@ class Bundle:
             raise ConfigError(f"no community with id {community_id!r} (known: {known})")
         comm = self.communities.iloc[row]
         area = comm.to_crs(utm_crs(comm)).buffer(margin_m).to_crs(CRS).union_all()
-
-        def _pick(name: str) -> gpd.GeoDataFrame:
-            layer = getattr(self, name)
+        out = {"communities": np.asarray(row, dtype=np.intp)}
+        for name in LAYERS:
+            if name == "communities":
+                continue
             keep = index[name].get(community_id, _NONE)
             if name in _SHARED_LAYERS:
                 shared, streets = index["shared:" + name]
                 if len(shared) and area is not None and not area.is_empty:
                     hits = streets.sindex.query(area, predicate="intersects")
                     keep = np.union1d(keep, shared[hits])
-            return layer.iloc[keep].reset_index(drop=True)
+            out[name] = keep
+        return out
 
-        view = replace(
-            self,
-            communities=comm.reset_index(drop=True),
-            **{name: _pick(name) for name in LAYERS if name != "communities"},
-        )
-        object.__setattr__(view, "_view_of", (community_id, margin_m))  # kept when pickled: see __getstate__
+    def view_of(
+        self, community_id: str, positions: dict[str, np.ndarray], *, margin_m: float = 300.0, only=None
+    ) -> Bundle:
+        """The view made of ``positions`` (:meth:`community_positions`); ``only`` these layers (the rest empty)."""
+        empty = _shared_empty() if only is not None else None
+        layers = {
+            name: getattr(self, name).iloc[positions[name]].reset_index(drop=True)
+            if only is None or name in only
+            else getattr(empty, name)
+            for name in LAYERS
+        }
+        view = replace(self, **layers)
+        if only is None:
+            object.__setattr__(view, "_view_of", (community_id, margin_m))  # kept when pickled: see __getstate__
         return view
 
     def _index(self) -> dict:
@@ -177,3 +201,8 @@ def concat_bundles(bundles: list[Bundle]) -> Bundle:
         frames = [getattr(b, name) for b in bundles]
         out[name] = conform_layer(name, gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=CRS))
     return Bundle(**out, findings=tuple(f for b in bundles for f in b.findings))
+
+
+@lru_cache(maxsize=1)
+def _shared_empty() -> Bundle:
+    return Bundle.empty()

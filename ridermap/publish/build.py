@@ -734,18 +734,37 @@ def _compound_analysis(analysis: Analysis | None, view: Bundle, todo: tuple[str,
         return None
 
 
-def _gap_slices(bundle: Bundle, gaps, ids: list[str]):
-    """Each compound's part of the gap analysis (or the exception that stopped it) by id, lazily."""
-    from ridermap.render.gapmap import GapMapLayers
+class _GapParts:
+    """Each compound's part of the district gap analysis: its rows' positions and key first, the slice on demand."""
 
-    layers = GapMapLayers(gaps.report, bundle)
-    for cid in ids:
+    def __init__(self, bundle: Bundle, gaps) -> None:
+        from ridermap.publish.incremental import GapDigests
+        from ridermap.render.gapmap import GapMapLayers
+
+        self.gaps = gaps
+        self.layers = GapMapLayers(gaps.report, bundle)
+        self.digests = GapDigests(self.layers, gaps.sites)
+
+    def where(self, cid: str):
+        """``(positions, digest)``, or ``(exception, "")`` if the compound's gap map cannot be made."""
         try:
-            yield cid, layers.subset(cid, sites=gaps.sites)
+            where = self.layers.positions(cid, sites=self.gaps.sites)
+            return where, self.digests.digest(where)
         except Exception as exc:  # noqa: BLE001 - one compound's gap map fails on its own
             if _is_environment(exc):
                 raise
-            yield cid, exc
+            return exc, ""
+
+    def slice(self, where):
+        """The :class:`~ridermap.render.gapmap.GapSlice` a worker draws (or the exception, passed on)."""
+        if isinstance(where, Exception):
+            return where
+        try:
+            return self.layers.make(where, sites=self.gaps.sites)
+        except Exception as exc:  # noqa: BLE001
+            if _is_environment(exc):
+                raise
+            return exc
 
 
 def _build_compounds(
@@ -762,33 +781,35 @@ def _build_compounds(
     analysis: Analysis | None = None,
 ) -> None:
     """Build (or reuse from ``previous``) every compound's parts; one record per compound in ``ids`` order."""
-    from ridermap.publish.incremental import FindingIndex, KeyMaker, gap_digest, previous_compounds, view_digest
+    from ridermap.publish.incremental import DistrictDigests, FindingIndex, KeyMaker, previous_compounds
 
     parts = tuple(p for p in PER_COMPOUND if p in config.outputs and (p != "gaps" or gaps is not None))
-    slices = _gap_slices(bundle, gaps, ids) if "gaps" in parts else iter(())
+    gap_parts = _GapParts(bundle, gaps) if "gaps" in parts else None
     start = time.perf_counter()
-    keymaker, findings, before = (
+    keymaker, digests, before = (
         KeyMaker(config, landscape=landscape),
-        FindingIndex(bundle.findings),
+        DistrictDigests(bundle, FindingIndex(bundle.findings)),
         previous_compounds(previous),
     )
     tasks: list[_Task] = []
     records: dict[str, dict] = {}  # failed early, or (partly) reused
     keys: dict[str, dict[str, str]] = {}
     for i, cid in enumerate(ids):
-        gap = next(slices)[1] if "gaps" in parts else None
-        try:
-            view = bundle.community(cid)
-            digest = view_digest(view, findings)
+        try:  # keys from row positions: a compound's view is made only if something of it is built
+            positions = bundle.community_positions(cid)
+            digest = digests.view(positions)
+            light = bundle.view_of(cid, positions, only=("communities", "gates", "paths"))  # what a sub-network needs
         except Exception as exc:  # noqa: BLE001 - a compound whose view cannot be made is one failed compound
             if _is_environment(exc):
                 raise
             records[cid] = _failed_record(cid, exc)
             continue
         keys[cid] = {"view": digest, **keymaker.keys(digest, [p for p in parts if p != "gaps"])}
-        if gap is not None:
-            keys[cid]["gaps"] = keymaker.keys("" if isinstance(gap, Exception) else gap_digest(gap), ["gaps"])["gaps"]
-        sub = _compound_analysis(analysis, view, parts)
+        gap_where = None
+        if gap_parts is not None:
+            gap_where, gap_digest = gap_parts.where(cid)
+            keys[cid]["gaps"] = keymaker.keys(gap_digest, ["gaps"])["gaps"]
+        sub = _compound_analysis(analysis, light, parts)
         if sub is not None:  # routes (pages, signs) depend on the network around the view too
             for part in ({"site", "signs"} | ({"posters"} if config.poster_signs else set())) & set(parts):
                 keys[cid][part] = hashlib.sha256(f"{keys[cid][part]}\n{sub.digest()}".encode()).hexdigest()
@@ -799,7 +820,7 @@ def _build_compounds(
         if todo:
             tasks.append(
                 _Task(
-                    view,
+                    bundle.view_of(cid, positions),
                     cid,
                     str(staging),
                     str(staging / WORK / f"{i:06d}"),
@@ -807,7 +828,7 @@ def _build_compounds(
                     landscape,
                     ship=config.executor == "dask",
                     parts=todo,
-                    gap=gap,
+                    gap=gap_parts.slice(gap_where) if gap_parts is not None and "gaps" in todo else None,
                     analysis=sub if {"site", "signs", "posters"} & set(todo) else None,
                 )
             )

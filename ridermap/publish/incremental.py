@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import shapely
 
 from ridermap.config import Config
@@ -92,13 +93,72 @@ class FindingIndex:
 
     def about(self, view: Bundle) -> list[bytes]:
         """The findings about the features of ``view``, sorted."""
+        return self.about_ids({name: layer["id"].astype(str).tolist() for name, layer in view.layers().items()})
+
+    def about_ids(self, ids: dict[str, list[str]]) -> list[bytes]:
+        """The findings about these feature ids (by layer), sorted."""
         if not self._by_feature:
             return []
         out: list[bytes] = []
-        for name, layer in view.layers().items():
-            for feature_id in layer["id"].astype(str).tolist():
+        for name, feature_ids in ids.items():
+            for feature_id in feature_ids:
                 out += self._by_feature.get((name, feature_id), ())
         return sorted(out)
+
+
+class RowBytes:
+    """A table's rows as :func:`_layer_rows` makes them, once; the rows of any subset are then picked.
+
+    ``pick(positions)`` equals ``_layer_rows(table.iloc[positions])``: what a
+    digest of a compound's part of a district layer hashes, without copying
+    that part out of the layer first.
+    """
+
+    def __init__(self, table) -> None:
+        rows = _layer_rows(table, ordered=True)
+        self.head, self.rows = rows[0], rows[1:]
+
+    def pick(self, positions) -> list[bytes]:
+        rows = self.rows
+        return [self.head, *sorted(rows[i] for i in np.asarray(positions, dtype=np.intp).tolist())]
+
+
+class DistrictDigests:
+    """:func:`view_digest` of every compound of a district from row positions (:meth:`Bundle.community_positions`).
+
+    Each layer's rows are serialised once per build instead of once per
+    compound view, and no view is made for a compound that turns out
+    unchanged. ``view_digest(bundle.community(c))`` and
+    ``DistrictDigests(bundle).view(bundle.community_positions(c))`` are equal.
+    """
+
+    def __init__(self, bundle: Bundle, findings: FindingIndex | None = None) -> None:
+        self.bundle = bundle
+        self.findings = findings if findings is not None else FindingIndex(bundle.findings)
+        self._rows: dict[str, RowBytes] = {}
+        self._ids: dict[str, list[str]] = {}
+
+    def rows(self, name: str) -> RowBytes:
+        held = self._rows.get(name)
+        if held is None:
+            held = self._rows[name] = RowBytes(getattr(self.bundle, name))
+        return held
+
+    def view(self, positions: dict[str, np.ndarray]) -> str:
+        """The :func:`view_digest` of the view made of ``positions``."""
+        h = hashlib.sha256(KEY_FORMAT.encode("ascii"))
+        for name in sorted(positions):
+            rows = self.rows(name).pick(positions[name])
+            h.update(b"\x02" + name.encode("utf-8") + b"\x03" + str(len(rows)).encode("ascii") + b"\x03")
+            h.update(_ROW.join(rows))
+        ids = {}
+        for name, pos in positions.items():
+            all_ids = self._ids.get(name)
+            if all_ids is None:
+                all_ids = self._ids[name] = getattr(self.bundle, name)["id"].astype(str).tolist()
+            ids[name] = [all_ids[i] for i in np.asarray(pos, dtype=np.intp).tolist()]
+        h.update(b"\x02findings\x03" + _ROW.join(self.findings.about_ids(ids)))
+        return h.hexdigest()
 
 
 def view_digest(view: Bundle, findings: FindingIndex | None = None) -> str:
@@ -210,6 +270,57 @@ def gap_digest(part) -> str:
         h.update(b"\x02" + name.encode("utf-8") + b"\x03" + str(len(rows)).encode("ascii") + b"\x03")
         h.update(_ROW.join(rows))
     return h.hexdigest()
+
+
+class GapDigests:
+    """:func:`gap_digest` of each compound's gap map from row positions (:meth:`GapMapLayers.positions`).
+
+    ``GapDigests(layers, sites).digest(layers.positions(c, sites=sites))`` equals
+    ``gap_digest(layers.subset(c, sites=sites))``; the district tables'
+    rows are serialised once and no slice is made for an unchanged compound.
+    """
+
+    def __init__(self, layers, sites) -> None:
+        self.layers, self.sites = layers, sites
+        self._rows: dict[str, RowBytes] = {}
+        self._empty: dict[str, list[bytes]] = {}
+
+    def _table_rows(self, name: str) -> RowBytes:
+        held = self._rows.get(name)
+        if held is None:
+            if name.startswith("bundle."):
+                table = getattr(self.layers.bundle, name[len("bundle.") :])
+            elif name == "sites":
+                table = self.sites
+            else:
+                table = getattr(self.layers.report, name[len("report.") :])
+            held = self._rows[name] = RowBytes(table)
+        return held
+
+    def _empty_rows(self, name: str) -> list[bytes]:
+        held = self._empty.get(name)
+        if held is None:
+            table = self.sites if name == "sites" else getattr(Bundle.shared_empty(), name[len("bundle.") :])
+            held = self._empty[name] = _layer_rows(table)
+        return held
+
+    def digest(self, where) -> str:
+        report = self.layers.report
+        h = hashlib.sha256(f"{KEY_FORMAT}\ngaps\n{where.community_id}\n{where.margin_m!r}\n".encode())
+        h.update(
+            json.dumps({"kinds": list(report.kinds), "targets_m": dict(report.targets_m)}, sort_keys=True).encode()
+        )
+        names = [f"bundle.{k}" for k in Bundle.shared_empty().layers()] + ["report.units", "report.communities"]
+        if self.sites is not None:
+            names.append("sites")
+        for name in sorted(names):
+            if name in where.tables:
+                rows = self._table_rows(name).pick(where.tables[name])
+            else:
+                rows = self._empty_rows(name)
+            h.update(b"\x02" + name.encode("utf-8") + b"\x03" + str(len(rows)).encode("ascii") + b"\x03")
+            h.update(_ROW.join(rows))
+        return h.hexdigest()
 
 
 @lru_cache(maxsize=1)

@@ -448,6 +448,19 @@ def _bounds(bundle: Bundle, units: gpd.GeoDataFrame):
 
 
 @dataclass(frozen=True)
+class SlicePositions:
+    """Which rows of which district table one compound's gap map takes (:meth:`GapMapLayers.positions`).
+
+    ``tables``: ``bundle.<layer>``, ``report.units``, ``report.communities``
+    and ``sites`` (when there are sites), each to row positions.
+    """
+
+    community_id: str
+    tables: dict[str, np.ndarray]
+    margin_m: float = 60.0
+
+
+@dataclass(frozen=True)
 class GapSlice:
     """One compound's gap map inputs (:meth:`GapMapLayers.subset`): draw it with :func:`slice_figure`."""
 
@@ -489,6 +502,7 @@ class GapMapLayers:
         self.report, self.bundle = report, bundle
         self._projected: dict[tuple[str, str], gpd.GeoDataFrame] = {}
         self._rows: dict[str, dict] = {}
+        self._sites: dict[tuple[int, str], tuple[gpd.GeoDataFrame, gpd.GeoSeries]] = {}
         self._empty: Bundle | None = None
 
     def clip(self, name: str, metric, bounds) -> gpd.GeoDataFrame:
@@ -519,29 +533,55 @@ class GapMapLayers:
         worker process (or a Dask worker) gets to draw one compound's map,
         and what the incremental build hashes.
         """
+        return self.make(self.positions(community_id, sites=sites, margin_m=margin_m), sites=sites)
+
+    def positions(
+        self, community_id: str, *, sites: gpd.GeoDataFrame | None = None, margin_m: float = 60.0
+    ) -> SlicePositions:
+        """Which rows of which table :meth:`subset` takes (cheap: no row is copied)."""
         b = self.bundle
-        comm = b.communities[b.communities["id"] == community_id]
-        if comm.empty:
+        comm_pos = self._positions_by("communities", community_id)
+        if not len(comm_pos):
             raise RenderError(f"gap map: no community {community_id!r} in the bundle")
+        comm = b.communities.iloc[comm_pos]
         metric = utm_crs(comm)
         x0, y0, x1, y1 = comm.to_crs(metric).total_bounds
         bounds = (x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
-        near = {
-            name: getattr(b, name).iloc[self._positions(name, metric, bounds)]
-            for name in ("paths", "buildings", "facilities")
+        tables = {
+            "bundle.communities": comm_pos,
+            "bundle.gates": self._positions_by("gates", community_id),
+            **{
+                f"bundle.{name}": self._positions(name, metric, bounds) for name in ("paths", "buildings", "facilities")
+            },
+            "report.units": self._positions_by("units", community_id),
+            "report.communities": self._positions_by("report.communities", community_id),
         }
-        view = self._view({"communities": comm, "gates": self.rows("gates", community_id), **near})
+        if sites is not None and len(sites):
+            tables["sites"] = self._site_positions(sites, metric, bounds)
+        return SlicePositions(community_id, tables, margin_m)
+
+    def make(self, where: SlicePositions, *, sites: gpd.GeoDataFrame | None = None) -> GapSlice:
+        """The :class:`GapSlice` of ``where`` (from :meth:`positions`)."""
+        t = where.tables
+        b = self.bundle
+        layers = {name[len("bundle.") :]: getattr(b, name[len("bundle.") :]).iloc[pos] for name, pos in t.items()
+                  if name.startswith("bundle.")}  # fmt: skip
         report = GapReport(
-            units=self.rows("units", community_id),
-            communities=self.rows("communities", community_id),
+            units=self.report.units.iloc[t["report.units"]],
+            communities=self.report.communities.iloc[t["report.communities"]],
             district={},
             kinds=self.report.kinds,
             targets_m=dict(self.report.targets_m),
         )
-        if sites is not None and len(sites):
-            seen = sites.to_crs(metric).geometry.intersects(shapely.box(*bounds)).to_numpy()
-            sites = sites.iloc[np.flatnonzero(seen)]
-        return GapSlice(community_id, report, view, sites, margin_m)
+        part_sites = sites.iloc[t["sites"]] if sites is not None and "sites" in t else sites
+        return GapSlice(where.community_id, report, self._view(layers), part_sites, where.margin_m)
+
+    def _site_positions(self, sites: gpd.GeoDataFrame, metric, bounds) -> np.ndarray:
+        key = (id(sites), str(metric))
+        held = self._sites.get(key)
+        if held is None or held[0] is not sites:
+            held = self._sites[key] = (sites, sites.to_crs(metric).geometry)  # once per zone, not per compound
+        return np.flatnonzero(held[1].intersects(shapely.box(*bounds)).to_numpy())
 
     def _view(self, layers: dict[str, gpd.GeoDataFrame]) -> Bundle:
         """``Bundle.from_layers(layers)`` for rows of the district's layers (already in the schema: only their
@@ -557,13 +597,25 @@ class GapMapLayers:
 
     def rows(self, name: str, community_id: str):
         """Rows of ``gates``, ``units`` (the report's doors) or ``communities`` (the report's table) of one compound."""
-        table = {"gates": self.bundle.gates, "units": self.report.units, "communities": self.report.communities}[name]
-        index = self._rows.get(name)
+        key = "report.communities" if name == "communities" else name
+        return self._table(key).iloc[self._positions_by(key, community_id)]
+
+    def _table(self, key: str):
+        return {
+            "gates": self.bundle.gates,
+            "units": self.report.units,
+            "report.communities": self.report.communities,
+            "communities": self.bundle.communities,
+        }[key]
+
+    def _positions_by(self, key: str, community_id: str) -> np.ndarray:
+        """Positions (in order) of the rows of table ``key`` of one compound, by a compound index made once."""
+        index = self._rows.get(key)
         if index is None:
-            index = self._rows[name] = table.groupby(
-                "community_id" if name != "communities" else "id", sort=False
-            ).indices
-        return table.iloc[np.sort(index.get(community_id, np.zeros(0, dtype=np.intp)))]
+            table = self._table(key)
+            column = "id" if key in ("communities", "report.communities") else "community_id"
+            index = self._rows[key] = table.groupby(column, sort=False).indices
+        return np.sort(index.get(community_id, np.zeros(0, dtype=np.intp)))
 
 
 def gap_figure(
