@@ -202,6 +202,7 @@ class Page:
         line = Line2D(
             np.atleast_1d(x),
             np.atleast_1d(y),
+            color=m.edge,  # never drawn (no line); the default "C0" costs a colour-cycle lookup per marker
             linestyle="none",
             marker=m.marker,
             markersize=m.size_mm * self.f * scale * PT_PER_MM,
