@@ -595,18 +595,23 @@ OUTPUT_ENTRIES = {
 }
 
 
-def _link_or_copy(src: Path, dst: Path) -> None:
+def _link_or_copy(src: Path, dst: Path, folders: set[Path] | None = None) -> None:
     """Hard-link ``src`` to ``dst`` (a copy where the file system refuses links).
 
     Builds never change a file in place (every write is a new file renamed
     over the old one), so a file shared by two builds stays as it was; a
-    ``dst`` already there is unlinked first, never written into.
+    ``dst`` already there is unlinked first, never written into. ``folders``:
+    the folders already made (a district links hundreds of thousands of files).
     """
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if os.path.lexists(dst):
-        dst.unlink()
+    if folders is None or dst.parent not in folders:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if folders is not None:
+            folders.add(dst.parent)
     try:
         os.link(src, dst)
+    except FileExistsError:
+        dst.unlink()
+        _link_or_copy(src, dst)
     except OSError:
         shutil.copy2(src, dst)
 
@@ -873,9 +878,10 @@ def _reuse(
         "where": [],
         "warnings": [],
     }
+    folders: set[Path] = set()
     for part, files in found.items():
         for rel in files:
-            _link_or_copy(previous / rel, staging / rel)
+            _link_or_copy(previous / rel, staging / rel, folders)
         record["files"] += files
         record["parts"][part] = {**before["parts"][part], "reused": True, "seconds": 0.0}
         record["warnings"] += [w for w in before.get("warnings", []) if str(w).startswith(f"{part}: ")]
