@@ -68,6 +68,12 @@ def _text(value) -> bytes:
     return str(value).encode("utf-8", "surrogatepass")
 
 
+def _update(h, name: str, rows: list[bytes]) -> None:
+    """Feed one named table's rows (from :func:`_layer_rows`) to the hash ``h``."""
+    h.update(b"\x02" + name.encode("utf-8") + b"\x03" + str(len(rows)).encode("ascii") + b"\x03")
+    h.update(_ROW.join(rows))
+
+
 def _layer_rows(layer, *, ordered: bool = False) -> list[bytes]:
     """Every row as bytes: columns by name, ``id`` first, geometry as WKB; rows sorted (kept in order if
     ``ordered``)."""
@@ -150,8 +156,7 @@ class DistrictDigests:
         h = hashlib.sha256(KEY_FORMAT.encode("ascii"))
         for name in sorted(positions):
             rows = self.rows(name).pick(positions[name])
-            h.update(b"\x02" + name.encode("utf-8") + b"\x03" + str(len(rows)).encode("ascii") + b"\x03")
-            h.update(_ROW.join(rows))
+            _update(h, name, rows)
         ids = {}
         for name, pos in positions.items():
             all_ids = self._ids.get(name)
@@ -181,8 +186,7 @@ def view_digest(view: Bundle, findings: FindingIndex | None = None) -> str:
     h = hashlib.sha256(KEY_FORMAT.encode("ascii"))
     for name, layer in sorted(view.layers().items()):
         rows = _layer_rows(layer)
-        h.update(b"\x02" + name.encode("utf-8") + b"\x03" + str(len(rows)).encode("ascii") + b"\x03")
-        h.update(_ROW.join(rows))
+        _update(h, name, rows)
     index = findings if findings is not None else FindingIndex(view.findings)
     h.update(b"\x02findings\x03" + _ROW.join(index.about(view)))
     return h.hexdigest()
@@ -197,8 +201,7 @@ def model_digest(bundle: Bundle) -> str:
     h = hashlib.sha256(f"{KEY_FORMAT}\nmodel\n".encode())
     for name, layer in sorted(bundle.layers().items()):
         rows = _layer_rows(layer, ordered=True)
-        h.update(b"\x02" + name.encode("utf-8") + b"\x03" + str(len(rows)).encode("ascii") + b"\x03")
-        h.update(_ROW.join(rows))
+        _update(h, name, rows)
     findings = [
         json.dumps(dataclasses.asdict(f), ensure_ascii=False, sort_keys=True).encode("utf-8") for f in bundle.findings
     ]
@@ -256,9 +259,8 @@ def gap_digest(part) -> str:
     key is these rows, not the compound's view: a change next door that
     moves a gap changes it, a change elsewhere in the district does not.
     """
-    h = hashlib.sha256(f"{KEY_FORMAT}\ngaps\n{part.community_id}\n{part.margin_m!r}\n".encode())
     report = part.report
-    h.update(json.dumps({"kinds": list(report.kinds), "targets_m": report.targets_m}, sort_keys=True).encode())
+    h = _gap_hash(part.community_id, part.margin_m, report)
     tables = {
         **{f"bundle.{k}": v for k, v in part.bundle.layers().items()},
         "report.units": report.units,
@@ -268,9 +270,15 @@ def gap_digest(part) -> str:
         tables["sites"] = part.sites
     for name, table in sorted(tables.items()):
         rows = _layer_rows(table)
-        h.update(b"\x02" + name.encode("utf-8") + b"\x03" + str(len(rows)).encode("ascii") + b"\x03")
-        h.update(_ROW.join(rows))
+        _update(h, name, rows)
     return h.hexdigest()
+
+
+def _gap_hash(community_id: str, margin_m: float, report):
+    """A gap digest's hash, started with what is not a table: the compound, the margin, the kinds and targets."""
+    h = hashlib.sha256(f"{KEY_FORMAT}\ngaps\n{community_id}\n{margin_m!r}\n".encode())
+    h.update(json.dumps({"kinds": list(report.kinds), "targets_m": dict(report.targets_m)}, sort_keys=True).encode())
+    return h
 
 
 class GapDigests:
@@ -306,11 +314,7 @@ class GapDigests:
         return held
 
     def digest(self, where) -> str:
-        report = self.layers.report
-        h = hashlib.sha256(f"{KEY_FORMAT}\ngaps\n{where.community_id}\n{where.margin_m!r}\n".encode())
-        h.update(
-            json.dumps({"kinds": list(report.kinds), "targets_m": dict(report.targets_m)}, sort_keys=True).encode()
-        )
+        h = _gap_hash(where.community_id, where.margin_m, self.layers.report)
         names = [f"bundle.{k}" for k in Bundle.shared_empty().layers()] + ["report.units", "report.communities"]
         if self.sites is not None:
             names.append("sites")
@@ -319,8 +323,7 @@ class GapDigests:
                 rows = self._table_rows(name).pick(where.tables[name])
             else:
                 rows = self._empty_rows(name)
-            h.update(b"\x02" + name.encode("utf-8") + b"\x03" + str(len(rows)).encode("ascii") + b"\x03")
-            h.update(_ROW.join(rows))
+            _update(h, name, rows)
         return h.hexdigest()
 
 

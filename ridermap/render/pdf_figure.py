@@ -44,6 +44,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch, Patch, PathPatch, Polygon, Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
+from matplotlib.transforms import IdentityTransform
 
 from ridermap.render.doorplate.pdf import CidFont, load_font, pdf_string
 from ridermap.render.fonts import cjk_font_path
@@ -220,9 +221,7 @@ class _PdfRenderer(RendererBase):
         if ismath:
             raise Unsupported("mathtext")
         c = self.c
-        missing = next((ch for ch in s if not c.fonts.font.has(ch)), None)
-        if missing is not None:
-            raise Unsupported(f"no glyph for {missing!r}")
+        c.fonts.check(s)
         rgb = gc.get_rgb()
         clip = self._clip_ops(gc)
         if clip:
@@ -426,7 +425,7 @@ class _Content:
         alpha = line.get_alpha()
         if line.get_linestyle() not in ("None", "none", " ", "") and len(xy) > 1:
             self._paint(
-                self._path_ops(MplPath(xy), _IDENTITY), face=None,
+                self._path_ops(MplPath(xy), IdentityTransform()), face=None,
                 edge=mcolors.to_rgba(line.get_color(), alpha), lw_pt=line.get_linewidth(),
                 dashes=line._dash_pattern, join=line.get_solid_joinstyle(), cap=line.get_solid_capstyle(), alpha=alpha,
             )  # fmt: skip
@@ -474,9 +473,7 @@ class _Content:
             raise Unsupported("TeX or wrapped text")
         if t._preprocess_math(s)[1]:
             raise Unsupported("mathtext")
-        missing = next((ch for ch in s if not self.fonts.font.has(ch)), None)
-        if missing is not None:  # checked before matplotlib lays the text out (and warns)
-            raise Unsupported(f"no glyph for {missing!r}")
+        self.fonts.check(s)  # before matplotlib lays the text out (and warns)
         line, dx, dy = _line_offset(self.renderer, t)
         pos = t.get_transform().transform(t.get_unitless_position())
         if not np.all(np.isfinite(pos)):
@@ -583,15 +580,6 @@ def _coded_ops(verts: np.ndarray, path_codes: Any) -> str:
     return " ".join(out)
 
 
-class _Identity:
-    @staticmethod
-    def transform(xy):
-        return xy
-
-
-_IDENTITY = _Identity()
-
-
 # --------------------------------------------------------------------------- Type 3 fonts
 
 
@@ -603,11 +591,16 @@ class _Type3Fonts:
         self.slots: dict[str, tuple[int, int]] = {}
         self.chars: list[list[str]] = []
 
+    def check(self, text: str) -> None:
+        """Raise :class:`Unsupported` for a character the font has no glyph for."""
+        missing = next((ch for ch in text if not self.font.has(ch)), None)
+        if missing is not None:
+            raise Unsupported(f"no glyph for {missing!r}")
+
     def _slot(self, ch: str) -> tuple[int, int]:
         slot = self.slots.get(ch)
         if slot is None:
-            if not self.font.has(ch):
-                raise Unsupported(f"no glyph for {ch!r}")
+            self.check(ch)
             if not self.chars or len(self.chars[-1]) >= _GLYPHS_PER_FONT:
                 self.chars.append([])
             self.chars[-1].append(ch)

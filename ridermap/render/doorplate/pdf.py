@@ -134,28 +134,10 @@ class CidFont:
     def pdf_outline(self, char: str) -> tuple[str, tuple[float, float, float, float] | None]:
         """PDF path operators of the glyph of ``char`` in font units (y up), and its bounds; ``""`` if blank."""
         name = self.glyph_name(char)
-        from fontTools.pens.basePen import BasePen
         from fontTools.pens.boundsPen import BoundsPen
 
-        class _PdfPen(BasePen):
-            def __init__(self, glyphs) -> None:
-                super().__init__(glyphs)
-                self.ops: list[str] = []
-
-            def _moveTo(self, p) -> None:
-                self.ops.append(f"{fmt(p[0])} {fmt(p[1])} m")
-
-            def _lineTo(self, p) -> None:
-                self.ops.append(f"{fmt(p[0])} {fmt(p[1])} l")
-
-            def _curveToOne(self, p1, p2, p3) -> None:
-                self.ops.append(" ".join(fmt(v) for v in (*p1, *p2, *p3)) + " c")
-
-            def _closePath(self) -> None:
-                self.ops.append("h")
-
         glyphs = self._font.getGlyphSet()
-        pen = _PdfPen(glyphs)
+        pen = _pdf_pen(glyphs)
         glyphs[name].draw(pen)
         bounds_pen = BoundsPen(glyphs)
         glyphs[name].draw(bounds_pen)
@@ -178,6 +160,30 @@ class CidFont:
     def subset_cff(self, chars: frozenset[str]) -> bytes:
         """The bare CFF table of a subset holding ``chars`` (original CIDs kept)."""
         return _subset_cff(str(self.path), chars)
+
+
+def _pdf_pen(glyphs):
+    """A fontTools pen writing PDF path operators (``.ops``); BasePen splits any super-curve into cubics."""
+    from fontTools.pens.basePen import BasePen
+
+    class PdfPen(BasePen):
+        def __init__(self, glyph_set) -> None:
+            super().__init__(glyph_set)
+            self.ops: list[str] = []
+
+        def _moveTo(self, p) -> None:
+            self.ops.append(f"{fmt(p[0])} {fmt(p[1])} m")
+
+        def _lineTo(self, p) -> None:
+            self.ops.append(f"{fmt(p[0])} {fmt(p[1])} l")
+
+        def _curveToOne(self, p1, p2, p3) -> None:
+            self.ops.append(" ".join(fmt(v) for v in (*p1, *p2, *p3)) + " c")
+
+        def _closePath(self) -> None:
+            self.ops.append("h")
+
+    return PdfPen(glyphs)
 
 
 @lru_cache(maxsize=4)
