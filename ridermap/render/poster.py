@@ -467,7 +467,14 @@ def _map_and_labels(job: _Job, prep: _Prep, frame: Box, scale: int, grid, matrix
         poster_map.draw_sign_posts(page, job.posts, layers, matrix, frame, style, f, marks.symbols, legend_drawn)
     b_clip = poster_map.clip(b_mm, frame)
 
+    made: dict[bool, list] = {}  # the same requests are asked for again (fallbacks, inset): made once each
+
     def requests(gate_marks: bool):
+        if gate_marks not in made:
+            made[gate_marks] = _requests(gate_marks)
+        return made[gate_marks]
+
+    def _requests(gate_marks: bool):
         return poster_maplabels.label_requests(
             page,
             layers,

@@ -156,14 +156,25 @@ def ring_candidates(
             np.where(np.abs(dy) > 1e-9, height_mm / 2 / np.abs(dy), np.inf),
         )
     radii = np.arange(start_mm, reach_mm + 1e-9, step_mm)
-    out = [np.column_stack([anchor[0] + dx * (r + half), anchor[1] + dy * (r + half)]) for r in radii]
-    return np.vstack(out) if out else np.empty((0, 2))
+    if not len(radii):
+        return np.empty((0, 2))
+    out = radii[:, None] + half[None, :]  # one ring per row, nearest first
+    return np.column_stack([(anchor[0] + dx * out).ravel(), (anchor[1] + dy * out).ravel()])
 
 
 def interior_candidates(
-    polygon: BaseGeometry, width_mm: float, height_mm: float, *, step_mm: float, inset_mm: float = 0.3
+    polygon: BaseGeometry,
+    width_mm: float,
+    height_mm: float,
+    *,
+    step_mm: float,
+    inset_mm: float = 0.3,
+    pole: tuple[float, float] | None = None,
 ) -> np.ndarray:
-    """Box centres whose whole box lies inside ``polygon``, nearest its pole of inaccessibility first."""
+    """Box centres whose whole box lies inside ``polygon``, nearest its pole of inaccessibility first.
+
+    ``pole``: the polygon's :func:`pole_of`, when the caller has it already.
+    """
     if polygon.is_empty or polygon.area <= 0:
         return np.empty((0, 2))
     inner = polygon.buffer(-inset_mm) if inset_mm else polygon
@@ -180,7 +191,7 @@ def interior_candidates(
     pts = np.column_stack([gx[ok], gy[ok]])
     if not len(pts):
         return pts
-    pole = _pole(polygon)
+    pole = _pole(polygon) if pole is None else pole
     order = np.argsort(np.hypot(pts[:, 0] - pole[0], pts[:, 1] - pole[1]), kind="stable")
     return pts[order]
 

@@ -123,8 +123,9 @@ def label_requests(
         page, layers, gate_id, marks, texts, comp_mm, style=style, gate_marks=gate_marks, f=f
     )
     caps = [sizes.gate_mm] * len(specs)
-    b_specs = _building_specs(page, layers, texts, b_clip, style=style, f=f)
-    u_specs = _unit_specs(page, layers, marks, texts, b_clip, style=style, f=f)
+    poles = [pole_of(g) if g is not None and not g.is_empty else None for g in b_clip]  # one polylabel each
+    b_specs = _building_specs(page, layers, texts, b_clip, poles, style=style, f=f)
+    u_specs = _unit_specs(page, layers, marks, texts, poles, style=style, f=f)
     caps += [sizes.building_mm] * len(b_specs) + [sizes.unit_mm] * len(u_specs)
     return [spec.request(cap, reach) for spec, cap in zip(specs + b_specs + u_specs, caps)]
 
@@ -209,7 +210,7 @@ def _gate_specs(
 
 
 def _building_specs(
-    page: Page, layers: dict, texts: Texts, b_clip: gpd.GeoSeries, *, style: PosterStyle, f: float
+    page: Page, layers: dict, texts: Texts, b_clip: gpd.GeoSeries, poles: list, *, style: PosterStyle, f: float
 ) -> list:
     step = 1.2 * f
     buildings = layers["buildings"]
@@ -219,12 +220,12 @@ def _building_specs(
         text, geom = texts.b_text[i], geoms[i]
         if not text or geom is None or geom.is_empty:
             continue
-        pole = pole_of(geom)
+        pole = poles[i]
 
         def cands(w, h, reach, geom=geom, pole=pole):
             return np.vstack(
                 [
-                    interior_candidates(geom, w, h, step_mm=step),
+                    interior_candidates(geom, w, h, step_mm=step, pole=pole),
                     ring_candidates(pole, w, h, start_mm=-min(w, h) / 2, step_mm=step, reach_mm=reach, prefer_deg=90.0),
                 ]
             )
@@ -236,10 +237,10 @@ def _building_specs(
 
 
 def _unit_specs(
-    page: Page, layers: dict, marks: Marks, texts: Texts, b_clip: gpd.GeoSeries, *, style: PosterStyle, f: float
+    page: Page, layers: dict, marks: Marks, texts: Texts, poles: list, *, style: PosterStyle, f: float
 ) -> list:
     buildings, units = layers["buildings"], layers["units"]
-    b_poles = {bid: pole_of(g) for bid, g in zip(buildings["id"], b_clip) if g is not None and not g.is_empty}
+    b_poles = {bid: p for bid, p in zip(buildings["id"], poles) if p is not None}
     start = style.unit_door.size_mm * f / 2 + style.label_gap_mm * f
     out = []
     u_building, u_id = units["building_id"].tolist(), units["id"].tolist()
