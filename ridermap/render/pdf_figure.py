@@ -347,8 +347,7 @@ class _Content:
         if codes is None:
             if len(verts) < 2:
                 return ""
-            xy = verts.tolist()
-            return f"{xy[0][0]:.2f} {xy[0][1]:.2f} m " + " ".join(f"{x:.2f} {y:.2f} l" for x, y in xy[1:])
+            return ("%.2f %.2f m" + " %.2f %.2f l" * (len(verts) - 1)) % tuple(verts.ravel().tolist())
         return _coded_ops(verts, codes)
 
     def _paint(self, ops: str, *, face, edge, lw_pt: float, dashes, join: str | None, cap: str | None, alpha) -> None:
@@ -541,8 +540,21 @@ def _line_codes(n: int) -> np.ndarray:
     return codes
 
 
+#: the operators of a path of moves, lines and closes (nearly every path drawn), by code
+_SIMPLE_OPS = {MplPath.MOVETO: "%.2f %.2f m", MplPath.LINETO: "%.2f %.2f l", MplPath.CLOSEPOLY: "h"}
+
+
 def _coded_ops(verts: np.ndarray, path_codes: Any) -> str:
-    """PDF path operators for matplotlib path vertices (points) and codes."""
+    """PDF path operators for matplotlib path vertices (points) and codes.
+
+    A path of moves, lines and closes is formatted in one ``%`` operation
+    (the same text as one f-string per vertex, a tenth of the time).
+    """
+    codes_arr = np.asarray(path_codes)
+    kinds = set(np.unique(codes_arr).tolist())
+    if kinds <= _SIMPLE_OPS.keys():
+        ops = " ".join(_SIMPLE_OPS[c] for c in codes_arr.tolist())
+        return ops % tuple(verts[codes_arr != MplPath.CLOSEPOLY].ravel().tolist())
     out: list[str] = []
     xy = verts.tolist()
     i, n = 0, len(xy)
