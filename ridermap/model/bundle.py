@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -12,6 +14,8 @@ import pandas as pd
 from ridermap.model.findings import Finding
 from ridermap.model.schema import CRS, LAYERS
 from ridermap.utm import utm_crs
+
+T = TypeVar("T")
 
 _BOOL_COLUMNS = {"locked", "rideable"}
 _INT_COLUMNS = {"levels"}
@@ -174,6 +178,19 @@ class Bundle:
                 cached["shared:" + name] = (shared, layer.iloc[shared])
             object.__setattr__(self, "_community_index", cached)  # a cache: the bundle itself is never changed
         return cached
+
+    def memo(self, name: str, make: Callable[[], T]) -> T:
+        """``make()``, made once per bundle and kept under ``_memo:<name>`` (never pickled).
+
+        For values derived only from the (frozen) bundle that several outputs
+        of one compound ask for: its layers in UTM, its site lookups.
+        """
+        key = "_memo:" + name
+        held = self.__dict__.get(key)
+        if held is None:
+            held = make()
+            object.__setattr__(self, key, held)  # a cache: the bundle itself is never changed
+        return held
 
     def __getstate__(self) -> dict:
         """Pickle the layers and findings, not the caches (``_``-names: indexes rebuilt on demand).

@@ -121,11 +121,19 @@ class Marks:
     here_xy: np.ndarray | None
 
 
-def project(view: Bundle, cid: str, gate_id: str | None) -> Geo:
-    """Project to UTM, face the map the way the rider faces at the gate, and find what must be on it."""
+def _in_utm(view: Bundle) -> tuple[tuple[float, float], dict, tuple[float, float]]:
+    """The compound's point, its layers in its UTM zone and true north on that plane (a vector)."""
     lon, lat = view.communities.geometry.iloc[0].representative_point().coords[0]
     utm = utm_crs(lon, lat)
     layers = {k: v.to_crs(utm) for k, v in view.layers().items()}
+    north = gpd.GeoSeries([Point(lon, lat), Point(lon, lat + 0.001)], crs=view.communities.crs).to_crs(utm)
+    return (lon, lat), layers, (north.iloc[1].x - north.iloc[0].x, north.iloc[1].y - north.iloc[0].y)
+
+
+def project(view: Bundle, cid: str, gate_id: str | None) -> Geo:
+    """Project to UTM, face the map the way the rider faces at the gate, and find what must be on it."""
+    _, layers, (nvx, nvy) = view.memo("poster_utm", lambda: _in_utm(view))  # the compound's posters share it
+    layers = dict(layers)
     poly_m = layers["communities"].geometry.iloc[0]
     gate_row = None
     if gate_id is not None:
@@ -134,9 +142,6 @@ def project(view: Bundle, cid: str, gate_id: str | None) -> Geo:
         theta = math.pi / 2 - math.atan2(fy, fx)
     else:
         theta = 0.0
-    # true north on the projected plane
-    north = gpd.GeoSeries([Point(lon, lat), Point(lon, lat + 0.001)], crs=view.communities.crs).to_crs(utm)
-    nvx, nvy = north.iloc[1].x - north.iloc[0].x, north.iloc[1].y - north.iloc[0].y
     north_deg = math.degrees(math.atan2(nvy, nvx) + theta) - 90.0  # ccw from page up
 
     # what must be on the map: the compound and everything of it, facilities just around it
