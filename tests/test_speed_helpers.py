@@ -47,3 +47,33 @@ def test_reachable_within_groups_agrees_with_one_search_per_group(sample_bundle)
         expected[sel] = np.isfinite(dist)
     assert got.tolist() == expected.tolist()
     assert expected.any()
+
+
+def test_bundle_memo_is_made_once_per_bundle_and_never_pickled(sample_bundle):
+    import pickle
+
+    view = sample_bundle.community(sample_bundle.community_ids()[0])
+    calls = []
+
+    def make():
+        calls.append(1)
+        return {"n": len(view.units)}
+
+    assert view.memo("probe", make) is view.memo("probe", make)
+    assert len(calls) == 1
+    copy = pickle.loads(pickle.dumps(view))
+    assert "_memo:probe" not in copy.__dict__  # a worker makes its own
+    assert copy.memo("probe", make) == {"n": len(view.units)} and len(calls) == 2
+
+
+def test_posters_of_one_compound_share_its_layers_in_utm(sample_bundle):
+    from ridermap.render.poster_map import project
+
+    cid = sample_bundle.community_ids()[0]
+    view = sample_bundle.community(cid)
+    gates = list(view.gates["id"])
+    north, gate = project(view, cid, None), project(view, cid, gates[0])
+    assert north.layers["buildings"] is gate.layers["buildings"]  # projected once
+    assert north.layers is not gate.layers  # each poster its own dict
+    fresh = view.buildings.to_crs(north.layers["buildings"].crs)
+    assert fresh.geometry.equals(north.layers["buildings"].geometry)
