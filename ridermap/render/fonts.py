@@ -120,7 +120,13 @@ def shared_font(path: str | Path | None = None):
 
 def cap_height_em(path: str | Path | None = None) -> float:
     """Cap height of the font as a fraction of its em (0.733 for Noto Sans SC; 0.72 when the font has none)."""
-    font = shared_font(path)
+    return _cap_height_em(_font_key(path))
+
+
+@lru_cache(maxsize=4)
+def _cap_height_em(key: str) -> float:
+    """:func:`cap_height_em` by font key (every text size on a poster asks for it)."""
+    font = _shared_font(key)
     cap = getattr(font["OS/2"], "sCapHeight", 0) if "OS/2" in font else 0
     return cap / font["head"].unitsPerEm if cap else 0.72
 
