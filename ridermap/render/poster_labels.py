@@ -491,6 +491,7 @@ class _Board:
         self.leaders: list[BaseGeometry] = []
         self.callouts = 0
         self._trees: dict[str, shapely.STRtree | None] = {}  # spatial indexes of leaders and placed boxes
+        self._stacked: np.ndarray | None = None  # self.blocked as one array
 
     def take(self, req: LabelRequest) -> PlacedLabel:
         """Place ``req`` at its first free candidate or raise :class:`LabelFitError`."""
@@ -514,6 +515,7 @@ class _Board:
         if label.how == "listed":
             return
         self._trees.clear()
+        self._stacked = None
         self.placed.append(label)
         self.blocked.append(np.array(label.box).reshape(1, 4))
         if label.leader is not None:
@@ -527,13 +529,8 @@ class _Board:
         hw, hh = req.width_mm / 2, req.height_mm / 2
         cands = np.column_stack([c[:, 0] - hw, c[:, 1] - hh, c[:, 0] + hw, c[:, 1] + hh])
         inside = (cands[:, 0] >= bx0) & (cands[:, 1] >= by0) & (cands[:, 2] <= bx1) & (cands[:, 3] <= by1)
-        grown = cands + np.array([-gap_mm, -gap_mm, gap_mm, gap_mm])
-        free = inside & ~_overlaps(grown, np.vstack(self.blocked) if self.blocked else np.empty((0, 4)))
-        if self.leaders and free.any():
-            idx = np.flatnonzero(free)
-            hits = np.unique(self._leader_tree().query(shapely.box(*grown[idx].T), predicate="intersects")[0])
-            free[idx[hits]] = False
-        idx = np.flatnonzero(free)
+        idx = np.flatnonzero(inside)
+        idx = idx[self._free(cands[idx] + np.array([-gap_mm, -gap_mm, gap_mm, gap_mm]))]
         lo = 0
         for size in (1, 15, 112, len(idx)):  # usually the first candidate wins: check few, then many at once
             chunk = idx[lo : lo + size]
@@ -555,6 +552,17 @@ class _Board:
                 )
                 return PlacedLabel(req.key, req.kind, req.text, box, leader, cap_mm=req.cap_mm)
         return None
+
+    def _free(self, grown: np.ndarray) -> np.ndarray:
+        """Which boxes (grown by the gap) cover no placed box or symbol and cross no leader line."""
+        if self._stacked is None:
+            self._stacked = np.vstack(self.blocked) if self.blocked else np.empty((0, 4))
+        free = ~_overlaps(grown, self._stacked)
+        if self.leaders and free.any():
+            idx = np.flatnonzero(free)
+            hits = np.unique(self._leader_tree().query(shapely.box(*grown[idx].T), predicate="intersects")[0])
+            free[idx[hits]] = False
+        return free
 
     def _leaders_ok(self, starts: np.ndarray, ends: np.ndarray, key: str) -> np.ndarray:
         """Which leader lines cross no placed label and no symbol they must keep clear of."""

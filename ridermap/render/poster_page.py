@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.text import Text
 from matplotlib.path import Path as MplPath
 from matplotlib.transforms import TransformedPatchPath
 
@@ -164,21 +166,25 @@ class Page:
         gid: str | None = None,
         **kw,
     ):
-        t = self.ax.text(
+        # what Axes.text makes (transform to data, not clipped unless asked), without its
+        # per-text font lookups: the font properties of a size are made once per process
+        t = Text(
             x,
             y,
-            s,
-            fontsize=fontsize_pt(cap_mm),
-            fontfamily=self.family,
+            text=s,
+            fontproperties=_font_properties(self.family, fontsize_pt(cap_mm)),
+            transform=self.ax.transData,
+            clip_on=kw.pop("clip_on", False),
             color=color,
-            ha=ha,
-            va=va,
+            horizontalalignment=ha,
+            verticalalignment=va,
             zorder=zorder,
             parse_math=False,
             gid=gid,
-            clip_path=self.clip(),
             **kw,
         )
+        t.set_clip_path(self.clip())
+        self.ax._add_text(t)
         self.texts.append(s)
         return t
 
@@ -283,6 +289,12 @@ class Page:
             zorder=zorder + 0.5,
             gid=gid,
         )
+
+
+@lru_cache(maxsize=1024)
+def _font_properties(family: str, size_pt: float) -> FontProperties:
+    """The font of ``family`` at ``size_pt`` (each Text copies it, so one may serve every text of that size)."""
+    return FontProperties(family=family, size=size_pt)
 
 
 def label_size(page: Page, text: str, cap_mm: float, tb: TextBox) -> tuple[float, float]:
