@@ -21,8 +21,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch, Rectangle
-from matplotlib.text import Text
 from matplotlib.path import Path as MplPath
+from matplotlib.text import Text
 from matplotlib.transforms import TransformedPatchPath
 
 from ridermap.render.fonts import cap_height_em, text_width_mm
