@@ -176,15 +176,14 @@ class Page:
             transform=self.ax.transData,
             clip_on=kw.pop("clip_on", False),
             color=color,
-            horizontalalignment=ha,
-            verticalalignment=va,
             zorder=zorder,
             parse_math=False,
             gid=gid,
+            **{"horizontalalignment": ha, "verticalalignment": va},
             **kw,
         )
         t.set_clip_path(self.clip())
-        self.ax._add_text(t)
+        self.ax._add_text(t)  # type: ignore[attr-defined]  # what Axes.text calls
         self.texts.append(s)
         return t
 
