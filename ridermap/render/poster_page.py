@@ -179,7 +179,7 @@ class Page:
             zorder=zorder,
             parse_math=False,
             gid=gid,
-            **{"horizontalalignment": ha, "verticalalignment": va},
+            **_align(ha, va),
             **kw,
         )
         t.set_clip_path(self.clip())
@@ -288,6 +288,10 @@ class Page:
             zorder=zorder + 0.5,
             gid=gid,
         )
+
+
+def _align(ha: str, va: str) -> dict[str, Any]:
+    return {"horizontalalignment": ha, "verticalalignment": va}
 
 
 @lru_cache(maxsize=1024)
