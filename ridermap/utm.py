@@ -16,7 +16,7 @@ from functools import lru_cache
 import geopandas as gpd
 from pyproj import CRS
 
-__all__ = ["utm_crs", "utm_epsg", "metric_crs"]
+__all__ = ["utm_crs", "utm_crs_of_bounds", "utm_epsg", "metric_crs"]
 
 _EDGE_DEG = 1e-7
 
@@ -41,7 +41,14 @@ def utm_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
     """
     if gdf.crs is None or not gdf.crs.is_geographic:
         return gdf.estimate_utm_crs()
-    minx, miny, maxx, maxy = gdf.total_bounds
+    return utm_crs_of_bounds(*gdf.total_bounds) or gdf.estimate_utm_crs()
+
+
+def utm_crs_of_bounds(minx: float, miny: float, maxx: float, maxy: float) -> CRS | None:
+    """The UTM CRS :func:`utm_crs` gives lon/lat data of these bounds, or ``None`` where only the database knows.
+
+    (A centre on a zone edge, on the equator, beyond 84° N / 80° S or not finite.)
+    """
     lon, lat = (minx + maxx) / 2.0, (miny + maxy) / 2.0
     if (
         not (math.isfinite(lon) and math.isfinite(lat))
@@ -49,10 +56,10 @@ def utm_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
         or not (-80.0 < lat < 84.0)
         or abs(lat) < _EDGE_DEG
     ):
-        return gdf.estimate_utm_crs()
+        return None
     edge = (lon + 180.0) / 6.0
     if abs(edge - round(edge)) * 6.0 < _EDGE_DEG:
-        return gdf.estimate_utm_crs()
+        return None
     return _zone_crs(utm_epsg(lon, lat))
 
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT, SAMPLE_CONFIG, SAMPLE_ID
@@ -339,3 +340,19 @@ def test_keys_from_positions_equal_the_keys_of_views_and_slices(which, request, 
     made = bundle.view_of(cid, bundle.community_positions(cid))
     for name, layer in bundle.community(cid).layers().items():
         assert made.layers()[name].equals(layer), name
+
+
+@pytest.mark.parametrize("which", ["sample", "bupt", "xueyuanlu"])
+def test_positions_in_bulk_are_each_compounds_positions(which, request):
+    """A build finds every compound's rows at once; they must be what each compound finds on its own."""
+    bundle = {"sample": lambda: request.getfixturevalue("sample_bundle"),
+              "bupt": lambda: request.getfixturevalue("bupt_bundle"), "xueyuanlu": _xueyuanlu}[which]()  # fmt: skip
+    ids = bundle.community_ids()
+    bulk = bundle.all_community_positions(ids + ["no-such-compound"])
+    assert sorted(bulk) == sorted(ids)  # an unknown id is left to community_positions (and its error)
+    for cid in ids:
+        one = bundle.community_positions(cid)
+        assert bulk[cid].keys() == one.keys()
+        for name, pos in one.items():
+            assert np.array_equal(bulk[cid][name], pos) and bulk[cid][name].dtype == pos.dtype, (cid, name)
+    assert any(len(bulk[c]["paths"]) > len(bundle.paths[bundle.paths["community_id"] == c]) for c in ids)  # streets

@@ -125,16 +125,69 @@ class Bundle:
             raise ConfigError(f"no community with id {community_id!r} (known: {known})")
         comm = self.communities.iloc[row]
         area = comm.to_crs(utm_crs(comm)).buffer(margin_m).to_crs(CRS).union_all()
+        hits: dict[str, np.ndarray] = {}
+        for name in _SHARED_LAYERS:
+            shared, streets = index["shared:" + name]
+            if len(shared) and area is not None and not area.is_empty:
+                hits[name] = shared[streets.sindex.query(area, predicate="intersects")]
+        return self._positions_with(community_id, row, hits)
+
+    def all_community_positions(self, ids: list[str], *, margin_m: float = 300.0) -> dict[str, dict[str, np.ndarray]]:
+        """:meth:`community_positions` of many compounds at once: one projection per UTM zone, one spatial query
+        per shared layer (what a district build's keys need for every compound).
+
+        Compounds this cannot do in bulk (an unknown or repeated id, a geometry
+        with no plain UTM zone) are left out: ask :meth:`community_positions`.
+        """
+        import shapely
+
+        from ridermap.utm import utm_crs_of_bounds
+
+        rows = self._index()["communities"]
+        single = [c for c in dict.fromkeys(ids) if len(rows.get(c, ())) == 1]
+        pos = np.array([rows[c][0] for c in single], dtype=np.intp)
+        geoms = self.communities.geometry.to_numpy()[pos]
+        bounds = shapely.bounds(geoms)
+        zones: dict = {}
+        for k, b in enumerate(bounds):
+            crs = None if shapely.is_missing(geoms[k]) else utm_crs_of_bounds(*b)
+            if crs is not None:
+                zones.setdefault(crs, []).append(k)
+        areas = np.full(len(single), None, dtype=object)
+        for crs, ks in zones.items():
+            metric = gpd.GeoSeries(geoms[ks], crs=self.communities.crs).to_crs(crs).buffer(margin_m).to_crs(CRS)
+            areas[ks] = [shapely.union_all([g]) for g in metric.to_numpy()]  # as GeoSeries.union_all of one row
+        done = [k for k in range(len(single)) if areas[k] is not None]
+        hits = {name: self._shared_hits(name, areas[done]) for name in _SHARED_LAYERS}
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for j, k in enumerate(done):
+            out[single[k]] = self._positions_with(
+                single[k], rows[single[k]], {n: h.get(j, _NONE) for n, h in hits.items()}
+            )
+        return out
+
+    def _shared_hits(self, name: str, areas: np.ndarray) -> dict[int, np.ndarray]:
+        """Positions of the shared rows of layer ``name`` each of ``areas`` meets, by area number."""
+        shared, streets = self._index()["shared:" + name]
+        live = [i for i, a in enumerate(areas) if not a.is_empty]
+        if not len(shared) or not live:
+            return {}
+        which, hit = streets.sindex.query(areas[live], predicate="intersects")
+        order = np.argsort(which, kind="stable")
+        which, hit = which[order], hit[order]
+        cuts = np.flatnonzero(np.diff(which)) + 1
+        return {live[int(w[0])]: shared[h] for w, h in zip(np.split(which, cuts), np.split(hit, cuts)) if len(w)}
+
+    def _positions_with(self, community_id: str, row, shared_hits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A compound's positions: its own rows of every layer and the shared rows ``shared_hits`` found."""
+        index = self._index()
         out = {"communities": np.asarray(row, dtype=np.intp)}
         for name in LAYERS:
             if name == "communities":
                 continue
             keep = index[name].get(community_id, _NONE)
-            if name in _SHARED_LAYERS:
-                shared, streets = index["shared:" + name]
-                if len(shared) and area is not None and not area.is_empty:
-                    hits = streets.sindex.query(area, predicate="intersects")
-                    keep = np.union1d(keep, shared[hits])
+            if name in _SHARED_LAYERS and len(shared_hits.get(name, _NONE)):
+                keep = np.union1d(keep, shared_hits[name])
             out[name] = keep
         return out
 

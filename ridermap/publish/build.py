@@ -799,9 +799,10 @@ def _build_compounds(
     tasks: list[_Task] = []
     records: dict[str, dict] = {}  # failed early, or (partly) reused
     keys: dict[str, dict[str, str]] = {}
+    bulk = _all_positions(bundle, ids)
     for i, cid in enumerate(ids):
         try:  # keys from row positions: a compound's view is made only if something of it is built
-            positions = bundle.community_positions(cid)
+            positions = bulk.get(cid) or bundle.community_positions(cid)
             digest = digests.view(positions)
             light = bundle.view_of(cid, positions, only=("communities", "gates", "paths"))  # what a sub-network needs
         except Exception as exc:  # noqa: BLE001 - a compound whose view cannot be made is one failed compound
@@ -857,6 +858,18 @@ def _build_compounds(
     for cid, record in records.items():
         _stamp_keys(record, keys.get(cid), parts)
     report.compounds = [records[cid] for cid in ids]
+
+
+def _all_positions(bundle: Bundle, ids: list[str]) -> dict[str, dict]:
+    """Every compound's row positions at once (:meth:`Bundle.all_community_positions`); ``{}`` if that fails,
+    and each compound then finds (or fails to find) its own."""
+    try:
+        return bundle.all_community_positions(ids)
+    except Exception as exc:  # noqa: BLE001 - the compounds' own lookups record what is wrong
+        if _is_environment(exc):
+            raise
+        log.debug("positions in bulk failed; one compound at a time", exc_info=True)
+        return {}
 
 
 def _reuse(
