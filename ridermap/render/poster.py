@@ -224,11 +224,14 @@ def render_poster(
     lang = config.language if config.language in STRINGS else "zh"
     view = bundle.community(community_id)
     gate_id = find_gate(view, community_id, gate) if gate is not None else None
-    drawable = drawable_bundle(view, where=f"poster of {community_id}")  # emoji, bidi controls: never an error
+    # emoji, bidi controls: never an error; made once for all the compound's posters (so they share its projection)
+    drawable = view.memo(
+        f"poster drawable:{community_id}", lambda: drawable_bundle(view, where=f"poster of {community_id}")
+    )
     notes = undrawable_notes(view, drawable)
     view = drawable
     if lang == "en":  # 7号楼 -> Building 7: generated labels in English; names from data stay
-        view = english_labels(view)
+        view = view.memo("english labels", lambda: english_labels(drawable))
     job = _Job(
         view=view,
         cid=community_id,

@@ -121,29 +121,25 @@ class Marks:
     here_xy: np.ndarray | None
 
 
-def _in_utm(view: Bundle) -> tuple[tuple[float, float], dict, tuple[float, float]]:
-    """The compound's point, its layers in its UTM zone and true north on that plane (a vector)."""
+@dataclass(frozen=True)
+class _Base:
+    """What every poster of a compound starts from, whichever way it faces (made once per compound)."""
+
+    layers: dict
+    poly_m: BaseGeometry
+    north: tuple[float, float]  # true north on the projected plane (a vector)
+    near: BaseGeometry
+    must: BaseGeometry  # what must be on the map, unrotated
+    far_gates: dict
+
+
+def _base(view: Bundle, cid: str) -> _Base:
+    """The compound's layers in its UTM zone, true north there, and what must be on every one of its maps."""
     lon, lat = view.communities.geometry.iloc[0].representative_point().coords[0]
     utm = utm_crs(lon, lat)
     layers = {k: v.to_crs(utm) for k, v in view.layers().items()}
     north = gpd.GeoSeries([Point(lon, lat), Point(lon, lat + 0.001)], crs=view.communities.crs).to_crs(utm)
-    return (lon, lat), layers, (north.iloc[1].x - north.iloc[0].x, north.iloc[1].y - north.iloc[0].y)
-
-
-def project(view: Bundle, cid: str, gate_id: str | None) -> Geo:
-    """Project to UTM, face the map the way the rider faces at the gate, and find what must be on it."""
-    _, layers, (nvx, nvy) = view.memo("poster_utm", lambda: _in_utm(view))  # the compound's posters share it
-    layers = dict(layers)
     poly_m = layers["communities"].geometry.iloc[0]
-    gate_row = None
-    if gate_id is not None:
-        gate_row = layers["gates"][layers["gates"]["id"] == gate_id].iloc[0]
-        fx, fy = facing_vector(gate_row.geometry, poly_m)
-        theta = math.pi / 2 - math.atan2(fy, fx)
-    else:
-        theta = 0.0
-    north_deg = math.degrees(math.atan2(nvy, nvx) + theta) - 90.0  # ccw from page up
-
     # what must be on the map: the compound and everything of it, facilities just around it
     near = poly_m.buffer(50.0)
     fac = layers["facilities"]
@@ -157,9 +153,29 @@ def project(view: Bundle, cid: str, gate_id: str | None) -> Geo:
         *layers["units"].geometry,
         *fac[((fac["community_id"] == cid) & (fac.distance(poly_m) <= FAR_GATE_M)) | fac.intersects(near)].geometry,
     ]
-    extent = shapely.affinity.rotate(
-        shapely.GeometryCollection([g for g in must if g is not None]), theta, origin=poly_m.centroid, use_radians=True
+    return _Base(
+        layers,
+        poly_m,
+        (north.iloc[1].x - north.iloc[0].x, north.iloc[1].y - north.iloc[0].y),
+        near,
+        shapely.GeometryCollection([g for g in must if g is not None]),
+        {str(i): float(d) for i, d in zip(gates["id"][far], gate_d[far])},
     )
+
+
+def project(view: Bundle, cid: str, gate_id: str | None) -> Geo:
+    """Project to UTM, face the map the way the rider faces at the gate, and find what must be on it."""
+    base = view.memo(f"poster base:{cid}", lambda: _base(view, cid))  # the compound's posters share it
+    layers, poly_m = dict(base.layers), base.poly_m
+    gate_row = None
+    if gate_id is not None:
+        gate_row = layers["gates"][layers["gates"]["id"] == gate_id].iloc[0]
+        fx, fy = facing_vector(gate_row.geometry, poly_m)
+        theta = math.pi / 2 - math.atan2(fy, fx)
+    else:
+        theta = 0.0
+    north_deg = math.degrees(math.atan2(base.north[1], base.north[0]) + theta) - 90.0  # ccw from page up
+    extent = shapely.affinity.rotate(base.must, theta, origin=poly_m.centroid, use_radians=True)
     ex0, ey0, ex1, ey1 = extent.bounds
     rot_centre = ((ex0 + ex1) / 2, (ey0 + ey1) / 2)
     # rotation is about the compound centroid; the centre of the rotated extent maps back to:
@@ -170,8 +186,9 @@ def project(view: Bundle, cid: str, gate_id: str | None) -> Geo:
         cy0 + s * (rot_centre[0] - cx0) + c * (rot_centre[1] - cy0),
     )
     ext_w, ext_h = max(ex1 - ex0, 1.0), max(ey1 - ey0, 1.0)
-    far_gates = {str(i): float(d) for i, d in zip(gates["id"][far], gate_d[far])}
-    return Geo(layers, poly_m, gate_row, theta, north_deg, near, (cx0, cy0), centre_m, ext_w, ext_h, far_gates)
+    return Geo(
+        layers, poly_m, gate_row, theta, north_deg, base.near, (cx0, cy0), centre_m, ext_w, ext_h, dict(base.far_gates)
+    )
 
 
 def map_frame(geo: Geo, map_block: Box, *, band: float, strip_h: float, style: PosterStyle, f: float):
@@ -211,7 +228,7 @@ def draw_map(
     page.add(Rectangle((frame[0], frame[1]), fw, fh, facecolor=style.paper_face, edgecolor="none", zorder=0.5))
     comp_mm = layers["communities"].geometry.affine_transform(matrix)
     page.area(clip(comp_mm, frame), Area(style.compound.face, "none", 0.0), zorder=2)
-    paths = layers["paths"].copy()
+    paths = layers["paths"]
     paths_mm = clip(paths.geometry.affine_transform(matrix), frame)
     inside = (paths["community_id"] == cid).to_numpy()
     rideable = paths["rideable"].to_numpy(dtype=bool)
