@@ -309,26 +309,31 @@ def draw_symbols(
     units = layers["units"]
     gates = layers["gates"]
     fxy, fok = points_in_frame(fac.geometry.affine_transform(matrix), frame)
+    fac_kind, fac_id = fac["kind"].to_numpy(dtype=object), fac["id"].to_numpy(dtype=object)
     for kind in style.facilities:
-        mask = fok & (fac["kind"] == kind).to_numpy()
+        mask = fok & (fac_kind == kind)
         if mask.any():
-            add_symbols(
-                page, symbols, fxy[mask], list(fac["id"][mask]), style.facilities[kind], f"facility:{kind}", 14, f
-            )
+            add_symbols(page, symbols, fxy[mask], list(fac_id[mask]), style.facilities[kind], f"facility:{kind}", 14, f)
             legend_drawn.append(f"facility:{kind}")
     uxy, uok = points_in_frame(units.geometry.affine_transform(matrix), frame)
     if uok.any():
-        add_symbols(page, symbols, uxy[uok], list(units["id"][uok]), style.unit_door, "unit_door", 15, f)
+        add_symbols(
+            page, symbols, uxy[uok], list(units["id"].to_numpy(dtype=object)[uok]), style.unit_door, "unit_door", 15, f
+        )
         legend_drawn.append("unit_door")
     gxy, gok = points_in_frame(gates.geometry.affine_transform(matrix), frame)
-    gate_keys = np.array([gate_key(r) for _, r in gates.iterrows()], dtype=object)
+    gate_ids = gates["id"].to_numpy(dtype=object)
+    gate_keys = np.array(
+        [gate_key({"inferred": i, "rider_access": a}) for i, a in zip(gates["inferred"], gates["rider_access"])],
+        dtype=object,
+    )
     for access in ("ride", "walk", "none", "unknown"):
         mask = gok & (gate_keys == access)
         if mask.any():
-            add_symbols(page, symbols, gxy[mask], list(gates["id"][mask]), style.gates[access], f"gate:{access}", 16, f)
+            add_symbols(page, symbols, gxy[mask], list(gate_ids[mask]), style.gates[access], f"gate:{access}", 16, f)
             legend_drawn.append(f"gate:{access}")
     here_xy = None
-    i = int(np.flatnonzero((gates["id"] == gate_id).to_numpy())[0]) if gate_id is not None else -1
+    i = int(np.flatnonzero(gate_ids == gate_id)[0]) if gate_id is not None else -1
     if gate_id is not None and gok[i]:  # a gate far off the map has no "you are here" on it
         page.here_key = str(gate_keys[i])
         here_xy = gxy[i]
