@@ -355,6 +355,7 @@ class _Prep:
     fac_dist: Any  # numpy array of metres
     fac_dir: list[str]
     gate_rows: list[Row]
+    drawn: set[str]  # the legend keys of what is drawn (see poster_panels.drawn_keys)
 
 
 def _prepare(job: _Job) -> _Prep:
@@ -418,6 +419,7 @@ def _prepare(job: _Job) -> _Prep:
         fac_dist=fac_dist,
         fac_dir=fac_dir,
         gate_rows=gate_rows,
+        drawn=drawn,
     )
 
 
@@ -426,10 +428,7 @@ def _split(job: _Job, prep: _Prep, reserved: list[Row] | None):
     geo, ty, layers = prep.geo, prep.ty, prep.geo.layers
     fac = layers["facilities"]
     fac_est = ~(fac.intersects(geo.near).to_numpy() | (fac["community_id"] == job.cid).to_numpy())
-    drawn = poster_panels.drawn_keys(layers, job.cid, job.gate_id) | (
-        {"unconfirmed"} if prep.texts.any_unconfirmed else set()
-    )
-    legend_rows = poster_panels.legend_rows(drawn, job.words, job.lang)
+    legend_rows = poster_panels.legend_rows(prep.drawn, job.words, job.lang)
     # The index needs the grid, the grid needs the frame, the frame needs the panel size.
     # Estimate the index row count from the data (one row per building and its units).
     index_est = reserved or (

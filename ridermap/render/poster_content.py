@@ -106,19 +106,13 @@ def poster_texts(
     comm = view.communities.iloc[0]
     # the title is the compound's name, marked 待核实 if inferred; never its id
     name, name_unconfirmed = compound_title(comm["name"], comm["inferred"], lang, comm["name_en"])
-    gates_df = layers["gates"].copy()
+    g = layers["gates"]
     # gate names as shown: 待核实 on inferred gates and gates of unknown rule
     gate_shown = {
-        str(r["id"]): gate_title(
-            r["name"],
-            inferred=r["inferred"],
-            rider_access=r["rider_access"],
-            survey_key=r["survey_key"],
-            lang=lang,
-            fallback=str(r["id"]),
-            name_en=r["name_en"],
+        str(i): gate_title(n, inferred=inf, rider_access=a, survey_key=k, lang=lang, fallback=str(i), name_en=ne)
+        for i, n, inf, a, k, ne in zip(
+            g["id"], g["name"], g["inferred"], g["rider_access"], g["survey_key"], g["name_en"]
         )
-        for _, r in gates_df.iterrows()
     }
     gate_name = gate_shown[str(gate_row["id"])][0] if gate_row is not None else ""
     title = f"{name} {words['guide']}"
@@ -170,7 +164,7 @@ def poster_texts(
         *(v for v in words.values()),
         *(v[lang] for v in RIDER_ACCESS_LABELS.values()),
         *(v[lang] for v in FACILITY_LABELS.values()),
-        *gates_df["hours"].astype(str),
+        *g["hours"].astype(str),
         str(config.data_date),
         OSM_ATTRIBUTION,
         url,

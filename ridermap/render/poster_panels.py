@@ -153,15 +153,19 @@ def drawn_keys(layers: dict[str, gpd.GeoDataFrame], cid: str, gate_id: str | Non
         keys.add("building")
     if len(layers["units"]):
         keys.add("unit_door")
-    keys |= {f"gate:{gate_key(r)}" for _, r in layers["gates"].iterrows()}
+    gates = layers["gates"]
+    keys |= {
+        f"gate:{gate_key({'inferred': i, 'rider_access': a})}" for i, a in zip(gates["inferred"], gates["rider_access"])
+    }
     keys |= {f"facility:{k}" for k in layers["facilities"]["kind"]}
     paths = layers["paths"]
-    inside = paths["community_id"] == cid
+    inside = (paths["community_id"] == cid).to_numpy()
+    ride = paths["rideable"].to_numpy(dtype=bool)
     for mask, key in (
-        (~inside & paths["rideable"], "street"),
-        (~inside & ~paths["rideable"], "street_footway"),
-        (inside & paths["rideable"], "rideable"),
-        (inside & ~paths["rideable"], "walk_only"),
+        (~inside & ride, "street"),
+        (~inside & ~ride, "street_footway"),
+        (inside & ride, "rideable"),
+        (inside & ~ride, "walk_only"),
     ):
         if mask.any():
             keys.add(key)
