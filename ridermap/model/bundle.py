@@ -197,9 +197,7 @@ class Bundle:
         """The view made of ``positions`` (:meth:`community_positions`); ``only`` these layers (the rest empty)."""
         empty = _shared_empty() if only is not None else None
         layers = {
-            name: getattr(self, name).iloc[positions[name]].reset_index(drop=True)
-            if only is None or name in only
-            else getattr(empty, name)
+            name: _rows(getattr(self, name), positions[name]) if only is None or name in only else getattr(empty, name)
             for name in LAYERS
         }
         view = replace(self, **layers)
@@ -260,6 +258,13 @@ class Bundle:
     def with_findings(self, findings) -> Bundle:
         """Return a copy with ``findings`` added after the ones it has."""
         return replace(self, findings=self.findings + tuple(findings))
+
+
+def _rows(layer: gpd.GeoDataFrame, positions: np.ndarray) -> gpd.GeoDataFrame:
+    """``layer.iloc[positions].reset_index(drop=True)`` with one copy, not two."""
+    out = layer.iloc[positions]  # a new frame (positions is an array): its index may be set in place
+    out.index = pd.RangeIndex(len(out))
+    return out
 
 
 def concat_bundles(bundles: list[Bundle]) -> Bundle:
