@@ -35,13 +35,14 @@ from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
-from ridermap.render.honest import compound_title, display_name, english_name, gate_names, known_access, survey_key_of
+from ridermap.render.honest import compound_title, display_name, english_name, known_access, survey_key_of
 from ridermap.render.site_data import (
     CARE_KINDS,
     community_data,
     coord_shift,
     index_data,
     rule_text,
+    shown_gate_names,
     unit_data,
     unit_titles,
 )
@@ -169,7 +170,7 @@ def render_community(
     titles = unit_titles(bundle)
     units_of: dict[str, list] = {}
     for u in sorted(bundle.units.itertuples(index=False), key=lambda r: natural_key(r.number or r.id)):
-        t = titles.loc[u.id]
+        t = titles[u.id]
         units_of.setdefault(u.building_id, []).append(
             {"path": urls.unit_path(u.id), "zh": t["unit_zh"], "en": t["unit_en"]}
         )
@@ -215,15 +216,16 @@ def render_community(
         "comm": comm,
         "name": name,
         "cid": cid,
-        "names": (gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")),
+        "names": shown_gate_names(bundle),
         "rules": {g["id"]: g for g in gates},
         "fac_names": dict(zip(bundle.facilities["id"], bundle.facilities["name"])),
         "titles": titles,
         "common": common,
         "config": config,
         "template": env.get_template("unit.html.j2"),
-        "map": lambda: site_map(
-            prefix="../", bounds=bounds, layers=_UNIT_LAYERS, basemap=basemap, tianditu_key=tianditu_key
+        # every unit page of the compound shows the same map (stable ids): built and rendered once
+        "map": _parts(
+            site_map(prefix="../", bounds=bounds, layers=_UNIT_LAYERS, basemap=basemap, tianditu_key=tianditu_key)
         ),
     }
     for u in bundle.units.itertuples(index=False):
@@ -248,7 +250,7 @@ def _unit_page(shared: dict, u) -> str:
         }
         for f in ud["near"]
     ]
-    t = shared["titles"].loc[u.id]
+    t = shared["titles"][u.id]
     page_plans = [
         {
             "when": p["when"],
@@ -262,7 +264,7 @@ def _unit_page(shared: dict, u) -> str:
     ]
     return shared["template"].render(
         **{**shared["common"], "feedback": feedback_link(shared["config"], community_id=cid, unit_id=u.id)},
-        map=_parts(shared["map"]()),
+        map=shared["map"],
         u={"title_zh": t["title_zh"], "title_en": t["title_en"], "building_id": u.building_id, "flats": u.flats},
         c={**name, "path": urls.community_path(cid)},
         plans=plans,
@@ -273,7 +275,7 @@ def _unit_page(shared: dict, u) -> str:
 
 def _gate_rows(bundle: Bundle) -> list[dict]:
     """The gates as the compound page lists them: name, rule now (never a guess), hours, 待核实."""
-    shown, shown_en = gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")
+    shown, shown_en = shown_gate_names(bundle)
     return [
         {
             "id": g.id,
