@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ridermap import i18n, urls
 from ridermap.analysis.context import Analysis
@@ -83,14 +83,26 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # the templates ship with ridermap: no stat of them at each page
     )
-    env.globals["msg"] = _message  # {{ tm("sitemap.noscript") }} in templates (_macros.html.j2)
+    env.globals.update(msg=_message, t=_both, tm=_both_message)
     return env
 
 
 def _message(key: str) -> dict[str, str]:
     """Message ``key`` of :mod:`ridermap.i18n` in both languages, for the templates."""
     return {lang: i18n.t(key, lang) for lang in i18n.LANGUAGES}
+
+
+def _both(zh, en) -> Markup:
+    """``{{ t(zh, en) }}`` in templates: both languages side by side, each escaped; the stylesheet shows the one
+    in ``html[data-lang]``. A function, not a Jinja macro: pages call it thousands of times."""
+    return Markup(f'<span lang="zh-CN">{escape(zh)}</span><span lang="en">{escape(en)}</span>')
+
+
+def _both_message(key: str) -> Markup:
+    """``{{ tm(key) }}`` in templates: message ``key`` of :mod:`ridermap.i18n` in both languages (:func:`_both`)."""
+    return _both(i18n.t(key, "zh"), i18n.t(key, "en"))
 
 
 def _parts(fmap) -> dict[str, Markup]:
