@@ -41,6 +41,7 @@ from ridermap.render.site_data import (
     community_data,
     coord_shift,
     index_data,
+    rows,
     rule_text,
     shown_gate_names,
     unit_data,
@@ -181,21 +182,25 @@ def render_community(
     bounds = _bounds(data["outline"])
     titles = unit_titles(bundle)
     units_of: dict[str, list] = {}
-    for u in sorted(bundle.units.itertuples(index=False), key=lambda r: natural_key(r.number or r.id)):
+    unit_rows = list(rows(bundle.units, "id", "building_id", "number", "flats"))
+    for u in sorted(unit_rows, key=lambda r: natural_key(r.number or r.id)):
         t = titles[u.id]
         units_of.setdefault(u.building_id, []).append(
             {"path": urls.unit_path(u.id), "zh": t["unit_zh"], "en": t["unit_en"]}
         )
     buildings = [
         {"id": b.id, **_building_label(b), "units": units_of.get(b.id, [])}
-        for b in sorted(bundle.buildings.itertuples(index=False), key=lambda r: natural_key(r.number or r.label))
+        for b in sorted(
+            rows(bundle.buildings, "id", "label", "number", "survey_key"),
+            key=lambda r: natural_key(r.number or r.label),
+        )
     ]
     comm = bundle.communities.iloc[0]
     gates = _gate_rows(bundle)
     name = _compound_name(comm["name"], comm["inferred"], comm["name_en"])
     facilities = [
         {"kind": f.kind, "label": FACILITY_LABELS.get(f.kind, {"zh": f.kind, "en": f.kind}), "name": f.name}
-        for f in bundle.facilities.itertuples(index=False)
+        for f in rows(bundle.facilities, "kind", "name")
     ]
     common = {
         "lang": lang,
@@ -240,7 +245,7 @@ def render_community(
             site_map(prefix="../", bounds=bounds, layers=_UNIT_LAYERS, basemap=basemap, tianditu_key=tianditu_key)
         ),
     }
-    for u in bundle.units.itertuples(index=False):
+    for u in unit_rows:
         out[urls.unit_path(u.id)] = _unit_page(shared, u)
     log.info("site: %s: %d pages", cid, len(out) - 1)
     return out
@@ -298,7 +303,7 @@ def _gate_rows(bundle: Bundle) -> list[dict]:
             "unconfirmed": not gate_confirmed(inferred=g.inferred, rider_access=known_access(g.rider_access)),
             "hours": rule_text(g.hours) if not g.locked else {},
         }
-        for g in bundle.gates.itertuples(index=False)
+        for g in rows(bundle.gates, "id", "name", "name_en", "locked", "rider_access", "inferred", "hours")
     ]
 
 

@@ -11,7 +11,9 @@ GCJ-02 when the basemap is in GCJ-02 (AMap, Tencent) so overlays line up.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from typing import TypeVar
 
 import numpy as np
@@ -44,6 +46,7 @@ __all__ = [
     "index_data",
     "unit_titles",
     "rule_text",
+    "rows",
 ]
 
 #: basemaps drawn in GCJ-02: overlays are shifted into it
@@ -89,10 +92,10 @@ def _ring(ring, shift: Shift | None) -> list:
 
 
 def _pairs(xy: np.ndarray, shift: Shift | None) -> list:
-    lon, lat = xy[:, 0], xy[:, 1]
     if shift is not None:
-        lon, lat = shift(lon, lat)
-    return np.column_stack([np.round(lat, 6), np.round(lon, 6)]).tolist()
+        lon, lat = shift(xy[:, 0], xy[:, 1])
+        return np.round(np.column_stack([lat, lon]), 6).tolist()
+    return np.round(xy[:, ::-1], 6).tolist()
 
 
 def _polygons(geom, shift: Shift | None) -> list:
@@ -101,6 +104,17 @@ def _polygons(geom, shift: Shift | None) -> list:
         return []
     parts = geom.geoms if geom.geom_type == "MultiPolygon" else [geom]
     return [_latlon(p, shift) for p in parts]
+
+
+@lru_cache(maxsize=64)
+def _row_maker(names: tuple[str, ...]) -> Callable[[Iterable], tuple]:
+    return namedtuple("Row", names)._make  # type: ignore[attr-defined]  # fields: the columns asked for
+
+
+def rows(frame, *names: str) -> Iterator:
+    """The rows of ``frame``'s columns ``names`` as named tuples (``row.id``), like ``itertuples`` with only
+    those columns and without its new namedtuple class (and template compile) at each call."""
+    return map(_row_maker(names), zip(*(frame[name] for name in names)))
 
 
 def rule_text(hours: str) -> dict:
@@ -196,7 +210,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
     comm = bundle.communities.iloc[0]
     titles = unit_titles(bundle)
     buildings = []
-    for row in bundle.buildings.itertuples(index=False):
+    for row in rows(bundle.buildings, "id", "label", "number", "survey_key", "geometry"):
         geom = row.geometry
         label_pt = geom.representative_point() if geom is not None and not geom.is_empty else None
         label = row.label or (f"{row.number}号楼" if row.number else "")
@@ -213,7 +227,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
             }
         )
     units = []
-    for row in bundle.units.itertuples(index=False):
+    for row in rows(bundle.units, "id", "building_id", "number", "flats", "geometry"):
         t = titles[row.id]
         units.append(
             {
@@ -231,7 +245,8 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
         )
     gates = []
     shown, shown_en = shown_gate_names(bundle)
-    for row in bundle.gates.itertuples(index=False):
+    gate_cols = ("id", "name", "name_en", "locked", "rider_access", "inferred", "hours", "geometry")
+    for row in rows(bundle.gates, *gate_cols):
         # the rule only from data: unknown (待核实) stays unknown; "u": inferred or unconfirmed
         access = "none" if row.locked else known_access(row.rider_access)
         unconfirmed = not gate_confirmed(inferred=row.inferred, rider_access=known_access(row.rider_access))
@@ -248,7 +263,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
             }
         )
     paths: dict[str, list] = {"ride": [], "walk": []}
-    for row in bundle.paths.itertuples(index=False):
+    for row in rows(bundle.paths, "rideable", "geometry"):
         coords = _latlon(row.geometry, shift)
         if not coords:
             continue
@@ -256,7 +271,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
         paths["ride" if row.rideable else "walk"].extend(lines)
     facilities = [
         {"id": row.id, "k": row.kind, "n": row.name, **_ne(row.name_en), "p": _latlon(row.geometry, shift)}
-        for row in bundle.facilities.itertuples(index=False)
+        for row in rows(bundle.facilities, "id", "kind", "name", "name_en", "geometry")
     ]
     return {
         "id": comm["id"],
@@ -397,7 +412,7 @@ def _gate_rules(gates) -> dict[str, dict]:
             "locked": bool(g.locked),
             "hours": bool(str(g.hours or "").strip()),
         }
-        for g in gates.itertuples(index=False)
+        for g in rows(gates, "id", "locked", "rider_access", "hours")
     }
 
 
