@@ -164,6 +164,42 @@ def test_osm_and_tianditu_basemaps(sample_bundle, sample_config):
         render_index(sample_bundle, config=sample_config, basemap="bing")
 
 
+def test_lookups_kept_on_a_view_never_reach_a_changed_copy(sample_bundle, sample_config):
+    """Titles, gate names and facility rows are computed once per compound view: a copy with other data gets its own."""
+    one = sample_bundle.community(SAMPLE_ID)
+    plan = Analysis(sample_bundle).route_plan(one)
+    before = render_community(one, config=sample_config, plan=plan)
+    units = one.units.copy()
+    units.loc[units["id"] == UNIT_72, "label"] = "东侧入口"
+    gates = one.gates.copy()
+    gates.loc[gates["name"] == "南门", "name"] = "南大门"
+    fac = one.facilities.copy()
+    fac.loc[fac["kind"] == "charger", "name"] = "新充电桩"
+    changed = render_community(one.replace(units=units, gates=gates, facilities=fac), config=sample_config, plan=plan)
+    page, old_page = changed[f"u/{UNIT_72}.html"], before[f"u/{UNIT_72}.html"]
+    assert "7号楼东侧入口" in page and "7号楼东侧入口" not in old_page
+    assert "从南大门骑行进入" in page and "从南门骑行进入" in old_page
+    assert "新充电桩" in page and "新充电桩" not in old_page
+    assert render_community(one, config=sample_config, plan=plan) == before  # the first view's pages as they were
+    # every unit page of the compound shows the same map (stable ids): one block of script for all of them
+    maps = {
+        re.search(r"<script>\n(var map_m0 = L\.map\(.*?)</script>", t, re.S).group(1)
+        for p, t in before.items()
+        if p.startswith("u/")
+    }
+    assert len(maps) == 1
+
+
+def test_rows_are_the_itertuples_of_the_columns_asked_for(sample_bundle):
+    from ridermap.render.site_data import rows
+
+    gates = sample_bundle.gates
+    got = list(rows(gates, "id", "name", "geometry"))
+    want = list(gates[["id", "name", "geometry"]].itertuples(index=False))
+    assert got == [tuple(w) for w in want] and len(got) == len(gates) > 0
+    assert [r.name for r in got] == list(gates["name"]) and got[0].geometry.equals(gates.geometry.iloc[0])
+
+
 def test_english_default_language(sample_bundle, sample_config):
     page = render_index(sample_bundle, config=dataclasses.replace(sample_config, language="en"))
     assert '<html lang="en" data-lang="en">' in page

@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ridermap import i18n, urls
 from ridermap.analysis.context import Analysis
@@ -35,13 +35,15 @@ from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
 from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
-from ridermap.render.honest import compound_title, display_name, english_name, gate_names, known_access, survey_key_of
+from ridermap.render.honest import compound_title, display_name, english_name, known_access, survey_key_of
 from ridermap.render.site_data import (
     CARE_KINDS,
     community_data,
     coord_shift,
     index_data,
+    rows,
     rule_text,
+    shown_gate_names,
     unit_data,
     unit_titles,
 )
@@ -82,14 +84,26 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # the templates ship with ridermap: no stat of them at each page
     )
-    env.globals["msg"] = _message  # {{ tm("sitemap.noscript") }} in templates (_macros.html.j2)
+    env.globals.update(msg=_message, t=_both, tm=_both_message)
     return env
 
 
 def _message(key: str) -> dict[str, str]:
     """Message ``key`` of :mod:`ridermap.i18n` in both languages, for the templates."""
     return {lang: i18n.t(key, lang) for lang in i18n.LANGUAGES}
+
+
+def _both(zh, en) -> Markup:
+    """``{{ t(zh, en) }}`` in templates: both languages side by side, each escaped; the stylesheet shows the one
+    in ``html[data-lang]``. A function, not a Jinja macro: pages call it thousands of times."""
+    return Markup(f'<span lang="zh-CN">{escape(zh)}</span><span lang="en">{escape(en)}</span>')
+
+
+def _both_message(key: str) -> Markup:
+    """``{{ tm(key) }}`` in templates: message ``key`` of :mod:`ridermap.i18n` in both languages (:func:`_both`)."""
+    return _both(i18n.t(key, "zh"), i18n.t(key, "en"))
 
 
 def _parts(fmap) -> dict[str, Markup]:
@@ -168,21 +182,25 @@ def render_community(
     bounds = _bounds(data["outline"])
     titles = unit_titles(bundle)
     units_of: dict[str, list] = {}
-    for u in sorted(bundle.units.itertuples(index=False), key=lambda r: natural_key(r.number or r.id)):
-        t = titles.loc[u.id]
+    unit_rows = list(rows(bundle.units, "id", "building_id", "number", "flats"))
+    for u in sorted(unit_rows, key=lambda r: natural_key(r.number or r.id)):
+        t = titles[u.id]
         units_of.setdefault(u.building_id, []).append(
             {"path": urls.unit_path(u.id), "zh": t["unit_zh"], "en": t["unit_en"]}
         )
     buildings = [
         {"id": b.id, **_building_label(b), "units": units_of.get(b.id, [])}
-        for b in sorted(bundle.buildings.itertuples(index=False), key=lambda r: natural_key(r.number or r.label))
+        for b in sorted(
+            rows(bundle.buildings, "id", "label", "number", "survey_key"),
+            key=lambda r: natural_key(r.number or r.label),
+        )
     ]
     comm = bundle.communities.iloc[0]
     gates = _gate_rows(bundle)
     name = _compound_name(comm["name"], comm["inferred"], comm["name_en"])
     facilities = [
         {"kind": f.kind, "label": FACILITY_LABELS.get(f.kind, {"zh": f.kind, "en": f.kind}), "name": f.name}
-        for f in bundle.facilities.itertuples(index=False)
+        for f in rows(bundle.facilities, "kind", "name")
     ]
     common = {
         "lang": lang,
@@ -215,18 +233,19 @@ def render_community(
         "comm": comm,
         "name": name,
         "cid": cid,
-        "names": (gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")),
+        "names": shown_gate_names(bundle),
         "rules": {g["id"]: g for g in gates},
         "fac_names": dict(zip(bundle.facilities["id"], bundle.facilities["name"])),
         "titles": titles,
         "common": common,
         "config": config,
         "template": env.get_template("unit.html.j2"),
-        "map": lambda: site_map(
-            prefix="../", bounds=bounds, layers=_UNIT_LAYERS, basemap=basemap, tianditu_key=tianditu_key
+        # every unit page of the compound shows the same map (stable ids): built and rendered once
+        "map": _parts(
+            site_map(prefix="../", bounds=bounds, layers=_UNIT_LAYERS, basemap=basemap, tianditu_key=tianditu_key)
         ),
     }
-    for u in bundle.units.itertuples(index=False):
+    for u in unit_rows:
         out[urls.unit_path(u.id)] = _unit_page(shared, u)
     log.info("site: %s: %d pages", cid, len(out) - 1)
     return out
@@ -248,7 +267,7 @@ def _unit_page(shared: dict, u) -> str:
         }
         for f in ud["near"]
     ]
-    t = shared["titles"].loc[u.id]
+    t = shared["titles"][u.id]
     page_plans = [
         {
             "when": p["when"],
@@ -262,7 +281,7 @@ def _unit_page(shared: dict, u) -> str:
     ]
     return shared["template"].render(
         **{**shared["common"], "feedback": feedback_link(shared["config"], community_id=cid, unit_id=u.id)},
-        map=_parts(shared["map"]()),
+        map=shared["map"],
         u={"title_zh": t["title_zh"], "title_en": t["title_en"], "building_id": u.building_id, "flats": u.flats},
         c={**name, "path": urls.community_path(cid)},
         plans=plans,
@@ -273,7 +292,7 @@ def _unit_page(shared: dict, u) -> str:
 
 def _gate_rows(bundle: Bundle) -> list[dict]:
     """The gates as the compound page lists them: name, rule now (never a guess), hours, 待核实."""
-    shown, shown_en = gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")
+    shown, shown_en = shown_gate_names(bundle)
     return [
         {
             "id": g.id,
@@ -284,7 +303,7 @@ def _gate_rows(bundle: Bundle) -> list[dict]:
             "unconfirmed": not gate_confirmed(inferred=g.inferred, rider_access=known_access(g.rider_access)),
             "hours": rule_text(g.hours) if not g.locked else {},
         }
-        for g in bundle.gates.itertuples(index=False)
+        for g in rows(bundle.gates, "id", "name", "name_en", "locked", "rider_access", "inferred", "hours")
     ]
 
 

@@ -11,10 +11,12 @@ GCJ-02 when the basemap is in GCJ-02 (AMap, Tencent) so overlays line up.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from ridermap import i18n, urls
@@ -44,6 +46,7 @@ __all__ = [
     "index_data",
     "unit_titles",
     "rule_text",
+    "rows",
 ]
 
 #: basemaps drawn in GCJ-02: overlays are shifted into it
@@ -51,6 +54,7 @@ GCJ02_BASEMAPS = frozenset({"amap", "tencent"})
 #: facility kinds on the district care map
 CARE_KINDS = ("rider_station", "toilet", "charger", "battery_swap", "parcel_locker", "drinking_water")
 
+T = TypeVar("T")
 Shift = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
@@ -88,10 +92,10 @@ def _ring(ring, shift: Shift | None) -> list:
 
 
 def _pairs(xy: np.ndarray, shift: Shift | None) -> list:
-    lon, lat = xy[:, 0], xy[:, 1]
     if shift is not None:
-        lon, lat = shift(lon, lat)
-    return np.column_stack([np.round(lat, 6), np.round(lon, 6)]).tolist()
+        lon, lat = shift(xy[:, 0], xy[:, 1])
+        return np.round(np.column_stack([lat, lon]), 6).tolist()
+    return np.round(xy[:, ::-1], 6).tolist()
 
 
 def _polygons(geom, shift: Shift | None) -> list:
@@ -100,6 +104,17 @@ def _polygons(geom, shift: Shift | None) -> list:
         return []
     parts = geom.geoms if geom.geom_type == "MultiPolygon" else [geom]
     return [_latlon(p, shift) for p in parts]
+
+
+@lru_cache(maxsize=64)
+def _row_maker(names: tuple[str, ...]) -> Callable[[Iterable], tuple]:
+    return namedtuple("Row", names)._make  # type: ignore[attr-defined]  # fields: the columns asked for
+
+
+def rows(frame, *names: str) -> Iterator:
+    """The rows of ``frame``'s columns ``names`` as named tuples (``row.id``), like ``itertuples`` with only
+    those columns and without its new namedtuple class (and template compile) at each call."""
+    return map(_row_maker(names), zip(*(frame[name] for name in names)))
 
 
 def rule_text(hours: str) -> dict:
@@ -118,23 +133,43 @@ def rule_text(hours: str) -> dict:
     }
 
 
-def unit_titles(bundle: Bundle) -> pd.DataFrame:
+def _cached(bundle: Bundle, key: str, make: Callable[[], T]) -> T:
+    """``make()``, computed once per bundle (a compound's view) and kept on it.
+
+    Never pickled (see ``Bundle.__getstate__``); the bundle is frozen, so the value never goes stale.
+    """
+    cached = bundle.__dict__.get(key)
+    if cached is None:
+        cached = make()
+        object.__setattr__(bundle, key, cached)  # a cache on the (frozen) bundle
+    return cached
+
+
+def unit_titles(bundle: Bundle) -> dict[str, dict[str, str]]:
     """Display names of every unit: building label, unit label (with fallbacks), search keys.
+
+    Computed once per bundle (kept on it: a compound's pages all ask).
 
     Returns
     -------
-    pandas.DataFrame
-        Indexed by unit id: ``building`` (``7号楼``), ``unit_zh`` (``2单元``
-        or ``入口1``), ``unit_en``, ``title_zh`` (``7号楼2单元``), ``title_en``,
-        ``bnum``, ``unum``.
+    dict
+        Unit id -> ``building`` (``7号楼``), ``unit_zh`` (``2单元`` or
+        ``入口1``), ``unit_en``, ``title_zh`` (``7号楼2单元``), ``title_en``,
+        ``bnum``, ``unum``; in the order of the unit ids.
     """
-    b = bundle.buildings.set_index("id")
+    return _cached(bundle, "_site_unit_titles", lambda: _unit_titles(bundle))
+
+
+def _unit_titles(bundle: Bundle) -> dict[str, dict[str, str]]:
+    b = bundle.buildings
+    labels = dict(zip(b["id"], b["label"]))
+    numbers = dict(zip(b["id"], b["number"]))
     u = bundle.units.sort_values("id", kind="stable")
-    rows = []
+    out: dict[str, dict[str, str]] = {}
     seen: dict[str, int] = {}
     for uid, bid, num, label in zip(u["id"], u["building_id"], u["number"], u["label"]):
-        blabel = str(b.at[bid, "label"]) if bid in b.index else ""
-        bnum = str(b.at[bid, "number"]) if bid in b.index else ""
+        blabel = str(labels[bid]) if bid in labels else ""
+        bnum = str(numbers[bid]) if bid in numbers else ""
         if not blabel:
             blabel = f"{bnum}号楼" if bnum else ""
         seen[bid] = seen.get(bid, 0) + 1
@@ -145,20 +180,21 @@ def unit_titles(bundle: Bundle) -> pd.DataFrame:
         else:
             uzh, uen = f"入口{seen[bid]}", f"Entrance {seen[bid]}"
         ben = f"Bldg {bnum}" if bnum else blabel
-        rows.append(
-            {
-                "id": uid,
-                "building": blabel,
-                "unit_zh": uzh,
-                "unit_en": uen,
-                "title_zh": f"{blabel}{uzh}" if blabel else uzh,
-                "title_en": f"{ben}, {uen}" if ben else uen,
-                "bnum": bnum,
-                "unum": str(num or ""),
-            }
-        )
-    cols = ["building", "unit_zh", "unit_en", "title_zh", "title_en", "bnum", "unum"]
-    return pd.DataFrame(rows, columns=["id", *cols]).set_index("id")
+        out[uid] = {
+            "building": blabel,
+            "unit_zh": uzh,
+            "unit_en": uen,
+            "title_zh": f"{blabel}{uzh}" if blabel else uzh,
+            "title_en": f"{ben}, {uen}" if ben else uen,
+            "bnum": bnum,
+            "unum": str(num or ""),
+        }
+    return out
+
+
+def shown_gate_names(bundle: Bundle) -> tuple[dict[str, str], dict[str, str]]:
+    """:func:`~ridermap.render.honest.gate_names` of the bundle's gates in zh and en, computed once per bundle."""
+    return _cached(bundle, "_site_gate_names", lambda: (gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")))
 
 
 def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
@@ -174,7 +210,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
     comm = bundle.communities.iloc[0]
     titles = unit_titles(bundle)
     buildings = []
-    for row in bundle.buildings.itertuples(index=False):
+    for row in rows(bundle.buildings, "id", "label", "number", "survey_key", "geometry"):
         geom = row.geometry
         label_pt = geom.representative_point() if geom is not None and not geom.is_empty else None
         label = row.label or (f"{row.number}号楼" if row.number else "")
@@ -191,8 +227,8 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
             }
         )
     units = []
-    for row in bundle.units.itertuples(index=False):
-        t = titles.loc[row.id]
+    for row in rows(bundle.units, "id", "building_id", "number", "flats", "geometry"):
+        t = titles[row.id]
         units.append(
             {
                 "id": row.id,
@@ -208,8 +244,9 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
             }
         )
     gates = []
-    shown, shown_en = gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")
-    for row in bundle.gates.itertuples(index=False):
+    shown, shown_en = shown_gate_names(bundle)
+    gate_cols = ("id", "name", "name_en", "locked", "rider_access", "inferred", "hours", "geometry")
+    for row in rows(bundle.gates, *gate_cols):
         # the rule only from data: unknown (待核实) stays unknown; "u": inferred or unconfirmed
         access = "none" if row.locked else known_access(row.rider_access)
         unconfirmed = not gate_confirmed(inferred=row.inferred, rider_access=known_access(row.rider_access))
@@ -226,7 +263,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
             }
         )
     paths: dict[str, list] = {"ride": [], "walk": []}
-    for row in bundle.paths.itertuples(index=False):
+    for row in rows(bundle.paths, "rideable", "geometry"):
         coords = _latlon(row.geometry, shift)
         if not coords:
             continue
@@ -234,7 +271,7 @@ def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
         paths["ride" if row.rideable else "walk"].extend(lines)
     facilities = [
         {"id": row.id, "k": row.kind, "n": row.name, **_ne(row.name_en), "p": _latlon(row.geometry, shift)}
-        for row in bundle.facilities.itertuples(index=False)
+        for row in rows(bundle.facilities, "id", "kind", "name", "name_en", "geometry")
     ]
     return {
         "id": comm["id"],
@@ -306,31 +343,65 @@ def _rules_of(route: UnitRoute | None, schedules: dict, community_id: str) -> li
     return rules
 
 
-_NO_ROWS = np.zeros(0, dtype=np.intp)
+def _lookups(bundle: Bundle, plan: RoutePlan) -> dict:
+    """What every unit page of a compound reads, as plain dicts: computed once per compound view and plan.
 
-
-def _lookups(bundle: Bundle, plan: RoutePlan) -> tuple:
-    """Unit titles, gate and facility names, facilities by id and the rows of ``plan.nearest`` by unit.
-
-    Computed once per compound view and plan and kept on the view, so the
-    pages of a compound's units do not each recompute every unit's title.
+    ``cid`` (the compound's id), ``titles`` (:func:`unit_titles`), ``names``
+    (gate and facility names for route texts), ``rules`` (:func:`_gate_rules`),
+    ``points`` (unit id -> its point), ``gates`` (gate ids and their
+    coordinates, for :func:`_gates_by_distance`) and ``near`` (unit id -> its
+    nearest facilities as ``unit_data`` lists them). Kept on the view, so the
+    pages of a compound's units do not each look every unit up in the tables.
     """
     cached = bundle.__dict__.get("_site_lookups")
     if cached is None or cached[0] is not plan.nearest:
-        # route texts name unconfirmed gates with 待核实 / (to be confirmed)
-        names = {
-            "gate_zh": gate_names(bundle.gates, "zh"),
-            "gate_en": gate_names(bundle.gates, "en"),
-            "fac": dict(zip(bundle.facilities["id"], bundle.facilities["name"])),
-            "fac_en": {
-                i: _ne(e).get("ne", n)
-                for i, n, e in zip(bundle.facilities["id"], bundle.facilities["name"], bundle.facilities["name_en"])
-            },
-        }
-        near = plan.nearest.groupby("unit_id", sort=False).indices if len(plan.nearest) else {}
-        cached = (plan.nearest, unit_titles(bundle), names, bundle.facilities.set_index("id"), near)
+        cached = (plan.nearest, _make_lookups(bundle, plan))
         object.__setattr__(bundle, "_site_lookups", cached)  # a cache on the (frozen) view, never pickled
-    return cached[1:]
+    return cached[1]
+
+
+def _make_lookups(bundle: Bundle, plan: RoutePlan) -> dict:
+    fac = bundle.facilities
+    shown, shown_en = shown_gate_names(bundle)
+    # route texts name unconfirmed gates with 待核实 / (to be confirmed)
+    names = {
+        "gate_zh": shown,
+        "gate_en": shown_en,
+        "fac": dict(zip(fac["id"], fac["name"])),
+        "fac_en": {i: _ne(e).get("ne", n) for i, n, e in zip(fac["id"], fac["name"], fac["name_en"])},
+    }
+    gates = bundle.gates
+    points: dict = {}
+    for uid, geom in zip(bundle.units["id"], bundle.units.geometry.values):
+        points.setdefault(uid, geom)  # the first unit of that id, as a mask's first row
+    return {
+        "cid": str(bundle.communities["id"].iloc[0]),
+        "titles": unit_titles(bundle),
+        "names": names,
+        "rules": _gate_rules(gates),
+        "points": points,
+        "gates": (
+            list(gates["id"]),
+            shapely.get_x(gates.geometry.values),
+            shapely.get_y(gates.geometry.values),
+        ),
+        "near": _near_by_unit(plan.nearest, fac),
+    }
+
+
+def _near_by_unit(nearest, fac) -> dict[str, list[dict]]:
+    """Unit id -> its rows of ``plan.nearest`` (in their order) as ``unit_data`` lists them."""
+    if not len(nearest):
+        return {}
+    # the first facility of an id, as the facility table indexed by id finds it
+    named: dict = {}
+    for i, n, e in zip(fac["id"], fac["name"], fac["name_en"]):
+        named.setdefault(i, {"n": str(n), **_ne(e)})
+    out: dict[str, list[dict]] = {}
+    cols = (nearest[c] for c in ("unit_id", "facility_id", "kind", "distance_m"))
+    for uid, fid, kind, dist in zip(*cols):
+        out.setdefault(uid, []).append({"id": fid, "k": kind, **named.get(fid, {"n": ""}), "d": round(float(dist))})
+    return out
 
 
 def _gate_rules(gates) -> dict[str, dict]:
@@ -341,17 +412,20 @@ def _gate_rules(gates) -> dict[str, dict]:
             "locked": bool(g.locked),
             "hours": bool(str(g.hours or "").strip()),
         }
-        for g in gates.itertuples(index=False)
+        for g in rows(gates, "id", "locked", "rider_access", "hours")
     }
 
 
-def _gates_by_distance(gates, point) -> list[str]:
-    """Gate ids, nearest to ``point`` (WGS84) first (plane distance scaled by the latitude; enough to rank)."""
-    if point is None or point.is_empty or gates.empty:
-        return list(gates["id"])
-    x, y = shapely.get_x(gates.geometry.values), shapely.get_y(gates.geometry.values)
+def _gates_by_distance(gates: tuple, point) -> list[str]:
+    """Gate ids, nearest to ``point`` (WGS84) first (plane distance scaled by the latitude; enough to rank).
+
+    ``gates``: ids, x and y (:func:`_make_lookups`).
+    """
+    ids, x, y = gates
+    if point is None or point.is_empty or not ids:
+        return list(ids)
     d = np.hypot((x - point.x) * np.cos(np.radians(point.y)), y - point.y)
-    return [str(gates["id"].iloc[i]) for i in np.argsort(d, kind="stable")]
+    return [str(ids[i]) for i in np.argsort(d, kind="stable")]
 
 
 def _explained(plan: RoutePlan, route: UnitRoute | None, runner: UnitRoute | None, when: str, ctx: dict) -> dict:
@@ -381,18 +455,17 @@ def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | N
         alternative within ``alternative_pct``), in the order pages should
         prefer; ``near``: nearest facility per kind.
     """
-    comm_id = str(bundle.communities["id"].iloc[0])
-    titles, names, fac, near_rows = _lookups(bundle, plan)
-    t = titles.loc[unit_id]
+    look = _lookups(bundle, plan)
+    comm_id, names = look["cid"], look["names"]
+    t = look["titles"][unit_id]
     dest = {"zh": t["title_zh"], "en": t["title_en"]}
     regular = plan.routes.get(unit_id)
     rules = _rules_of(regular, plan.schedules, comm_id)
     off = plan.off_hours.get(unit_id) if plan.off_hours else None
-    point = bundle.units.geometry[bundle.units["id"] == unit_id]
     ctx = {
-        "rules": _gate_rules(bundle.gates),
+        "rules": look["rules"],
         "names": names,
-        "nearest": _gates_by_distance(bundle.gates, point.iloc[0] if len(point) else None),
+        "nearest": _gates_by_distance(look["gates"], look["points"].get(unit_id)),
     }
     common = {"shift": shift, "names": names, "destination": dest, "signs": signs}
     plans = []
@@ -404,21 +477,11 @@ def unit_data(bundle: Bundle, plan: RoutePlan, unit_id: str, *, shift: Shift | N
     else:
         why = _explained(plan, regular, plan.runners_up.get(unit_id), "always", ctx)
         plans.append(_plan(regular, when="always", rules=[], why=why, **common))
-    near = plan.nearest.iloc[near_rows.get(unit_id, _NO_ROWS)]
     return {
         "unit": unit_id,
         "cid": comm_id,
         "plans": [p for p in plans if p is not None],
-        "near": [
-            {
-                "id": r.facility_id,
-                "k": r.kind,
-                "n": str(fac.at[r.facility_id, "name"]) if r.facility_id in fac.index else "",
-                **(_ne(fac.at[r.facility_id, "name_en"]) if r.facility_id in fac.index else {}),
-                "d": round(float(r.distance_m)),
-            }
-            for r in near.itertuples(index=False)
-        ],
+        "near": [dict(f) for f in look["near"].get(unit_id, [])],
     }
 
 
