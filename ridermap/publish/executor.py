@@ -8,6 +8,7 @@ finish, which the CLI turns into a progress bar.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -54,6 +55,10 @@ class LocalExecutor(_Closing):
                 if on_done:
                     on_done(i + 1, len(items), results[i])
             return results
+        # The workers are forked with the district's model in memory: frozen, the collector of
+        # every worker never walks it again (nor touches its pages, which then stay shared).
+        gc.collect()
+        gc.freeze()
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(items)))
         try:
             futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
@@ -63,6 +68,7 @@ class LocalExecutor(_Closing):
                     on_done(done, len(items), results[futures[future]])
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # a failing task stops the rest at once
+            gc.unfreeze()
         return results
 
 
