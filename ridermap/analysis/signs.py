@@ -49,7 +49,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from shapely.ops import nearest_points
@@ -57,6 +56,7 @@ from shapely.ops import nearest_points
 from ridermap.analysis.context import Analysis
 from ridermap.analysis.gaps import doors
 from ridermap.analysis.network import Network, snap
+from ridermap.analysis.network.topology import transformer
 from ridermap.i18n import t
 from ridermap.model.bundle import Bundle
 from ridermap.numbers import parse_building_number, parse_unit_number
@@ -359,11 +359,11 @@ def _plan_routes(bundle: Bundle, cid: str, net: Network, plan: str) -> list[Plan
     """From each usable gate of ``cid``, per mode the gate allows, to each door (unit, or building without units)."""
     comm = bundle.communities[bundle.communities["id"] == cid]
     gates = bundle.gates[bundle.gates["community_id"] == cid]
-    dr = doors(bundle)
+    dr = bundle.memo("doors", lambda: doors(bundle))  # every plan and the sign names ask (read only)
     dr = dr[dr["community_id"] == cid]
     if comm.empty or gates.empty or dr.empty:
         return []
-    to_m = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
+    to_m = transformer("EPSG:4326", net.crs)
     poly = comm.to_crs(net.crs).geometry.iloc[0]
     cx, cy = poly.representative_point().coords[0]
     starts = []
@@ -546,7 +546,7 @@ def sign_plan(bundle: Bundle, community_id: str, *, analysis: Analysis | None = 
     # a plan's rules are in its network's masks (gate connectors): the same view serves every plan
     planned = [r for plan, n in nets.items() for r in _plan_routes(bundle, community_id, n, plan)]
     names = _Names(bundle, community_id)
-    to_wgs = Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True)
+    to_wgs = transformer(net.crs, "EPSG:4326")
     faces: dict[int, list[SignFace]] = defaultdict(list)
     why: dict[int, set[str]] = defaultdict(set)
     for plan, n in nets.items():
@@ -616,7 +616,7 @@ class _Names:
     """Building and unit labels of a compound's doors, for sign text."""
 
     def __init__(self, bundle: Bundle, cid: str) -> None:
-        dr = doors(bundle)
+        dr = bundle.memo("doors", lambda: doors(bundle))
         dr = dr[dr["community_id"] == cid]
         bl = bundle.buildings
         keys = bl["survey_key"].astype(str) if "survey_key" in bl else bl["id"].astype(str)
@@ -787,7 +787,7 @@ def building_signs(bundle: Bundle, cid: str, net: Network, planned: list[Planned
     if b.empty:
         return []
     metric = b.to_crs(net.crs)
-    to_wgs = Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True)
+    to_wgs = transformer(net.crs, "EPSG:4326")
     arriving: dict[str, set[int]] = defaultdict(set)
     for r in planned:
         arriving[r.building_id].add(r.edges[-1])
@@ -914,7 +914,7 @@ def signs_at_turns(route, plan: SignPlan, *, near_m: float = 10.0, along_m: floa
     """
     if route is None or not plan.junctions or "regular" not in plan.networks:
         return {}
-    to_m = Transformer.from_crs("EPSG:4326", plan.networks["regular"].crs, always_xy=True)
+    to_m = transformer("EPSG:4326", plan.networks["regular"].crs)
     posts = [(s.id, shapely.Point(*to_m.transform(s.lon, s.lat))) for s in plan.junctions]
     out: dict[tuple[int, int], str] = {}
     for li, leg in enumerate(route.legs):
