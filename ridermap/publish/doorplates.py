@@ -42,6 +42,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO
 
@@ -139,6 +140,7 @@ def _pdftoppm() -> str:
     return exe
 
 
+@lru_cache(maxsize=1)
 def _pdftoppm_version() -> str:
     try:
         out = subprocess.run([_pdftoppm(), "-v"], capture_output=True, text=True, check=False, timeout=30)
@@ -148,6 +150,7 @@ def _pdftoppm_version() -> str:
     return first[0].strip() if first else "pdftoppm"
 
 
+@lru_cache(maxsize=1)
 def _zxing_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 

@@ -283,10 +283,12 @@ def _building_plates(
     """The building plates, in building order; the unit numbers listed on each."""
     plates: list[Plate] = []
     community_id = common["community_id"]
+    numbers_of: dict[str, list[str]] = {}  # each building's unit numbers, in unit order
+    for b, n in zip(units["building_id"], units["number"]):
+        numbers_of.setdefault(b, []).append(str(n))
     for row in buildings.itertuples(index=False):
         label = building_label[row.id]
-        own = units[units["building_id"] == row.id]
-        numbers = [str(n) for n in own["number"] if str(n).strip()]
+        numbers = [n for n in numbers_of.get(row.id, ()) if n.strip()]
         listed = texts["sep"].join(numbers[:_MAX_UNITS_LISTED]) + ("…" if len(numbers) > _MAX_UNITS_LISTED else "")
         details = (texts["units"].format(units=listed),) if numbers else ()
         headline = label
