@@ -595,7 +595,7 @@ OUTPUT_ENTRIES = {
 }
 
 
-def _link_or_copy(src: Path, dst: Path, folders: set[Path] | None = None) -> None:
+def _link_or_copy(src: str | Path, dst: str | Path, folders: set[str] | None = None) -> None:
     """Hard-link ``src`` to ``dst`` (a copy where the file system refuses links).
 
     Builds never change a file in place (every write is a new file renamed
@@ -603,14 +603,15 @@ def _link_or_copy(src: Path, dst: Path, folders: set[Path] | None = None) -> Non
     ``dst`` already there is unlinked first, never written into. ``folders``:
     the folders already made (a district links hundreds of thousands of files).
     """
-    if folders is None or dst.parent not in folders:
-        dst.parent.mkdir(parents=True, exist_ok=True)
+    parent = os.path.dirname(dst)
+    if folders is None or parent not in folders:
+        os.makedirs(parent, exist_ok=True)
         if folders is not None:
-            folders.add(dst.parent)
+            folders.add(parent)
     try:
         os.link(src, dst)
     except FileExistsError:
-        dst.unlink()
+        os.unlink(dst)
         _link_or_copy(src, dst)
     except OSError:
         shutil.copy2(src, dst)
@@ -891,10 +892,11 @@ def _reuse(
         "where": [],
         "warnings": [],
     }
-    folders: set[Path] = set()
+    folders: set[str] = set()
+    src_root, dst_root = str(previous), str(staging)
     for part, files in found.items():
-        for rel in files:
-            _link_or_copy(previous / rel, staging / rel, folders)
+        for rel in files:  # strings, not Paths: a district links hundreds of thousands of files
+            _link_or_copy(f"{src_root}/{rel}", f"{dst_root}/{rel}", folders)
         record["files"] += files
         record["parts"][part] = {**before["parts"][part], "reused": True, "seconds": 0.0}
         record["warnings"] += [w for w in before.get("warnings", []) if str(w).startswith(f"{part}: ")]
