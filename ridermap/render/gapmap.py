@@ -709,6 +709,7 @@ def gap_figure(
     side = fig.add_axes((0.69, 0.06, 0.29, 0.84))
     side.axis("off")
     texts: list[str] = []
+    _frame_map(ax, bounds)
 
     paths = layers.clip("paths", metric, bounds)
     _draw_paths(ax, paths)
@@ -721,7 +722,8 @@ def gap_figure(
     _draw_doors(ax, units)
     handles = _draw_facilities(ax, layers.clip("facilities", metric, bounds), language, texts)
     _draw_sites(ax, sites, metric, bounds, t, language, family, texts)
-    _frame_map(ax, bounds, t, family, texts)
+    _scale_bar(ax, *bounds, t, family)
+    texts.append(t["metres"])
     _north_arrow(ax, bounds, family)
 
     # side panel: title, legend, coverage table
@@ -986,8 +988,8 @@ def _draw_sites(
         texts.append(label)
 
 
-def _frame_map(ax, bounds: tuple[float, float, float, float], t: Mapping, family: str, texts: list[str]) -> None:
-    """The map's extent (equal aspect, no ticks) and its scale bar."""
+def _frame_map(ax, bounds: tuple[float, float, float, float]) -> None:
+    """The map's extent (equal aspect, no ticks), set before anything is drawn: no artist autoscales it then."""
     x0, y0, x1, y1 = bounds
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -996,8 +998,6 @@ def _frame_map(ax, bounds: tuple[float, float, float, float], t: Mapping, family
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    _scale_bar(ax, x0, y0, x1, y1, t, family)
-    texts.append(t["metres"])
 
 
 def _title_and_note(
