@@ -46,6 +46,7 @@ from ridermap.model.schema import FACILITY_LABELS, LAYERS, RIDER_ACCESS_LABELS
 from ridermap.render.fonts import check_glyphs, drawable, font_family
 from ridermap.render.honest import compound_title, draft_band, known_access, mark_unconfirmed
 from ridermap.render.honest import words as honest_words
+from ridermap.render.signs_map import draw_geoms
 from ridermap.render.site_maps import stable_ids
 from ridermap.safe_text import html_text
 from ridermap.utm import utm_crs
@@ -104,13 +105,13 @@ def door_colour(n_gaps: int, no_gate: bool) -> str:
     return NO_GATE_COLOUR if no_gate else gap_colour(n_gaps)
 
 
-def _gate_access(row) -> str:
+def _gate_access(locked, inferred, rider_access) -> str:
     """A gate's symbol: ``none`` when locked, ``unknown`` when inferred or of unknown rule, else its rule."""
-    if bool(row["locked"]):
+    if bool(locked):
         return "none"
-    if not gate_confirmed(inferred=row["inferred"], rider_access=known_access(row["rider_access"])):
+    if not gate_confirmed(inferred=inferred, rider_access=known_access(rider_access)):
         return "unknown"
-    return known_access(row["rider_access"])
+    return known_access(rider_access)
 
 
 def leaflet_files() -> dict[str, Path]:
@@ -448,6 +449,22 @@ def _bounds(bundle: Bundle, units: gpd.GeoDataFrame):
 
 
 @dataclass(frozen=True)
+class MapRows:
+    """Some rows of a table for a gap map: their positions, their geometries in the map's metres, any column."""
+
+    table: gpd.GeoDataFrame
+    positions: np.ndarray
+    geoms: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def column(self, name: str) -> np.ndarray:
+        """The rows' values of column ``name``."""
+        return self.table[name].to_numpy()[self.positions]
+
+
+@dataclass(frozen=True)
 class SlicePositions:
     """Which rows of which district table one compound's gap map takes (:meth:`GapMapLayers.positions`).
 
@@ -500,29 +517,40 @@ class GapMapLayers:
 
     def __init__(self, report: GapReport, bundle: Bundle) -> None:
         self.report, self.bundle = report, bundle
-        self._projected: dict[tuple[str, str], gpd.GeoDataFrame] = {}
+        self._projected: dict[tuple[str, str], np.ndarray] = {}
+        self._trees: dict[tuple[str, str], shapely.STRtree] = {}
         self._rows: dict[str, dict] = {}
         self._sites: dict[tuple[int, str], tuple[gpd.GeoDataFrame, gpd.GeoSeries]] = {}
         self._empty: Bundle | None = None
 
-    def clip(self, name: str, metric, bounds) -> gpd.GeoDataFrame:
-        """Rows of layer ``name`` in ``metric`` whose geometry meets the box ``bounds`` (as ``.cx`` picks them)."""
-        return self._layer(name, metric).iloc[self._positions(name, metric, bounds)]
+    def clip(self, name: str, metric, bounds) -> MapRows:
+        """Rows of layer ``name`` whose geometry meets the box ``bounds`` (as ``.cx`` picks them), in ``metric``."""
+        return self._rows_at(name, metric, self._positions(name, metric, bounds))
 
-    def _layer(self, name: str, metric) -> gpd.GeoDataFrame:
-        key = (name, str(metric))
-        gdf = self._projected.get(key)
-        if gdf is None:
-            gdf = getattr(self.bundle, name)
-            gdf = gdf.to_crs(metric) if len(gdf) else gdf
-            self._projected[key] = gdf
-        return gdf
+    def compound(self, name: str, community_id: str, metric) -> MapRows:
+        """The ``gates`` or ``units`` (the report's doors) of one compound, drawn in ``metric``."""
+        return self._rows_at(name, metric, self._positions_by(name, community_id))
+
+    def _rows_at(self, key: str, metric, positions: np.ndarray) -> MapRows:
+        return MapRows(self._table(key), positions, self._geometry(key, metric)[positions])
+
+    def _geometry(self, key: str, metric) -> np.ndarray:
+        """The geometries of table ``key`` in ``metric`` (projected once per UTM zone)."""
+        held = self._projected.get((key, str(metric)))
+        if held is None:
+            table = self._table(key)
+            held = np.asarray(table.geometry.array.to_crs(metric)) if len(table) else np.zeros(0, dtype=object)
+            self._projected[(key, str(metric))] = held
+        return held
 
     def _positions(self, name: str, metric, bounds) -> np.ndarray:
-        gdf = self._layer(name, metric)
-        if not len(gdf):
+        geoms = self._geometry(name, metric)
+        if not len(geoms):
             return np.zeros(0, dtype=np.intp)
-        return np.sort(gdf.sindex.query(shapely.box(*bounds), predicate="intersects"))
+        tree = self._trees.get((name, str(metric)))
+        if tree is None:
+            tree = self._trees[(name, str(metric))] = shapely.STRtree(geoms)
+        return np.sort(tree.query(shapely.box(*bounds), predicate="intersects"))
 
     def subset(self, community_id: str, *, sites: gpd.GeoDataFrame | None = None, margin_m: float = 60.0) -> GapSlice:
         """Exactly what :func:`gap_figure` of ``community_id`` draws, cut out of the district.
@@ -601,12 +629,10 @@ class GapMapLayers:
         return self._table(key).iloc[self._positions_by(key, community_id)]
 
     def _table(self, key: str):
-        return {
-            "gates": self.bundle.gates,
-            "units": self.report.units,
-            "report.communities": self.report.communities,
-            "communities": self.bundle.communities,
-        }[key]
+        """``report.units`` (``units``), ``report.communities`` or a layer of the bundle."""
+        if key == "units":
+            return self.report.units
+        return self.report.communities if key == "report.communities" else getattr(self.bundle, key)
 
     def _positions_by(self, key: str, community_id: str) -> np.ndarray:
         """Positions (in order) of the rows of table ``key`` of one compound, by a compound index made once."""
@@ -674,7 +700,7 @@ def gap_figure(
     family = font_family()
     layers = layers if layers is not None else GapMapLayers(report, bundle)
     metric = utm_crs(comm)
-    outline = comm.to_crs(metric)
+    outline = comm.geometry.array.to_crs(metric)
     x0, y0, x1, y1 = outline.total_bounds
     bounds = (x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
     w_mm, h_mm = _PAPER_MM[paper]
@@ -683,22 +709,21 @@ def gap_figure(
     side = fig.add_axes((0.69, 0.06, 0.29, 0.84))
     side.axis("off")
     texts: list[str] = []
+    _frame_map(ax, bounds)
 
-    def clip(name: str) -> gpd.GeoDataFrame:
-        return layers.clip(name, metric, bounds)
-
-    paths = clip("paths")
+    paths = layers.clip("paths", metric, bounds)
     _draw_paths(ax, paths)
     _street_names(ax, paths, bounds, family, texts)
-    _draw_buildings(ax, clip("buildings"), community_id, family, texts)
-    outline.boundary.plot(ax=ax, color="#212121", linewidth=1.6, zorder=5)
-    gates = layers.rows("gates", community_id)
-    _draw_gates(ax, gates, metric, community_id, t, language, family, texts)
-    units = layers.rows("units", community_id)
-    _draw_doors(ax, units, metric)
-    handles = _draw_facilities(ax, clip("facilities"), language, texts)
+    _draw_buildings(ax, layers.clip("buildings", metric, bounds), community_id, family, texts)
+    draw_geoms(ax, shapely.boundary(np.asarray(outline)), color="#212121", linewidth=1.6, zorder=5)
+    gates = layers.compound("gates", community_id, metric)
+    access = _draw_gates(ax, gates, community_id, t, language, family, texts)
+    units = layers.compound("units", community_id, metric)
+    _draw_doors(ax, units)
+    handles = _draw_facilities(ax, layers.clip("facilities", metric, bounds), language, texts)
     _draw_sites(ax, sites, metric, bounds, t, language, family, texts)
-    _frame_map(ax, bounds, t, family, texts)
+    _scale_bar(ax, *bounds, t, family)
+    texts.append(t["metres"])
     _north_arrow(ax, bounds, family)
 
     # side panel: title, legend, coverage table
@@ -706,7 +731,8 @@ def gap_figure(
     n_no_gate = int(row["no_gate_doors"].iloc[0]) if len(row) and "no_gate_doors" in row else 0
     _title_and_note(fig, comm, community_id, n_no_gate, t, language, family, texts)
     lines = _coverage_lines(report, row, t, language)
-    _legends(side, units, n_no_gate, gates, handles, t, language, family, texts)
+    building_doors = bool((units.column("door") == "building").any()) if len(units) else False
+    _legends(side, building_doors, n_no_gate, "unknown" in access, handles, t, language, family, texts)
     side.text(
         0.0, 0.18, "\n".join(lines), fontsize=10, fontfamily=family, va="top", transform=side.transAxes, linespacing=1.6
     )
@@ -720,29 +746,30 @@ def gap_figure(
     return fig
 
 
-def _draw_paths(ax, paths: gpd.GeoDataFrame) -> None:
+def _draw_paths(ax, paths: MapRows) -> None:
     """Public streets wide and grey; the compound's own paths thin, dotted where not rideable."""
     if len(paths):
-        public = paths[paths["community_id"] == ""]
-        inner = paths[paths["community_id"] != ""]
-        if len(public):
-            public.plot(ax=ax, color="#bdbdbd", linewidth=3.0, zorder=1)
-        for rideable, style in ((True, "-"), (False, ":")):
-            part = inner[inner["rideable"] == rideable]
-            if len(part):
-                part.plot(ax=ax, color="#9e9e9e", linewidth=1.2, linestyle=style, zorder=2)
+        public = paths.column("community_id") == ""
+        rideable = paths.column("rideable")
+        if public.any():
+            draw_geoms(ax, paths.geoms[public], color="#bdbdbd", linewidth=3.0, zorder=1)
+        for ride, style in ((True, "-"), (False, ":")):
+            part = ~public & (rideable == ride)
+            if part.any():
+                draw_geoms(ax, paths.geoms[part], color="#9e9e9e", linewidth=1.2, linestyle=style, zorder=2)
 
 
-def _street_names(ax, paths: gpd.GeoDataFrame, bounds, family: str, texts: list[str]) -> None:
+def _street_names(ax, paths: MapRows, bounds, family: str, texts: list[str]) -> None:
     """The name of each named public street, once, along its longest stretch inside the map."""
-    if not len(paths) or "name" not in paths:
+    if not len(paths) or "name" not in paths.table:
         return
-    named = paths[(paths["community_id"] == "") & (paths["name"] != "")]
-    if not len(named):
+    names = paths.column("name")
+    named = (paths.column("community_id") == "") & (names != "")
+    if not named.any():
         return
     box = shapely.box(*bounds)
     best: dict[str, tuple[float, shapely.LineString]] = {}
-    for name, geom in zip(named["name"], named.geometry):
+    for name, geom in zip(names[named], paths.geoms[named]):
         part = geom.intersection(box)
         if part.is_empty:
             continue
@@ -790,15 +817,16 @@ def _north_arrow(ax, bounds, family: str) -> None:
     )
 
 
-def _draw_buildings(ax, buildings: gpd.GeoDataFrame, community_id: str, family: str, texts: list[str]) -> None:
+def _draw_buildings(ax, buildings: MapRows, community_id: str, family: str, texts: list[str]) -> None:
     """The compound's buildings, each with its label."""
-    buildings = buildings[buildings["community_id"] == community_id] if len(buildings) else buildings
-    if len(buildings):
-        buildings.plot(ax=ax, facecolor="#eeeeee", edgecolor="#9e9e9e", linewidth=0.6, zorder=3)
-        for _, b in buildings.iterrows():
-            label = drawable(b["label"], where=f"gap map of {community_id}")
+    here = buildings.column("community_id") == community_id if len(buildings) else np.zeros(0, dtype=bool)
+    if here.any():
+        geoms = buildings.geoms[here]
+        draw_geoms(ax, geoms, facecolor="#eeeeee", edgecolor="#9e9e9e", linewidth=0.6, zorder=3)
+        for text, geom in zip(buildings.column("label")[here], geoms):
+            label = drawable(text, where=f"gap map of {community_id}")
             if label:
-                p = b.geometry.representative_point()
+                p = geom.representative_point()
                 ax.text(
                     p.x, p.y, label, fontsize=7, ha="center", va="center", color="#616161", fontfamily=family, zorder=4
                 )
@@ -806,17 +834,21 @@ def _draw_buildings(ax, buildings: gpd.GeoDataFrame, community_id: str, family: 
 
 
 def _draw_gates(
-    ax, gates: gpd.GeoDataFrame, metric, community_id: str, t: Mapping, language: str, family: str, texts: list[str]
-) -> None:
-    """The compound's gates, coloured by rider access, hollow when unknown, each with its name and access."""
+    ax, gates: MapRows, community_id: str, t: Mapping, language: str, family: str, texts: list[str]
+) -> list[str]:
+    """The compound's gates, coloured by rider access, hollow when unknown, each with its name and access.
+
+    Returns each gate's symbol (:func:`_gate_access`).
+    """
     if not len(gates):
-        return
-    for _, g in gates.to_crs(metric).iterrows():
-        access = _gate_access(g)
+        return []
+    locked, inferred = gates.column("locked"), gates.column("inferred")
+    symbols = [_gate_access(*row) for row in zip(locked, inferred, gates.column("rider_access"))]
+    for access, lock, inf, gate_name, geom in zip(symbols, locked, inferred, gates.column("name"), gates.geoms):
         if access == "unknown":  # inferred or rule unknown: hollow
             ax.scatter(
-                [g.geometry.x],
-                [g.geometry.y],
+                [geom.x],
+                [geom.y],
                 marker="p",
                 s=140,
                 facecolor="white",
@@ -826,8 +858,8 @@ def _draw_gates(
             )
         else:
             ax.scatter(
-                [g.geometry.x],
-                [g.geometry.y],
+                [geom.x],
+                [geom.y],
                 marker="p",
                 s=140,
                 color=_GATE_COLOURS.get(access, "#000"),
@@ -835,14 +867,14 @@ def _draw_gates(
                 linewidth=1,
                 zorder=7,
             )
-        name = drawable(g["name"], where=f"gap map of {community_id}") or t["gate"]
-        if access == "unknown" and "location" in str(g["inferred"]):
+        name = drawable(gate_name, where=f"gap map of {community_id}") or t["gate"]
+        if access == "unknown" and "location" in str(inf):
             name = mark_unconfirmed(name, language)
-        note = RIDER_ACCESS_LABELS[access][language] + (f"（{t['locked']}）" if g["locked"] else "")
+        note = RIDER_ACCESS_LABELS[access][language] + (f"（{t['locked']}）" if lock else "")
         label = f"{name} {note}"
         ax.annotate(
             label,
-            (g.geometry.x, g.geometry.y),
+            (geom.x, geom.y),
             xytext=(6, 6),
             textcoords="offset points",
             fontsize=8,
@@ -852,20 +884,22 @@ def _draw_gates(
             bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
         )
         texts.append(label)
+    return symbols
 
 
-def _draw_doors(ax, units: gpd.GeoDataFrame, metric) -> None:
+def _draw_doors(ax, units: MapRows) -> None:
     """The doors coloured by gap count: circles (unit doors), squares (building doors), crosses (no gate)."""
     if len(units):
-        um = units.to_crs(metric)
-        colours = [door_colour(n, ng) for n, ng in zip(um["n_gaps"], um["no_gate"])]
-        shapes = np.where(um["no_gate"].to_numpy(dtype=bool), "X", np.where(um["door"].to_numpy() == "unit", "o", "s"))
+        no_gate = units.column("no_gate")
+        colours = [door_colour(n, ng) for n, ng in zip(units.column("n_gaps"), no_gate)]
+        shapes = np.where(no_gate.astype(bool), "X", np.where(units.column("door") == "unit", "o", "s"))
+        x, y = shapely.get_x(units.geoms), shapely.get_y(units.geoms)
         for shape in ("o", "s", "X"):
             sel = shapes == shape
             if sel.any():
                 ax.scatter(
-                    um.geometry.x[sel],
-                    um.geometry.y[sel],
+                    x[sel],
+                    y[sel],
                     c=np.asarray(colours)[sel],
                     s=36,
                     marker=shape,
@@ -875,14 +909,16 @@ def _draw_doors(ax, units: gpd.GeoDataFrame, metric) -> None:
                 )
 
 
-def _draw_facilities(ax, fac: gpd.GeoDataFrame, language: str, texts: list[str]) -> list[Line2D]:
-    """The facilities by kind; returns their legend handles."""
+def _draw_facilities(ax, fac: MapRows, language: str, texts: list[str]) -> list[Line2D]:
+    """The facilities by kind (in the order of the kinds); returns their legend handles."""
     handles = []
     if len(fac):
-        for kind, group in fac.groupby("kind"):
+        kinds = fac.column("kind")
+        x, y = shapely.get_x(fac.geoms), shapely.get_y(fac.geoms)
+        for kind in sorted(set(kinds)):
             ax.scatter(
-                group.geometry.x,
-                group.geometry.y,
+                x[kinds == kind],
+                y[kinds == kind],
                 marker=_KIND_MARKERS.get(kind, "o"),
                 s=110,
                 color=KIND_COLOURS.get(kind, "#000"),
@@ -918,37 +954,42 @@ def _draw_sites(
     texts: list[str],
 ) -> None:
     """The proposed (MCLP) sites within the view, dashed rings with their rank."""
-    if sites is not None and len(sites):
-        x0, y0, x1, y1 = bounds
-        sm = sites[sites["method"] == "mclp"].to_crs(metric).cx[x0:x1, y0:y1]
-        for _, s in sm.iterrows():
-            ax.scatter(
-                [s.geometry.x],
-                [s.geometry.y],
-                marker="o",
-                s=420,
-                facecolor="none",
-                edgecolor=KIND_COLOURS.get(s["kind"], "#000"),
-                linewidth=2,
-                linestyle="--",
-                zorder=11,
-            )
-            label = f"{t['site']}{FACILITY_LABELS[s['kind']][language]} #{s['rank']}"
-            ax.annotate(
-                label,
-                (s.geometry.x, s.geometry.y),
-                xytext=(10, -12),
-                textcoords="offset points",
-                fontsize=8,
-                fontfamily=family,
-                color=KIND_COLOURS.get(s["kind"], "#000"),
-                zorder=12,
-            )
-            texts.append(label)
+    if sites is None or not len(sites):
+        return
+    mclp = (sites["method"] == "mclp").to_numpy(dtype=bool)
+    if not mclp.any():
+        return
+    geoms = np.asarray(sites.geometry.array[mclp].to_crs(metric))
+    inside = shapely.intersects(geoms, shapely.box(*bounds))  # what .cx picks
+    kinds, ranks = sites["kind"].to_numpy()[mclp][inside], sites["rank"].to_numpy()[mclp][inside]
+    for kind, rank, geom in zip(kinds, ranks, geoms[inside]):
+        ax.scatter(
+            [geom.x],
+            [geom.y],
+            marker="o",
+            s=420,
+            facecolor="none",
+            edgecolor=KIND_COLOURS.get(kind, "#000"),
+            linewidth=2,
+            linestyle="--",
+            zorder=11,
+        )
+        label = f"{t['site']}{FACILITY_LABELS[kind][language]} #{rank}"
+        ax.annotate(
+            label,
+            (geom.x, geom.y),
+            xytext=(10, -12),
+            textcoords="offset points",
+            fontsize=8,
+            fontfamily=family,
+            color=KIND_COLOURS.get(kind, "#000"),
+            zorder=12,
+        )
+        texts.append(label)
 
 
-def _frame_map(ax, bounds: tuple[float, float, float, float], t: Mapping, family: str, texts: list[str]) -> None:
-    """The map's extent (equal aspect, no ticks) and its scale bar."""
+def _frame_map(ax, bounds: tuple[float, float, float, float]) -> None:
+    """The map's extent (equal aspect, no ticks), set before anything is drawn: no artist autoscales it then."""
     x0, y0, x1, y1 = bounds
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -957,8 +998,6 @@ def _frame_map(ax, bounds: tuple[float, float, float, float], t: Mapping, family
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    _scale_bar(ax, x0, y0, x1, y1, t, family)
-    texts.append(t["metres"])
 
 
 def _title_and_note(
@@ -1005,21 +1044,24 @@ def _coverage_lines(report: GapReport, row, t: Mapping, language: str) -> list[s
 
 def _legends(
     side,
-    units: gpd.GeoDataFrame,
+    building_doors: bool,
     n_no_gate: int,
-    gates_here: gpd.GeoDataFrame,
+    unknown_gate: bool,
     handles: list[Line2D],
     t: Mapping,
     language: str,
     family: str,
     texts: list[str],
 ) -> None:
-    """The door legend (gap levels, building doors, no gate) and the gate and facility legend."""
+    """The door legend (gap levels, building doors, no gate) and the gate and facility legend.
+
+    ``building_doors``: the compound has building doors; ``unknown_gate``: a gate of unknown rule or inferred.
+    """
     gap_handles = [
         Line2D([], [], marker="o", color="none", markerfacecolor=c, markeredgecolor="#212121", markersize=9, label=lab)
         for c, lab in zip(GAP_COLOURS, t["gap_levels"])
     ]
-    if (units["door"] == "building").any() if len(units) else False:
+    if building_doors:
         gap_handles.append(
             Line2D(
                 [],
@@ -1058,7 +1100,7 @@ def _legends(
         )
         for a in ("ride", "walk", "none")
     ]
-    if any(_gate_access(g) == "unknown" for _, g in gates_here.iterrows()):
+    if unknown_gate:
         gate_handles.append(
             Line2D(
                 [],

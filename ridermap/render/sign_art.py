@@ -39,6 +39,8 @@ VARIANTS = {
     "contrast": ((1.0, 0.84, 0.0), (0.0, 0.0, 0.0), ""),
     "night": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0), "印刷于反光膜 / print on retroreflective sheeting"),
 }
+#: a page's margin around the trim: bleed, the gap before the crop marks, the marks and 2 mm
+_PAD = BLEED_MM + MARK_GAP_MM + MARK_MM + 2.0
 #: the turn each arrow symbol stands for (degrees, positive = right)
 _SYMBOL_TURN = {"↑": 0.0, "↗": 45.0, "→": 90.0, "↘": 135.0, "↓": 180.0, "↙": -135.0, "←": -90.0, "↖": -45.0}
 
@@ -157,15 +159,13 @@ def _crop_marks(x0: float, y0: float, w: float, h: float) -> list[str]:
     return ops
 
 
-def _page(panel: Panel, variant: str, font: CidFont, builder: PdfBuilder) -> None:
-    background, ink, note = VARIANTS[variant]
-    pad = BLEED_MM + MARK_GAP_MM + MARK_MM + 2.0
-    x0, y0 = pad, pad
-    ops = [
-        f"q {_rgb(background)} rg {fmt(x0 - BLEED_MM)} {fmt(y0 - BLEED_MM)} "
-        f"{fmt(panel.width_mm + 2 * BLEED_MM)} {fmt(panel.height_mm + 2 * BLEED_MM)} re f Q"
-    ]
-    ops.append(f"q {_rgb(ink)} rg")
+def _body(panel: Panel, font: CidFont, builder: PdfBuilder) -> str:
+    """What every variant's page of ``panel`` draws alike: the rows (arrows and text), the id and the crop marks.
+
+    Drawn after the page's background and the ``q <ink> rg`` that colours it.
+    """
+    x0 = y0 = _PAD
+    ops = []
     for row in panel.rows:
         if row.turn_deg is not None:
             cy = y0 + row.y_mm - panel.letter_mm / 2
@@ -184,6 +184,19 @@ def _page(panel: Panel, variant: str, font: CidFont, builder: PdfBuilder) -> Non
         f"{fmt(y0 + panel.height_mm - small * 0.4)} Tm {font.encode(label)} Tj ET Q"
     )
     ops += _crop_marks(x0, y0, panel.width_mm, panel.height_mm)
+    return "\n".join(ops)
+
+
+def _page(panel: Panel, variant: str, font: CidFont, builder: PdfBuilder, body: str) -> None:
+    """One variant's page: background, ``body`` (:func:`_body`) in the variant's ink, the caption below."""
+    background, ink, note = VARIANTS[variant]
+    x0 = y0 = _PAD
+    ops = [
+        f"q {_rgb(background)} rg {fmt(x0 - BLEED_MM)} {fmt(y0 - BLEED_MM)} "
+        f"{fmt(panel.width_mm + 2 * BLEED_MM)} {fmt(panel.height_mm + 2 * BLEED_MM)} re f Q"
+    ]
+    ops.append(f"q {_rgb(ink)} rg")
+    ops.append(body)
     caption = (
         f"{panel.sign_id} · {variant} · {fmt(panel.width_mm)} × {fmt(panel.height_mm)} mm{' · ' + note if note else ''}"
     )
@@ -192,7 +205,7 @@ def _page(panel: Panel, variant: str, font: CidFont, builder: PdfBuilder) -> Non
         f"BT 0 g /F1 3.5 Tf 1 0 0 -1 {fmt(x0)} {fmt(y0 + panel.height_mm + BLEED_MM + MARK_GAP_MM + MARK_MM + 1.5)} Tm "
         f"{font.encode(caption)} Tj ET"
     )
-    builder.add_page(panel.width_mm + 2 * pad, panel.height_mm + 2 * pad + 4.0, "\n".join(ops))
+    builder.add_page(panel.width_mm + 2 * _PAD, panel.height_mm + 2 * _PAD + 4.0, "\n".join(ops))
 
 
 #: characters of ids, captions and notes (with every panel's text: one font subset for a compound's signs)
@@ -223,8 +236,9 @@ def sign_pdf(panel: Panel, *, title: str = "", variants: tuple[str, ...] = tuple
     font = _font()
     builder = PdfBuilder(font, title=title or f"ridermap sign {panel.sign_id}")
     builder.use_text(chars)
+    body = _body(panel, font, builder)  # alike on every variant's page: made once
     for variant in variants:
-        _page(panel, variant, font, builder)
+        _page(panel, variant, font, builder, body)
     return builder.to_bytes()
 
 
