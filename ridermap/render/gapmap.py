@@ -49,7 +49,7 @@ from ridermap.render.honest import words as honest_words
 from ridermap.render.signs_map import draw_geoms
 from ridermap.render.site_maps import stable_ids
 from ridermap.safe_text import html_text
-from ridermap.utm import utm_crs
+from ridermap.utm import utm_crs, utm_crs_of_bounds
 
 log = logging.getLogger(__name__)
 
@@ -520,7 +520,7 @@ class GapMapLayers:
         self._projected: dict[tuple[str, str], np.ndarray] = {}
         self._trees: dict[tuple[str, str], shapely.STRtree] = {}
         self._rows: dict[str, dict] = {}
-        self._sites: dict[tuple[int, str], tuple[gpd.GeoDataFrame, gpd.GeoSeries]] = {}
+        self._sites: dict[tuple[int, str], tuple[gpd.GeoDataFrame, shapely.STRtree]] = {}
         self._empty: Bundle | None = None
 
     def clip(self, name: str, metric, bounds) -> MapRows:
@@ -571,9 +571,12 @@ class GapMapLayers:
         comm_pos = self._positions_by("communities", community_id)
         if not len(comm_pos):
             raise RenderError(f"gap map: no community {community_id!r} in the bundle")
-        comm = b.communities.iloc[comm_pos]
-        metric = utm_crs(comm)
-        x0, y0, x1, y1 = comm.to_crs(metric).total_bounds
+        # the zone and box of the compound from geometries projected once per zone (the same numbers as
+        # projecting its rows: a district build asks this of every compound)
+        metric = utm_crs_of_bounds(*shapely.total_bounds(b.communities.geometry.array[comm_pos]))
+        if metric is None:
+            metric = utm_crs(b.communities.iloc[comm_pos])
+        x0, y0, x1, y1 = shapely.total_bounds(self._geometry("communities", metric)[comm_pos])
         bounds = (x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
         tables = {
             "bundle.communities": comm_pos,
@@ -607,9 +610,9 @@ class GapMapLayers:
     def _site_positions(self, sites: gpd.GeoDataFrame, metric, bounds) -> np.ndarray:
         key = (id(sites), str(metric))
         held = self._sites.get(key)
-        if held is None or held[0] is not sites:
-            held = self._sites[key] = (sites, sites.to_crs(metric).geometry)  # once per zone, not per compound
-        return np.flatnonzero(held[1].intersects(shapely.box(*bounds)).to_numpy())
+        if held is None or held[0] is not sites:  # projected and indexed once per zone, not per compound
+            held = self._sites[key] = (sites, shapely.STRtree(np.asarray(sites.geometry.array.to_crs(metric))))
+        return np.sort(held[1].query(shapely.box(*bounds), predicate="intersects"))
 
     def _view(self, layers: dict[str, gpd.GeoDataFrame]) -> Bundle:
         """``Bundle.from_layers(layers)`` for rows of the district's layers (already in the schema: only their
