@@ -74,6 +74,8 @@ class CidFont:
         if not hasattr(top, "ROS"):
             raise RenderError(f"font {self.path.name}: CFF is not CID-keyed; use Noto Sans SC / Noto Sans CJK")
         self._font = font
+        #: PDF font objects by (characters, compressed): see PdfBuilder._font_objects
+        self.pdf_parts: dict[tuple[frozenset[str], bool], tuple[str, str, str, bytes, bytes]] = {}
         self.units_per_em = font["head"].unitsPerEm
         self.name = font["name"].getDebugName(6) or self.path.stem
         self._cmap = font.getBestCmap()
@@ -280,6 +282,19 @@ class PdfBuilder:
         head = f"{fmt(PT_PER_MM)} 0 0 {fmt(-PT_PER_MM)} 0 {fmt(height_mm * PT_PER_MM)} cm\n"
         self._pages.append((width_mm, height_mm, (head + content).encode("latin-1")))
 
+    def _font_parts(self, chars: frozenset[str], stream) -> tuple[str, str, str, bytes, bytes]:
+        """The font's name, widths, box, CFF subset stream and ToUnicode stream for ``chars``."""
+        font = self.font
+        base = f"{_subset_tag(chars)}+{font.name}"
+        by_cid: dict[int, str] = {}
+        for ch in sorted(chars):  # one entry per glyph, even if two characters share it
+            by_cid.setdefault(font.cid(ch), ch)
+        cids = sorted(by_cid.items())
+        widths = " ".join(f"{cid} [{round(font.advance_em(ch) * 1000)}]" for cid, ch in cids)
+        bbox = " ".join(str(round(v * 1000 / font.units_per_em)) for v in font.metrics.bbox)
+        cff = stream(font.subset_cff(chars), " /Subtype /CIDFontType0C")
+        return base, widths, bbox, cff, stream(_to_unicode_cmap(list(cids)))
+
     @property
     def page_count(self) -> int:
         return len(self._pages)
@@ -350,17 +365,14 @@ class PdfBuilder:
     def _font_objects(self, add, stream) -> int:
         font = self.font
         chars = frozenset(ch for ch in self._chars if not ch.isspace() or ch == " ")
-        cff = font.subset_cff(chars)
-        base = f"{_subset_tag(chars)}+{font.name}"
-        by_cid: dict[int, str] = {}
-        for ch in sorted(chars):  # one entry per glyph, even if two characters share it
-            by_cid.setdefault(font.cid(ch), ch)
-        cids = sorted(by_cid.items())
-        widths = " ".join(f"{cid} [{round(font.advance_em(ch) * 1000)}]" for cid, ch in cids)
+        # the same characters give the same font objects: a compound's plates and signs share them
+        key = (chars, self.compress)
+        held = font.pdf_parts.get(key)
+        if held is None:
+            held = font.pdf_parts[key] = self._font_parts(chars, stream)
+        base, widths, bbox, cff_stream, to_unicode_stream = held
         m = font.metrics
-        upm = font.units_per_em
-        bbox = " ".join(str(round(v * 1000 / upm)) for v in m.bbox)
-        file_ref = add(stream(cff, " /Subtype /CIDFontType0C"))
+        file_ref = add(cff_stream)
         descriptor = add(
             f"<< /Type /FontDescriptor /FontName /{base} /Flags 4 /FontBBox [{bbox}] /ItalicAngle 0 "
             f"/Ascent {round(m.ascent_em * 1000)} /Descent {round(m.descent_em * 1000)} "
@@ -371,7 +383,7 @@ class PdfBuilder:
             f"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
             f"/FontDescriptor {descriptor} 0 R /DW 1000 /W [{widths}] >>".encode("ascii")
         )
-        to_unicode = add(stream(_to_unicode_cmap([(cid, ch) for cid, ch in cids])))
+        to_unicode = add(to_unicode_stream)
         return add(
             f"<< /Type /Font /Subtype /Type0 /BaseFont /{base} /Encoding /Identity-H "
             f"/DescendantFonts [{cid_font} 0 R] /ToUnicode {to_unicode} 0 R >>".encode("ascii")
