@@ -42,7 +42,7 @@ from ridermap.analysis.gaps import KIND_MODE, GapReport
 from ridermap.errors import RenderError
 from ridermap.model.bundle import Bundle
 from ridermap.model.confirmed import gate_confirmed
-from ridermap.model.schema import FACILITY_LABELS, LAYERS, RIDER_ACCESS_LABELS
+from ridermap.model.schema import FACILITY_LABELS, RIDER_ACCESS_LABELS
 from ridermap.render.fonts import check_glyphs, drawable, font_family
 from ridermap.render.honest import compound_title, draft_band, known_access, mark_unconfirmed
 from ridermap.render.honest import words as honest_words
@@ -521,7 +521,6 @@ class GapMapLayers:
         self._trees: dict[tuple[str, str], shapely.STRtree] = {}
         self._rows: dict[str, dict] = {}
         self._sites: dict[tuple[int, str], tuple[gpd.GeoDataFrame, shapely.STRtree]] = {}
-        self._empty: Bundle | None = None
 
     def clip(self, name: str, metric, bounds) -> MapRows:
         """Rows of layer ``name`` whose geometry meets the box ``bounds`` (as ``.cx`` picks them), in ``metric``."""
@@ -595,8 +594,9 @@ class GapMapLayers:
         """The :class:`GapSlice` of ``where`` (from :meth:`positions`)."""
         t = where.tables
         b = self.bundle
-        layers = {name[len("bundle.") :]: getattr(b, name[len("bundle.") :]).iloc[pos] for name, pos in t.items()
-                  if name.startswith("bundle.")}  # fmt: skip
+        # the district's own rows (already in the schema: no column converted again), other layers empty
+        positions = {name[len("bundle.") :]: pos for name, pos in t.items() if name.startswith("bundle.")}
+        view = b.view_of(where.community_id, positions, only=tuple(positions))
         report = GapReport(
             units=self.report.units.iloc[t["report.units"]],
             communities=self.report.communities.iloc[t["report.communities"]],
@@ -605,7 +605,7 @@ class GapMapLayers:
             targets_m=dict(self.report.targets_m),
         )
         part_sites = sites.iloc[t["sites"]] if sites is not None and "sites" in t else sites
-        return GapSlice(where.community_id, report, self._view(layers), part_sites, where.margin_m)
+        return GapSlice(where.community_id, report, view, part_sites, where.margin_m)
 
     def _site_positions(self, sites: gpd.GeoDataFrame, metric, bounds) -> np.ndarray:
         key = (id(sites), str(metric))
@@ -613,18 +613,6 @@ class GapMapLayers:
         if held is None or held[0] is not sites:  # projected and indexed once per zone, not per compound
             held = self._sites[key] = (sites, shapely.STRtree(np.asarray(sites.geometry.array.to_crs(metric))))
         return np.sort(held[1].query(shapely.box(*bounds), predicate="intersects"))
-
-    def _view(self, layers: dict[str, gpd.GeoDataFrame]) -> Bundle:
-        """``Bundle.from_layers(layers)`` for rows of the district's layers (already in the schema: only their
-        index is reset, no column converted again; the empty ``units`` layer made once)."""
-        if self._empty is None:
-            self._empty = Bundle.empty()
-        return Bundle(
-            **{
-                name: layers[name].reset_index(drop=True) if name in layers else getattr(self._empty, name)
-                for name in LAYERS
-            }
-        )
 
     def rows(self, name: str, community_id: str):
         """Rows of ``gates``, ``units`` (the report's doors) or ``communities`` (the report's table) of one compound."""

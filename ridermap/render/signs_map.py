@@ -22,8 +22,8 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.path import Path as MplPath
-from pyproj import Transformer
 
+from ridermap.analysis.network.topology import transformer
 from ridermap.analysis.signs import SignPlan
 from ridermap.i18n import language as lang_of
 from ridermap.i18n import words
@@ -87,7 +87,7 @@ def sign_plan_figure(
     bounds = (x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
     _draw_base(ax, view, cid, metric, bounds, family, texts)
     draw_geoms(ax, shapely.boundary(np.asarray(outline)), color=INK, linewidth=1.4, zorder=5)
-    to_m = Transformer.from_crs("EPSG:4326", metric, always_xy=True)
+    to_m = transformer("EPSG:4326", metric)  # one per process and zone
     span = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
     _draw_posts(ax, plan, to_m, span, family, texts)
     _draw_numbers(ax, plan, to_m, span, family, texts)

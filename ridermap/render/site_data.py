@@ -133,18 +133,6 @@ def rule_text(hours: str) -> dict:
     }
 
 
-def _cached(bundle: Bundle, key: str, make: Callable[[], T]) -> T:
-    """``make()``, computed once per bundle (a compound's view) and kept on it.
-
-    Never pickled (see ``Bundle.__getstate__``); the bundle is frozen, so the value never goes stale.
-    """
-    cached = bundle.__dict__.get(key)
-    if cached is None:
-        cached = make()
-        object.__setattr__(bundle, key, cached)  # a cache on the (frozen) bundle
-    return cached
-
-
 def unit_titles(bundle: Bundle) -> dict[str, dict[str, str]]:
     """Display names of every unit: building label, unit label (with fallbacks), search keys.
 
@@ -157,7 +145,7 @@ def unit_titles(bundle: Bundle) -> dict[str, dict[str, str]]:
         ``入口1``), ``unit_en``, ``title_zh`` (``7号楼2单元``), ``title_en``,
         ``bnum``, ``unum``; in the order of the unit ids.
     """
-    return _cached(bundle, "_site_unit_titles", lambda: _unit_titles(bundle))
+    return bundle.memo("site unit titles", lambda: _unit_titles(bundle))
 
 
 def _unit_titles(bundle: Bundle) -> dict[str, dict[str, str]]:
@@ -194,7 +182,7 @@ def _unit_titles(bundle: Bundle) -> dict[str, dict[str, str]]:
 
 def shown_gate_names(bundle: Bundle) -> tuple[dict[str, str], dict[str, str]]:
     """:func:`~ridermap.render.honest.gate_names` of the bundle's gates in zh and en, computed once per bundle."""
-    return _cached(bundle, "_site_gate_names", lambda: (gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")))
+    return bundle.memo("site gate names", lambda: (gate_names(bundle.gates, "zh"), gate_names(bundle.gates, "en")))
 
 
 def community_data(bundle: Bundle, *, shift: Shift | None = None) -> dict:
