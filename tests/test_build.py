@@ -24,6 +24,20 @@ def test_local_executor_keeps_order_and_reports_progress(workers):
     assert sorted(d for d, _ in seen) == list(range(1, 8)) and {t for _, t in seen} == {7}
 
 
+def test_local_executor_takes_a_generator_and_makes_tasks_only_as_workers_free_up():
+    made, seen = [], []
+
+    def items():
+        for x in range(20):
+            made.append(x)
+            yield x
+
+    out = LocalExecutor(2).map(_square, items(), total=20, on_done=lambda d, t, r: seen.append((d, t, len(made))))
+    assert out == [x * x for x in range(20)]
+    assert [d for d, _, _ in seen] == list(range(1, 21)) and {t for _, t, _ in seen} == {20}
+    assert seen[0][2] <= 5  # at most two waiting per worker (and the one in hand) when the first is done
+
+
 def test_dask_executor_runs_the_same_tasks():
     pytest.importorskip("distributed")
     from distributed import LocalCluster

@@ -58,13 +58,14 @@ Timings are only in ``build.json``, never inside the other outputs.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
 import shutil
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -773,6 +774,81 @@ class _GapParts:
             return exc
 
 
+class _Plan:
+    """Each compound's keys, and what is reused or built: tasks made one by one as the workers take them."""
+
+    def __init__(self, bundle: Bundle, staging: Path, *, ids, config, landscape, previous, gaps, analysis, on_done):
+        from ridermap.publish.incremental import DistrictDigests, FindingIndex, KeyMaker, previous_compounds
+
+        self.bundle, self.staging, self.ids, self.config, self.landscape = bundle, staging, ids, config, landscape
+        self.previous, self.analysis, self.on_done = previous, analysis, on_done
+        self.parts = tuple(p for p in PER_COMPOUND if p in config.outputs and (p != "gaps" or gaps is not None))
+        self.gap_parts = _GapParts(bundle, gaps) if "gaps" in self.parts else None
+        self.keymaker = KeyMaker(config, landscape=landscape)
+        self.digests = DistrictDigests(bundle, FindingIndex(bundle.findings))
+        self.before = previous_compounds(previous)
+        self.records: dict[str, dict] = {}  # failed early, or (partly) reused
+        self.keys: dict[str, dict[str, str]] = {}
+        self.decided = 0  # compounds reused whole or failed before building: they count as done at once
+
+    def progress(self, done: int, _total: int, result) -> None:
+        if self.on_done:
+            self.on_done(self.decided + done, len(self.ids), result)
+
+    def _planned(self, record: dict) -> None:
+        self.records[record["community"]] = record
+        if record.get("reused") or record["status"] == "failed":
+            self.decided += 1
+            self.progress(0, 0, record)
+
+    def tasks(self) -> Iterator[_Task]:
+        bulk = _all_positions(self.bundle, self.ids)
+        for i, cid in enumerate(self.ids):
+            try:  # keys from row positions: a compound's view is made only if something of it is built
+                positions = bulk.get(cid) or self.bundle.community_positions(cid)
+                digest = self.digests.view(positions)
+                light = self.bundle.view_of(cid, positions, only=("communities", "gates", "paths"))  # a sub-network's
+            except Exception as exc:  # noqa: BLE001 - a compound whose view cannot be made is one failed compound
+                if _is_environment(exc):
+                    raise
+                self._planned(_failed_record(cid, exc))
+                continue
+            task = self._task(i, cid, positions, digest, light)
+            if task is not None:
+                yield task
+
+    def _task(self, i: int, cid: str, positions: dict, digest: str, light: Bundle) -> _Task | None:
+        """Key the compound, link what is unchanged; its task if anything is left to build."""
+        parts, config = self.parts, self.config
+        keys = self.keys[cid] = {"view": digest, **self.keymaker.keys(digest, [p for p in parts if p != "gaps"])}
+        gap_where = None
+        if self.gap_parts is not None:
+            gap_where, gap_digest = self.gap_parts.where(cid)
+            keys["gaps"] = self.keymaker.keys(gap_digest, ["gaps"])["gaps"]
+        sub = _compound_analysis(self.analysis, light, parts)
+        if sub is not None:  # routes (pages, signs) depend on the network around the view too
+            for part in ({"site", "signs"} | ({"posters"} if config.poster_signs else set())) & set(parts):
+                keys[part] = hashlib.sha256(f"{keys[part]}\n{sub.digest()}".encode()).hexdigest()
+        record = _reuse(cid, self.before.get(cid), keys, parts, self.previous, self.staging)
+        if record is not None:
+            self._planned(record)
+        todo = tuple(p for p in parts if record is None or p not in record["parts"])
+        if not todo:
+            return None
+        return _Task(
+            self.bundle.view_of(cid, positions),
+            cid,
+            str(self.staging),
+            str(self.staging / WORK / f"{i:06d}"),
+            config,
+            self.landscape,
+            ship=config.executor == "dask",
+            parts=todo,
+            gap=self.gap_parts.slice(gap_where) if self.gap_parts is not None and "gaps" in todo else None,
+            analysis=sub if {"site", "signs", "posters"} & set(todo) else None,
+        )
+
+
 def _build_compounds(
     bundle: Bundle,
     staging: Path,
@@ -787,70 +863,32 @@ def _build_compounds(
     analysis: Analysis | None = None,
 ) -> None:
     """Build (or reuse from ``previous``) every compound's parts; one record per compound in ``ids`` order."""
-    from ridermap.publish.incremental import DistrictDigests, FindingIndex, KeyMaker, previous_compounds
-
-    parts = tuple(p for p in PER_COMPOUND if p in config.outputs and (p != "gaps" or gaps is not None))
-    gap_parts = _GapParts(bundle, gaps) if "gaps" in parts else None
     start = time.perf_counter()
-    keymaker, digests, before = (
-        KeyMaker(config, landscape=landscape),
-        DistrictDigests(bundle, FindingIndex(bundle.findings)),
-        previous_compounds(previous),
+    plan = _Plan(
+        bundle,
+        staging,
+        ids=ids,
+        config=config,
+        landscape=landscape,
+        previous=previous,
+        gaps=gaps,
+        analysis=analysis,
+        on_done=on_done,
     )
-    tasks: list[_Task] = []
-    records: dict[str, dict] = {}  # failed early, or (partly) reused
-    keys: dict[str, dict[str, str]] = {}
-    bulk = _all_positions(bundle, ids)
-    for i, cid in enumerate(ids):
-        try:  # keys from row positions: a compound's view is made only if something of it is built
-            positions = bulk.get(cid) or bundle.community_positions(cid)
-            digest = digests.view(positions)
-            light = bundle.view_of(cid, positions, only=("communities", "gates", "paths"))  # what a sub-network needs
-        except Exception as exc:  # noqa: BLE001 - a compound whose view cannot be made is one failed compound
-            if _is_environment(exc):
-                raise
-            records[cid] = _failed_record(cid, exc)
-            continue
-        keys[cid] = {"view": digest, **keymaker.keys(digest, [p for p in parts if p != "gaps"])}
-        gap_where = None
-        if gap_parts is not None:
-            gap_where, gap_digest = gap_parts.where(cid)
-            keys[cid]["gaps"] = keymaker.keys(gap_digest, ["gaps"])["gaps"]
-        sub = _compound_analysis(analysis, light, parts)
-        if sub is not None:  # routes (pages, signs) depend on the network around the view too
-            for part in ({"site", "signs"} | ({"posters"} if config.poster_signs else set())) & set(parts):
-                keys[cid][part] = hashlib.sha256(f"{keys[cid][part]}\n{sub.digest()}".encode()).hexdigest()
-        record = _reuse(cid, before.get(cid), keys[cid], parts, previous, staging)
-        if record is not None:
-            records[cid] = record
-        todo = tuple(p for p in parts if record is None or p not in record["parts"])
-        if todo:
-            tasks.append(
-                _Task(
-                    bundle.view_of(cid, positions),
-                    cid,
-                    str(staging),
-                    str(staging / WORK / f"{i:06d}"),
-                    config,
-                    landscape,
-                    ship=config.executor == "dask",
-                    parts=todo,
-                    gap=gap_parts.slice(gap_where) if gap_parts is not None and "gaps" in todo else None,
-                    analysis=sub if {"site", "signs", "posters"} & set(todo) else None,
-                )
-            )
-    reused = sum(1 for r in records.values() if r.get("reused"))
+    made = plan.tasks()
+    first = next(made, None)  # no executor (nor Dask cluster) is started when every compound is reused
+    results = []
+    if first is not None:
+        with make_executor(config.executor, workers=config.workers, address=config.dask_address) as executor:
+            results = executor.map(_community_task, itertools.chain([first], made), on_done=plan.progress)
+    records, keys, parts = plan.records, plan.keys, plan.parts
     log.info(
-        "%d of %d compounds unchanged and reused, %d to build (keys and links in %.2f s)",
-        reused,
+        "%d of %d compounds reused whole, %d built (in %.2f s)",
+        sum(1 for r in records.values() if r.get("reused")),
         len(ids),
-        len(tasks),
+        len(results),
         time.perf_counter() - start,
     )
-    results = []
-    if tasks:
-        with make_executor(config.executor, workers=config.workers, address=config.dask_address) as executor:
-            results = executor.map(_community_task, tasks, on_done=on_done)
     for record in results:  # files a remote worker sent back as bytes
         for rel, data in (record.pop("payload", None) or {}).items():
             write_bytes(staging / rel, data)

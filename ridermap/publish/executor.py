@@ -9,9 +9,10 @@ finish, which the CLI turns into a progress bar.
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
 from ridermap.errors import ConfigError
@@ -22,7 +23,9 @@ OnDone = Callable[[int, int, Any], None]
 
 
 class Executor(Protocol):
-    def map(self, fn: Callable, items: Iterable, *, on_done: OnDone | None = None) -> list: ...
+    def map(
+        self, fn: Callable, items: Iterable, *, on_done: OnDone | None = None, total: int | None = None
+    ) -> list: ...
 
     def close(self) -> None: ...
 
@@ -46,30 +49,56 @@ class LocalExecutor(_Closing):
     def __init__(self, workers: int = 2) -> None:
         self.workers = max(1, int(workers))
 
-    def map(self, fn: Callable, items: Iterable, *, on_done: OnDone | None = None) -> list:
-        items = list(items)
-        results: list = [None] * len(items)
-        if self.workers == 1 or len(items) <= 1:
-            for i, item in enumerate(items):
-                results[i] = fn(item)
+    def map(self, fn: Callable, items: Iterable, *, on_done: OnDone | None = None, total: int | None = None) -> list:
+        """``[fn(item) for item in items]`` in worker processes, in ``items`` order.
+
+        ``items`` may be a generator: each item is made just before a worker
+        is free for it (at most two waiting per worker), so the workers start
+        on the first while the rest are still being made, and only a few are
+        held at once. ``total`` is what ``on_done`` reports (``len(items)``
+        when it has one).
+        """
+        if total is None and hasattr(items, "__len__"):
+            total = len(items)  # type: ignore[arg-type]
+        it = iter(items)
+        first = list(itertools.islice(it, 2))  # one task alone is run here: no process is forked for it
+        if self.workers == 1 or len(first) <= 1:
+            results = []
+            for item in itertools.chain(first, it):
+                results.append(fn(item))
                 if on_done:
-                    on_done(i + 1, len(items), results[i])
+                    on_done(len(results), total or len(results), results[-1])
             return results
+        return self._in_pool(fn, itertools.chain(first, it), on_done, total)
+
+    def _in_pool(self, fn: Callable, items: Iterator, on_done: OnDone | None, total: int | None) -> list:
         # The workers are forked with the district's model in memory: frozen, the collector of
         # every worker never walks it again (nor touches its pages, which then stay shared).
         gc.collect()
         gc.freeze()
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(items)))
-        try:
-            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
-            for done, future in enumerate(as_completed(futures), start=1):
-                results[futures[future]] = future.result()
+        results: dict[int, Any] = {}
+        pending: dict[Future, int] = {}
+
+        def collect(block: bool) -> None:
+            done, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=pending.__getitem__):
+                i = pending.pop(future)
+                results[i] = future.result()
                 if on_done:
-                    on_done(done, len(items), results[futures[future]])
+                    on_done(len(results), total or len(results) + len(pending), results[i])
+
+        pool = ProcessPoolExecutor(max_workers=self.workers)
+        try:
+            for i, item in enumerate(items):
+                pending[pool.submit(fn, item)] = i
+                while len(pending) >= 2 * self.workers:
+                    collect(block=True)
+            while pending:
+                collect(block=True)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # a failing task stops the rest at once
             gc.unfreeze()
-        return results
+        return [results[i] for i in range(len(results))]
 
 
 class DaskExecutor(_Closing):
@@ -106,17 +135,18 @@ class DaskExecutor(_Closing):
             self.cluster.close()
             raise
 
-    def map(self, fn: Callable, items: Iterable, *, on_done: OnDone | None = None) -> list:
+    def map(self, fn: Callable, items: Iterable, *, on_done: OnDone | None = None, total: int | None = None) -> list:
         from distributed import as_completed as dask_completed
 
-        items = list(items)
+        items = list(items)  # the scheduler holds and hands out the tasks
+        total = total or len(items)
         futures = self.client.map(fn, items, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         results: list = [None] * len(items)
         for done, future in enumerate(dask_completed(futures), start=1):
             results[index[future.key]] = future.result()
             if on_done:
-                on_done(done, len(items), results[index[future.key]])
+                on_done(done, total, results[index[future.key]])
         return results
 
     def close(self) -> None:
