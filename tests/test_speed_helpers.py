@@ -77,3 +77,41 @@ def test_posters_of_one_compound_share_its_layers_in_utm(sample_bundle):
     assert north.layers is not gate.layers  # each poster its own dict
     fresh = view.buildings.to_crs(north.layers["buildings"].crs)
     assert fresh.geometry.equals(north.layers["buildings"].geometry)
+
+
+def test_alongside_runs_in_a_forked_process_and_hands_back_its_result_or_its_error():
+    import os
+
+    from ridermap.publish.alongside import Alongside
+
+    here = os.getpid()
+    side = Alongside(lambda: (os.getpid(), [1, 2]), enabled=True)
+    pid, value = side.result()
+    assert value == [1, 2] and pid != here  # it ran in another process
+    assert Alongside(lambda: os.getpid(), enabled=False).result() == here
+
+    def fail():
+        raise OSError(28, "No space left on device", "/x/ridermap.gpkg")
+
+    with pytest.raises(OSError) as caught:
+        Alongside(fail, enabled=True).result()
+    assert caught.value.errno == 28 and caught.value.filename == "/x/ridermap.gpkg"
+
+
+def test_alongside_runs_the_work_here_when_its_process_dies_without_an_answer():
+    import os
+    import signal
+
+    from ridermap.publish.alongside import Alongside
+
+    here = os.getpid()
+
+    def work():
+        if os.getpid() != here:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return "done here"
+
+    assert Alongside(work, enabled=True).result() == "done here"
+    side = Alongside(lambda: __import__("time").sleep(30), enabled=True)
+    side.close()  # the build stopped: the process is stopped too, at once
+    assert side.process is None

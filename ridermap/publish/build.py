@@ -73,6 +73,7 @@ from ridermap.analysis.context import Analysis
 from ridermap.config import Config
 from ridermap.errors import ConfigError, RidermapError
 from ridermap.model.bundle import Bundle
+from ridermap.publish.alongside import Alongside
 from ridermap.publish.atomic import ENVIRONMENT_ERRNOS, Publisher, PublishError, write_bytes, write_text
 from ridermap.publish.executor import OnDone, make_executor
 
@@ -651,13 +652,76 @@ def _build_into(
     """Every output into ``staging`` (a fresh folder), compounds isolated."""
     outputs = set(config.outputs)
     report.outdir = Path(report.outdir)
-    errors_by_compound: dict[str, int] = {}
     analysis = Analysis(bundle)  # the path network, built once (on first use) for validation, routes, gaps and signs
+    gaps = _gap_analysis(bundle, report, staging, config=config, analysis=analysis) if "gaps" in outputs else None
+    # the GeoPackage, validation and gap tables need the whole model but nothing a compound makes: with
+    # more than one worker they are written by a forked process while the compounds are built
+    tables = Alongside(
+        lambda: _district_tables(bundle, staging, report.outdir, config=config, analysis=analysis, gaps=gaps),
+        enabled=config.workers > 1 and bool(ids) and bool(outputs & set(PER_COMPOUND)),
+    )
+    try:
+        if outputs & set(PER_COMPOUND) and ids:
+            _build_compounds(
+                bundle,
+                staging,
+                report,
+                ids=ids,
+                config=config,
+                on_done=on_done,
+                landscape=landscape,
+                previous=previous,
+                gaps=gaps,
+                analysis=analysis,
+            )
+        else:
+            report.compounds = [
+                {
+                    "community": cid,
+                    "status": "ok",
+                    "files": [],
+                    "parts": {},
+                    "causes": [],
+                    "where": [],
+                    "warnings": [],
+                    "seconds": 0.0,
+                }
+                for cid in ids
+            ]
+    except BaseException:
+        tables.close()
+        raise
+    side, errors_by_compound = tables.result()
+    report.district.update(side.district)
+    report.files += side.files
+    report.errors, report.warnings = side.errors, side.warnings
+    for record in report.compounds:
+        record["validation_errors"] = errors_by_compound.get(record["community"], 0)
+        if record["status"] == "ok" and record["validation_errors"]:
+            record["status"] = "data_errors"
+            record["causes"].append(f"validation: {record['validation_errors']} errors (validation.txt)")
+        report.files += [report.outdir / f for f in record["files"]]
+    shutil.rmtree(staging / WORK, ignore_errors=True)
+    _district_outputs(bundle, staging, report, config=config)
+    report.district = {k: report.district[k] for k in sorted(report.district, key=DISTRICT_PARTS.index)}
+
+
+#: the district-wide parts in the order build.json lists them
+DISTRICT_PARTS = ("gpkg", "validation", "gap analysis", "site assets", "site index", "gaps")
+
+
+def _district_tables(
+    bundle: Bundle, staging: Path, outdir: Path, *, config: Config, analysis: Analysis, gaps
+) -> tuple[BuildReport, dict[str, int]]:
+    """The GeoPackage, validation and gap tables: their records (on a report of their own) and errors per compound."""
+    outputs = set(config.outputs)
+    side = BuildReport(outdir)
+    errors_by_compound: dict[str, int] = {}
     if "gpkg" in outputs:
         from ridermap.publish.gpkg import write_gpkg
 
         _district_part(
-            report, "gpkg", lambda: [write_gpkg(bundle, staging / "ridermap.gpkg", data_date=config.data_date)], staging
+            side, "gpkg", lambda: [write_gpkg(bundle, staging / "ridermap.gpkg", data_date=config.data_date)], staging
         )
     if "validation" in outputs:
 
@@ -665,8 +729,8 @@ def _build_into(
             from ridermap.analysis.validate import format_text, validate
 
             findings = validate(bundle, analysis=analysis)
-            report.errors = sum(f.severity == "error" for f in findings)
-            report.warnings = len(findings) - report.errors
+            side.errors = sum(f.severity == "error" for f in findings)
+            side.warnings = len(findings) - side.errors
             errors_by_compound.update(_errors_by_compound(bundle, findings))
             return [
                 write_text(staging / "validation.txt", format_text(findings, language=config.language)),
@@ -676,43 +740,13 @@ def _build_into(
                 ),
             ]
 
-        _district_part(report, "validation", _validation, staging)
-    gaps = _gap_analysis(bundle, report, staging, config=config, analysis=analysis) if "gaps" in outputs else None
-    if outputs & set(PER_COMPOUND) and ids:
-        _build_compounds(
-            bundle,
-            staging,
-            report,
-            ids=ids,
-            config=config,
-            on_done=on_done,
-            landscape=landscape,
-            previous=previous,
-            gaps=gaps,
-            analysis=analysis,
-        )
-    else:
-        report.compounds = [
-            {
-                "community": cid,
-                "status": "ok",
-                "files": [],
-                "parts": {},
-                "causes": [],
-                "where": [],
-                "warnings": [],
-                "seconds": 0.0,
-            }
-            for cid in ids
-        ]
-    for record in report.compounds:
-        record["validation_errors"] = errors_by_compound.get(record["community"], 0)
-        if record["status"] == "ok" and record["validation_errors"]:
-            record["status"] = "data_errors"
-            record["causes"].append(f"validation: {record['validation_errors']} errors (validation.txt)")
-        report.files += [report.outdir / f for f in record["files"]]
-    shutil.rmtree(staging / WORK, ignore_errors=True)
-    _district_outputs(bundle, staging, report, config=config, gaps=gaps)
+        _district_part(side, "validation", _validation, staging)
+    if gaps is not None:
+        from ridermap.publish.gaps import write_gap_tables
+
+        (staging / "gaps").mkdir(mode=0o755, exist_ok=True)
+        _district_part(side, "gaps", lambda: write_gap_tables(gaps, bundle, staging / "gaps", config=config), staging)
+    return side, errors_by_compound
 
 
 def _gap_analysis(bundle: Bundle, report: BuildReport, staging: Path, *, config: Config, analysis: Analysis):
@@ -971,10 +1005,9 @@ def _stamp_keys(record: dict, keys: dict[str, str] | None, parts: tuple[str, ...
     record["reused"] = bool(record["parts"]) and all(record["parts"].get(p, {}).get("reused") for p in parts)
 
 
-def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, config: Config, gaps=None) -> None:
-    """Site assets and index (compounds whose pages were written) and gap tables (every compound)."""
-    outputs = set(config.outputs)
-    if "site" in outputs:
+def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, config: Config) -> None:
+    """Site assets and index, of the compounds whose pages were written."""
+    if "site" in config.outputs:
         from ridermap.publish.site import copy_site_assets, write_site_index
 
         ok = [c["community"] for c in report.compounds if c.get("parts", {}).get("site", {}).get("status") == "ok"]
@@ -982,11 +1015,6 @@ def _district_outputs(bundle: Bundle, staging: Path, report: BuildReport, *, con
         _district_part(
             report, "site index", lambda: write_site_index(_only(bundle, ok), staging / "site", config=config), staging
         )
-    if gaps is not None:
-        from ridermap.publish.gaps import write_gap_tables
-
-        (staging / "gaps").mkdir(mode=0o755, exist_ok=True)
-        _district_part(report, "gaps", lambda: write_gap_tables(gaps, bundle, staging / "gaps", config=config), staging)
 
 
 def _report_json(report: BuildReport, config: Config) -> str:
