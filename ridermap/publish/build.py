@@ -204,9 +204,12 @@ def _locate(view: Bundle, exc: BaseException) -> str:
 def _move_into(scratch: Path, staging: Path) -> list[str]:
     """Move every file of ``scratch`` to the same place under ``staging``; return their relative paths."""
     moved = []
+    folders: set[Path] = set()
     for path in sorted(p for p in scratch.rglob("*") if p.is_file()):
         rel = path.relative_to(scratch)
-        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+        if (staging / rel).parent not in folders:
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            folders.add((staging / rel).parent)
         os.replace(path, staging / rel)
         moved.append(rel.as_posix())
     return moved
