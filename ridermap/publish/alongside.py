@@ -5,8 +5,8 @@ need the whole model but nothing the compounds make; run alongside the
 compound workers they keep both cores busy instead of running before or
 after them on one. The process is forked, so it sees the model as it is
 (copy-on-write: nothing is pickled to it) and only its result comes back.
-Where there is no ``fork`` (or it is not wanted) the work runs here, at
-:meth:`Alongside.result`.
+Where ``fork`` is not the platform's way of starting processes (Windows,
+macOS) or it is not wanted, the work runs here, at :meth:`Alongside.result`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 
 class Alongside(Generic[T]):
-    """``fn()`` started now in a forked process (``enabled`` and ``fork`` available), or later here.
+    """``fn()`` started now in a forked process (``enabled`` and processes start by ``fork``), or later here.
 
     :meth:`result` returns what ``fn`` returned, or raises what it raised
     (an exception that cannot be pickled comes back as a ``RuntimeError``
@@ -33,7 +33,7 @@ class Alongside(Generic[T]):
     def __init__(self, fn: Callable[[], T], *, enabled: bool) -> None:
         self.fn = fn
         self.process: Any = None
-        if enabled and "fork" in multiprocessing.get_all_start_methods():
+        if enabled and multiprocessing.get_context().get_start_method() == "fork":  # not where fork is unsafe
             ctx = multiprocessing.get_context("fork")
             self.conn, child = ctx.Pipe(duplex=False)
             self.process = ctx.Process(target=_child, args=(fn, child), daemon=True)
