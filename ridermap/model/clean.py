@@ -61,7 +61,8 @@ def clean_text_columns(bundle: Bundle) -> Bundle:
         fixed = None
         for col in columns:
             values = gdf[col].astype(str)
-            dirty = values.map(lambda v: v != clean_text(v))
+            unclean = {v for v in values.unique() if v != clean_text(v)}  # each distinct value checked once
+            dirty = values.isin(unclean)
             if not dirty.any():
                 continue
             fixed = gdf.copy() if fixed is None else fixed

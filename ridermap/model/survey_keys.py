@@ -158,14 +158,14 @@ class _Layer:
 def _compound_keys(cid: str, metric: Metric, b: _Layer, g: _Layer, u: _Layer) -> None:
     """Fill the keys of one compound's rows of b, g, u (in their arrays)."""
     bsel = b.rows(cid)
-    if len(bsel):
+    if len(bsel) and not all(b.keys[bsel]):  # rows with every key already (a second pass) need no order
         keys = list(b.keys[bsel])
         width = building_key_width(len(bsel) + sum(1 for k in keys if k))
         width = max([width] + [len(k) - 1 for k in keys if _key_number(_BUILDING_KEY, k) is not None])
         order = _order(_rep_points(metric, b.geoms[bsel]), list(b.sources[bsel]))
         b.keys[bsel] = _fill(keys, order, _BUILDING_KEY, lambda n: f"B{n:0{width}d}")
     gsel = g.rows(cid)
-    if len(gsel):
+    if len(gsel) and not all(g.keys[gsel]):
         keys = list(g.keys[gsel])
         order = _order(_rep_points(metric, g.geoms[gsel]), list(g.sources[gsel]))
         g.keys[gsel] = _fill(keys, order, _GATE_KEY, lambda n: f"G{n}")
@@ -173,14 +173,17 @@ def _compound_keys(cid: str, metric: Metric, b: _Layer, g: _Layer, u: _Layer) ->
     usel = u.rows(cid)
     assert u.buildings is not None
     unit_buildings = u.buildings[usel]
+    unit_points = None  # the compound's doors projected at once (each point is its own door's, as one by one)
     for bid in dict.fromkeys(unit_buildings):
         key = bkey.get(bid, "")
-        if not key:
+        if not key or all(u.keys[usel[unit_buildings == bid]]):
             continue
+        if unit_points is None:
+            unit_points = _rep_points(metric, u.geoms[usel])
         rows = usel[unit_buildings == bid]
         digits = key[1:]
         keys = list(u.keys[rows])
-        pts = _rep_points(metric, u.geoms[rows])
+        pts = unit_points[unit_buildings == bid]
         # doors along a building: west to east, then north to south
         order = sorted(
             range(len(rows)), key=lambda i: (int(round(pts[i, 0])), -int(round(pts[i, 1])), u.sources[rows[i]])
