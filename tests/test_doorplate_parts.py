@@ -157,3 +157,16 @@ def test_sheets_pdf_draws_each_plate_at_its_placement():
         imposition.sheets_pdf([PLATE] * 2, layouts=lays)
     with pytest.raises(RenderError, match="no doorplates"):
         imposition.sheets_pdf([])
+
+
+def test_qr_windows_of_one_column_are_rasterised_as_one_strip_and_each_plate_decodes_only_its_own():
+    from ridermap.publish.doorplates import _strips
+
+    column = [(780, 72, 255, 255), (780, 639, 255, 255), (780, 1206, 255, 255)]
+    far = [(100, 0, 200, 200), (100, 2000, 200, 200)]  # a strip would be 11 times their area
+    strips = dict((tuple(w for w in group), strip) for strip, group in _strips(column + far + [(300, 72, 255, 255)]))
+    assert strips[tuple(column)] == (780, 72, 255, 1389)
+    assert strips[(far[0],)] == (100, 0, 200, 200) and strips[(far[1],)] == (100, 2000, 200, 200)
+    assert strips[((300, 72, 255, 255),)] == (300, 72, 255, 255)  # another column stays apart
+    overlapping = [(0, 0, 100, 100), (0, 50, 100, 100)]
+    assert len(_strips(overlapping)) == 2  # an image must hold one plate's code only

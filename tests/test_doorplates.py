@@ -565,3 +565,20 @@ def test_plates_carry_the_report_code_when_feedback_url_is_set(sample_bundle, sa
     assert "report.example.cn · b7-u2" in text.replace("\n", " ")
     plain = dp.plates_for_community(sample_bundle, SAMPLE_ID, config=dataclasses.replace(config, feedback_url=""))
     assert not any("report.example.cn" in line for p in plain for line in p.details)
+
+
+@needs_pdftoppm
+def test_one_strip_per_column_of_slots_decodes_each_plate_from_its_own_square(plates, tmp_path):
+    from ridermap.publish.doorplates import _jobs, verify_pdf
+
+    layouts = [dp.layout_plate(p, size="small") for p in plates]
+    pdf, _grid, placements = dp.sheets_pdf(plates, size="small", sheet="A4", layouts=layouts)
+    jobs = _jobs(placements, layouts, 150)
+    slots = {(p.x_mm, p.y_mm) for p in placements}
+    assert len(slots) > 1 and len({job.window for job in jobs}) < len(slots)  # slots of a column share a run
+    assert sorted(k for job in jobs for ks in job.plates.values() for k in ks) == list(range(len(plates)))
+    path = tmp_path / "sheets.pdf"
+    path.write_bytes(pdf)
+    report = verify_pdf(path, plates, placements, layouts=layouts)
+    assert report.ok, report.text()
+    assert [r["decoded"] for r in report.results] == [[p.payload] for p in plates]

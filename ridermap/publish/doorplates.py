@@ -221,12 +221,14 @@ _QR_MARGIN_MM = 1.5
 @dataclass(frozen=True)
 class _Job:
     """One pdftoppm run: pages ``first``..``last`` (0-based), the window ``(x, y, w, h)`` in pixels
-    it rasterises on each, and the plates (index into ``plates``) it decodes, by page."""
+    it rasterises on each, the plates (index into ``plates``) it decodes, by page, and each plate's
+    part of the window ``(x, y, w, h)`` (its QR square: one code per decoded image)."""
 
     first: int
     last: int
     window: tuple[int, int, int, int]
     plates: dict[int, list[int]]
+    crops: dict[int, tuple[int, int, int, int]]
 
 
 def _window(placement: Placement, layout: PlateLayout | None, dpi: int) -> tuple[int, int, int, int]:
@@ -244,18 +246,52 @@ def _window(placement: Placement, layout: PlateLayout | None, dpi: int) -> tuple
 
 def _jobs(placements: Sequence[Placement], layouts: Sequence[PlateLayout] | None, dpi: int) -> list[_Job]:
     """pdftoppm runs: plates whose QR squares share a window on their pages (the same slot of
-    the imposition) are rasterised by one run over up to :data:`_CHUNK_PAGES` pages."""
+    the imposition) are rasterised by one run over up to :data:`_CHUNK_PAGES` pages, and the
+    windows of one column of slots by one run over a strip holding them all, when the strip is
+    at most twice their area (a run's start costs more than the pixels between them)."""
     by_window: dict[tuple[int, int, int, int], dict[int, list[int]]] = {}
     for k, p in enumerate(placements):
         window = _window(p, None if layouts is None else layouts[k], dpi)
         by_window.setdefault(window, {}).setdefault(p.page, []).append(k)
     jobs = []
-    for window, by_page in by_window.items():
+    for strip, windows in _strips(list(by_window)):
+        by_page: dict[int, list[int]] = {}
+        crops: dict[int, tuple[int, int, int, int]] = {}
+        for x, y, w, h in windows:
+            for page, ks in by_window[(x, y, w, h)].items():
+                by_page.setdefault(page, []).extend(ks)
+                crops.update({k: (x - strip[0], y - strip[1], w, h) for k in ks})
         pages = sorted(by_page)
         for i in range(0, len(pages), _CHUNK_PAGES):
             chunk = pages[i : i + _CHUNK_PAGES]
-            jobs.append(_Job(chunk[0], chunk[-1], window, {page: by_page[page] for page in chunk}))
+            plates = {page: by_page[page] for page in chunk}
+            jobs.append(_Job(chunk[0], chunk[-1], strip, plates, {k: crops[k] for ks in plates.values() for k in ks}))
     return jobs
+
+
+def _strips(windows: list[tuple[int, int, int, int]]) -> list[tuple[tuple[int, int, int, int], list]]:
+    """Windows of one column (the same x and width, not overlapping) joined top to bottom into strips."""
+    columns: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
+    for win in windows:
+        columns.setdefault((win[0], win[2]), []).append(win)
+    strips = []
+    for column in columns.values():
+        group: list[tuple[int, int, int, int]] = []
+        for win in sorted(column, key=lambda v: v[1]):  # top to bottom: a window joining is the strip's lowest
+            if group:
+                below = win[1] >= group[-1][1] + group[-1][3]
+                if below and win[1] + win[3] - group[0][1] <= 2 * (sum(g[3] for g in group) + win[3]):
+                    group.append(win)
+                    continue
+                strips.append(group)
+            group = [win]
+        strips.append(group)
+    out = []
+    for group in strips:
+        top = group[0][1]
+        bottom = max(g[1] + g[3] for g in group)
+        out.append(((group[0][0], top, group[0][2], bottom - top), group))
+    return out
 
 
 def _run_job(exe: str, pdf: Path, job: _Job, plates: Sequence[Plate], dpi: int) -> list[tuple[int, dict]]:
@@ -296,7 +332,8 @@ def _run_job(exe: str, pdf: Path, job: _Job, plates: Sequence[Plate], dpi: int) 
                 raise VerificationError(f"{pdf.name}: pdftoppm returned more pages than asked for")
             seen.add(page)
             for k in job.plates.get(page, ()):
-                results.append((k, _check(image, plates[k], page)))
+                x0, y0, w, h = job.crops[k]
+                results.append((k, _check(image[y0 : y0 + h, x0 : x0 + w], plates[k], page)))
         error = proc.stderr.read().decode("utf-8", "replace").strip()
     if proc.returncode != 0:
         raise VerificationError(f"{pdf.name}: pdftoppm failed on pages {first}-{last}: {error[:300]}")
