@@ -302,15 +302,7 @@ def _fail(record: dict, part: str, exc: BaseException, task: _Task, *, prefix: s
 def _community_task(task: _Task) -> dict:
     """Per-compound outputs; runs in a worker process (top-level for pickling). Never raises for bad data."""
     start = time.perf_counter()
-    record: dict = {
-        "community": task.community_id,
-        "status": "ok",
-        "files": [],
-        "parts": {},
-        "causes": [],
-        "where": [],
-        "warnings": [],
-    }
+    record = _record(task.community_id)
     if task.ship:
         import tempfile
 
@@ -329,17 +321,22 @@ def _community_task(task: _Task) -> dict:
     return record
 
 
-def _failed_record(cid: str, exc: BaseException) -> dict:
+def _record(cid: str, **fields) -> dict:
+    """A compound's record as ``build.json`` lists it, with nothing built yet (``fields`` replace the defaults)."""
     return {
         "community": cid,
-        "status": "failed",
+        "status": "ok",
         "files": [],
         "parts": {},
-        "causes": [_cause(exc)],
+        "causes": [],
         "where": [],
         "warnings": [],
-        "seconds": 0.0,
+        **fields,
     }
+
+
+def _failed_record(cid: str, exc: BaseException) -> dict:
+    return _record(cid, status="failed", causes=[_cause(exc)], seconds=0.0)
 
 
 def _district_part(report: BuildReport, name: str, fn: Callable[[], list[Path]], staging: Path) -> None:
@@ -678,19 +675,7 @@ def _build_into(
                 analysis=analysis,
             )
         else:
-            report.compounds = [
-                {
-                    "community": cid,
-                    "status": "ok",
-                    "files": [],
-                    "parts": {},
-                    "causes": [],
-                    "where": [],
-                    "warnings": [],
-                    "seconds": 0.0,
-                }
-                for cid in ids
-            ]
+            report.compounds = [_record(cid, seconds=0.0) for cid in ids]
     except BaseException:
         tables.close()
         raise
@@ -958,15 +943,7 @@ def _reuse(
     if not found or previous is None or before is None:
         return None
     start = time.perf_counter()
-    record: dict = {
-        "community": cid,
-        "status": "ok",
-        "files": [],
-        "parts": {},
-        "causes": [],
-        "where": [],
-        "warnings": [],
-    }
+    record = _record(cid)
     folders: set[str] = set()
     src_root, dst_root = str(previous), str(staging)
     for part, files in found.items():
