@@ -355,11 +355,16 @@ def _take(snapped, k: int):
     )
 
 
+def _doors(bundle: Bundle):
+    """The view's doors (:func:`ridermap.analysis.gaps.doors`), made once: every plan and the sign names ask."""
+    return bundle.memo("doors", lambda: doors(bundle))
+
+
 def _plan_routes(bundle: Bundle, cid: str, net: Network, plan: str) -> list[PlannedRoute]:
     """From each usable gate of ``cid``, per mode the gate allows, to each door (unit, or building without units)."""
     comm = bundle.communities[bundle.communities["id"] == cid]
     gates = bundle.gates[bundle.gates["community_id"] == cid]
-    dr = bundle.memo("doors", lambda: doors(bundle))  # every plan and the sign names ask (read only)
+    dr = _doors(bundle)
     dr = dr[dr["community_id"] == cid]
     if comm.empty or gates.empty or dr.empty:
         return []
@@ -616,7 +621,7 @@ class _Names:
     """Building and unit labels of a compound's doors, for sign text."""
 
     def __init__(self, bundle: Bundle, cid: str) -> None:
-        dr = bundle.memo("doors", lambda: doors(bundle))
+        dr = _doors(bundle)
         dr = dr[dr["community_id"] == cid]
         bl = bundle.buildings
         keys = bl["survey_key"].astype(str) if "survey_key" in bl else bl["id"].astype(str)

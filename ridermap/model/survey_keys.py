@@ -176,14 +176,15 @@ def _compound_keys(cid: str, metric: Metric, b: _Layer, g: _Layer, u: _Layer) ->
     unit_points = None  # the compound's doors projected at once (each point is its own door's, as one by one)
     for bid in dict.fromkeys(unit_buildings):
         key = bkey.get(bid, "")
-        if not key or all(u.keys[usel[unit_buildings == bid]]):
+        mine = unit_buildings == bid
+        rows = usel[mine]
+        if not key or all(u.keys[rows]):
             continue
         if unit_points is None:
             unit_points = _rep_points(metric, u.geoms[usel])
-        rows = usel[unit_buildings == bid]
         digits = key[1:]
         keys = list(u.keys[rows])
-        pts = unit_points[unit_buildings == bid]
+        pts = unit_points[mine]
         # doors along a building: west to east, then north to south
         order = sorted(
             range(len(rows)), key=lambda i: (int(round(pts[i, 0])), -int(round(pts[i, 1])), u.sources[rows[i]])

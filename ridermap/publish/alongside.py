@@ -11,6 +11,7 @@ macOS) or it is not wanted, the work runs here, at :meth:`Alongside.result`.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 from collections.abc import Callable
@@ -37,7 +38,11 @@ class Alongside(Generic[T]):
             ctx = multiprocessing.get_context("fork")
             self.conn, child = ctx.Pipe(duplex=False)
             self.process = ctx.Process(target=_child, args=(fn, child), daemon=True)
-            self.process.start()
+            gc.freeze()  # the child's collector never walks the model (nor copies its pages); this one's still does
+            try:
+                self.process.start()
+            finally:
+                gc.unfreeze()
             child.close()
 
     def result(self) -> T:
@@ -46,12 +51,15 @@ class Alongside(Generic[T]):
         try:
             ok, value = self.conn.recv()
         except EOFError:  # the process died without an answer
-            log.warning("a district part's process stopped (exit %s); running it here", self.process.exitcode)
             self.process.join()
+            log.warning("a district part's process stopped (exit %s); running it here", self.process.exitcode)
+            self.conn.close()
             self.process = None
             return self.fn()
-        finally:
-            self.conn.close()
+        except BaseException:  # interrupted, or an answer that cannot be read: the process is not left behind
+            self.close()
+            raise
+        self.conn.close()
         self.process.join()
         self.process = None
         if ok:

@@ -656,9 +656,12 @@ def _build_into(
     gaps = _gap_analysis(bundle, report, staging, config=config, analysis=analysis) if "gaps" in outputs else None
     # the GeoPackage, validation and gap tables need the whole model but nothing a compound makes: with
     # more than one worker they are written by a forked process while the compounds are built
+    alongside = config.workers > 1 and bool(ids) and bool(outputs & set(PER_COMPOUND))
+    if alongside and "validation" in outputs and outputs & {"site", "signs", "posters"}:
+        _network_once(analysis)  # validation and the compounds both need it: built before the fork, not in each
     tables = Alongside(
         lambda: _district_tables(bundle, staging, report.outdir, config=config, analysis=analysis, gaps=gaps),
-        enabled=config.workers > 1 and bool(ids) and bool(outputs & set(PER_COMPOUND)),
+        enabled=alongside,
     )
     try:
         if outputs & set(PER_COMPOUND) and ids:
@@ -676,10 +679,9 @@ def _build_into(
             )
         else:
             report.compounds = [_record(cid, seconds=0.0) for cid in ids]
-    except BaseException:
-        tables.close()
-        raise
-    side, errors_by_compound = tables.result()
+        side, errors_by_compound = tables.result()
+    finally:
+        tables.close()  # nothing left to stop once its result is in
     report.district.update(side.district)
     report.files += side.files
     report.errors, report.warnings = side.errors, side.warnings
@@ -751,6 +753,15 @@ def _gap_analysis(bundle: Bundle, report: BuildReport, staging: Path, *, config:
     return found[0] if found else None
 
 
+def _network_once(analysis: Analysis) -> None:
+    """Build the path topology now (an error stays with ``analysis``: the parts that need it meet and record it)."""
+    try:
+        analysis.topology  # noqa: B018 - built on first use
+    except Exception as exc:  # noqa: BLE001
+        if _is_environment(exc):
+            raise
+
+
 def _compound_analysis(analysis: Analysis | None, view: Bundle, todo: tuple[str, ...]) -> Analysis | None:
     """The compound's sub-network view for its task (the site and signs need one; a network error is theirs)."""
     if analysis is None or not {"site", "signs", "posters"} & set(todo):
@@ -818,10 +829,11 @@ class _Plan:
             self.on_done(self.decided + done, len(self.ids), result)
 
     def _planned(self, record: dict) -> None:
+        """Record a reused or early-failed compound; it is counted done at the next report (none is made from
+        here: a progress bar's thread must not start before the executor forks its workers)."""
         self.records[record["community"]] = record
         if record.get("reused") or record["status"] == "failed":
             self.decided += 1
-            self.progress(0, 0, record)
 
     def tasks(self) -> Iterator[_Task]:
         bulk = _all_positions(self.bundle, self.ids)
@@ -903,6 +915,8 @@ def _build_compounds(
     if first is not None:
         with make_executor(config.executor, workers=config.workers, address=config.dask_address) as executor:
             results = executor.map(_community_task, itertools.chain([first], made), on_done=plan.progress)
+    if results or plan.decided:
+        plan.progress(len(results), len(ids), None)  # the count at the end, reused compounds included
     records, keys, parts = plan.records, plan.keys, plan.parts
     log.info(
         "%d of %d compounds reused whole, %d built (in %.2f s)",

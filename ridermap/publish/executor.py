@@ -61,17 +61,19 @@ class LocalExecutor(_Closing):
         if total is None and hasattr(items, "__len__"):
             total = len(items)  # type: ignore[arg-type]
         it = iter(items)
-        first = list(itertools.islice(it, 2))  # one task alone is run here: no process is forked for it
-        if self.workers == 1 or len(first) <= 1:
+        first = list(itertools.islice(it, self.workers))  # fewer tasks than workers: no more processes than tasks
+        if self.workers == 1 or len(first) <= 1:  # one task alone is run here: no process is forked for it
             results = []
             for item in itertools.chain(first, it):
                 results.append(fn(item))
                 if on_done:
                     on_done(len(results), total or len(results), results[-1])
             return results
-        return self._in_pool(fn, itertools.chain(first, it), on_done, total)
+        return self._in_pool(fn, itertools.chain(first, it), on_done, total, processes=len(first))
 
-    def _in_pool(self, fn: Callable, items: Iterator, on_done: OnDone | None, total: int | None) -> list:
+    def _in_pool(
+        self, fn: Callable, items: Iterator, on_done: OnDone | None, total: int | None, *, processes: int
+    ) -> list:
         # The workers are forked with the district's model in memory: frozen, the collector of
         # every worker never walks it again (nor touches its pages, which then stay shared).
         gc.collect()
@@ -79,22 +81,22 @@ class LocalExecutor(_Closing):
         results: dict[int, Any] = {}
         pending: dict[Future, int] = {}
 
-        def collect(block: bool) -> None:
-            done, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        def collect() -> None:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=pending.__getitem__):
                 i = pending.pop(future)
                 results[i] = future.result()
                 if on_done:
                     on_done(len(results), total or len(results) + len(pending), results[i])
 
-        pool = ProcessPoolExecutor(max_workers=self.workers)
+        pool = ProcessPoolExecutor(max_workers=processes)
         try:
             for i, item in enumerate(items):
                 pending[pool.submit(fn, item)] = i
                 while len(pending) >= 2 * self.workers:
-                    collect(block=True)
+                    collect()
             while pending:
-                collect(block=True)
+                collect()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # a failing task stops the rest at once
             gc.unfreeze()

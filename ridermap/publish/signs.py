@@ -21,10 +21,8 @@ import string
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import mapping
 
 from ridermap.analysis.signs import JUNCTION_VIEW_M, SignPlan
 from ridermap.fileio import write_bytes, write_text
@@ -62,16 +60,6 @@ def signs_table(plan: SignPlan, *, inferred_gates: frozenset[str] = frozenset())
     ``inferred_gates``: gates ridermap inferred; a face any of whose routes
     starts at one is marked ``inferred`` (待核实).
     """
-    frame = _sign_rows(plan, inferred_gates)
-    return gpd.GeoDataFrame(frame, geometry=_points(frame), crs="EPSG:4326")
-
-
-def _points(frame: pd.DataFrame) -> np.ndarray:
-    return shapely.points(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
-
-
-def _sign_rows(plan: SignPlan, inferred_gates: frozenset[str]) -> pd.DataFrame:
-    """The columns of :func:`signs_table` (no geometry)."""
     from_inferred = {r.door_id for r in plan.routes if r.gate_id in inferred_gates}
     rows = []
     for sign in plan.junctions:
@@ -126,23 +114,10 @@ def _sign_rows(plan: SignPlan, inferred_gates: frozenset[str]) -> pd.DataFrame:
                 "why": s.why,
             }
         )
-    return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def _geojson(frame: pd.DataFrame) -> str:
-    """``signs_table(...).to_json(drop_id=True, ensure_ascii=False, indent=1)``, the same text without the frame.
-
-    As geopandas writes it: properties as Python values (missing ones
-    ``null``), WGS84 so no ``crs`` member.
-    """
-    values = frame.astype(object).to_numpy()
-    values[pd.isna(frame).to_numpy()] = None
-    columns = list(frame.columns)
-    features = [
-        {"type": "Feature", "properties": dict(zip(columns, row)), "geometry": mapping(point) if point else None}
-        for row, point in zip(values, _points(frame))
-    ]
-    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, indent=1)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return gpd.GeoDataFrame(
+        frame, geometry=shapely.points(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)), crs="EPSG:4326"
+    )
 
 
 def write_sign_tables(
@@ -150,9 +125,9 @@ def write_sign_tables(
 ) -> list[Path]:
     """``signs.csv`` and ``signs.geojson`` of one compound in ``folder``; the files written."""
     folder = Path(folder)
-    frame = _sign_rows(plan, inferred_gates)
-    csv = csv_frame(frame).to_csv(index=False)
-    geojson = _geojson(frame)
+    table = signs_table(plan, inferred_gates=inferred_gates)
+    csv = csv_frame(pd.DataFrame(table.drop(columns="geometry"))).to_csv(index=False)
+    geojson = table.to_json(drop_id=True, ensure_ascii=False, indent=1)
     return [
         write_bytes(folder / "signs.csv", ("\ufeff" + csv).encode("utf-8")),
         write_text(folder / "signs.geojson", geojson + "\n"),

@@ -243,7 +243,9 @@ def render_community(
         # every unit page of the compound shows the same map (stable ids): built and rendered once
         "map": _parts(
             site_map(prefix="../", bounds=bounds, layers=_UNIT_LAYERS, basemap=basemap, tianditu_key=tianditu_key)
-        ),
+        )
+        if unit_rows
+        else None,
     }
     for u in unit_rows:
         out[urls.unit_path(u.id)] = _unit_page(shared, u)

@@ -198,6 +198,10 @@ def load_font(path: str) -> CidFont:
 _KEPT_TABLES = ("GlyphOrder", "CFF ", "head", "maxp")
 
 
+#: character sets whose font objects a process keeps (oldest dropped first)
+_PDF_PARTS_HELD = 32
+
+
 @lru_cache(maxsize=32)
 def _subset_cff(path: str, chars: frozenset[str]) -> bytes:
     """Only the CFF table is wanted: every other table is dropped before subsetting (fontTools would read
@@ -370,6 +374,8 @@ class PdfBuilder:
         key = (chars, self.compress)
         held = font.pdf_parts.get(key)
         if held is None:
+            if len(font.pdf_parts) >= _PDF_PARTS_HELD:  # a worker lives for many compounds: keep the recent ones
+                font.pdf_parts.pop(next(iter(font.pdf_parts)))
             held = font.pdf_parts[key] = self._font_parts(chars, stream)
         base, widths, bbox, cff_stream, to_unicode_stream = held
         m = font.metrics
